@@ -1,0 +1,53 @@
+"""``python -m sim`` / ``dorasim``: the command-line interface (DESIGN §7).
+
+Each subcommand lives in its own ``sim/cmd_<name>.py`` module exposing ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``. This module only dispatches and turns
+user mistakes (:class:`sim.errors.InputError`) into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = ("run", "compare", "events", "score", "plan", "calibrate", "sweep", "bench")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit code 2."""
+
+    def error(self, message: str):  # pragma: no cover - exercised through main()
+        sys.stderr.write(f"{self.prog}: {message}\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dorasim", description="Simulate delivery and score it with the DORA metrics.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"sim.cmd_{name}")
+        except ModuleNotFoundError as exc:  # a command not built into this installation
+            if exc.name != f"sim.cmd_{name}":
+                raise
+            continue
+        cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(cmd)
+        cmd.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sim.errors import InputError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._module.run(args) or 0)
+    except InputError as exc:
+        sys.stderr.write(f"dorasim {args.command}: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("dorasim: interrupted\n")
+        return 130

@@ -1,0 +1,40 @@
+"""``compare``: several scenarios with the same seeds (common random numbers), reference first."""
+
+from __future__ import annotations
+
+from sim.bands import check_benchmark
+from sim.cli_common import (add_benchmark_option, add_json_option, add_scenario_options, print_json,
+                            scenario_from_args)
+from sim.report import compare_table, print_renderable
+from sim.runner import DEFAULT_REPS, run_scenario
+from sim.scoring import METRIC_KEYS
+
+HELP = "compare scenarios (the first is the reference) with the same seeds"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("scenarios", metavar="SCENARIO.toml", nargs="+")
+    add_scenario_options(parser)
+    add_benchmark_option(parser)
+    add_json_option(parser)
+
+
+def deltas(reference: dict, other: dict) -> dict:
+    out = {}
+    for key in METRIC_KEYS:
+        a, b = reference["metrics"][key]["p50"], other["metrics"][key]["p50"]
+        out[key] = None if a is None or b is None else b - a
+    return out
+
+
+def run(args) -> int:
+    benchmark = check_benchmark(args.benchmark)
+    scenarios = [scenario_from_args(path, args) for path in args.scenarios]
+    results = [run_scenario(s, args.reps or DEFAULT_REPS, args.seed, workers=args.workers, benchmark=benchmark,
+                            progress=f"simulating {s.name}") for s in scenarios]
+    if args.json:
+        print_json({"reference": results[0]["scenario"], "scenarios": results,
+                    "deltas": {r["scenario"]: deltas(results[0], r) for r in results[1:]}})
+    else:
+        print_renderable(compare_table(results))
+    return 0

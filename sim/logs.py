@@ -1,0 +1,341 @@
+"""Event logs (DESIGN §2): the three CSV files ``events`` writes and ``score`` reads.
+
+:class:`EventLogs` holds three DataFrames with canonical dtypes:
+
+- ``changes``: ``change_id`` (str), ``time_created`` (datetime64[ns, UTC]);
+- ``deployments``: ``deploy_id`` (str), ``time_created``, ``change_ids`` (a space-separated
+  str, or a list/tuple of ids, per cell), ``unplanned`` (bool);
+- ``incidents``: ``incident_id`` (str), ``time_created``, ``time_resolved`` (NaT = still
+  open), ``deploy_id`` (str; missing = not caused by a change).
+
+Extra columns are allowed and carried along. :func:`read_logs` validates user files and
+reports the first problem as one line naming the file (and the CSV line, counting the
+header as line 1); :func:`write_logs` writes timestamps as ISO 8601 UTC ending in ``Z``
+with exactly the sub-second digits needed, so a round trip loses nothing the scorer uses.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import InputError
+
+FILE_NAMES = {"changes": "changes.csv", "deployments": "deployments.csv", "incidents": "incidents.csv"}
+REQUIRED_COLUMNS = {
+    "changes": ("change_id", "time_created"),
+    "deployments": ("deploy_id", "time_created", "change_ids"),
+    "incidents": ("incident_id", "time_created", "time_resolved", "deploy_id"),
+}
+ID_COLUMN = {"changes": "change_id", "deployments": "deploy_id", "incidents": "incident_id"}
+UTC_NS = "datetime64[ns, UTC]"
+_TRUE, _FALSE = "true", "false"
+_HEADER_LINES = 1  # CSV line of data row i (0-based) is i + 1 + _HEADER_LINES
+
+
+@dataclass(frozen=True, eq=False)
+class EventLogs:
+    """One set of change, deployment and incident logs (see the module docstring for columns)."""
+
+    changes: pd.DataFrame
+    deployments: pd.DataFrame
+    incidents: pd.DataFrame
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        return {"changes": self.changes, "deployments": self.deployments, "incidents": self.incidents}
+
+
+# ---------------------------------------------------------------------------------------------
+# Building logs from records (for the simulator) without line-level validation
+
+
+def to_utc(values: Any) -> pd.Series:
+    """Timestamps as datetime64[ns, UTC]: offsets converted, naive values taken as UTC."""
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        out = series.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(series.dtype):
+        out = series.dt.tz_localize("UTC")
+    elif len(series) == 0:
+        out = pd.Series([], dtype=UTC_NS, index=series.index)
+    else:
+        out = pd.to_datetime(series, utc=True, format="ISO8601")
+    return out.astype(UTC_NS)
+
+
+def _id_strings(values: Any) -> pd.Series:
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    return series.astype("str")
+
+
+def _as_bool(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype(bool)
+    text = values.astype("str").str.strip().str.lower()
+    return text.isin([_TRUE, "1", "1.0"])
+
+
+def _frame(records: pd.DataFrame | Iterable[Mapping[str, Any]], kind: str) -> pd.DataFrame:
+    frame = records.copy() if isinstance(records, pd.DataFrame) else pd.DataFrame(list(records))
+    if frame.empty and len(frame.columns) == 0:
+        frame = pd.DataFrame({column: [] for column in REQUIRED_COLUMNS[kind]})
+    missing = [c for c in REQUIRED_COLUMNS[kind] if c not in frame.columns and c != "time_resolved"]
+    if missing:
+        raise InputError(f"{FILE_NAMES[kind]}: missing required column {missing[0]!r}")
+    return frame
+
+
+def make_logs(
+    changes: pd.DataFrame | Iterable[Mapping[str, Any]],
+    deployments: pd.DataFrame | Iterable[Mapping[str, Any]],
+    incidents: pd.DataFrame | Iterable[Mapping[str, Any]],
+) -> EventLogs:
+    """Logs with canonical dtypes from DataFrames or lists of plain record dicts."""
+    ch = _frame(changes, "changes")
+    ch["change_id"] = _id_strings(ch["change_id"])
+    ch["time_created"] = to_utc(ch["time_created"])
+
+    dp = _frame(deployments, "deployments")
+    dp["deploy_id"] = _id_strings(dp["deploy_id"])
+    dp["time_created"] = to_utc(dp["time_created"])
+    if "unplanned" in dp:
+        dp["unplanned"] = _as_bool(dp["unplanned"])
+    else:
+        dp["unplanned"] = pd.Series(False, index=dp.index, dtype=bool)
+
+    inc = _frame(incidents, "incidents")
+    inc["incident_id"] = _id_strings(inc["incident_id"])
+    inc["time_created"] = to_utc(inc["time_created"])
+    if "time_resolved" in inc:
+        inc["time_resolved"] = to_utc(inc["time_resolved"])
+    else:
+        inc["time_resolved"] = pd.Series(pd.NaT, index=inc.index, dtype=UTC_NS)
+    inc["deploy_id"] = blank_to_na(inc["deploy_id"])
+    return EventLogs(ch, dp, inc)
+
+
+def blank_to_na(values: pd.Series) -> pd.Series:
+    """Ids as str with None, NaN and blank cells as missing."""
+    text = values.astype("str").str.strip()
+    return text.mask(text == "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading user files
+
+
+def _source_name(source: Any) -> str:
+    if isinstance(source, str | Path):
+        return str(source)
+    return str(getattr(source, "name", "<upload>"))
+
+
+def _read_text(source: Any, name: str) -> str:
+    try:
+        if isinstance(source, str | Path):
+            raw = Path(source).read_bytes()
+        else:
+            if hasattr(source, "seek"):
+                source.seek(0)
+            raw = source.read()
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: is a directory, not a CSV file") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read the file ({exc.strerror or exc})") from None
+    if isinstance(raw, bytes):
+        try:
+            return raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name}: not UTF-8 text (bad byte at offset {exc.start})") from None
+    return str(raw)
+
+
+def _read_table(source: Any, kind: str) -> tuple[pd.DataFrame, str]:
+    name = _source_name(source)
+    text = _read_text(source, name)
+    required = ", ".join(REQUIRED_COLUMNS[kind])
+    if not text.strip():
+        raise InputError(f"{name}: the file is empty; expected a header line with {required}")
+    try:
+        table = pd.read_csv(
+            io.StringIO(text), dtype=str, keep_default_na=False, na_values=[], skip_blank_lines=False
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{name}: not a readable CSV file ({first_line})") from None
+    table.columns = [str(c).strip() for c in table.columns]
+    for column in REQUIRED_COLUMNS[kind]:
+        if column not in table.columns:
+            found = ", ".join(table.columns) or "nothing"
+            raise InputError(f"{name}: missing required column {column!r} (the header has {found})")
+    table = table.fillna("")
+    # Keep blank lines out of the data but keep their numbers: row label i is CSV line i + 2.
+    blank = (table == "").all(axis=1) if len(table.columns) else pd.Series(False, index=table.index)
+    return table.loc[~blank].copy(), name
+
+
+def _line(table: pd.DataFrame, position: int) -> int:
+    return int(table.index[position]) + 1 + _HEADER_LINES
+
+
+def _parse_times(table: pd.DataFrame, column: str, name: str, *, allow_empty: bool) -> pd.Series:
+    text = table[column].str.strip()
+    parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    empty = text == ""
+    bad = parsed.isna() & ~empty
+    if not allow_empty:
+        bad |= empty
+    if bad.any():
+        position = int(np.flatnonzero(bad.to_numpy())[0])
+        value = text.iloc[position]
+        what = "is empty" if value == "" else f"{value!r} is not an ISO 8601 timestamp"
+        raise InputError(f"{name} line {_line(table, position)}: {column} {what}")
+    return parsed.astype(UTC_NS)
+
+
+def _check_ids(table: pd.DataFrame, column: str, name: str) -> pd.Series:
+    ids = table[column].str.strip()
+    empty = (ids == "").to_numpy()
+    if empty.any():
+        position = int(np.flatnonzero(empty)[0])
+        raise InputError(f"{name} line {_line(table, position)}: {column} is empty")
+    repeats = ids.duplicated(keep="first").to_numpy()
+    if repeats.any():
+        position = int(np.flatnonzero(repeats)[0])
+        value = ids.iloc[position]
+        first = int(np.flatnonzero((ids == value).to_numpy())[0])
+        raise InputError(
+            f"{name} line {_line(table, position)}: duplicate {column} {value!r} "
+            f"(first on line {_line(table, first)})"
+        )
+    return ids
+
+
+def _parse_unplanned(table: pd.DataFrame, name: str) -> pd.Series:
+    if "unplanned" not in table.columns:
+        return pd.Series(False, index=table.index, dtype=bool)
+    text = table["unplanned"].str.strip()
+    lowered = text.str.lower()
+    bad = ~lowered.isin([_TRUE, _FALSE, ""])
+    if bad.any():
+        position = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"{name} line {_line(table, position)}: unplanned {text.iloc[position]!r} is not true or false"
+        )
+    return lowered == _TRUE
+
+
+def _read_changes(source: Any) -> pd.DataFrame:
+    table, name = _read_table(source, "changes")
+    table["change_id"] = _check_ids(table, "change_id", name)
+    table["time_created"] = _parse_times(table, "time_created", name, allow_empty=False)
+    return table.reset_index(drop=True)
+
+
+def _read_deployments(source: Any) -> pd.DataFrame:
+    table, name = _read_table(source, "deployments")
+    table["deploy_id"] = _check_ids(table, "deploy_id", name)
+    table["time_created"] = _parse_times(table, "time_created", name, allow_empty=False)
+    table["change_ids"] = table["change_ids"].str.strip()
+    table["unplanned"] = _parse_unplanned(table, name)
+    return table.reset_index(drop=True)
+
+
+def _read_incidents(source: Any) -> pd.DataFrame:
+    table, name = _read_table(source, "incidents")
+    table["incident_id"] = _check_ids(table, "incident_id", name)
+    table["time_created"] = _parse_times(table, "time_created", name, allow_empty=False)
+    table["time_resolved"] = _parse_times(table, "time_resolved", name, allow_empty=True)
+    early = (table["time_resolved"] < table["time_created"]).to_numpy()
+    if early.any():
+        position = int(np.flatnonzero(early)[0])
+        raise InputError(
+            f"{name} line {_line(table, position)}: incident {table['incident_id'].iloc[position]!r} "
+            f"has time_resolved before time_created"
+        )
+    table["deploy_id"] = blank_to_na(table["deploy_id"])
+    return table.reset_index(drop=True)
+
+
+def read_logs(changes: Any, deployments: Any, incidents: Any) -> EventLogs:
+    """Read and validate the three CSV files (paths, or file-like objects with a ``.name``).
+
+    Raises :class:`InputError` with one line naming the file — and the CSV line, counting
+    the header as line 1 — for the first problem found.
+    """
+    return EventLogs(_read_changes(changes), _read_deployments(deployments), _read_incidents(incidents))
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def format_utc(values: pd.Series) -> np.ndarray:
+    """ISO 8601 UTC strings ending in ``Z``: seconds, or the sub-second digits the column needs."""
+    stamps = to_utc(values).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    present = ~np.isnat(stamps)
+    ticks = stamps.view("i8")[present]
+    unit = "ns"
+    for candidate, size in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+        if not np.any(ticks % size):
+            unit = candidate
+            break
+    text = np.datetime_as_string(stamps, unit=unit, timezone="UTC")
+    return np.where(present, text, "")
+
+
+def _join_ids(cell: Any) -> str:
+    if isinstance(cell, list | tuple | np.ndarray):
+        return " ".join(str(item) for item in cell)
+    if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+        return ""
+    return " ".join(str(cell).split())
+
+
+def _csv_frame(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    ordered = list(REQUIRED_COLUMNS[kind]) + [c for c in frame.columns if c not in REQUIRED_COLUMNS[kind]]
+    if kind == "deployments" and "unplanned" not in frame.columns:
+        ordered.insert(3, "unplanned")
+    out = pd.DataFrame(index=range(len(frame)))
+    for column in ordered:
+        values = frame[column].reset_index(drop=True) if column in frame.columns else None
+        if column == "unplanned":
+            flags = _as_bool(values) if values is not None else pd.Series(False, index=out.index)
+            out[column] = np.where(flags.to_numpy(), _TRUE, _FALSE)
+        elif column == "change_ids":
+            out[column] = values.map(_join_ids).astype("str")
+        elif column in ("time_created", "time_resolved") or pd.api.types.is_datetime64_any_dtype(values):
+            out[column] = format_utc(values)
+        elif pd.api.types.is_bool_dtype(values.dtype):
+            out[column] = np.where(values.to_numpy(), _TRUE, _FALSE)
+        else:
+            out[column] = values
+    return out
+
+
+def logs_to_csv_bytes(logs: EventLogs) -> dict[str, bytes]:
+    """The three CSV files as UTF-8 bytes, keyed by file name (for download buttons)."""
+    return {
+        FILE_NAMES[kind]: _csv_frame(frame, kind).to_csv(index=False, lineterminator="\n").encode("utf-8")
+        for kind, frame in logs.frames().items()
+    }
+
+
+def write_logs(logs: EventLogs, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``changes.csv``, ``deployments.csv`` and ``incidents.csv`` into ``out_dir``."""
+    directory = Path(out_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for file_name, data in logs_to_csv_bytes(logs).items():
+        path = directory / file_name
+        path.write_bytes(data)
+        paths[file_name.removesuffix(".csv")] = path
+    return paths

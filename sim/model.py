@@ -1,0 +1,586 @@
+"""The delivery model (DESIGN §5): how changes travel from an engineer to production.
+
+One replication = one SimPy environment. Time is in hours since the origin, which is
+``simulation.warmup_days`` before the scenario's ``start`` so that branches, queues and release
+trains are already full when the scored window opens.
+
+Flow of a change (each step a cause a user can name):
+
+1. **Work** — engineers finish changes in working hours (Mon–Fri); ``team.overtime`` adds evening
+   and weekend hours at lower productivity, and fatigue raises the defect rate.
+2. **Branches** — on ``long_lived`` branches an engineer's changes wait until the branch merges
+   (lifetime ~ Gamma around ``branch_lifetime_days``). On ``trunk`` each change merges on its own
+   after a short review. At merge, conflict risk rises with branch age and with the number of
+   other branches open: P = 1 − exp(−rate × age_days × other_open_branches). A conflict costs
+   rework hours and doubles the defect odds of the branch's changes.
+3. **CI** — the merge unit queues for a runner (a SimPy ``Resource``: real queueing), runs the
+   suite, is re-run after flaky failures, or is skipped (slow or untrusted suite) and so catches
+   nothing. A run catches each defect with ``test_detection_rate``; caught defects are fixed
+   (``fix_hours`` each) and the unit is tested again.
+4. **Release** — ready changes wait for the next opportunity of their cadence and ship in
+   batches capped by ``max_batch_size``. Manual deploys take hours, only run in their window
+   (continuous + manual = working hours) and can fail by checklist error.
+5. **Production** — a deployment fails when a shipped defect fires (risk 1 − (1 − p)^n for n
+   changes) or its checklist failed. After detection: a feature-flag flip, an automated
+   rollback, or hand diagnosis by a scarce expert (a capacity-limited ``Resource``) whose time
+   grows with log2(batch size), followed by an unplanned hotfix deployment.
+
+The model keeps plain records (lists) and turns them into the DESIGN §2 logs at the end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from sim.calendar import Calendar, hours_to_ns
+from sim.params import Phase, Schedule
+from sim.scenario import Scenario
+
+STREAMS = ("work", "branches", "ci", "quality", "release", "production", "restore", "adoption")
+STAGES = ("on_branch", "merge_conflicts", "ci_queue", "ci_running", "ci_fixing", "release_wait", "deploying")
+ACTIVE_STAGES = ("merge_conflicts", "ci_running", "ci_fixing", "deploying")
+MAX_FLAKY_RERUNS = 3  # after three flaky failures in a row the run is overridden as green (assumed)
+
+
+def replication_streams(root_seed: int, replication: int) -> dict[str, np.random.Generator]:
+    """One named generator per source of randomness; depends only on (root seed, replication)."""
+    return {
+        name: np.random.default_rng(np.random.SeedSequence(entropy=root_seed, spawn_key=(replication, index)))
+        for index, name in enumerate(STREAMS)
+    }
+
+
+def gamma_draw(rng: np.random.Generator, mean: float, cv: float) -> float:
+    """A positive duration with the given mean and coefficient of variation (cv 0 = fixed)."""
+    if mean <= 0:
+        return 0.0
+    if cv <= 0:
+        return mean
+    shape = 1.0 / (cv * cv)
+    return float(rng.gamma(shape, mean / shape))
+
+
+@dataclass
+class Unit:
+    """A merge unit: a long-lived branch's changes, or one change on trunk."""
+
+    changes: list[int]
+    start: float
+    merge: float
+    engineer: int
+    conflict_hours: float = 0.0
+    queue_hours: float = 0.0
+    run_hours: float = 0.0
+    fix_hours: float = 0.0
+
+
+@dataclass
+class Deployment:
+    index: int
+    start: float
+    end: float
+    changes: list[int]
+    unplanned: bool
+    method: str
+
+
+@dataclass
+class Incident:
+    index: int
+    deploy: int
+    created: float
+    resolved: float | None = None
+    path: str = ""
+
+
+@dataclass
+class SimulationRecords:
+    """Everything a replication produced, in simulation hours."""
+
+    scenario: Scenario
+    origin: dt.date
+    window_start: float
+    window_end: float
+    created: list[float]
+    first_ready: list[float]
+    first_deploy_start: list[float]
+    first_deploy_end: list[float]
+    change_unit: list[int]
+    units: list[Unit]
+    deployments: list[Deployment]
+    incidents: list[Incident]
+    ci_waits: list[float] = field(default_factory=list)
+    conflicts: int = 0
+    merges: int = 0
+
+
+class DeliveryModel:
+    """One replication of the delivery pipeline. Build, then call :meth:`run`."""
+
+    def __init__(self, scenario: Scenario, streams: dict[str, np.random.Generator],
+                 phases: tuple[Phase, ...] = ()):
+        self.scenario = scenario
+        self.rng = streams
+        warmup = scenario.simulation.warmup_days
+        self.origin = scenario.start - dt.timedelta(days=warmup)
+        self.total_days = warmup + scenario.days
+        self.window_start = warmup * 24.0
+        self.window_end = self.total_days * 24.0
+        self.params = Schedule(scenario, phases, origin_offset_hours=self.window_start)
+        self.calendar = Calendar(self.origin, self.total_days, scenario.team.working_hours_per_day,
+                                 scenario.release.window_hours)
+        self.env = simpy.Environment()
+        self.runners = simpy.Resource(self.env, capacity=scenario.ci.runners)
+        self.experts = simpy.Resource(self.env, capacity=scenario.operations.experts)
+        # per-change records
+        self.created: list[float] = []
+        self.engineer: list[int] = []
+        self.p_defect: list[float] = []
+        self.u_defect: list[float] = []
+        self.u_adopt: list[float] = []
+        self.flagged: list[bool] = []
+        self.defective: list[bool] = []
+        self.change_unit: list[int] = []
+        self.first_ready: list[float] = []
+        self.first_deploy_start: list[float] = []
+        self.first_deploy_end: list[float] = []
+        self.cadence_of: list[str] = []
+        self.units: list[Unit] = []
+        self.deployments: list[Deployment] = []
+        self.incidents: list[Incident] = []
+        self.ci_waits: list[float] = []
+        self.conflicts = 0
+        self.ready: deque[int] = deque()
+        self.ready_signal = self.env.event()
+        self.u_engineer = self.rng["adoption"].random(1000)
+
+    # ------------------------------------------------------------------------------------------
+    # 1. Work
+    def _new_change(self, t: float, engineer: int, p_defect: float, u_defect: float, u_adopt: float,
+                    u_flag: float) -> int:
+        index = len(self.created)
+        self.created.append(t)
+        self.engineer.append(engineer)
+        self.p_defect.append(p_defect)
+        self.u_defect.append(u_defect)
+        self.u_adopt.append(u_adopt)
+        flags_on = self.params.get("branching.feature_flags", t, u_adopt)
+        self.flagged.append(bool(flags_on) and u_flag < self.params.get("branching.flag_coverage", t))
+        self.defective.append(u_defect < p_defect)
+        self.change_unit.append(-1)
+        self.first_ready.append(math.nan)
+        self.first_deploy_start.append(math.nan)
+        self.first_deploy_end.append(math.nan)
+        self.cadence_of.append("")
+        return index
+
+    def generate_work(self) -> None:
+        """Draw every change's completion time, engineer and defect odds for the whole horizon."""
+        rng = self.rng["work"]
+        qrng = self.rng["quality"]
+        p = self.params
+        times: list[np.ndarray] = []
+        engineers: list[np.ndarray] = []
+        for day in range(self.total_days):
+            t_day = day * 24.0 + 12.0
+            overtime = p.get("team.overtime", t_day)
+            team = max(1, int(p.get("team.engineers", t_day)))
+            rate_per_hour = p.get("team.changes_per_engineer_per_day", t_day) / p.get(
+                "team.working_hours_per_day", t_day)
+            capacity = p.capacity_factor(t_day)
+            tired_output = p.get("team.overtime_productivity", t_day)
+            for start, length, tired in self.calendar.work_segments(day, overtime):
+                expected = team * length * rate_per_hour * capacity * (tired_output if tired else 1.0)
+                n = int(rng.poisson(expected)) if expected > 0 else 0
+                if n:
+                    times.append(day * 24.0 + start + length * rng.random(n))
+                    engineers.append(rng.integers(0, team, n))
+        if not times:
+            return
+        t_all = np.concatenate(times)
+        e_all = np.concatenate(engineers)
+        order = np.argsort(t_all, kind="stable")
+        t_all, e_all = t_all[order], e_all[order]
+        n = len(t_all)
+        u_defect = qrng.random(n)
+        u_adopt = self.rng["adoption"].random(n)
+        u_flag = self.rng["adoption"].random(n)
+        for i in range(n):
+            t = float(t_all[i])
+            overtime = p.get("team.overtime", t)
+            fatigue = 1.0 + p.get("team.fatigue_defect_factor", t) * (overtime - 1.0)
+            p_def = min(1.0, p.get("quality.defect_rate", t) * fatigue * p.defect_factor(t))
+            self._new_change(t, int(e_all[i]), p_def, float(u_defect[i]), float(u_adopt[i]), float(u_flag[i]))
+
+    # ------------------------------------------------------------------------------------------
+    # 2. Branches
+    def form_units(self) -> None:
+        """Group each engineer's changes into merge units and decide conflicts at merge time."""
+        rng = self.rng["branches"]
+        p = self.params
+        cal = self.calendar
+        open_branch: dict[int, Unit] = {}
+        units: list[Unit] = []
+        for i, t in enumerate(self.created):
+            e = self.engineer[i]
+            branch = open_branch.get(e)
+            if branch is not None and t >= branch.merge:
+                del open_branch[e]
+                branch = None
+            if branch is None:
+                lifetime_h = p.get("branching.branch_lifetime_days", t) * 24.0
+                strategy = p.get("branching.strategy", t, self.u_engineer[e % len(self.u_engineer)])
+                if strategy == "trunk":
+                    merge = cal.next_working_time(t + float(rng.exponential(lifetime_h)))
+                    units.append(Unit([i], t, merge, e))
+                    continue
+                merge = cal.next_working_time(t + gamma_draw(rng, lifetime_h, 0.7))
+                branch = Unit([], t, merge, e)
+                open_branch[e] = branch
+                units.append(branch)
+            branch.changes.append(i)
+        units.sort(key=lambda u: (u.merge, u.start))
+        starts = np.sort(np.array([u.start for u in units]))
+        ends = np.sort(np.array([u.merge for u in units]))
+        crng = self.rng["branches"]
+        for index, unit in enumerate(units):
+            for c in unit.changes:
+                self.change_unit[c] = index
+            open_now = int(np.searchsorted(starts, unit.merge, "right") - np.searchsorted(ends, unit.merge, "right"))
+            others = max(open_now - 1, 0)
+            age_days = (unit.merge - unit.start) / 24.0
+            rate = p.get("branching.conflict_rate", unit.merge)
+            p_conflict = 1.0 - math.exp(-rate * age_days * others)
+            conflicted = crng.random() < p_conflict
+            if conflicted:
+                self.conflicts += 1
+                mean = p.get("branching.conflict_resolution_hours", unit.merge) * (1.0 + age_days / 5.0) / 2.0
+                unit.conflict_hours = gamma_draw(crng, mean, 0.8)
+                multiplier = p.get("branching.conflict_defect_multiplier", unit.merge)
+                for c in unit.changes:
+                    self.defective[c] = self.u_defect[c] < min(1.0, self.p_defect[c] * multiplier)
+        self.units = units
+
+    def merge_arrivals(self):
+        env = self.env
+        for unit in self.units:
+            if unit.merge > env.now:
+                yield env.timeout(unit.merge - env.now)
+            env.process(self.ci_flow(unit))
+
+    # ------------------------------------------------------------------------------------------
+    # 3. CI
+    def skip_probability(self, t: float) -> float:
+        p = self.params
+        suite = p.get("ci.test_suite_minutes", t)
+        threshold = p.get("ci.skip_threshold_minutes", t)
+        # rises from 0 at the threshold towards 1; a suite 3x the threshold is skipped ~49% of the time
+        slow = 1.0 - math.exp(-(suite - threshold) / (3.0 * threshold)) if suite > threshold else 0.0
+        distrust = p.get("ci.flaky_distrust", t) * p.get("ci.flaky_rate", t)
+        return min(0.95, slow + distrust)
+
+    def ci_flow(self, unit: Unit):
+        env = self.env
+        rng = self.rng["ci"]
+        p = self.params
+        if unit.conflict_hours > 0:
+            yield env.timeout(unit.conflict_hours)
+        while True:
+            t = env.now
+            if rng.random() < self.skip_probability(t):
+                break
+            flaky_failures = 0
+            while True:
+                asked = env.now
+                with self.runners.request() as req:
+                    yield req
+                    waited = env.now - asked
+                    unit.queue_hours += waited
+                    self.ci_waits.append(waited)
+                    run = gamma_draw(rng, p.get("ci.test_suite_minutes", env.now) / 60.0, p.get("ci.suite_cv", env.now))
+                    yield env.timeout(run)
+                    unit.run_hours += run
+                if flaky_failures < MAX_FLAKY_RERUNS and rng.random() < p.get("ci.flaky_rate", env.now):
+                    flaky_failures += 1
+                    continue
+                break
+            detection = p.get("quality.test_detection_rate", env.now)
+            caught = [c for c in unit.changes if self.defective[c] and rng.random() < detection]
+            if not caught:
+                break
+            fix = 0.0
+            mean_fix = p.get("quality.fix_hours", env.now)
+            for c in caught:
+                self.defective[c] = False
+                fix += float(rng.exponential(mean_fix)) if mean_fix > 0 else 0.0
+            yield env.timeout(fix)
+            unit.fix_hours += fix
+        self.make_ready(unit.changes, first=True)
+
+    # ------------------------------------------------------------------------------------------
+    # 4. Release
+    def make_ready(self, changes: list[int], first: bool = False) -> None:
+        now = self.env.now
+        p = self.params
+        for c in changes:
+            if first:
+                self.first_ready[c] = now
+            self.cadence_of[c] = p.get("release.cadence", now, self.u_adopt[c])
+            self.ready.append(c)
+        if not self.ready_signal.triggered:
+            self.ready_signal.succeed()
+
+    def deploy_duration(self, method: str) -> float:
+        rng = self.rng["release"]
+        if method == "manual":
+            return gamma_draw(rng, self.params.get("release.manual_deploy_hours", self.env.now), 0.5)
+        return gamma_draw(rng, self.params.get("release.automated_deploy_minutes", self.env.now) / 60.0, 0.3)
+
+    def deployer(self):
+        env = self.env
+        cal = self.calendar
+        rng = self.rng["release"]
+        p = self.params
+        u_method = float(rng.random())
+        while True:
+            now = env.now
+            method = p.get("release.deploy", now, u_method)
+            manual = method == "manual"
+            eligible = [c for c in self.ready if cal.may_deploy(self.cadence_of[c], now, manual)]
+            if eligible:
+                cap = p.get("release.max_batch_size", now)
+                batch = eligible[:cap] if cap > 0 else eligible
+                chosen = set(batch)
+                self.ready = deque(c for c in self.ready if c not in chosen)
+                yield from self.deploy(batch, unplanned=False, method=method)
+                u_method = float(rng.random())
+                continue
+            wake = None
+            for cadence in {self.cadence_of[c] for c in self.ready}:
+                nxt = cal.next_opportunity(cadence, now, manual)
+                if nxt is not None and (wake is None or nxt < wake):
+                    wake = nxt
+            self.ready_signal = env.event()
+            if wake is not None and wake > now:
+                yield self.ready_signal | env.timeout(wake - now)
+            else:
+                yield self.ready_signal
+
+    def deploy(self, batch: list[int], unplanned: bool, method: str):
+        env = self.env
+        start = env.now
+        yield env.timeout(self.deploy_duration(method))
+        end = env.now
+        dep = Deployment(len(self.deployments), start, end, list(batch), unplanned, method)
+        self.deployments.append(dep)
+        for c in batch:
+            if math.isnan(self.first_deploy_end[c]):
+                self.first_deploy_start[c] = start
+                self.first_deploy_end[c] = end
+        self.check_production(dep)
+
+    # ------------------------------------------------------------------------------------------
+    # 5. Production
+    def check_production(self, dep: Deployment) -> None:
+        prng = self.rng["production"]
+        p = self.params
+        checklist_error = dep.method == "manual" and prng.random() < p.get("release.manual_error_rate", dep.end)
+        escaped = [c for c in dep.changes if self.defective[c]]
+        delay = float(prng.exponential(p.get("operations.fire_delay_hours", dep.end))) if escaped else math.inf
+        if checklist_error:
+            fire = dep.end
+        elif escaped:
+            fire = dep.end + delay
+        else:
+            return
+        self.env.process(self.incident(dep, fire, escaped, checklist_error))
+
+    def incident(self, dep: Deployment, fire: float, escaped: list[int], checklist_error: bool):
+        env = self.env
+        rng = self.rng["restore"]
+        p = self.params
+        u_incident = float(rng.random())
+        if fire > env.now:
+            yield env.timeout(fire - env.now)
+        inc = Incident(len(self.incidents), dep.index, env.now)
+        self.incidents.append(inc)
+        yield env.timeout(float(rng.exponential(p.get("operations.detect_minutes", env.now) / 60.0)))
+        flaggable = not checklist_error and escaped and all(self.flagged[c] for c in escaped)
+        if flaggable:
+            yield env.timeout(gamma_draw(rng, p.get("operations.flag_flip_minutes", env.now) / 60.0, 0.3))
+            inc.resolved, inc.path = env.now, "flag"
+            for c in escaped:
+                self.defective[c] = False  # switched off now, fixed later by a follow-up change
+            env.process(self.follow_up_fix(len(escaped)))
+            return
+        if p.get("operations.automated_rollback", env.now, u_incident):
+            yield env.timeout(gamma_draw(rng, p.get("operations.rollback_minutes", env.now) / 60.0, 0.3))
+            rollback = Deployment(len(self.deployments), env.now, env.now, [], True, "automated")
+            self.deployments.append(rollback)
+            inc.resolved, inc.path = env.now, "rollback"
+            env.process(self.return_rolled_back(dep.changes, escaped))
+            return
+        asked = env.now
+        with self.experts.request() as req:
+            yield req
+            inc.path = "hotfix" if env.now == asked else "hotfix_queued"
+            n = max(1, len(dep.changes))
+            mean = p.get("operations.hotfix_hours", env.now) * (1.0 + p.get("operations.diagnosis_growth", env.now)
+                                                                * math.log2(n))
+            yield env.timeout(gamma_draw(rng, mean, 0.7))
+            for c in escaped:
+                self.defective[c] = False
+            fix = self._new_change(env.now, -1, 0.0, 1.0, float(rng.random()), 1.0)
+            # a rushed hotfix skips CI: it carries a defect with the ordinary defect rate
+            self.defective[fix] = rng.random() < p.get("quality.defect_rate", env.now)
+            self.first_ready[fix] = env.now
+            method = p.get("release.deploy", env.now, float(rng.random()))
+            yield from self.deploy([fix], unplanned=True, method=method)
+            inc.resolved = env.now
+
+    def follow_up_fix(self, defects: int):
+        """After a flag flip the defect is fixed properly and ships through the normal pipeline."""
+        env = self.env
+        rng = self.rng["restore"]
+        yield env.timeout(float(rng.exponential(self.params.get("quality.fix_hours", env.now))) * defects)
+        c = self._new_change(env.now, -1, 0.0, 1.0, float(rng.random()), 1.0)
+        unit = Unit([c], env.now, env.now, -1)
+        self.change_unit[c] = len(self.units)
+        self.units.append(unit)
+        env.process(self.ci_flow(unit))
+
+    def return_rolled_back(self, changes: list[int], escaped: list[int]):
+        """Rolled-back changes go back to the release queue; the defective ones after a fix."""
+        env = self.env
+        rng = self.rng["restore"]
+        bad = set(escaped)
+        good = [c for c in changes if c not in bad]
+        if good:
+            self.make_ready(good)
+        if escaped:
+            yield env.timeout(float(rng.exponential(self.params.get("quality.fix_hours", env.now))) * len(escaped))
+            for c in escaped:
+                self.defective[c] = False
+            self.make_ready(escaped)
+
+    # ------------------------------------------------------------------------------------------
+    def run(self) -> SimulationRecords:
+        self.generate_work()
+        self.form_units()
+        self.env.process(self.merge_arrivals())
+        self.env.process(self.deployer())
+        self.env.run(until=self.window_end)
+        return SimulationRecords(
+            scenario=self.scenario, origin=self.origin, window_start=self.window_start,
+            window_end=self.window_end, created=self.created, first_ready=self.first_ready,
+            first_deploy_start=self.first_deploy_start, first_deploy_end=self.first_deploy_end,
+            change_unit=self.change_unit, units=self.units, deployments=self.deployments,
+            incidents=self.incidents, ci_waits=self.ci_waits, conflicts=self.conflicts, merges=len(self.units),
+        )
+
+
+def simulate(scenario: Scenario, root_seed: int | None = None, replication: int = 0,
+             phases: tuple[Phase, ...] = ()) -> SimulationRecords:
+    """Run one replication and return its records (simulation hours)."""
+    seed = scenario.seed if root_seed is None else root_seed
+    return DeliveryModel(scenario, replication_streams(seed, replication), phases).run()
+
+
+# ----------------------------------------------------------------------------------------------
+# Records → DESIGN §2 logs
+
+
+@dataclass(frozen=True)
+class WindowLogs:
+    """The three logs restricted to what the scored window can see, plus per-change stages."""
+
+    changes: pd.DataFrame
+    deployments: pd.DataFrame
+    incidents: pd.DataFrame
+    start: pd.Timestamp
+    end: pd.Timestamp
+    stage_hours: dict[str, float]      # summed over changes first deployed in the window
+    deployed_changes: int
+
+
+def to_logs(rec: SimulationRecords) -> WindowLogs:
+    """Changes created in the window or first deployed in it; deployments and incidents created in it.
+
+    Changes first deployed before the window are dropped from deployments' ``change_ids`` as well,
+    so the written logs are self-consistent and score exactly like the run.
+    """
+    created = np.asarray(rec.created, dtype=float)
+    first_end = np.asarray(rec.first_deploy_end, dtype=float)
+    w0, w1 = rec.window_start, rec.window_end
+    deployed_in = (first_end >= w0) & (first_end < w1)
+    keep = ((created >= w0) & (created < w1) & ~(first_end < w0)) | deployed_in
+    keep_idx = np.flatnonzero(keep)
+    change_ids = np.array([f"C{i:06d}" for i in range(len(created))], dtype=object)
+
+    def ts(hours: np.ndarray) -> pd.DatetimeIndex:
+        return pd.to_datetime(hours_to_ns(rec.origin, hours), utc=True)
+
+    changes = pd.DataFrame({"change_id": change_ids[keep_idx], "time_created": ts(created[keep_idx])})
+    deps = [d for d in rec.deployments if w0 <= d.end < w1]
+    dep_ids = [f"D{d.index:05d}" for d in deps]
+    dep_lists = [" ".join(change_ids[c] for c in d.changes if keep[c]) for d in deps]
+    deployments = pd.DataFrame({
+        "deploy_id": pd.Series(dep_ids, dtype=object),
+        "time_created": ts(np.array([d.end for d in deps], dtype=float)),
+        "change_ids": pd.Series(dep_lists, dtype=object),
+        "unplanned": pd.Series([d.unplanned for d in deps], dtype=bool),
+        "batch_size": pd.Series([len(d.changes) for d in deps], dtype=np.int64),
+        "method": pd.Series([d.method for d in deps], dtype=object),
+    })
+    incs = [i for i in rec.incidents if w0 <= i.created < w1]
+    resolved = np.array([i.resolved if (i.resolved is not None and i.resolved < w1) else np.nan for i in incs],
+                        dtype=float)
+    res_ts = ts(np.nan_to_num(resolved, nan=0.0))
+    res_ts = res_ts.where(~np.isnan(resolved), pd.NaT)
+    incidents = pd.DataFrame({
+        "incident_id": pd.Series([f"I{i.index:05d}" for i in incs], dtype=object),
+        "time_created": ts(np.array([i.created for i in incs], dtype=float)),
+        "time_resolved": res_ts,
+        "deploy_id": pd.Series([f"D{i.deploy:05d}" for i in incs], dtype=object),
+        "restore_path": pd.Series([i.path for i in incs], dtype=object),
+    })
+    stage_hours = stage_totals(rec, deployed_in)
+    start = pd.Timestamp(rec.origin, tz="UTC") + pd.Timedelta(hours=w0)
+    end = pd.Timestamp(rec.origin, tz="UTC") + pd.Timedelta(hours=w1)
+    return WindowLogs(changes, deployments, incidents, start, end, stage_hours, int(deployed_in.sum()))
+
+
+def stage_totals(rec: SimulationRecords, mask: np.ndarray) -> dict[str, float]:
+    """Hours spent in each stage, summed over the changes in ``mask`` (their first trip to production)."""
+    idx = np.flatnonzero(mask)
+    totals = dict.fromkeys(STAGES, 0.0)
+    if len(idx) == 0:
+        return totals
+    created = np.asarray(rec.created)[idx]
+    ready = np.asarray(rec.first_ready)[idx]
+    dstart = np.asarray(rec.first_deploy_start)[idx]
+    dend = np.asarray(rec.first_deploy_end)[idx]
+    unit_of = np.asarray(rec.change_unit)[idx]
+    has_unit = unit_of >= 0
+    units = rec.units
+    merge = np.array([units[u].merge if u >= 0 else c for u, c in zip(unit_of, ready)])
+    conflict = np.array([units[u].conflict_hours if u >= 0 else 0.0 for u in unit_of])
+    queue = np.array([units[u].queue_hours if u >= 0 else 0.0 for u in unit_of])
+    running = np.array([units[u].run_hours if u >= 0 else 0.0 for u in unit_of])
+    fixing = np.array([units[u].fix_hours if u >= 0 else 0.0 for u in unit_of])
+    on_branch = np.where(has_unit, merge - created, ready - created)
+    totals["on_branch"] = float(on_branch.sum())
+    totals["merge_conflicts"] = float(conflict.sum())
+    totals["ci_queue"] = float(queue.sum())
+    totals["ci_running"] = float(running.sum())
+    totals["ci_fixing"] = float(fixing.sum())
+    totals["release_wait"] = float((dstart - ready).sum())
+    totals["deploying"] = float((dend - dstart).sum())
+    return totals

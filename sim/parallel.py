@@ -1,0 +1,99 @@
+"""Run independent tasks (replications, sweep points) on local processes, in a fixed order.
+
+Results come back in task order whatever the number of workers, and every task seeds itself
+from its own arguments, so 1 worker and N workers give identical output.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def show_progress(enabled: bool | None) -> bool:
+    """Progress bars go to stderr, and only when it is a terminal (never onto --json stdout)."""
+    if enabled is not None:
+        return enabled
+    return sys.stderr.isatty()
+
+
+def _call_chunk(fn: Callable[..., T], chunk: Sequence[tuple]) -> list[T]:
+    return [fn(*args) for args in chunk]
+
+
+def run_tasks(fn: Callable[..., T], tasks: Sequence[tuple], *, workers: int | None = None,
+              progress: str | None = None, show: bool | None = None,
+              callback: Callable[[int, int], Any] | None = None) -> list[T]:
+    """``[fn(*task) for task in tasks]``, possibly on ``workers`` processes; order preserved.
+
+    ``progress`` is a label for a rich progress bar on stderr; ``callback(done, total)`` is
+    called as tasks finish (the app uses it for ``st.progress``).
+    """
+    total = len(tasks)
+    workers = default_workers() if workers is None else max(1, int(workers))
+    workers = min(workers, total) if total else 1
+    bar = _Progress(progress, total) if progress and show_progress(show) else None
+    try:
+        if workers <= 1:
+            out = []
+            for i, args in enumerate(tasks):
+                out.append(fn(*args))
+                _tick(bar, callback, i + 1, total)
+            return out
+        # a few chunks per worker: coarse enough to amortise process overhead, fine enough to balance
+        n_chunks = min(total, workers * 4)
+        bounds = [round(k * total / n_chunks) for k in range(n_chunks + 1)]
+        chunks = [tasks[bounds[k]:bounds[k + 1]] for k in range(n_chunks)]
+        context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+        results: list[list[T] | None] = [None] * n_chunks
+        done = 0
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {pool.submit(_call_chunk, fn, chunk): k for k, chunk in enumerate(chunks)}
+            from concurrent.futures import as_completed
+
+            for fut in as_completed(futures):
+                k = futures[fut]
+                results[k] = fut.result()
+                done += len(chunks[k])
+                _tick(bar, callback, done, total)
+        return [item for chunk in results for item in chunk]  # type: ignore[union-attr]
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _tick(bar: _Progress | None, callback, done: int, total: int) -> None:
+    if bar is not None:
+        bar.update(done)
+    if callback is not None:
+        callback(done, total)
+
+
+class _Progress:
+    def __init__(self, label: str, total: int):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self._progress.start()
+        self._task = self._progress.add_task(label, total=total)
+
+    def update(self, done: int) -> None:
+        self._progress.update(self._task, completed=done)
+
+    def close(self) -> None:
+        self._progress.stop()

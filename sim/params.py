@@ -1,0 +1,97 @@
+"""Parameters that may change during a run (DESIGN §6): a scenario plus phases that ramp in.
+
+A phase starts on ``day`` (days after the scenario's ``start``) and takes ``ramp_days`` to take
+full effect. Its progress runs linearly from 0 at the start of the ramp to 1 at its end.
+
+- Numeric values move linearly from the value in force before the phase to the new one
+  (integers are rounded to the nearest whole number).
+- Switches (booleans and choices such as ``branching.strategy``) are adopted by a growing share
+  of the work: each unit of work (an engineer for branching, a change for cadence and flags, a
+  deployment for the deploy method, an incident for rollback) carries a fixed uniform draw ``u``
+  and follows the new value once ``u < progress``. Halfway through a ramp, about half the work
+  follows the new way, and the same units keep it.
+- Adoption cost (the J-curve): while a phase ramps, capacity drops by ``capacity_cost`` and the
+  defect rate rises by ``defect_cost`` (relative), both fading linearly as progress goes to 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sim.scenario import Scenario, get_value, parameter_keys
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    day: float
+    ramp_days: float = 0.0
+    values: Mapping[str, Any] = field(default_factory=dict)
+    capacity_cost: float = 0.0
+    defect_cost: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Segment:
+    t0: float
+    t1: float
+    new: Any
+    switch: bool
+    integer: bool
+
+
+class Schedule:
+    """Look up any parameter at simulation time ``t`` (hours since the model's origin)."""
+
+    def __init__(self, scenario: Scenario, phases: Iterable[Phase] = (), origin_offset_hours: float = 0.0):
+        self.scenario = scenario
+        self.base: dict[str, Any] = {key: get_value(scenario, key) for key in parameter_keys()}
+        self.phases = tuple(sorted(phases, key=lambda p: p.day))
+        self._segments: dict[str, list[_Segment]] = {}
+        self._costs: list[tuple[float, float, float, float]] = []
+        for phase in self.phases:
+            t0 = origin_offset_hours + phase.day * 24.0
+            t1 = t0 + max(phase.ramp_days, 0.0) * 24.0
+            for key, value in phase.values.items():
+                base = self.base[key]
+                switch = isinstance(base, (bool, str))
+                integer = isinstance(base, int) and not isinstance(base, bool)
+                self._segments.setdefault(key, []).append(_Segment(t0, t1, value, switch, integer))
+            if t1 > t0 and (phase.capacity_cost or phase.defect_cost):
+                self._costs.append((t0, t1, phase.capacity_cost, phase.defect_cost))
+        self.dynamic = frozenset(self._segments)
+
+    def get(self, key: str, t: float, u: float = 0.5) -> Any:
+        segments = self._segments.get(key)
+        value = self.base[key]
+        if not segments:
+            return value
+        for seg in segments:
+            if t < seg.t0:
+                break
+            progress = 1.0 if t >= seg.t1 else (t - seg.t0) / (seg.t1 - seg.t0)
+            if seg.switch:
+                if u < progress:
+                    value = seg.new
+            else:
+                value = value + (seg.new - value) * progress
+        if segments[0].integer:
+            value = round(value)
+        return value
+
+    def _cost(self, t: float, index: int) -> float:
+        total = 0.0
+        for t0, t1, *costs in self._costs:
+            if t0 <= t < t1:
+                total += costs[index] * (1.0 - (t - t0) / (t1 - t0))
+        return total
+
+    def capacity_factor(self, t: float) -> float:
+        """Share of normal output while phases ramp (1.0 = no adoption cost)."""
+        return max(0.0, 1.0 - self._cost(t, 0)) if self._costs else 1.0
+
+    def defect_factor(self, t: float) -> float:
+        """Multiplier on the defect rate while phases ramp (1.0 = no adoption cost)."""
+        return 1.0 + self._cost(t, 1) if self._costs else 1.0

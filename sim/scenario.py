@@ -1,0 +1,411 @@
+"""Scenario files (DESIGN §4): TOML, validated on load, with ``extends`` and ``--set`` overrides.
+
+One pipeline, as in Ciw: read TOML → resolve ``extends`` → apply overrides → validate with pydantic
+(unknown keys, wrong types and out-of-range values are errors) → an immutable :class:`Scenario`.
+Every error is one line naming the file, the dotted key, the value and the rule.
+
+Every parameter carries its unit and a source label — ``measured``, ``published`` (with a citation)
+or ``assumed`` — so the README and the app can show where each number comes from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim.errors import InputError
+
+CADENCES = ("continuous", "daily", "weekly", "biweekly", "monthly")
+STRATEGIES = ("long_lived", "trunk")
+DEPLOY_METHODS = ("manual", "automated")
+
+BRINDESCU = "Brindescu et al. 2020, 'An empirical investigation into merge conflicts and their effect on software quality', EMSE"
+DIAS = "Dias et al. 2020, 'Understanding predictive factors for merge conflicts', IST"
+GOOGLE_FLAKY = "Micco 2016, 'Flaky tests at Google and how we mitigate them' (Google Testing Blog): ~1.5% of test runs flaky"
+DORA_2018 = "DORA / Forsgren, Humble, Kim 2018, Accelerate and the 2018 State of DevOps report"
+
+
+def _p(default: Any, unit: str, source: str, help: str, cite: str = "", **limits: Any) -> Any:
+    """A parameter: a pydantic Field carrying unit, source label and citation."""
+    extra = {"unit": unit, "source": source, "cite": cite}
+    return Field(default, description=help, json_schema_extra=extra, **limits)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Team(_Section):
+    engineers: int = _p(8, "people", "assumed", "people committing changes", ge=1, le=500)
+    changes_per_engineer_per_day: float = _p(
+        2.0, "changes / engineer / working day", "assumed",
+        "completed changes (commits that will ship) per engineer per working day", gt=0, le=50)
+    overtime: float = _p(
+        1.0, "x normal hours", "assumed",
+        "heroics: 1.0 = normal 40-hour weeks; 1.5 = 60 hours (long days, then weekends)", ge=1.0, le=2.0)
+    working_hours_per_day: float = _p(8.0, "hours", "assumed", "a normal working day (starts 09:00)", ge=1, le=12)
+    overtime_productivity: float = _p(
+        0.5, "share of a normal hour's output", "assumed",
+        "output of an extra (tired) hour relative to a normal hour", ge=0, le=1)
+    fatigue_defect_factor: float = _p(
+        1.5, "defect-rate increase per unit of overtime", "assumed",
+        "defect rate is multiplied by 1 + factor x (overtime - 1)", ge=0, le=10)
+
+
+class Branching(_Section):
+    strategy: Literal["long_lived", "trunk"] = _p(
+        "long_lived", "long_lived | trunk", "assumed",
+        "long_lived: an engineer's changes wait on a feature branch until it merges; trunk: each change merges on its own")
+    branch_lifetime_days: float = _p(
+        10.0, "days", "assumed", "mean time a branch lives before it merges (trunk: review time of one change)",
+        gt=0, le=120)
+    feature_flags: bool = _p(False, "switch", "assumed", "unfinished or failing work can be switched off without a deploy")
+    flag_coverage: float = _p(
+        0.8, "share of changes", "assumed", "share of changes behind a flag when feature flags are used", ge=0, le=1)
+    conflict_rate: float = _p(
+        0.003, "per branch-day per other open branch", "published",
+        "merge-conflict hazard: P(conflict) = 1 - exp(-rate x branch age in days x other open branches); "
+        "calibrated so ~1 in 5 long-lived merges conflict", cite=f"{BRINDESCU}; {DIAS}", ge=0, le=1)
+    conflict_resolution_hours: float = _p(
+        4.0, "hours", "assumed", "mean rework to resolve a conflict on a 5-day-old branch (grows with age)", ge=0, le=200)
+    conflict_defect_multiplier: float = _p(
+        2.0, "x defect rate", "published", "conflicting code is about twice as likely to carry a defect",
+        cite=BRINDESCU, ge=1, le=10)
+
+
+class CI(_Section):
+    test_suite_minutes: float = _p(60.0, "minutes", "assumed", "mean duration of the test suite", gt=0, le=1440)
+    suite_cv: float = _p(
+        0.3, "coefficient of variation", "assumed", "spread of suite durations (1 = exponential)", ge=0, le=3)
+    runners: int = _p(2, "runners", "assumed", "parallel CI runners (a queue forms when all are busy)", ge=1, le=1000)
+    flaky_rate: float = _p(
+        0.10, "probability per run", "published",
+        "probability a run fails for no reason and is re-run (Google reports ~1.5% of runs; struggling suites more)",
+        cite=GOOGLE_FLAKY, ge=0, le=0.95)
+    skip_threshold_minutes: float = _p(
+        20.0, "minutes", "assumed", "above this suite duration engineers start skipping tests", gt=0, le=1440)
+    flaky_distrust: float = _p(
+        2.0, "skip probability per unit flaky rate", "assumed",
+        "a suite nobody trusts is skipped or overridden more: adds factor x flaky_rate to the skip probability",
+        ge=0, le=10)
+
+
+class Quality(_Section):
+    defect_rate: float = _p(0.08, "probability per change", "assumed",
+                            "probability that a change carries a production defect", ge=0, le=1)
+    test_detection_rate: float = _p(0.6, "probability", "assumed",
+                                    "probability the suite catches a defect when it runs", ge=0, le=1)
+    fix_hours: float = _p(3.0, "hours", "assumed", "mean time to fix a defect CI caught, before re-testing",
+                          ge=0, le=200)
+
+
+class Release(_Section):
+    cadence: Literal["continuous", "daily", "weekly", "biweekly", "monthly"] = _p(
+        "weekly", "continuous | daily | weekly | biweekly | monthly", "assumed",
+        "when merged changes may ship: continuous = as soon as ready; daily = 15:00 on working days; "
+        "weekly = Saturday 09:00 window; biweekly = every other Saturday; monthly = first Saturday of the month")
+    max_batch_size: int = _p(0, "changes", "assumed", "most changes in one deployment; 0 = no cap", ge=0, le=100000)
+    deploy: Literal["manual", "automated"] = _p(
+        "manual", "manual | automated", "assumed",
+        "manual: checklist, hours, error-prone, only in the release window; automated: one click, minutes")
+    window_hours: float = _p(8.0, "hours", "assumed",
+                             "how long a scheduled release window stays open for further batches", gt=0, le=72)
+    manual_deploy_hours: float = _p(3.0, "hours", "assumed", "mean duration of a manual deployment", gt=0, le=48)
+    automated_deploy_minutes: float = _p(10.0, "minutes", "assumed", "mean duration of an automated deployment",
+                                         gt=0, le=600)
+    manual_error_rate: float = _p(0.05, "probability per deploy", "assumed",
+                                  "probability a manual deployment fails by a checklist error", ge=0, le=1)
+
+
+class Operations(_Section):
+    automated_rollback: bool = _p(False, "switch", "assumed",
+                                  "health checks roll a bad deployment back by themselves")
+    detect_minutes: float = _p(120.0, "minutes", "assumed", "mean time from failure to detection", gt=0, le=20160)
+    hotfix_hours: float = _p(8.0, "hours", "assumed",
+                             "mean time to diagnose and prepare a fix by hand for a one-change deployment",
+                             gt=0, le=500)
+    diagnosis_growth: float = _p(0.25, "x per doubling of batch size", "assumed",
+                                 "hand diagnosis time = hotfix_hours x (1 + growth x log2(batch size))", ge=0, le=5)
+    experts: int = _p(1, "people", "assumed", "people who can restore production by hand (incidents queue for them)",
+                      ge=1, le=50)
+    rollback_minutes: float = _p(10.0, "minutes", "assumed", "automated rollback once a failure is detected",
+                                 gt=0, le=600)
+    flag_flip_minutes: float = _p(5.0, "minutes", "assumed", "switching a feature flag off", gt=0, le=600)
+    fire_delay_hours: float = _p(2.0, "hours", "assumed", "mean time from a deployment to its defect hurting users",
+                                 ge=0, le=720)
+
+
+class Simulation(_Section):
+    warmup_days: int = _p(28, "days", "assumed",
+                          "days simulated before `start` so queues and branches are full when the window opens",
+                          ge=0, le=365)
+
+
+class Scenario(BaseModel):
+    """A validated, immutable scenario. Build with :func:`load_scenario` or :func:`scenario_from_dict`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    name: str = "scenario"
+    description: str = ""
+    start: dt.date = Field(dt.date(2026, 1, 5), description="first day of the window (default a Monday)")
+    days: int = Field(90, ge=1, le=3650, description="horizon in days")
+    seed: int = Field(1, ge=0, description="default root seed")
+    team: Team = Team()
+    branching: Branching = Branching()
+    ci: CI = CI()
+    quality: Quality = Quality()
+    release: Release = Release()
+    operations: Operations = Operations()
+    simulation: Simulation = Simulation()
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="python")
+
+    def with_values(self, values: Mapping[str, Any], *, source: str = "--set") -> Scenario:
+        """A copy with dotted keys replaced (validated like a file)."""
+        data = self.to_dict()
+        for key, value in values.items():
+            _set_dotted(data, key, value, source)
+        return scenario_from_dict(data, source=source)
+
+
+SECTIONS = ("team", "branching", "ci", "quality", "release", "operations", "simulation")
+IDENTITY_KEYS = ("name", "description", "start", "days", "seed")
+
+
+def parameter_keys() -> list[str]:
+    """Every dotted model parameter key, in section order."""
+    keys = []
+    for section in SECTIONS:
+        model = Scenario.model_fields[section].annotation
+        keys.extend(f"{section}.{field}" for field in model.model_fields)
+    return keys
+
+
+def all_keys() -> list[str]:
+    return list(IDENTITY_KEYS) + parameter_keys()
+
+
+def parameter_info(key: str) -> dict[str, Any]:
+    """Unit, source label, citation, help text, default and limits of one dotted key."""
+    section, field = key.split(".", 1)
+    info = Scenario.model_fields[section].annotation.model_fields[field]
+    extra = dict(info.json_schema_extra or {})
+    limits = {}
+    for meta in info.metadata:
+        for attr in ("ge", "gt", "le", "lt"):
+            if getattr(meta, attr, None) is not None:
+                limits[attr] = getattr(meta, attr)
+    return {"key": key, "default": info.default, "help": info.description or "", "limits": limits, **extra}
+
+
+def get_value(scenario: Scenario, key: str) -> Any:
+    obj: Any = scenario
+    for part in key.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def parameter_table(scenario: Scenario) -> list[dict[str, Any]]:
+    """Rows for the assumptions table: every parameter's value, unit, source and citation."""
+    rows = []
+    for key in parameter_keys():
+        info = parameter_info(key)
+        rows.append({"key": key, "value": get_value(scenario, key), "unit": info["unit"],
+                     "source": info["source"], "cite": info["cite"], "meaning": info["help"]})
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a TOML file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    return parse_toml_text(text, str(path))
+
+
+def parse_toml_text(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{source}: invalid TOML: {exc}") from None
+
+
+def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def resolve_extends(data: dict[str, Any], path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Merge a file's ``extends`` chain: the parent first, then this file's keys on top."""
+    data = dict(data)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise InputError(f"{path}: extends = {parent!r}: must be a file path (a string)")
+    parent_path = (path.parent / parent).resolve()
+    if parent_path in _seen:
+        raise InputError(f"{path}: extends = {parent!r}: circular extends chain")
+    if not parent_path.exists():
+        raise InputError(f"{path}: extends = {parent!r}: file not found ({parent_path})")
+    parent_data = resolve_extends(_read_toml(parent_path), parent_path, (*_seen, parent_path))
+    return _deep_merge(parent_data, data)
+
+
+def _suggest(key: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
+    if key not in all_keys():
+        raise InputError(f"{source}: unknown key {key!r}{_suggest(key, all_keys())}")
+    parts = key.split(".")
+    target = data
+    for part in parts[:-1]:
+        target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            raise InputError(f"{source}: {key}: {part!r} is not a table")
+    target[parts[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` with VALUE read as a TOML value (``10``, ``true``, ``"daily"``); bare words are strings."""
+    if "=" not in text:
+        raise InputError(f"--set {text!r}: expected KEY=VALUE, e.g. --set ci.runners=8")
+    key, raw = (part.strip() for part in text.split("=", 1))
+    if not key:
+        raise InputError(f"--set {text!r}: missing key before '='")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def _coerce(data: dict[str, Any]) -> dict[str, Any]:
+    """TOML integers are accepted where a float is expected (``days = 90``, ``defect_rate = 0``)."""
+    out = dict(data)
+    for section in SECTIONS:
+        table = out.get(section)
+        if not isinstance(table, dict):
+            continue
+        model = Scenario.model_fields[section].annotation
+        fixed = dict(table)
+        for field, value in table.items():
+            info = model.model_fields.get(field)
+            if info is not None and info.annotation is float and isinstance(value, int) and not isinstance(value, bool):
+                fixed[field] = float(value)
+        out[section] = fixed
+    if isinstance(out.get("start"), str):
+        try:
+            out["start"] = dt.date.fromisoformat(out["start"])
+        except ValueError:
+            pass  # pydantic reports it with the key
+    if isinstance(out.get("start"), dt.datetime):
+        out["start"] = out["start"].date()
+    return out
+
+
+def _describe_error(err: dict[str, Any], source: str, data: Mapping[str, Any]) -> str:
+    loc = [str(part) for part in err["loc"]]
+    key = ".".join(loc)
+    kind = err["type"]
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        if len(loc) == 1:
+            choices = [*IDENTITY_KEYS, *SECTIONS]
+        else:
+            section = Scenario.model_fields.get(loc[0])
+            choices = [f"{loc[0]}.{f}" for f in section.annotation.model_fields] if section else []
+        return f"{source}: unknown key {key!r}{_suggest(key, choices)}"
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"{source}: {key} = {value!r}: must be one of {expected}"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        return f"{source}: {key} = {value!r}: {err['msg'].lower()}"
+    if kind == "model_type" or kind.endswith("_type") or kind.endswith("_parsing"):
+        return f"{source}: {key} = {value!r}: {err['msg'].lower()}"
+    return f"{source}: {key} = {value!r}: {err['msg'].lower()}"
+
+
+def scenario_from_dict(data: Mapping[str, Any], *, source: str = "scenario") -> Scenario:
+    """Validate a plain dict (already merged) into a :class:`Scenario`; raise one-line :class:`InputError`."""
+    try:
+        return Scenario.model_validate(_coerce(dict(data)))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InputError(_describe_error(first, source, data)) from None
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = ()) -> Scenario:
+    """Load, resolve ``extends``, apply ``--set`` overrides and validate a scenario file."""
+    path = Path(path)
+    data = resolve_extends(_read_toml(path), path.resolve())
+    # a file can be validated on its own first so that its errors name the file, not --set
+    scenario_from_dict(data, source=str(path))
+    items = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o) for o in overrides)
+    for key, value in items:
+        _set_dotted(data, key, value, f"--set {key}")
+        scenario_from_dict(data, source=f"--set {key}")
+    return scenario_from_dict(data, source=str(path))
+
+
+def load_scenario_text(text: str, source: str, base_dir: Path | None = None) -> Scenario:
+    """Validate TOML text (an upload in the app). ``extends`` resolves against ``base_dir``."""
+    data = parse_toml_text(text, source)
+    if "extends" in data:
+        fake = (base_dir or Path.cwd()) / source
+        data = resolve_extends(data, fake)
+    return scenario_from_dict(data, source=source)
+
+
+def scenario_to_toml(scenario: Scenario, comments: Mapping[str, str] | None = None) -> str:
+    """A complete, commented TOML file for a scenario (every key written out)."""
+    comments = dict(comments or {})
+
+    def fmt(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str):
+            return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(value, float):
+            return repr(round(value, 6))
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return str(value)
+
+    lines = []
+    for key in IDENTITY_KEYS:
+        note = f"  # {comments[key]}" if key in comments else ""
+        lines.append(f"{key} = {fmt(get_value(scenario, key))}{note}")
+    for section in SECTIONS:
+        lines += ["", f"[{section}]"]
+        model = Scenario.model_fields[section].annotation
+        for field in model.model_fields:
+            key = f"{section}.{field}"
+            info = parameter_info(key)
+            note = comments.get(key) or f"{info['unit']}; {info['source']}"
+            lines.append(f"{field} = {fmt(get_value(scenario, key))}  # {note}")
+    return "\n".join(lines) + "\n"
