@@ -39,7 +39,9 @@ def synthetic_logs(
     began = deploy_t[caused_by] if n_deployments else np.full(n_incidents, _EPOCH)
     began = began + rng.exponential(NS_PER_HOUR, n_incidents).astype(np.int64)
     resolved = began + rng.exponential(3 * NS_PER_HOUR, n_incidents).astype(np.int64)
-    incident_deploy = np.where(rng.random(n_incidents) < 0.9, deploy_ids[caused_by] if n_deployments else "", "")
+    incident_deploy = np.where(
+        rng.random(n_incidents) < 0.9, deploy_ids[caused_by] if n_deployments else "", ""
+    )
 
     def stamps(ns: np.ndarray) -> pd.Series:
         return pd.Series(pd.to_datetime(ns, unit="ns", utc=True))

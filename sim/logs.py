@@ -17,6 +17,7 @@ with exactly the sub-second digits needed, so a round trip loses nothing the sco
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ REQUIRED_COLUMNS = {
 }
 ID_COLUMN = {"changes": "change_id", "deployments": "deploy_id", "incidents": "incident_id"}
 UTC_NS = "datetime64[ns, UTC]"
+ISO_START = r"\d{4}"  # an ISO 8601 date or time begins with a four-digit year
 _TRUE, _FALSE = "true", "false"
 _HEADER_LINES = 1  # CSV line of data row i (0-based) is i + 1 + _HEADER_LINES
 
@@ -165,9 +167,19 @@ def _read_table(source: Any, kind: str) -> tuple[pd.DataFrame, str]:
     if not text.strip():
         raise InputError(f"{name}: the file is empty; expected a header line with {required}")
     try:
-        table = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_values=[], skip_blank_lines=False
-        )
+        with warnings.catch_warnings():
+            # Rows longer than the header would silently lose fields: make that an error.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            table = pd.read_csv(
+                io.StringIO(text),
+                dtype=str,
+                keep_default_na=False,
+                na_values=[],
+                skip_blank_lines=False,
+                index_col=False,
+            )
+    except pd.errors.ParserWarning:
+        raise InputError(f"{name}: not a readable CSV file (a row has more fields than the header)") from None
     except (pd.errors.ParserError, ValueError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{name}: not a readable CSV file ({first_line})") from None
@@ -190,7 +202,8 @@ def _parse_times(table: pd.DataFrame, column: str, name: str, *, allow_empty: bo
     text = table[column].str.strip()
     parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
     empty = text == ""
-    bad = parsed.isna() & ~empty
+    # pandas also accepts the words "now" and "today"; ISO 8601 starts with the year.
+    bad = (parsed.isna() | ~text.str.match(ISO_START)) & ~empty
     if not allow_empty:
         bad |= empty
     if bad.any():

@@ -41,30 +41,12 @@ import simpy
 
 from sim.calendar import Calendar, hours_to_ns
 from sim.params import Phase, Schedule
+from sim.rng import STREAMS, Stream, replication_streams
 from sim.scenario import Scenario
 
-STREAMS = ("work", "branches", "ci", "quality", "release", "production", "restore", "adoption")
 STAGES = ("on_branch", "merge_conflicts", "ci_queue", "ci_running", "ci_fixing", "release_wait", "deploying")
 ACTIVE_STAGES = ("merge_conflicts", "ci_running", "ci_fixing", "deploying")
 MAX_FLAKY_RERUNS = 3  # after three flaky failures in a row the run is overridden as green (assumed)
-
-
-def replication_streams(root_seed: int, replication: int) -> dict[str, np.random.Generator]:
-    """One named generator per source of randomness; depends only on (root seed, replication)."""
-    return {
-        name: np.random.default_rng(np.random.SeedSequence(entropy=root_seed, spawn_key=(replication, index)))
-        for index, name in enumerate(STREAMS)
-    }
-
-
-def gamma_draw(rng: np.random.Generator, mean: float, cv: float) -> float:
-    """A positive duration with the given mean and coefficient of variation (cv 0 = fixed)."""
-    if mean <= 0:
-        return 0.0
-    if cv <= 0:
-        return mean
-    shape = 1.0 / (cv * cv)
-    return float(rng.gamma(shape, mean / shape))
 
 
 @dataclass
@@ -124,7 +106,7 @@ class SimulationRecords:
 class DeliveryModel:
     """One replication of the delivery pipeline. Build, then call :meth:`run`."""
 
-    def __init__(self, scenario: Scenario, streams: dict[str, np.random.Generator],
+    def __init__(self, scenario: Scenario, streams: dict[str, Stream],
                  phases: tuple[Phase, ...] = ()):
         self.scenario = scenario
         self.rng = streams
@@ -157,9 +139,12 @@ class DeliveryModel:
         self.incidents: list[Incident] = []
         self.ci_waits: list[float] = []
         self.conflicts = 0
-        self.ready: deque[int] = deque()
+        # ready changes per cadence, FIFO; each entry is (ready sequence number, change)
+        self.ready: dict[str, deque[tuple[int, int]]] = {}
+        self.ready_seq = 0
         self.ready_signal = self.env.event()
-        self.u_engineer = self.rng["adoption"].random(1000)
+        self.deployer_wake: float | None = None  # when the idle deployer will look again (None: busy)
+        self.u_engineer = self.rng["adoption"].generator.random(1000)
 
     # ------------------------------------------------------------------------------------------
     # 1. Work
@@ -198,10 +183,10 @@ class DeliveryModel:
             tired_output = p.get("team.overtime_productivity", t_day)
             for start, length, tired in self.calendar.work_segments(day, overtime):
                 expected = team * length * rate_per_hour * capacity * (tired_output if tired else 1.0)
-                n = int(rng.poisson(expected)) if expected > 0 else 0
+                n = int(rng.generator.poisson(expected)) if expected > 0 else 0
                 if n:
-                    times.append(day * 24.0 + start + length * rng.random(n))
-                    engineers.append(rng.integers(0, team, n))
+                    times.append(day * 24.0 + start + length * rng.generator.random(n))
+                    engineers.append(rng.generator.integers(0, team, n))
         if not times:
             return
         t_all = np.concatenate(times)
@@ -209,9 +194,9 @@ class DeliveryModel:
         order = np.argsort(t_all, kind="stable")
         t_all, e_all = t_all[order], e_all[order]
         n = len(t_all)
-        u_defect = qrng.random(n)
-        u_adopt = self.rng["adoption"].random(n)
-        u_flag = self.rng["adoption"].random(n)
+        u_defect = qrng.generator.random(n)
+        u_adopt = self.rng["adoption"].generator.random(n)
+        u_flag = self.rng["adoption"].generator.random(n)
         for i in range(n):
             t = float(t_all[i])
             overtime = p.get("team.overtime", t)
@@ -238,37 +223,41 @@ class DeliveryModel:
                 lifetime_h = p.get("branching.branch_lifetime_days", t) * 24.0
                 strategy = p.get("branching.strategy", t, self.u_engineer[e % len(self.u_engineer)])
                 if strategy == "trunk":
-                    merge = cal.next_working_time(t + float(rng.exponential(lifetime_h)))
+                    merge = cal.next_working_time(t + (rng.exponential(lifetime_h)))
                     units.append(Unit([i], t, merge, e))
                     continue
-                merge = cal.next_working_time(t + gamma_draw(rng, lifetime_h, 0.7))
+                merge = cal.next_working_time(t + rng.gamma(lifetime_h, 0.7))
                 branch = Unit([], t, merge, e)
                 open_branch[e] = branch
                 units.append(branch)
             branch.changes.append(i)
         units.sort(key=lambda u: (u.merge, u.start))
         starts = np.sort(np.array([u.start for u in units]))
-        ends = np.sort(np.array([u.merge for u in units]))
+        merges = np.array([u.merge for u in units])
+        ends = np.sort(merges)
+        # branches open at each merge (this one included), from the sorted start and end times
+        open_now = np.searchsorted(starts, merges, "right") - np.searchsorted(ends, merges, "right")
+        others = np.maximum(open_now - 1, 0)
+        ages = (merges - np.array([u.start for u in units])) / 24.0
         crng = self.rng["branches"]
+        draws = crng.generator.random(len(units))
         for index, unit in enumerate(units):
             for c in unit.changes:
                 self.change_unit[c] = index
-            open_now = int(np.searchsorted(starts, unit.merge, "right") - np.searchsorted(ends, unit.merge, "right"))
-            others = max(open_now - 1, 0)
-            age_days = (unit.merge - unit.start) / 24.0
             rate = p.get("branching.conflict_rate", unit.merge)
-            p_conflict = 1.0 - math.exp(-rate * age_days * others)
-            conflicted = crng.random() < p_conflict
-            if conflicted:
+            p_conflict = 1.0 - math.exp(-rate * ages[index] * others[index])
+            if draws[index] < p_conflict:
                 self.conflicts += 1
+                age_days = float(ages[index])
                 mean = p.get("branching.conflict_resolution_hours", unit.merge) * (1.0 + age_days / 5.0) / 2.0
-                unit.conflict_hours = gamma_draw(crng, mean, 0.8)
+                unit.conflict_hours = crng.gamma(mean, 0.8)
                 multiplier = p.get("branching.conflict_defect_multiplier", unit.merge)
                 for c in unit.changes:
                     self.defective[c] = self.u_defect[c] < min(1.0, self.p_defect[c] * multiplier)
         self.units = units
 
     def merge_arrivals(self):
+        """Units arrive at CI in merge order (a single source process, as in a queueing model)."""
         env = self.env
         for unit in self.units:
             if unit.merge > env.now:
@@ -294,7 +283,7 @@ class DeliveryModel:
             yield env.timeout(unit.conflict_hours)
         while True:
             t = env.now
-            if rng.random() < self.skip_probability(t):
+            if rng.uniform() < self.skip_probability(t):
                 break
             flaky_failures = 0
             while True:
@@ -304,22 +293,22 @@ class DeliveryModel:
                     waited = env.now - asked
                     unit.queue_hours += waited
                     self.ci_waits.append(waited)
-                    run = gamma_draw(rng, p.get("ci.test_suite_minutes", env.now) / 60.0, p.get("ci.suite_cv", env.now))
+                    run = rng.gamma(p.get("ci.test_suite_minutes", env.now) / 60.0, p.get("ci.suite_cv", env.now))
                     yield env.timeout(run)
                     unit.run_hours += run
-                if flaky_failures < MAX_FLAKY_RERUNS and rng.random() < p.get("ci.flaky_rate", env.now):
+                if flaky_failures < MAX_FLAKY_RERUNS and rng.uniform() < p.get("ci.flaky_rate", env.now):
                     flaky_failures += 1
                     continue
                 break
             detection = p.get("quality.test_detection_rate", env.now)
-            caught = [c for c in unit.changes if self.defective[c] and rng.random() < detection]
+            caught = [c for c in unit.changes if self.defective[c] and rng.uniform() < detection]
             if not caught:
                 break
             fix = 0.0
             mean_fix = p.get("quality.fix_hours", env.now)
             for c in caught:
                 self.defective[c] = False
-                fix += float(rng.exponential(mean_fix)) if mean_fix > 0 else 0.0
+                fix += (rng.exponential(mean_fix))
             yield env.timeout(fix)
             unit.fix_hours += fix
         self.make_ready(unit.changes, first=True)
@@ -329,49 +318,72 @@ class DeliveryModel:
     def make_ready(self, changes: list[int], first: bool = False) -> None:
         now = self.env.now
         p = self.params
+        wake_now = False
+        wake = self.deployer_wake
         for c in changes:
             if first:
                 self.first_ready[c] = now
-            self.cadence_of[c] = p.get("release.cadence", now, self.u_adopt[c])
-            self.ready.append(c)
-        if not self.ready_signal.triggered:
+            cadence = p.get("release.cadence", now, self.u_adopt[c])
+            self.cadence_of[c] = cadence
+            self.ready.setdefault(cadence, deque()).append((self.ready_seq, c))
+            self.ready_seq += 1
+            # only disturb an idle deployer when this cadence could ship before it would look anyway
+            if wake is not None and not wake_now:
+                nxt = self.calendar.next_opportunity(cadence, now, manual=False)
+                wake_now = cadence == "continuous" or nxt is None or nxt < wake
+        if wake_now and not self.ready_signal.triggered:
             self.ready_signal.succeed()
 
     def deploy_duration(self, method: str) -> float:
         rng = self.rng["release"]
         if method == "manual":
-            return gamma_draw(rng, self.params.get("release.manual_deploy_hours", self.env.now), 0.5)
-        return gamma_draw(rng, self.params.get("release.automated_deploy_minutes", self.env.now) / 60.0, 0.3)
+            return rng.gamma(self.params.get("release.manual_deploy_hours", self.env.now), 0.5)
+        return rng.gamma(self.params.get("release.automated_deploy_minutes", self.env.now) / 60.0, 0.3)
 
     def deployer(self):
+        """The release train: ships eligible ready changes in batches, one deployment at a time."""
         env = self.env
         cal = self.calendar
         rng = self.rng["release"]
         p = self.params
-        u_method = float(rng.random())
+        u_method = rng.uniform()
         while True:
             now = env.now
             method = p.get("release.deploy", now, u_method)
             manual = method == "manual"
-            eligible = [c for c in self.ready if cal.may_deploy(self.cadence_of[c], now, manual)]
-            if eligible:
+            open_queues = [q for cadence, q in self.ready.items() if q and cal.may_deploy(cadence, now, manual)]
+            if open_queues:
                 cap = p.get("release.max_batch_size", now)
-                batch = eligible[:cap] if cap > 0 else eligible
-                chosen = set(batch)
-                self.ready = deque(c for c in self.ready if c not in chosen)
+                batch = self._take(open_queues, cap)
                 yield from self.deploy(batch, unplanned=False, method=method)
-                u_method = float(rng.random())
+                u_method = rng.uniform()
                 continue
             wake = None
-            for cadence in {self.cadence_of[c] for c in self.ready}:
-                nxt = cal.next_opportunity(cadence, now, manual)
-                if nxt is not None and (wake is None or nxt < wake):
-                    wake = nxt
+            for cadence, queue in self.ready.items():
+                if queue:
+                    nxt = cal.next_opportunity(cadence, now, manual)
+                    if nxt is not None and nxt > now and (wake is None or nxt < wake):
+                        wake = nxt
             self.ready_signal = env.event()
-            if wake is not None and wake > now:
+            self.deployer_wake = math.inf if wake is None else wake
+            if wake is not None:
                 yield self.ready_signal | env.timeout(wake - now)
             else:
                 yield self.ready_signal
+            self.deployer_wake = None
+
+    @staticmethod
+    def _take(queues: list[deque[tuple[int, int]]], cap: int) -> list[int]:
+        """The oldest ready changes across the open queues, at most ``cap`` (0 = all)."""
+        if len(queues) == 1:
+            queue = queues[0]
+            n = len(queue) if cap <= 0 else min(cap, len(queue))
+            return [queue.popleft()[1] for _ in range(n)]
+        batch = []
+        while any(queues) and (cap <= 0 or len(batch) < cap):
+            oldest = min((q for q in queues if q), key=lambda q: q[0][0])
+            batch.append(oldest.popleft()[1])
+        return batch
 
     def deploy(self, batch: list[int], unplanned: bool, method: str):
         env = self.env
@@ -391,9 +403,9 @@ class DeliveryModel:
     def check_production(self, dep: Deployment) -> None:
         prng = self.rng["production"]
         p = self.params
-        checklist_error = dep.method == "manual" and prng.random() < p.get("release.manual_error_rate", dep.end)
+        checklist_error = dep.method == "manual" and prng.uniform() < p.get("release.manual_error_rate", dep.end)
         escaped = [c for c in dep.changes if self.defective[c]]
-        delay = float(prng.exponential(p.get("operations.fire_delay_hours", dep.end))) if escaped else math.inf
+        delay = (prng.exponential(p.get("operations.fire_delay_hours", dep.end))) if escaped else math.inf
         if checklist_error:
             fire = dep.end
         elif escaped:
@@ -406,22 +418,22 @@ class DeliveryModel:
         env = self.env
         rng = self.rng["restore"]
         p = self.params
-        u_incident = float(rng.random())
+        u_incident = rng.uniform()
         if fire > env.now:
             yield env.timeout(fire - env.now)
         inc = Incident(len(self.incidents), dep.index, env.now)
         self.incidents.append(inc)
-        yield env.timeout(float(rng.exponential(p.get("operations.detect_minutes", env.now) / 60.0)))
+        yield env.timeout((rng.exponential(p.get("operations.detect_minutes", env.now) / 60.0)))
         flaggable = not checklist_error and escaped and all(self.flagged[c] for c in escaped)
         if flaggable:
-            yield env.timeout(gamma_draw(rng, p.get("operations.flag_flip_minutes", env.now) / 60.0, 0.3))
+            yield env.timeout(rng.gamma(p.get("operations.flag_flip_minutes", env.now) / 60.0, 0.3))
             inc.resolved, inc.path = env.now, "flag"
             for c in escaped:
                 self.defective[c] = False  # switched off now, fixed later by a follow-up change
             env.process(self.follow_up_fix(len(escaped)))
             return
         if p.get("operations.automated_rollback", env.now, u_incident):
-            yield env.timeout(gamma_draw(rng, p.get("operations.rollback_minutes", env.now) / 60.0, 0.3))
+            yield env.timeout(rng.gamma(p.get("operations.rollback_minutes", env.now) / 60.0, 0.3))
             rollback = Deployment(len(self.deployments), env.now, env.now, [], True, "automated")
             self.deployments.append(rollback)
             inc.resolved, inc.path = env.now, "rollback"
@@ -434,14 +446,14 @@ class DeliveryModel:
             n = max(1, len(dep.changes))
             mean = p.get("operations.hotfix_hours", env.now) * (1.0 + p.get("operations.diagnosis_growth", env.now)
                                                                 * math.log2(n))
-            yield env.timeout(gamma_draw(rng, mean, 0.7))
+            yield env.timeout(rng.gamma(mean, 0.7))
             for c in escaped:
                 self.defective[c] = False
-            fix = self._new_change(env.now, -1, 0.0, 1.0, float(rng.random()), 1.0)
+            fix = self._new_change(env.now, -1, 0.0, 1.0, rng.uniform(), 1.0)
             # a rushed hotfix skips CI: it carries a defect with the ordinary defect rate
-            self.defective[fix] = rng.random() < p.get("quality.defect_rate", env.now)
+            self.defective[fix] = rng.uniform() < p.get("quality.defect_rate", env.now)
             self.first_ready[fix] = env.now
-            method = p.get("release.deploy", env.now, float(rng.random()))
+            method = p.get("release.deploy", env.now, rng.uniform())
             yield from self.deploy([fix], unplanned=True, method=method)
             inc.resolved = env.now
 
@@ -449,8 +461,8 @@ class DeliveryModel:
         """After a flag flip the defect is fixed properly and ships through the normal pipeline."""
         env = self.env
         rng = self.rng["restore"]
-        yield env.timeout(float(rng.exponential(self.params.get("quality.fix_hours", env.now))) * defects)
-        c = self._new_change(env.now, -1, 0.0, 1.0, float(rng.random()), 1.0)
+        yield env.timeout((rng.exponential(self.params.get("quality.fix_hours", env.now))) * defects)
+        c = self._new_change(env.now, -1, 0.0, 1.0, rng.uniform(), 1.0)
         unit = Unit([c], env.now, env.now, -1)
         self.change_unit[c] = len(self.units)
         self.units.append(unit)
@@ -465,7 +477,7 @@ class DeliveryModel:
         if good:
             self.make_ready(good)
         if escaped:
-            yield env.timeout(float(rng.exponential(self.params.get("quality.fix_hours", env.now))) * len(escaped))
+            yield env.timeout((rng.exponential(self.params.get("quality.fix_hours", env.now))) * len(escaped))
             for c in escaped:
                 self.defective[c] = False
             self.make_ready(escaped)

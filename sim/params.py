@@ -62,6 +62,10 @@ class Schedule:
             if t1 > t0 and (phase.capacity_cost or phase.defect_cost):
                 self._costs.append((t0, t1, phase.capacity_cost, phase.defect_cost))
         self.dynamic = frozenset(self._segments)
+        if not self._segments:
+            base_values = self.base
+            # a plain scenario: every look-up is a dictionary read (the simulation's hot path)
+            self.get = lambda key, t=0.0, u=0.5: base_values[key]  # type: ignore[method-assign]
 
     def get(self, key: str, t: float, u: float = 0.5) -> Any:
         segments = self._segments.get(key)

@@ -54,6 +54,7 @@ over rows (except to join list cells the simulator may pass instead of strings).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +65,7 @@ import pyarrow.compute as pc
 
 from sim.bands import bands_for, check_benchmark
 from sim.errors import InputError
-from sim.logs import REQUIRED_COLUMNS, EventLogs, blank_to_na, to_utc
+from sim.logs import ISO_START, REQUIRED_COLUMNS, EventLogs, blank_to_na, to_utc
 
 METRIC_KEYS = (
     "deployment_frequency_per_day",
@@ -93,9 +94,11 @@ def parse_instant(value: Any, what: str = "time") -> pd.Timestamp:
     """
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         value = dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, str) and not re.match(ISO_START, value.strip()):
+        raise InputError(f"{what}: {value!r} is not an ISO 8601 date or time")
     try:
         stamp = pd.Timestamp(value.strip() if isinstance(value, str) else value)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         raise InputError(f"{what}: {value!r} is not an ISO 8601 date or time") from None
     if stamp is pd.NaT:
         raise InputError(f"{what}: {value!r} is not an ISO 8601 date or time")
@@ -127,7 +130,9 @@ def _ns(values: pd.Series, kind: str, column: str) -> tuple[np.ndarray, np.ndarr
     try:
         stamps = to_utc(values)
     except (ValueError, TypeError) as exc:
-        raise InputError(f"{kind}.csv: {column} holds a value that is not an ISO 8601 timestamp ({exc})") from None
+        raise InputError(
+            f"{kind}.csv: {column} holds a value that is not an ISO 8601 timestamp ({exc})"
+        ) from None
     array = stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
     return array.view("i8"), ~np.isnat(array)
 
@@ -359,7 +364,9 @@ class _Scorer:
                 f"(e.g. {incident}); excluded from time_to_restore_hours"
             )
         n_deploys = int(self.deploy_in.sum())
-        return ratio_or_none(int(failed.sum()), n_deploys), median_or_none(restore_ns[~negative] / NS_PER_HOUR)
+        return ratio_or_none(int(failed.sum()), n_deploys), median_or_none(
+            restore_ns[~negative] / NS_PER_HOUR
+        )
 
     def result(self, benchmark: str) -> dict[str, Any]:
         n_deploys = int(self.deploy_in.sum())

@@ -1,0 +1,361 @@
+"""90-day transformation plans (DESIGN §6): a starting scenario plus phases that ramp in.
+
+A plan file is a scenario file (``extends`` and any scenario keys at the top level) with three
+more things: optional ``reps`` (default replications), and ``[[phase]]`` tables::
+
+    extends = "baseline.toml"
+    name = "my plan"
+    reps = 30
+
+    [[phase]]
+    day = 14                  # days after the scenario's start (0 = the first day)
+    name = "fast trusted CI"
+    ramp_days = 14            # takes full effect 14 days later
+    capacity_cost = 0.15      # assumed: share of output lost at the start of the ramp
+    defect_cost = 0.5         # assumed: relative rise of the defect rate at the start of the ramp
+    set = { "ci.test_suite_minutes" = 10, "ci.flaky_rate" = 0.015 }
+
+How a ramp works (see :mod:`sim.params`): numeric values move linearly from the value in force
+before the phase to the new one over ``ramp_days``; switches (strategy, cadence, deploy method,
+rollback, flags) are adopted by a growing share of the work — halfway through the ramp about half
+of it follows the new way. While a phase ramps, output drops by ``capacity_cost`` and the defect
+rate rises by ``defect_cost`` (relative); both fade linearly to nothing at the end of the ramp
+(the J-curve of the DORA 2018 report). ``0`` means no adoption cost. Phases are applied in file
+order and must not go back in time.
+
+Weekly numbers (:func:`run_plan`): every replication's logs are scored with
+:func:`sim.scoring.score` restricted to each week ``[start + 7(w−1) days, start + 7w days)``,
+so a week's numbers mean what a whole run's mean. A last partial week is kept when it has at
+least :data:`MIN_PARTIAL_WEEK_DAYS` days (90 days = 12 weeks + a 6-day week 13) and dropped when
+shorter. ``final`` scores the last :data:`FINAL_DAYS` days the same way and is shaped like ``run``
+(its lead-time breakdown covers the changes first deployed in those days).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.bands import bands_for, check_benchmark
+from sim.errors import InputError
+from sim.model import simulate, stage_totals, to_logs
+from sim.params import Phase
+from sim.parallel import run_tasks
+from sim.runner import DEFAULT_REPS, ReplicationResult, band_probabilities, percentiles, summarize
+from sim.scenario import (
+    IDENTITY_KEYS,
+    SECTIONS,
+    Scenario,
+    get_value,
+    parameter_keys,
+    parse_toml_text,
+    resolve_extends,
+    scenario_from_dict,
+    scenario_to_toml,
+)
+from sim.scoring import METRIC_KEYS, score
+
+FINAL_DAYS = 14
+MIN_PARTIAL_WEEK_DAYS = 4
+PLAN_KEYS = ("extends", "reps", "phase")
+PHASE_KEYS = ("day", "name", "ramp_days", "capacity_cost", "defect_cost", "set")
+
+# Adoption costs when a phase does not name them (assumed; DORA 2018's J-curve gives the shape,
+# not the size). A phase that ramps loses this share of output and raises its defect rate by
+# this much at the start of the ramp, fading to nothing at its end.
+DEFAULT_CAPACITY_COST = 0.15
+DEFAULT_DEFECT_COST = 0.5
+MAX_DEFECT_COST = 10.0
+
+# The model sizes these once per run (the CI runner pool, the experts' pool, the calendar and
+# the warm-up), so a phase cannot change them; a plan sets them at the top level instead.
+STATIC_KEYS = {
+    "ci.runners": "the CI runner pool is sized once per run",
+    "operations.experts": "the pool of experts is sized once per run",
+    "team.working_hours_per_day": "the working calendar is built once per run",
+    "release.window_hours": "the release calendar is built once per run",
+    "simulation.warmup_days": "the warm-up happens before the plan starts",
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated plan: the starting scenario and its phases, in the order they apply."""
+
+    name: str
+    scenario: Scenario
+    phases: tuple[Phase, ...]
+    reps: int = DEFAULT_REPS
+    seed: int = 1
+    path: Path | None = None
+    description: str = ""
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and validate a plan file; ``extends`` resolves relative to it."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a plan file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    return _build(parse_toml_text(text, str(path)), str(path), path, path)
+
+
+def load_plan_text(text: str, source: str, base_dir: Path | None = None) -> Plan:
+    """Validate plan TOML text (an upload or an edit in the app); ``extends`` resolves against ``base_dir``."""
+    data = parse_toml_text(text, source)
+    anchor = (base_dir or Path.cwd()) / Path(source).name
+    return _build(data, source, anchor, None)
+
+
+def _suggest(key: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(key, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _build(data: dict[str, Any], source: str, anchor: Path, path: Path | None) -> Plan:
+    allowed = [*PLAN_KEYS, *IDENTITY_KEYS, *SECTIONS]
+    for key in data:
+        if key not in allowed:
+            raise InputError(f"{source}: unknown top-level key {key!r}{_suggest(key, allowed)}")
+    data = dict(data)
+    raw_phases = data.pop("phase", [])
+    reps = _reps(data.pop("reps", DEFAULT_REPS), source)
+    own_name = data.get("name")
+    merged = resolve_extends(data, anchor)
+    if own_name is None:
+        merged["name"] = Path(source).stem
+    scenario = scenario_from_dict(merged, source=source)
+    phases = _phases(raw_phases, scenario, source)
+    return Plan(name=scenario.name, scenario=scenario, phases=phases, reps=reps, seed=scenario.seed,
+                path=path, description=scenario.description)
+
+
+def _reps(value: Any, source: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InputError(f"{source}: reps = {value!r}: must be a whole number >= 1")
+    return value
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"ci": {"runners": 8}}`` (TOML dotted keys without quotes) as ``{"ci.runners": 8}``."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, dotted + "."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def _phases(raw: Any, scenario: Scenario, source: str) -> tuple[Phase, ...]:
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise InputError(f"{source}: phase: must be a list of [[phase]] tables")
+    phases: list[Phase] = []
+    current = scenario
+    for number, table in enumerate(raw, start=1):
+        phase, current = _phase(table, number, scenario, current, source)
+        if phases and phase.day < phases[-1].day:
+            raise InputError(f"{source}: phase {number} ({phase.name!r}): day = {_num(phase.day)} comes before "
+                             f"phase {number - 1} ({phases[-1].name!r}, day {_num(phases[-1].day)}); "
+                             f"list phases in the order they start")
+        phases.append(phase)
+    return tuple(phases)
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _phase(table: dict[str, Any], number: int, start: Scenario, current: Scenario,
+           source: str) -> tuple[Phase, Scenario]:
+    """Validate one ``[[phase]]`` table; return it and the scenario in force once it has ramped in."""
+    name = table.get("name", f"phase {number}")
+    where = f"{source}: phase {number}" + (f" ({name!r})" if isinstance(name, str) else "")
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"{where}: name = {name!r}: must be a non-empty string")
+    for key in table:
+        if key not in PHASE_KEYS:
+            raise InputError(f"{where}: unknown key {key!r}{_suggest(key, list(PHASE_KEYS))}")
+    if "day" not in table:
+        raise InputError(f"{where}: missing 'day' (days after the start when the phase begins)")
+    day = table["day"]
+    if not _is_number(day):
+        raise InputError(f"{where}: day = {day!r}: must be a number of days")
+    if not 0 <= day < start.days:
+        raise InputError(f"{where}: day = {day!r}: outside the horizon (0 <= day < {start.days})")
+    ramp = table.get("ramp_days", 0)
+    if not _is_number(ramp) or ramp < 0:
+        raise InputError(f"{where}: ramp_days = {ramp!r}: must be a number >= 0")
+    capacity_cost = table.get("capacity_cost", DEFAULT_CAPACITY_COST)
+    if not _is_number(capacity_cost) or not 0 <= capacity_cost < 1:
+        raise InputError(f"{where}: capacity_cost = {capacity_cost!r}: must be a share >= 0 and < 1")
+    defect_cost = table.get("defect_cost", DEFAULT_DEFECT_COST)
+    if not _is_number(defect_cost) or not 0 <= defect_cost <= MAX_DEFECT_COST:
+        raise InputError(f"{where}: defect_cost = {defect_cost!r}: must be a number >= 0 and <= {MAX_DEFECT_COST:g}")
+    raw_set = table.get("set", {})
+    if not isinstance(raw_set, dict):
+        raise InputError(f"{where}: set = {raw_set!r}: must be a table of dotted keys, e.g. "
+                         f'set = {{ "ci.runners" = 8 }}')
+    values = _flatten(raw_set)
+    keys = parameter_keys()
+    for key in values:
+        if key not in keys:
+            raise InputError(f"{where}: set: unknown key {key!r}{_suggest(key, keys)}")
+        if key in STATIC_KEYS:
+            raise InputError(f"{where}: set: {key} cannot change during a run ({STATIC_KEYS[key]}); "
+                             f"set it at the top level of the plan instead")
+    after = current.with_values(values, source=f"{where}: set") if values else current
+    canonical = {key: get_value(after, key) for key in values}  # validated types (10 -> 10.0 for floats)
+    phase = Phase(name=name, day=day, ramp_days=ramp, values=canonical,
+                  capacity_cost=float(capacity_cost), defect_cost=float(defect_cost))
+    return phase, after
+
+
+# ----------------------------------------------------------------------------------------------
+# Writing
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def plan_to_toml(plan: Plan) -> str:
+    """A self-contained plan file: the whole starting scenario, ``reps`` and every phase."""
+    lines = [f"reps = {plan.reps}", scenario_to_toml(plan.scenario).rstrip("\n")]
+    for phase in plan.phases:
+        pairs = ", ".join(f"{json.dumps(key)} = {_toml_value(value)}" for key, value in phase.values.items())
+        lines += ["", "[[phase]]", f"day = {_toml_value(float(phase.day))}", f"name = {_toml_value(phase.name)}",
+                  f"ramp_days = {_toml_value(float(phase.ramp_days))}",
+                  f"capacity_cost = {_toml_value(float(phase.capacity_cost))}  # share of output lost; assumed",
+                  f"defect_cost = {_toml_value(float(phase.defect_cost))}  # relative defect-rate rise; assumed",
+                  f"set = {{ {pairs} }}" if pairs else "set = {}"]
+    return "\n".join(lines) + "\n"
+
+
+# ----------------------------------------------------------------------------------------------
+# Running
+
+
+def week_windows(days: int) -> list[tuple[int, int]]:
+    """(first day, days) of each scored week: full weeks, plus a last partial week of >= 4 days."""
+    windows = [(7 * w, 7) for w in range(days // 7)]
+    rest = days % 7
+    if rest >= MIN_PARTIAL_WEEK_DAYS or not windows:
+        windows.append((7 * (days // 7), rest))
+    return windows
+
+
+def final_window(days: int) -> tuple[int, int]:
+    """(first day, days) of the closing window: the last 14 days (the whole run if shorter)."""
+    length = min(FINAL_DAYS, days)
+    return days - length, length
+
+
+@dataclass(frozen=True)
+class PlanReplication:
+    """One replication's contribution: each week's metrics and overall band, and the final window."""
+
+    weeks: tuple[tuple[dict[str, float | None], str | None], ...]
+    final: ReplicationResult
+
+
+def run_plan_replication(scenario: Scenario, seed: int, replication: int, benchmark: str,
+                         phases: tuple[Phase, ...]) -> PlanReplication:
+    """Simulate once and score every week and the final window (one task: parallel-friendly)."""
+    records = simulate(scenario, seed, replication, phases)
+    logs = to_logs(records)
+    day = pd.Timedelta(days=1)
+
+    def scored(first_day: int, length: int) -> dict[str, Any]:
+        start = logs.start + first_day * day
+        return score(logs.changes, logs.deployments, logs.incidents, start=start, end=start + length * day,
+                     benchmark=benchmark)
+
+    weeks = []
+    for first_day, length in week_windows(scenario.days):
+        result = scored(first_day, length)
+        weeks.append((result["metrics"], result["bands"]["overall"]))
+    first_day, length = final_window(scenario.days)
+    result = scored(first_day, length)
+    t0 = records.window_start + 24.0 * first_day
+    first_end = np.asarray(records.first_deploy_end, dtype=float)
+    deployed = (first_end >= t0) & (first_end < records.window_end)
+    final = ReplicationResult(replication, result["metrics"], result["bands"]["overall"], result["counts"],
+                              stage_totals(records, deployed), int(deployed.sum()))
+    return PlanReplication(tuple(weeks), final)
+
+
+def run_plan(plan: Plan, reps: int | None = None, seed: int | None = None, *, workers: int | None = None,
+             benchmark: str = "2023", progress: str | None = None,
+             callback: Callable[[int, int], Any] | None = None) -> dict[str, Any]:
+    """Replicate a plan and summarise it week by week: the ``plan`` JSON of DESIGN §7."""
+    benchmark = check_benchmark(benchmark)
+    reps = plan.reps if reps is None else reps
+    seed = plan.seed if seed is None else seed
+    tasks = [(plan.scenario, seed, k, benchmark, plan.phases) for k in range(reps)]
+    results: list[PlanReplication] = run_tasks(run_plan_replication, tasks, workers=workers, progress=progress,
+                                               callback=callback)
+    weeks = []
+    for index, (first_day, length) in enumerate(week_windows(plan.scenario.days)):
+        week = [r.weeks[index] for r in results]
+        metrics = {key: percentiles([m.get(key) for m, _ in week]) for key in METRIC_KEYS}
+        weeks.append({
+            "week": index + 1,
+            "start_day": first_day,
+            "days": length,
+            "metrics": metrics,
+            "bands": bands_for({key: value["p50"] for key, value in metrics.items()}, benchmark),
+            "band_probabilities": band_probabilities([overall for _, overall in week]),
+        })
+    first_day, length = final_window(plan.scenario.days)
+    final = summarize(plan.scenario, [r.final for r in results], seed, benchmark, days=length)
+    final["start_day"] = first_day
+    first_elite = next((w["week"] for w in weeks if w["bands"]["overall"] == "elite"), None)
+    return {
+        "plan": plan.name,
+        "days": plan.scenario.days,
+        "reps": reps,
+        "seed": seed,
+        "benchmark": benchmark,
+        "phases": [phase_summary(p) for p in plan.phases],
+        "weeks": weeks,
+        "final": final,
+        "probability_elite_at_end": final["band_probabilities"]["elite"],
+        "first_elite_week": first_elite,
+    }
+
+
+def phase_summary(phase: Phase) -> dict[str, Any]:
+    return {"day": phase.day, "name": phase.name, "ramp_days": phase.ramp_days, "set": dict(phase.values),
+            "capacity_cost": phase.capacity_cost, "defect_cost": phase.defect_cost}

@@ -1,0 +1,95 @@
+"""``python -m sim score`` end to end, in a subprocess as users and scripts run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+CHANGES = "change_id,time_created\nC1,2024-01-01T00:00:00Z\nC2,2024-01-01T06:00:00Z\nC3,2024-01-02T00:00:00Z\n"
+DEPLOYMENTS = (
+    "deploy_id,time_created,change_ids,unplanned\n"
+    "D1,2024-01-01T10:00:00Z,C1 C2,false\n"  # lead times 10 h and 4 h
+    "D2,2024-01-02T10:00:00Z,X9,true\n"  # unknown change id: one warning
+)
+INCIDENTS = "incident_id,time_created,time_resolved,deploy_id\nI1,2024-01-01T11:00:00Z,2024-01-01T13:00:00Z,D1\n"
+
+
+@pytest.fixture
+def files(tmp_path):
+    paths = {}
+    for name, text in (("changes", CHANGES), ("deployments", DEPLOYMENTS), ("incidents", INCIDENTS)):
+        paths[name] = tmp_path / f"{name}.csv"
+        paths[name].write_text(text)
+    return paths
+
+
+def _score(files, *extra):
+    args = [sys.executable, "-m", "sim", "score"]
+    for name in ("changes", "deployments", "incidents"):
+        args += [f"--{name}", str(files[name])]
+    return subprocess.run(args + list(extra), capture_output=True, text=True, timeout=60)
+
+
+def test_json_is_the_only_output_and_has_exactly_the_documented_keys(files):
+    done = _score(files, "--json", "--start", "2024-01-01", "--end", "2024-01-03")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    result = json.loads(done.stdout)
+    assert set(result) == {"window_days", "metrics", "bands", "counts", "warnings"}
+    assert set(result["metrics"]) == {
+        "deployment_frequency_per_day",
+        "lead_time_hours",
+        "change_failure_rate",
+        "time_to_restore_hours",
+        "rework_rate",
+    }
+    assert set(result["bands"]) == {
+        "deployment_frequency",
+        "lead_time",
+        "change_failure_rate",
+        "time_to_restore",
+        "overall",
+    }
+    assert set(result["counts"]) == {"changes", "deployments", "incidents", "undeployed_changes"}
+    assert result["window_days"] == 2
+    assert result["metrics"]["deployment_frequency_per_day"] == 1.0
+    assert result["metrics"]["lead_time_hours"] == 7.0
+    assert result["metrics"]["time_to_restore_hours"] == 2.0
+    assert len(result["warnings"]) == 1
+    assert done.stdout == json.dumps(result, indent=2) + "\n"
+
+
+def test_table_output_names_metrics_and_warnings(files):
+    done = _score(files, "--benchmark", "2021")
+    assert done.returncode == 0, done.stderr
+    for text in ("Lead time", "7.0 h", "50.0 %", "Overall", "warning", "X9"):
+        assert text in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "replace", "message"),
+    [
+        ((), {"changes": None}, "changes.csv: no such file"),
+        ((), {"incidents": "incident_id,time_created,time_resolved,deploy_id\nI1,tuesday,,\n"}, "line 2"),
+        (("--benchmark", "2020"), {}, "--benchmark: '2020' is not a known benchmark"),
+        (("--start", "2024-01-01"), {}, "--start needs --end too"),
+        (("--start", "2024-01-05", "--end", "2024-01-01"), {}, "must be after --start"),
+        (("--start", "first of may", "--end", "2024-01-01"), {}, "--start: 'first of may' is not an ISO 8601"),
+    ],
+    ids=["missing file", "bad timestamp", "bad benchmark", "start without end", "end before start", "bad start"],
+)
+def test_bad_input_exits_2_with_one_line_and_no_traceback(files, extra, replace, message):
+    for name, text in replace.items():
+        if text is None:
+            files[name].unlink()
+        else:
+            files[name].write_text(text)
+    done = _score(files, *extra)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    assert message in done.stderr
