@@ -72,9 +72,13 @@ def band_of(key: str, value: float | None, benchmark: str = "2023") -> str | Non
 
 
 def overall_band(bands: dict[str, str | None]) -> str | None:
-    """The lowest of the four key bands; ``None`` when any key has no value."""
-    values = [bands.get(key) for key in KEY_METRICS]
-    if any(v is None for v in values):
+    """The lowest of the four key bands.
+
+    A key without data (no failed deployments, so no restore time) has no band and does not
+    lower the overall band; ``None`` only when no key has a value.
+    """
+    values = [bands.get(key) for key in KEY_METRICS if bands.get(key) is not None]
+    if not values:
         return None
     return max(values, key=lambda b: BAND_RANK[b])
 

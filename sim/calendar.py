@@ -74,11 +74,7 @@ class Calendar:
             date = self.date_of(d)
             if cadence == "daily" and wd < 5:
                 out.append(d * 24.0 + DAILY_RELEASE_HOUR)
-            elif cadence == "weekly" and wd == SATURDAY:
-                out.append(d * 24.0 + WEEKEND_RELEASE_HOUR)
-            elif cadence == "biweekly" and wd == SATURDAY and (date.toordinal() // 7) % 2 == 0:
-                out.append(d * 24.0 + WEEKEND_RELEASE_HOUR)
-            elif cadence == "monthly" and wd == SATURDAY and date.day <= 7:
+            elif (cadence == "weekly" and wd == SATURDAY) or (cadence == "biweekly" and wd == SATURDAY and (date.toordinal() // 7) % 2 == 0) or (cadence == "monthly" and wd == SATURDAY and date.day <= 7):
                 out.append(d * 24.0 + WEEKEND_RELEASE_HOUR)
         return out
 

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from sim.bands import check_benchmark
-from sim.cli_common import (add_benchmark_option, add_json_option, add_scenario_options, print_json,
-                            scenario_from_args)
+from sim.cli_common import (
+    add_benchmark_option,
+    add_json_option,
+    add_scenario_options,
+    print_json,
+    scenario_from_args,
+)
 from sim.report import print_renderable, run_table
 from sim.runner import DEFAULT_REPS, run_scenario
 

@@ -41,7 +41,7 @@ import simpy
 
 from sim.calendar import Calendar, hours_to_ns
 from sim.params import Phase, Schedule
-from sim.rng import STREAMS, Stream, replication_streams
+from sim.rng import Stream, replication_streams
 from sim.scenario import Scenario
 
 STAGES = ("on_branch", "merge_conflicts", "ci_queue", "ci_running", "ci_fixing", "release_wait", "deploying")
@@ -423,7 +423,7 @@ class DeliveryModel:
             yield env.timeout(fire - env.now)
         inc = Incident(len(self.incidents), dep.index, env.now)
         self.incidents.append(inc)
-        yield env.timeout((rng.exponential(p.get("operations.detect_minutes", env.now) / 60.0)))
+        yield env.timeout(rng.exponential(p.get("operations.detect_minutes", env.now) / 60.0))
         flaggable = not checklist_error and escaped and all(self.flagged[c] for c in escaped)
         if flaggable:
             yield env.timeout(rng.gamma(p.get("operations.flag_flip_minutes", env.now) / 60.0, 0.3))

@@ -25,7 +25,7 @@ def stream_generator(root_seed: int, replication: int, name: str) -> np.random.G
 class Stream:
     """A generator with buffered scalar ``uniform``, ``exponential`` and ``gamma`` draws."""
 
-    __slots__ = ("_gammas", "_i_exp", "_i_uni", "_exp", "_uni", "generator")
+    __slots__ = ("_exp", "_gammas", "_i_exp", "_i_uni", "_uni", "generator")
 
     def __init__(self, generator: np.random.Generator):
         self.generator = generator

@@ -15,8 +15,8 @@ import numpy as np
 
 from sim.bands import BANDS, bands_for, check_benchmark
 from sim.model import ACTIVE_STAGES, STAGES, simulate, to_logs
-from sim.params import Phase
 from sim.parallel import run_tasks
+from sim.params import Phase
 from sim.scenario import Scenario
 from sim.scoring import METRIC_KEYS, score
 

@@ -65,7 +65,9 @@ def test_values_computed_as_ratios_land_on_the_documented_side(year, key, value,
     assert band_of(key, value, year) == band
 
 
-@pytest.mark.parametrize("key", ["deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore"])
+@pytest.mark.parametrize(
+    "key", ["deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore"]
+)
 def test_no_value_has_no_band(key):
     assert band_of(key, None) is None
 
@@ -93,7 +95,13 @@ def _metrics(df, lt, cfr, ttr):
 def test_overall_is_the_lowest_key_band(metrics, overall):
     bands = bands_for(metrics)
     assert bands["overall"] == overall
-    assert set(bands) == {"deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore", "overall"}
+    assert set(bands) == {
+        "deployment_frequency",
+        "lead_time",
+        "change_failure_rate",
+        "time_to_restore",
+        "overall",
+    }
 
 
 def test_overall_is_null_when_no_key_has_a_value():

@@ -8,33 +8,71 @@ import sys
 
 import pytest
 
-CHANGES = "change_id,time_created\nC1,2024-01-01T00:00:00Z\nC2,2024-01-01T06:00:00Z\nC3,2024-01-02T00:00:00Z\n"
+CHANGES = (
+    "change_id,time_created\nC1,2024-01-01T00:00:00Z\nC2,2024-01-01T06:00:00Z\nC3,2024-01-02T00:00:00Z\n"
+)
 DEPLOYMENTS = (
     "deploy_id,time_created,change_ids,unplanned\n"
     "D1,2024-01-01T10:00:00Z,C1 C2,false\n"  # lead times 10 h and 4 h
     "D2,2024-01-02T10:00:00Z,X9,true\n"  # unknown change id: one warning
 )
-INCIDENTS = "incident_id,time_created,time_resolved,deploy_id\nI1,2024-01-01T11:00:00Z,2024-01-01T13:00:00Z,D1\n"
+INCIDENTS = (
+    "incident_id,time_created,time_resolved,deploy_id\nI1,2024-01-01T11:00:00Z,2024-01-01T13:00:00Z,D1\n"
+)
 
 
-@pytest.fixture
-def files(tmp_path):
+BAD_INPUTS = {
+    # case: (extra arguments, files to replace (None = delete), the message on stderr)
+    "missing file": ((), {"changes": None}, "changes.csv: no such file"),
+    "bad timestamp": (
+        (),
+        {"incidents": "incident_id,time_created,time_resolved,deploy_id\nI1,tuesday,,\n"},
+        "incidents.csv line 2: time_created 'tuesday' is not an ISO 8601 timestamp",
+    ),
+    "bad benchmark": (("--benchmark", "2020"), {}, "--benchmark: '2020' is not a known benchmark"),
+    "start without end": (("--start", "2024-01-01"), {}, "--start needs --end too"),
+    "end before start": (("--start", "2024-01-05", "--end", "2024-01-01"), {}, "must be after --start"),
+    "bad start": (("--start", "first of may", "--end", "2024-01-01"), {}, "--start: 'first of may' is not"),
+}
+GOOD_RUNS = {
+    "json": ("--json", "--start", "2024-01-01", "--end", "2024-01-03"),
+    "table": ("--benchmark", "2021"),
+}
+
+
+def _files(directory, replace):
     paths = {}
     for name, text in (("changes", CHANGES), ("deployments", DEPLOYMENTS), ("incidents", INCIDENTS)):
-        paths[name] = tmp_path / f"{name}.csv"
-        paths[name].write_text(text)
+        paths[name] = directory / f"{name}.csv"
+        text = replace.get(name, text)
+        if text is not None:
+            paths[name].write_text(text)
     return paths
 
 
-def _score(files, *extra):
-    args = [sys.executable, "-m", "sim", "score"]
-    for name in ("changes", "deployments", "incidents"):
-        args += [f"--{name}", str(files[name])]
-    return subprocess.run(args + list(extra), capture_output=True, text=True, timeout=60)
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Every case's finished process; started together because each one imports pandas."""
+    cases = {name: (extra, {}) for name, extra in GOOD_RUNS.items()}
+    cases |= {name: (extra, replace) for name, (extra, replace, _) in BAD_INPUTS.items()}
+    started = {}
+    for name, (extra, replace) in cases.items():
+        files = _files(tmp_path_factory.mktemp("score"), replace)
+        args = [sys.executable, "-m", "sim", "score"]
+        for kind in ("changes", "deployments", "incidents"):
+            args += [f"--{kind}", str(files[kind])]
+        started[name] = subprocess.Popen(
+            [*args, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    done = {}
+    for name, process in started.items():
+        stdout, stderr = process.communicate(timeout=120)
+        done[name] = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    return done
 
 
-def test_json_is_the_only_output_and_has_exactly_the_documented_keys(files):
-    done = _score(files, "--json", "--start", "2024-01-01", "--end", "2024-01-03")
+def test_json_is_the_only_output_and_has_exactly_the_documented_keys(runs):
+    done = runs["json"]
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     result = json.loads(done.stdout)
@@ -62,34 +100,18 @@ def test_json_is_the_only_output_and_has_exactly_the_documented_keys(files):
     assert done.stdout == json.dumps(result, indent=2) + "\n"
 
 
-def test_table_output_names_metrics_and_warnings(files):
-    done = _score(files, "--benchmark", "2021")
+def test_table_output_names_metrics_and_warnings(runs):
+    done = runs["table"]
     assert done.returncode == 0, done.stderr
     for text in ("Lead time", "7.0 h", "50.0 %", "Overall", "warning", "X9"):
         assert text in done.stdout
 
 
-@pytest.mark.parametrize(
-    ("extra", "replace", "message"),
-    [
-        ((), {"changes": None}, "changes.csv: no such file"),
-        ((), {"incidents": "incident_id,time_created,time_resolved,deploy_id\nI1,tuesday,,\n"}, "line 2"),
-        (("--benchmark", "2020"), {}, "--benchmark: '2020' is not a known benchmark"),
-        (("--start", "2024-01-01"), {}, "--start needs --end too"),
-        (("--start", "2024-01-05", "--end", "2024-01-01"), {}, "must be after --start"),
-        (("--start", "first of may", "--end", "2024-01-01"), {}, "--start: 'first of may' is not an ISO 8601"),
-    ],
-    ids=["missing file", "bad timestamp", "bad benchmark", "start without end", "end before start", "bad start"],
-)
-def test_bad_input_exits_2_with_one_line_and_no_traceback(files, extra, replace, message):
-    for name, text in replace.items():
-        if text is None:
-            files[name].unlink()
-        else:
-            files[name].write_text(text)
-    done = _score(files, *extra)
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_exits_2_with_one_line_and_no_traceback(runs, case):
+    done = runs[case]
     assert done.returncode == 2
     assert done.stdout == ""
     assert "Traceback" not in done.stderr
     assert len(done.stderr.splitlines()) == 1
-    assert message in done.stderr
+    assert BAD_INPUTS[case][2] in done.stderr

@@ -123,7 +123,9 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "text", "message"), [c[1:] for c in BAD_INPUTS], ids=[c[0] for c in BAD_INPUTS])
+@pytest.mark.parametrize(
+    ("kind", "text", "message"), [c[1:] for c in BAD_INPUTS], ids=[c[0] for c in BAD_INPUTS]
+)
 def test_bad_input_is_one_line_naming_file_and_problem(tmp_path, kind, text, message):
     paths = _write(tmp_path, **{kind: text})
     with pytest.raises(InputError, match=re.escape(message)) as caught:
@@ -175,7 +177,9 @@ def test_values_are_read_as_written(tmp_path):
 
 
 def test_unplanned_column_is_optional(tmp_path):
-    logs = _read(_write(tmp_path, deployments="deploy_id,time_created,change_ids\nD1,2024-01-01T10:00:00Z,\n"))
+    logs = _read(
+        _write(tmp_path, deployments="deploy_id,time_created,change_ids\nD1,2024-01-01T10:00:00Z,\n")
+    )
     assert logs.deployments["unplanned"].tolist() == [False]
 
 
@@ -200,7 +204,11 @@ def test_write_uses_iso_utc_with_z_and_only_the_digits_needed(tmp_path):
 
 def test_round_trip_preserves_everything_the_scorer_uses(tmp_path, logs_from):
     logs = logs_from(
-        [("001", "2024-01-01T00:00:00.123456789Z"), ("C 2", "2024-01-01T05:00:00+05:30"), ("C3", "2024-01-03")],
+        [
+            ("001", "2024-01-01T00:00:00.123456789Z"),
+            ("C 2", "2024-01-01T05:00:00+05:30"),
+            ("C3", "2024-01-03"),
+        ],
         [
             ("D1", "2024-01-01T10:00:00Z", ["001"], False),
             ("D2", "2024-01-02T10:00:00.5Z", "001 C3", True),

@@ -202,7 +202,11 @@ def test_undeployed_means_created_in_the_window_and_not_deployed_by_its_end(logs
 def test_change_failure_rate_counts_only_incidents_inside_the_window(logs_from):
     logs = logs_from(
         [],
-        [("D0", "2023-12-31T00:00:00Z", ""), ("D1", "2024-01-02T00:00:00Z", ""), ("D2", "2024-01-03T00:00:00Z", "")],
+        [
+            ("D0", "2023-12-31T00:00:00Z", ""),
+            ("D1", "2024-01-02T00:00:00Z", ""),
+            ("D2", "2024-01-03T00:00:00Z", ""),
+        ],
         [
             ("IN_OLD", "2024-01-01T01:00:00Z", "2024-01-01T03:00:00Z", "D0"),  # old deployment: TTR only
             ("IN_D1", "2024-01-02T01:00:00Z", "2024-01-02T02:00:00Z", "D1"),  # fails D1, 1 h
@@ -305,7 +309,9 @@ def test_incident_naming_an_unknown_deployment_is_warned_and_still_timed(logs_fr
         [("I1", "2024-01-01T01:00:00Z", "2024-01-01T03:00:00Z", "D404")],
     )
     result = score_logs(logs)
-    assert result["warnings"] == ["incidents.csv: 1 incident names a deploy_id not in deployments.csv (e.g. I1 names D404)"]
+    assert result["warnings"] == [
+        "incidents.csv: 1 incident names a deploy_id not in deployments.csv (e.g. I1 names D404)"
+    ]
     assert result["metrics"]["change_failure_rate"] == 0.0
     assert result["metrics"]["time_to_restore_hours"] == 2.0
 

@@ -1,0 +1,31 @@
+"""The parameter reference (README): every scenario key with unit, baseline value, range and source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sim.scenario import load_scenario, parameter_info, parameter_keys
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def _range(limits: dict) -> str:
+    low = f"≥ {limits['ge']}" if "ge" in limits else (f"> {limits['gt']}" if "gt" in limits else "")
+    high = f"≤ {limits['le']}" if "le" in limits else (f"< {limits['lt']}" if "lt" in limits else "")
+    return ", ".join(part for part in (low, high) if part)
+
+
+def markdown_table() -> str:
+    baseline = load_scenario(SCENARIO_DIR / "baseline.toml")
+    rows = ["| key | unit | baseline | range | source | meaning |", "|---|---|---|---|---|---|"]
+    for key in parameter_keys():
+        info = parameter_info(key)
+        section, field = key.split(".")
+        value = getattr(getattr(baseline, section), field)
+        source = info["source"] + (f" — {info['cite']}" if info["cite"] else "")
+        rows.append(f"| `{key}` | {info['unit']} | {value} | {_range(info['limits'])} | {source} | {info['help']} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

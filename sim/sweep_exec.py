@@ -1,0 +1,177 @@
+"""Where sweep points run: local processes (``sim.parallel.run_tasks``) or a Dask ``distributed`` cluster.
+
+Both executors run the same coarse tasks (one task = one point with all its replications) and
+return results in task order; every task seeds itself from its own arguments, so the executor and
+the number of workers never change a number. ``sink(done)`` receives ``[(task index, result)]``
+as work completes so that the caller can checkpoint (the sweep writes its table for resuming).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sim.errors import InputError
+from sim.parallel import default_workers, run_tasks, show_progress
+
+EXECUTORS = ("local", "dask")
+LOCAL_CLUSTER_WORKERS = 2
+CHECKPOINT_SECONDS = 5.0  # a Dask sweep writes what it has at most this often
+
+Sink = Callable[[list[tuple[int, Any]]], Any]
+Tick = Callable[[int, int], Any]
+
+
+def check_executor(executor: str, scheduler: str | None) -> str:
+    if executor not in EXECUTORS:
+        raise InputError(f"--executor {executor!r}: must be one of {', '.join(EXECUTORS)}")
+    if scheduler and executor != "dask":
+        raise InputError(f"--scheduler {scheduler}: only with --executor dask")
+    return executor
+
+
+def execute(fn: Callable[..., Any], tasks: Sequence[tuple], *, executor: str = "local",
+            scheduler: str | None = None, workers: int | None = None, sink: Sink | None = None,
+            progress: str | None = None, callback: Tick | None = None) -> list[Any]:
+    """``[fn(*task) for task in tasks]`` on the chosen executor, in task order."""
+    check_executor(executor, scheduler)
+    if not tasks:
+        return []
+    with _progress_bar(progress, len(tasks)) as bar:
+        def tick(done: int, total: int) -> None:
+            bar(done)
+            if callback is not None:
+                callback(done, total)
+
+        if executor == "local":
+            return run_local(fn, tasks, workers=workers, sink=sink, tick=tick)
+        with dask_client(scheduler, workers) as client:
+            return run_on_dask(client, fn, tasks, sink=sink, tick=tick)
+
+
+# ----------------------------------------------------------------------------------------------
+# local processes
+
+
+def run_local(fn: Callable[..., Any], tasks: Sequence[tuple], *, workers: int | None = None,
+              sink: Sink | None = None, tick: Tick | None = None) -> list[Any]:
+    """Local processes through ``run_tasks``; with a ``sink``, in batches so that each batch can be saved."""
+    total = len(tasks)
+    workers = default_workers() if workers is None else max(1, int(workers))
+    # one batch when nobody needs checkpoints; else ~10 batches, each big enough to keep every worker busy
+    size = total if sink is None else max(workers * 8, math.ceil(total / 10))
+    results: list[Any] = []
+    for start in range(0, total, size):
+        batch = tasks[start:start + size]
+        offset = start
+        out = run_tasks(fn, batch, workers=workers,
+                        callback=(lambda done, _n, o=offset: tick(o + done, total)) if tick else None)
+        results.extend(out)
+        if sink is not None:
+            sink([(start + i, r) for i, r in enumerate(out)])
+    return results
+
+
+# ----------------------------------------------------------------------------------------------
+# Dask
+
+
+@contextmanager
+def dask_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
+    """A ``distributed.Client`` on ``scheduler``, or on a loopback ``LocalCluster`` started for the run."""
+    from distributed import Client, LocalCluster
+
+    cluster = None
+    try:
+        if scheduler:
+            try:
+                client = Client(scheduler, timeout="10s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise InputError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler ({exc})") from None
+        else:
+            cluster = LocalCluster(n_workers=workers or LOCAL_CLUSTER_WORKERS, threads_per_worker=1,
+                                   processes=True, host="127.0.0.1", dashboard_address=None,
+                                   silence_logs=logging.ERROR)
+            client = Client(cluster)
+        try:
+            _check_workers(client, scheduler)
+            yield client
+        finally:
+            client.close()
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _worker_version() -> str:
+    import sim
+    import sim.sweep  # noqa: F401 - warm the worker up: the model's imports are paid before timing starts
+
+    return sim.__version__
+
+
+def _check_workers(client: Any, scheduler: str | None) -> None:
+    import sim
+
+    where = f"--scheduler {scheduler}" if scheduler else "Dask LocalCluster"
+    client.wait_for_workers(1, timeout=60)
+    try:
+        versions = client.run(_worker_version)
+    except (ImportError, ModuleNotFoundError) as exc:
+        raise InputError(f"{where}: a worker cannot import the simulator ({exc}); "
+                         f"install dorasim {sim.__version__} on every worker") from None
+    wrong = sorted({v for v in versions.values() if v != sim.__version__})
+    if wrong:
+        raise InputError(f"{where}: workers run dorasim {', '.join(wrong)}, this client {sim.__version__}; "
+                         "install the same version everywhere so results match")
+
+
+def run_on_dask(client: Any, fn: Callable[..., Any], tasks: Sequence[tuple], *, sink: Sink | None = None,
+                tick: Tick | None = None) -> list[Any]:
+    """Submit one future per task and gather them in task order; checkpoint every few seconds."""
+    from distributed import as_completed
+
+    total = len(tasks)
+    futures = [client.submit(fn, *task, pure=False) for task in tasks]
+    index = {future.key: i for i, future in enumerate(futures)}
+    results: list[Any] = [None] * total
+    pending: list[tuple[int, Any]] = []
+    last_save = time.monotonic()
+    try:
+        for done, future in enumerate(as_completed(futures), start=1):
+            i = index[future.key]
+            results[i] = future.result()
+            pending.append((i, results[i]))
+            if tick is not None:
+                tick(done, total)
+            if sink is not None and (done == total or time.monotonic() - last_save >= CHECKPOINT_SECONDS):
+                sink(pending)
+                pending, last_save = [], time.monotonic()
+    finally:
+        if sink is not None and pending:  # interrupted: keep what finished since the last checkpoint
+            sink(pending)
+        client.cancel([f for f in futures if not f.done()])
+    return results
+
+
+# ----------------------------------------------------------------------------------------------
+# progress
+
+
+@contextmanager
+def _progress_bar(label: str | None, total: int) -> Iterator[Callable[[int], None]]:
+    """A rich bar on stderr when ``label`` is given and stderr is a terminal; else a no-op."""
+    if not label or not show_progress(None):
+        yield lambda done: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=done)

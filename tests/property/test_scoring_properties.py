@@ -1,0 +1,167 @@
+"""Invariants of DORA scoring over generated logs (Hypothesis)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.scoring import score
+
+BASE = pd.Timestamp("2024-03-01", tz="UTC")
+SPAN_MINUTES = 14 * 24 * 60
+PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+minutes = st.integers(min_value=0, max_value=SPAN_MINUTES)
+
+
+@st.composite
+def event_logs(draw):
+    """Small logs with every awkward case: re-shipped and unknown change ids, open incidents,
+    incidents without a change or naming an unknown deployment, negative lead times."""
+    n_changes = draw(st.integers(0, 8))
+    change_ids = [f"C{i}" for i in range(n_changes)]
+    changes = pd.DataFrame({"change_id": change_ids, "time_created": [draw(minutes) for _ in change_ids]})
+    n_deploys = draw(st.integers(0, 6))
+    deploy_ids = [f"D{i}" for i in range(n_deploys)]
+    listable = [*change_ids, "X1"]
+    deployments = pd.DataFrame(
+        {
+            "deploy_id": deploy_ids,
+            "time_created": [draw(minutes) for _ in deploy_ids],
+            "change_ids": [
+                " ".join(draw(st.lists(st.sampled_from(listable), max_size=4))) for _ in deploy_ids
+            ],
+            "unplanned": [draw(st.booleans()) for _ in deploy_ids],
+        }
+    )
+    n_incidents = draw(st.integers(0, 5))
+    created = [draw(minutes) for _ in range(n_incidents)]
+    incidents = pd.DataFrame(
+        {
+            "incident_id": [f"I{i}" for i in range(n_incidents)],
+            "time_created": created,
+            "time_resolved": [
+                draw(st.one_of(st.none(), st.integers(0, 3 * 24 * 60).map(lambda d, c=c: c + d)))
+                for c in created
+            ],
+            "deploy_id": [
+                draw(st.one_of(st.none(), st.sampled_from([*deploy_ids, "D404"]))) for _ in created
+            ],
+        }
+    )
+    return _stamped(changes, deployments, incidents)
+
+
+def _stamped(changes, deployments, incidents, shift=pd.Timedelta(0)):
+    """Minutes after BASE → UTC timestamps (None stays missing), moved by ``shift``."""
+
+    def at(values):
+        return pd.Series(
+            [BASE + shift + pd.Timedelta(minutes=v) if v is not None and v == v else pd.NaT for v in values],
+            dtype="datetime64[ns, UTC]",
+        )
+
+    changes = changes.assign(time_created=at(changes["time_created"]))
+    deployments = deployments.assign(time_created=at(deployments["time_created"]))
+    incidents = incidents.assign(
+        time_created=at(incidents["time_created"]), time_resolved=at(incidents["time_resolved"])
+    )
+    return changes, deployments, incidents
+
+
+windows = st.one_of(st.none(), st.tuples(st.integers(-2, 10), st.integers(1, 10)))
+
+
+def _bounds(window, shift_days=0):
+    if window is None:
+        return {}
+    first, days = window
+    start = BASE + pd.Timedelta(days=first + shift_days)
+    return {"start": start, "end": start + pd.Timedelta(days=days)}
+
+
+@PROPERTY_SETTINGS
+@given(event_logs(), windows, st.randoms(use_true_random=False))
+def test_row_order_does_not_matter(logs, window, random):
+    shuffled = []
+    for frame in logs:
+        order = list(range(len(frame)))
+        random.shuffle(order)
+        shuffled.append(frame.iloc[order].reset_index(drop=True))
+    assert score(*shuffled, **_bounds(window)) == score(*logs, **_bounds(window))
+
+
+@PROPERTY_SETTINGS
+@given(event_logs(), windows)
+def test_rates_are_shares(logs, window):
+    metrics = score(*logs, **_bounds(window))["metrics"]
+    for key in ("change_failure_rate", "rework_rate"):
+        assert metrics[key] is None or 0.0 <= metrics[key] <= 1.0
+
+
+@PROPERTY_SETTINGS
+@given(event_logs(), windows, st.integers(-3000, 3000))
+def test_shifting_every_timestamp_by_whole_days_changes_nothing(logs, window, days):
+    changes, deployments, incidents = logs
+    shift = pd.Timedelta(days=days)
+    moved = (
+        changes.assign(time_created=changes["time_created"] + shift),
+        deployments.assign(time_created=deployments["time_created"] + shift),
+        incidents.assign(
+            time_created=incidents["time_created"] + shift, time_resolved=incidents["time_resolved"] + shift
+        ),
+    )
+    assert score(*moved, **_bounds(window, days)) == score(*logs, **_bounds(window))
+
+
+@PROPERTY_SETTINGS
+@given(event_logs(), windows, minutes, st.one_of(st.none(), st.integers(0, 5000)))
+def test_an_incident_without_a_deploy_id_never_changes_failure_rate_or_restore_time(
+    logs, window, at, lasting
+):
+    changes, deployments, incidents = logs
+    extra = pd.DataFrame(
+        {
+            "incident_id": ["EXTRA"],
+            "time_created": [BASE + pd.Timedelta(minutes=at)],
+            "time_resolved": [BASE + pd.Timedelta(minutes=at + lasting) if lasting is not None else pd.NaT],
+            "deploy_id": [None],
+        }
+    ).astype({"time_created": "datetime64[ns, UTC]", "time_resolved": "datetime64[ns, UTC]"})
+    before = score(changes, deployments, incidents, **_bounds(window))["metrics"]
+    after = score(changes, deployments, pd.concat([incidents, extra], ignore_index=True), **_bounds(window))[
+        "metrics"
+    ]
+    for key in ("change_failure_rate", "time_to_restore_hours"):
+        assert after[key] == before[key]
+
+
+@PROPERTY_SETTINGS
+@given(event_logs(), windows, st.lists(st.integers(-12 * 60, 14 * 60).map(lambda m: m - m % 15), min_size=1))
+def test_the_same_instants_written_with_any_offsets_score_the_same(logs, window, offsets):
+    def as_text(column):
+        text = []
+        for i, stamp in enumerate(column):
+            if pd.isna(stamp):
+                text.append("")
+                continue
+            offset = pd.Timedelta(minutes=offsets[i % len(offsets)])
+            local = (stamp + offset).tz_localize(None).isoformat()
+            sign, minutes_ = (
+                ("+", offset.total_seconds() // 60)
+                if offset >= pd.Timedelta(0)
+                else ("-", -offset.total_seconds() // 60)
+            )
+            text.append(f"{local}{sign}{int(minutes_ // 60):02d}:{int(minutes_ % 60):02d}")
+        return pd.Series(text, dtype="str")
+
+    changes, deployments, incidents = logs
+    written = (
+        changes.assign(time_created=as_text(changes["time_created"])),
+        deployments.assign(time_created=as_text(deployments["time_created"])),
+        incidents.assign(
+            time_created=as_text(incidents["time_created"]), time_resolved=as_text(incidents["time_resolved"])
+        ),
+    )
+    assert score(*written, **_bounds(window)) == score(*logs, **_bounds(window))
