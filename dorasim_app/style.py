@@ -15,8 +15,8 @@ WAITING_COLOUR = "#e69f00"
 WORKING_COLOUR = "#2b8cbe"
 
 METRIC_LABELS = {
-    "deployment_frequency_per_day": "Deployment frequency",
-    "lead_time_hours": "Lead time for changes",
+    "deployment_frequency_per_day": "Deploy frequency",
+    "lead_time_hours": "Lead time",
     "change_failure_rate": "Change failure rate",
     "time_to_restore_hours": "Time to restore",
     "rework_rate": "Rework rate",
@@ -63,8 +63,27 @@ def signed_delta(key: str, diff: float | None) -> str | None:
     return sign + format_metric(key, abs(diff))
 
 
+# Words for the keys whose field name alone reads badly out of its section.
+KEY_LABELS = {
+    "branching.strategy": "Branching strategy",
+    "ci.runners": "CI runners",
+    "ci.test_suite_minutes": "Test suite duration",
+    "ci.flaky_rate": "Flaky test rate",
+    "ci.suite_cv": "Suite duration spread (CV)",
+    "ci.skip_threshold_minutes": "Skip threshold",
+    "release.cadence": "Release cadence",
+    "release.deploy": "Deploy method",
+    "operations.detect_minutes": "Time to detect",
+    "operations.hotfix_hours": "Hand hotfix time",
+    "operations.experts": "Experts on call",
+    "team.overtime": "Overtime",
+}
+
+
 def pretty_key(key: str) -> str:
-    """``ci.test_suite_minutes`` → ``Test suite minutes``."""
+    """``ci.test_suite_minutes`` → ``Test suite duration``; other keys from their field name."""
+    if key in KEY_LABELS:
+        return KEY_LABELS[key]
     field = key.split(".")[-1]
     words = field.replace("_", " ")
     return words[:1].upper() + words[1:]

@@ -8,8 +8,14 @@ from rich.console import Group
 from rich.table import Table
 
 from sim.bands import check_benchmark
-from sim.cli_common import (_nonneg_int, _positive_int, add_benchmark_option, add_json_option, print_json,
-                            require_file)
+from sim.cli_common import (
+    _nonneg_int,
+    _positive_int,
+    add_benchmark_option,
+    add_json_option,
+    print_json,
+    require_file,
+)
 from sim.fmt import band_text, format_metric
 from sim.plan import load_plan, run_plan
 from sim.report import print_renderable, run_table
@@ -20,8 +26,8 @@ HELP = "forecast a phased transformation plan week by week: DORA metrics, bands 
 SHORT_LABELS = {
     "deployment_frequency_per_day": "deploys",
     "lead_time_hours": "lead time",
-    "change_failure_rate": "change fail rate",
-    "time_to_restore_hours": "restore time",
+    "change_failure_rate": "failure rate",
+    "time_to_restore_hours": "restore",
     "rework_rate": "rework",
 }
 
@@ -49,36 +55,63 @@ def run(args) -> int:
     return 0
 
 
-def _phase_notes(result: dict[str, Any], start_day: int, days: int) -> str:
-    """Phases that start in a week, or a note that one is still ramping in."""
-    end_day = start_day + days
-    starting = [p["name"] for p in result["phases"] if start_day <= p["day"] < end_day]
-    if starting:
-        return "starts: " + ", ".join(starting)
-    ramping = [p["name"] for p in result["phases"] if p["day"] < start_day < p["day"] + p["ramp_days"]]
-    return "ramping: " + ", ".join(ramping) if ramping else ""
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def phases_table(result: dict[str, Any]) -> Table:
+    table = Table(title=f"{result['plan']}: the phases (adoption costs are assumed)", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("day", justify="right")
+    table.add_column("ramp", justify="right")
+    table.add_column("phase")
+    table.add_column("changes")
+    table.add_column("cost: output / defects", justify="right")
+    for number, phase in enumerate(result["phases"], start=1):
+        changes = ", ".join(f"{key} → {_value_text(value)}" for key, value in phase["set"].items()) or "nothing"
+        cost = (f"−{phase['capacity_cost']:.0%} / +{phase['defect_cost']:.0%}"
+                if phase["ramp_days"] and (phase["capacity_cost"] or phase["defect_cost"]) else "none")
+        table.add_row(str(number), _value_text(phase["day"]), f"{_value_text(phase['ramp_days'])} d", phase["name"],
+                      changes, cost)
+    return table
+
+
+def _phase_marks(result: dict[str, Any], start_day: int, days: int) -> str:
+    """Phase numbers that start in a week (▸) or are still ramping in (…)."""
+    marks = []
+    for number, phase in enumerate(result["phases"], start=1):
+        begin, end = phase["day"], phase["day"] + phase["ramp_days"]
+        if start_day <= begin < start_day + days:
+            marks.append(f"▸{number}")
+        elif begin < start_day < end:
+            marks.append(f"…{number}")
+    return " ".join(marks)
 
 
 def trajectory_table(result: dict[str, Any]) -> Table:
-    title = (f"{result['plan']} — {result['days']} days week by week, {result['reps']} replications, "
-             f"seed {result['seed']}, DORA {result['benchmark']} bands. Cells: p50 and (p10–p90) across "
-             f"replications")
-    table = Table(title=title, title_justify="left", show_lines=True)
+    title = (f"Week by week: p50 and (p10–p90) over {result['reps']} replications, seed {result['seed']}, "
+             f"DORA {result['benchmark']} bands; ▸n = phase n starts, …n = still ramping in")
+    table = Table(title=title, title_justify="left")
     table.add_column("week", justify="right")
-    table.add_column("plan")
+    table.add_column("phase")
     for key in METRIC_KEYS:
         table.add_column(SHORT_LABELS[key], justify="right")
-    table.add_column("band of p50")
+    table.add_column("band")
     table.add_column("P(elite)", justify="right")
     for week in result["weeks"]:
-        label = f"{week['week']}" + (f"\n({week['days']} d)" if week["days"] != 7 else "")
+        label = f"{week['week']}" + (f" ({week['days']} d)" if week["days"] != 7 else "")
         cells = []
         for key in METRIC_KEYS:
             m = week["metrics"][key]
             cells.append(f"{format_metric(key, m['p50'])}\n"
                          f"({format_metric(key, m['p10'])}–{format_metric(key, m['p90'])})")
-        table.add_row(label, _phase_notes(result, week["start_day"], week["days"]), *cells,
-                      band_text(week["bands"]["overall"]), f"{week['band_probabilities']['elite']:.0%}")
+        table.add_row(label, _phase_marks(result, week["start_day"], week["days"]), *cells,
+                      band_text(week["bands"]["overall"]), f"{week['band_probabilities']['elite']:.0%}",
+                      end_section=True)
     return table
 
 
@@ -90,4 +123,4 @@ def plan_view(result: dict[str, Any]) -> Group:
                f"{'none' if first is None else f'week {first}'}\n"
                f"Probability of being Elite over the last {final['days']} days: "
                f"{result['probability_elite_at_end']:.0%}")
-    return Group(trajectory_table(result), "", run_table(final), "", closing)
+    return Group(phases_table(result), "", trajectory_table(result), "", run_table(final), "", closing)

@@ -11,8 +11,8 @@ more things: optional ``reps`` (default replications), and ``[[phase]]`` tables:
     day = 14                  # days after the scenario's start (0 = the first day)
     name = "fast trusted CI"
     ramp_days = 14            # takes full effect 14 days later
-    capacity_cost = 0.15      # assumed: share of output lost at the start of the ramp
-    defect_cost = 0.5         # assumed: relative rise of the defect rate at the start of the ramp
+    capacity_cost = 0.2       # assumed: share of output lost at the start of the ramp (default 0.2)
+    defect_cost = 1.0         # assumed: relative defect-rate rise at the start of the ramp (default 1.0)
     set = { "ci.test_suite_minutes" = 10, "ci.flaky_rate" = 0.015 }
 
 How a ramp works (see :mod:`sim.params`): numeric values move linearly from the value in force
@@ -25,10 +25,10 @@ order and must not go back in time.
 
 Weekly numbers (:func:`run_plan`): every replication's logs are scored with
 :func:`sim.scoring.score` restricted to each week ``[start + 7(w−1) days, start + 7w days)``,
-so a week's numbers mean what a whole run's mean. A last partial week is kept when it has at
-least :data:`MIN_PARTIAL_WEEK_DAYS` days (90 days = 12 weeks + a 6-day week 13) and dropped when
-shorter. ``final`` scores the last :data:`FINAL_DAYS` days the same way and is shaped like ``run``
-(its lead-time breakdown covers the changes first deployed in those days).
+so a week's numbers mean what a whole run's mean. Only whole weeks are scored (90 days = 12
+weeks; the last 6 days are left to ``final``). ``final`` scores the last :data:`FINAL_DAYS` days
+the same way and is shaped like ``run`` (its lead-time breakdown covers the changes first deployed
+in those days). ``first_elite_week`` is the first week whose p50s are all Elite (``bands.overall``).
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ import pandas as pd
 from sim.bands import bands_for, check_benchmark
 from sim.errors import InputError
 from sim.model import simulate, stage_totals, to_logs
-from sim.params import Phase
 from sim.parallel import run_tasks
+from sim.params import Phase
 from sim.runner import DEFAULT_REPS, ReplicationResult, band_probabilities, percentiles, summarize
 from sim.scenario import (
     IDENTITY_KEYS,
@@ -65,15 +65,14 @@ from sim.scenario import (
 from sim.scoring import METRIC_KEYS, score
 
 FINAL_DAYS = 14
-MIN_PARTIAL_WEEK_DAYS = 4
 PLAN_KEYS = ("extends", "reps", "phase")
 PHASE_KEYS = ("day", "name", "ramp_days", "capacity_cost", "defect_cost", "set")
 
 # Adoption costs when a phase does not name them (assumed; DORA 2018's J-curve gives the shape,
 # not the size). A phase that ramps loses this share of output and raises its defect rate by
 # this much at the start of the ramp, fading to nothing at its end.
-DEFAULT_CAPACITY_COST = 0.15
-DEFAULT_DEFECT_COST = 0.5
+DEFAULT_CAPACITY_COST = 0.2
+DEFAULT_DEFECT_COST = 1.0
 MAX_DEFECT_COST = 10.0
 
 # The model sizes these once per run (the CI runner pool, the experts' pool, the calendar and
@@ -201,24 +200,35 @@ def _phase(table: dict[str, Any], number: int, start: Scenario, current: Scenari
             raise InputError(f"{where}: unknown key {key!r}{_suggest(key, list(PHASE_KEYS))}")
     if "day" not in table:
         raise InputError(f"{where}: missing 'day' (days after the start when the phase begins)")
-    day = table["day"]
-    if not _is_number(day):
-        raise InputError(f"{where}: day = {day!r}: must be a number of days")
+    day = _number(table, "day", where, "a number of days", lambda v: True)
     if not 0 <= day < start.days:
         raise InputError(f"{where}: day = {day!r}: outside the horizon (0 <= day < {start.days})")
-    ramp = table.get("ramp_days", 0)
-    if not _is_number(ramp) or ramp < 0:
-        raise InputError(f"{where}: ramp_days = {ramp!r}: must be a number >= 0")
-    capacity_cost = table.get("capacity_cost", DEFAULT_CAPACITY_COST)
-    if not _is_number(capacity_cost) or not 0 <= capacity_cost < 1:
-        raise InputError(f"{where}: capacity_cost = {capacity_cost!r}: must be a share >= 0 and < 1")
-    defect_cost = table.get("defect_cost", DEFAULT_DEFECT_COST)
-    if not _is_number(defect_cost) or not 0 <= defect_cost <= MAX_DEFECT_COST:
-        raise InputError(f"{where}: defect_cost = {defect_cost!r}: must be a number >= 0 and <= {MAX_DEFECT_COST:g}")
-    raw_set = table.get("set", {})
+    ramp = _number(table, "ramp_days", where, "a number >= 0", lambda v: v >= 0, default=0)
+    capacity_cost = _number(table, "capacity_cost", where, "a share >= 0 and < 1", lambda v: 0 <= v < 1,
+                            default=DEFAULT_CAPACITY_COST)
+    defect_cost = _number(table, "defect_cost", where, f"a number >= 0 and <= {MAX_DEFECT_COST:g}",
+                          lambda v: 0 <= v <= MAX_DEFECT_COST, default=DEFAULT_DEFECT_COST)
+    values = _phase_values(table.get("set", {}), where)
+    after = current.with_values(values, source=f"{where}: set") if values else current
+    canonical = {key: get_value(after, key) for key in values}  # validated types (10 -> 10.0 for floats)
+    phase = Phase(name=name, day=day, ramp_days=ramp, values=canonical,
+                  capacity_cost=float(capacity_cost), defect_cost=float(defect_cost))
+    return phase, after
+
+
+def _number(table: dict[str, Any], key: str, where: str, rule: str, ok: Callable[[float], bool],
+            default: float | None = None) -> float:
+    value = table.get(key, default)
+    if not _is_number(value) or not ok(value):
+        raise InputError(f"{where}: {key} = {value!r}: must be {rule}")
+    return value
+
+
+def _phase_values(raw_set: Any, where: str) -> dict[str, Any]:
+    """A phase's ``set`` as dotted keys the model can change during a run."""
     if not isinstance(raw_set, dict):
         raise InputError(f"{where}: set = {raw_set!r}: must be a table of dotted keys, e.g. "
-                         f'set = {{ "ci.runners" = 8 }}')
+                         f'set = {{ "ci.test_suite_minutes" = 10 }}')
     values = _flatten(raw_set)
     keys = parameter_keys()
     for key in values:
@@ -227,11 +237,7 @@ def _phase(table: dict[str, Any], number: int, start: Scenario, current: Scenari
         if key in STATIC_KEYS:
             raise InputError(f"{where}: set: {key} cannot change during a run ({STATIC_KEYS[key]}); "
                              f"set it at the top level of the plan instead")
-    after = current.with_values(values, source=f"{where}: set") if values else current
-    canonical = {key: get_value(after, key) for key in values}  # validated types (10 -> 10.0 for floats)
-    phase = Phase(name=name, day=day, ramp_days=ramp, values=canonical,
-                  capacity_cost=float(capacity_cost), defect_cost=float(defect_cost))
-    return phase, after
+    return values
 
 
 # ----------------------------------------------------------------------------------------------
@@ -268,12 +274,15 @@ def plan_to_toml(plan: Plan) -> str:
 
 
 def week_windows(days: int) -> list[tuple[int, int]]:
-    """(first day, days) of each scored week: full weeks, plus a last partial week of >= 4 days."""
-    windows = [(7 * w, 7) for w in range(days // 7)]
-    rest = days % 7
-    if rest >= MIN_PARTIAL_WEEK_DAYS or not windows:
-        windows.append((7 * (days // 7), rest))
-    return windows
+    """(first day, days) of each scored week: whole weeks only (a horizon under a week is one short week).
+
+    A last partial week is dropped: the release calendar is weekly (a 6-day week 13 of a 90-day
+    run ends on the Saturday of the release window, before its hotfixes), so a short week's
+    numbers would not mean what a week's mean. ``final`` covers the end of the run instead.
+    """
+    if days < 7:
+        return [(0, days)]
+    return [(7 * w, 7) for w in range(days // 7)]
 
 
 def final_window(days: int) -> tuple[int, int]:
@@ -338,9 +347,8 @@ def run_plan(plan: Plan, reps: int | None = None, seed: int | None = None, *, wo
             "bands": bands_for({key: value["p50"] for key, value in metrics.items()}, benchmark),
             "band_probabilities": band_probabilities([overall for _, overall in week]),
         })
-    first_day, length = final_window(plan.scenario.days)
+    length = final_window(plan.scenario.days)[1]
     final = summarize(plan.scenario, [r.final for r in results], seed, benchmark, days=length)
-    final["start_day"] = first_day
     first_elite = next((w["week"] for w in weeks if w["bands"]["overall"] == "elite"), None)
     return {
         "plan": plan.name,

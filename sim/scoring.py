@@ -65,7 +65,7 @@ import pyarrow.compute as pc
 
 from sim.bands import bands_for, check_benchmark
 from sim.errors import InputError
-from sim.logs import ISO_START, REQUIRED_COLUMNS, EventLogs, blank_to_na, to_utc
+from sim.logs import ISO_START, REQUIRED_COLUMNS, EventLogs, to_utc
 
 METRIC_KEYS = (
     "deployment_frequency_per_day",
@@ -127,13 +127,14 @@ def window_length_days(start: pd.Timestamp, end: pd.Timestamp) -> int | float:
 
 def _ns(values: pd.Series, kind: str, column: str) -> tuple[np.ndarray, np.ndarray]:
     """(int64 UTC nanoseconds, present mask) for one timestamp column."""
-    try:
-        stamps = to_utc(values)
-    except (ValueError, TypeError) as exc:
-        raise InputError(
-            f"{kind}.csv: {column} holds a value that is not an ISO 8601 timestamp ({exc})"
-        ) from None
-    array = stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    if not pd.api.types.is_datetime64_any_dtype(values.dtype):
+        try:
+            values = to_utc(values)
+        except (ValueError, TypeError) as exc:
+            message = f"{kind}.csv: {column} holds a value that is not an ISO 8601 timestamp ({exc})"
+            raise InputError(message) from None
+    # tz-aware columns give their UTC instants; naive ones are taken as UTC
+    array = values.to_numpy(dtype="datetime64[ns]")
     return array.view("i8"), ~np.isnat(array)
 
 
@@ -178,18 +179,18 @@ def _joined_ids(cell: Any) -> str:
 
 @dataclass(frozen=True)
 class _Columns:
-    change_id: pd.Series
+    change_id: pa.Array
     change_t: np.ndarray
-    deploy_id: pd.Series
+    deploy_id: pa.Array
     deploy_t: np.ndarray
     unplanned: np.ndarray
     listed_row: np.ndarray  # deployment row of each (deployment, change id) pair
     listed_id: pa.Array
-    incident_id: pd.Series
+    incident_id: pa.Array
     incident_t: np.ndarray
     resolved_t: np.ndarray
     resolved: np.ndarray
-    incident_deploy: pd.Series  # str, NaN where not caused by a change
+    incident_deploy: pa.Array  # "" where not caused by a change
 
     def timestamps(self) -> np.ndarray:
         return np.concatenate([self.change_t, self.deploy_t, self.incident_t, self.resolved_t[self.resolved]])
@@ -208,19 +209,23 @@ def _columns(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.Dat
     resolved_t, resolved = _ns(incidents["time_resolved"], "incidents", "time_resolved")
     listed_row, listed_id = _explode_change_ids(deployments["change_ids"])
     return _Columns(
-        change_id=changes["change_id"].astype("str").reset_index(drop=True),
+        change_id=_text(changes["change_id"]),
         change_t=change_t,
-        deploy_id=deployments["deploy_id"].astype("str").reset_index(drop=True),
+        deploy_id=_text(deployments["deploy_id"]),
         deploy_t=deploy_t,
         unplanned=_unplanned(deployments),
         listed_row=listed_row,
         listed_id=listed_id,
-        incident_id=incidents["incident_id"].astype("str").reset_index(drop=True),
+        incident_id=_text(incidents["incident_id"]),
         incident_t=incident_t,
         resolved_t=resolved_t,
         resolved=resolved,
-        incident_deploy=blank_to_na(incidents["deploy_id"]).reset_index(drop=True),
+        incident_deploy=pc.utf8_trim_whitespace(_text(incidents["deploy_id"])),
     )
+
+
+def _numpy(mask: pa.Array) -> np.ndarray:
+    return mask.to_numpy(zero_copy_only=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,7 +265,7 @@ def resolve_window(
 def _first_deployments(cols: _Columns) -> tuple[np.ndarray, np.ndarray]:
     """(first deployment time per change, or _NEVER; known-change mask per listed id)."""
     n_changes = len(cols.change_id)
-    both = pa.chunked_array([_text(cols.change_id), cols.listed_id], type=pa.large_string())
+    both = pa.chunked_array([cols.change_id, cols.listed_id], type=pa.large_string())
     encoded = pc.dictionary_encode(both).combine_chunks()
     codes = encoded.indices.to_numpy()
     change_codes, listed_codes = codes[:n_changes], codes[n_changes:]
@@ -271,11 +276,16 @@ def _first_deployments(cols: _Columns) -> tuple[np.ndarray, np.ndarray]:
     return first[change_codes], known[listed_codes]
 
 
-def _example(ids: pd.Series, detail: pd.Series | None = None) -> tuple[str, Any]:
-    """The row with the smallest id (ties broken by detail), so examples ignore row order."""
-    frame = pd.DataFrame({"id": ids.to_numpy(), "detail": (detail if detail is not None else ids).to_numpy()})
-    row = frame.sort_values(["id", "detail"], kind="stable").iloc[0]
-    return str(row["id"]), row["detail"]
+def _example(ids: pa.Array, mask: np.ndarray, detail: Any = None) -> tuple[str, Any]:
+    """The masked row with the smallest (id, detail), so examples do not depend on row order."""
+    details = _select(detail, mask) if detail is not None else [None] * int(mask.sum())
+    return min(zip(_select(ids, mask), details, strict=True))
+
+
+def _select(values: Any, mask: np.ndarray) -> list:
+    if isinstance(values, pa.Array):
+        return values.filter(pa.array(mask)).to_pylist()
+    return list(np.asarray(values)[mask])
 
 
 def _plural(count: int, word: str) -> str:
@@ -311,11 +321,15 @@ class _Scorer:
         lead_ns = first[deployed] - cols.change_t[deployed]
         negative = lead_ns < 0
         if negative.any():
-            ids = cols.change_id[deployed][negative]
-            change, hours = _example(ids, pd.Series(lead_ns[negative] / NS_PER_HOUR))
+            where = np.flatnonzero(deployed)[negative]
+            mask = np.zeros(len(deployed), dtype=bool)
+            mask[where] = True
+            hours = np.zeros(len(deployed))
+            hours[where] = lead_ns[negative] / NS_PER_HOUR
+            change, hours_early = _example(cols.change_id, mask, hours)
             self.warnings.append(
                 f"changes.csv: {_plural(int(negative.sum()), 'change')} first deployed before being created "
-                f"(e.g. {change}, {hours:.1f} h); excluded from lead_time_hours"
+                f"(e.g. {change}, {hours_early:.1f} h); excluded from lead_time_hours"
             )
         median = median_or_none(lead_ns[~negative] / NS_PER_HOUR)
         return median, int(deployed.sum()) + int(undeployed.sum()), int(undeployed.sum())
@@ -326,10 +340,9 @@ class _Scorer:
         if not unknown.any():
             return
         rows = cols.listed_row[unknown]
-        deploys = cols.deploy_id.iloc[rows].reset_index(drop=True)
         n_deploys = len(np.unique(rows))
-        listed = pd.Series(cols.listed_id.filter(pa.array(unknown)).to_pandas(), dtype="str")
-        deploy, change = _example(deploys, listed)
+        deploys = cols.deploy_id.take(pa.array(rows)).to_pylist()
+        deploy, change = min(zip(deploys, _select(cols.listed_id, unknown), strict=True))
         self.warnings.append(
             f"deployments.csv: {_plural(n_deploys, 'deployment')} {'lists' if n_deploys == 1 else 'list'} "
             f"{_plural(int(unknown.sum()), 'change id')} not in changes.csv (e.g. {deploy} lists {change}); "
@@ -339,34 +352,29 @@ class _Scorer:
     def failures(self) -> tuple[float | None, float | None]:
         """(change failure rate, median time to restore in hours)."""
         cols = self.cols
-        caused = self.incident_in & cols.incident_deploy.notna().to_numpy()
-        named = cols.incident_deploy[caused]
-        named_text, deploy_text = _text(named), _text(cols.deploy_id)
-        failed = self.deploy_in & pc.is_in(deploy_text, value_set=named_text).to_numpy(zero_copy_only=False)
-        unknown = ~pc.is_in(named_text, value_set=deploy_text).to_numpy(zero_copy_only=False)
+        caused = self.incident_in & _numpy(pc.not_equal(cols.incident_deploy, ""))
+        named = cols.incident_deploy.filter(pa.array(caused))
+        failed = self.deploy_in & _numpy(pc.is_in(cols.deploy_id, value_set=named))
+        unknown = caused & ~_numpy(pc.is_in(cols.incident_deploy, value_set=cols.deploy_id))
         if unknown.any():
             n_unknown = int(unknown.sum())
-            incident, deploy = _example(
-                cols.incident_id[caused][unknown].reset_index(drop=True),
-                named[unknown].reset_index(drop=True),
-            )
+            incident, deploy = _example(cols.incident_id, unknown, cols.incident_deploy)
             self.warnings.append(
-                f"incidents.csv: {_plural(n_unknown, 'incident')} {'names' if n_unknown == 1 else 'name'} a deploy_id not in "
-                f"deployments.csv (e.g. {incident} names {deploy})"
+                f"incidents.csv: {_plural(n_unknown, 'incident')} {'names' if n_unknown == 1 else 'name'} "
+                f"a deploy_id not in deployments.csv (e.g. {incident} names {deploy})"
             )
         restored = caused & cols.resolved
-        restore_ns = cols.resolved_t[restored] - cols.incident_t[restored]
-        negative = restore_ns < 0
+        restore_ns = np.where(restored, cols.resolved_t - cols.incident_t, 0)
+        negative = restored & (restore_ns < 0)
         if negative.any():
-            incident, _ = _example(cols.incident_id[restored][negative].reset_index(drop=True))
+            incident, _ = _example(cols.incident_id, negative)
             self.warnings.append(
                 f"incidents.csv: {_plural(int(negative.sum()), 'incident')} resolved before being created "
                 f"(e.g. {incident}); excluded from time_to_restore_hours"
             )
         n_deploys = int(self.deploy_in.sum())
-        return ratio_or_none(int(failed.sum()), n_deploys), median_or_none(
-            restore_ns[~negative] / NS_PER_HOUR
-        )
+        restore_hours = restore_ns[restored & ~negative] / NS_PER_HOUR
+        return ratio_or_none(int(failed.sum()), n_deploys), median_or_none(restore_hours)
 
     def result(self, benchmark: str) -> dict[str, Any]:
         n_deploys = int(self.deploy_in.sum())

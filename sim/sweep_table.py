@@ -108,8 +108,8 @@ def _complete(rows: pd.DataFrame, point: Any, keys: Sequence[str]) -> bool:
 
 
 def _same(stored: Any, expected: Any) -> bool:
-    if isinstance(expected, bool):
-        return isinstance(stored, (bool, int)) and bool(stored) == expected or str(stored) == str(expected)
+    if isinstance(expected, bool):  # a bool, a numpy bool or text, depending on the file format
+        return str(stored).lower() == str(expected).lower()
     if isinstance(expected, (int, float)):
         try:
             return float(stored) == float(expected)

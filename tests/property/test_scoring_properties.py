@@ -19,48 +19,48 @@ minutes = st.integers(min_value=0, max_value=SPAN_MINUTES)
 def event_logs(draw):
     """Small logs with every awkward case: re-shipped and unknown change ids, open incidents,
     incidents without a change or naming an unknown deployment, negative lead times."""
-    n_changes = draw(st.integers(0, 8))
-    change_ids = [f"C{i}" for i in range(n_changes)]
-    changes = pd.DataFrame({"change_id": change_ids, "time_created": [draw(minutes) for _ in change_ids]})
-    n_deploys = draw(st.integers(0, 6))
-    deploy_ids = [f"D{i}" for i in range(n_deploys)]
-    listable = [*change_ids, "X1"]
-    deployments = pd.DataFrame(
-        {
-            "deploy_id": deploy_ids,
-            "time_created": [draw(minutes) for _ in deploy_ids],
-            "change_ids": [
-                " ".join(draw(st.lists(st.sampled_from(listable), max_size=4))) for _ in deploy_ids
-            ],
-            "unplanned": [draw(st.booleans()) for _ in deploy_ids],
-        }
+    change_times = draw(st.lists(minutes, max_size=8))
+    change_ids = [f"C{i}" for i in range(len(change_times))]
+    listable = st.lists(st.sampled_from([*change_ids, "X1"]), max_size=4).map(" ".join)
+    deploys = draw(st.lists(st.tuples(minutes, listable, st.booleans()), max_size=6))
+    deploy_ids = [f"D{i}" for i in range(len(deploys))]
+    incidents = draw(
+        st.lists(
+            st.tuples(
+                minutes,
+                st.one_of(st.none(), st.integers(0, 3 * 24 * 60)),
+                st.one_of(st.none(), st.sampled_from([*deploy_ids, "D404"])),
+            ),
+            max_size=5,
+        )
     )
-    n_incidents = draw(st.integers(0, 5))
-    created = [draw(minutes) for _ in range(n_incidents)]
-    incidents = pd.DataFrame(
-        {
-            "incident_id": [f"I{i}" for i in range(n_incidents)],
-            "time_created": created,
-            "time_resolved": [
-                draw(st.one_of(st.none(), st.integers(0, 3 * 24 * 60).map(lambda d, c=c: c + d)))
-                for c in created
-            ],
-            "deploy_id": [
-                draw(st.one_of(st.none(), st.sampled_from([*deploy_ids, "D404"]))) for _ in created
-            ],
-        }
+    return _stamped(
+        pd.DataFrame({"change_id": change_ids, "time_created": change_times}),
+        pd.DataFrame(
+            {
+                "deploy_id": deploy_ids,
+                "time_created": [d[0] for d in deploys],
+                "change_ids": [d[1] for d in deploys],
+                "unplanned": [d[2] for d in deploys],
+            }
+        ).astype({"unplanned": bool}),
+        pd.DataFrame(
+            {
+                "incident_id": [f"I{i}" for i in range(len(incidents))],
+                "time_created": [i[0] for i in incidents],
+                "time_resolved": [None if i[1] is None else i[0] + i[1] for i in incidents],
+                "deploy_id": pd.Series([i[2] for i in incidents], dtype=object),
+            }
+        ),
     )
-    return _stamped(changes, deployments, incidents)
 
 
-def _stamped(changes, deployments, incidents, shift=pd.Timedelta(0)):
-    """Minutes after BASE → UTC timestamps (None stays missing), moved by ``shift``."""
+def _stamped(changes, deployments, incidents):
+    """Minutes after BASE → UTC timestamps (None stays missing)."""
 
     def at(values):
-        return pd.Series(
-            [BASE + shift + pd.Timedelta(minutes=v) if v is not None and v == v else pd.NaT for v in values],
-            dtype="datetime64[ns, UTC]",
-        )
+        offsets = pd.to_timedelta(pd.Series(values, dtype="float64"), unit="min")
+        return (BASE + offsets).astype("datetime64[ns, UTC]")
 
     changes = changes.assign(time_created=at(changes["time_created"]))
     deployments = deployments.assign(time_created=at(deployments["time_created"]))
@@ -121,14 +121,15 @@ def test_an_incident_without_a_deploy_id_never_changes_failure_rate_or_restore_t
     logs, window, at, lasting
 ):
     changes, deployments, incidents = logs
+    resolved = BASE + pd.Timedelta(minutes=at + lasting) if lasting is not None else pd.NaT
     extra = pd.DataFrame(
         {
             "incident_id": ["EXTRA"],
-            "time_created": [BASE + pd.Timedelta(minutes=at)],
-            "time_resolved": [BASE + pd.Timedelta(minutes=at + lasting) if lasting is not None else pd.NaT],
+            "time_created": pd.Series([BASE + pd.Timedelta(minutes=at)], dtype="datetime64[ns, UTC]"),
+            "time_resolved": pd.Series([resolved], dtype="datetime64[ns, UTC]"),
             "deploy_id": [None],
         }
-    ).astype({"time_created": "datetime64[ns, UTC]", "time_resolved": "datetime64[ns, UTC]"})
+    )
     before = score(changes, deployments, incidents, **_bounds(window))["metrics"]
     after = score(changes, deployments, pd.concat([incidents, extra], ignore_index=True), **_bounds(window))[
         "metrics"

@@ -331,5 +331,5 @@ def test_negative_lead_time_is_excluded_and_warned(logs_from):
 
 
 def test_missing_required_column_is_an_input_error(team):
-    with pytest.raises(InputError, match="deployments.csv: missing required column 'change_ids'"):
+    with pytest.raises(InputError, match=r"deployments\.csv: missing required column 'change_ids'"):
         score(team.changes, team.deployments.drop(columns="change_ids"), team.incidents)

@@ -1,0 +1,676 @@
+"""What a team's own logs show directly — the first half of calibration (:mod:`sim.calibrate`).
+
+:func:`read_facts` turns three event logs (DESIGN §2) into :class:`LogFacts`: the scored window,
+the observed DORA metrics, and direct estimates of the scenario parameters the logs can show,
+each with a note saying how it was read. Everything here is arithmetic on the logs; nothing
+simulates. How each estimate maps onto the model (:mod:`sim.model`):
+
+Window
+    ``score``'s default window runs from the earliest timestamp, but a log of the changes that
+    shipped in a period also holds older changes that only shipped inside it. Their creation
+    days are thinner than a complete day (only the survivors of a long lead time appear), so the
+    window start is the change point that best explains the daily change counts: complete days
+    ~ Poisson(rate), earlier days ~ Poisson(rate x P(lead time > days before the start)), with
+    P estimated (Kaplan–Meier) from the changes of the certainly complete days.
+Working hours
+    Logs are in UTC; the 8-hour span holding most changes is taken as the team's 09:00–17:00 and
+    every time-of-day pattern is read in that local time.
+Work
+    changes per working day (hotfix changes excluded) → ``team.engineers`` x
+    ``team.changes_per_engineer_per_day`` at the base's rate per engineer.
+Release train
+    planned deployments on weekends → weekly / biweekly / monthly (the model's Saturday 09:00
+    windows, matched by which Saturdays shipped); on working days after 15:00 only, or one
+    deployment a day at a steady hour → daily; otherwise continuous. Deploy duration from
+    hotfix deployments (change created → deployed), from back-to-back deployments and from the
+    delay after a scheduled window opens → ``release.deploy`` and its duration. Batch sizes piling
+    up at one maximum → ``release.max_batch_size``.
+Restores
+    an unplanned deployment with no changes at an incident's resolution = an automated rollback;
+    with changes = a hand hotfix; none = a feature-flag flip. Incidents that begin the second a
+    deployment ends = checklist errors (manual deploys); the rest fire after the deployment →
+    ``operations.fire_delay_hours``. Detection time from rollback and flag restores.
+Lead time split
+    a change first shipped at release k was not ready at the previous release that had room
+    (else it would have shipped) and was ready by release k: its time before release lies in an
+    interval. A log-normal fitted to those intervals gives the median time before release; the
+    rest of the lead time is waiting for the release (and deploying).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from sim.logs import EventLogs
+from sim.scenario import Scenario, get_value
+from sim.scoring import score
+
+NS_PER_HOUR = 3_600 * 10**9
+NS_PER_DAY = 24 * NS_PER_HOUR
+SATURDAY = 5
+DAILY_RELEASE_HOUR = 15.0   # the model's daily window (sim.calendar)
+WEEKEND_RELEASE_HOUR = 9.0  # the model's weekend window
+WORK_START_HOUR = 9.0
+SAME_INSTANT_HOURS = 1 / 60  # an incident within a minute of its deployment began with it
+RESOLVE_MATCH_HOURS = 0.5    # a restoring deployment is logged within this of the resolution
+MIN_DEPLOYMENTS = 5
+MIN_SAMPLES = 3
+MANUAL_MIN_HOURS = 0.75      # deployments that take longer than this are taken as manual
+PLAUSIBLE_LOG_LIKELIHOOD = 3.0  # start days within this of the best explain the counts about as well
+USUAL_WINDOW_DAYS = (90, 91, 92, 89, 60, 61, 30, 31, 180, 181, 182, 183, 365, 366, 120, 28, 56, 84, 14, 7)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A parameter value read from the logs, with how it was read."""
+
+    value: Any
+    note: str
+
+
+@dataclass
+class LogFacts:
+    """The logs, reduced to what calibration needs."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    observed: dict[str, Any]                 # the score JSON over [start, end)
+    estimates: dict[str, Estimate] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def days(self) -> int:
+        return max(1, round((self.end - self.start) / pd.Timedelta(days=1)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Columns as arrays
+
+
+@dataclass(frozen=True)
+class _Arrays:
+    change_t: np.ndarray        # int64 ns
+    deploy_t: np.ndarray
+    unplanned: np.ndarray
+    listed: list[np.ndarray]    # per deployment: indices of the known changes it lists
+    first_deploy: np.ndarray    # per change: row of its first deployment, -1 if never deployed
+    incident_t: np.ndarray
+    resolved_t: np.ndarray      # int64 ns, meaningless where not resolved
+    resolved: np.ndarray        # bool
+    incident_deploy: np.ndarray  # row of the causing deployment, -1 none, -2 unknown id
+
+
+def _ns(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    stamps = pd.to_datetime(values, utc=True, format="ISO8601")
+    array = stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    return array.view("i8").copy(), ~np.isnat(array)
+
+
+def _arrays(logs: EventLogs) -> _Arrays:
+    changes, deployments, incidents = logs.changes, logs.deployments, logs.incidents
+    change_t, _ = _ns(changes["time_created"])
+    deploy_t, _ = _ns(deployments["time_created"])
+    unplanned = (deployments["unplanned"].astype("str").str.strip().str.lower().isin(["true", "1", "1.0"])
+                 .to_numpy() if "unplanned" in deployments else np.zeros(len(deployments), dtype=bool))
+    change_index = pd.Index(changes["change_id"].astype("str"))
+    cells = deployments["change_ids"].map(
+        lambda cell: " ".join(map(str, cell)) if isinstance(cell, list | tuple | np.ndarray)
+        else (cell if isinstance(cell, str) else "")).astype("str")
+    exploded = cells.str.split().explode().dropna()
+    rows = np.asarray(exploded.index, dtype=np.int64) if len(exploded) else np.zeros(0, dtype=np.int64)
+    position = pd.Series(np.arange(len(deployments)), index=deployments.index)
+    rows = position.loc[rows].to_numpy() if len(rows) else rows
+    codes = change_index.get_indexer(exploded.astype("str").to_numpy()) if len(exploded) else rows
+    known = codes >= 0
+    rows, codes = rows[known], codes[known]
+    listed = [np.zeros(0, dtype=np.int64)] * len(deployments)
+    if len(rows):
+        order = np.argsort(rows, kind="stable")
+        split = np.split(codes[order], np.flatnonzero(np.diff(rows[order])) + 1)
+        for row, group in zip(np.unique(rows[order]), split):
+            listed[int(row)] = np.unique(group)
+    first_deploy = np.full(len(change_t), -1, dtype=np.int64)
+    if len(rows):
+        by_time = np.lexsort((rows, deploy_t[rows]))
+        pairs = pd.DataFrame({"change": codes[by_time], "row": rows[by_time]}).drop_duplicates("change")
+        first_deploy[pairs["change"].to_numpy()] = pairs["row"].to_numpy()
+    incident_t, _ = _ns(incidents["time_created"])
+    resolved_t, resolved = _ns(incidents["time_resolved"])
+    deploy_index = pd.Index(deployments["deploy_id"].astype("str"))
+    named = incidents["deploy_id"]
+    has = named.notna().to_numpy() & (named.astype("str").str.strip() != "").to_numpy()
+    incident_deploy = np.full(len(incidents), -1, dtype=np.int64)
+    if has.any():
+        found = deploy_index.get_indexer(named[has].astype("str").str.strip().to_numpy())
+        incident_deploy[has] = np.where(found >= 0, found, -2)
+    return _Arrays(change_t, deploy_t, unplanned, listed, first_deploy, incident_t, resolved_t,
+                   resolved, incident_deploy)
+
+
+# ---------------------------------------------------------------------------------------------
+# The window
+
+
+def _day(ns: int) -> int:
+    return int(ns) // NS_PER_DAY * NS_PER_DAY
+
+
+def _survival(durations: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan–Meier: (times, survival just after each time) for right-censored durations."""
+    order = np.argsort(durations, kind="stable")
+    durations, observed = durations[order], observed[order]
+    at_risk = len(durations) - np.arange(len(durations))
+    factors = np.where(observed, 1.0 - 1.0 / at_risk, 1.0)
+    return durations, np.cumprod(factors)
+
+
+def _survival_at(curve: tuple[np.ndarray, np.ndarray], x: np.ndarray) -> np.ndarray:
+    times, surv = curve
+    index = np.searchsorted(times, x, side="right") - 1
+    return np.where(index >= 0, surv[np.clip(index, 0, None)], 1.0) if len(times) else np.ones_like(x)
+
+
+def _preferred_start(plausible: np.ndarray, end_day: int) -> int:
+    """Among start days the change counts cannot tell apart, the one giving a usual window length.
+
+    When a release train ran rarely, days after its last release before the window hold every
+    change too, so the counts fit several starts. A usual export length (a quarter first) decides
+    then, else the middle of the plausible days.
+    """
+    if plausible[-1] - plausible[0] <= 2:
+        return int(plausible[0])
+    for length in USUAL_WINDOW_DAYS:
+        if end_day - length in plausible:
+            return int(end_day - length)
+    return int(plausible[len(plausible) // 2])
+
+
+def default_window(a: _Arrays) -> tuple[int, int]:
+    """``score``'s default window in ns: whole UTC days from the first to the last timestamp."""
+    stamps = np.concatenate([a.change_t, a.deploy_t, a.incident_t, a.resolved_t[a.resolved]])
+    return _day(stamps.min()), _day(stamps.max()) + NS_PER_DAY
+
+
+def infer_start(a: _Arrays, first_day: int, end: int, not_before: int | None, scheduled: bool = False) -> int:
+    """The first day from which the logs hold every change made (ns).
+
+    Candidates run from ``not_before`` (no release happened before it, though the release train
+    would have shipped something) to the first deployment or incident. The daily change counts
+    rule out starts much earlier than the best one by likelihood; every later candidate stays
+    plausible (after a rare release every change survives, so complete-looking days prove
+    nothing), and :func:`_preferred_start` chooses among them. With a scheduled release train
+    (``scheduled``) every change made after the last release before ``not_before`` survives, so
+    all the candidates stay plausible. A weekend start without any change moves to the Monday.
+    """
+    activity = np.concatenate([a.deploy_t, a.incident_t])
+    if len(activity) == 0 or len(a.change_t) == 0:
+        return first_day
+    active_day = _day(activity.min())
+    lowest = first_day if not_before is None else max(first_day, -(-not_before // NS_PER_DAY) * NS_PER_DAY)
+    if active_day - lowest <= 0 or end - active_day < 14 * NS_PER_DAY:
+        return min(lowest, active_day)
+    # rates of a complete day (working days and weekends apart) from the days after activity began
+    day_of = (a.change_t - first_day) // NS_PER_DAY
+    n_days = (end - first_day) // NS_PER_DAY
+    counts = np.bincount(day_of, minlength=n_days).astype(float)
+    weekday = (pd.Timestamp(first_day).dayofweek + np.arange(n_days)) % 7
+    weekend = weekday >= SATURDAY
+    complete_from = (active_day - first_day) // NS_PER_DAY
+    rate = np.empty(n_days)
+    for mask in (weekend, ~weekend):
+        sample = counts[complete_from:][mask[complete_from:]]
+        rate[mask] = max(sample.mean() if len(sample) else 0.0, 1e-3)
+    # how long a change waits to ship, from the changes of the complete days
+    cohort = a.change_t >= active_day
+    deployed_at = np.where(a.first_deploy >= 0, a.deploy_t[np.clip(a.first_deploy, 0, None)], end)
+    deployed = (a.first_deploy >= 0) & (deployed_at < end)
+    waited = (np.where(deployed, deployed_at, end) - a.change_t)[cohort] / NS_PER_DAY
+    curve = _survival(np.maximum(waited, 0.0), deployed[cohort])
+    candidates = np.arange((lowest - first_day) // NS_PER_DAY, complete_from + 1)
+    if scheduled and not_before is not None:
+        start = _preferred_start(candidates, n_days)
+        while weekend[start] and start < complete_from and counts[start] == 0:
+            start += 1
+        return first_day + start * NS_PER_DAY
+    scores = []
+    for start in candidates:
+        before = np.arange(start)
+        mu = rate[before] * np.maximum(_survival_at(curve, start - before - 0.5), 1e-6)
+        lam = rate[start:complete_from]
+        scores.append(float(np.sum(counts[before] * np.log(mu) - mu)
+                            + np.sum(counts[start:complete_from] * np.log(lam) - lam)))
+    scores = np.array(scores)
+    # later starts only call complete days thinned, which a release train that rarely ran explains too
+    plausible = candidates[np.flatnonzero(scores >= scores.max() - PLAUSIBLE_LOG_LIKELIHOOD)[0]:]
+    start = _preferred_start(plausible, (end - first_day) // NS_PER_DAY)
+    while weekend[start] and start < complete_from and counts[start] == 0:
+        start += 1
+    return first_day + start * NS_PER_DAY
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the logs
+
+
+def _local_offset_hours(change_t: np.ndarray) -> int:
+    """Whole hours to add to UTC so the busiest 8 hours of the day start at 09:00."""
+    if len(change_t) < 20:
+        return 0
+    hours = ((change_t % NS_PER_DAY) // NS_PER_HOUR).astype(int)
+    histogram = np.bincount(hours, minlength=24)
+    doubled = np.concatenate([histogram, histogram])
+    mass = np.array([doubled[h:h + 8].sum() for h in range(24)])
+    busiest = int(np.argmax(mass))
+    if mass[busiest] <= 1.1 * mass[int(WORK_START_HOUR)]:
+        return 0
+    return (int(WORK_START_HOUR) - busiest + 12) % 24 - 12
+
+
+class _Reader:
+    """Holds the arrays, the window and the local-time offset while the estimates are made."""
+
+    def __init__(self, logs: EventLogs, base: Scenario):
+        self.base = base
+        self.a = a = _arrays(logs)
+        self.offset_ns = _local_offset_hours(a.change_t) * NS_PER_HOUR
+        first_day, self.end = default_window(a)
+        self.start = first_day
+        planned = np.flatnonzero(~a.unplanned)
+        self.planned_rows = planned[np.argsort(a.deploy_t[planned], kind="stable")]
+        self.cadence = self._cadence(self.planned_rows) if len(planned) >= MIN_DEPLOYMENTS else None
+        scheduled = self.cadence is not None and self.cadence[0] in ("weekly", "biweekly", "monthly")
+        self.start = infer_start(a, first_day, self.end, self._no_release_before(), scheduled)
+        start, end = pd.Timestamp(self.start, tz="UTC"), pd.Timestamp(self.end, tz="UTC")
+        observed = score(logs.changes, logs.deployments, logs.incidents, start=start, end=end)
+        self.facts = LogFacts(start, end, observed)
+        self.facts.warnings.extend(observed["warnings"])
+        if first_day < self.start:
+            self._note_window(logs, first_day)
+        if self.offset_ns:
+            hour = (WORK_START_HOUR - self.offset_ns / NS_PER_HOUR) % 24
+            self.facts.stats["working_hours_utc"] = f"{hour:02.0f}:00–{(hour + 8) % 24:02.0f}:00"
+        self.deploy_in = self.in_window(a.deploy_t)
+        self.planned = self.deploy_in & ~a.unplanned
+        self.duration_h: float | None = None
+
+    def in_window(self, t: np.ndarray) -> np.ndarray:
+        return (t >= self.start) & (t < self.end)
+
+    def _no_release_before(self) -> int | None:
+        """The release before the first logged one: the window opened after it (ns), if the train is regular."""
+        if self.cadence is None:
+            return None
+        times = self.a.deploy_t[self.planned_rows]
+        first = int(times[0])
+        cadence = self.cadence[0]
+        if cadence in ("weekly", "biweekly", "monthly"):
+            day = pd.Timestamp(first + self.offset_ns).normalize()
+            opens = [d for d in (day - pd.Timedelta(days=k) for k in range(1, 40))
+                     if _opens_on(cadence, d.date())]
+            if not opens:
+                return None
+            return int(opens[0].value + WEEKEND_RELEASE_HOUR * NS_PER_HOUR - self.offset_ns)
+        gaps = np.diff(times)
+        return first - int(np.percentile(gaps, 90)) if len(gaps) >= MIN_DEPLOYMENTS else None
+
+    def _note_window(self, logs: EventLogs, default_start: int) -> None:
+        early = int((self.a.change_t < self.start).sum())
+        default = score(logs.changes, logs.deployments, logs.incidents)["metrics"]["deployment_frequency_per_day"]
+        first = pd.Timestamp(default_start, tz="UTC").date()
+        start = pd.Timestamp(self.start, tz="UTC").date()
+        self.facts.warnings.append(
+            f"{early} changes were created before {start} (from {first}) and only shipped later: the logs "
+            f"cover {start} onwards completely, so the window starts there (score's default window from "
+            f"{first} gives deployment frequency {default:.3g}/day); those changes count for lead time only")
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def local(self, t: np.ndarray) -> pd.DatetimeIndex:
+        return pd.DatetimeIndex(pd.to_datetime(np.asarray(t) + self.offset_ns, unit="ns"))
+
+    def set(self, key: str, value: Any, note: str) -> None:
+        if isinstance(value, np.generic):
+            value = value.item()
+        self.facts.estimates[key] = Estimate(value, note)
+
+    def base_value(self, key: str) -> Any:
+        return get_value(self.base, key)
+
+    def n_listed(self, rows: np.ndarray) -> np.ndarray:
+        return np.array([len(self.a.listed[r]) for r in rows], dtype=int)
+
+    # -- work -------------------------------------------------------------------------------------
+    def work(self) -> None:
+        a = self.a
+        created_in = self.in_window(a.change_t)
+        first_unplanned = (a.first_deploy >= 0) & a.unplanned[np.clip(a.first_deploy, 0, None)]
+        team_changes = created_in & ~first_unplanned
+        local_days = self.local(a.change_t[team_changes])
+        weekend = local_days.dayofweek >= SATURDAY
+        n_days = self.facts.days
+        start_weekday = pd.Timestamp(self.start + self.offset_ns).dayofweek
+        working_days = int(np.sum((start_weekday + np.arange(n_days)) % 7 < SATURDAY))
+        if working_days == 0 or team_changes.sum() == 0:
+            self.facts.missing.append("no changes created on a working day inside the window: team size and "
+                                      "output per engineer left at the base's values")
+            return
+        per_day = float((~weekend).sum()) / working_days
+        self.facts.stats["changes_per_working_day"] = per_day
+        if weekend.any():
+            share = float(weekend.mean())
+            self.facts.stats["weekend_change_share"] = share
+            if share > 0.03:
+                self.facts.warnings.append(
+                    f"{share:.0%} of changes were made at weekends; the scenario keeps team.overtime at "
+                    f"{self.base_value('team.overtime')} (set it if the team works weekends)")
+        rate = float(self.base_value("team.changes_per_engineer_per_day"))
+        engineers = int(min(500, max(1, round(per_day / rate))))
+        per_engineer = min(50.0, per_day / engineers)
+        self.set("team.engineers", engineers,
+                 f"{per_day:.1f} changes per working day at the base's ~{rate:g} per engineer")
+        self.set("team.changes_per_engineer_per_day", round(per_engineer, 4),
+                 f"{per_day:.1f} changes per working day / {engineers} engineers")
+
+    # -- release train ----------------------------------------------------------------------------
+    def release(self) -> None:
+        a = self.a
+        rows = np.flatnonzero(self.planned)
+        if len(rows) < MIN_DEPLOYMENTS:
+            self.facts.missing.append(
+                f"only {len(rows)} planned deployments in the window (at least {MIN_DEPLOYMENTS} needed): "
+                "release cadence, batch size and deploy method left at the base's values")
+            return
+        rows = rows[np.argsort(a.deploy_t[rows], kind="stable")]
+        cadence, how = self.cadence if self.cadence else self._cadence(rows)
+        self.set("release.cadence", cadence, how)
+        sizes = self.n_listed(rows)
+        cap = self._cap(sizes)
+        if cap:
+            self.set("release.max_batch_size", cap,
+                     f"{int((sizes == cap).sum())} of {len(sizes)} planned deployments ship exactly {cap} changes, "
+                     "none more")
+        else:
+            self.set("release.max_batch_size", 0, f"batch sizes up to {sizes.max()} do not pile up at a maximum")
+        self.facts.stats["changes_per_planned_deployment"] = float(sizes.mean())
+        self._deploy_method(rows, cadence, cap)
+        self._lead_time_split(rows, cap)
+
+    def _cadence(self, rows: np.ndarray) -> tuple[str, str]:
+        local = self.local(self.a.deploy_t[rows])
+        weekday = local.dayofweek.to_numpy()
+        hour = (local.hour + local.minute / 60).to_numpy()
+        weekend_share = float(np.mean(weekday >= SATURDAY))
+        if weekend_share >= 0.6:
+            return self._weekend_cadence(local[weekday >= SATURDAY], weekend_share)
+        # the model's daily window opens at 15:00 on working days and stays open into the evening
+        after_window = ((weekday < SATURDAY) & (hour >= DAILY_RELEASE_HOUR)) | (
+            (weekday >= 1) & (weekday <= SATURDAY) & (hour < 6))
+        day_key = (local - pd.Timedelta(hours=6)).normalize()
+        deploy_days = day_key.nunique()
+        working_days = max(1, round((self.end - self.start) / NS_PER_DAY * 5 / 7))
+        busy = deploy_days >= 0.4 * working_days
+        if busy and after_window.mean() >= 0.9:
+            return "daily", (f"{after_window.mean():.0%} of planned deployments ship on working days after "
+                             f"15:00, on {deploy_days} days")
+        first_hours = pd.Series(hour).groupby(day_key.to_numpy()).first()
+        iqr = float(np.subtract(*np.percentile(first_hours, [75, 25]))) if len(first_hours) else 24.0
+        per_day = len(rows) / max(deploy_days, 1)
+        if busy and per_day <= 1.5 and iqr <= 2.5:
+            return "daily", f"one planned deployment a day at a steady time of day, on {deploy_days} days"
+        return "continuous", (f"{len(rows)} planned deployments at any time of the working week "
+                              f"({per_day:.1f} per deployment day)")
+
+    def _weekend_cadence(self, weekend_local: pd.DatetimeIndex, share: float) -> tuple[str, str]:
+        saturdays = {(d - pd.Timedelta(days=d.dayofweek - SATURDAY)).date() for d in weekend_local.normalize()}
+        first = pd.Timestamp(self.start + self.offset_ns).date()
+        days = [first + dt.timedelta(days=i) for i in range((self.end - self.start) // NS_PER_DAY)]
+        candidates = {cadence: {d for d in days if _opens_on(cadence, d)} for cadence in ("weekly", "biweekly", "monthly")}
+
+        def jaccard(windows: set) -> float:
+            return len(windows & saturdays) / max(1, len(windows | saturdays))
+
+        best = max(candidates, key=lambda c: (jaccard(candidates[c]), -len(candidates[c])))
+        return best, (f"{share:.0%} of planned deployments ship at weekends, on {len(saturdays)} Saturdays "
+                      f"(matching the {best} Saturday windows)")
+
+    @staticmethod
+    def _cap(sizes: np.ndarray) -> int:
+        top = int(sizes.max()) if len(sizes) else 0
+        at_top = int((sizes == top).sum())
+        return top if top >= 1 and at_top >= 3 and at_top >= 0.2 * len(sizes) else 0
+
+    def _durations(self, rows: np.ndarray, cadence: str, cap: int) -> tuple[list[float], list[float]]:
+        """(deploy-duration samples in hours, gaps between consecutive planned deployments)."""
+        a = self.a
+        samples: list[float] = []
+        for row in np.flatnonzero(self.deploy_in & a.unplanned):
+            changes = a.listed[row]
+            if len(changes) == 1 and a.first_deploy[changes[0]] == row:
+                took = (a.deploy_t[row] - a.change_t[changes[0]]) / NS_PER_HOUR
+                if 0 < took < 24:
+                    samples.append(took)
+        times = a.deploy_t[rows]
+        gaps = np.diff(times) / NS_PER_HOUR
+        if cadence != "continuous":
+            session = np.concatenate([[0], np.cumsum(gaps > 12)])
+            if cap:  # a full batch is followed at once by the next one: the gap is one deployment
+                full = self.n_listed(rows[:-1]) >= cap
+                samples.extend(g for g, s0, s1, f in zip(gaps, session[:-1], session[1:], full) if s0 == s1 and f)
+            open_hour = DAILY_RELEASE_HOUR if cadence == "daily" else WEEKEND_RELEASE_HOUR
+            local = self.local(times)
+            for k in np.flatnonzero(np.diff(np.concatenate([[-1], session])) != 0):
+                since = (local[k] - (local[k] - pd.Timedelta(hours=open_hour)).normalize()).total_seconds() / 3600
+                since -= open_hour
+                if 0 < since < 12:
+                    samples.append(since)
+        return samples, [float(g) for g in gaps if g < 12]
+
+    def _deploy_method(self, rows: np.ndarray, cadence: str, cap: int) -> None:
+        samples, gaps = self._durations(rows, cadence, cap)
+        checklist = self._checklist_incidents()
+        if len(samples) >= MIN_SAMPLES:
+            # the median resists deployments that waited for work to become ready inside a window
+            typical = float(np.median(samples))
+            mean = typical * 1.05
+            self.duration_h = mean
+            if typical >= MANUAL_MIN_HOURS:
+                self.set("release.deploy", "manual", f"deployments take {typical:.1f} h (median of {len(samples)})")
+                self.set("release.manual_deploy_hours", round(min(48.0, max(0.25, mean)), 3),
+                         f"median of {len(samples)} deploy durations")
+            else:
+                self.set("release.deploy", "automated",
+                         f"deployments take {typical * 60:.0f} min (median of {len(samples)})")
+                self.set("release.automated_deploy_minutes", round(min(600.0, max(1.0, mean * 60)), 2),
+                         f"median of {len(samples)} deploy durations")
+        elif cadence == "continuous" and len(gaps) >= 10 and np.percentile(gaps, 5) < MANUAL_MIN_HOURS:
+            self.set("release.deploy", "automated", "deployments follow each other within minutes")
+        elif checklist:
+            self.set("release.deploy", "manual", f"{checklist} incidents began the moment a deployment ended")
+        else:
+            self.facts.missing.append("deploy durations cannot be read from the logs: release.deploy left at "
+                                      f"the base's {self.base_value('release.deploy')!r}")
+        method = self.facts.estimates.get("release.deploy", Estimate(self.base_value("release.deploy"), "")).value
+        if self.duration_h is None:
+            self.duration_h = (float(self.base_value("release.manual_deploy_hours")) if method == "manual"
+                               else float(self.base_value("release.automated_deploy_minutes")) / 60)
+        if method == "manual":
+            n = int(self.deploy_in.sum())
+            prior = float(self.base_value("release.manual_error_rate"))
+            rate = (checklist + 20 * prior) / (n + 20)
+            self.set("release.manual_error_rate", round(rate, 4),
+                     f"{checklist} of {n} deployments failed the moment they ended (shrunk towards the base's "
+                     f"{prior:g})")
+
+    def _checklist_incidents(self) -> int:
+        a = self.a
+        caused = self.in_window(a.incident_t) & (a.incident_deploy >= 0)
+        rows = a.incident_deploy[caused]
+        delay = (a.incident_t[caused] - a.deploy_t[rows]) / NS_PER_HOUR
+        return int(np.sum(np.abs(delay) <= SAME_INSTANT_HOURS))
+
+    def _lead_time_split(self, rows: np.ndarray, cap: int) -> None:
+        """Median time before release (log-normal on interval-censored times) → branching."""
+        a = self.a
+        starts = a.deploy_t[rows] - int(self.duration_h * NS_PER_HOUR)
+        room = np.ones(len(rows), dtype=bool) if not cap else self.n_listed(rows) < cap
+        if room.mean() < 0.3:
+            self.facts.missing.append(
+                "the batch cap, not readiness, decides when changes ship (most deployments are full): the "
+                "lead-time split cannot be read and branching is left at the base's values")
+            return
+        lows, highs = [], []
+        position = {int(r): k for k, r in enumerate(rows)}
+        shipped = np.flatnonzero((a.first_deploy >= 0) & self.in_window(a.deploy_t[np.clip(a.first_deploy, 0, None)]))
+        for c in shipped:
+            k = position.get(int(a.first_deploy[c]))
+            if k is None:
+                continue
+            high = (starts[k] - a.change_t[c]) / NS_PER_HOUR
+            earlier = np.flatnonzero(room[:k])
+            low = (starts[earlier[-1]] - a.change_t[c]) / NS_PER_HOUR if len(earlier) else 0.0
+            if high > 0:
+                lows.append(max(low, 0.0))
+                highs.append(max(high, low + 1e-3))
+        if len(highs) < 10:
+            self.facts.missing.append("too few shipped changes to split lead time: branching left at the base's values")
+            return
+        median = _interval_lognormal_median(np.array(lows), np.array(highs))
+        lead = self.facts.observed["metrics"]["lead_time_hours"]
+        self.facts.stats["median_hours_before_release"] = median
+        if lead is not None:
+            self.facts.stats["median_hours_waiting_for_release"] = max(0.0, lead - median)
+        trunk = median < 24.0
+        strategy = "trunk" if trunk else "long_lived"
+        self.set("branching.strategy", strategy,
+                 f"half of the changes are ready to release within {median:.1f} h of being created")
+
+    # -- restores ---------------------------------------------------------------------------------
+    def restores(self) -> None:
+        a = self.a
+        incident_in = self.in_window(a.incident_t)
+        no_cause = int((incident_in & (a.incident_deploy == -1)).sum())
+        unknown = int((incident_in & (a.incident_deploy == -2)).sum())
+        caused = incident_in & (a.incident_deploy >= 0)
+        open_ = int((caused & ~a.resolved).sum())
+        if no_cause:
+            self.facts.warnings.append(f"{no_cause} incidents not caused by a deployment were ignored "
+                                       "(the model restores change failures only)")
+        if unknown:
+            self.facts.warnings.append(f"{unknown} incidents name a deployment that is not in the log; ignored")
+        if open_:
+            self.facts.warnings.append(f"{open_} change-caused incidents are still open; ignored for restore times")
+        done = np.flatnonzero(caused & a.resolved)
+        if len(caused.nonzero()[0]) == 0:
+            self.facts.missing.append("no incidents caused by a deployment: defect rate, detection and repair "
+                                      "times left at the base's values")
+            return
+        delays = (a.incident_t[caused] - a.deploy_t[a.incident_deploy[caused]]) / NS_PER_HOUR
+        fired = delays[delays > SAME_INSTANT_HOURS]
+        if len(fired) >= 5:
+            # exponential in the model: mean = median / ln 2, read from the median to resist outliers
+            mean = float(np.median(fired)) / math.log(2)
+            self.set("operations.fire_delay_hours", round(min(720.0, mean), 3),
+                     f"median time from deployment to failure over {len(fired)} incidents / ln 2")
+        paths = self._paths(done)
+        counts = {p: int(sum(1 for q in paths.values() if q == p)) for p in ("rollback", "hotfix", "flag")}
+        self.facts.stats["restore_paths"] = counts
+        if not done.size:
+            self.facts.missing.append("no resolved change-caused incidents: restore parameters left at the "
+                                      "base's values")
+            return
+        rollback = counts["rollback"] > counts["hotfix"] and counts["rollback"] >= 2
+        if counts["rollback"] + counts["hotfix"]:
+            self.set("operations.automated_rollback", rollback,
+                     f"{counts['rollback']} restores by an empty unplanned deployment (rollback), "
+                     f"{counts['hotfix']} by a hotfix deployment")
+        checklist = int(np.sum(np.abs(delays) <= SAME_INSTANT_HOURS))
+        total = len(done)
+        flag_share = counts["flag"] / max(1, total - checklist)  # checklist errors cannot be switched off
+        if counts["flag"] >= 3 and flag_share >= 0.2:
+            self.set("branching.feature_flags", True,
+                     f"{counts['flag']} of {total} restores needed no deployment (a flag switched off)")
+            self.set("branching.flag_coverage", round(min(1.0, flag_share), 3),
+                     "share of restores that needed no deployment")
+        elif total >= 5 and self.base_value("branching.feature_flags"):
+            self.set("branching.feature_flags", False, f"all but {counts['flag']} of {total} restores needed a deployment")
+        fast = [h for i, h in self._restore_hours(done).items() if paths.get(i) in ("rollback", "flag")]
+        if len(fast) >= MIN_SAMPLES:
+            action = np.mean([float(self.base_value("operations.rollback_minutes")) if paths[i] == "rollback"
+                              else float(self.base_value("operations.flag_flip_minutes"))
+                              for i in paths if paths[i] in ("rollback", "flag")])
+            detect = max(1.0, float(np.mean(fast)) * 60 - action)
+            self.set("operations.detect_minutes", round(min(20160.0, detect), 2),
+                     f"mean of {len(fast)} rollback / flag restores minus the switch itself")
+
+    def _restore_hours(self, done: np.ndarray) -> dict[int, float]:
+        a = self.a
+        return {int(i): (a.resolved_t[i] - a.incident_t[i]) / NS_PER_HOUR for i in done}
+
+    def _paths(self, done: np.ndarray) -> dict[int, str]:
+        a = self.a
+        rows = np.flatnonzero(a.unplanned)
+        times = a.deploy_t[rows]
+        order = np.argsort(times)
+        rows, times = rows[order], times[order]
+        out = {}
+        tolerance = int(RESOLVE_MATCH_HOURS * NS_PER_HOUR)
+        for i in done:
+            lo = np.searchsorted(times, a.incident_t[i], side="left")
+            hi = np.searchsorted(times, a.resolved_t[i] + tolerance, side="right")
+            if hi > lo:
+                nearest = rows[lo + int(np.argmin(np.abs(times[lo:hi] - a.resolved_t[i])))]
+                out[int(i)] = "rollback" if len(a.listed[nearest]) == 0 else "hotfix"
+            else:
+                out[int(i)] = "flag"
+        return out
+
+
+def _opens_on(cadence: str, day: dt.date) -> bool:
+    """Whether the model opens a weekend release window of ``cadence`` on ``day`` (sim.calendar)."""
+    if day.weekday() != SATURDAY:
+        return False
+    if cadence == "biweekly":
+        return (day.toordinal() // 7) % 2 == 0
+    if cadence == "monthly":
+        return day.day <= 7
+    return cadence == "weekly"
+
+
+def _interval_lognormal_median(lows: np.ndarray, highs: np.ndarray) -> float:
+    """Median of a log-normal fitted by maximum likelihood to times known to lie in (low, high]."""
+    log_hi = np.log(highs)
+    with np.errstate(divide="ignore"):
+        log_lo = np.where(lows > 0, np.log(np.maximum(lows, 1e-12)), -np.inf)
+
+    def negative_ll(theta: np.ndarray) -> float:
+        mu, sigma = theta[0], math.exp(theta[1])
+        upper = stats.norm.cdf((log_hi - mu) / sigma)
+        lower = stats.norm.cdf((log_lo - mu) / sigma)
+        return -float(np.sum(np.log(np.maximum(upper - lower, 1e-300))))
+
+    start = np.array([float(np.median(log_hi)) - 0.5, 0.0])
+    fit = optimize.minimize(negative_ll, start, method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-3})
+    return float(math.exp(fit.x[0]))
+
+
+def read_facts(logs: EventLogs, base: Scenario) -> LogFacts:
+    """The window, the observed metrics and every direct estimate the logs allow."""
+    reader = _Reader(logs, base)
+    facts = reader.facts
+    counts = facts.observed["counts"]
+    undeployed = counts["undeployed_changes"]
+    if undeployed:
+        facts.warnings.append(f"{undeployed} changes created in the window were never deployed in it "
+                              "(counted as work, not timed)")
+    reader.work()
+    reader.release()
+    reader.restores()
+    return facts

@@ -1,0 +1,131 @@
+"""``sweep``: vary levers around a base scenario; tornado and global sensitivity per DORA metric."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+
+from sim.cli_common import _positive_int, add_json_option, print_json, require_file
+from sim.fmt import format_duration, format_metric
+from sim.report import METRIC_LABELS
+from sim.scoring import METRIC_KEYS
+from sim.sweep import completed_points, format_value, load_sweep, run_sweep
+from sim.sweep_exec import EXECUTORS, check_executor
+
+HELP = "sweep levers around a scenario: which lever moves which DORA metric most (tornado + global sensitivity)"
+METHOD_NAMES = {"morris": "Morris", "sobol": "Sobol'"}
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("sweep", metavar="SWEEP.toml")
+    parser.add_argument("--executor", choices=EXECUTORS, default=None,
+                        help="local processes (default) or a Dask cluster (--scheduler, else a LocalCluster)")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="Dask scheduler, e.g. tcp://host:8786 (implies --executor dask)")
+    parser.add_argument("--out", metavar="FILE", default=None,
+                        help="tidy table (.parquet or .csv), one row per point x metric; "
+                             "an existing table of the same sweep is resumed")
+    parser.add_argument("--workers", type=_positive_int("--workers"), default=None,
+                        help="local processes, or LocalCluster workers for --executor dask (default 2); "
+                             "output does not depend on it")
+    add_json_option(parser)
+
+
+def run(args) -> int:
+    require_file(args.sweep, "sweep file")
+    executor = check_executor(args.executor or ("dask" if args.scheduler else "local"), args.scheduler)
+    spec = load_sweep(args.sweep)
+    if args.out:
+        already = completed_points(spec, args.out)
+        if already:
+            sys.stderr.write(f"resuming: {already} of {len(spec.plan())} points already in {args.out}\n")
+    result = run_sweep(spec, executor=executor, scheduler=args.scheduler, workers=args.workers, out=args.out,
+                       progress=f"sweep {spec.name}")
+    if args.json:
+        print_json(result)
+    else:
+        console = Console(soft_wrap=False)
+        if not console.is_terminal:  # a file or a pipe: wide enough that lever names stay whole
+            console = Console(soft_wrap=False, width=140)
+        console.print(summary(result, args.out))
+    return 0
+
+
+def summary(result: dict[str, Any], out: str | None = None) -> Group:
+    parts = ", ".join(f"{n} {part}" for part, n in result["parts"].items())
+    method = METHOD_NAMES.get(result["sensitivity_method"])
+    head = (f"Sweep {result['sweep']} around {result['base']}: {result['days']} days, {result['points']} points "
+            f"({parts}) x {result['reps']} replications, seed {result['seed']}; same seeds at every point")
+    items: list[Any] = [head, top_levers_table(result)]
+    for metric in METRIC_KEYS:
+        items.append(metric_table(result, metric))
+    items.extend(result["warnings"])
+    notes = ["Tornado: one lever at a time from its low to its high setting, every other lever at the base; "
+             "swing = |p50 at high − p50 at low|."]
+    if method:
+        notes.append(f"Global ({method}): each lever's share of what moves the metric over the whole ranges, "
+                     "all levers varying together (first order: the part that does not depend on the other levers).")
+    if out:
+        notes.append(f"Table: {out} (one row per point x metric).")
+    items.extend(notes)
+    return Group(*items)
+
+
+def top_levers_table(result: dict[str, Any]) -> Table:
+    method = METHOD_NAMES.get(result["sensitivity_method"])
+    table = Table(title="Which levers matter most, per metric (top three)", title_justify="left")
+    table.add_column("metric")
+    table.add_column("around the base (tornado swing)")
+    if method:
+        table.add_column(f"over the whole ranges ({method} share)")
+    for metric in METRIC_KEYS:
+        rows = [r for r in result["tornado"][metric] if r["swing"]][:3]
+        local = "\n".join(f"{r['key']} ({format_swing(metric, r['swing'])})" for r in rows) or "none moves it"
+        cells = [METRIC_LABELS[metric], local]
+        if method:
+            ranked = [(k, v) for k, v in result["sensitivity"].get(metric, {}).items() if v["total"]][:3]
+            cells.append("\n".join(f"{k} ({v['total']:.0%})" for k, v in ranked) or "—")
+        table.add_row(*cells)
+    return table
+
+
+def metric_table(result: dict[str, Any], metric: str) -> Table:
+    base = format_metric(metric, result["base_p50"][metric])
+    method = METHOD_NAMES.get(result["sensitivity_method"])
+    table = Table(title=f"{METRIC_LABELS[metric]} — base p50 {base}", title_justify="left")
+    for name in ("lever", "setting low → high", "p50 at low", "p50 at high", "swing"):
+        table.add_column(name, justify="left" if name.startswith(("lever", "setting")) else "right")
+    if method:
+        table.add_column(f"{method} total", justify="right")
+        table.add_column("first order", justify="right")
+    indices = result["sensitivity"].get(metric, {})
+    for row in result["tornado"][metric]:
+        cells = [row["key"], f"{_setting(row['low_value'])} → {_setting(row['high_value'])}",
+                 format_metric(metric, row["low"]), format_metric(metric, row["high"]),
+                 format_swing(metric, row["swing"])]
+        if method:
+            index = indices.get(row["key"], {})
+            cells += [_share(index.get("total")), _share(index.get("first_order"))]
+        table.add_row(*cells)
+    return table
+
+
+def format_swing(metric: str, swing: float | None) -> str:
+    if swing is None:
+        return "—"
+    if metric == "deployment_frequency_per_day":
+        return f"{swing:.2f} / day"
+    if metric.endswith("_hours"):
+        return format_duration(swing)
+    return f"{swing * 100:.1f} pts"
+
+
+def _setting(value: Any) -> str:
+    return value if isinstance(value, str) else format_value(value)
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
