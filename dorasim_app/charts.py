@@ -146,7 +146,7 @@ def distribution_chart(key: str, values: Mapping[str, Sequence[float | None]], b
     x_scale = alt.Scale(type="log", domain=[lo, hi]) if log else alt.Scale(domain=[lo, hi])
     names = list(values)
     colour = alt.Color("scenario:N", scale=alt.Scale(domain=names, range=list(SCENARIO_COLOURS)[: len(names)]),
-                       legend=alt.Legend(title=None, orient="bottom"))
+                       legend=None)  # the rows are labelled with the scenario names
     y = alt.Y("scenario:N", sort=names, title=None)
     points = alt.Chart(data).mark_tick(thickness=2, size=22, opacity=0.75).encode(
         x=alt.X("shown:Q", scale=x_scale, title=_axis_title(key, log)), y=y, color=colour,
@@ -173,14 +173,14 @@ def waterfall_chart(breakdown: Mapping[str, float], title: str) -> alt.Chart:
                      "text": format_duration(hours) if hours > 0 else "—",
                      "share": hours / total if total > 0 else 0.0})
         t += hours
-    rows.append({"stage": "lead time (total)", "start": 0.0, "end": total / scale, "kind": "total",
+    rows.append({"stage": "mean lead time", "start": 0.0, "end": total / scale, "kind": "total",
                  "text": format_duration(total), "share": 1.0})
     data = pd.DataFrame(rows)
     order = data["stage"].tolist()
     colour = alt.Color("kind:N", scale=alt.Scale(domain=["waiting", "working on it", "total"],
                                                  range=[WAITING_COLOUR, WORKING_COLOUR, "#444"]),
                        legend=alt.Legend(title=None, orient="bottom"))
-    base = alt.Chart(data).encode(y=alt.Y("stage:N", sort=order, title=None))
+    base = alt.Chart(data).encode(y=alt.Y("stage:N", sort=order, title=None, axis=alt.Axis(labelLimit=220)))
     bars = base.mark_bar(height=16).encode(
         x=alt.X("start:Q", title=f"{unit} since the change was finished"), x2="end:Q", color=colour,
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("text:N", title="time"),

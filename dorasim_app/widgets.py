@@ -56,7 +56,7 @@ def _on_grid(value: float, step: float) -> bool:
 
 
 def float_step(lo: float, hi: float, value: float) -> float:
-    """About a hundredth of the range, refined until the scenario's own value sits on the grid."""
+    """About a hundredth of the range, refined until ``value`` (the field's default) sits on the grid."""
     width = max(hi - lo, 1e-9)
     step = 10.0 ** (math.floor(math.log10(width)) - 2)
     while step > 1e-4 and not _on_grid(value, step):
@@ -64,8 +64,8 @@ def float_step(lo: float, hi: float, value: float) -> float:
     return step
 
 
-def widget_spec(key: str, value: Any) -> WidgetSpec:
-    """The widget for a parameter, from its type and limits (``value`` only refines the step)."""
+def widget_spec(key: str) -> WidgetSpec:
+    """The widget for a parameter, from its type, limits and default only (so it never changes under the user)."""
     kind = field_type(key)
     if kind is bool:
         return WidgetSpec("toggle")
@@ -78,15 +78,17 @@ def widget_spec(key: str, value: Any) -> WidgetSpec:
         slider = hi is not None and hi - lo <= SLIDER_MAX_WIDTH_INT
         return WidgetSpec("slider" if slider else "number", min_value=int(lo),
                           max_value=None if hi is None else int(hi), step=1, is_int=True)
-    lo_open = "gt" in limits
+    # An open lower bound (> 0) is offered from 0 too: choosing 0 gets the validator's one-line message.
     lo = float(limits.get("ge", limits.get("gt", 0.0)))
-    hi = float(limits.get("le", limits.get("lt", max(10.0 * abs(value), 1.0))))
-    step = float_step(lo, hi, float(value))
-    minimum = lo + step if lo_open else lo
-    minimum = min(minimum, float(value))
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-    kind_name = "slider" if hi - lo <= SLIDER_MAX_WIDTH_FLOAT else "number"
-    return WidgetSpec(kind_name, min_value=minimum, max_value=hi, step=step, format=f"%.{decimals}f")
+    hi = float(limits.get("le", limits.get("lt", 1e9)))
+    default = float(parameter_info(key)["default"])
+    if hi - lo <= SLIDER_MAX_WIDTH_FLOAT:
+        step = float_step(lo, hi, default)
+        decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+        return WidgetSpec("slider", min_value=lo, max_value=hi, step=step, format=f"%.{decimals}f")
+    # a wide range is typed; the step only drives the +/- buttons
+    step = min(1.0, max(0.01, 10.0 ** (math.floor(math.log10(hi)) - 3)))
+    return WidgetSpec("number", min_value=lo, max_value=hi, step=step, format="%g")
 
 
 def widget_label(key: str) -> str:
@@ -123,7 +125,7 @@ def coerce(key: str, value: Any) -> Any:
 def render_parameter(key: str) -> Any:
     """One widget bound to ``st.session_state[widget_key(key)]`` (initialised by the caller)."""
     wkey = widget_key(key)
-    spec = widget_spec(key, st.session_state[wkey])
+    spec = widget_spec(key)
     label, help_text = widget_label(key), widget_help(key)
     if spec.kind == "toggle":
         return st.toggle(label, key=wkey, help=help_text)

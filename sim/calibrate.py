@@ -61,7 +61,10 @@ BAR = {
     "change_failure_rate": (False, 0.07),
     "time_to_restore_hours": (True, 0.35),
 }
-MISSING_RESIDUAL = 3.0    # a simulated metric that is null where the logs have a value
+NULL_RESIDUAL = 5.0       # the cost of a metric the simulation leaves null where the logs have it
+POLISH_ABOVE = 0.5        # re-fit with the check's replications when a residual there exceeds this
+POLISH_EVALUATIONS = 4
+_DEBUG = bool(__import__("os").environ.get("CALIBRATE_DEBUG"))    # a simulated metric that is null where the logs have a value
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,32 @@ def _escape_share(scenario: Scenario) -> float:
         if ci.test_suite_minutes > ci.skip_threshold_minutes else 0.0
     skip = min(0.95, slow + ci.flaky_distrust * ci.flaky_rate)
     return skip + (1.0 - skip) * (1.0 - scenario.quality.test_detection_rate)
+
+
+def _hotfix_start(scenario: Scenario, restore: float, incidents_per_hour: float, batch: float) -> float:
+    """Hand-repair hours that give the observed restore time, queue included (an M/G/c guess).
+
+    Restore = detection + waiting for an expert + diagnosis and fix (gamma, cv 0.7, growing with
+    log2 of the batch) + the hotfix deployment; its median is taken as 0.85 x its mean.
+    """
+    ops = scenario.operations
+    deploy = (scenario.release.manual_deploy_hours if scenario.release.deploy == "manual"
+              else scenario.release.automated_deploy_minutes / 60)
+    growth = 1.0 + ops.diagnosis_growth * math.log2(max(1.0, batch))
+
+    def predicted(hours: float) -> float:
+        service = hours * growth
+        load = incidents_per_hour * service / ops.experts
+        wait = incidents_per_hour * 1.49 * service**2 / (2 * (1 - load)) / ops.experts if load < 1 else math.inf
+        return 0.85 * (ops.detect_minutes / 60 + wait + service + deploy)
+
+    stable = 0.95 * ops.experts / max(incidents_per_hour * growth, 1e-9)
+    high = min(200.0, stable)
+    if predicted(0.05) >= restore:
+        return 0.05
+    if predicted(high) <= restore:
+        return high
+    return float(optimize.brentq(lambda h: predicted(h) - restore, 0.05, high, xtol=1e-3))
 
 
 def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], list[str]]:
@@ -154,13 +183,9 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
         fit.append(FitParameter("operations.detect_minutes", "time_to_restore_hours", 0.5, 5000.0,
                                 min(5000.0, max(0.5, float(value)))))
     else:
-        ops = scenario.operations
-        deploy = (scenario.release.manual_deploy_hours if scenario.release.deploy == "manual"
-                  else scenario.release.automated_deploy_minutes / 60)
-        rest = restore - ops.detect_minutes / 60 * math.log(2) - deploy
-        growth = 1.0 + ops.diagnosis_growth * math.log2(max(1.0, size))
-        fit.append(FitParameter("operations.hotfix_hours", "time_to_restore_hours", 0.05, 200.0,
-                                min(200.0, max(0.05, rest / growth / 0.85))))
+        rate = counts["incidents"] / (facts.days * 24.0)
+        start = _hotfix_start(scenario, restore, rate, size)
+        fit.append(FitParameter("operations.hotfix_hours", "time_to_restore_hours", 0.05, 200.0, start))
     return fit, notes
 
 
@@ -172,31 +197,55 @@ def _replication_metrics(scenario: Scenario, seed: int, replication: int, benchm
     return run_replication(scenario, seed, replication, benchmark).metrics
 
 
+@dataclass
+class Evaluation:
+    """One parameter set simulated: log-parameters, per-replication metrics, p50s, scaled residuals."""
+
+    x: np.ndarray
+    replications: list[dict[str, Any]]
+    p50: dict[str, float | None]
+    residuals: np.ndarray
+
+    @property
+    def cost(self) -> float:
+        r = np.where(np.isnan(self.residuals), NULL_RESIDUAL, self.residuals)
+        return float(np.sum(r * r))
+
+    def good(self, limit: float) -> bool:
+        return bool(np.all(np.abs(np.nan_to_num(self.residuals, nan=math.inf)) <= limit))
+
+
 class _Evaluator:
     """Simulates parameter sets with common random numbers and scores them against the logs."""
 
     def __init__(self, scenario: Scenario, params: list[FitParameter], observed: dict[str, Any], *,
-                 seed: int, reps: int, workers: int | None, benchmark: str,
-                 tick: Callable[[int], None]):
+                 seed: int, workers: int | None, benchmark: str, tick: Callable[[int], None]):
         self.scenario = scenario
         self.params = params
         self.observed = observed
+        self.targets = [key for key in METRICS if observed.get(key) is not None]
         self.seed = seed
-        self.reps = reps
         self.workers = workers
         self.benchmark = benchmark
         self.tick = tick
         self.evaluations = 0
+        self.low = np.log([p.low for p in params])
+        self.high = np.log([p.high for p in params])
 
     def values(self, x: np.ndarray) -> dict[str, float]:
         return {p.key: _round(p.clip(math.exp(v))) for p, v in zip(self.params, x)}
 
+    def snap(self, x: np.ndarray) -> np.ndarray:
+        """The log-parameters the scenario file will hold (rounded, within range)."""
+        return np.log(list(self.values(x).values()))
+
     def scenario_at(self, x: np.ndarray) -> Scenario:
         return self.scenario.with_values(self.values(x), source="calibration")
 
-    def simulate(self, scenarios: list[Scenario]) -> list[dict[str, float | None]]:
-        """p50 of every metric for each scenario, over the same replications."""
-        tasks = [(sc, self.seed, k, self.benchmark) for sc in scenarios for k in range(self.reps)]
+    def evaluate(self, points: list[np.ndarray], reps: int) -> list[Evaluation]:
+        """Simulate each point over replications 0..reps-1 (the same seeds for every point)."""
+        points = [self.snap(x) for x in points]
+        tasks = [(self.scenario_at(x), self.seed, k, self.benchmark) for x in points for k in range(reps)]
         done = 0
 
         def progress(finished: int, _total: int) -> None:
@@ -206,31 +255,33 @@ class _Evaluator:
 
         results = run_tasks(_replication_metrics, tasks, workers=self.workers, callback=progress)
         out = []
-        for i in range(len(scenarios)):
-            chunk = results[i * self.reps:(i + 1) * self.reps]
-            out.append({key: percentiles([r.get(key) for r in chunk])["p50"] for key in METRICS})
-        self.evaluations += len(scenarios)
+        for i, x in enumerate(points):
+            chunk = results[i * reps:(i + 1) * reps]
+            p50 = {key: percentiles([r.get(key) for r in chunk])["p50"] for key in METRICS}
+            residuals = np.array([scaled_error(key, p50[key], self.observed[key]) for key in self.targets])
+            out.append(Evaluation(x, chunk, p50, residuals))
+            if _DEBUG:
+                print("EVAL", reps, self.values(x), {k[:4]: None if v is None else round(v, 3) for k, v in p50.items()},
+                      np.round(residuals, 2))
+        self.evaluations += len(points)
         return out
-
-    def residuals(self, simulated: dict[str, float | None]) -> np.ndarray:
-        return np.array([scaled_error(key, simulated.get(key), self.observed[key]) for key in self.targets])
-
-    @property
-    def targets(self) -> list[str]:
-        return [key for key in METRICS if self.observed.get(key) is not None]
 
 
 def scaled_error(key: str, simulated: float | None, observed: float | None) -> float:
-    """Signed error in units of the accuracy bar (±1 = at the bar); NaN when the logs have no value."""
+    """Signed error in units of the accuracy bar (±1 = at the bar).
+
+    NaN when the simulation has no value where the logs have one (no incident resolved, say):
+    its direction is unknown, and it counts as :data:`NULL_RESIDUAL` in the cost.
+    """
     if observed is None:
-        return math.nan
+        return 0.0
     if simulated is None:
-        return MISSING_RESIDUAL
+        return math.nan
     relative, tolerance = BAR[key]
     if not relative:
         return (simulated - observed) / tolerance
     if observed <= 0:
-        return 0.0 if simulated <= 0 else MISSING_RESIDUAL
+        return 0.0 if simulated <= 0 else NULL_RESIDUAL
     return math.log(max(simulated, 1e-9) / observed) / math.log(1.0 + tolerance)
 
 
@@ -245,89 +296,87 @@ def bar_error(key: str, simulated: float | None, observed: float | None) -> floa
 
 
 def _round(value: float) -> float:
-    """Four significant digits: what the TOML file keeps, so the file reproduces the fit exactly."""
-    return float(f"{value:.4g}")
+    """Four significant digits (and at most six decimals, as the TOML file keeps), so the file
+    reproduces the fitted scenario exactly."""
+    return round(float(f"{value:.4g}"), 6)
 
 
-def _cost(r: np.ndarray) -> float:
-    r = np.where(np.isnan(r), 0.0, r)
-    return float(np.sum(r * r))
+def search(evaluator: _Evaluator, history: list[Evaluation], reps: int, budget: int, good: float,
+           prior: np.ndarray | None = None) -> tuple[Evaluation, np.ndarray | None]:
+    """Trust-region steps on a local linear model of the scaled residuals, refitted after each point.
 
-
-def fit_by_simulation(evaluator: _Evaluator, budget: int = MAX_EVALUATIONS) -> dict[str, Any]:
-    """Trust-region search on a locally fitted linear model of the scaled residuals (log parameters)."""
-    params = evaluator.params
-    k = len(params)
-    low = np.log([p.low for p in params])
-    high = np.log([p.high for p in params])
-    x0 = np.log([p.start for p in params])
-    step = 0.4
-    design = [x0] + [x0 + np.where(np.arange(k) == i, step if x0[i] + step <= high[i] else -step, 0.0)
-                     for i in range(k)]
-    xs: list[np.ndarray] = []
-    rs: list[np.ndarray] = []
-    sims: list[dict[str, Any]] = []
-    for x, simulated in zip(design, evaluator.simulate([evaluator.scenario_at(x) for x in design])):
-        xs.append(np.log(list(evaluator.values(x).values())))
-        rs.append(evaluator.residuals(simulated))
-        sims.append(simulated)
-    best = int(np.argmin([_cost(r) for r in rs]))
+    Returns the best evaluation and the last local Jacobian (a prior for a later search).
+    """
+    best = min(history, key=lambda e: e.cost)
     radius = 1.0
-    while evaluator.evaluations < budget:
-        if np.all(np.abs(np.nan_to_num(rs[best])) <= GOOD_ENOUGH):
-            break
-        jacobian, offset = _local_model(np.array(xs), np.array(rs), xs[best], radius)
-        lower = np.maximum(low - xs[best], -radius)
-        upper = np.minimum(high - xs[best], radius)
-        if np.all(upper - lower < 1e-6):
-            break
+    jacobian = prior
+    spent = 0
+    while spent < budget and not best.good(good):
+        jacobian, offset = _local_model(history, best, radius, prior)
+        lower = np.maximum(evaluator.low - best.x, -radius)
+        upper = np.minimum(evaluator.high - best.x, radius)
         solution = optimize.lsq_linear(jacobian, -offset, bounds=(lower, np.maximum(upper, lower + 1e-9)))
-        candidate = xs[best] + solution.x
-        candidate_values = np.log(list(evaluator.values(candidate).values()))
-        if any(np.allclose(candidate_values, x) for x in xs):
+        candidate = evaluator.snap(best.x + solution.x)
+        if any(np.allclose(candidate, e.x) for e in history):
             radius *= 0.5
             if radius < 0.02:
                 break
             continue
-        simulated = evaluator.simulate([evaluator.scenario_at(candidate)])[0]
-        xs.append(candidate_values)
-        rs.append(evaluator.residuals(simulated))
-        sims.append(simulated)
-        if _cost(rs[-1]) < _cost(rs[best]):
-            best = len(xs) - 1
+        trial = evaluator.evaluate([candidate], reps)[0]
+        spent += 1
+        history.append(trial)
+        if trial.cost < best.cost:
+            best = trial
             radius = min(2.0, radius * 1.5)
         else:
             radius *= 0.5
             if radius < 0.02:
                 break
-    return {
-        "values": {p.key: float(math.exp(v)) for p, v in zip(params, xs[best])},
-        "simulated": sims[best],
-        "residuals": rs[best],
-        "evaluations": evaluator.evaluations,
-        "converged": bool(np.all(np.abs(np.nan_to_num(rs[best])) <= 1.0)),
-    }
+    return best, jacobian
 
 
-def _local_model(xs: np.ndarray, rs: np.ndarray, center: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted least-squares fit r(x) ≈ offset + J (x − center), near points weighing more."""
+def _local_model(history: list[Evaluation], center: Evaluation, radius: float,
+                 prior: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted least squares r(x) ≈ offset + J (x − center): near points weigh more, J leans on ``prior``."""
+    xs = np.array([e.x for e in history])
+    rs = np.array([e.residuals for e in history])
     k = xs.shape[1]
-    distance = np.linalg.norm(xs - center, axis=1)
+    distance = np.linalg.norm(xs - center.x, axis=1)
     weights = np.exp(-0.5 * (distance / max(radius, 0.2)) ** 2) + 1e-3
-    design = np.hstack([np.ones((len(xs), 1)), xs - center]) * np.sqrt(weights)[:, None]
+    design = np.hstack([np.ones((len(xs), 1)), xs - center.x]) * np.sqrt(weights)[:, None]
+    pull = np.eye(k + 1) * (1.0 if prior is not None else 1e-3)
+    pull[0, 0] = 0.0
     jacobian = np.zeros((rs.shape[1], k))
-    offset = np.zeros(rs.shape[1])
-    ridge = 1e-3 * np.eye(k + 1)
-    ridge[0, 0] = 0.0
+    offset = np.nan_to_num(center.residuals, nan=0.0).copy()
     for j in range(rs.shape[1]):
         ok = ~np.isnan(rs[:, j])
-        if ok.sum() < 2:
+        if ok.sum() == 0:
             continue
         a = design[ok]
         b = rs[ok, j] * np.sqrt(weights[ok])
-        coef = np.linalg.solve(a.T @ a + ridge, a.T @ b)
+        target = np.zeros(k + 1) if prior is None else np.concatenate([[0.0], prior[j]])
+        coef = np.linalg.solve(a.T @ a + pull, a.T @ b + pull @ target)
         offset[j], jacobian[j] = coef[0], coef[1:]
     return jacobian, offset
+
+
+def fit_by_simulation(evaluator: _Evaluator, x0: np.ndarray, reps: int, check_reps: int,
+                      budget: int = MAX_EVALUATIONS) -> tuple[Evaluation, int]:
+    """Fit with ``reps`` replications per point, then polish with ``check_reps`` (the final check).
+
+    Returns the best evaluation at ``check_reps`` replications and the evaluations spent.
+    """
+    k = len(x0)
+    step = 0.4
+    design = [x0] + [x0 + np.where(np.arange(k) == i, step if x0[i] + step <= evaluator.high[i] else -step, 0.0)
+                     for i in range(k)]
+    history = evaluator.evaluate(design, reps)
+    best, jacobian = search(evaluator, history, reps, budget - len(design), GOOD_ENOUGH)
+    # the check runs more replications: if its p50s drift from the fit's, take a few steps more
+    checked = evaluator.evaluate([best.x], check_reps)[0]
+    if not checked.good(POLISH_ABOVE):
+        checked, _ = search(evaluator, [checked], check_reps, POLISH_EVALUATIONS, GOOD_ENOUGH, prior=jacobian)
+    return checked, evaluator.evaluations
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,34 +419,28 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
     scenario = base.with_values({**identity, **estimated}, source="calibration")
     params, notes = plan_fit(facts, scenario)
     missing = facts.missing + notes
-    total = MAX_EVALUATIONS * reps + check_reps
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        if callback is not None:
-            callback(min(done, total - check_reps), total)
-
-    fit: dict[str, Any] = {"values": {}, "evaluations": 0, "converged": None}
+    total = (MAX_EVALUATIONS * reps + (1 + POLISH_EVALUATIONS) * check_reps) if params else check_reps
+    progress = _Progress(callback, total)
+    evaluations = 0
+    converged = None
+    results: list[dict[str, Any]] | None = None
     if params:
-        evaluator = _Evaluator(scenario, params, facts.observed["metrics"], seed=seed, reps=reps, workers=workers,
-                               benchmark=benchmark, tick=tick)
-        fit = fit_by_simulation(evaluator)
-        scenario = scenario.with_values({k: _round(v) for k, v in fit["values"].items()}, source="calibration")
-    origins = _origins(facts, fit, params, base)
+        evaluator = _Evaluator(scenario, params, facts.observed["metrics"], seed=seed, workers=workers,
+                               benchmark=benchmark, tick=progress.add)
+        best, evaluations = fit_by_simulation(evaluator, np.log([p.start for p in params]), reps, check_reps)
+        scenario = evaluator.scenario_at(best.x)
+        results = best.replications
+        converged = best.good(1.0)
+    origins = _origins(facts, params)
     text = _toml(scenario, origins, facts)
-    scenario = load_scenario_text(text, "calibrated.toml")
-    done = total - check_reps
-
-    def check_tick(finished: int, _total: int) -> None:
-        if callback is not None:
-            callback(done + finished, total)
-
-    results = run_tasks(_replication_metrics, [(scenario, seed, k, benchmark) for k in range(check_reps)],
-                        workers=workers, callback=check_tick)
-    report = _report(facts, scenario, results, origins, fit, params, missing, warnings, reps, check_reps, seed,
-                     benchmark)
+    written = load_scenario_text(text, "calibrated.toml")
+    if results is None or written != scenario:
+        tasks = [(written, seed, k, benchmark) for k in range(check_reps)]
+        results = run_tasks(_replication_metrics, tasks, workers=workers, callback=progress.batch())
+    scenario = written
+    progress.finish()
+    fit = {"reps": reps, "evaluations": evaluations, "converged": converged, "parameters": [p.key for p in params]}
+    report = _report(facts, scenario, results, origins, fit, missing, check_reps, seed, benchmark)
     for key in METRICS:
         row = report["metrics"][key]
         if row["observed"] is not None and row["within_bar"] is False:
@@ -405,6 +448,31 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
                             f"is outside the calibration bar")
     report["warnings"] = warnings
     return CalibrationResult(scenario, text, report, warnings)
+
+
+class _Progress:
+    """``callback(done, total)`` in replications simulated; the total is the most the fit may use."""
+
+    def __init__(self, callback: Callable[[int, int], Any] | None, total: int):
+        self.callback = callback
+        self.total = total
+        self.done = 0
+
+    def add(self, n: int) -> None:
+        self.done = min(self.total, self.done + n)
+        if self.callback is not None and n:
+            self.callback(self.done, self.total)
+
+    def batch(self) -> Callable[[int, int], None]:
+        start = self.done
+
+        def update(finished: int, _total: int) -> None:
+            self.add(start + finished - self.done)
+
+        return update
+
+    def finish(self) -> None:
+        self.add(self.total - self.done)
 
 
 def _check_logs(logs: EventLogs) -> None:
@@ -415,7 +483,7 @@ def _check_logs(logs: EventLogs) -> None:
                          "calibrated (every DORA metric but rework needs deployments)")
 
 
-def _origins(facts: LogFacts, fit: dict[str, Any], params: list[FitParameter], base: Scenario) -> dict[str, dict]:
+def _origins(facts: LogFacts, params: list[FitParameter]) -> dict[str, dict]:
     """Where each parameter's value comes from: estimated, fitted, or the base's default."""
     origins: dict[str, dict] = {}
     fitted = {p.key: p for p in params}
@@ -446,8 +514,7 @@ def _toml(scenario: Scenario, origins: dict[str, dict], facts: LogFacts) -> str:
 
 
 def _report(facts: LogFacts, scenario: Scenario, results: list[dict], origins: dict[str, dict], fit: dict[str, Any],
-            params: list[FitParameter], missing: list[str], warnings: list[str], reps: int, check_reps: int,
-            seed: int, benchmark: str) -> dict[str, Any]:
+            missing: list[str], check_reps: int, seed: int, benchmark: str) -> dict[str, Any]:
     observed = facts.observed["metrics"]
     simulated = {key: percentiles([r.get(key) for r in results]) for key in (*METRICS, "rework_rate")}
     p50 = {key: value["p50"] for key, value in simulated.items()}
@@ -476,8 +543,7 @@ def _report(facts: LogFacts, scenario: Scenario, results: list[dict], origins: d
         "benchmark": benchmark,
         "seed": seed,
         "reps": check_reps,
-        "fit": {"reps": reps, "evaluations": fit["evaluations"], "converged": fit["converged"],
-                "parameters": [p.key for p in params]},
+        "fit": fit,
         "metrics": metrics,
         "bands": {"observed": observed_bands, "simulated": simulated_bands},
         "counts": facts.observed["counts"],
@@ -488,7 +554,7 @@ def _report(facts: LogFacts, scenario: Scenario, results: list[dict], origins: d
         "parameters": {key: {"value": _json_value(get_value(scenario, key)), **origin}
                        for key, origin in origins.items()},
         "missing": missing,
-        "warnings": warnings,
+        "warnings": [],
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Group
 from rich.table import Table
 
@@ -16,7 +17,7 @@ from sim.cli_common import (
     print_json,
     require_file,
 )
-from sim.fmt import band_text, format_metric
+from sim.fmt import band_text
 from sim.plan import load_plan, run_plan
 from sim.report import print_renderable, run_table
 from sim.scoring import METRIC_KEYS
@@ -26,7 +27,7 @@ HELP = "forecast a phased transformation plan week by week: DORA metrics, bands 
 SHORT_LABELS = {
     "deployment_frequency_per_day": "deploys",
     "lead_time_hours": "lead time",
-    "change_failure_rate": "failure rate",
+    "change_failure_rate": "fail rate",
     "time_to_restore_hours": "restore",
     "rework_rate": "rework",
 }
@@ -92,23 +93,46 @@ def _phase_marks(result: dict[str, Any], start_day: int, days: int) -> str:
     return " ".join(marks)
 
 
+def _unit(key: str, value: float) -> tuple[float, str]:
+    """(scale, suffix) for a compact cell, chosen from the p50 so a range reads in the same unit."""
+    if key == "deployment_frequency_per_day":
+        return 1.0, "/d"
+    if key.endswith("_hours"):
+        if value < 1:
+            return 60.0, "min"
+        return (1.0, "h") if value < 48 else (1 / 24, "d")
+    return 100.0, "%"
+
+
+def _compact(value: float, scale: float) -> str:
+    scaled = abs(value * scale)
+    if scaled >= 100 or (scale in (60.0, 100.0) and scaled >= 10):
+        return f"{scaled:.0f}"
+    return f"{scaled:.1f}" if scaled >= 1 or scaled == 0 else f"{scaled:.2g}"
+
+
+def compact_cell(key: str, m: dict[str, float | None]) -> str:
+    """``p50`` over ``p10–p90`` in one unit, e.g. ``10.9d`` / ``8.2–13.8``."""
+    if m["p50"] is None:
+        return "—"
+    scale, suffix = _unit(key, m["p50"])
+    return f"{_compact(m['p50'], scale)}{suffix}\n{_compact(m['p10'], scale)}–{_compact(m['p90'], scale)}"
+
+
 def trajectory_table(result: dict[str, Any]) -> Table:
-    title = (f"Week by week: p50 and (p10–p90) over {result['reps']} replications, seed {result['seed']}, "
-             f"DORA {result['benchmark']} bands; ▸n = phase n starts, …n = still ramping in")
-    table = Table(title=title, title_justify="left")
-    table.add_column("week", justify="right")
+    title = (f"Week by week over {result['reps']} replications (seed {result['seed']}, DORA {result['benchmark']} "
+             f"bands): each cell is the p50 over the p10–p90 range; ▸n phase n starts, …n still ramping in")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1),
+                  pad_edge=False, collapse_padding=True)
+    table.add_column("wk", justify="right")
     table.add_column("phase")
     for key in METRIC_KEYS:
-        table.add_column(SHORT_LABELS[key], justify="right")
+        table.add_column(SHORT_LABELS[key], justify="right", no_wrap=True)
     table.add_column("band")
     table.add_column("P(elite)", justify="right")
     for week in result["weeks"]:
         label = f"{week['week']}" + (f" ({week['days']} d)" if week["days"] != 7 else "")
-        cells = []
-        for key in METRIC_KEYS:
-            m = week["metrics"][key]
-            cells.append(f"{format_metric(key, m['p50'])}\n"
-                         f"({format_metric(key, m['p10'])}–{format_metric(key, m['p90'])})")
+        cells = [compact_cell(key, week["metrics"][key]) for key in METRIC_KEYS]
         table.add_row(label, _phase_marks(result, week["start_day"], week["days"]), *cells,
                       band_text(week["bands"]["overall"]), f"{week['band_probabilities']['elite']:.0%}",
                       end_section=True)

@@ -22,6 +22,7 @@ METRIC_BANDS = {
     "change_failure_rate": "change_failure_rate",
     "time_to_restore_hours": "time_to_restore",
 }
+SHARE_KEYS = {"flow_efficiency"}
 BAND_STYLES = {"elite": "bold green", "high": "green", "medium": "yellow", "low": "red"}
 
 
@@ -38,8 +39,12 @@ def format_frequency(per_day: float) -> str:
     return f"1 every {1 / per_day:.1f} days"
 
 
-def format_duration(hours: float) -> str:
-    """``12 min`` under an hour, ``3.2 h`` under 48 hours, ``4.5 days`` from there."""
+def format_duration(hours: float | None) -> str:
+    """``12 min`` under an hour, ``3.2 h`` under 48 hours, ``4.5 days`` from there; ``—`` for null."""
+    if _missing(hours):
+        return NULL
+    if hours < 0:
+        return "-" + format_duration(-hours)
     if hours < 1:
         return f"{hours * 60:.0f} min"
     if hours < 48:
@@ -48,6 +53,7 @@ def format_duration(hours: float) -> str:
 
 
 def format_rate(share: float) -> str:
+    """A share in [0, 1] as a percentage: ``12.0 %``."""
     return f"{share * 100:.1f} %"
 
 
@@ -59,7 +65,7 @@ def format_metric(key: str, value: float | None) -> str:
         return format_frequency(value)
     if key.endswith("_hours"):
         return format_duration(value)
-    if key.endswith("_rate"):
+    if key.endswith("_rate") or key in SHARE_KEYS:
         return format_rate(value)
     return f"{value:g}"
 

@@ -34,7 +34,6 @@ REQUIRED_COLUMNS = {
     "deployments": ("deploy_id", "time_created", "change_ids"),
     "incidents": ("incident_id", "time_created", "time_resolved", "deploy_id"),
 }
-ID_COLUMN = {"changes": "change_id", "deployments": "deploy_id", "incidents": "incident_id"}
 UTC_NS = "datetime64[ns, UTC]"
 ISO_START = r"\d{4}"  # an ISO 8601 date or time begins with a four-digit year
 _TRUE, _FALSE = "true", "false"
@@ -160,6 +159,22 @@ def _read_text(source: Any, name: str) -> str:
     return str(raw)
 
 
+def _parse_csv(text: str) -> pd.DataFrame:
+    """Every cell as a str ("" when empty). Row label i is CSV line i + 2 (blank lines kept)."""
+    options: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_values": []}
+    if "\n\n" not in text and "\n\r\n" not in text:
+        # No blank line, so Arrow's fast reader keeps the line numbering. A ragged file
+        # goes on to the C parser below, whose message names the line.
+        try:
+            return pd.read_csv(io.BytesIO(text.encode("utf-8")), engine="pyarrow", **options)
+        except (pd.errors.ParserError, ValueError):
+            pass
+    with warnings.catch_warnings():
+        # Rows longer than the header would silently lose fields: make that an error.
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        return pd.read_csv(io.StringIO(text), skip_blank_lines=False, index_col=False, **options)
+
+
 def _read_table(source: Any, kind: str) -> tuple[pd.DataFrame, str]:
     name = _source_name(source)
     text = _read_text(source, name)
@@ -167,17 +182,7 @@ def _read_table(source: Any, kind: str) -> tuple[pd.DataFrame, str]:
     if not text.strip():
         raise InputError(f"{name}: the file is empty; expected a header line with {required}")
     try:
-        with warnings.catch_warnings():
-            # Rows longer than the header would silently lose fields: make that an error.
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            table = pd.read_csv(
-                io.StringIO(text),
-                dtype=str,
-                keep_default_na=False,
-                na_values=[],
-                skip_blank_lines=False,
-                index_col=False,
-            )
+        table = _parse_csv(text)
     except pd.errors.ParserWarning:
         raise InputError(f"{name}: not a readable CSV file (a row has more fields than the header)") from None
     except (pd.errors.ParserError, ValueError) as exc:

@@ -12,7 +12,7 @@ Window
     bound. ``window_days`` = (end − start) in days: an int when whole, else a float.
     Logs without any timestamp and without explicit bounds give ``window_days`` 0.
 
-What counts (":math:`t \\in` window" always means ``start <= t < end``)
+What counts ("in the window" always means ``start <= t < end``)
     - deployments: ``time_created`` in the window (``counts.deployments``);
     - incidents: ``time_created`` in the window (``counts.incidents``, all of them, with or
       without a ``deploy_id``);

@@ -22,6 +22,7 @@ What ``first_order`` and ``total`` mean in the JSON ``sensitivity`` table:
 - ``sensitivity = "sobol"``: Sobol' indices of the metric's p50 — ``first_order`` = S1 (the share
   of the variance explained by the lever alone), ``total`` = ST (alone and through interactions).
   Estimates below zero are sampling noise and shown as 0; ``*_conf`` are SALib's 95% half-widths.
+  Cost: samples × (levers + 2) points; below ~32 base samples the estimates are rough.
 - ``sensitivity = "morris"`` (cheaper: trajectories × (levers + 1) points): ``total`` =
   mu*ᵢ / Σⱼ mu*ⱼ, the lever's share of the mean absolute elementary effects (mu* ranks levers as the
   total-effect index does; Campolongo, Cariboni and Saltelli 2007); ``first_order`` = total ×
@@ -48,7 +49,7 @@ import sim
 from sim.bands import BANDS, KEY_METRICS, band_of, check_benchmark
 from sim.errors import InputError
 from sim.runner import ReplicationResult, band_probabilities, percentiles, run_replication
-from sim.scenario import (IDENTITY_KEYS, Scenario, get_value, load_scenario, parameter_keys, parse_toml_text)
+from sim.scenario import IDENTITY_KEYS, Scenario, get_value, load_scenario, parameter_keys, parse_toml_text
 from sim.scoring import METRIC_KEYS
 from sim.sweep_exec import check_executor, execute
 from sim.sweep_table import PointStats, check_out_path, read_done, table_frame, write_table
@@ -242,7 +243,7 @@ def sweep_from_dict(data: Mapping[str, Any], *, source: str = "sweep", base_dir:
         "seed": _integer(data, "seed", base.seed, source, low=0, high=2**63 - 1),
         "trajectories": _only(data, "trajectories", sensitivity, "morris", 10, source, low=2, high=1000),
         "levels": _only(data, "levels", sensitivity, "morris", 4, source, low=2, high=20),
-        "samples": _only(data, "samples", sensitivity, "sobol", 32, source, low=2, high=2**16),
+        "samples": _only(data, "samples", sensitivity, "sobol", 32, source, low=16, high=2**16),
     }
     if settings["levels"] % 2:
         raise InputError(f"{source}: levels = {settings['levels']}: must be even (Morris grid levels)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -20,6 +21,7 @@ from sim.parallel import default_workers, run_tasks, show_progress
 
 EXECUTORS = ("local", "dask")
 LOCAL_CLUSTER_WORKERS = 2
+CONNECT_TIMEOUT = "10s"  # how long to keep trying a --scheduler address
 CHECKPOINT_SECONDS = 5.0  # a Dask sweep writes what it has at most this often
 
 Sink = Callable[[list[tuple[int, Any]]], Any]
@@ -89,13 +91,16 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     try:
         if scheduler:
             try:
-                client = Client(scheduler, timeout="10s")
+                client = Client(scheduler, timeout=CONNECT_TIMEOUT)
             except (OSError, TimeoutError, ValueError) as exc:
                 raise InputError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler ({exc})") from None
         else:
-            cluster = LocalCluster(n_workers=workers or LOCAL_CLUSTER_WORKERS, threads_per_worker=1,
-                                   processes=True, host="127.0.0.1", dashboard_address=None,
-                                   silence_logs=logging.ERROR)
+            with warnings.catch_warnings():
+                # its small status server takes another loopback port when a cluster already holds 8787
+                warnings.filterwarnings("ignore", message="Port .* is already in use")
+                cluster = LocalCluster(n_workers=workers or LOCAL_CLUSTER_WORKERS, threads_per_worker=1,
+                                       processes=True, host="127.0.0.1", dashboard_address=None,
+                                       silence_logs=logging.ERROR)
             client = Client(cluster)
         try:
             _check_workers(client, scheduler)
@@ -108,8 +113,9 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
 
 
 def _worker_version() -> str:
+    # importing the sweep module warms the worker up: the model's imports are paid before any task
     import sim
-    import sim.sweep  # noqa: F401 - warm the worker up: the model's imports are paid before timing starts
+    import sim.sweep
 
     return sim.__version__
 

@@ -88,7 +88,9 @@ def scenario_pickers() -> None:
 def tuning_form() -> None:
     _load_widgets()
     overrides = st.session_state["overrides"]
-    title = "Tune the scenario" + (f" — {len(overrides)} setting(s) changed from its file" if overrides else "")
+    title = ":material/tune: Tune the scenario — every lever, grouped by area"
+    if overrides:
+        title += f" ({len(overrides)} changed from the file)"
     with st.expander(title, expanded=False), st.form(FORM_KEY, border=False):
         sections = keys_by_section()
         tabs = st.tabs([SECTION_TITLES[s] for s in sections] + ["Run settings"])

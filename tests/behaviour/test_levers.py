@@ -67,8 +67,8 @@ def test_more_runners_shorten_ci_wait_and_lead_time():
 
 def test_slower_suite_lengthens_lead_time():
     never_skipped = {**BUSY_CI, "ci__runners": 8, "ci__skip_threshold_minutes": 1440.0}
-    fast = run(scenario(**never_skipped, ci__test_suite_minutes=10.0))
-    slow = run(scenario(**never_skipped, ci__test_suite_minutes=120.0))
+    fast = run(scenario(**{**never_skipped, "ci__test_suite_minutes": 10.0}))
+    slow = run(scenario(**{**never_skipped, "ci__test_suite_minutes": 120.0}))
     assert slow["lead_time_breakdown"]["ci_running"] > fast["lead_time_breakdown"]["ci_running"]
     assert p50(slow, "lead_time_hours") > p50(fast, "lead_time_hours")
 
@@ -96,7 +96,7 @@ def test_automated_rollback_shortens_restore():
 
 def test_feature_flags_shorten_restore():
     # small batches, no automated rollback: a failure is either flipped off or fixed by hand
-    fast_flow = {**BUSY_CI, "ci__runners": 8, "ci__test_suite_minutes": 10.0}
+    fast_flow = {**BUSY_CI, "ci__runners": 8, "ci__test_suite_minutes": 10.0}  # a 10-minute suite is not skipped
     without = run(scenario(**fast_flow, branching__feature_flags=False))
     flags = run(scenario(**fast_flow, branching__feature_flags=True))
     assert p50(flags, "time_to_restore_hours") < 0.5 * p50(without, "time_to_restore_hours")

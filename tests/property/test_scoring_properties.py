@@ -10,7 +10,7 @@ from sim.scoring import score
 
 BASE = pd.Timestamp("2024-03-01", tz="UTC")
 SPAN_MINUTES = 14 * 24 * 60
-PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 minutes = st.integers(min_value=0, max_value=SPAN_MINUTES)
 

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from sim.fmt import band_text, format_metric
+
 CHANGES = (
     "change_id,time_created\nC1,2024-01-01T00:00:00Z\nC2,2024-01-01T06:00:00Z\nC3,2024-01-02T00:00:00Z\n"
 )
@@ -115,3 +117,30 @@ def test_bad_input_exits_2_with_one_line_and_no_traceback(runs, case):
     assert "Traceback" not in done.stderr
     assert len(done.stderr.splitlines()) == 1
     assert BAD_INPUTS[case][2] in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "text"),
+    [
+        ("deployment_frequency_per_day", 2.14, "2.1 / day"),
+        ("deployment_frequency_per_day", 1.0, "1.0 / day"),
+        ("deployment_frequency_per_day", 1 / 6.5, "1 every 6.5 days"),
+        ("deployment_frequency_per_day", 0.0, "0 / day"),
+        ("lead_time_hours", 0.25, "15 min"),
+        ("lead_time_hours", 3.21, "3.2 h"),
+        ("lead_time_hours", 47.9, "47.9 h"),
+        ("lead_time_hours", 108.0, "4.5 days"),
+        ("time_to_restore_hours", 1.0, "1.0 h"),
+        ("change_failure_rate", 0.12, "12.0 %"),
+        ("rework_rate", 0.0, "0.0 %"),
+        ("lead_time_hours", None, "—"),
+        ("change_failure_rate", float("nan"), "—"),
+    ],
+)
+def test_metric_values_read_like_people_write_them(key, value, text):
+    assert format_metric(key, value) == text
+
+
+def test_band_text_is_the_band_word_or_a_dash():
+    assert str(band_text("elite")) == "elite"
+    assert str(band_text(None)) == "—"

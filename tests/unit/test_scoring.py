@@ -118,6 +118,7 @@ def test_empty_sets_give_null(logs_from):
     assert result["counts"] == {"changes": 1, "deployments": 0, "incidents": 0, "undeployed_changes": 1}
     assert result["bands"]["deployment_frequency"] == "low"
     assert result["bands"]["lead_time"] is None
+    assert result["bands"]["overall"] == "low"  # keys without data do not block overall
 
 
 def test_logs_without_any_row_give_an_empty_window(logs_from):

@@ -1,0 +1,132 @@
+"""``python -m sim calibrate``: fit a scenario to a team's own change, deployment and incident logs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from sim.calibrate import CHECK_REPS, DEFAULT_REPS, METRICS, calibrate, default_base_path
+from sim.cli_common import _nonneg_int, _positive_int, add_benchmark_option, add_json_option, print_json
+from sim.errors import InputError
+from sim.fmt import METRIC_LABELS, band_text, format_metric
+from sim.logs import read_logs
+from sim.parallel import show_progress
+from sim.scenario import load_scenario
+
+HELP = "Fit a baseline scenario to a team's logs (CSV), so forecasts start from their reality."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--changes", required=True, metavar="C.csv", help="changes.csv: change_id, time_created")
+    parser.add_argument("--deployments", required=True, metavar="D.csv",
+                        help="deployments.csv: deploy_id, time_created, change_ids [, unplanned]")
+    parser.add_argument("--incidents", required=True, metavar="I.csv",
+                        help="incidents.csv: incident_id, time_created, time_resolved, deploy_id")
+    parser.add_argument("--out", required=True, metavar="NEW.toml", help="where to write the calibrated scenario")
+    parser.add_argument("--base", metavar="SCENARIO.toml",
+                        help="scenario whose values stand where the logs cannot tell (default scenarios/baseline.toml)")
+    parser.add_argument("--reps", type=_positive_int("--reps"), default=DEFAULT_REPS,
+                        help=f"replications per parameter set tried while fitting (default {DEFAULT_REPS})")
+    parser.add_argument("--check-reps", type=_positive_int("--check-reps"), default=CHECK_REPS,
+                        help=f"replications of the final check the report shows (default {CHECK_REPS})")
+    parser.add_argument("--seed", type=_nonneg_int("--seed"), default=None,
+                        help="root seed of every simulation (default: the base scenario's); written to the file")
+    parser.add_argument("--workers", type=_positive_int("--workers"), default=None,
+                        help="processes (default: the machine's cores); output does not depend on it")
+    add_benchmark_option(parser)
+    add_json_option(parser)
+
+
+def _out_path(text: str) -> Path:
+    out = Path(text)
+    if out.is_dir():
+        raise InputError(f"--out {text}: is a folder; give a file name such as {out / 'calibrated.toml'}")
+    if not out.parent.exists():
+        raise InputError(f"--out {text}: folder {out.parent} does not exist")
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    out = _out_path(args.out)
+    base_path = Path(args.base) if args.base else default_base_path()
+    base = load_scenario(base_path) if base_path is not None else None
+    logs = read_logs(args.changes, args.deployments, args.incidents)
+    bar = _ProgressBar() if show_progress(None) else None
+    try:
+        result = calibrate(logs, base=base, reps=args.reps, check_reps=args.check_reps, seed=args.seed,
+                           workers=args.workers, benchmark=args.benchmark,
+                           callback=bar.update if bar else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    out.write_text(result.toml, encoding="utf-8")
+    if args.json:
+        print_json(result.report)
+        return 0
+    Console(soft_wrap=False).print(report_view(result.report, out))
+    return 0
+
+
+def report_view(report: dict[str, Any], out: Path | None = None) -> Group:
+    """The calibration report as tables: observed vs simulated, then what was estimated and fitted."""
+    window = report["window"]
+    metrics = Table(title=f"Calibration: observed ({window['start']} to {window['end']}, {window['days']} days) vs "
+                          f"simulated p50 over {report['reps']} replications", title_justify="left")
+    for column, justify in (("metric", "left"), ("observed", "right"), ("band", "left"), ("simulated p50", "right"),
+                            ("p10–p90", "right"), ("band", "left"), ("error", "right")):
+        metrics.add_column(column, justify=justify)
+    for key in (*METRICS, "rework_rate"):
+        row = report["metrics"][key]
+        error = row["error"]
+        if error is None:
+            error_text = Text("—", style="dim")
+        else:
+            shown = f"{error:.2f}" if key == "change_failure_rate" else f"{error:.0%}"
+            error_text = Text(shown, style="green" if row["within_bar"] else "red")
+        spread = f"{format_metric(key, row['simulated_p10'])} – {format_metric(key, row['simulated_p90'])}"
+        metrics.add_row(METRIC_LABELS[key], format_metric(key, row["observed"]), band_text(row["observed_band"]),
+                        format_metric(key, row["simulated_p50"]), spread, band_text(row["simulated_band"]), error_text)
+    params = Table(title="Parameters read from the logs or fitted (everything else is the base's)",
+                   title_justify="left")
+    for column in ("key", "value", "origin", "how"):
+        params.add_column(column)
+    for key, item in report["parameters"].items():
+        if item["origin"] != "default":
+            params.add_row(key, str(item["value"]), item["origin"], item["note"])
+    parts: list[Any] = [metrics, params]
+    split = report["lead_time_split"]
+    if split.get("median_hours_before_release") is not None:
+        parts.append(f"Lead time split: half the changes are ready to release within "
+                     f"{format_metric('lead_time_hours', split['median_hours_before_release'])}; the rest of the "
+                     f"median lead time is waiting for the release and deploying.")
+    parts += [Text(f"missing: {note}", style="yellow") for note in report["missing"]]
+    parts += [Text(f"warning: {note}", style="yellow") for note in report["warnings"]]
+    fit = report["fit"]
+    parts.append(f"Fitted {', '.join(fit['parameters']) or 'nothing'} in {fit['evaluations']} simulated parameter "
+                 f"sets ({fit['reps']} replications each).")
+    if out is not None:
+        parts.append(f"Wrote {out}: use it as the baseline of `compare` and `plan`.")
+    return Group(*parts)
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr driven by ``callback(done, total)``."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(TextColumn("calibrating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                  console=Console(stderr=True), transient=True)
+        self._progress.start()
+        self._task = self._progress.add_task("calibrating", total=None)
+
+    def update(self, done: int, total: int) -> None:
+        self._progress.update(self._task, completed=done, total=total)
+
+    def close(self) -> None:
+        self._progress.stop()

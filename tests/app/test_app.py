@@ -1,0 +1,304 @@
+"""The app through ``streamlit.testing.v1.AppTest``: every view renders, widgets move the numbers,
+uploads fail with the CLI's one-line messages, and links round-trip.
+
+Runs are tiny: the link sets 2 replications of 28 days (plans keep their own 90 days at 2 replications).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dorasim_app import state
+from sim.errors import InputError
+from sim.logs import EventLogs, logs_to_csv_bytes, read_logs
+from sim.model import simulate, to_logs
+from sim.scenario import load_scenario, load_scenario_text
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+TINY = {"reps": "2", "days": "28"}
+SCENARIOS = sorted(state.scenario_files())
+PLANS = sorted(state.plan_files())
+
+
+def open_app(**params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({**TINY, **params})
+    return at.run()
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def metric_values(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def link_of(at: AppTest) -> dict[str, str]:
+    """The URL query string the app wrote (AppTest may hold a value as a string or a list of them)."""
+    return {k: (v[-1] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+
+
+def markdown_text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+@pytest.fixture(scope="module")
+def simulated_csvs() -> dict[str, bytes]:
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.toml", {"days": 28})
+    logs = to_logs(simulate(scenario, 1, 0))
+    return logs_to_csv_bytes(EventLogs(logs.changes, logs.deployments, logs.incidents))
+
+
+# ----------------------------------------------------------------------------------------------
+# Every view
+
+
+@pytest.mark.parametrize("view", list(state.VIEWS))
+def test_every_view_renders(view):
+    at = open_app(view=view)
+    assert_clean(at)
+    assert at.session_state["view"] == view
+    assert at.title[0].value.startswith("dorasim")
+
+
+def test_compare_is_the_landing_view_with_cards_and_band_words():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(TINY)
+    at.run()
+    assert_clean(at)
+    assert at.session_state["view"] == "compare"
+    labels = [m.label for m in at.metric]
+    assert labels == ["Deploy frequency", "Lead time", "Change failure rate", "Time to restore", "Rework rate"]
+    text = markdown_text(at)
+    # baseline is Low overall and elite is Elite; the band is written in words inside its colour
+    assert ":red-badge[Low]" in text
+    assert ":green-badge[Elite]" in text
+    assert all(m.delta for m in at.metric), "every card compares with the baseline"
+    assert "What changed" in at.info[0].value
+    assert len(at.get("arrow_vega_lite_chart")) + len(at.get("vega_lite_chart")) >= 7
+
+
+def test_changing_a_slider_and_submitting_changes_the_metrics():
+    at = open_app(scenario="small_batch")
+    before = metric_values(at)
+    slider = at.slider(key="p.quality.defect_rate")
+    assert slider.value == pytest.approx(load_scenario(ROOT / "scenarios" / "small_batch.toml").quality.defect_rate)
+    slider.set_value(0.5)
+    at.button(key="compare-run").click().run()
+    assert_clean(at)
+    after = metric_values(at)
+    assert after["Change failure rate"] != before["Change failure rate"]
+    assert link_of(at)["quality.defect_rate"] == "0.5"
+    # the baseline did not move: its caption under the card is unchanged
+    assert at.session_state["overrides"] == {"quality.defect_rate": 0.5}
+
+
+def test_dragging_without_submitting_does_not_rerun_the_model():
+    at = open_app(scenario="small_batch")
+    before = metric_values(at)
+    at.slider(key="p.quality.defect_rate").set_value(0.5)
+    at.run()
+    assert metric_values(at) == before
+    assert at.session_state["overrides"] == {}
+
+
+def test_reset_restores_the_file_values():
+    at = open_app(scenario="small_batch", **{"ci.runners": "6"})
+    assert at.number_input(key="p.ci.runners").value == 6
+    reset = next(b for b in at.button if b.label.startswith("Reset"))
+    reset.click().run()
+    assert at.number_input(key="p.ci.runners").value == 2
+    assert "ci.runners" not in link_of(at)
+
+
+def test_an_invalid_value_is_a_one_line_error_and_the_last_results_stay():
+    at = open_app(scenario="baseline")
+    before = metric_values(at)
+    at.number_input(key="p.ci.test_suite_minutes").set_value(0.0)  # the widget allows 0, the model needs > 0
+    at.button(key="compare-run").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["tuned values: ci.test_suite_minutes = 0.0: input should be greater than 0"]
+    assert metric_values(at) == before
+    assert at.session_state["overrides"] == {}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_each_shipped_scenario_can_be_picked(name):
+    at = open_app(scenario="baseline", baseline="elite")
+    at.selectbox(key="pick.scenario").set_value(name).run()
+    assert_clean(at)
+    assert at.session_state["choice.scenario"] == name
+    assert link_of(at)["scenario"] == name
+    shipped = load_scenario(ROOT / "scenarios" / f"{name}.toml")
+    assert at.selectbox(key="p.release.cadence").value == shipped.release.cadence
+    assert len(at.metric) == 5
+    at.selectbox(key="pick.baseline").set_value(name).run()
+    assert_clean(at)
+
+
+@pytest.mark.parametrize("name", PLANS)
+def test_each_shipped_plan_can_be_picked(name):
+    at = open_app(view="plan")
+    at.selectbox(key="pick.plan").set_value(name).run()
+    assert_clean(at)
+    assert at.session_state["choice.plan"] == name
+    assert "probability of Elite" in markdown_text(at)
+    assert link_of(at)["plan"] == name
+
+
+def test_a_plan_edit_with_a_typo_is_an_error_and_a_good_edit_is_used():
+    at = open_app(view="plan")
+    name = at.session_state["choice.plan"]
+    text = at.text_area(key=f"plan.text.{name}")
+    good = text.value
+    text.set_value(good.replace("ramp_days", "ramp_dayz", 1))
+    at.button(key="plan.apply").click().run()
+    assert not at.exception
+    assert at.error and "ramp_dayz" in at.error[0].value
+    at.text_area(key=f"plan.text.{name}").set_value(good.replace('name = "fast trusted CI"',
+                                                                 'name = "faster CI"'))
+    at.button(key="plan.apply").click().run()
+    assert_clean(at)
+    assert any("faster CI" in str(row) for row in at.dataframe[0].value.to_dict("records"))
+
+
+def test_events_view_offers_the_three_csvs():
+    at = open_app(view="events")
+    assert_clean(at)
+    labels = sorted(b.label for b in at.get("download_button"))
+    assert labels == ["Download changes.csv", "Download deployments.csv", "Download incidents.csv"]
+    assert len(at.dataframe) == 3
+
+
+def test_levers_view_runs_a_small_tornado():
+    at = open_app(view="levers")
+    at.multiselect(key="levers.keys").set_value(["ci.runners", "release.deploy"])
+    at.button(key="levers.run").click().run()
+    assert_clean(at)
+    assert len(at.get("arrow_vega_lite_chart")) + len(at.get("vega_lite_chart")) >= 5
+    assert "moves it most" in markdown_text(at)
+
+
+def test_learn_view_ends_with_the_assumptions_table():
+    at = open_app(view="learn")
+    assert_clean(at)
+    table = at.dataframe[-1].value
+    assert {"parameter", "value", "unit", "source", "citation"} <= set(table.columns)
+    assert set(table["source"]) <= {"measured", "published", "assumed"}
+    assert "published" in set(table["source"])
+
+
+# ----------------------------------------------------------------------------------------------
+# Uploads
+
+
+def upload_logs(at: AppTest, files: dict[str, bytes]) -> AppTest:
+    for kind in ("changes", "deployments", "incidents"):
+        at.file_uploader(key=f"upload.{kind}").set_value((f"{kind}.csv", files[f"{kind}.csv"], "text/csv"))
+    return at.run()
+
+
+def test_good_logs_are_scored_with_bands(simulated_csvs):
+    at = upload_logs(open_app(view="data"), simulated_csvs)
+    assert_clean(at)
+    assert len(at.metric) == 5
+    assert ":red-badge[" in markdown_text(at) or ":orange-badge[" in markdown_text(at)
+
+
+@pytest.mark.parametrize("broken", ["missing column", "bad timestamp", "resolved before created"])
+def test_a_bad_upload_shows_the_clis_one_line_error(simulated_csvs, broken, tmp_path):
+    files = dict(simulated_csvs)
+    if broken == "missing column":
+        files["changes.csv"] = files["changes.csv"].replace(b"time_created", b"created_at", 1)
+    elif broken == "bad timestamp":
+        lines = files["deployments.csv"].decode().splitlines()
+        fields = lines[1].split(",")
+        fields[1] = "next tuesday"
+        lines[1] = ",".join(fields)
+        files["deployments.csv"] = ("\n".join(lines) + "\n").encode()
+    else:
+        files["incidents.csv"] = (b"incident_id,time_created,time_resolved,deploy_id\n"
+                                  b"I1,2026-01-05T10:00:00Z,2026-01-05T09:00:00Z,\n")
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    with pytest.raises(InputError) as cli:
+        read_logs(tmp_path / "changes.csv", tmp_path / "deployments.csv", tmp_path / "incidents.csv")
+    at = upload_logs(open_app(view="data"), files)
+    assert not at.exception
+    assert [e.value for e in at.error] == [str(cli.value).replace(str(tmp_path) + "/", "")]
+    assert "\n" not in at.error[0].value
+    # the app keeps working: the good files score
+    upload_logs(at, simulated_csvs)
+    assert_clean(at)
+
+
+def test_a_scenario_toml_with_a_typo_shows_the_error():
+    text = '[ci]\nrunnners = 4\n'
+    with pytest.raises(InputError) as cli:
+        load_scenario_text(text, "team.toml", ROOT / "scenarios")
+    at = open_app(view="data")
+    at.file_uploader(key="upload.scenario").set_value(("team.toml", text.encode(), "application/toml")).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [str(cli.value)]
+    assert "did you mean 'ci.runners'" in at.error[0].value
+
+
+def test_an_uploaded_scenario_becomes_the_baseline():
+    text = 'extends = "baseline.toml"\nname = "my team"\n[ci]\nrunners = 5\n'
+    at = open_app(view="data")
+    at.file_uploader(key="upload.scenario").set_value(("team.toml", text.encode(), "application/toml")).run()
+    assert_clean(at)
+    next(b for b in at.button if b.label == "Use as baseline").click().run()
+    assert_clean(at)
+    assert at.session_state["view"] == "compare"
+    assert at.session_state["choice.baseline"] == state.CUSTOM_MARK + "my team (uploaded)"
+    assert "my team" in markdown_text(at)
+
+
+# ----------------------------------------------------------------------------------------------
+# Links
+
+
+def test_the_query_string_round_trips():
+    link = {"view": "compare", "baseline": "heroics", "scenario": "small_batch", "reps": "2", "seed": "7",
+            "days": "28", "ci.runners": "5", "release.cadence": "weekly", "branching.feature_flags": "true",
+            "team.overtime": "1.25"}
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update(link)
+    at.run()
+    assert_clean(at)
+    assert at.number_input(key="p.ci.runners").value == 5
+    assert at.selectbox(key="p.release.cadence").value == "weekly"
+    assert at.toggle(key="p.branching.feature_flags").value is True
+    assert at.slider(key="p.team.overtime").value == pytest.approx(1.25)
+    assert at.session_state["settings"] == {"reps": 2, "seed": 7, "days": 28}
+    assert link_of(at) == link
+    # a fresh session opened on the written link shows the same thing
+    again = AppTest.from_file(APP, default_timeout=120)
+    again.query_params.update(link_of(at))
+    again.run()
+    assert metric_values(again) == metric_values(at)
+
+
+def test_a_broken_link_is_ignored_with_a_warning():
+    at = open_app(**{"ci.runners": "lots", "view": "nowhere", "colour": "blue"})
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "view='nowhere'" in warnings and "colour" in warnings and "ci.runners" in warnings
+    assert len(at.metric) == 5
+
+
+def test_share_view_shows_the_cli_command_and_the_toml():
+    at = open_app(view="share", scenario="small_batch", **{"ci.runners": "5"})
+    assert_clean(at)
+    code = " ".join(c.value for c in at.code)
+    assert "--set ci.runners=5" in code
+    assert "scenarios/small_batch.toml" in code
+    assert "runners = 5  # tuned in the app" in code
+    assert [b.label for b in at.get("download_button")] == ["Download the current scenario (TOML)"]

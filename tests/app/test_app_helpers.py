@@ -1,0 +1,120 @@
+"""The app's pure helpers: widgets derived from the scenario fields, the link codec, charts and words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import altair as alt
+import pytest
+
+from dorasim_app import charts, state
+from dorasim_app.story import describe_changes, explain
+from dorasim_app.uploads import NamedBytes, read_uploaded_logs, read_uploaded_scenario
+from dorasim_app.widgets import coerce, widget_label, widget_spec
+from sim.errors import InputError
+from sim.runner import run_scenario
+from sim.scenario import get_value, load_scenario, parameter_info, parameter_keys
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED = {name: load_scenario(path) for name, path in state.scenario_files(ROOT / "scenarios").items()}
+
+
+@pytest.mark.parametrize("key", parameter_keys())
+def test_every_parameter_has_a_widget_that_holds_every_shipped_value(key):
+    spec = widget_spec(key)
+    info = parameter_info(key)
+    for name, scenario in SHIPPED.items():
+        value = get_value(scenario, key)
+        if spec.kind == "select":
+            assert value in spec.options, name
+        elif spec.kind == "toggle":
+            assert isinstance(value, bool)
+        else:
+            assert spec.min_value <= value <= spec.max_value, (name, value)
+    if spec.kind in ("slider", "number"):
+        assert spec.max_value == info["limits"].get("le", spec.max_value)
+    assert widget_label(key)
+
+
+def test_widget_kinds_follow_the_field_types():
+    assert widget_spec("branching.feature_flags").kind == "toggle"
+    assert widget_spec("release.cadence").options == ("continuous", "daily", "weekly", "biweekly", "monthly")
+    assert widget_spec("team.overtime").kind == "slider"
+    assert widget_spec("ci.runners").is_int
+    assert widget_spec("branching.conflict_rate").step == pytest.approx(0.001)  # the default 0.003 sits on it
+    assert coerce("ci.runners", 4.0) == 4 and isinstance(coerce("ci.runners", 4.0), int)
+    assert coerce("ci.test_suite_minutes", 10) == 10.0 and isinstance(coerce("ci.test_suite_minutes", 10), float)
+
+
+def test_link_codec_round_trips_every_value_type():
+    link = state.LinkState(view="plan", baseline="baseline", scenario="elite", plan="plan_90_days", benchmark="2021",
+                           reps=3, seed=11, days=28,
+                           overrides={"ci.runners": 5, "team.overtime": 1.25, "release.cadence": "daily",
+                                      "branching.feature_flags": True})
+    again, problems = state.state_from_query(state.query_from_state(link))
+    assert problems == []
+    assert again == link
+
+
+def test_link_codec_reports_what_it_ignores():
+    link, problems = state.state_from_query({"reps": "0", "seed": "x", "view": "nope", "benchmark": "1999",
+                                             "colour": "red", "ci.runners": "3"})
+    assert link.reps is None and link.seed is None and link.view == state.DEFAULT_VIEW
+    assert link.overrides == {"ci.runners": 3}
+    assert len(problems) == 5
+
+
+def test_custom_scenarios_stay_out_of_links():
+    link = state.LinkState(baseline=state.CUSTOM_MARK + "my team (calibrated)", scenario="elite")
+    assert "baseline" not in state.query_from_state(link)
+
+
+def test_band_regions_cover_the_axis_in_order():
+    regions = charts.band_regions("lead_time_hours", 1.0, 2000.0)
+    assert [r["band"] for r in regions] == ["Elite", "High", "Medium", "Low"]
+    assert [r["start"] for r in regions] == [1.0, 24.0, 168.0, 730.0]
+    assert regions[-1]["end"] == 2000.0
+    freq = charts.band_regions("deployment_frequency_per_day", 0.01, 10.0)
+    assert [r["band"] for r in freq] == ["Elite", "High", "Medium", "Low"]
+    assert freq[0] == {"band": "Elite", "start": 1.0, "end": 10.0}
+    assert charts.band_regions("rework_rate", 0, 1) == []
+    assert charts.thresholds("change_failure_rate")[0]["label"] == "Elite: ≤ 5.0 %"
+
+
+def test_charts_build_valid_specs():
+    values = {"baseline": [200.0, 250.0, None], "elite": [4.0, 5.0, 0.0]}
+    for key in ("lead_time_hours", "change_failure_rate", "deployment_frequency_per_day", "rework_rate"):
+        spec = charts.distribution_chart(key, values).to_dict()
+        assert spec["layer"]
+    breakdown = {"on_branch": 100.0, "ci_queue": 2.0, "release_wait": 50.0, "deploying": 3.0}
+    assert charts.waterfall_chart(breakdown, "x").to_dict()
+    weeks = [{"week": w, "p10": 10.0 * w, "p50": 20.0 * w, "p90": 30.0 * w} for w in range(1, 5)]
+    assert charts.fan_chart({"a": weeks}, "lead_time_hours", phases=[{"week": 2.0, "label": "1", "name": "x"}]).to_dict()
+    assert charts.display_height(alt.Chart().properties(height=100)) == 100 + charts.CHART_CHROME_PX
+
+
+def test_the_explanation_names_the_lever_and_the_mechanism():
+    baseline, small = SHIPPED["baseline"], SHIPPED["small_batch"]
+    assert describe_changes(baseline, small) == "release cadence weekly → daily, max batch size 0 → 10 changes"
+    assert describe_changes(baseline, baseline) == "nothing: both use the same settings"
+    a = run_scenario(baseline.with_values({"days": 28}), 2, 1, workers=1)
+    b = run_scenario(small.with_values({"days": 28}), 2, 1, workers=1)
+    text = explain("baseline", baseline, a, "small_batch", small, b)
+    assert "release cadence weekly → daily" in text
+    assert "changes instead of" in text  # batches shrank: the 1 − (1 − p)ⁿ mechanism is named
+    assert "Overall:" in text
+
+
+def test_upload_size_cap_is_a_one_line_error():
+    big = NamedBytes(b"change_id,time_created\n" + b"x" * 2048, "changes.csv")
+    small = NamedBytes(b"deploy_id,time_created,change_ids\n", "deployments.csv")
+    with pytest.raises(InputError, match=r"^changes\.csv: the file is 0\.0 MB; the limit is 0 MB$"):
+        read_uploaded_logs(big, small, small, limit=1024)
+
+
+def test_uploaded_scenario_resolves_extends_against_the_shipped_files():
+    upload = NamedBytes(b'extends = "baseline.toml"\nname = "t"\n[ci]\nrunners = 3\n', "t.toml")
+    scenario = read_uploaded_scenario(upload, ROOT / "scenarios")
+    assert scenario.ci.runners == 3 and scenario.release.cadence == SHIPPED["baseline"].release.cadence
+    with pytest.raises(InputError, match="not UTF-8"):
+        read_uploaded_scenario(NamedBytes(b"\xff\xfe", "t.toml"), ROOT / "scenarios")
