@@ -31,7 +31,7 @@ from sim.model import ACTIVE_STAGES
 
 # Streamlit sizes a chart element by its own height argument, not the Vega-Lite one: the room
 # around the plot (title, axis, a legend below) is added here.
-CHART_CHROME_PX = 100
+CHART_CHROME_PX = 130
 DEFAULT_HEIGHT_PX = 300
 
 
@@ -251,45 +251,49 @@ def probability_chart(series: Mapping[str, Sequence[Mapping[str, Any]]], band: s
     ).properties(title=f"Probability of being {band_word(band)} overall, week by week", height=230)
 
 
-def timeline_chart(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame) -> alt.VConcatChart:
-    """One replication: changes finished per day, deployments sized by batch, incidents with their restore time."""
-    per_day = (changes.assign(day=changes["time_created"].dt.floor("D")).groupby("day", as_index=False)
+def timeline_charts(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame,
+                    start: pd.Timestamp, end: pd.Timestamp) -> list[alt.Chart]:
+    """One replication on a shared time axis: changes finished per day; deployments placed and sized by the
+    changes they ship; incidents as bars from when they began to hurt users to their restore."""
+    x = alt.X("time:T", title=None, scale=alt.Scale(domain=[start.isoformat(), end.isoformat()]))
+    per_day = (changes.assign(time=changes["time_created"].dt.floor("D")).groupby("time", as_index=False)
                .size().rename(columns={"size": "changes"}))
-    x = alt.X("time:T", title=None)
-    work = alt.Chart(per_day.rename(columns={"day": "time"})).mark_bar(color="#9aa5b1").encode(
+    work = alt.Chart(per_day).mark_bar(color="#9aa5b1").encode(
         x=x, y=alt.Y("changes:Q", title="changes / day"),
-        tooltip=[alt.Tooltip("time:T", title="day"), alt.Tooltip("changes:Q")],
-    ).properties(height=90)
+        tooltip=[alt.Tooltip("time:T", title="day", format="%a %d %b"), alt.Tooltip("changes:Q")],
+    ).properties(height=80, title="Changes finished per day")
     deps = deployments.assign(
-        time=deployments["time_created"], lane="deployments",
+        time=deployments["time_created"],
         kind=deployments["unplanned"].map({True: "unplanned (fix)", False: "planned"}),
         batch=deployments.get("batch_size", 1))
-    dep_marks = alt.Chart(deps[["time", "lane", "kind", "batch", "deploy_id"]]).mark_circle(opacity=0.7).encode(
-        x=x, y=alt.Y("lane:N", title=None),
-        size=alt.Size("batch:Q", title="changes in the deployment", scale=alt.Scale(range=[20, 900])),
+    deploy_marks = alt.Chart(deps[["time", "kind", "batch", "deploy_id"]]).mark_circle(opacity=0.55).encode(
+        x=x, y=alt.Y("batch:Q", title="changes shipped", scale=alt.Scale(type="symlog")),
+        size=alt.Size("batch:Q", legend=None, scale=alt.Scale(range=[15, 700])),
         color=alt.Color("kind:N", scale=alt.Scale(domain=["planned", "unplanned (fix)"], range=["#2b6cb0", "#c05621"]),
-                        legend=alt.Legend(title="deployment")),
+                        legend=alt.Legend(title=None, orient="top")),
         tooltip=[alt.Tooltip("deploy_id:N", title="deployment"), alt.Tooltip("time:T", format="%a %d %b %H:%M"),
-                 alt.Tooltip("batch:Q", title="changes"), alt.Tooltip("kind:N")])
-    inc = incidents.assign(lane="incidents", time=incidents["time_created"])
-    end = inc["time_resolved"].fillna(deployments["time_created"].max() if len(deployments) else inc["time"].max())
-    hours = (inc["time_resolved"] - inc["time_created"]).dt.total_seconds() / 3600
-    inc = inc.assign(end=end, restore=[format_duration(h) if pd.notna(h) else "still open" for h in hours])
-    cols = ["time", "end", "lane", "restore", "incident_id", "deploy_id"]
-    inc_base = alt.Chart(inc[cols])
-    inc_marks = inc_base.mark_bar(height=14, color="#d7301f", opacity=0.8).encode(
-        x=x, x2="end:T", y=alt.Y("lane:N", title=None),
-        tooltip=[alt.Tooltip("incident_id:N", title="incident"), alt.Tooltip("deploy_id:N", title="caused by"),
-                 alt.Tooltip("time:T", title="began", format="%a %d %b %H:%M"),
-                 alt.Tooltip("restore:N", title="time to restore")])
-    inc_start = inc_base.mark_tick(color="#7f0000", thickness=2, size=18).encode(x=x, y="lane:N")
-    lanes = alt.layer(dep_marks, inc_marks, inc_start).properties(height=150)
-    return alt.vconcat(work, lanes).resolve_scale(x="shared")
+                 alt.Tooltip("batch:Q", title="changes"), alt.Tooltip("kind:N")],
+    ).properties(height=150, title="Deployments (size and height: changes shipped)")
+    hours = (incidents["time_resolved"] - incidents["time_created"]).dt.total_seconds() / 3600
+    inc = incidents.assign(time=incidents["time_created"], lane="incidents",
+                           stop=incidents["time_resolved"].fillna(end),
+                           restore=[format_duration(h) if pd.notna(h) else "still open" for h in hours])
+    inc = inc[["time", "stop", "lane", "restore", "incident_id", "deploy_id"]]
+    tips = [alt.Tooltip("incident_id:N", title="incident"), alt.Tooltip("deploy_id:N", title="caused by"),
+            alt.Tooltip("time:T", title="began", format="%a %d %b %H:%M"),
+            alt.Tooltip("restore:N", title="time to restore")]
+    bars = alt.Chart(inc).mark_bar(height=16, color="#d7301f", opacity=0.75).encode(
+        x=x, x2="stop:T", y=alt.Y("lane:N", title=None, axis=None), tooltip=tips)
+    starts = alt.Chart(inc).mark_tick(color="#7f0000", thickness=2, size=22).encode(
+        x=x, y=alt.Y("lane:N", axis=None), tooltip=tips)
+    incident_marks = alt.layer(bars, starts).properties(
+        height=40, title="Incidents (bar: from first hurting users to restored)")
+    return [work, deploy_marks, incident_marks]
 
 
 def line_chart(data: pd.DataFrame, x: str, y: str, colour: str | None, *, x_title: str, y_title: str,
-               title: str, y_format: str | None = None, log_y: bool = False, tooltip_text: str | None = None
-               ) -> alt.Chart:
+               title: str, y_format: str | None = None, log_y: bool = False, tooltip_text: str | None = None,
+               points: bool = True) -> alt.Chart:
     """A plain multi-line chart for the Learn view."""
     enc: dict[str, Any] = {
         "x": alt.X(f"{x}:Q", title=x_title),
@@ -302,7 +306,7 @@ def line_chart(data: pd.DataFrame, x: str, y: str, colour: str | None, *, x_titl
     if colour:
         enc["color"] = alt.Color(f"{colour}:N", legend=alt.Legend(title=None, orient="bottom"))
         tips.insert(0, alt.Tooltip(f"{colour}:N"))
-    return alt.Chart(data).mark_line(point=True).encode(**enc, tooltip=tips).properties(title=title, height=260)
+    return alt.Chart(data).mark_line(point=points).encode(**enc, tooltip=tips).properties(title=title, height=260)
 
 
 def tornado_chart(rows: Sequence[Mapping[str, Any]], key: str, base: float | None = None) -> alt.LayerChart:
@@ -314,7 +318,7 @@ def tornado_chart(rows: Sequence[Mapping[str, Any]], key: str, base: float | Non
     data["left"] = data[["low", "high"]].min(axis=1)
     data["right"] = data[["low", "high"]].max(axis=1)
     data["text"] = [f"{format_metric(key, a)} → {format_metric(key, b)}" for a, b in zip(data.low, data.high)]
-    y = alt.Y("lever:N", sort=order, title=None)
+    y = alt.Y("lever:N", sort=order, title=None, axis=alt.Axis(labelLimit=240))
     bars = alt.Chart(data).mark_bar(height=14, color="#9aa5b1").encode(
         x=alt.X("left:Q", title=f"median {METRIC_LABELS[key].lower()}"), x2="right:Q", y=y,
         tooltip=[alt.Tooltip("lever:N"), alt.Tooltip("text:N", title="low → high setting")])

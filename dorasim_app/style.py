@@ -91,7 +91,8 @@ def pretty_key(key: str) -> str:
 
 CSS = """
 <style>
-div[data-testid="stMetricValue"] { font-size: 1.9rem; }
+div[data-testid="stMetricValue"] { font-size: 1.7rem; }
+div[data-testid="stMetricValue"] > div { white-space: normal; overflow: visible; }
 div[data-testid="stMetricLabel"] p { font-weight: 600; }
 </style>
 """

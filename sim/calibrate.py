@@ -143,7 +143,7 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
     counts = facts.observed["counts"]
     notes: list[str] = []
     if counts["deployments"] < 5:
-        notes.append(f"only {counts['deployments']} deployments in the window (at least 5 needed): nothing fitted by "
+        notes.append(f"only {counts['deployments']} deployment(s) in the window (at least 5 needed): nothing fitted by "
                      "simulation; defect rate, branch lifetime and repair times left at the base's values")
         return [], notes
     fit: list[FitParameter] = []
@@ -407,7 +407,7 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
     warnings.extend(facts.warnings)
     seed = base.seed if seed is None else seed
     estimated = {key: est.value for key, est in facts.estimates.items()}
-    start = (facts.start - pd.Timedelta(days=facts.start.dayofweek)).date()
+    start = (facts.start - pd.Timedelta(days=facts.start.day_of_week)).date()
     counts = facts.observed["counts"]
     identity = {
         "name": "calibrated",

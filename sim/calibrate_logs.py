@@ -61,10 +61,11 @@ WORK_START_HOUR = 9.0
 SAME_INSTANT_HOURS = 1 / 60  # an incident within a minute of its deployment began with it
 RESOLVE_MATCH_HOURS = 0.5    # a restoring deployment is logged within this of the resolution
 MIN_DEPLOYMENTS = 5
+WEEKEND_CADENCES = ("weekly", "biweekly", "monthly")
 MIN_SAMPLES = 3
 MANUAL_MIN_HOURS = 0.75      # deployments that take longer than this are taken as manual
 PLAUSIBLE_LOG_LIKELIHOOD = 3.0  # start days within this of the best explain the counts about as well
-USUAL_WINDOW_DAYS = (90, 91, 92, 89, 60, 61, 30, 31, 180, 181, 182, 183, 365, 366, 120, 28, 56, 84, 14, 7)
+USUAL_WINDOW_DAYS = (90, 91, 92, 60, 61, 30, 31, 180, 181, 182, 183, 365, 366, 120, *range(7, 400, 7))
 
 
 @dataclass(frozen=True)
@@ -179,19 +180,40 @@ def _survival_at(curve: tuple[np.ndarray, np.ndarray], x: np.ndarray) -> np.ndar
     return np.where(index >= 0, surv[np.clip(index, 0, None)], 1.0) if len(times) else np.ones_like(x)
 
 
-def _preferred_start(plausible: np.ndarray, end_day: int) -> int:
-    """Among start days the change counts cannot tell apart, the one giving a usual window length.
+def _preferred_start(plausible: np.ndarray, end_day: int, weekday: np.ndarray) -> int:
+    """Among start days the change counts cannot tell apart, a Monday giving a usual window length.
 
     When a release train ran rarely, days after its last release before the window hold every
-    change too, so the counts fit several starts. A usual export length (a quarter first) decides
-    then, else the middle of the plausible days.
+    change too, so the counts fit several starts. Then a start on a Monday, and a usual export
+    length (a quarter first; the last day may have been quiet) decide, else the middle Monday
+    or the middle day.
     """
     if plausible[-1] - plausible[0] <= 2:
         return int(plausible[0])
-    for length in USUAL_WINDOW_DAYS:
-        if end_day - length in plausible:
-            return int(end_day - length)
+    mondays = [int(d) for d in plausible if weekday[d] == 0]
+    for days in (mondays, [int(d) for d in plausible]):
+        for length in USUAL_WINDOW_DAYS:
+            for end in (end_day, end_day + 1):
+                if end - length in days:
+                    return end - length
+    if mondays:
+        return mondays[len(mondays) // 2]
     return int(plausible[len(plausible) // 2])
+
+
+def _quiet_weekend_end(start: int, end: int) -> int:
+    """Extend a window that ends before a weekend without events over it, if that gives a usual length.
+
+    Logs of a team that works Monday to Friday end on Friday however long the window was.
+    """
+    length = (end - start) // NS_PER_DAY
+    for usual in USUAL_WINDOW_DAYS:
+        extra = usual - length
+        if extra == 0:
+            return end
+        if 0 < extra <= 2 and all(pd.Timestamp(end + k * NS_PER_DAY).day_of_week >= SATURDAY for k in range(extra)):
+            return end + extra * NS_PER_DAY
+    return end
 
 
 def default_window(a: _Arrays) -> tuple[int, int]:
@@ -222,7 +244,7 @@ def infer_start(a: _Arrays, first_day: int, end: int, not_before: int | None, sc
     day_of = (a.change_t - first_day) // NS_PER_DAY
     n_days = (end - first_day) // NS_PER_DAY
     counts = np.bincount(day_of, minlength=n_days).astype(float)
-    weekday = (pd.Timestamp(first_day).dayofweek + np.arange(n_days)) % 7
+    weekday = (pd.Timestamp(first_day).day_of_week + np.arange(n_days)) % 7
     weekend = weekday >= SATURDAY
     complete_from = (active_day - first_day) // NS_PER_DAY
     rate = np.empty(n_days)
@@ -237,7 +259,7 @@ def infer_start(a: _Arrays, first_day: int, end: int, not_before: int | None, sc
     curve = _survival(np.maximum(waited, 0.0), deployed[cohort])
     candidates = np.arange((lowest - first_day) // NS_PER_DAY, complete_from + 1)
     if scheduled and not_before is not None:
-        start = _preferred_start(candidates, n_days)
+        start = _preferred_start(candidates, n_days, weekday)
         while weekend[start] and start < complete_from and counts[start] == 0:
             start += 1
         return first_day + start * NS_PER_DAY
@@ -251,7 +273,7 @@ def infer_start(a: _Arrays, first_day: int, end: int, not_before: int | None, sc
     scores = np.array(scores)
     # later starts only call complete days thinned, which a release train that rarely ran explains too
     plausible = candidates[np.flatnonzero(scores >= scores.max() - PLAUSIBLE_LOG_LIKELIHOOD)[0]:]
-    start = _preferred_start(plausible, (end - first_day) // NS_PER_DAY)
+    start = _preferred_start(plausible, n_days, weekday)
     while weekend[start] and start < complete_from and counts[start] == 0:
         start += 1
     return first_day + start * NS_PER_DAY
@@ -286,9 +308,12 @@ class _Reader:
         self.start = first_day
         planned = np.flatnonzero(~a.unplanned)
         self.planned_rows = planned[np.argsort(a.deploy_t[planned], kind="stable")]
-        self.cadence = self._cadence(self.planned_rows) if len(planned) >= MIN_DEPLOYMENTS else None
-        scheduled = self.cadence is not None and self.cadence[0] in ("weekly", "biweekly", "monthly")
+        self.cadence = self._cadence(self.planned_rows) if len(planned) >= 2 else None
+        if self.cadence and len(planned) < MIN_DEPLOYMENTS and self.cadence[0] not in WEEKEND_CADENCES:
+            self.cadence = None  # a few weekday deployments do not show a pattern; a few Saturdays do
+        scheduled = self.cadence is not None and self.cadence[0] in WEEKEND_CADENCES
         self.start = infer_start(a, first_day, self.end, self._no_release_before(), scheduled)
+        self.end = _quiet_weekend_end(self.start, self.end)
         start, end = pd.Timestamp(self.start, tz="UTC"), pd.Timestamp(self.end, tz="UTC")
         observed = score(logs.changes, logs.deployments, logs.incidents, start=start, end=end)
         self.facts = LogFacts(start, end, observed)
@@ -312,7 +337,7 @@ class _Reader:
         times = self.a.deploy_t[self.planned_rows]
         first = int(times[0])
         cadence = self.cadence[0]
-        if cadence in ("weekly", "biweekly", "monthly"):
+        if cadence in WEEKEND_CADENCES:
             day = pd.Timestamp(first + self.offset_ns).normalize()
             opens = [d for d in (day - pd.Timedelta(days=k) for k in range(1, 40))
                      if _opens_on(cadence, d.date())]
@@ -354,9 +379,9 @@ class _Reader:
         first_unplanned = (a.first_deploy >= 0) & a.unplanned[np.clip(a.first_deploy, 0, None)]
         team_changes = created_in & ~first_unplanned
         local_days = self.local(a.change_t[team_changes])
-        weekend = local_days.dayofweek >= SATURDAY
+        weekend = local_days.day_of_week >= SATURDAY
         n_days = self.facts.days
-        start_weekday = pd.Timestamp(self.start + self.offset_ns).dayofweek
+        start_weekday = pd.Timestamp(self.start + self.offset_ns).day_of_week
         working_days = int(np.sum((start_weekday + np.arange(n_days)) % 7 < SATURDAY))
         if working_days == 0 or team_changes.sum() == 0:
             self.facts.missing.append("no changes created on a working day inside the window: team size and "
@@ -383,29 +408,26 @@ class _Reader:
     def release(self) -> None:
         a = self.a
         rows = np.flatnonzero(self.planned)
-        if len(rows) < MIN_DEPLOYMENTS:
-            self.facts.missing.append(
-                f"only {len(rows)} planned deployments in the window (at least {MIN_DEPLOYMENTS} needed): "
-                "release cadence, batch size and deploy method left at the base's values")
-            return
         rows = rows[np.argsort(a.deploy_t[rows], kind="stable")]
-        cadence, how = self.cadence if self.cadence else self._cadence(rows)
-        self.set("release.cadence", cadence, how)
-        sizes = self.n_listed(rows)
-        cap = self._cap(sizes)
-        if cap:
-            self.set("release.max_batch_size", cap,
-                     f"{int((sizes == cap).sum())} of {len(sizes)} planned deployments ship exactly {cap} changes, "
-                     "none more")
+        if self.cadence is not None:
+            cadence, how = self.cadence
+            self.set("release.cadence", cadence, how)
         else:
-            self.set("release.max_batch_size", 0, f"batch sizes up to {sizes.max()} do not pile up at a maximum")
+            cadence = self.base_value("release.cadence")
+            self.facts.missing.append(
+                f"only {_count(len(rows), 'planned deployment')} in the window ({MIN_DEPLOYMENTS} needed to see a weekday "
+                f"pattern): release.cadence left at the base's {cadence!r}")
+        if len(rows) == 0:
+            return
+        sizes = self.n_listed(rows)
+        cap = self._batch_cap(sizes)
         self.facts.stats["changes_per_planned_deployment"] = float(sizes.mean())
         self._deploy_method(rows, cadence, cap)
         self._lead_time_split(rows, cap)
 
     def _cadence(self, rows: np.ndarray) -> tuple[str, str]:
         local = self.local(self.a.deploy_t[rows])
-        weekday = local.dayofweek.to_numpy()
+        weekday = local.day_of_week.to_numpy()
         hour = (local.hour + local.minute / 60).to_numpy()
         weekend_share = float(np.mean(weekday >= SATURDAY))
         if weekend_share >= 0.6:
@@ -417,19 +439,19 @@ class _Reader:
         deploy_days = day_key.nunique()
         working_days = max(1, round((self.end - self.start) / NS_PER_DAY * 5 / 7))
         busy = deploy_days >= 0.4 * working_days
-        if busy and after_window.mean() >= 0.9:
+        if after_window.mean() >= 0.9:
             return "daily", (f"{after_window.mean():.0%} of planned deployments ship on working days after "
                              f"15:00, on {deploy_days} days")
         first_hours = pd.Series(hour).groupby(day_key.to_numpy()).first()
         iqr = float(np.subtract(*np.percentile(first_hours, [75, 25]))) if len(first_hours) else 24.0
         per_day = len(rows) / max(deploy_days, 1)
-        if busy and per_day <= 1.5 and iqr <= 2.5:
+        if busy and per_day <= 1.2 and iqr <= 2.5:
             return "daily", f"one planned deployment a day at a steady time of day, on {deploy_days} days"
         return "continuous", (f"{len(rows)} planned deployments at any time of the working week "
                               f"({per_day:.1f} per deployment day)")
 
     def _weekend_cadence(self, weekend_local: pd.DatetimeIndex, share: float) -> tuple[str, str]:
-        saturdays = {(d - pd.Timedelta(days=d.dayofweek - SATURDAY)).date() for d in weekend_local.normalize()}
+        saturdays = {(d - pd.Timedelta(days=d.day_of_week - SATURDAY)).date() for d in weekend_local.normalize()}
         first = pd.Timestamp(self.start + self.offset_ns).date()
         days = [first + dt.timedelta(days=i) for i in range((self.end - self.start) // NS_PER_DAY)]
         candidates = {cadence: {d for d in days if _opens_on(cadence, d)} for cadence in ("weekly", "biweekly", "monthly")}
@@ -441,11 +463,20 @@ class _Reader:
         return best, (f"{share:.0%} of planned deployments ship at weekends, on {len(saturdays)} Saturdays "
                       f"(matching the {best} Saturday windows)")
 
-    @staticmethod
-    def _cap(sizes: np.ndarray) -> int:
-        top = int(sizes.max()) if len(sizes) else 0
+    def _batch_cap(self, sizes: np.ndarray) -> int:
+        """The batch cap when batch sizes pile up at their maximum (0 = none seen)."""
+        if len(sizes) < MIN_DEPLOYMENTS:
+            self.facts.missing.append(
+                f"only {_count(len(sizes), 'planned deployment')}: release.max_batch_size left at the base's value")
+            return int(self.base_value("release.max_batch_size"))
+        top = int(sizes.max())
         at_top = int((sizes == top).sum())
-        return top if top >= 1 and at_top >= 3 and at_top >= 0.2 * len(sizes) else 0
+        if top >= 1 and at_top >= 3 and at_top >= 0.2 * len(sizes):
+            self.set("release.max_batch_size", top,
+                     f"{at_top} of {len(sizes)} planned deployments ship exactly {top} changes, none more")
+            return top
+        self.set("release.max_batch_size", 0, f"batch sizes up to {top} do not pile up at a maximum")
+        return 0
 
     def _durations(self, rows: np.ndarray, cadence: str, cap: int) -> tuple[list[float], list[float]]:
         """(deploy-duration samples in hours, gaps between consecutive planned deployments)."""
@@ -569,8 +600,8 @@ class _Reader:
             self.facts.warnings.append(f"{open_} change-caused incidents are still open; ignored for restore times")
         done = np.flatnonzero(caused & a.resolved)
         if len(caused.nonzero()[0]) == 0:
-            self.facts.missing.append("no incidents caused by a deployment: defect rate, detection and repair "
-                                      "times left at the base's values")
+            self.facts.missing.append("no incidents caused by a deployment: restore paths, detection and when "
+                                      "defects fire cannot be read")
             return
         delays = (a.incident_t[caused] - a.deploy_t[a.incident_deploy[caused]]) / NS_PER_HOUR
         fired = delays[delays > SAME_INSTANT_HOURS]
@@ -633,6 +664,10 @@ class _Reader:
         return out
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _opens_on(cadence: str, day: dt.date) -> bool:
     """Whether the model opens a weekend release window of ``cadence`` on ``day`` (sim.calendar)."""
     if day.weekday() != SATURDAY:
@@ -657,7 +692,7 @@ def _interval_lognormal_median(lows: np.ndarray, highs: np.ndarray) -> float:
         return -float(np.sum(np.log(np.maximum(upper - lower, 1e-300))))
 
     start = np.array([float(np.median(log_hi)) - 0.5, 0.0])
-    fit = optimize.minimize(negative_ll, start, method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-3})
+    fit = optimize.minimize(negative_ll, start, method="Nelder-Mead")
     return float(math.exp(fit.x[0]))
 
 

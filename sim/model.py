@@ -46,6 +46,7 @@ from sim.scenario import Scenario
 
 STAGES = ("on_branch", "merge_conflicts", "ci_queue", "ci_running", "ci_fixing", "release_wait", "deploying")
 ACTIVE_STAGES = ("merge_conflicts", "ci_running", "ci_fixing", "deploying")
+BRANCH_CV = 0.7  # spread of long-lived branch lifetimes (Gamma; assumed)
 MAX_FLAKY_RERUNS = 3  # after three flaky failures in a row the run is overridden as green (assumed)
 
 
@@ -146,6 +147,10 @@ class DeliveryModel:
         self.deployer_wake: float | None = None  # when the idle deployer will look again (None: busy)
         self.u_engineer = self.rng["adoption"].generator.random(1000)
 
+    def slowdown(self, t: float) -> float:
+        """How much longer human work takes while phases ramp (1.0 = no adoption cost)."""
+        return 1.0 / max(self.params.capacity_factor(t), 0.2)
+
     # ------------------------------------------------------------------------------------------
     # 1. Work
     def _new_change(self, t: float, engineer: int, p_defect: float, u_defect: float, u_adopt: float,
@@ -212,6 +217,7 @@ class DeliveryModel:
         p = self.params
         cal = self.calendar
         open_branch: dict[int, Unit] = {}
+        started: set[int] = set()
         units: list[Unit] = []
         for i, t in enumerate(self.created):
             e = self.engineer[i]
@@ -220,13 +226,22 @@ class DeliveryModel:
                 del open_branch[e]
                 branch = None
             if branch is None:
-                lifetime_h = p.get("branching.branch_lifetime_days", t) * 24.0
+                # while a practice is being adopted people are learning: work takes longer (J-curve)
+                lifetime_h = p.get("branching.branch_lifetime_days", t) * 24.0 * self.slowdown(t)
                 strategy = p.get("branching.strategy", t, self.u_engineer[e % len(self.u_engineer)])
                 if strategy == "trunk":
                     merge = cal.next_working_time(t + (rng.exponential(lifetime_h)))
                     units.append(Unit([i], t, merge, e))
                     continue
-                merge = cal.next_working_time(t + rng.gamma(lifetime_h, 0.7))
+                if e in started:
+                    life = rng.gamma(lifetime_h, BRANCH_CV)
+                else:
+                    # the engineer's branch at the origin is already under way: its remaining life is the
+                    # stationary residual U x (length-biased lifetime), so branches do not all start in step
+                    shape = 1.0 / (BRANCH_CV * BRANCH_CV)
+                    life = rng.uniform() * rng.gamma(lifetime_h * (shape + 1) / shape, 1.0 / math.sqrt(shape + 1))
+                    started.add(e)
+                merge = cal.next_working_time(t + life)
                 branch = Unit([], t, merge, e)
                 open_branch[e] = branch
                 units.append(branch)
@@ -249,7 +264,8 @@ class DeliveryModel:
             if draws[index] < p_conflict:
                 self.conflicts += 1
                 age_days = float(ages[index])
-                mean = p.get("branching.conflict_resolution_hours", unit.merge) * (1.0 + age_days / 5.0) / 2.0
+                mean = (p.get("branching.conflict_resolution_hours", unit.merge) * (1.0 + age_days / 5.0) / 2.0
+                        * self.slowdown(unit.merge))
                 unit.conflict_hours = crng.gamma(mean, 0.8)
                 multiplier = p.get("branching.conflict_defect_multiplier", unit.merge)
                 for c in unit.changes:
@@ -305,7 +321,7 @@ class DeliveryModel:
             if not caught:
                 break
             fix = 0.0
-            mean_fix = p.get("quality.fix_hours", env.now)
+            mean_fix = p.get("quality.fix_hours", env.now) * self.slowdown(env.now)
             for c in caught:
                 self.defective[c] = False
                 fix += (rng.exponential(mean_fix))
@@ -337,7 +353,8 @@ class DeliveryModel:
     def deploy_duration(self, method: str) -> float:
         rng = self.rng["release"]
         if method == "manual":
-            return rng.gamma(self.params.get("release.manual_deploy_hours", self.env.now), 0.5)
+            now = self.env.now
+            return rng.gamma(self.params.get("release.manual_deploy_hours", now) * self.slowdown(now), 0.5)
         return rng.gamma(self.params.get("release.automated_deploy_minutes", self.env.now) / 60.0, 0.3)
 
     def deployer(self):
@@ -403,7 +420,8 @@ class DeliveryModel:
     def check_production(self, dep: Deployment) -> None:
         prng = self.rng["production"]
         p = self.params
-        checklist_error = dep.method == "manual" and prng.uniform() < p.get("release.manual_error_rate", dep.end)
+        error_rate = min(1.0, p.get("release.manual_error_rate", dep.end) * p.defect_factor(dep.end))
+        checklist_error = dep.method == "manual" and prng.uniform() < error_rate
         escaped = [c for c in dep.changes if self.defective[c]]
         delay = (prng.exponential(p.get("operations.fire_delay_hours", dep.end))) if escaped else math.inf
         if checklist_error:
@@ -444,14 +462,14 @@ class DeliveryModel:
             yield req
             inc.path = "hotfix" if env.now == asked else "hotfix_queued"
             n = max(1, len(dep.changes))
-            mean = p.get("operations.hotfix_hours", env.now) * (1.0 + p.get("operations.diagnosis_growth", env.now)
-                                                                * math.log2(n))
+            growth = p.get("operations.diagnosis_growth", env.now)
+            mean = p.get("operations.hotfix_hours", env.now) * self.slowdown(env.now) * (1.0 + growth * math.log2(n))
             yield env.timeout(rng.gamma(mean, 0.7))
             for c in escaped:
                 self.defective[c] = False
             fix = self._new_change(env.now, -1, 0.0, 1.0, rng.uniform(), 1.0)
             # a rushed hotfix skips CI: it carries a defect with the ordinary defect rate
-            self.defective[fix] = rng.uniform() < p.get("quality.defect_rate", env.now)
+            self.defective[fix] = rng.uniform() < min(1.0, p.get("quality.defect_rate", env.now) * p.defect_factor(env.now))
             self.first_ready[fix] = env.now
             method = p.get("release.deploy", env.now, rng.uniform())
             yield from self.deploy([fix], unplanned=True, method=method)

@@ -21,7 +21,9 @@ rollback, flags) are adopted by a growing share of the work — halfway through 
 of it follows the new way. While a phase ramps, output drops by ``capacity_cost`` and the defect
 rate rises by ``defect_cost`` (relative); both fade linearly to nothing at the end of the ramp
 (the J-curve of the DORA 2018 report). ``0`` means no adoption cost. Phases are applied in file
-order and must not go back in time.
+order and must not go back in time; a phase must start inside the horizon, but its ramp may run
+past the end (it then never fully lands). Keys the model sizes once per run (:data:`STATIC_KEYS`,
+e.g. ``ci.runners``) can be set at the top level but not in a phase.
 
 Weekly numbers (:func:`run_plan`): every replication's logs are scored with
 :func:`sim.scoring.score` restricted to each week ``[start + 7(w−1) days, start + 7w days)``,
@@ -141,10 +143,10 @@ def _build(data: dict[str, Any], source: str, anchor: Path, path: Path | None) -
     data = dict(data)
     raw_phases = data.pop("phase", [])
     reps = _reps(data.pop("reps", DEFAULT_REPS), source)
-    own_name = data.get("name")
     merged = resolve_extends(data, anchor)
-    if own_name is None:
-        merged["name"] = Path(source).stem
+    # the plan's own identity, not the starting scenario's
+    merged["name"] = data.get("name", Path(source).stem)
+    merged["description"] = data.get("description", "")
     scenario = scenario_from_dict(merged, source=source)
     phases = _phases(raw_phases, scenario, source)
     return Plan(name=scenario.name, scenario=scenario, phases=phases, reps=reps, seed=scenario.seed,

@@ -8,17 +8,21 @@ import importlib
 import importlib.util
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from dorasim_app import compute, state
+from dorasim_app.style import METRIC_BAND_KEY, METRIC_LABELS, band_word, pretty_key
 from dorasim_app.uploads import MAX_UPLOAD_MB, read_uploaded_logs, read_uploaded_scenario
 from dorasim_app.widgets import score_cards
 from sim.errors import InputError
+from sim.fmt import format_metric
 from sim.logs import EventLogs
 from sim.scenario import scenario_to_toml
 from sim.scoring import score
 
 KINDS = ("changes", "deployments", "incidents")
+PARALLEL_REPS = 8  # calibration simulates 8 replications per parameter set
 COLUMNS_HELP = {
     "changes": "`change_id`, `time_created`",
     "deployments": "`deploy_id`, `time_created`, `change_ids` (space-separated), optional `unplanned`",
@@ -43,8 +47,10 @@ def _use_demo() -> None:
     scenario = state.baseline_scenario()
     window = compute.one_replication(scenario, state.run_settings()["seed"], 0)
     st.session_state["data.logs"] = compute.event_logs(window)
+    st.session_state["data.window"] = (window["start"], window["end"])
     st.session_state["data.source"] = f"simulated logs of {scenario.name} (replication 0)"
     st.session_state.pop("data.calibration", None)
+    st.session_state.pop("data.signature", None)
 
 
 def _use_as_baseline(name: str, role: str = "baseline") -> None:
@@ -80,6 +86,7 @@ def upload_logs() -> None:
             st.session_state.pop("data.calibration", None)
         st.session_state["data.signature"] = signature
         st.session_state["data.logs"] = logs
+        st.session_state["data.window"] = None
         st.session_state["data.source"] = ", ".join(u.name for u in uploads.values())
     elif any(uploads.values()):
         missing = [f"{k}.csv" for k, u in uploads.items() if not u]
@@ -90,7 +97,8 @@ def show_score() -> EventLogs | None:
     logs = st.session_state.get("data.logs")
     if logs is None:
         return None
-    result = score(logs.changes, logs.deployments, logs.incidents, benchmark=state.benchmark())
+    start, end = st.session_state.get("data.window") or (None, None)
+    result = score(logs.changes, logs.deployments, logs.incidents, start=start, end=end, benchmark=state.benchmark())
     counts = result["counts"]
     st.markdown(f"**{st.session_state.get('data.source', 'your logs')}** — {result['window_days']} days, "
                 f"{counts['deployments']} deployments, {counts['changes']} changes "
@@ -112,9 +120,13 @@ def calibrate_section(logs: EventLogs) -> None:
     if st.button("Calibrate", type="primary", key="data.calibrate"):
         calibrate = importlib.import_module("sim.calibrate").calibrate
         bar = st.progress(0.0, text="Calibrating…")
+
+        def tick(done: int, total: int) -> None:
+            bar.progress(done / max(total, 1), text=f"Calibrating: {done} of at most {total} replications")
+
         try:
-            result = calibrate(logs, base=base, callback=lambda d, t: bar.progress(d / max(t, 1),
-                                                                                   text=f"Calibrating: {d} of {t}"))
+            result = calibrate(logs, base=base, workers=compute.workers_for(PARALLEL_REPS), callback=tick,
+                               benchmark=state.benchmark())
         except InputError as exc:
             st.error(str(exc))
             return
@@ -124,13 +136,9 @@ def calibrate_section(logs: EventLogs) -> None:
     result = st.session_state.get("data.calibration")
     if result is None:
         return
-    for warning in getattr(result, "warnings", []) or []:
+    report_view(result.report)
+    for warning in result.warnings:
         st.warning(warning)
-    report = getattr(result, "report", None)
-    if isinstance(report, str):
-        st.markdown(report)
-    elif isinstance(report, dict):
-        _report_table(report)
     name = state.add_custom_scenario(f"{result.scenario.name} (calibrated)", result.scenario)
     left, right = st.columns(2)
     left.button("Use as baseline in Compare and Plan", type="primary", on_click=_use_as_baseline, args=(name,),
@@ -139,16 +147,34 @@ def calibrate_section(logs: EventLogs) -> None:
                           file_name=f"{result.scenario.name}.toml", mime="application/toml", key="data.download-toml")
 
 
-def _report_table(report: dict) -> None:
-    """A calibration report as a readable table (whatever its exact shape: rows of plain values)."""
-    import pandas as pd
-
-    rows = report.get("parameters") if isinstance(report.get("parameters"), list) else None
-    if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        return
-    flat = [{"item": str(k), "value": v if isinstance(v, int | float | str) else str(v)} for k, v in report.items()]
-    st.dataframe(pd.DataFrame(flat), hide_index=True, width="stretch")
+def report_view(report: dict[str, Any]) -> None:
+    """Observed against simulated metrics, then where every non-default parameter came from."""
+    window, fit = report["window"], report["fit"]
+    st.markdown(f"**Observed** ({window['start']} to {window['end']}, {window['days']} days) against the "
+                f"**calibrated model** (median of {report['reps']} replications).")
+    rows = []
+    for key, row in report["metrics"].items():
+        within = row.get("within_bar")
+        rows.append({
+            "metric": METRIC_LABELS.get(key, key),
+            "observed": format_metric(key, row["observed"]),
+            "observed band": band_word(row["observed_band"]) if key in METRIC_BAND_KEY else "—",
+            "simulated (median)": format_metric(key, row["simulated_p50"]),
+            "simulated p10–p90": f"{format_metric(key, row['simulated_p10'])} – {format_metric(key, row['simulated_p90'])}",
+            "simulated band": band_word(row["simulated_band"]) if key in METRIC_BAND_KEY else "—",
+            "close enough?": "—" if within is None else ("yes" if within else "no"),
+        })
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    params = [{"setting": pretty_key(key), "key": key, "value": str(item["value"]), "from": item["origin"],
+               "how": item["note"]}
+              for key, item in report["parameters"].items() if item["origin"] != "default"]
+    if params:
+        st.markdown("**Read from your logs or fitted** (everything else keeps the baseline's value):")
+        st.dataframe(pd.DataFrame(params), hide_index=True, width="stretch")
+    fitted = ", ".join(pretty_key(k) for k in fit.get("parameters", [])) or "nothing"
+    st.caption(f"Fitted {fitted} in {fit.get('evaluations', 0)} simulated parameter sets.")
+    for note in report.get("missing", []):
+        st.info(note)
 
 
 def upload_scenario() -> None:

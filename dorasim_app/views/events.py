@@ -43,10 +43,11 @@ def render() -> None:
                 f"{start:%a %d %b %Y} to {end:%a %d %b %Y} (UTC, end exclusive) — "
                 f"{len(logs.changes)} changes, {len(logs.deployments)} deployments, {len(logs.incidents)} incidents.")
     score_cards(result)
-    charts.show(charts.timeline_chart(logs.changes, logs.deployments, logs.incidents))
-    st.caption("Top: changes finished per day. Bottom: each circle is a deployment, sized by the number of "
-               "changes it ships (orange = an unplanned fix); each red bar is an incident, from when it began "
-               "to hurt users to when service was restored.")
+    for chart in charts.timeline_charts(logs.changes, logs.deployments, logs.incidents, start, end):
+        charts.show(chart)
+    st.caption("Each circle is a deployment, placed and sized by the number of changes it ships (orange = an "
+               "unplanned fix); each red bar is an incident, from when it began to hurt users to when service "
+               "was restored. Hover for details.")
     files = logs_to_csv_bytes(logs)
     tabs = st.tabs(["Deployments", "Incidents", "Changes"])
     for tab, kind in zip(tabs, ("deployments", "incidents", "changes")):

@@ -20,6 +20,7 @@ EXPERIMENT_BASE = "small_batch"  # deploys daily by hand: incidents are frequent
 OVERTIME_LEVELS = (1.0, 1.2, 1.4, 1.6)
 EXPERT_LEVELS = (1, 2, 3)
 TRIO = ("baseline", "heroics", "elite")
+MIN_SHOWN_WAIT_MINUTES = 0.01  # below a second the wait is no longer worth a point on a log axis
 
 
 def _lesson_reps() -> int:
@@ -51,7 +52,7 @@ def batch_lesson(baseline: Scenario, scenario: Scenario) -> None:
                            "risk": summary["metrics"]["change_failure_rate"]["p50"]})
     chart = charts.line_chart(pd.DataFrame(rows), "n", "risk", "scenario", x_title="changes in one deployment (n)",
                               y_title="chance the deployment fails", y_format="%", tooltip_text="text",
-                              title="Risk of a deployment against its size")
+                              title="Risk of a deployment against its size", points=False)
     if points:
         dots = alt.Chart(pd.DataFrame(points)).mark_point(size=160, shape="diamond", filled=True).encode(
             x="n:Q", y="risk:Q", color=alt.Color("scenario:N", legend=None),
@@ -79,16 +80,16 @@ def ci_lesson(scenario: Scenario, summary: dict) -> None:
     for minutes in suites:
         for runners in range(1, 17):
             wait = mmc_mean_wait(runs_per_hour, minutes / 60.0, runners)
-            if math.isfinite(wait):
-                rows.append({"suite": f"{minutes:g}-minute suite", "runners": runners, "wait": max(wait * 60, 0.01),
+            if math.isfinite(wait) and wait * 60 >= MIN_SHOWN_WAIT_MINUTES:
+                rows.append({"suite": f"{minutes:g}-minute suite", "runners": runners, "wait": wait * 60,
                              "text": format_duration(wait)})
     if rows:
         charts.show(charts.line_chart(pd.DataFrame(rows), "runners", "wait", "suite", x_title="CI runners",
                                           y_title="mean wait for a runner (minutes)", log_y=True,
                                           tooltip_text="text", title="Mean wait for a free runner (M/M/c)"))
     queue = summary["lead_time_breakdown"].get("ci_queue")
-    st.caption(f"Closed form for Poisson arrivals during working hours; missing points are overloaded pools whose "
-               f"queue grows without bound. In the simulated *{scenario.name}* ({ci.runners} runners, "
+    st.caption(f"Closed form for Poisson arrivals during working hours. Lines start where the pool can keep up "
+               f"(with fewer runners the queue grows without bound) and stop below a second. In the simulated *{scenario.name}* ({ci.runners} runners, "
                f"{ci.test_suite_minutes:g}-minute suite), a change waited "
                f"{format_duration(queue) if queue is not None else '—'} for a runner on average.")
 

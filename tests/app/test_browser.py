@@ -72,10 +72,10 @@ def server():
 
 
 def wait_until_idle(page) -> None:
-    """Streamlit shows its status widget while a script runs."""
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                           timeout=RUN_SECONDS * 1000)
-    page.wait_for_timeout(500)
+    """Streamlit marks its app container with the script's state; charts draw just after the run ends."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=RUN_SECONDS * 1000)
+    page.wait_for_timeout(1000)
 
 
 def metric_values(page) -> list[str]:

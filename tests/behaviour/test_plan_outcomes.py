@@ -62,8 +62,8 @@ def test_heroics_never_reach_elite_and_the_process_plan_beats_them_at_the_end(he
 
 @pytest.mark.slow
 @pytest.mark.xfail(reason="the model's adoption costs cut output and raise defect odds, which neither lengthens "
-                          "the weekly-release lead time nor lifts a change failure rate already at ~50%; "
-                          "see the plan section of the README", strict=False)
+                          "the weekly-release lead time nor lifts a change failure rate already at ~50% "
+                          "(see scenarios/plan_90_days.toml)", strict=False)
 def test_the_90_day_plan_gets_worse_before_it_gets_better(process_plan):
     weeks = process_plan["weeks"]
     middle = weeks[1:9]

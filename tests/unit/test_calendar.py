@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from itertools import pairwise
 
 import pandas as pd
 import pytest
@@ -64,7 +65,7 @@ def test_biweekly_windows_are_every_other_saturday(cal):
     opens = cal.window_opens("biweekly")
     assert len(opens) >= 4
     assert set(opens) <= weekly
-    assert all(b - a == 14 * 24.0 for a, b in zip(opens, opens[1:]))
+    assert all(b - a == 14 * 24.0 for a, b in pairwise(opens))
 
 
 def test_monthly_windows_are_the_first_saturday_of_each_month(cal):

@@ -303,12 +303,17 @@ def test_bad_plan_exits_2_with_one_line_naming_file_phase_and_problem(case, tmp_
     assert f"bad_plan.toml: {message}" in err
 
 
-def test_bad_plans_fail_in_a_real_process_without_a_traceback(tmp_path):
+def test_a_missing_plan_file_is_one_line(tmp_path, capsys):
+    assert main(["plan", str(tmp_path / "nope.toml")]) == 2
+    assert capsys.readouterr().err.strip().endswith("nope.toml: plan file not found")
+    assert main(["plan", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_a_bad_plan_fails_in_a_real_process_without_a_traceback(tmp_path):
     (tmp_path / "bad.toml").write_text(BAD_PLANS["out of order"][0])
-    cases = {"bad plan": [str(tmp_path / "bad.toml")], "missing file": [str(tmp_path / "nope.toml")]}
-    started = {name: subprocess.Popen([sys.executable, "-m", "sim", "plan", *args], stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True) for name, args in cases.items()}
-    for name, process in started.items():
-        out, err = process.communicate(timeout=120)
-        assert process.returncode == 2, name
-        assert out == "" and "Traceback" not in err and len(err.splitlines()) == 1, (name, err)
+    done = subprocess.run([sys.executable, "-m", "sim", "plan", str(tmp_path / "bad.toml")], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+    assert "bad.toml: phase 2 ('early'): day = 20 comes before phase 1" in done.stderr

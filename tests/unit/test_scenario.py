@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -50,10 +49,9 @@ BAD_INPUTS = {
 @pytest.fixture(scope="module")
 def cli_results() -> dict[str, subprocess.CompletedProcess]:
     """Every bad input through the real CLI, the processes started together to save wall time."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     procs = {
         name: subprocess.Popen([sys.executable, "-m", "sim", "run", *map(str, args), "--reps", "1", "--days", "7"],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for name, (args, _) in BAD_INPUTS.items()
     }
     results = {}

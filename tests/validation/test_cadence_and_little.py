@@ -91,8 +91,8 @@ def test_manual_planned_deployments_start_only_inside_their_window(cadence):
             if cadence == "monthly":
                 assert when.day <= 7, when
     if cadence == "biweekly":
-        weeks = {(when.date() - starts[0].date()).days for when in starts}
-        assert all(gap % 14 == 0 for gap in weeks), sorted(weeks)
+        offsets = {(when.date() - starts[0].date()).days for when in starts}
+        assert all(days % 14 == 0 for days in offsets), sorted(offsets)
 
 
 # ------------------------------------------------------------------------------------------------
