@@ -19,6 +19,7 @@ from dorasim_app.style import (
     LOG_SCALE_METRICS,
     METRIC_BAND_KEY,
     METRIC_LABELS,
+    METRIC_UNITS,
     SCENARIO_COLOURS,
     WAITING_COLOUR,
     WORKING_COLOUR,
@@ -44,11 +45,17 @@ def display_height(chart: alt.TopLevelMixin) -> int:
 
 
 def show(chart: alt.TopLevelMixin) -> None:
-    """Draw a chart across its column at the height it asks for."""
+    """Draw a chart across its column at the height it asks for.
+
+    The Vega-Lite spec is built without Altair's JSON-schema validation, which costs more than the rest of a
+    rerun together (the charts here are fixed in code; ``tests/app`` validates every one of them).
+    """
     import streamlit as st
 
-    st.altair_chart(chart, width="stretch", height=display_height(chart))
+    st.vega_lite_chart(chart.to_dict(validate=False), width="stretch", height=display_height(chart))
 
+
+MAX_LABELLED_INCIDENTS = 30
 
 BAND_SCALE = alt.Scale(domain=[band_word(b) for b in BANDS], range=[BAND_COLOURS[b] for b in BANDS])
 _FLOOR = {"deployment_frequency_per_day": 1e-3, "lead_time_hours": 0.05, "time_to_restore_hours": 0.01}
@@ -256,9 +263,11 @@ def timeline_charts(changes: pd.DataFrame, deployments: pd.DataFrame, incidents:
     """One replication on a shared time axis: changes finished per day; deployments placed and sized by the
     changes they ship; incidents as bars from when they began to hurt users to their restore."""
     x = alt.X("time:T", title=None, scale=alt.Scale(domain=[start.isoformat(), end.isoformat()]))
-    per_day = (changes.assign(time=changes["time_created"].dt.floor("D")).groupby("time", as_index=False)
+    # the logs also hold changes finished before the window that first shipped inside it
+    in_window = changes[(changes["time_created"] >= start) & (changes["time_created"] < end)]
+    per_day = (in_window.assign(time=in_window["time_created"].dt.floor("D")).groupby("time", as_index=False)
                .size().rename(columns={"size": "changes"}))
-    work = alt.Chart(per_day).mark_bar(color="#9aa5b1").encode(
+    work = alt.Chart(per_day).mark_bar(color="#9aa5b1", clip=True).encode(
         x=x, y=alt.Y("changes:Q", title="changes / day"),
         tooltip=[alt.Tooltip("time:T", title="day", format="%a %d %b"), alt.Tooltip("changes:Q")],
     ).properties(height=80, title="Changes finished per day")
@@ -266,7 +275,7 @@ def timeline_charts(changes: pd.DataFrame, deployments: pd.DataFrame, incidents:
         time=deployments["time_created"],
         kind=deployments["unplanned"].map({True: "unplanned (fix)", False: "planned"}),
         batch=deployments.get("batch_size", 1))
-    deploy_marks = alt.Chart(deps[["time", "kind", "batch", "deploy_id"]]).mark_circle(opacity=0.55).encode(
+    deploy_marks = alt.Chart(deps[["time", "kind", "batch", "deploy_id"]]).mark_circle(opacity=0.55, clip=True).encode(
         x=x, y=alt.Y("batch:Q", title="changes shipped", scale=alt.Scale(type="symlog")),
         size=alt.Size("batch:Q", legend=None, scale=alt.Scale(range=[15, 700])),
         color=alt.Color("kind:N", scale=alt.Scale(domain=["planned", "unplanned (fix)"], range=["#2b6cb0", "#c05621"]),
@@ -282,12 +291,16 @@ def timeline_charts(changes: pd.DataFrame, deployments: pd.DataFrame, incidents:
     tips = [alt.Tooltip("incident_id:N", title="incident"), alt.Tooltip("deploy_id:N", title="caused by"),
             alt.Tooltip("time:T", title="began", format="%a %d %b %H:%M"),
             alt.Tooltip("restore:N", title="time to restore")]
-    bars = alt.Chart(inc).mark_bar(height=16, color="#d7301f", opacity=0.75).encode(
+    bars = alt.Chart(inc).mark_bar(height=16, color="#d7301f", opacity=0.75, clip=True).encode(
         x=x, x2="stop:T", y=alt.Y("lane:N", title=None, axis=None), tooltip=tips)
     starts = alt.Chart(inc).mark_tick(color="#7f0000", thickness=2, size=22).encode(
         x=x, y=alt.Y("lane:N", axis=None), tooltip=tips)
-    incident_marks = alt.layer(bars, starts).properties(
-        height=40, title="Incidents (bar: from first hurting users to restored)")
+    layers = [bars, starts]
+    if len(inc) <= MAX_LABELLED_INCIDENTS:  # few enough to write each restore time above its bar
+        layers.append(alt.Chart(inc).mark_text(dy=-16, fontSize=10, color="#7f0000").encode(
+            x=x, y=alt.Y("lane:N", axis=None), text="restore:N"))
+    incident_marks = alt.layer(*layers).properties(
+        height=50, title="Incidents (bar: from first hurting users to restored; label: time to restore)")
     return [work, deploy_marks, incident_marks]
 
 
@@ -320,7 +333,7 @@ def tornado_chart(rows: Sequence[Mapping[str, Any]], key: str, base: float | Non
     data["text"] = [f"{format_metric(key, a)} → {format_metric(key, b)}" for a, b in zip(data.low, data.high)]
     y = alt.Y("lever:N", sort=order, title=None, axis=alt.Axis(labelLimit=240))
     bars = alt.Chart(data).mark_bar(height=14, color="#9aa5b1").encode(
-        x=alt.X("left:Q", title=f"median {METRIC_LABELS[key].lower()}"), x2="right:Q", y=y,
+        x=alt.X("left:Q", title=f"median {METRIC_LABELS[key].lower()} ({METRIC_UNITS[key]})"), x2="right:Q", y=y,
         tooltip=[alt.Tooltip("lever:N"), alt.Tooltip("text:N", title="low → high setting")])
     ends = data.melt(id_vars=["lever"], value_vars=["low", "high"], var_name="setting", value_name="value")
     points = alt.Chart(ends).mark_point(filled=True, size=90).encode(

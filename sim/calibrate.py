@@ -61,10 +61,21 @@ BAR = {
     "change_failure_rate": (False, 0.07),
     "time_to_restore_hours": (True, 0.35),
 }
-NULL_RESIDUAL = 5.0       # the cost of a metric the simulation leaves null where the logs have it
+MAX_RESIDUAL = 8.0        # residuals are clipped here: far off is far off
+NULL_RESIDUAL = 10.0      # the cost of a metric the simulation leaves null where the logs have it
 POLISH_ABOVE = 0.5        # re-fit with the check's replications when a residual there exceeds this
 POLISH_EVALUATIONS = 4
 _DEBUG = bool(__import__("os").environ.get("CALIBRATE_DEBUG"))    # a simulated metric that is null where the logs have a value
+
+
+FIT_NOTES = {
+    "quality.defect_rate": "chosen by simulation so the simulated change failure rate matches the logs",
+    "branching.branch_lifetime_days": "chosen by simulation so the simulated median lead time matches the logs",
+    "simulation.warmup_days": "chosen by simulation: the backlog the window opens with gives the observed "
+                              "median lead time",
+    "operations.hotfix_hours": "chosen by simulation so the simulated median time to restore matches the logs",
+    "operations.detect_minutes": "chosen by simulation so the simulated median time to restore matches the logs",
+}
 
 
 @dataclass(frozen=True)
@@ -97,9 +108,16 @@ class FitParameter:
     low: float
     high: float
     start: float
+    elasticity: float = 1.0  # rough change of the target per unit change of log(parameter), a prior
+    integer: bool = False
 
     def clip(self, value: float) -> float:
         return float(min(self.high, max(self.low, value)))
+
+    def file_value(self, value: float) -> float | int:
+        """The value as the scenario file holds it (what the simulation then runs)."""
+        value = self.clip(value)
+        return round(value) if self.integer else _round(value)
 
 
 def _escape_share(scenario: Scenario) -> float:
@@ -148,7 +166,13 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
         return [], notes
     fit: list[FitParameter] = []
     lead = observed["lead_time_hours"]
-    if lead is not None:
+    if lead is not None and facts.stats.get("release_train_full"):
+        # changes queue for a full release train: their wait depends on the backlog the window
+        # opened with, which the days simulated before the window build up (branch lifetime is
+        # estimated from the order changes leave the queue)
+        fit.append(FitParameter("simulation.warmup_days", "lead_time_hours", 2.0, 365.0,
+                                float(max(2, scenario.simulation.warmup_days)), 0.3, integer=True))
+    elif lead is not None:
         trunk = scenario.branching.strategy == "trunk"
         low, high = (0.01, 2.0) if trunk else (0.25, 60.0)
         before = facts.stats.get("median_hours_before_release")
@@ -159,7 +183,7 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
         else:
             start = before / 24.0 / 0.55  # about half a branch's life passes before a change merges
         fit.append(FitParameter("branching.branch_lifetime_days", "lead_time_hours", low, high,
-                                min(high, max(low, start))))
+                                min(high, max(low, start)), 0.6))
     else:
         notes.append("no change was deployed in the window: branch lifetime left at the base's value")
     incidents = facts.stats.get("restore_paths")
@@ -171,7 +195,10 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
     size = max(1.0, facts.stats.get("changes_per_planned_deployment", 1.0))
     per_change = 1.0 - (1.0 - min(cfr, 0.95)) ** (1.0 / size)
     defect = per_change / max(0.05, _escape_share(scenario))
-    fit.append(FitParameter("quality.defect_rate", "change_failure_rate", 1e-4, 0.9, min(0.9, max(1e-4, defect))))
+    # d CFR / d log(p) of a batch failing with probability 1 - (1 - p)^n, at the observed rate
+    sensitivity = max(0.02, -(1.0 - min(cfr, 0.95)) * math.log(1.0 - min(cfr, 0.95)))
+    fit.append(FitParameter("quality.defect_rate", "change_failure_rate", 1e-4, 0.9, min(0.9, max(1e-4, defect)),
+                            sensitivity))
     restore = observed["time_to_restore_hours"]
     if restore is None:
         notes.append("no change-caused incident was resolved: detection and repair times left at the base's values")
@@ -181,11 +208,11 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
         start = facts.estimates.get("operations.detect_minutes")
         value = start.value if start else restore * 60 / math.log(2)
         fit.append(FitParameter("operations.detect_minutes", "time_to_restore_hours", 0.5, 5000.0,
-                                min(5000.0, max(0.5, float(value)))))
+                                min(5000.0, max(0.5, float(value))), 0.9))
     else:
         rate = counts["incidents"] / (facts.days * 24.0)
         start = _hotfix_start(scenario, restore, rate, size)
-        fit.append(FitParameter("operations.hotfix_hours", "time_to_restore_hours", 0.05, 200.0, start))
+        fit.append(FitParameter("operations.hotfix_hours", "time_to_restore_hours", 0.05, 200.0, start, 0.8))
     return fit, notes
 
 
@@ -232,8 +259,18 @@ class _Evaluator:
         self.low = np.log([p.low for p in params])
         self.high = np.log([p.high for p in params])
 
-    def values(self, x: np.ndarray) -> dict[str, float]:
-        return {p.key: _round(p.clip(math.exp(v))) for p, v in zip(self.params, x)}
+    def prior(self) -> np.ndarray:
+        """A rough Jacobian: each parameter moves its own target metric only."""
+        jacobian = np.zeros((len(self.targets), len(self.params)))
+        for j, p in enumerate(self.params):
+            if p.target in self.targets:
+                relative, tolerance = BAR[p.target]
+                jacobian[self.targets.index(p.target), j] = p.elasticity / (
+                    math.log(1.0 + tolerance) if relative else tolerance)
+        return jacobian
+
+    def values(self, x: np.ndarray) -> dict[str, float | int]:
+        return {p.key: p.file_value(math.exp(v)) for p, v in zip(self.params, x)}
 
     def snap(self, x: np.ndarray) -> np.ndarray:
         """The log-parameters the scenario file will hold (rounded, within range)."""
@@ -279,10 +316,12 @@ def scaled_error(key: str, simulated: float | None, observed: float | None) -> f
         return math.nan
     relative, tolerance = BAR[key]
     if not relative:
-        return (simulated - observed) / tolerance
-    if observed <= 0:
-        return 0.0 if simulated <= 0 else NULL_RESIDUAL
-    return math.log(max(simulated, 1e-9) / observed) / math.log(1.0 + tolerance)
+        error = (simulated - observed) / tolerance
+    elif observed <= 0:
+        error = 0.0 if simulated <= 0 else MAX_RESIDUAL
+    else:
+        error = math.log(max(simulated, 1e-9) / observed) / math.log(1.0 + tolerance)
+    return float(np.clip(error, -MAX_RESIDUAL, MAX_RESIDUAL))
 
 
 def bar_error(key: str, simulated: float | None, observed: float | None) -> float | None:
@@ -371,7 +410,7 @@ def fit_by_simulation(evaluator: _Evaluator, x0: np.ndarray, reps: int, check_re
     design = [x0] + [x0 + np.where(np.arange(k) == i, step if x0[i] + step <= evaluator.high[i] else -step, 0.0)
                      for i in range(k)]
     history = evaluator.evaluate(design, reps)
-    best, jacobian = search(evaluator, history, reps, budget - len(design), GOOD_ENOUGH)
+    best, jacobian = search(evaluator, history, reps, budget - len(design), GOOD_ENOUGH, prior=evaluator.prior())
     # the check runs more replications: if its p50s drift from the fit's, take a few steps more
     checked = evaluator.evaluate([best.x], check_reps)[0]
     if not checked.good(POLISH_ABOVE):
@@ -489,13 +528,12 @@ def _origins(facts: LogFacts, params: list[FitParameter]) -> dict[str, dict]:
     fitted = {p.key: p for p in params}
     for key in parameter_keys():
         if key in fitted:
-            origins[key] = {"origin": "fitted",
-                            "note": f"fitted by simulation so the simulated {fitted[key].target} matches the logs"}
+            origins[key] = {"origin": "fitted", "note": FIT_NOTES[key]}
         elif key in facts.estimates:
             origins[key] = {"origin": "estimated", "note": facts.estimates[key].note}
         else:
-            origins[key] = {"origin": "default", "note": f"the logs cannot tell: the base's value "
-                                                         f"({parameter_info(key)['source']})"}
+            origins[key] = {"origin": "default",
+                            "note": f"the logs cannot show it; the base scenario's value ({parameter_info(key)['source']})"}
     return origins
 
 

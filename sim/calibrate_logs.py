@@ -6,12 +6,15 @@ each with a note saying how it was read. Everything here is arithmetic on the lo
 simulates. How each estimate maps onto the model (:mod:`sim.model`):
 
 Window
-    ``score``'s default window runs from the earliest timestamp, but a log of the changes that
-    shipped in a period also holds older changes that only shipped inside it. Their creation
-    days are thinner than a complete day (only the survivors of a long lead time appear), so the
-    window start is the change point that best explains the daily change counts: complete days
-    ~ Poisson(rate), earlier days ~ Poisson(rate x P(lead time > days before the start)), with
-    P estimated (Kaplan–Meier) from the changes of the certainly complete days.
+    ``score``'s default window runs from the earliest timestamp, but a log of what shipped in a
+    period also holds older changes that only shipped inside it, so it would understate the
+    deployment frequency. The window starts where the logs hold every change made: not before
+    the release that the train would have run before the first logged one (a regular train
+    that ran then would be in the log), and not where the daily change counts are thinner than
+    a complete day's (earlier days ~ Poisson(rate x P(lead time > days before the start)), P by
+    Kaplan–Meier from the certainly complete days). Among the starts left, a Monday giving a
+    usual export length (a quarter first) wins; a window ending before a quiet weekend is
+    extended over it the same way.
 Working hours
     Logs are in UTC; the 8-hour span holding most changes is taken as the team's 09:00–17:00 and
     every time-of-day pattern is read in that local time.
@@ -34,7 +37,10 @@ Lead time split
     a change first shipped at release k was not ready at the previous release that had room
     (else it would have shipped) and was ready by release k: its time before release lies in an
     interval. A log-normal fitted to those intervals gives the median time before release; the
-    rest of the lead time is waiting for the release (and deploying).
+    rest of the lead time is waiting for the release (and deploying). Behind a full release
+    train (a cap that every deployment hits) changes ship in the order they became ready, so
+    being overtaken by a later-created change bounds a change's time before release from below.
+    Under a day before release → trunk, else long-lived branches.
 """
 
 from __future__ import annotations
@@ -240,14 +246,26 @@ def infer_start(a: _Arrays, first_day: int, end: int, not_before: int | None, sc
     lowest = first_day if not_before is None else max(first_day, -(-not_before // NS_PER_DAY) * NS_PER_DAY)
     if active_day - lowest <= 0 or end - active_day < 14 * NS_PER_DAY:
         return min(lowest, active_day)
-    # rates of a complete day (working days and weekends apart) from the days after activity began
     day_of = (a.change_t - first_day) // NS_PER_DAY
     n_days = (end - first_day) // NS_PER_DAY
     counts = np.bincount(day_of, minlength=n_days).astype(float)
     weekday = (pd.Timestamp(first_day).day_of_week + np.arange(n_days)) % 7
     weekend = weekday >= SATURDAY
     complete_from = (active_day - first_day) // NS_PER_DAY
-    rate = np.empty(n_days)
+    candidates = np.arange((lowest - first_day) // NS_PER_DAY, complete_from + 1)
+    if not (scheduled and not_before is not None):
+        candidates = _explained_by_counts(a, candidates, counts, weekend, complete_from, active_day, end)
+    start = _preferred_start(candidates, n_days, weekday)
+    while weekend[start] and start < complete_from and counts[start] == 0:
+        start += 1
+    return first_day + start * NS_PER_DAY
+
+
+def _explained_by_counts(a: _Arrays, candidates: np.ndarray, counts: np.ndarray, weekend: np.ndarray,
+                         complete_from: int, active_day: int, end: int) -> np.ndarray:
+    """The candidate start days (indices) whose thinned-before, complete-after counts fit nearly best."""
+    # rates of a complete day (working days and weekends apart) from the days after activity began
+    rate = np.empty(len(counts))
     for mask in (weekend, ~weekend):
         sample = counts[complete_from:][mask[complete_from:]]
         rate[mask] = max(sample.mean() if len(sample) else 0.0, 1e-3)
@@ -257,12 +275,6 @@ def infer_start(a: _Arrays, first_day: int, end: int, not_before: int | None, sc
     deployed = (a.first_deploy >= 0) & (deployed_at < end)
     waited = (np.where(deployed, deployed_at, end) - a.change_t)[cohort] / NS_PER_DAY
     curve = _survival(np.maximum(waited, 0.0), deployed[cohort])
-    candidates = np.arange((lowest - first_day) // NS_PER_DAY, complete_from + 1)
-    if scheduled and not_before is not None:
-        start = _preferred_start(candidates, n_days, weekday)
-        while weekend[start] and start < complete_from and counts[start] == 0:
-            start += 1
-        return first_day + start * NS_PER_DAY
     scores = []
     for start in candidates:
         before = np.arange(start)
@@ -272,11 +284,7 @@ def infer_start(a: _Arrays, first_day: int, end: int, not_before: int | None, sc
                             + np.sum(counts[start:complete_from] * np.log(lam) - lam)))
     scores = np.array(scores)
     # later starts only call complete days thinned, which a release train that rarely ran explains too
-    plausible = candidates[np.flatnonzero(scores >= scores.max() - PLAUSIBLE_LOG_LIKELIHOOD)[0]:]
-    start = _preferred_start(plausible, n_days, weekday)
-    while weekend[start] and start < complete_from and counts[start] == 0:
-        start += 1
-    return first_day + start * NS_PER_DAY
+    return candidates[np.flatnonzero(scores >= scores.max() - PLAUSIBLE_LOG_LIKELIHOOD)[0]:]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -548,15 +556,22 @@ class _Reader:
         return int(np.sum(np.abs(delay) <= SAME_INSTANT_HOURS))
 
     def _lead_time_split(self, rows: np.ndarray, cap: int) -> None:
-        """Median time before release (log-normal on interval-censored times) → branching."""
-        a = self.a
-        starts = a.deploy_t[rows] - int(self.duration_h * NS_PER_HOUR)
+        """Median time before release → branching strategy (and, behind a full release train, lifetime)."""
         room = np.ones(len(rows), dtype=bool) if not cap else self.n_listed(rows) < cap
         if room.mean() < 0.3:
-            self.facts.missing.append(
-                "the batch cap, not readiness, decides when changes ship (most deployments are full): the "
-                "lead-time split cannot be read and branching is left at the base's values")
+            self._queue_order_split(rows)
             return
+        lows, highs = self._readiness_intervals(rows, room)
+        if len(highs) < 10:
+            self.facts.missing.append("too few shipped changes to split lead time: branching left at the base's values")
+            return
+        median = _interval_lognormal_median(np.array(lows), np.array(highs))
+        self._record_split(median, f"half of the changes are ready to release within {median:.1f} h of being created")
+
+    def _readiness_intervals(self, rows: np.ndarray, room: np.ndarray) -> tuple[list[float], list[float]]:
+        """Per shipped change: (not ready at the last earlier release with room, ready by its own) in hours."""
+        a = self.a
+        starts = a.deploy_t[rows] - int(self.duration_h * NS_PER_HOUR)
         lows, highs = [], []
         position = {int(r): k for k, r in enumerate(rows)}
         shipped = np.flatnonzero((a.first_deploy >= 0) & self.in_window(a.deploy_t[np.clip(a.first_deploy, 0, None)]))
@@ -570,18 +585,46 @@ class _Reader:
             if high > 0:
                 lows.append(max(low, 0.0))
                 highs.append(max(high, low + 1e-3))
-        if len(highs) < 10:
+        return lows, highs
+
+    def _queue_order_split(self, rows: np.ndarray) -> None:
+        """Behind a full release train changes ship in the order they became ready.
+
+        A change shipped after one created later cannot have been ready before that one was
+        created: the gap is a lower bound of its time before release. The upper quartile of these
+        bounds tracks the median time before release (checked against the model's own records).
+        """
+        a = self.a
+        self.facts.stats["release_train_full"] = True
+        latest = -np.inf
+        bounds = []
+        for row in rows:
+            first = [c for c in a.listed[row] if a.first_deploy[c] == row]
+            if not first:
+                continue
+            created = a.change_t[first]
+            if np.isfinite(latest):
+                bounds.extend(np.maximum(0.0, (latest - created) / NS_PER_HOUR))
+            latest = max(latest, float(created.max()))
+        if len(bounds) < 10:
             self.facts.missing.append("too few shipped changes to split lead time: branching left at the base's values")
             return
-        median = _interval_lognormal_median(np.array(lows), np.array(highs))
+        median = float(np.percentile(bounds, 75))
+        trunk = self._record_split(median, f"changes leave the full release queue up to {median:.1f} h out of the "
+                                           "order they were created in")
+        lifetime = median / 24.0 / 2.0 if trunk else median / 24.0 / 0.55
+        low, high = (0.01, 2.0) if trunk else (0.25, 60.0)
+        self.set("branching.branch_lifetime_days", round(min(high, max(low, lifetime)), 3),
+                 "from the time before release: about half a branch's life passes before a change merges")
+
+    def _record_split(self, median: float, how: str) -> bool:
         lead = self.facts.observed["metrics"]["lead_time_hours"]
         self.facts.stats["median_hours_before_release"] = median
         if lead is not None:
             self.facts.stats["median_hours_waiting_for_release"] = max(0.0, lead - median)
         trunk = median < 24.0
-        strategy = "trunk" if trunk else "long_lived"
-        self.set("branching.strategy", strategy,
-                 f"half of the changes are ready to release within {median:.1f} h of being created")
+        self.set("branching.strategy", "trunk" if trunk else "long_lived", how)
+        return trunk
 
     # -- restores ---------------------------------------------------------------------------------
     def restores(self) -> None:
@@ -606,10 +649,8 @@ class _Reader:
         delays = (a.incident_t[caused] - a.deploy_t[a.incident_deploy[caused]]) / NS_PER_HOUR
         fired = delays[delays > SAME_INSTANT_HOURS]
         if len(fired) >= 5:
-            # exponential in the model: mean = median / ln 2, read from the median to resist outliers
-            mean = float(np.median(fired)) / math.log(2)
-            self.set("operations.fire_delay_hours", round(min(720.0, mean), 3),
-                     f"median time from deployment to failure over {len(fired)} incidents / ln 2")
+            self.set("operations.fire_delay_hours", round(float(min(720.0, fired.mean())), 3),
+                     f"mean time from deployment to failure over {len(fired)} incidents")
         paths = self._paths(done)
         counts = {p: int(sum(1 for q in paths.values() if q == p)) for p in ("rollback", "hotfix", "flag")}
         self.facts.stats["restore_paths"] = counts
@@ -617,7 +658,7 @@ class _Reader:
             self.facts.missing.append("no resolved change-caused incidents: restore parameters left at the "
                                       "base's values")
             return
-        rollback = counts["rollback"] > counts["hotfix"] and counts["rollback"] >= 2
+        rollback = counts["rollback"] > counts["hotfix"]
         if counts["rollback"] + counts["hotfix"]:
             self.set("operations.automated_rollback", rollback,
                      f"{counts['rollback']} restores by an empty unplanned deployment (rollback), "

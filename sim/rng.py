@@ -58,7 +58,7 @@ class Stream:
         """A positive duration with the given mean and coefficient of variation (cv 0 = fixed; 1 = exponential)."""
         if mean <= 0:
             return 0.0
-        if cv <= 0:
+        if cv < 1e-3:  # practically fixed (and 1/cv² would overflow for tiny cv)
             return mean
         if cv == 1.0:
             return self.exponential(mean)

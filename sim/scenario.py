@@ -282,7 +282,7 @@ def _suggest(key: str, choices: Iterable[str]) -> str:
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
     if key not in all_keys():
-        raise InputError(f"{source}: unknown key {key!r}{_suggest(key, all_keys())}")
+        raise InputError(f"{source}: unknown key {key!r} = {value!r}: not a scenario key{_suggest(key, all_keys())}")
     parts = key.split(".")
     target = data
     for part in parts[:-1]:
@@ -339,7 +339,7 @@ def _describe_error(err: dict[str, Any], source: str, data: Mapping[str, Any]) -
         else:
             section = Scenario.model_fields.get(loc[0])
             choices = [f"{loc[0]}.{f}" for f in section.annotation.model_fields] if section else []
-        return f"{source}: unknown key {key!r}{_suggest(key, choices)}"
+        return f"{source}: unknown key {key!r} = {value!r}: not a scenario key{_suggest(key, choices)}"
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         return f"{source}: {key} = {value!r}: must be one of {expected}"

@@ -139,7 +139,8 @@ def calibrate_section(logs: EventLogs) -> None:
     report_view(result.report)
     for warning in result.warnings:
         st.warning(warning)
-    name = state.add_custom_scenario(f"{result.scenario.name} (calibrated)", result.scenario)
+    label = "your team" if result.scenario.name == "calibrated" else result.scenario.name
+    name = state.add_custom_scenario(f"{label} (calibrated)", result.scenario)
     left, right = st.columns(2)
     left.button("Use as baseline in Compare and Plan", type="primary", on_click=_use_as_baseline, args=(name,),
                 key="data.use-calibrated")

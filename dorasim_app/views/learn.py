@@ -88,8 +88,10 @@ def ci_lesson(scenario: Scenario, summary: dict) -> None:
                                           y_title="mean wait for a runner (minutes)", log_y=True,
                                           tooltip_text="text", title="Mean wait for a free runner (M/M/c)"))
     queue = summary["lead_time_breakdown"].get("ci_queue")
-    st.caption(f"Closed form for Poisson arrivals during working hours. Lines start where the pool can keep up "
-               f"(with fewer runners the queue grows without bound) and stop below a second. In the simulated *{scenario.name}* ({ci.runners} runners, "
+    st.caption(f"Closed form if every change ran the suite on its own (trunk-based), with Poisson arrivals in "
+               f"working hours. Lines start where the pool can keep up (with fewer runners the queue grows without "
+               f"bound) and stop below a second. Long-lived branches run CI once per merge, and skipped suites do "
+               f"not queue at all: in the simulated *{scenario.name}* ({ci.runners} runners, "
                f"{ci.test_suite_minutes:g}-minute suite), a change waited "
                f"{format_duration(queue) if queue is not None else '—'} for a runner on average.")
 

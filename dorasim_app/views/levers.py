@@ -90,14 +90,8 @@ def render() -> None:
         st.info("Choose at least one lever.")
         return
     levers = tuple((key, *ranges[key]) for key in chosen)
-    request = (base.model_dump_json(), levers, reps, settings["seed"], state.benchmark())
-    if st.button("Run the tornado", type="primary", key="levers.run"):
-        ss["levers.request"] = request
-    if ss.get("levers.request") != request:
-        st.info("Press **Run the tornado** to simulate these points.")
-        return
     try:
-        result = _cached_tornado(*request)
+        result = _cached_tornado(base.model_dump_json(), levers, reps, settings["seed"], state.benchmark())
     except InputError as exc:
         st.error(str(exc))
         return

@@ -178,11 +178,14 @@ def test_events_view_offers_the_three_csvs():
 
 def test_levers_view_runs_a_small_tornado():
     at = open_app(view="levers")
-    at.multiselect(key="levers.keys").set_value(["ci.runners", "release.deploy"])
-    at.button(key="levers.run").click().run()
+    assert_clean(at)
+    assert "moves it most" in markdown_text(at)
+    at.multiselect(key="levers.keys").set_value(["ci.runners", "release.deploy"]).run()
     assert_clean(at)
     assert len(at.get("arrow_vega_lite_chart")) + len(at.get("vega_lite_chart")) >= 5
-    assert "moves it most" in markdown_text(at)
+    summary = markdown_text(at).split("moves it most")[0]
+    assert "Deploy method" in summary or "CI runners" in summary  # only the chosen levers are ranked
+    assert "Engineers" not in markdown_text(at)
 
 
 def test_learn_view_ends_with_the_assumptions_table():
@@ -259,6 +262,28 @@ def test_an_uploaded_scenario_becomes_the_baseline():
     assert at.session_state["view"] == "compare"
     assert at.session_state["choice.baseline"] == state.CUSTOM_MARK + "my team (uploaded)"
     assert "my team" in markdown_text(at)
+
+
+def test_logs_calibrate_into_a_baseline_for_compare_and_plan():
+    at = open_app(view="data")
+    next(b for b in at.button if b.label.startswith("No logs at hand")).click().run()
+    assert_clean(at)
+    assert len(at.metric) == 5
+    at.button(key="data.calibrate").click().run()
+    assert_clean(at)
+    observed = at.dataframe[0].value
+    assert list(observed["metric"])[:4] == ["Deploy frequency", "Lead time", "Change failure rate", "Time to restore"]
+    at.button(key="data.use-calibrated").click().run()
+    assert_clean(at)
+    assert at.session_state["view"] == "compare"
+    assert at.session_state["choice.baseline"] == state.CUSTOM_MARK + "your team (calibrated)"
+    assert any(c.value.startswith(state.CUSTOM_MARK + "your team") for c in at.caption) or \
+        "your team" in markdown_text(at)
+    at.session_state["view"] = "plan"
+    at.run()
+    at.toggle(key="plan.from-baseline").set_value(True).run()
+    assert_clean(at)
+    assert "probability of Elite" in markdown_text(at)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -61,14 +61,14 @@ def test_heroics_never_reach_elite_and_the_process_plan_beats_them_at_the_end(he
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="the model's adoption costs cut output and raise defect odds, which neither lengthens "
-                          "the weekly-release lead time nor lifts a change failure rate already at ~50% "
-                          "(see scenarios/plan_90_days.toml)", strict=False)
 def test_the_90_day_plan_gets_worse_before_it_gets_better(process_plan):
+    """The J-curve: some mid-plan week is clearly (>= 3%) worse than week 1 on lead time or CFR."""
     weeks = process_plan["weeks"]
     middle = weeks[1:9]
     for key in ("lead_time_hours", "change_failure_rate"):
-        if max(w["metrics"][key]["p50"] for w in middle) > weeks[0]["metrics"][key]["p50"]:
+        first = weeks[0]["metrics"][key]["p50"]
+        worst = max((w["metrics"][key]["p50"] for w in middle if w["metrics"][key]["p50"] is not None), default=None)
+        if first is not None and worst is not None and worst > first * 1.03:
             return
     pytest.fail("no mid-plan week is worse than week 1 on lead time or change failure rate (p50)")
 

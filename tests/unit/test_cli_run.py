@@ -1,4 +1,8 @@
-"""``run``, ``compare``, ``events`` through the real CLI: reproducibility and the events → score round trip."""
+"""``run``, ``compare``, ``events`` through the CLI: reproducibility and the events → score round trip.
+
+Most calls go through ``sim.cli.main`` in this process (what ``python -m sim`` runs); one ``run``
+goes through a real interpreter to check what a script sees on stdout and stderr.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from sim.bands import BANDS
+from sim.cli import main
 from sim.model import STAGES
 from sim.scoring import METRIC_KEYS
 
@@ -18,48 +23,40 @@ ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
 
 
-def start(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "sim", *map(str, args)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish(procs: dict[str, subprocess.Popen]) -> dict[str, subprocess.CompletedProcess]:
-    """Wait for processes started together (two at a time keeps both cores busy)."""
-    done = {}
-    for name, proc in procs.items():
-        out, err = proc.communicate(timeout=300)
-        done[name] = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-        assert proc.returncode == 0, f"{name}: {err}"
-    return done
+def cli(*args, capsys) -> str:
+    """``python -m sim ARGS`` in this process (``sim.__main__`` is ``SystemExit(main())``); its stdout."""
+    code = main([str(arg) for arg in args])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert err == ""  # no progress bar when stderr is not a terminal
+    return out
 
 
 BASELINE_RUN = ("run", SCENARIOS / "baseline.toml", "--reps", "4", "--days", "28", "--json")
 
 
 @pytest.fixture(scope="module")
-def repeated_runs() -> dict[str, subprocess.CompletedProcess]:
-    return finish({
-        "first": start(*BASELINE_RUN, "--workers", "2"),
-        "again": start(*BASELINE_RUN, "--workers", "2"),
-        "one worker": start(*BASELINE_RUN, "--workers", "1"),
-    })
+def real_process_run() -> subprocess.CompletedProcess:
+    """One run through a real interpreter: what a script calling ``python -m sim`` sees."""
+    return subprocess.run([sys.executable, "-m", "sim", *map(str, BASELINE_RUN), "--workers", "2"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
 
 
-def test_same_seed_gives_identical_bytes_whatever_the_workers(repeated_runs):
-    first = repeated_runs["first"].stdout
+def test_json_prints_one_document_and_nothing_else(real_process_run):
+    assert real_process_run.returncode == 0, real_process_run.stderr
+    assert real_process_run.stderr == ""  # no progress bar when stderr is not a terminal
+    json.loads(real_process_run.stdout)  # the whole of stdout is one JSON document
+
+
+def test_same_seed_gives_identical_bytes_whatever_the_workers(real_process_run, capsys):
+    first = real_process_run.stdout
     assert first
-    assert repeated_runs["again"].stdout == first
-    assert repeated_runs["one worker"].stdout == first
+    assert cli(*BASELINE_RUN, "--workers", "2", capsys=capsys) == first
+    assert cli(*BASELINE_RUN, "--workers", "1", capsys=capsys) == first
 
 
-def test_json_prints_one_document_and_nothing_else(repeated_runs):
-    result = repeated_runs["first"]
-    assert result.stderr == ""  # no progress bar when stderr is not a terminal
-    json.loads(result.stdout)  # the whole of stdout is one JSON document
-
-
-def test_run_json_has_the_documented_shape(repeated_runs):
-    doc = json.loads(repeated_runs["first"].stdout)
+def test_run_json_has_the_documented_shape(real_process_run):
+    doc = json.loads(real_process_run.stdout)
     assert doc["scenario"] == "baseline"
     assert (doc["days"], doc["reps"], doc["seed"], doc["benchmark"]) == (28, 4, 1, "2023")
     assert set(doc["metrics"]) == set(METRIC_KEYS)
@@ -78,19 +75,16 @@ def test_run_json_has_the_documented_shape(repeated_runs):
 
 
 @pytest.mark.parametrize(("name", "days", "seed"), [("baseline", 28, 5), ("elite", 14, 3)])
-def test_events_then_score_equals_run_with_one_replication(tmp_path, name, days, seed):
+def test_events_then_score_equals_run_with_one_replication(tmp_path, capsys, name, days, seed):
     scenario = SCENARIOS / f"{name}.toml"
-    first = finish({
-        "events": start("events", scenario, "--out", tmp_path, "--days", days, "--seed", seed),
-        "run": start("run", scenario, "--reps", "1", "--days", days, "--seed", seed, "--json", "--workers", "1"),
-    })
-    window = re.search(r"--start (\S+) --end (\S+)", first["events"].stdout)
-    assert window, first["events"].stdout
-    scored = finish({"score": start(
+    printed = cli("events", scenario, "--out", tmp_path, "--days", days, "--seed", seed, capsys=capsys)
+    window = re.search(r"--start (\S+) --end (\S+)", printed)
+    assert window, printed
+    from_files = json.loads(cli(
         "score", "--changes", tmp_path / "changes.csv", "--deployments", tmp_path / "deployments.csv",
-        "--incidents", tmp_path / "incidents.csv", "--start", window[1], "--end", window[2], "--json")})
-    from_files = json.loads(scored["score"].stdout)
-    from_run = json.loads(first["run"].stdout)
+        "--incidents", tmp_path / "incidents.csv", "--start", window[1], "--end", window[2], "--json", capsys=capsys))
+    from_run = json.loads(cli("run", scenario, "--reps", "1", "--days", days, "--seed", seed, "--json",
+                              "--workers", "1", capsys=capsys))
     assert from_files["window_days"] == days
     for key in METRIC_KEYS:
         assert from_files["metrics"][key] == pytest.approx(from_run["metrics"][key]["p50"], rel=1e-12), key
@@ -99,17 +93,13 @@ def test_events_then_score_equals_run_with_one_replication(tmp_path, name, days,
     assert from_files["bands"] == from_run["bands"]
 
 
-def test_compare_puts_the_reference_first_and_matches_run():
+def test_compare_puts_the_reference_first_and_matches_run(capsys):
     common = ("--reps", "2", "--days", "14", "--json", "--workers", "1")
-    results = finish({
-        "compare": start("compare", SCENARIOS / "elite.toml", SCENARIOS / "baseline.toml", *common),
-        "run": start("run", SCENARIOS / "baseline.toml", *common),
-    })
-    doc = json.loads(results["compare"].stdout)
+    doc = json.loads(cli("compare", SCENARIOS / "elite.toml", SCENARIOS / "baseline.toml", *common, capsys=capsys))
     assert [s["scenario"] for s in doc["scenarios"]] == ["elite", "baseline"]
     assert doc["reference"] == "elite"
     # the same seeds for every scenario: the second element is exactly what `run` reports
-    assert doc["scenarios"][1] == json.loads(results["run"].stdout)
+    assert doc["scenarios"][1] == json.loads(cli("run", SCENARIOS / "baseline.toml", *common, capsys=capsys))
     deltas = doc["deltas"]["baseline"]
     elite, baseline = (s["metrics"]["lead_time_hours"]["p50"] for s in doc["scenarios"])
     assert deltas["lead_time_hours"] == pytest.approx(baseline - elite)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.cli import main
 from sim.errors import InputError
 from sim.scenario import (
     Scenario,
@@ -46,42 +47,50 @@ BAD_INPUTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def cli_results() -> dict[str, subprocess.CompletedProcess]:
-    """Every bad input through the real CLI, the processes started together to save wall time."""
-    procs = {
-        name: subprocess.Popen([sys.executable, "-m", "sim", "run", *map(str, args), "--reps", "1", "--days", "7"],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        for name, (args, _) in BAD_INPUTS.items()
-    }
-    results = {}
-    for name, proc in procs.items():
-        out, err = proc.communicate(timeout=120)
-        results[name] = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-    return results
+def run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
+    """``python -m sim ARGV`` in this process: ``sim.__main__`` is exactly ``SystemExit(main())``."""
+    try:
+        code = main([str(arg) for arg in argv])
+    except SystemExit as exit_:  # argparse usage errors
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 @pytest.mark.parametrize("name", list(BAD_INPUTS))
-def test_bad_input_exits_2_with_one_line_naming_what_where_and_why(cli_results, name):
-    result = cli_results[name]
-    assert result.returncode == 2, result.stderr
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    for word in BAD_INPUTS[name][1]:
+def test_bad_input_exits_2_with_one_line_naming_what_where_and_why(capsys, name):
+    args, words = BAD_INPUTS[name]
+    code, out, err = run_cli(["run", *args, "--reps", "1", "--days", "7"], capsys)
+    assert code == 2, err
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    for word in words:
         assert word in lines[0], f"{word!r} missing from: {lines[0]}"
 
 
-def test_unknown_key_suggests_the_close_match(cli_results):
-    assert "did you mean 'ci.runners'" in cli_results["unknown key"].stderr
+def test_bad_input_through_a_real_process_is_one_line_and_no_traceback():
+    result = subprocess.run(
+        [sys.executable, "-m", "sim", "run", str(DATA / "unknown_enum.toml"), "--reps", "1", "--days", "7"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and "release.cadence = 'hourly'" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="DESIGN §4: the message should also name the value of the unknown key")
-def test_unknown_key_message_names_its_value(cli_results):
-    # unknown_key.toml sets `runers = 4`; the --set case sets ci.runers=3
-    assert "4" in cli_results["unknown key"].stderr
-    assert "3" in cli_results["--set unknown key"].stderr
+def test_unknown_key_suggests_the_close_match(capsys):
+    _, _, err = run_cli(["run", DATA / "unknown_key.toml", "--reps", "1", "--days", "7"], capsys)
+    assert "did you mean 'ci.runners'" in err
+
+
+@pytest.mark.parametrize(("args", "value"), [
+    ([DATA / "unknown_key.toml"], "4"),  # the file sets `runers = 4`
+    ([BASELINE, "--set", "ci.runers=3"], "3"),
+])
+def test_unknown_key_message_names_its_value(capsys, args, value):
+    _, _, err = run_cli(["run", *args, "--reps", "1", "--days", "7"], capsys)
+    assert value in err
 
 
 # ------------------------------------------------------------------------------------------------
@@ -153,13 +162,11 @@ def test_shipped_scenarios_extend_the_baseline():
         assert load_scenario(ROOT / "scenarios" / f"{name}.toml").name == name
 
 
-def test_cli_accepts_extends_and_set():
-    result = subprocess.run(
-        [sys.executable, "-m", "sim", "run", str(DATA / "child.toml"), "--reps", "1", "--days", "7",
-         "--set", "ci.runners=9", "--set", "name=via_set", "--json", "--workers", "1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    document = json.loads(result.stdout)
+def test_cli_accepts_extends_and_set(capsys):
+    code, out, err = run_cli(["run", DATA / "child.toml", "--reps", "1", "--days", "7", "--set", "ci.runners=9",
+                              "--set", "name=via_set", "--json", "--workers", "1"], capsys)
+    assert code == 0, err
+    document = json.loads(out)
     assert document["scenario"] == "via_set"
     assert document["days"] == 7
 
