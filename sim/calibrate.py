@@ -193,7 +193,7 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
                      "base's values (the simulated change failure rate is the base's, not the team's)")
         return fit, notes
     size = max(1.0, facts.stats.get("changes_per_planned_deployment", 1.0))
-    per_change = 1.0 - (1.0 - min(cfr, 0.95)) ** (1.0 / size)
+    per_change = facts.stats.get("escaped_defects_per_change", 1.0 - (1.0 - min(cfr, 0.95)) ** (1.0 / size))
     defect = per_change / max(0.05, _escape_share(scenario))
     # d CFR / d log(p) of a batch failing with probability 1 - (1 - p)^n, at the observed rate
     sensitivity = max(0.02, -(1.0 - min(cfr, 0.95)) * math.log(1.0 - min(cfr, 0.95)))

@@ -626,6 +626,36 @@ class _Reader:
         self.set("branching.strategy", "trunk" if trunk else "long_lived", how)
         return trunk
 
+    def escapes(self) -> None:
+        """Share of changes that reach production with a defect: from which planned deployments failed.
+
+        A deployment of n new changes fails by a defect with probability 1 − (1 − q)^n; the
+        maximum-likelihood q over the planned deployments (checklist failures set aside) starts the
+        defect-rate fit. Unlike the change failure rate it does not mix in rollbacks and hotfixes.
+        """
+        a = self.a
+        rows = np.flatnonzero(self.planned)
+        if len(rows) < MIN_DEPLOYMENTS:
+            return
+        caused = self.in_window(a.incident_t) & (a.incident_deploy >= 0)
+        delays = a.incident_t[caused] - a.deploy_t[a.incident_deploy[caused]]
+        by_defect = set(a.incident_deploy[caused][delays > SAME_INSTANT_HOURS * NS_PER_HOUR].tolist())
+        sizes = np.array([int(np.sum(a.first_deploy[a.listed[r]] == r)) for r in rows], dtype=float)
+        failed = np.array([r in by_defect for r in rows])
+        keep = sizes > 0
+        sizes, failed = sizes[keep], failed[keep]
+        if len(sizes) < MIN_DEPLOYMENTS:
+            return
+        self.facts.stats["planned_failure_share"] = float(failed.mean())
+
+        def negative_ll(log_q: float) -> float:
+            survive = np.exp(sizes * math.log1p(-math.exp(log_q)))
+            return -float(np.sum(np.where(failed, np.log(np.maximum(1.0 - survive, 1e-12)),
+                                          np.log(np.maximum(survive, 1e-12)))))
+
+        best = optimize.minimize_scalar(negative_ll, bounds=(math.log(1e-6), math.log(0.5)), method="bounded")
+        self.facts.stats["escaped_defects_per_change"] = float(math.exp(best.x))
+
     # -- restores ---------------------------------------------------------------------------------
     def restores(self) -> None:
         a = self.a
@@ -748,5 +778,6 @@ def read_facts(logs: EventLogs, base: Scenario) -> LogFacts:
                               "(counted as work, not timed)")
     reader.work()
     reader.release()
+    reader.escapes()
     reader.restores()
     return facts

@@ -29,7 +29,8 @@ def add_arguments(parser) -> None:
                         help="tidy table (.parquet or .csv), one row per point x metric; "
                              "an existing table of the same sweep is resumed")
     parser.add_argument("--workers", type=_positive_int("--workers"), default=None,
-                        help="local processes, or LocalCluster workers for --executor dask (default 2); "
+                        help="local processes (default: the machine's cores), or the workers of the "
+                             "LocalCluster that --executor dask starts without --scheduler (default 2); "
                              "output does not depend on it")
     add_json_option(parser)
 

@@ -199,15 +199,36 @@ class DeliveryModel:
         order = np.argsort(t_all, kind="stable")
         t_all, e_all = t_all[order], e_all[order]
         n = len(t_all)
+        # one row of draws per change, so change i keeps its draws when output elsewhere changes
         u_defect = qrng.generator.random(n)
-        u_adopt = self.rng["adoption"].generator.random(n)
-        u_flag = self.rng["adoption"].generator.random(n)
-        for i in range(n):
-            t = float(t_all[i])
-            overtime = p.get("team.overtime", t)
-            fatigue = 1.0 + p.get("team.fatigue_defect_factor", t) * (overtime - 1.0)
-            p_def = min(1.0, p.get("quality.defect_rate", t) * fatigue * p.defect_factor(t))
-            self._new_change(t, int(e_all[i]), p_def, float(u_defect[i]), float(u_adopt[i]), float(u_flag[i]))
+        u_adopt, u_flag = self.rng["adoption"].generator.random((n, 2)).T
+        work_keys = ("team.overtime", "team.fatigue_defect_factor", "quality.defect_rate",
+                     "branching.feature_flags", "branching.flag_coverage")
+        if p.dynamic.isdisjoint(work_keys) and p.defect_factor(0.0) == 1.0 and not p.has_costs:
+            fatigue = 1.0 + p.get("team.fatigue_defect_factor") * (p.get("team.overtime") - 1.0)
+            p_def = np.full(n, min(1.0, p.get("quality.defect_rate") * fatigue))
+            flagged = (u_flag < p.get("branching.flag_coverage")) & bool(p.get("branching.feature_flags"))
+        else:
+            p_def = np.empty(n)
+            flagged = np.empty(n, dtype=bool)
+            for i in range(n):
+                t = float(t_all[i])
+                fatigue = 1.0 + p.get("team.fatigue_defect_factor", t) * (p.get("team.overtime", t) - 1.0)
+                p_def[i] = min(1.0, p.get("quality.defect_rate", t) * fatigue * p.defect_factor(t))
+                flagged[i] = bool(p.get("branching.feature_flags", t, u_adopt[i])) and (
+                    u_flag[i] < p.get("branching.flag_coverage", t))
+        self.created = t_all.tolist()
+        self.engineer = e_all.tolist()
+        self.p_defect = p_def.tolist()
+        self.u_defect = u_defect.tolist()
+        self.u_adopt = u_adopt.tolist()
+        self.flagged = flagged.tolist()
+        self.defective = (u_defect < p_def).tolist()
+        self.change_unit = [-1] * n
+        self.first_ready = [math.nan] * n
+        self.first_deploy_start = [math.nan] * n
+        self.first_deploy_end = [math.nan] * n
+        self.cadence_of = [""] * n
 
     # ------------------------------------------------------------------------------------------
     # 2. Branches

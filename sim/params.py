@@ -62,6 +62,7 @@ class Schedule:
             if t1 > t0 and (phase.capacity_cost or phase.defect_cost):
                 self._costs.append((t0, t1, phase.capacity_cost, phase.defect_cost))
         self.dynamic = frozenset(self._segments)
+        self.has_costs = bool(self._costs)
         if not self._segments:
             base_values = self.base
             # a plain scenario: every look-up is a dictionary read (the simulation's hot path)

@@ -45,13 +45,12 @@ from typing import Any
 
 import numpy as np
 
-import sim
 from sim.bands import BANDS, KEY_METRICS, band_of, check_benchmark
 from sim.errors import InputError
 from sim.runner import ReplicationResult, band_probabilities, percentiles, run_replication
 from sim.scenario import IDENTITY_KEYS, Scenario, get_value, load_scenario, parameter_keys, parse_toml_text
 from sim.scoring import METRIC_KEYS
-from sim.sweep_exec import check_executor, execute
+from sim.sweep_exec import check_executor, execute, model_digest
 from sim.sweep_table import PointStats, check_out_path, read_done, table_frame, write_table
 
 DESIGNS = ("grid", "lhs", "sobol")
@@ -128,8 +127,9 @@ class SweepSpec:
         return tuple(lever.key for lever in self.levers)
 
     def fingerprint(self) -> str:
-        """A hash of everything that determines the sweep's numbers (the file name and text do not)."""
-        doc = {"model": sim.__version__, "base": self.base.model_dump(mode="json"),
+        """A hash of everything that determines the sweep's numbers: the simulator's source, the base,
+        levers, design and seeds (not the file's name or comments)."""
+        doc = {"model": model_digest(), "base": self.base.model_dump(mode="json"),
                "levers": [asdict(lever) for lever in self.levers],
                **{k: getattr(self, k) for k in ("design", "points", "reps", "seed", "benchmark", "sensitivity",
                                                 "trajectories", "levels", "samples")}}

@@ -8,12 +8,15 @@ as work completes so that the caller can checkpoint (the sweep writes its table 
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import math
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
@@ -116,12 +119,23 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
             cluster.close()
 
 
-def _worker_version() -> str:
-    # importing the sweep module warms the worker up: the model's imports are paid before any task
+@functools.cache
+def model_digest() -> str:
+    """A hash of the simulator's source: the same digest means the same numbers for the same seeds."""
     import sim
-    import sim.sweep
 
-    return sim.__version__
+    package = Path(sim.__file__).parent
+    digest = hashlib.sha256(sim.__version__.encode())
+    for path in sorted(package.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _worker_model() -> str:
+    # importing the sweep module warms the worker up: the model's imports are paid before any task
+    import sim.sweep  # noqa: F401
+
+    return model_digest()
 
 
 def _check_workers(client: Any, scheduler: str | None) -> None:
@@ -130,14 +144,13 @@ def _check_workers(client: Any, scheduler: str | None) -> None:
     where = f"--scheduler {scheduler}" if scheduler else "Dask LocalCluster"
     client.wait_for_workers(1, timeout=60)
     try:
-        versions = client.run(_worker_version)
+        digests = client.run(_worker_model)
     except (ImportError, ModuleNotFoundError) as exc:
         raise InputError(f"{where}: a worker cannot import the simulator ({exc}); "
                          f"install dorasim {sim.__version__} on every worker") from None
-    wrong = sorted({v for v in versions.values() if v != sim.__version__})
-    if wrong:
-        raise InputError(f"{where}: workers run dorasim {', '.join(wrong)}, this client {sim.__version__}; "
-                         "install the same version everywhere so results match")
+    if any(d != model_digest() for d in digests.values()):
+        raise InputError(f"{where}: some workers run another build of the simulator than this client "
+                         f"(dorasim {sim.__version__}); install the same one everywhere so results match")
 
 
 def run_on_dask(client: Any, fn: Callable[..., Any], tasks: Sequence[tuple], *, sink: Sink | None = None,

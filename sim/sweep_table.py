@@ -88,8 +88,8 @@ def read_done(path: Path, fingerprint: str, keys: Sequence[str], points: Sequenc
     hashes = set(frame["sweep_hash"].astype(str))
     if hashes != {fingerprint}:
         other = ", ".join(sorted(hashes))
-        raise InputError(f"--out {path}: holds results of a different sweep (fingerprint {other}, this one "
-                         f"{fingerprint}); delete it or choose another --out to start afresh")
+        raise InputError(f"--out {path}: holds results of a different sweep or simulator build (fingerprint "
+                         f"{other}, this one {fingerprint}); delete it or choose another --out to start afresh")
     by_id = {point.id: point for point in points}
     done: dict[int, PointStats] = {}
     for point_id, rows in frame.groupby("point", sort=True):

@@ -153,7 +153,7 @@ def render() -> None:
 
     st.subheader("Where a change's lead time goes")
     st.caption("Mean hours per deployed change in each stage, in order. Amber is waiting, blue is someone "
-               "working on it.")
+               "working on it. A few changes that wait very long pull the mean above the median on the cards.")
     left, right = st.columns(2)
     for column, label, result in ((left, base_name, base_summary), (right, shown_name, summary)):
         eff = result.get("flow_efficiency")

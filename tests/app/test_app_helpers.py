@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import altair as alt
+import pandas as pd
 import pytest
 
 from dorasim_app import charts, state
@@ -12,6 +13,7 @@ from dorasim_app.story import describe_changes, explain
 from dorasim_app.uploads import NamedBytes, read_uploaded_logs, read_uploaded_scenario
 from dorasim_app.widgets import coerce, widget_label, widget_spec
 from sim.errors import InputError
+from sim.model import simulate, to_logs
 from sim.runner import run_scenario
 from sim.scenario import get_value, load_scenario, parameter_info, parameter_keys
 
@@ -90,6 +92,25 @@ def test_charts_build_valid_specs():
     assert charts.waterfall_chart(breakdown, "x").to_dict()
     weeks = [{"week": w, "p10": 10.0 * w, "p50": 20.0 * w, "p90": 30.0 * w} for w in range(1, 5)]
     assert charts.fan_chart({"a": weeks}, "lead_time_hours", phases=[{"week": 2.0, "label": "1", "name": "x"}]).to_dict()
+    probabilities = [{"week": w, "band_probabilities": {"elite": w / 4}} for w in range(1, 5)]
+    assert charts.probability_chart({"a": probabilities}).to_dict()
+    rows = [{"key": "CI runners (1 → 8)", "low": 10.0, "high": 4.0, "swing": 6.0},
+            {"key": "Deploy method (manual → automated)", "low": 10.0, "high": 9.0, "swing": 1.0}]
+    assert charts.tornado_chart(rows, "lead_time_hours", base=9.5).to_dict()
+    lines = pd.DataFrame({"n": [1, 2, 3], "risk": [0.1, 0.2, 0.3], "who": ["a"] * 3, "text": ["x"] * 3})
+    assert charts.line_chart(lines, "n", "risk", "who", x_title="n", y_title="risk", title="t", y_format="%",
+                             tooltip_text="text").to_dict()
+
+
+def test_timeline_charts_validate_and_keep_to_the_window():
+    scenario = SHIPPED["small_batch"].with_values({"days": 14})
+    logs = to_logs(simulate(scenario, 1, 0))
+    work, deployments, incidents = charts.timeline_charts(logs.changes, logs.deployments, logs.incidents,
+                                                          logs.start, logs.end)
+    for chart in (work, deployments, incidents):
+        assert chart.to_dict()
+    days = pd.to_datetime(pd.DataFrame(work.data)["time"])
+    assert days.min() >= logs.start.floor("D") and days.max() < logs.end
     assert charts.display_height(alt.Chart().properties(height=100)) == 100 + charts.CHART_CHROME_PX
 
 

@@ -198,6 +198,13 @@ def test_fingerprint_changes_with_anything_that_changes_the_numbers():
     assert load_sweep_text(text.replace("high = 4", "high = 5"), "a").fingerprint() != same
 
 
+def test_fingerprint_changes_with_the_simulator_build(monkeypatch):
+    spec = load_sweep(DATA / "tiny.toml")
+    before = spec.fingerprint()
+    monkeypatch.setattr(sweep_module, "model_digest", lambda: "another build")
+    assert spec.fingerprint() != before
+
+
 # ----------------------------------------------------------------------------------------------
 # point summaries, tornado and global indices (no simulation needed)
 
