@@ -9,8 +9,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -28,6 +30,34 @@ def show_progress(enabled: bool | None) -> bool:
     if enabled is not None:
         return enabled
     return sys.stderr.isatty()
+
+
+def _context():
+    """``fork`` from a single-threaded program (the CLI): cheapest. A threaded host (the app's
+    server, a Dask worker) forks from a clean single-threaded ``forkserver`` instead, because
+    forking a multi-threaded process can deadlock."""
+    if not sys.platform.startswith("linux"):
+        return multiprocessing.get_context("spawn")
+    if threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["sim.runner"])
+    return context
+
+
+_SHARED_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def _pool(workers: int) -> tuple[ProcessPoolExecutor, bool]:
+    """A pool for this call; in a threaded host (the app) one long-lived pool per size is reused,
+    so each run does not pay for starting processes."""
+    if threading.active_count() == 1 or not sys.platform.startswith("linux"):
+        return ProcessPoolExecutor(max_workers=workers, mp_context=_context()), False
+    pool = _SHARED_POOLS.get(workers)
+    if pool is None:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+        _SHARED_POOLS[workers] = pool
+    return pool, True
 
 
 def _call_chunk(fn: Callable[..., T], chunk: Sequence[tuple]) -> list[T]:
@@ -57,18 +87,22 @@ def run_tasks(fn: Callable[..., T], tasks: Sequence[tuple], *, workers: int | No
         n_chunks = min(total, workers * 4)
         bounds = [round(k * total / n_chunks) for k in range(n_chunks + 1)]
         chunks = [tasks[bounds[k]:bounds[k + 1]] for k in range(n_chunks)]
-        context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
         results: list[list[T] | None] = [None] * n_chunks
         done = 0
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pool, shared = _pool(workers)
+        try:
             futures = {pool.submit(_call_chunk, fn, chunk): k for k, chunk in enumerate(chunks)}
-            from concurrent.futures import as_completed
-
             for fut in as_completed(futures):
                 k = futures[fut]
                 results[k] = fut.result()
                 done += len(chunks[k])
                 _tick(bar, callback, done, total)
+        except BrokenProcessPool:
+            _SHARED_POOLS.pop(workers, None)
+            raise
+        finally:
+            if not shared:
+                pool.shutdown()
         return [item for chunk in results for item in chunk]  # type: ignore[union-attr]
     finally:
         if bar is not None:

@@ -18,9 +18,11 @@ more things: optional ``reps`` (default replications), and ``[[phase]]`` tables:
 How a ramp works (see :mod:`sim.params`): numeric values move linearly from the value in force
 before the phase to the new one over ``ramp_days``; switches (strategy, cadence, deploy method,
 rollback, flags) are adopted by a growing share of the work — halfway through the ramp about half
-of it follows the new way. While a phase ramps, output drops by ``capacity_cost`` and the defect
-rate rises by ``defect_cost`` (relative); both fade linearly to nothing at the end of the ramp
-(the J-curve of the DORA 2018 report). ``0`` means no adoption cost. Phases are applied in file
+of it follows the new way. While a phase ramps, output drops by ``capacity_cost``, human work
+(branch work, reviews, conflict resolution, fixes, manual deploys, hotfix diagnosis) takes
+1 / (1 − cost) as long, and the defect rate (of changes and hotfixes) and the manual checklist
+error rate rise by ``defect_cost`` (relative); both costs fade linearly to nothing at the end of
+the ramp (the J-curve of the DORA 2018 report). ``0`` means no adoption cost. Phases are applied in file
 order and must not go back in time; a phase must start inside the horizon, but its ramp may run
 past the end (it then never fully lands). Keys the model sizes once per run (:data:`STATIC_KEYS`,
 e.g. ``ci.runners``) can be set at the top level but not in a phase.
