@@ -65,7 +65,8 @@ MAX_RESIDUAL = 8.0        # residuals are clipped here: far off is far off
 NULL_RESIDUAL = 10.0      # the cost of a metric the simulation leaves null where the logs have it
 POLISH_ABOVE = 0.5        # re-fit with the check's replications when a residual there exceeds this
 POLISH_EVALUATIONS = 4
-_DEBUG = bool(__import__("os").environ.get("CALIBRATE_DEBUG"))    # a simulated metric that is null where the logs have a value
+PATIENCE = 4              # evaluations in a row without a 2% better cost before a search gives up
+_DEBUG = bool(__import__("os").environ.get("CALIBRATE_DEBUG"))
 
 
 FIT_NOTES = {
@@ -166,13 +167,7 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
         return [], notes
     fit: list[FitParameter] = []
     lead = observed["lead_time_hours"]
-    if lead is not None and facts.stats.get("release_train_full"):
-        # changes queue for a full release train: their wait depends on the backlog the window
-        # opened with, which the days simulated before the window build up (branch lifetime is
-        # estimated from the order changes leave the queue)
-        fit.append(FitParameter("simulation.warmup_days", "lead_time_hours", 2.0, 365.0,
-                                float(max(2, scenario.simulation.warmup_days)), 0.3, integer=True))
-    elif lead is not None:
+    if lead is not None:
         trunk = scenario.branching.strategy == "trunk"
         low, high = (0.01, 2.0) if trunk else (0.25, 60.0)
         before = facts.stats.get("median_hours_before_release")
@@ -184,6 +179,11 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
             start = before / 24.0 / 0.55  # about half a branch's life passes before a change merges
         fit.append(FitParameter("branching.branch_lifetime_days", "lead_time_hours", low, high,
                                 min(high, max(low, start)), 0.6))
+        if facts.stats.get("release_train_full"):
+            # changes queue for a full release train: their wait also depends on the backlog the
+            # window opened with, which the days simulated before the window build up
+            fit.append(FitParameter("simulation.warmup_days", "lead_time_hours", 2.0, 365.0,
+                                    float(max(2, scenario.simulation.warmup_days)), 0.3, integer=True))
     else:
         notes.append("no change was deployed in the window: branch lifetime left at the base's value")
     incidents = facts.stats.get("restore_paths")
@@ -341,16 +341,18 @@ def _round(value: float) -> float:
 
 
 def search(evaluator: _Evaluator, history: list[Evaluation], reps: int, budget: int, good: float,
-           prior: np.ndarray | None = None) -> tuple[Evaluation, np.ndarray | None]:
+           prior: np.ndarray | None = None, patience: int = PATIENCE) -> tuple[Evaluation, np.ndarray | None]:
     """Trust-region steps on a local linear model of the scaled residuals, refitted after each point.
 
-    Returns the best evaluation and the last local Jacobian (a prior for a later search).
+    Stops when every residual is within ``good``, after ``budget`` evaluations, or after
+    ``patience`` evaluations in a row that did not lower the cost by 2%. Returns the best
+    evaluation and the last local Jacobian (a prior for a later search).
     """
     best = min(history, key=lambda e: e.cost)
     radius = 1.0
     jacobian = prior
-    spent = 0
-    while spent < budget and not best.good(good):
+    spent = stalled = 0
+    while spent < budget and stalled < patience and not best.good(good):
         jacobian, offset = _local_model(history, best, radius, prior)
         lower = np.maximum(evaluator.low - best.x, -radius)
         upper = np.minimum(evaluator.high - best.x, radius)
@@ -364,6 +366,7 @@ def search(evaluator: _Evaluator, history: list[Evaluation], reps: int, budget: 
         trial = evaluator.evaluate([candidate], reps)[0]
         spent += 1
         history.append(trial)
+        stalled = 0 if trial.cost < 0.98 * best.cost else stalled + 1
         if trial.cost < best.cost:
             best = trial
             radius = min(2.0, radius * 1.5)
@@ -414,7 +417,8 @@ def fit_by_simulation(evaluator: _Evaluator, x0: np.ndarray, reps: int, check_re
     # the check runs more replications: if its p50s drift from the fit's, take a few steps more
     checked = evaluator.evaluate([best.x], check_reps)[0]
     if not checked.good(POLISH_ABOVE):
-        checked, _ = search(evaluator, [checked], check_reps, POLISH_EVALUATIONS, GOOD_ENOUGH, prior=jacobian)
+        checked, _ = search(evaluator, [checked], check_reps, POLISH_EVALUATIONS, GOOD_ENOUGH, prior=jacobian,
+                            patience=2)
     return checked, evaluator.evaluations
 
 

@@ -191,15 +191,15 @@ def _preferred_start(plausible: np.ndarray, end_day: int, weekday: np.ndarray) -
 
     When a release train ran rarely, days after its last release before the window hold every
     change too, so the counts fit several starts. Then a start on a Monday, and a usual export
-    length (a quarter first; the last day may have been quiet) decide, else the middle Monday
-    or the middle day.
+    length (a quarter first; the last one or two days may have been a quiet weekend) decide,
+    else the middle Monday or the middle day.
     """
     if plausible[-1] - plausible[0] <= 2:
         return int(plausible[0])
     mondays = [int(d) for d in plausible if weekday[d] == 0]
     for days in (mondays, [int(d) for d in plausible]):
         for length in USUAL_WINDOW_DAYS:
-            for end in (end_day, end_day + 1):
+            for end in (end_day, end_day + 1, end_day + 2):
                 if end - length in days:
                     return end - length
     if mondays:
@@ -233,11 +233,10 @@ def infer_start(a: _Arrays, first_day: int, end: int, not_before: int | None, sc
 
     Candidates run from ``not_before`` (no release happened before it, though the release train
     would have shipped something) to the first deployment or incident. The daily change counts
-    rule out starts much earlier than the best one by likelihood; every later candidate stays
-    plausible (after a rare release every change survives, so complete-looking days prove
-    nothing), and :func:`_preferred_start` chooses among them. With a scheduled release train
-    (``scheduled``) every change made after the last release before ``not_before`` survives, so
-    all the candidates stay plausible. A weekend start without any change moves to the Monday.
+    keep the candidates nearly as likely as the best one, and :func:`_preferred_start` chooses
+    among them. With a weekend release train (``scheduled``) every change made after the last
+    release before the window survives, so counts prove nothing and all candidates stay. A
+    weekend start without any change moves to the Monday.
     """
     activity = np.concatenate([a.deploy_t, a.incident_t])
     if len(activity) == 0 or len(a.change_t) == 0:
@@ -283,8 +282,7 @@ def _explained_by_counts(a: _Arrays, candidates: np.ndarray, counts: np.ndarray,
         scores.append(float(np.sum(counts[before] * np.log(mu) - mu)
                             + np.sum(counts[start:complete_from] * np.log(lam) - lam)))
     scores = np.array(scores)
-    # later starts only call complete days thinned, which a release train that rarely ran explains too
-    return candidates[np.flatnonzero(scores >= scores.max() - PLAUSIBLE_LOG_LIKELIHOOD)[0]:]
+    return candidates[scores >= scores.max() - PLAUSIBLE_LOG_LIKELIHOOD]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,21 +337,26 @@ class _Reader:
         return (t >= self.start) & (t < self.end)
 
     def _no_release_before(self) -> int | None:
-        """The release before the first logged one: the window opened after it (ns), if the train is regular."""
+        """The window opened after the first logged release minus the longest plausible gap (ns).
+
+        A regular weekend train ships at every window, so one period before the first release; other
+        trains: half again the longest gap between logged releases. None when too few to tell.
+        """
         if self.cadence is None:
             return None
         times = self.a.deploy_t[self.planned_rows]
-        first = int(times[0])
-        cadence = self.cadence[0]
-        if cadence in WEEKEND_CADENCES:
-            day = pd.Timestamp(first + self.offset_ns).normalize()
-            opens = [d for d in (day - pd.Timedelta(days=k) for k in range(1, 40))
-                     if _opens_on(cadence, d.date())]
-            if not opens:
-                return None
-            return int(opens[0].value + WEEKEND_RELEASE_HOUR * NS_PER_HOUR - self.offset_ns)
         gaps = np.diff(times)
-        return first - int(np.percentile(gaps, 90)) if len(gaps) >= MIN_DEPLOYMENTS else None
+        minimum = 2 if self.cadence[0] in WEEKEND_CADENCES else MIN_DEPLOYMENTS
+        if len(times) < minimum:
+            return None
+        longest = int(gaps.max()) if len(gaps) else 0
+        if self.cadence[0] in WEEKEND_CADENCES:
+            # a train that shipped at every window of its cadence would have shipped at the one before
+            period = {"weekly": 7, "biweekly": 14, "monthly": 35}[self.cadence[0]] * NS_PER_DAY
+            if longest <= period:
+                return int(times[0]) - period
+        # the gap before the first logged release is one more draw: allow half again the longest
+        return int(times[0]) - int(1.5 * longest)
 
     def _note_window(self, logs: EventLogs, default_start: int) -> None:
         early = int((self.a.change_t < self.start).sum())
@@ -609,13 +612,12 @@ class _Reader:
         if len(bounds) < 10:
             self.facts.missing.append("too few shipped changes to split lead time: branching left at the base's values")
             return
+        lead = self.facts.observed["metrics"]["lead_time_hours"]
         median = float(np.percentile(bounds, 75))
-        trunk = self._record_split(median, f"changes leave the full release queue up to {median:.1f} h out of the "
-                                           "order they were created in")
-        lifetime = median / 24.0 / 2.0 if trunk else median / 24.0 / 0.55
-        low, high = (0.01, 2.0) if trunk else (0.25, 60.0)
-        self.set("branching.branch_lifetime_days", round(min(high, max(low, lifetime)), 3),
-                 "from the time before release: about half a branch's life passes before a change merges")
+        if lead is not None:
+            median = min(median, lead)
+        self._record_split(median, f"changes leave the full release queue up to {median:.1f} h out of the order "
+                                   "they were created in")
 
     def _record_split(self, median: float, how: str) -> bool:
         lead = self.facts.observed["metrics"]["lead_time_hours"]
@@ -693,16 +695,7 @@ class _Reader:
             self.set("operations.automated_rollback", rollback,
                      f"{counts['rollback']} restores by an empty unplanned deployment (rollback), "
                      f"{counts['hotfix']} by a hotfix deployment")
-        checklist = int(np.sum(np.abs(delays) <= SAME_INSTANT_HOURS))
-        total = len(done)
-        flag_share = counts["flag"] / max(1, total - checklist)  # checklist errors cannot be switched off
-        if counts["flag"] >= 3 and flag_share >= 0.2:
-            self.set("branching.feature_flags", True,
-                     f"{counts['flag']} of {total} restores needed no deployment (a flag switched off)")
-            self.set("branching.flag_coverage", round(min(1.0, flag_share), 3),
-                     "share of restores that needed no deployment")
-        elif total >= 5 and self.base_value("branching.feature_flags"):
-            self.set("branching.feature_flags", False, f"all but {counts['flag']} of {total} restores needed a deployment")
+        self._feature_flags(done, paths)
         fast = [h for i, h in self._restore_hours(done).items() if paths.get(i) in ("rollback", "flag")]
         if len(fast) >= MIN_SAMPLES:
             action = np.mean([float(self.base_value("operations.rollback_minutes")) if paths[i] == "rollback"
@@ -711,6 +704,34 @@ class _Reader:
             detect = max(1.0, float(np.mean(fast)) * 60 - action)
             self.set("operations.detect_minutes", round(min(20160.0, detect), 2),
                      f"mean of {len(fast)} rollback / flag restores minus the switch itself")
+
+    def _feature_flags(self, done: np.ndarray, paths: dict[int, str]) -> None:
+        """Flag flips restore without a deployment, and only defects of flagged changes.
+
+        Counted over resolved defect incidents of planned deployments (checklist errors and rushed
+        hotfixes cannot be switched off). An incident is switched off when every escaped defect
+        of its batch is behind a flag, so with K ~ Poisson(λ) escaped defects (given K ≥ 1) the
+        share switched off is E[c^K | K ≥ 1]; solving for c gives ``flag_coverage``.
+        """
+        a = self.a
+        rows = a.incident_deploy[done]
+        delay = (a.incident_t[done] - a.deploy_t[rows]) / NS_PER_HOUR
+        eligible = [int(i) for i, row, d in zip(done, rows, delay) if not a.unplanned[row] and d > SAME_INSTANT_HOURS]
+        flips = sum(1 for i in eligible if paths.get(i) == "flag")
+        total = len(done)
+        if flips >= 3 and flips >= 0.2 * len(eligible):
+            share = flips / len(eligible)
+            escapes = self.facts.stats.get("escaped_defects_per_change")
+            size = self.facts.stats.get("changes_per_planned_deployment")
+            coverage = _coverage_for(share, escapes * size) if escapes and size else share
+            self.set("branching.feature_flags", True,
+                     f"{flips} of {len(eligible)} defect incidents were restored without a deployment (a flag "
+                     "switched off)")
+            self.set("branching.flag_coverage", round(coverage, 3),
+                     f"{share:.0%} of defect incidents switched off, with ~{(escapes or 0) * (size or 0):.1f} escaped "
+                     "defects per deployment all needing a flag")
+        elif total >= 5 and self.base_value("branching.feature_flags"):
+            self.set("branching.feature_flags", False, f"all but {flips} of {total} restores needed a deployment")
 
     def _restore_hours(self, done: np.ndarray) -> dict[int, float]:
         a = self.a
@@ -737,6 +758,19 @@ class _Reader:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _coverage_for(share: float, escaped: float) -> float:
+    """Flag coverage c with E[c^K | K ≥ 1] = share for K ~ Poisson(``escaped``)."""
+    lam = max(escaped, 1e-6)
+    none = math.exp(-lam)
+
+    def switched_off(c: float) -> float:
+        return (math.exp(-lam * (1.0 - c)) - none) / (1.0 - none)
+
+    if share >= 1.0:
+        return 1.0
+    return float(optimize.brentq(lambda c: switched_off(c) - share, 0.0, 1.0))
 
 
 def _opens_on(cadence: str, day: dt.date) -> bool:

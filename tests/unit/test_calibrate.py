@@ -180,7 +180,7 @@ def test_too_few_deployments_leave_the_fit_out_and_say_what_is_missing():
     result = calibrate(logs, base=BASE, reps=2, check_reps=2, workers=1)
     assert result.report["fit"]["parameters"] == []
     joined = " ".join(result.report["missing"])
-    assert "deployments" in joined
+    assert "at least 5 needed" in joined
     assert "defect rate" in joined
     assert get_value(result.scenario, "quality.defect_rate") == BASE.quality.defect_rate
 

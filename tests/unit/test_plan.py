@@ -258,7 +258,7 @@ BAD_PLANS = {
     # case: (plan text, what stderr must say after the file name)
     "bad toml": (_plan_text("[[phase]\nday = 1\n"), "invalid TOML"),
     "unknown top-level key": (_plan_text("[[phases]]\nday = 1\n"), "unknown top-level key 'phases' (did you mean 'phase'?)"),
-    "unknown scenario key": (_plan_text("", '[ci]\nrunnerz = 3\n'), "unknown key 'ci.runnerz' (did you mean 'ci.runners'?)"),
+    "unknown scenario key": (_plan_text("", '[ci]\nrunnerz = 3\n'), "unknown key 'ci.runnerz' = 3: not a scenario key (did you mean 'ci.runners'?)"),
     "day beyond the horizon": (_plan_text(_phase(day=90)), "phase 1 ('ci'): day = 90: outside the horizon (0 <= day < 90)"),
     "negative day": (_plan_text(_phase(day=-1)), "phase 1 ('ci'): day = -1: outside the horizon"),
     "day not a number": (_plan_text(_phase(day='"monday"')), "phase 1 ('ci'): day = 'monday': must be a number of days"),
