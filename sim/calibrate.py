@@ -3,21 +3,25 @@
 Two halves:
 
 1. **Estimate** what the logs show directly (:mod:`sim.calibrate_logs`): the window, team size
-   and output, release cadence, batch cap, deploy method and duration, restore paths, detection,
-   when defects fire, and the lead-time split that picks the branching strategy.
+   and output, release cadence, batch cap, deploy method and duration, restore paths, feature
+   flags, detection, when defects fire, and the lead-time split that picks the branching strategy.
 2. **Fit** what they cannot show by simulation: the defect rate (→ change failure rate), the
-   branch lifetime (→ lead time) and the hand-repair or detection time (→ time to restore) are
-   chosen so that the p50 of the simulated DORA metrics matches the observed values.
+   branch lifetime (→ lead time; behind a release train that is always full also the warm-up,
+   i.e. the backlog the window opens with) and the hand-repair or detection time (→ time to
+   restore) are chosen so that the p50 of the simulated DORA metrics matches the observed values.
 
 The fit is a trust-region search on a local linear model of the residuals, re-estimated by
-least squares from every point evaluated so far (a response-surface method, robust to the
-small steps a discrete-event simulation makes): each step solves the bounded linear problem
-with :func:`scipy.optimize.lsq_linear`. Every evaluation runs the same replications with the
-same seeds (common random numbers), so two parameter sets differ by their effect, not by luck.
-Residuals are scaled by the accuracy bar: relative errors of deployment frequency (20%), lead
-time (30%) and time to restore (35%) on a log scale, absolute error of the change failure rate
-(0.07). Parameters stay within their validated ranges; what the data cannot tell stays at the
-base scenario's value.
+weighted least squares from every point evaluated so far (a response-surface method, robust to
+the small jumps a discrete-event simulation makes) and leaning on a rough prior Jacobian; each
+step solves the bounded linear problem with :func:`scipy.optimize.lsq_linear`. Every evaluation
+runs the same replications with the same seeds (common random numbers), so two parameter sets
+differ by their effect, not by luck. It starts with few replications per point (``reps``), then
+checks the best point with ``check_reps`` (the report's numbers, and what ``run`` with that
+many replications shows) and takes a few smaller steps more if the check drifted. Residuals are
+scaled by the accuracy bar: relative errors of deployment frequency (20%), lead time (30%) and
+time to restore (35%) on a log scale, absolute error of the change failure rate (0.07).
+Parameters stay within their validated ranges; what the data cannot tell stays at the base
+scenario's value.
 """
 
 from __future__ import annotations
@@ -66,7 +70,6 @@ NULL_RESIDUAL = 10.0      # the cost of a metric the simulation leaves null wher
 POLISH_ABOVE = 0.5        # re-fit with the check's replications when a residual there exceeds this
 POLISH_EVALUATIONS = 4
 PATIENCE = 4              # evaluations in a row without a 2% better cost before a search gives up
-_DEBUG = bool(__import__("os").environ.get("CALIBRATE_DEBUG"))
 
 
 FIT_NOTES = {
@@ -297,9 +300,6 @@ class _Evaluator:
             p50 = {key: percentiles([r.get(key) for r in chunk])["p50"] for key in METRICS}
             residuals = np.array([scaled_error(key, p50[key], self.observed[key]) for key in self.targets])
             out.append(Evaluation(x, chunk, p50, residuals))
-            if _DEBUG:
-                print("EVAL", reps, self.values(x), {k[:4]: None if v is None else round(v, 3) for k, v in p50.items()},
-                      np.round(residuals, 2))
         self.evaluations += len(points)
         return out
 
@@ -341,15 +341,16 @@ def _round(value: float) -> float:
 
 
 def search(evaluator: _Evaluator, history: list[Evaluation], reps: int, budget: int, good: float,
-           prior: np.ndarray | None = None, patience: int = PATIENCE) -> tuple[Evaluation, np.ndarray | None]:
+           prior: np.ndarray | None = None, patience: int = PATIENCE,
+           radius: float = 1.0) -> tuple[Evaluation, np.ndarray | None]:
     """Trust-region steps on a local linear model of the scaled residuals, refitted after each point.
 
     Stops when every residual is within ``good``, after ``budget`` evaluations, or after
-    ``patience`` evaluations in a row that did not lower the cost by 2%. Returns the best
-    evaluation and the last local Jacobian (a prior for a later search).
+    ``patience`` evaluations in a row that did not lower the cost by 2%. ``radius`` is the first
+    trust region (in log-parameter units). Returns the best evaluation and the last local
+    Jacobian (a prior for a later search).
     """
     best = min(history, key=lambda e: e.cost)
-    radius = 1.0
     jacobian = prior
     spent = stalled = 0
     while spent < budget and stalled < patience and not best.good(good):
@@ -418,7 +419,7 @@ def fit_by_simulation(evaluator: _Evaluator, x0: np.ndarray, reps: int, check_re
     checked = evaluator.evaluate([best.x], check_reps)[0]
     if not checked.good(POLISH_ABOVE):
         checked, _ = search(evaluator, [checked], check_reps, POLISH_EVALUATIONS, GOOD_ENOUGH, prior=jacobian,
-                            patience=2)
+                            patience=3, radius=0.25)
     return checked, evaluator.evaluations
 
 
@@ -438,13 +439,7 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
     if reps < 1 or check_reps < 1:
         raise InputError(f"reps = {reps}, check_reps = {check_reps}: both must be >= 1")
     warnings: list[str] = []
-    if base is None:
-        path = default_base_path()
-        if path is None:
-            warnings.append("scenarios/baseline.toml not found: parameters the logs cannot tell use the model's defaults")
-            base = Scenario()
-        else:
-            base = load_scenario(path)
+    base = _resolve_base(base, warnings)
     _check_logs(logs)
     facts = read_facts(logs, base)
     warnings.extend(facts.warnings)
@@ -491,6 +486,16 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
                             f"is outside the calibration bar")
     report["warnings"] = warnings
     return CalibrationResult(scenario, text, report, warnings)
+
+
+def _resolve_base(base: Scenario | None, warnings: list[str]) -> Scenario:
+    if base is not None:
+        return base
+    path = default_base_path()
+    if path is None:
+        warnings.append("scenarios/baseline.toml not found: parameters the logs cannot tell use the model's defaults")
+        return Scenario()
+    return load_scenario(path)
 
 
 class _Progress:

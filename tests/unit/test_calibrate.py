@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from sim.calibrate import bar_error, calibrate, default_base_path, scaled_error
-from sim.calibrate_logs import _interval_lognormal_median, read_facts
+from sim.calibrate_logs import _coverage_for, _interval_lognormal_median, read_facts
 from sim.cli import main
 from sim.errors import InputError
 from sim.logs import EventLogs, make_logs, write_logs
@@ -89,6 +89,35 @@ def test_interval_censored_median_is_recovered():
     lows = np.maximum(previous - created, 0.0)
     highs = shipped - created
     assert _interval_lognormal_median(lows, highs) == pytest.approx(30.0, rel=0.2)
+
+
+@pytest.mark.parametrize("hours", [-5, 3, 8])
+def test_patterns_are_read_in_the_teams_own_working_hours(hours):
+    logs, _ = simulated_logs(team__engineers=8, release__cadence="daily")
+    moved = make_logs(*(frame.assign(**{c: frame[c] + pd.Timedelta(hours=hours) for c in columns})
+                        for frame, columns in ((logs.changes, ["time_created"]),
+                                               (logs.deployments, ["time_created"]),
+                                               (logs.incidents, ["time_created", "time_resolved"]))))
+    facts = read_facts(moved, BASE)
+    assert facts.estimates["release.cadence"].value == "daily"
+    assert facts.stats["working_hours_utc"].startswith(f"{(9 + hours) % 24:02d}:00")
+
+
+@pytest.mark.parametrize("coverage", [0.3, 0.8, 0.95])
+@pytest.mark.parametrize("escaped", [0.5, 2.0])
+def test_flag_coverage_inverts_the_share_of_incidents_switched_off(coverage, escaped):
+    none = math.exp(-escaped)
+    share = (math.exp(-escaped * (1 - coverage)) - none) / (1 - none)
+    assert _coverage_for(share, escaped) == pytest.approx(coverage, abs=1e-6)
+
+
+def test_a_full_release_train_fits_the_backlog_the_window_opens_with():
+    logs, _ = simulated_logs(days=42, team__engineers=8, release__cadence="daily", release__max_batch_size=3)
+    facts = read_facts(logs, BASE)
+    assert facts.stats["release_train_full"] is True
+    result = calibrate(logs, base=BASE, reps=2, check_reps=2, workers=1)
+    assert "simulation.warmup_days" in result.report["fit"]["parameters"]
+    assert isinstance(result.scenario.simulation.warmup_days, int)
 
 
 # ---------------------------------------------------------------------------------------------
