@@ -65,7 +65,8 @@ DAILY_RELEASE_HOUR = 15.0   # the model's daily window (sim.calendar)
 WEEKEND_RELEASE_HOUR = 9.0  # the model's weekend window
 WORK_START_HOUR = 9.0
 SAME_INSTANT_HOURS = 1 / 60  # an incident within a minute of its deployment began with it
-RESOLVE_MATCH_HOURS = 0.5    # a restoring deployment is logged within this of the resolution
+RESOLVE_BEFORE_HOURS = 0.5   # a restoring deployment is logged at most this long before the resolution
+RESOLVE_AFTER_HOURS = 5 / 60  # ... or this long after it
 MIN_DEPLOYMENTS = 5
 WEEKEND_CADENCES = ("weekly", "biweekly", "monthly")
 MIN_SAMPLES = 3
@@ -649,6 +650,7 @@ class _Reader:
         if len(sizes) < MIN_DEPLOYMENTS:
             return
         self.facts.stats["planned_failure_share"] = float(failed.mean())
+        self.facts.stats["new_changes_per_planned_deployment"] = float(sizes.mean())
 
         def negative_ll(log_q: float) -> float:
             survive = np.exp(sizes * math.log1p(-math.exp(log_q)))
@@ -722,7 +724,7 @@ class _Reader:
         if flips >= 3 and flips >= 0.2 * len(eligible):
             share = flips / len(eligible)
             escapes = self.facts.stats.get("escaped_defects_per_change")
-            size = self.facts.stats.get("changes_per_planned_deployment")
+            size = self.facts.stats.get("new_changes_per_planned_deployment")
             coverage = _coverage_for(share, escapes * size) if escapes and size else share
             self.set("branching.feature_flags", True,
                      f"{flips} of {len(eligible)} defect incidents were restored without a deployment (a flag "
@@ -738,21 +740,31 @@ class _Reader:
         return {int(i): (a.resolved_t[i] - a.incident_t[i]) / NS_PER_HOUR for i in done}
 
     def _paths(self, done: np.ndarray) -> dict[int, str]:
+        """How each resolved incident was restored: the unplanned deployment logged at its resolution.
+
+        Pairs are (incident, unplanned deployment) within ``RESOLVE_BEFORE_HOURS`` before to
+        ``RESOLVE_AFTER_HOURS`` after the resolution, matched one to one, closest first, so a busy
+        team's rollbacks are not credited to each other's incidents. No deployment = a flag flip.
+        """
         a = self.a
         rows = np.flatnonzero(a.unplanned)
         times = a.deploy_t[rows]
-        order = np.argsort(times)
+        order = np.argsort(times, kind="stable")
         rows, times = rows[order], times[order]
-        out = {}
-        tolerance = int(RESOLVE_MATCH_HOURS * NS_PER_HOUR)
+        before = int(RESOLVE_BEFORE_HOURS * NS_PER_HOUR)
+        after = int(RESOLVE_AFTER_HOURS * NS_PER_HOUR)
+        pairs = []
         for i in done:
-            lo = np.searchsorted(times, a.incident_t[i], side="left")
-            hi = np.searchsorted(times, a.resolved_t[i] + tolerance, side="right")
-            if hi > lo:
-                nearest = rows[lo + int(np.argmin(np.abs(times[lo:hi] - a.resolved_t[i])))]
-                out[int(i)] = "rollback" if len(a.listed[nearest]) == 0 else "hotfix"
-            else:
-                out[int(i)] = "flag"
+            resolved = a.resolved_t[i]
+            lo = np.searchsorted(times, max(a.incident_t[i], resolved - before), side="left")
+            hi = np.searchsorted(times, resolved + after, side="right")
+            pairs.extend((abs(int(times[k]) - int(resolved)), int(i), int(rows[k])) for k in range(lo, hi))
+        out = {int(i): "flag" for i in done}
+        used: set[int] = set()
+        for _distance, incident, row in sorted(pairs):
+            if out[incident] == "flag" and row not in used:
+                out[incident] = "rollback" if len(a.listed[row]) == 0 else "hotfix"
+                used.add(row)
         return out
 
 
