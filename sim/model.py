@@ -146,6 +146,13 @@ class DeliveryModel:
         self.ready_signal = self.env.event()
         self.deployer_wake: float | None = None  # when the idle deployer will look again (None: busy)
         self.u_engineer = self.rng["adoption"].generator.random(1000)
+        ci_keys = {"ci.test_suite_minutes", "ci.skip_threshold_minutes", "ci.flaky_distrust", "ci.flaky_rate",
+                   "ci.suite_cv"}
+        # CI settings that never change are worked out once (the per-change hot path)
+        self._ci_static = None
+        if self.params.dynamic.isdisjoint(ci_keys):
+            self._ci_static = (self.skip_probability(0.0), scenario.ci.test_suite_minutes / 60.0, scenario.ci.suite_cv,
+                               scenario.ci.flaky_rate)
 
     def slowdown(self, t: float) -> float:
         """How much longer human work takes while phases ramp (1.0 = no adoption cost)."""
@@ -312,6 +319,15 @@ class DeliveryModel:
         distrust = p.get("ci.flaky_distrust", t) * p.get("ci.flaky_rate", t)
         return min(0.95, slow + distrust)
 
+    def _ci_settings(self, t: float) -> tuple[float, float, float, float]:
+        """(skip probability, mean suite hours, suite cv, flaky rate) in force at ``t``."""
+        static = self._ci_static
+        if static is not None:
+            return static
+        p = self.params
+        return (self.skip_probability(t), p.get("ci.test_suite_minutes", t) / 60.0, p.get("ci.suite_cv", t),
+                p.get("ci.flaky_rate", t))
+
     def ci_flow(self, unit: Unit):
         env = self.env
         rng = self.rng["ci"]
@@ -319,8 +335,8 @@ class DeliveryModel:
         if unit.conflict_hours > 0:
             yield env.timeout(unit.conflict_hours)
         while True:
-            t = env.now
-            if rng.uniform() < self.skip_probability(t):
+            skip, suite_hours, suite_cv, flaky_rate = self._ci_settings(env.now)
+            if rng.uniform() < skip:
                 break
             flaky_failures = 0
             while True:
@@ -330,10 +346,10 @@ class DeliveryModel:
                     waited = env.now - asked
                     unit.queue_hours += waited
                     self.ci_waits.append(waited)
-                    run = rng.gamma(p.get("ci.test_suite_minutes", env.now) / 60.0, p.get("ci.suite_cv", env.now))
+                    run = rng.gamma(suite_hours, suite_cv)
                     yield env.timeout(run)
                     unit.run_hours += run
-                if flaky_failures < MAX_FLAKY_RERUNS and rng.uniform() < p.get("ci.flaky_rate", env.now):
+                if flaky_failures < MAX_FLAKY_RERUNS and rng.uniform() < flaky_rate:
                     flaky_failures += 1
                     continue
                 break
