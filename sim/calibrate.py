@@ -198,6 +198,10 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
     size = max(1.0, facts.stats.get("changes_per_planned_deployment", 1.0))
     per_change = facts.stats.get("escaped_defects_per_change", 1.0 - (1.0 - min(cfr, 0.95)) ** (1.0 / size))
     defect = per_change / max(0.05, _escape_share(scenario))
+    hotfixes = facts.stats.get("hotfixes", 0)
+    if facts.stats.get("planned_failure_share", 0.0) >= 0.9 and hotfixes >= 5:
+        # every release fails whatever the rate above some level: hotfixes (no CI) show the rate itself
+        defect = (facts.stats["hotfix_failure_share"] * hotfixes + 0.5) / (hotfixes + 1)
     # d CFR / d log(p) of a batch failing with probability 1 - (1 - p)^n, at the observed rate
     sensitivity = max(0.02, -(1.0 - min(cfr, 0.95)) * math.log(1.0 - min(cfr, 0.95)))
     fit.append(FitParameter("quality.defect_rate", "change_failure_rate", 1e-4, 0.9, min(0.9, max(1e-4, defect)),

@@ -659,6 +659,12 @@ class _Reader:
 
         best = optimize.minimize_scalar(negative_ll, bounds=(math.log(1e-6), math.log(0.5)), method="bounded")
         self.facts.stats["escaped_defects_per_change"] = float(math.exp(best.x))
+        # a hotfix ships one change that skipped CI: it fails with the plain defect rate
+        hotfixes = [r for r in np.flatnonzero(self.deploy_in & a.unplanned)
+                    if len(a.listed[r]) == 1 and a.first_deploy[a.listed[r][0]] == r]
+        if hotfixes:
+            self.facts.stats["hotfixes"] = len(hotfixes)
+            self.facts.stats["hotfix_failure_share"] = float(np.mean([r in by_defect for r in hotfixes]))
 
     # -- restores ---------------------------------------------------------------------------------
     def restores(self) -> None:
