@@ -14,13 +14,13 @@ from sim.scenario import Scenario, load_scenario
 
 def add_scenario_options(parser: argparse.ArgumentParser, *, reps: bool = True, workers: bool = True) -> None:
     if reps:
-        parser.add_argument("--reps", type=_positive_int("--reps"), default=None,
+        parser.add_argument("--reps", type=positive_int("--reps"), default=None,
                             help="replications (default 30)")
-    parser.add_argument("--seed", type=_nonneg_int("--seed"), default=None, help="root seed (default: the scenario's)")
+    parser.add_argument("--seed", type=nonneg_int("--seed"), default=None, help="root seed (default: the scenario's)")
     if workers:
-        parser.add_argument("--workers", type=_positive_int("--workers"), default=None,
+        parser.add_argument("--workers", type=positive_int("--workers"), default=None,
                             help="processes (default: the machine's cores); output does not depend on it")
-    parser.add_argument("--days", type=_positive_int("--days"), default=None, help="horizon in days")
+    parser.add_argument("--days", type=positive_int("--days"), default=None, help="horizon in days")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override one dotted key, e.g. --set ci.runners=8 (repeatable)")
 
@@ -33,7 +33,7 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document and nothing else")
 
 
-def _positive_int(flag: str):
+def positive_int(flag: str):
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -45,7 +45,7 @@ def _positive_int(flag: str):
     return parse
 
 
-def _nonneg_int(flag: str):
+def nonneg_int(flag: str):
     def parse(text: str) -> int:
         try:
             value = int(text)

@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sim.calibrate import CHECK_REPS, DEFAULT_REPS, METRICS, calibrate, default_base_path
-from sim.cli_common import _nonneg_int, _positive_int, add_benchmark_option, add_json_option, print_json
+from sim.cli_common import add_benchmark_option, add_json_option, nonneg_int, positive_int, print_json
 from sim.errors import InputError
 from sim.fmt import METRIC_LABELS, band_text, format_metric
 from sim.logs import read_logs
@@ -30,13 +30,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="NEW.toml", help="where to write the calibrated scenario")
     parser.add_argument("--base", metavar="SCENARIO.toml",
                         help="scenario whose values stand where the logs cannot tell (default scenarios/baseline.toml)")
-    parser.add_argument("--reps", type=_positive_int("--reps"), default=DEFAULT_REPS,
+    parser.add_argument("--reps", type=positive_int("--reps"), default=DEFAULT_REPS,
                         help=f"replications per parameter set tried while fitting (default {DEFAULT_REPS})")
-    parser.add_argument("--check-reps", type=_positive_int("--check-reps"), default=CHECK_REPS,
+    parser.add_argument("--check-reps", type=positive_int("--check-reps"), default=CHECK_REPS,
                         help=f"replications of the final check the report shows (default {CHECK_REPS})")
-    parser.add_argument("--seed", type=_nonneg_int("--seed"), default=None,
+    parser.add_argument("--seed", type=nonneg_int("--seed"), default=None,
                         help="root seed of every simulation (default: the base scenario's); written to the file")
-    parser.add_argument("--workers", type=_positive_int("--workers"), default=None,
+    parser.add_argument("--workers", type=positive_int("--workers"), default=None,
                         help="processes (default: the machine's cores); output does not depend on it")
     add_benchmark_option(parser)
     add_json_option(parser)

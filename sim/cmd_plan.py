@@ -10,10 +10,10 @@ from rich.table import Table
 
 from sim.bands import check_benchmark
 from sim.cli_common import (
-    _nonneg_int,
-    _positive_int,
     add_benchmark_option,
     add_json_option,
+    nonneg_int,
+    positive_int,
     print_json,
     require_file,
 )
@@ -35,10 +35,10 @@ SHORT_LABELS = {
 
 def add_arguments(parser) -> None:
     parser.add_argument("plan", metavar="PLAN.toml")
-    parser.add_argument("--reps", type=_positive_int("--reps"), default=None,
+    parser.add_argument("--reps", type=positive_int("--reps"), default=None,
                         help="replications (default: the plan's reps, else 30)")
-    parser.add_argument("--seed", type=_nonneg_int("--seed"), default=None, help="root seed (default: the plan's)")
-    parser.add_argument("--workers", type=_positive_int("--workers"), default=None,
+    parser.add_argument("--seed", type=nonneg_int("--seed"), default=None, help="root seed (default: the plan's)")
+    parser.add_argument("--workers", type=positive_int("--workers"), default=None,
                         help="processes (default: the machine's cores); output does not depend on it")
     add_benchmark_option(parser)
     add_json_option(parser)

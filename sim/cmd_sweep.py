@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console, Group
 from rich.table import Table
 
-from sim.cli_common import _positive_int, add_json_option, print_json, require_file
+from sim.cli_common import add_json_option, positive_int, print_json, require_file
 from sim.fmt import format_duration, format_metric
 from sim.report import METRIC_LABELS
 from sim.scoring import METRIC_KEYS
@@ -28,7 +28,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", metavar="FILE", default=None,
                         help="tidy table (.parquet or .csv), one row per point x metric; "
                              "an existing table of the same sweep is resumed")
-    parser.add_argument("--workers", type=_positive_int("--workers"), default=None,
+    parser.add_argument("--workers", type=positive_int("--workers"), default=None,
                         help="local processes (default: the machine's cores), or the workers of the "
                              "LocalCluster that --executor dask starts without --scheduler (default 2); "
                              "output does not depend on it")
