@@ -33,28 +33,26 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document and nothing else")
 
 
-def positive_int(flag: str):
+def _int_at_least(flag: str, minimum: int):
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{flag} {text!r}: must be a whole number") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(f"{flag} {text!r}: must be >= 1")
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r}: must be >= {minimum}")
         return value
     return parse
+
+
+def positive_int(flag: str):
+    """An argparse type: a whole number >= 1, with a one-line error naming the flag."""
+    return _int_at_least(flag, 1)
 
 
 def nonneg_int(flag: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag} {text!r}: must be a whole number") from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{flag} {text!r}: must be >= 0")
-        return value
-    return parse
+    """An argparse type: a whole number >= 0, with a one-line error naming the flag."""
+    return _int_at_least(flag, 0)
 
 
 def scenario_from_args(path: str, args: argparse.Namespace) -> Scenario:

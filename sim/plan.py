@@ -62,6 +62,7 @@ from sim.scenario import (
     get_value,
     parameter_keys,
     parse_toml_text,
+    read_text_file,
     resolve_extends,
     scenario_from_dict,
     scenario_to_toml,
@@ -110,14 +111,7 @@ class Plan:
 def load_plan(path: str | Path) -> Plan:
     """Read and validate a plan file; ``extends`` resolves relative to it."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a plan file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
+    text = read_text_file(path, "plan file")
     return _build(parse_toml_text(text, str(path)), str(path), path, path)
 
 

@@ -229,16 +229,20 @@ def parameter_table(scenario: Scenario) -> list[dict[str, Any]]:
 # Loading
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_text_file(path: Path, kind: str = "TOML file") -> str:
+    """A user's text file, or a one-line :class:`InputError` saying why it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a TOML file") from None
+        raise InputError(f"{path}: is a directory, not a {kind}") from None
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text") from None
-    return parse_toml_text(text, str(path))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    return parse_toml_text(read_text_file(path), str(path))
 
 
 def parse_toml_text(text: str, source: str) -> dict[str, Any]:

@@ -48,7 +48,15 @@ import numpy as np
 from sim.bands import BANDS, KEY_METRICS, band_of, check_benchmark
 from sim.errors import InputError
 from sim.runner import ReplicationResult, band_probabilities, percentiles, run_replication
-from sim.scenario import IDENTITY_KEYS, Scenario, get_value, load_scenario, parameter_keys, parse_toml_text
+from sim.scenario import (
+    IDENTITY_KEYS,
+    Scenario,
+    get_value,
+    load_scenario,
+    parameter_keys,
+    parse_toml_text,
+    read_text_file,
+)
 from sim.scoring import METRIC_KEYS
 from sim.sweep_exec import check_executor, execute, model_digest
 from sim.sweep_table import PointStats, check_out_path, read_done, table_frame, write_table
@@ -205,14 +213,7 @@ def tornado_points(base: Scenario, levers: Sequence[Lever]) -> list[tuple[str, t
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read and validate a sweep file; ``base`` resolves against the file's folder."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a sweep file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
+    text = read_text_file(path, "sweep file")
     return load_sweep_text(text, str(path), path.resolve().parent, name=path.stem)
 
 
