@@ -211,7 +211,7 @@ class DeliveryModel:
         u_adopt, u_flag = self.rng["adoption"].generator.random((n, 2)).T
         work_keys = ("team.overtime", "team.fatigue_defect_factor", "quality.defect_rate",
                      "branching.feature_flags", "branching.flag_coverage")
-        if p.dynamic.isdisjoint(work_keys) and p.defect_factor(0.0) == 1.0 and not p.has_costs:
+        if p.dynamic.isdisjoint(work_keys) and not p.has_costs:
             fatigue = 1.0 + p.get("team.fatigue_defect_factor") * (p.get("team.overtime") - 1.0)
             p_def = np.full(n, min(1.0, p.get("quality.defect_rate") * fatigue))
             flagged = (u_flag < p.get("branching.flag_coverage")) & bool(p.get("branching.feature_flags"))
@@ -282,8 +282,7 @@ class DeliveryModel:
         open_now = np.searchsorted(starts, merges, "right") - np.searchsorted(ends, merges, "right")
         others = np.maximum(open_now - 1, 0)
         ages = (merges - np.array([u.start for u in units])) / 24.0
-        crng = self.rng["branches"]
-        draws = crng.generator.random(len(units))
+        draws = rng.generator.random(len(units))
         for index, unit in enumerate(units):
             for c in unit.changes:
                 self.change_unit[c] = index
@@ -294,7 +293,7 @@ class DeliveryModel:
                 age_days = float(ages[index])
                 mean = (p.get("branching.conflict_resolution_hours", unit.merge) * (1.0 + age_days / 5.0) / 2.0
                         * self.slowdown(unit.merge))
-                unit.conflict_hours = crng.gamma(mean, 0.8)
+                unit.conflict_hours = rng.gamma(mean, 0.8)
                 multiplier = p.get("branching.conflict_defect_multiplier", unit.merge)
                 for c in unit.changes:
                     self.defective[c] = self.u_defect[c] < min(1.0, self.p_defect[c] * multiplier)
@@ -635,14 +634,11 @@ def stage_totals(rec: SimulationRecords, mask: np.ndarray) -> dict[str, float]:
     dstart = np.asarray(rec.first_deploy_start)[idx]
     dend = np.asarray(rec.first_deploy_end)[idx]
     unit_of = np.asarray(rec.change_unit)[idx]
-    has_unit = unit_of >= 0
-    units = rec.units
-    merge = np.array([units[u].merge if u >= 0 else c for u, c in zip(unit_of, ready)])
-    conflict = np.array([units[u].conflict_hours if u >= 0 else 0.0 for u in unit_of])
-    queue = np.array([units[u].queue_hours if u >= 0 else 0.0 for u in unit_of])
-    running = np.array([units[u].run_hours if u >= 0 else 0.0 for u in unit_of])
-    fixing = np.array([units[u].fix_hours if u >= 0 else 0.0 for u in unit_of])
-    on_branch = np.where(has_unit, merge - created, ready - created)
+    # one row per merge unit, plus a last row of zeros for changes that never had one (hotfixes)
+    per_unit = np.array([(u.merge, u.conflict_hours, u.queue_hours, u.run_hours, u.fix_hours) for u in rec.units]
+                        + [(np.nan, 0.0, 0.0, 0.0, 0.0)]).reshape(-1, 5)
+    merge, conflict, queue, running, fixing = per_unit[unit_of].T
+    on_branch = np.where(unit_of >= 0, merge, ready) - created
     totals["on_branch"] = float(on_branch.sum())
     totals["merge_conflicts"] = float(conflict.sum())
     totals["ci_queue"] = float(queue.sum())

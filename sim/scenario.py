@@ -332,7 +332,7 @@ def _coerce(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _describe_error(err: dict[str, Any], source: str, data: Mapping[str, Any]) -> str:
+def _describe_error(err: dict[str, Any], source: str) -> str:
     loc = [str(part) for part in err["loc"]]
     key = ".".join(loc)
     kind = err["type"]
@@ -358,7 +358,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "scenario") -> 
         return Scenario.model_validate(_coerce(dict(data)))
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise InputError(_describe_error(first, source, data)) from None
+        raise InputError(_describe_error(first, source)) from None
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = ()) -> Scenario:
@@ -366,12 +366,12 @@ def load_scenario(path: str | Path, overrides: Iterable[str] | Mapping[str, Any]
     path = Path(path)
     data = resolve_extends(_read_toml(path), path.resolve())
     # a file can be validated on its own first so that its errors name the file, not --set
-    scenario_from_dict(data, source=str(path))
+    scenario = scenario_from_dict(data, source=str(path))
     items = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o) for o in overrides)
     for key, value in items:
         _set_dotted(data, key, value, f"--set {key}")
-        scenario_from_dict(data, source=f"--set {key}")
-    return scenario_from_dict(data, source=str(path))
+        scenario = scenario_from_dict(data, source=f"--set {key}")
+    return scenario
 
 
 def load_scenario_text(text: str, source: str, base_dir: Path | None = None) -> Scenario:
