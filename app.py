@@ -11,8 +11,8 @@ import streamlit as st
 
 from dorasim_app import state
 from dorasim_app.style import CSS
-from sim.bands import BENCHMARKS
 from sim.errors import InputError
+from sim.metrics.bands import BENCHMARKS
 
 st.set_page_config(page_title="dorasim — engineering transformation simulator", page_icon="🚀", layout="wide")
 st.markdown(CSS, unsafe_allow_html=True)

@@ -1,6 +1,6 @@
 """Altair charts. Pure functions from plain data to charts, so they can be tested without a server.
 
-Band regions and thresholds come from :data:`sim.bands.CUTOFFS`; band colours from :mod:`dorasim_app.style`,
+Band regions and thresholds come from :data:`sim.metrics.bands.CUTOFFS`; band colours from :mod:`dorasim_app.style`,
 and every coloured region also carries its band word.
 """
 
@@ -26,9 +26,9 @@ from dorasim_app.style import (
     band_word,
     stage_label,
 )
-from sim.bands import BANDS, CUTOFFS
-from sim.fmt import format_duration, format_metric
-from sim.model import ACTIVE_STAGES
+from sim.metrics.bands import BANDS, CUTOFFS
+from sim.metrics.fmt import format_duration, format_metric
+from sim.model.delivery import ACTIVE_STAGES
 
 # Streamlit sizes a chart element by its own height argument, not the Vega-Lite one: the room
 # around the plot (title, axis, a legend below) is added here.

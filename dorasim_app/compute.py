@@ -14,11 +14,11 @@ from typing import Any
 
 import streamlit as st
 
-from sim.logs import EventLogs
-from sim.model import simulate, to_logs
-from sim.parallel import default_workers
-from sim.runner import replicate, summarize
-from sim.scenario import Scenario
+from sim.analysis.parallel import default_workers
+from sim.analysis.runner import replicate, summarize
+from sim.metrics.logs import EventLogs
+from sim.model.delivery import simulate, to_logs
+from sim.model.scenario import Scenario
 
 PROGRESS_AFTER_SECONDS = 0.4
 PARALLEL_FROM_REPS = 8

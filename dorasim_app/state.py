@@ -17,12 +17,12 @@ from typing import Any
 
 import streamlit as st
 
-from sim.bands import BENCHMARKS
 from sim.errors import InputError
-from sim.scenario import Scenario, all_keys, get_value, load_scenario, parameter_keys, parse_override
+from sim.metrics.bands import BENCHMARKS
+from sim.model.catalog import scenario_dir
+from sim.model.scenario import Scenario, all_keys, get_value, load_scenario, parameter_keys, parse_override
 
-ROOT = Path(__file__).resolve().parent.parent
-SCENARIO_DIR = ROOT / "scenarios"
+SCENARIO_DIR = scenario_dir()
 VIEWS = {
     "compare": "Compare",
     "plan": "Plan 90 days",

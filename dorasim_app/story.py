@@ -6,8 +6,8 @@ from typing import Any
 
 from dorasim_app.state import same_value
 from dorasim_app.style import KEY_LABELS, band_word, pretty_key, stage_label
-from sim.fmt import format_metric
-from sim.scenario import Scenario, get_value, parameter_info, parameter_keys
+from sim.metrics.fmt import format_metric
+from sim.model.scenario import Scenario, get_value, parameter_info, parameter_keys
 
 MAX_LISTED = 5
 

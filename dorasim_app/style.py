@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sim.bands import KEY_METRICS
-from sim.fmt import format_metric
-from sim.report import STAGE_LABELS
+from sim.cli.tables import STAGE_LABELS
+from sim.metrics.bands import KEY_METRICS
+from sim.metrics.fmt import format_metric
 
 # One palette for every chart and card. A band is always written as a word too, never colour alone.
 BAND_COLOURS = {"elite": "#1a9850", "high": "#2b8cbe", "medium": "#e69f00", "low": "#d7301f"}

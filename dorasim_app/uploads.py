@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
-from sim.logs import EventLogs, read_logs
-from sim.scenario import Scenario, load_scenario_text
+from sim.metrics.logs import EventLogs, read_logs
+from sim.model.scenario import Scenario, load_scenario_text
 
 MAX_UPLOAD_MB = 50
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024

@@ -21,9 +21,9 @@ from dorasim_app.style import (
     pretty_key,
     signed_delta,
 )
-from sim.fmt import format_metric
-from sim.scenario import SECTIONS, Scenario, parameter_info, parameter_keys
-from sim.scoring import METRIC_KEYS
+from sim.metrics.fmt import format_metric
+from sim.metrics.scoring import METRIC_KEYS
+from sim.model.scenario import SECTIONS, Scenario, parameter_info, parameter_keys
 
 SLIDER_MAX_WIDTH_FLOAT = 50
 SLIDER_MAX_WIDTH_INT = 60

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 import pytest
 
-from sim.logs import EventLogs, make_logs
+from sim.metrics.logs import EventLogs, make_logs
 
 CHANGE_COLUMNS = ["change_id", "time_created"]
 DEPLOY_COLUMNS = ["deploy_id", "time_created", "change_ids", "unplanned"]

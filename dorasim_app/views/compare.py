@@ -16,8 +16,8 @@ from dorasim_app.widgets import (
     widget_key,
 )
 from sim.errors import InputError
-from sim.scenario import get_value, parameter_keys
-from sim.scoring import METRIC_KEYS
+from sim.metrics.scoring import METRIC_KEYS
+from sim.model.scenario import get_value, parameter_keys
 
 FORM_KEY = "compare-form"
 SUBMIT_KEY = "compare-run"

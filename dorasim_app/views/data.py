@@ -16,10 +16,10 @@ from dorasim_app.style import METRIC_BAND_KEY, METRIC_LABELS, band_word, pretty_
 from dorasim_app.uploads import MAX_UPLOAD_MB, read_uploaded_logs, read_uploaded_scenario
 from dorasim_app.widgets import score_cards
 from sim.errors import InputError
-from sim.fmt import format_metric
-from sim.logs import EventLogs
-from sim.scenario import scenario_to_toml
-from sim.scoring import score
+from sim.metrics.fmt import format_metric
+from sim.metrics.logs import EventLogs
+from sim.metrics.scoring import score
+from sim.model.scenario import scenario_to_toml
 
 KINDS = ("changes", "deployments", "incidents")
 PARALLEL_REPS = 8  # calibration simulates 8 replications per parameter set
@@ -32,7 +32,7 @@ COLUMNS_HELP = {
 
 
 def calibration_available() -> bool:
-    return importlib.util.find_spec("sim.calibrate") is not None
+    return importlib.util.find_spec("sim.analysis.calibrate") is not None
 
 
 def logs_from_uploads(uploads: dict[str, Any]) -> tuple[EventLogs | None, str | None]:
@@ -118,7 +118,7 @@ def calibrate_section(logs: EventLogs) -> None:
     st.markdown(f"Fit the model's parameters to your logs, starting from *{base.name}* for what logs cannot show. "
                 f"The result becomes a scenario you can compare and plan with.")
     if st.button("Calibrate", type="primary", key="data.calibrate"):
-        calibrate = importlib.import_module("sim.calibrate").calibrate
+        calibrate = importlib.import_module("sim.analysis.calibrate").calibrate
         bar = st.progress(0.0, text="Calibrating…")
 
         def tick(done: int, total: int) -> None:

@@ -7,8 +7,8 @@ import streamlit as st
 
 from dorasim_app import charts, compute, state
 from dorasim_app.widgets import score_cards
-from sim.logs import logs_to_csv_bytes
-from sim.scoring import score
+from sim.metrics.logs import logs_to_csv_bytes
+from sim.metrics.scoring import score
 
 
 def _readable(frame: pd.DataFrame) -> pd.DataFrame:

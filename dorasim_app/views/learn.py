@@ -10,10 +10,10 @@ import streamlit as st
 
 from dorasim_app import charts, compute, state
 from dorasim_app.style import METRIC_BAND_KEY, METRIC_LABELS, band_badge
-from sim.fmt import format_duration, format_metric
-from sim.scenario import Scenario, parameter_table
-from sim.scoring import METRIC_KEYS
-from sim.theory import batch_failure_probability, escape_probability, mmc_mean_wait
+from sim.metrics.fmt import format_duration, format_metric
+from sim.metrics.scoring import METRIC_KEYS
+from sim.model.scenario import Scenario, parameter_table
+from sim.model.theory import batch_failure_probability, escape_probability, mmc_mean_wait
 
 LESSON_REPS = 5
 EXPERIMENT_BASE = "small_batch"  # deploys daily by hand: incidents are frequent enough to queue

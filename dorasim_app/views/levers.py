@@ -10,21 +10,21 @@ import streamlit as st
 from dorasim_app import charts, compute, state
 from dorasim_app.style import pretty_key
 from sim.errors import InputError
-from sim.fmt import format_metric
-from sim.scenario import Scenario
-from sim.scoring import METRIC_KEYS
+from sim.metrics.fmt import format_metric
+from sim.metrics.scoring import METRIC_KEYS
+from sim.model.scenario import Scenario
 
 LEVERS_FILE = "sweep_levers.toml"
 TORNADO_REPS = 3
 
 
 def available() -> bool:
-    return importlib.util.find_spec("sim.sweep") is not None
+    return importlib.util.find_spec("sim.analysis.sweep") is not None
 
 
 def lever_ranges() -> dict[str, tuple[Any, Any]]:
     """The levers and their low/high settings from the shipped sweep file (``[vary]``)."""
-    from sim.sweep import load_sweep
+    from sim.analysis.sweep import load_sweep
 
     path = state.SCENARIO_DIR / LEVERS_FILE
     if not path.exists():
@@ -35,7 +35,7 @@ def lever_ranges() -> dict[str, tuple[Any, Any]]:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _cached_tornado(scenario_json: str, levers: tuple[tuple[str, Any, Any], ...], reps: int, seed: int,
                     benchmark: str) -> dict[str, Any]:
-    from sim.sweep import tornado
+    from sim.analysis.sweep import tornado
 
     scenario = Scenario.model_validate_json(scenario_json)
     progress = compute._LazyProgress(f"Tornado around {scenario.name}")

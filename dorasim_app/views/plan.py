@@ -13,7 +13,7 @@ from dorasim_app import charts, compute, state
 from dorasim_app.style import band_badge, band_word, pretty_key
 from dorasim_app.widgets import metric_cards
 from sim.errors import InputError
-from sim.scoring import METRIC_KEYS
+from sim.metrics.scoring import METRIC_KEYS
 
 DEFAULT_PLAN = "plan_90_days"
 HEROICS_PLAN = "plan_heroics_90_days"
@@ -22,12 +22,12 @@ NONE = "(none)"
 
 
 def available() -> bool:
-    return importlib.util.find_spec("sim.plan") is not None
+    return importlib.util.find_spec("sim.analysis.plan") is not None
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _cached_plan(plan_toml: str, source: str, reps: int, seed: int, benchmark: str) -> dict[str, Any]:
-    from sim.plan import load_plan_text, run_plan
+    from sim.analysis.plan import load_plan_text, run_plan
 
     plan = load_plan_text(plan_toml, source, state.SCENARIO_DIR)
     progress = compute._LazyProgress(f"Forecasting {plan.name}")
@@ -39,14 +39,14 @@ def _cached_plan(plan_toml: str, source: str, reps: int, seed: int, benchmark: s
 
 
 def run(plan, reps: int, seed: int) -> dict[str, Any]:
-    from sim.plan import plan_to_toml
+    from sim.analysis.plan import plan_to_toml
 
     return _cached_plan(plan_to_toml(plan), f"{plan.name}.toml", int(reps), int(seed), state.benchmark())
 
 
 def load(name: str):
     """A plan by name: the edited text when the user changed it, else the shipped file."""
-    from sim.plan import load_plan, load_plan_text
+    from sim.analysis.plan import load_plan, load_plan_text
 
     edited = st.session_state.get("plan.edited", {}).get(name)
     if edited is not None:
@@ -73,7 +73,7 @@ def phases_table(plan) -> pd.DataFrame:
 
 
 def _commit_edit(name: str) -> None:
-    from sim.plan import load_plan_text
+    from sim.analysis.plan import load_plan_text
 
     text = st.session_state[f"plan.text.{name}"]
     try:

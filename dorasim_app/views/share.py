@@ -10,7 +10,7 @@ import streamlit as st
 
 from dorasim_app import state
 from dorasim_app.style import pretty_key
-from sim.scenario import get_value, scenario_to_toml
+from sim.model.scenario import get_value, scenario_to_toml
 
 
 def share_link() -> str:

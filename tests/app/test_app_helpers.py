@@ -12,10 +12,10 @@ from dorasim_app import charts, state
 from dorasim_app.story import describe_changes, explain
 from dorasim_app.uploads import NamedBytes, read_uploaded_logs, read_uploaded_scenario
 from dorasim_app.widgets import coerce, widget_label, widget_spec
+from sim.analysis.runner import run_scenario
 from sim.errors import InputError
-from sim.model import simulate, to_logs
-from sim.runner import run_scenario
-from sim.scenario import get_value, load_scenario, parameter_info, parameter_keys
+from sim.model.delivery import simulate, to_logs
+from sim.model.scenario import get_value, load_scenario, parameter_info, parameter_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = {name: load_scenario(path) for name, path in state.scenario_files(ROOT / "scenarios").items()}

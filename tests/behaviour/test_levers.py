@@ -1,7 +1,7 @@
 """Each lever moves its metric the way the mechanisms say.
 
 Every comparison runs the same replications (same root seed: common random numbers) for both
-settings through ``sim.runner.run_scenario``, and compares medians (p50 over replications) or the
+settings through ``sim.analysis.runner.run_scenario``, and compares medians (p50 over replications) or the
 pooled lead-time breakdown. The lever changes are large enough that the effect is many times the
 replication noise; none of the assertions pins a number the model happened to produce.
 """
@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from sim.bands import BANDS
-from sim.model import simulate
-from sim.runner import run_scenario
-from sim.scenario import Scenario, load_scenario
+from sim.analysis.runner import run_scenario
+from sim.metrics.bands import BANDS
+from sim.model.delivery import simulate
+from sim.model.scenario import Scenario, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 REPS = 8

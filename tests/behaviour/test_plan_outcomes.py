@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.plan import Plan, load_plan, load_plan_text, run_plan
+from sim.analysis.plan import Plan, load_plan, load_plan_text, run_plan
 
 ROOT = Path(__file__).resolve().parents[2]
 ELITE = (ROOT / "scenarios" / "elite.toml").as_posix()

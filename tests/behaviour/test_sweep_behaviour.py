@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sim.analysis.sweep import load_sweep, run_sweep, tornado
 from sim.cli import main
-from sim.scenario import load_scenario
-from sim.scoring import METRIC_KEYS
-from sim.sweep import load_sweep, run_sweep, tornado
+from sim.metrics.scoring import METRIC_KEYS
+from sim.model.scenario import load_scenario
 
 DATA = Path(__file__).parents[1] / "data" / "sweeps"
 SCENARIOS = Path(__file__).parents[2] / "scenarios"
@@ -55,7 +55,7 @@ def test_cli_on_a_dask_scheduler_resumes_a_local_table(cluster, local_run, tmp_p
 
 
 def test_unreachable_scheduler_is_a_one_line_error(capsys, monkeypatch):
-    monkeypatch.setattr("sim.sweep_exec.CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("sim.analysis.executors.CONNECT_TIMEOUT", "1s")
     code = main(["sweep", str(DATA / "tiny.toml"), "--scheduler", "tcp://127.0.0.1:9", "--json"])
     captured = capsys.readouterr()
     assert code == 2 and captured.out == ""

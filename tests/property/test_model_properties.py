@@ -8,10 +8,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.model import simulate, to_logs
-from sim.runner import run_scenario
-from sim.scenario import Scenario
-from sim.scoring import score
+from sim.analysis.runner import run_scenario
+from sim.metrics.scoring import score
+from sim.model.delivery import simulate, to_logs
+from sim.model.scenario import Scenario
 
 REPS = 2
 SEED = 17

@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.scoring import score
+from sim.metrics.scoring import score
 
 BASE = pd.Timestamp("2024-03-01", tz="UTC")
 SPAN_MINUTES = 14 * 24 * 60

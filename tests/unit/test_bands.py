@@ -1,6 +1,6 @@
 """Band cut-offs of DESIGN §3, each boundary on both sides, with ``<`` / ``<=`` / ``>=`` exactly.
 
-The tables are copied from DESIGN §3 here on purpose (not imported from ``sim.bands``), so a
+The tables are copied from DESIGN §3 here on purpose (not imported from ``sim.metrics.bands``), so a
 typo in the code cannot agree with itself.
 """
 
@@ -10,8 +10,8 @@ import math
 
 import pytest
 
-from sim.bands import band_of, bands_for
 from sim.errors import InputError
+from sim.metrics.bands import band_of, bands_for
 
 # (benchmark, band key, metric key, rule, [cut for elite, high, medium]) straight from DESIGN §3
 TABLES = [

@@ -8,7 +8,7 @@ from itertools import pairwise
 import pandas as pd
 import pytest
 
-from sim.calendar import Calendar, hours_to_ns
+from sim.model.calendar import Calendar, hours_to_ns
 
 MONDAY = dt.date(2026, 1, 5)  # day 0; day 5 is Saturday 10 January, day 33 is Saturday 7 February
 

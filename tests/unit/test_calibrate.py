@@ -1,4 +1,4 @@
-"""Calibration (sim.calibrate, sim.calibrate_logs, python -m sim calibrate): estimates, messy logs, output."""
+"""Calibration (sim.analysis.calibrate, sim.analysis.log_facts, python -m sim calibrate): estimates, messy logs, output."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.calibrate import bar_error, calibrate, default_base_path, scaled_error
-from sim.calibrate_logs import _coverage_for, _interval_lognormal_median, read_facts
+from sim.analysis.calibrate import bar_error, calibrate, default_base_path, scaled_error
+from sim.analysis.log_facts import _coverage_for, _interval_lognormal_median, read_facts
 from sim.cli import main
 from sim.errors import InputError
-from sim.logs import EventLogs, make_logs, write_logs
-from sim.model import simulate, to_logs
-from sim.scenario import get_value, load_scenario, load_scenario_text
+from sim.metrics.logs import EventLogs, make_logs, write_logs
+from sim.model.delivery import simulate, to_logs
+from sim.model.scenario import get_value, load_scenario, load_scenario_text
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = load_scenario(ROOT / "scenarios" / "baseline.toml")

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from sim.bands import BANDS
 from sim.cli import main
-from sim.model import STAGES
-from sim.scoring import METRIC_KEYS
+from sim.metrics.bands import BANDS
+from sim.metrics.scoring import METRIC_KEYS
+from sim.model.delivery import STAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"

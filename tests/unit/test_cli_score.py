@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from sim.fmt import band_text, format_metric
+from sim.metrics.fmt import band_text, format_metric
 
 CHANGES = (
     "change_id,time_created\nC1,2024-01-01T00:00:00Z\nC2,2024-01-01T06:00:00Z\nC3,2024-01-02T00:00:00Z\n"

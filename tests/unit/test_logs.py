@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from sim.errors import InputError
-from sim.logs import logs_to_csv_bytes, read_logs, write_logs
-from sim.scoring import score_logs
+from sim.metrics.logs import logs_to_csv_bytes, read_logs, write_logs
+from sim.metrics.scoring import score_logs
 
 VALID = {
     "changes": "change_id,time_created\n001,2024-01-01T00:00:00Z\n002,2024-01-01T06:00:00+02:00\n",

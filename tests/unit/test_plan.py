@@ -10,11 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.cli import main
-from sim.errors import InputError
-from sim.model import simulate, to_logs
-from sim.params import Phase, Schedule
-from sim.plan import (
+from sim.analysis.plan import (
     final_window,
     load_plan,
     load_plan_text,
@@ -23,8 +19,12 @@ from sim.plan import (
     run_plan_replication,
     week_windows,
 )
-from sim.runner import run_scenario
-from sim.scenario import load_scenario
+from sim.analysis.runner import run_scenario
+from sim.cli import main
+from sim.errors import InputError
+from sim.model.delivery import simulate, to_logs
+from sim.model.params import Phase, Schedule
+from sim.model.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -39,7 +39,7 @@ def baseline():
 
 
 # ----------------------------------------------------------------------------------------------
-# Ramp semantics (sim.params.Schedule, as plans use it)
+# Ramp semantics (sim.model.params.Schedule, as plans use it)
 
 
 def test_numeric_value_moves_linearly_over_the_ramp(baseline):

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from sim.cli import COMMANDS
-from sim.reference import markdown_table
-from sim.scenario import parameter_keys
+from sim.model.reference import markdown_table
+from sim.model.scenario import parameter_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -12,7 +12,7 @@ import pytest
 
 from sim.cli import main
 from sim.errors import InputError
-from sim.scenario import (
+from sim.model.scenario import (
     Scenario,
     get_value,
     load_scenario,

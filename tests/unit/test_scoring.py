@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.errors import InputError
-from sim.scoring import BAND_KEYS, COUNT_KEYS, METRIC_KEYS, score, score_logs
+from sim.metrics.scoring import BAND_KEYS, COUNT_KEYS, METRIC_KEYS, score, score_logs
 
 # A ten-day window, 2024-01-01 (inclusive) to 2024-01-11 (exclusive).
 START, END = "2024-01-01", "2024-01-11"

@@ -1,4 +1,4 @@
-"""Sweep files, designs, tornado/sensitivity arithmetic, the tidy table and resuming (sim.sweep)."""
+"""Sweep files, designs, tornado/sensitivity arithmetic, the tidy table and resuming (sim.analysis.sweep)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sim.sweep as sweep_module
-from sim.cli import main
-from sim.errors import InputError
-from sim.runner import ReplicationResult
-from sim.scenario import load_scenario
-from sim.sweep import (
+import sim.analysis.sweep as sweep_module
+from sim.analysis.runner import ReplicationResult
+from sim.analysis.sweep import (
     Lever,
     load_sweep,
     load_sweep_text,
@@ -27,7 +24,10 @@ from sim.sweep import (
     tornado,
     tornado_table,
 )
-from sim.sweep_table import TABLE_METRICS, read_done, table_frame, write_table
+from sim.analysis.sweep_table import TABLE_METRICS, read_done, table_frame, write_table
+from sim.cli import main
+from sim.errors import InputError
+from sim.model.scenario import load_scenario
 
 DATA = Path(__file__).parents[1] / "data" / "sweeps"
 TINY_BASE = (DATA / "tiny_base.toml").as_posix()

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from sim.errors import InputError
-from sim.theory import batch_failure_probability, erlang_c, escape_probability, mmc_mean_wait
+from sim.model.theory import batch_failure_probability, erlang_c, escape_probability, mmc_mean_wait
 
 
 def erlang_c_textbook(servers: int, load: float) -> float:

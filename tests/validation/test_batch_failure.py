@@ -14,8 +14,8 @@ from collections import Counter
 
 import pytest
 
-from sim.model import simulate, to_logs
-from sim.scenario import Scenario
+from sim.model.delivery import simulate, to_logs
+from sim.model.scenario import Scenario
 
 
 def defects_only(defect_rate: float, cap: int, deploy_minutes: float, days: int) -> Scenario:

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model import simulate, to_logs
-from sim.scenario import Scenario, load_scenario
+from sim.model.delivery import simulate, to_logs
+from sim.model.scenario import Scenario, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 START = dt.date(2026, 1, 5)  # a Monday

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from sim.calibrate import BAR, bar_error, calibrate
-from sim.logs import EventLogs, read_logs, write_logs
-from sim.model import simulate, to_logs
-from sim.runner import run_scenario
-from sim.scenario import load_scenario
-from sim.scoring import score
+from sim.analysis.calibrate import BAR, bar_error, calibrate
+from sim.analysis.runner import run_scenario
+from sim.metrics.logs import EventLogs, read_logs, write_logs
+from sim.metrics.scoring import score
+from sim.model.delivery import simulate, to_logs
+from sim.model.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 

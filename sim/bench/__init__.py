@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import simpy
 
-from sim.model import simulate, to_logs
-from sim.runner import replicate
-from sim.scenario import Scenario, load_scenario
-from sim.scoring import score
+from sim.analysis.runner import replicate
+from sim.metrics.scoring import score
+from sim.model.catalog import shipped_path
+from sim.model.delivery import simulate, to_logs
+from sim.model.scenario import Scenario, load_scenario
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 SHIPPED = ("baseline", "trunk_based", "automated", "small_batch", "elite", "heroics")
 
 
@@ -97,7 +96,7 @@ def run_bench(*, sweep: bool = True, log: Callable[[str], None] = lambda _m: Non
     total_model_time = 0.0
     for name in SHIPPED:
         log(f"scenario {name}")
-        sc = load_scenario(SCENARIO_DIR / f"{name}.toml")
+        sc = load_scenario(shipped_path(name))
         row = scenario_throughput(sc)
         scenarios[name] = row
         total_changes += row["changes"]
@@ -107,13 +106,13 @@ def run_bench(*, sweep: bool = True, log: Callable[[str], None] = lambda _m: Non
     model_rate = total_changes / total_model_time
     for row in scenarios.values():
         row["ratio_to_mm1"] = row["model_changes_per_second"] / mm1
-    baseline = load_scenario(SCENARIO_DIR / "baseline.toml")
+    baseline = load_scenario(shipped_path("baseline"))
     log("scaling 1x vs 4x work")
     scale = scaling(baseline)
     log("workers 1 vs 2 on 40 replications")
     workers = worker_speedup(baseline)
     log("scoring 1,000,000 changes and 100,000 deployments")
-    from sim.bench_scoring import bench_scoring
+    from sim.bench.scoring import bench_scoring
 
     scoring = bench_scoring()
     out: dict[str, Any] = {
@@ -127,7 +126,7 @@ def run_bench(*, sweep: bool = True, log: Callable[[str], None] = lambda _m: Non
     }
     if sweep:
         try:
-            from sim.bench_sweep import bench_sweep
+            from sim.bench.sweep import bench_sweep
         except ModuleNotFoundError:  # pragma: no cover - sweeps not installed
             pass
         else:

@@ -1,9 +1,9 @@
-"""What a team's own logs show directly — the first half of calibration (:mod:`sim.calibrate`).
+"""What a team's own logs show directly — the first half of calibration (:mod:`sim.analysis.calibrate`).
 
 :func:`read_facts` turns three event logs (DESIGN §2) into :class:`LogFacts`: the scored window,
 the observed DORA metrics, and direct estimates of the scenario parameters the logs can show,
 each with a note saying how it was read. Everything here is arithmetic on the logs; nothing
-simulates. How each estimate maps onto the model (:mod:`sim.model`):
+simulates. How each estimate maps onto the model (:mod:`sim.model.delivery`):
 
 Window
     ``score``'s default window runs from the earliest timestamp, but a log of what shipped in a
@@ -54,14 +54,14 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from sim.logs import EventLogs
-from sim.scenario import Scenario, get_value
-from sim.scoring import score
+from sim.metrics.logs import EventLogs
+from sim.metrics.scoring import score
+from sim.model.scenario import Scenario, get_value
 
 NS_PER_HOUR = 3_600 * 10**9
 NS_PER_DAY = 24 * NS_PER_HOUR
 SATURDAY = 5
-DAILY_RELEASE_HOUR = 15.0   # the model's daily window (sim.calendar)
+DAILY_RELEASE_HOUR = 15.0   # the model's daily window (sim.model.calendar)
 WEEKEND_RELEASE_HOUR = 9.0  # the model's weekend window
 WORK_START_HOUR = 9.0
 SAME_INSTANT_HOURS = 1 / 60  # an incident within a minute of its deployment began with it
@@ -792,7 +792,7 @@ def _coverage_for(share: float, escaped: float) -> float:
 
 
 def _opens_on(cadence: str, day: dt.date) -> bool:
-    """Whether the model opens a weekend release window of ``cadence`` on ``day`` (sim.calendar)."""
+    """Whether the model opens a weekend release window of ``cadence`` on ``day`` (sim.model.calendar)."""
     if day.weekday() != SATURDAY:
         return False
     if cadence == "biweekly":

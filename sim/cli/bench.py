@@ -7,8 +7,8 @@ import sys
 from rich.table import Table
 
 from sim.bench import run_bench
-from sim.cli_common import add_json_option, print_json
-from sim.report import print_renderable
+from sim.cli.common import add_json_option, print_json
+from sim.cli.tables import print_renderable
 
 HELP = "measure simulation, scoring and sweep throughput (ratio to a bare SimPy M/M/1 queue)"
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
-from sim.scenario import Scenario, load_scenario
+from sim.model.catalog import locate
+from sim.model.scenario import Scenario, load_scenario
 
 
 def add_scenario_options(parser: argparse.ArgumentParser, *, reps: bool = True, workers: bool = True) -> None:
@@ -56,7 +57,7 @@ def nonneg_int(flag: str):
 
 
 def scenario_from_args(path: str, args: argparse.Namespace) -> Scenario:
-    scenario = load_scenario(Path(path), args.overrides)
+    scenario = load_scenario(locate(path, "scenario"), args.overrides)
     if getattr(args, "days", None) is not None:
         scenario = scenario.with_values({"days": args.days}, source="--days")
     return scenario

@@ -45,10 +45,14 @@ from typing import Any
 
 import numpy as np
 
-from sim.bands import BANDS, KEY_METRICS, band_of, check_benchmark
+from sim.analysis.executors import check_executor, execute
+from sim.analysis.fingerprint import model_digest
+from sim.analysis.runner import ReplicationResult, band_probabilities, percentiles, run_replication
+from sim.analysis.sweep_table import PointStats, check_out_path, read_done, table_frame, write_table
 from sim.errors import InputError
-from sim.runner import ReplicationResult, band_probabilities, percentiles, run_replication
-from sim.scenario import (
+from sim.metrics.bands import BANDS, KEY_METRICS, band_of, check_benchmark
+from sim.metrics.scoring import METRIC_KEYS
+from sim.model.scenario import (
     IDENTITY_KEYS,
     Scenario,
     get_value,
@@ -57,9 +61,6 @@ from sim.scenario import (
     parse_toml_text,
     read_text_file,
 )
-from sim.scoring import METRIC_KEYS
-from sim.sweep_exec import check_executor, execute, model_digest
-from sim.sweep_table import PointStats, check_out_path, read_done, table_frame, write_table
 
 DESIGNS = ("grid", "lhs", "sobol")
 METHODS = ("morris", "sobol", "none")

@@ -15,9 +15,9 @@ import resource
 import time
 from typing import Any
 
-from sim.scenario import Scenario
-from sim.sweep import run_point, sweep_from_dict
-from sim.sweep_exec import dask_client, run_local, run_on_dask
+from sim.analysis.executors import dask_client, run_local, run_on_dask
+from sim.analysis.sweep import run_point, sweep_from_dict
+from sim.model.scenario import Scenario
 
 BENCH_VARY = {
     "ci.runners": {"low": 1, "high": 8},

@@ -41,7 +41,7 @@ def _context():
     if threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sim.runner"])
+    context.set_forkserver_preload(["sim.analysis.runner"])
     return context
 
 

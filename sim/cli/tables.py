@@ -7,8 +7,8 @@ from typing import Any
 from rich.console import Console, Group
 from rich.table import Table
 
-from sim.fmt import band_text, format_metric
-from sim.scoring import METRIC_KEYS
+from sim.metrics.fmt import band_text, format_metric
+from sim.metrics.scoring import METRIC_KEYS
 
 METRIC_LABELS = {
     "deployment_frequency_per_day": "Deployment frequency",

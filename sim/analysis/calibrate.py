@@ -2,7 +2,7 @@
 
 Two halves:
 
-1. **Estimate** what the logs show directly (:mod:`sim.calibrate_logs`): the window, team size
+1. **Estimate** what the logs show directly (:mod:`sim.analysis.log_facts`): the window, team size
    and output, release cadence, batch cap, deploy method and duration, restore paths, feature
    flags, detection, when defects fire, and the lead-time split that picks the branching strategy.
 2. **Fit** what they cannot show by simulation: the defect rate (→ change failure rate), the
@@ -36,14 +36,14 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-import sim
-from sim.bands import bands_for, check_benchmark
-from sim.calibrate_logs import LogFacts, read_facts
+from sim.analysis.log_facts import LogFacts, read_facts
+from sim.analysis.parallel import run_tasks
+from sim.analysis.runner import percentiles, run_replication
 from sim.errors import InputError
-from sim.logs import EventLogs
-from sim.parallel import run_tasks
-from sim.runner import percentiles, run_replication
-from sim.scenario import (
+from sim.metrics.bands import bands_for, check_benchmark
+from sim.metrics.logs import EventLogs
+from sim.model.catalog import shipped
+from sim.model.scenario import (
     Scenario,
     get_value,
     load_scenario,
@@ -93,12 +93,8 @@ class CalibrationResult:
 
 
 def default_base_path() -> Path | None:
-    """``scenarios/baseline.toml`` next to the installed ``sim`` package, else under the cwd."""
-    for root in (Path(sim.__file__).resolve().parent.parent, Path.cwd()):
-        path = root / "scenarios" / "baseline.toml"
-        if path.is_file():
-            return path
-    return None
+    """The shipped ``baseline`` scenario (None if this installation has none)."""
+    return shipped("scenario").get("baseline")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -125,7 +121,7 @@ class FitParameter:
 
 
 def _escape_share(scenario: Scenario) -> float:
-    """Rough share of defects CI lets through: skipped suites catch nothing (sim.model's skip rule)."""
+    """Rough share of defects CI lets through: skipped suites catch nothing (sim.model.delivery's skip rule)."""
     ci = scenario.ci
     slow = 1.0 - math.exp(-(ci.test_suite_minutes - ci.skip_threshold_minutes) / (3.0 * ci.skip_threshold_minutes)) \
         if ci.test_suite_minutes > ci.skip_threshold_minutes else 0.0

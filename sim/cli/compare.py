@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from sim.bands import check_benchmark
-from sim.cli_common import (
+from sim.analysis.runner import DEFAULT_REPS, run_scenario
+from sim.cli.common import (
     add_benchmark_option,
     add_json_option,
     add_scenario_options,
     print_json,
     scenario_from_args,
 )
-from sim.report import compare_table, print_renderable
-from sim.runner import DEFAULT_REPS, run_scenario
-from sim.scoring import METRIC_KEYS
+from sim.cli.tables import compare_table, print_renderable
+from sim.metrics.bands import check_benchmark
+from sim.metrics.scoring import METRIC_KEYS
 
 HELP = "compare scenarios (the first is the reference) with the same seeds"
 

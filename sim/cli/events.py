@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sim.cli_common import add_scenario_options, scenario_from_args
+from sim.cli.common import add_scenario_options, scenario_from_args
 from sim.errors import InputError
-from sim.logs import EventLogs, write_logs
-from sim.model import simulate, to_logs
+from sim.metrics.logs import EventLogs, write_logs
+from sim.model.delivery import simulate, to_logs
 
 HELP = "write one replication's changes.csv, deployments.csv and incidents.csv"
 

@@ -1,6 +1,6 @@
 """``python -m sim`` / ``dorasim``: the command-line interface (DESIGN §7).
 
-Each subcommand lives in its own ``sim/cmd_<name>.py`` module exposing ``HELP``,
+Each subcommand lives in its own ``sim/cli/<name>.py`` module exposing ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``. This module only dispatches and turns
 user mistakes (:class:`sim.errors.InputError`) into one line on stderr and exit code 2.
 """
@@ -24,16 +24,19 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The full parser, or (``only``) one that imports just the chosen command: a fast start."""
+    import sim
+
     parser = _Parser(prog="dorasim", description="Simulate delivery and score it with the DORA metrics.")
+    parser.add_argument("--version", action="version", version=f"dorasim {sim.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
         if only is not None and name != only:
             sub.add_parser(name)
             continue
         try:
-            module = importlib.import_module(f"sim.cmd_{name}")
+            module = importlib.import_module(f"sim.cli.{name}")
         except ModuleNotFoundError as exc:  # a command not built into this installation
-            if exc.name != f"sim.cmd_{name}":
+            if exc.name != f"sim.cli.{name}":
                 raise
             continue
         cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)

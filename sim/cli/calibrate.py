@@ -10,13 +10,14 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from sim.calibrate import CHECK_REPS, DEFAULT_REPS, METRICS, calibrate, default_base_path
-from sim.cli_common import add_benchmark_option, add_json_option, nonneg_int, positive_int, print_json
+from sim.analysis.calibrate import CHECK_REPS, DEFAULT_REPS, METRICS, calibrate, default_base_path
+from sim.analysis.parallel import show_progress
+from sim.cli.common import add_benchmark_option, add_json_option, nonneg_int, positive_int, print_json
 from sim.errors import InputError
-from sim.fmt import METRIC_LABELS, band_text, format_metric
-from sim.logs import read_logs
-from sim.parallel import show_progress
-from sim.scenario import load_scenario
+from sim.metrics.fmt import METRIC_LABELS, band_text, format_metric
+from sim.metrics.logs import read_logs
+from sim.model.catalog import locate
+from sim.model.scenario import load_scenario
 
 HELP = "Fit a baseline scenario to a team's logs (CSV), so forecasts start from their reality."
 
@@ -54,7 +55,7 @@ def _out_path(text: str) -> Path:
 def run(args: argparse.Namespace) -> int:
     out = _out_path(args.out)
     base_path = Path(args.base) if args.base else default_base_path()
-    base = load_scenario(base_path) if base_path is not None else None
+    base = load_scenario(locate(str(base_path), "scenario")) if base_path is not None else None
     logs = read_logs(args.changes, args.deployments, args.incidents)
     bar = _ProgressBar() if show_progress(None) else None
     try:

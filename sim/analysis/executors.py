@@ -1,4 +1,4 @@
-"""Where sweep points run: local processes (``sim.parallel.run_tasks``) or a Dask ``distributed`` cluster.
+"""Where sweep points run: local processes (``sim.analysis.parallel.run_tasks``) or a Dask ``distributed`` cluster.
 
 Both executors run the same coarse tasks (one task = one point with all its replications, sent in
 chunks of points, a few chunks per worker) and return results in task order; every task seeds itself from its own arguments, so the executor and
@@ -8,19 +8,17 @@ as work completes so that the caller can checkpoint (the sweep writes its table 
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import logging
 import math
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
+from sim.analysis.fingerprint import model_digest
+from sim.analysis.parallel import default_workers, run_tasks, show_progress
 from sim.errors import InputError
-from sim.parallel import default_workers, run_tasks, show_progress
 
 EXECUTORS = ("local", "dask")
 LOCAL_CLUSTER_WORKERS = 2
@@ -119,21 +117,9 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
             cluster.close()
 
 
-@functools.cache
-def model_digest() -> str:
-    """A hash of the simulator's source: the same digest means the same numbers for the same seeds."""
-    import sim
-
-    package = Path(sim.__file__).parent
-    digest = hashlib.sha256(sim.__version__.encode())
-    for path in sorted(package.glob("*.py")):
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def _worker_model() -> str:
     # importing the sweep module warms the worker up: the model's imports are paid before any task
-    import sim.sweep  # noqa: F401
+    import sim.analysis.sweep  # noqa: F401
 
     return model_digest()
 

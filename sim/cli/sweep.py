@@ -8,12 +8,13 @@ from typing import Any
 from rich.console import Console, Group
 from rich.table import Table
 
-from sim.cli_common import add_json_option, positive_int, print_json, require_file
-from sim.fmt import format_duration, format_metric
-from sim.report import METRIC_LABELS
-from sim.scoring import METRIC_KEYS
-from sim.sweep import completed_points, format_value, load_sweep, run_sweep
-from sim.sweep_exec import EXECUTORS, check_executor
+from sim.analysis.executors import EXECUTORS, check_executor
+from sim.analysis.sweep import completed_points, format_value, load_sweep, run_sweep
+from sim.cli.common import add_json_option, positive_int, print_json, require_file
+from sim.cli.tables import METRIC_LABELS
+from sim.metrics.fmt import format_duration, format_metric
+from sim.metrics.scoring import METRIC_KEYS
+from sim.model.catalog import locate
 
 HELP = "sweep levers around a scenario: which lever moves which DORA metric most (tornado + global sensitivity)"
 METHOD_NAMES = {"morris": "Morris", "sobol": "Sobol'"}
@@ -36,9 +37,8 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    require_file(args.sweep, "sweep file")
     executor = check_executor(args.executor or ("dask" if args.scheduler else "local"), args.scheduler)
-    spec = load_sweep(args.sweep)
+    spec = load_sweep(require_file(str(locate(args.sweep, "sweep")), "sweep file"))
     if args.out:
         already = completed_points(spec, args.out)
         if already:

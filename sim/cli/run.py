@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from sim.bands import check_benchmark
-from sim.cli_common import (
+from sim.analysis.runner import DEFAULT_REPS, run_scenario
+from sim.cli.common import (
     add_benchmark_option,
     add_json_option,
     add_scenario_options,
     print_json,
     scenario_from_args,
 )
-from sim.report import print_renderable, run_table
-from sim.runner import DEFAULT_REPS, run_scenario
+from sim.cli.tables import print_renderable, run_table
+from sim.metrics.bands import check_benchmark
 
 HELP = "simulate a scenario over replications and report its DORA metrics"
 

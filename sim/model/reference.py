@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from sim.scenario import load_scenario, parameter_info, parameter_keys
-
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+from sim.model.catalog import shipped_path
+from sim.model.scenario import load_scenario, parameter_info, parameter_keys
 
 
 def _range(limits: dict) -> str:
@@ -16,7 +13,7 @@ def _range(limits: dict) -> str:
 
 
 def markdown_table() -> str:
-    baseline = load_scenario(SCENARIO_DIR / "baseline.toml")
+    baseline = load_scenario(shipped_path("baseline"))
     rows = ["| key | unit | baseline | range | source | meaning |", "|---|---|---|---|---|---|"]
     for key in parameter_keys():
         info = parameter_info(key)

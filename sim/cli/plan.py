@@ -8,8 +8,8 @@ from rich import box
 from rich.console import Group
 from rich.table import Table
 
-from sim.bands import check_benchmark
-from sim.cli_common import (
+from sim.analysis.plan import load_plan, run_plan
+from sim.cli.common import (
     add_benchmark_option,
     add_json_option,
     nonneg_int,
@@ -17,10 +17,11 @@ from sim.cli_common import (
     print_json,
     require_file,
 )
-from sim.fmt import band_text
-from sim.plan import load_plan, run_plan
-from sim.report import print_renderable, run_table
-from sim.scoring import METRIC_KEYS
+from sim.cli.tables import print_renderable, run_table
+from sim.metrics.bands import check_benchmark
+from sim.metrics.fmt import band_text
+from sim.metrics.scoring import METRIC_KEYS
+from sim.model.catalog import locate
 
 HELP = "forecast a phased transformation plan week by week: DORA metrics, bands and the odds of Elite"
 
@@ -46,7 +47,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     benchmark = check_benchmark(args.benchmark)
-    plan = load_plan(require_file(args.plan, "plan file"))
+    plan = load_plan(require_file(str(locate(args.plan, "plan")), "plan file"))
     result = run_plan(plan, args.reps, args.seed, workers=args.workers, benchmark=benchmark,
                       progress=f"simulating {plan.name}")
     if args.json:

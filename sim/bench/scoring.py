@@ -1,4 +1,4 @@
-"""Benchmark of :func:`sim.scoring.score` on large synthetic logs (used by ``python -m sim bench``)."""
+"""Benchmark of :func:`sim.metrics.scoring.score` on large synthetic logs (used by ``python -m sim bench``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.scoring import NS_PER_DAY, NS_PER_HOUR, score
+from sim.metrics.scoring import NS_PER_DAY, NS_PER_HOUR, score
 
 _EPOCH = pd.Timestamp("2024-01-01", tz="UTC").value
 

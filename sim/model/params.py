@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim.scenario import Scenario, get_value, parameter_keys
+from sim.model.scenario import Scenario, get_value, parameter_keys
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ import json
 
 from rich.console import Console
 
-from sim.bands import BENCHMARKS, check_benchmark
 from sim.errors import InputError
-from sim.fmt import score_table
-from sim.logs import read_logs
-from sim.scoring import parse_instant, score_logs
+from sim.metrics.bands import BENCHMARKS, check_benchmark
+from sim.metrics.fmt import score_table
+from sim.metrics.logs import read_logs
+from sim.metrics.scoring import parse_instant, score_logs
 
 HELP = "Score change, deployment and incident logs (CSV) with the DORA metrics."
 

@@ -15,7 +15,7 @@ more things: optional ``reps`` (default replications), and ``[[phase]]`` tables:
     defect_cost = 1.0         # assumed: relative defect-rate rise at the start of the ramp (default 1.0)
     set = { "ci.test_suite_minutes" = 10, "ci.flaky_rate" = 0.015 }
 
-How a ramp works (see :mod:`sim.params`): numeric values move linearly from the value in force
+How a ramp works (see :mod:`sim.model.params`): numeric values move linearly from the value in force
 before the phase to the new one over ``ramp_days``; switches (strategy, cadence, deploy method,
 rollback, flags) are adopted by a growing share of the work — halfway through the ramp about half
 of it follows the new way. While a phase ramps, output drops by ``capacity_cost``, human work
@@ -28,7 +28,7 @@ past the end (it then never fully lands). Keys the model sizes once per run (:da
 e.g. ``ci.runners``) can be set at the top level but not in a phase.
 
 Weekly numbers (:func:`run_plan`): every replication's logs are scored with
-:func:`sim.scoring.score` restricted to each week ``[start + 7(w−1) days, start + 7w days)``,
+:func:`sim.metrics.scoring.score` restricted to each week ``[start + 7(w−1) days, start + 7w days)``,
 so a week's numbers mean what a whole run's mean. Only whole weeks are scored (90 days = 12
 weeks; the last 6 days are left to ``final``). ``final`` scores the last :data:`FINAL_DAYS` days
 the same way and is shaped like ``run`` (its lead-time breakdown covers the changes first deployed
@@ -49,13 +49,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.bands import bands_for, check_benchmark
+from sim.analysis.parallel import run_tasks
+from sim.analysis.runner import DEFAULT_REPS, ReplicationResult, band_probabilities, percentiles, summarize
 from sim.errors import InputError
-from sim.model import simulate, stage_totals, to_logs
-from sim.parallel import run_tasks
-from sim.params import Phase
-from sim.runner import DEFAULT_REPS, ReplicationResult, band_probabilities, percentiles, summarize
-from sim.scenario import (
+from sim.metrics.bands import bands_for, check_benchmark
+from sim.metrics.scoring import METRIC_KEYS, score
+from sim.model.delivery import simulate, stage_totals, to_logs
+from sim.model.params import Phase
+from sim.model.scenario import (
     IDENTITY_KEYS,
     SECTIONS,
     Scenario,
@@ -67,7 +68,6 @@ from sim.scenario import (
     scenario_from_dict,
     scenario_to_toml,
 )
-from sim.scoring import METRIC_KEYS, score
 
 FINAL_DAYS = 14
 PLAN_KEYS = ("extends", "reps", "phase")

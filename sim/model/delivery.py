@@ -39,10 +39,10 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from sim.calendar import Calendar, hours_to_ns
-from sim.params import Phase, Schedule
-from sim.rng import Stream, replication_streams
-from sim.scenario import Scenario
+from sim.model.calendar import Calendar, hours_to_ns
+from sim.model.params import Phase, Schedule
+from sim.model.rng import Stream, replication_streams
+from sim.model.scenario import Scenario
 
 STAGES = ("on_branch", "merge_conflicts", "ci_queue", "ci_running", "ci_fixing", "release_wait", "deploying")
 ACTIVE_STAGES = ("merge_conflicts", "ci_running", "ci_fixing", "deploying")

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from sim.bands import BANDS, bands_for, check_benchmark
-from sim.model import ACTIVE_STAGES, STAGES, simulate, to_logs
-from sim.parallel import run_tasks
-from sim.params import Phase
-from sim.scenario import Scenario
-from sim.scoring import METRIC_KEYS, score
+from sim.analysis.parallel import run_tasks
+from sim.metrics.bands import BANDS, bands_for, check_benchmark
+from sim.metrics.scoring import METRIC_KEYS, score
+from sim.model.delivery import ACTIVE_STAGES, STAGES, simulate, to_logs
+from sim.model.params import Phase
+from sim.model.scenario import Scenario
 
 DEFAULT_REPS = 30
 

@@ -63,9 +63,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sim.bands import bands_for, check_benchmark
 from sim.errors import InputError
-from sim.logs import ISO_START, REQUIRED_COLUMNS, EventLogs, to_utc
+from sim.metrics.bands import bands_for, check_benchmark
+from sim.metrics.logs import ISO_START, REQUIRED_COLUMNS, EventLogs, to_utc
 
 METRIC_KEYS = (
     "deployment_frequency_per_day",
@@ -413,7 +413,7 @@ def score(
     """Score three event logs with the DORA metrics; returns the ``score`` JSON of DESIGN §7.
 
     See the module docstring for the window, what counts, and each metric. Frames may come
-    from :func:`sim.logs.read_logs` or straight from the simulator (timestamps as
+    from :func:`sim.metrics.logs.read_logs` or straight from the simulator (timestamps as
     datetimes or ISO strings, ``change_ids`` as space-separated strings or lists).
     """
     benchmark = check_benchmark(benchmark)
@@ -423,5 +423,5 @@ def score(
 
 
 def score_logs(logs: EventLogs, **kwargs: Any) -> dict[str, Any]:
-    """:func:`score` over an :class:`~sim.logs.EventLogs`."""
+    """:func:`score` over an :class:`~sim.metrics.logs.EventLogs`."""
     return score(logs.changes, logs.deployments, logs.incidents, **kwargs)
