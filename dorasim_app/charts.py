@@ -27,8 +27,8 @@ from dorasim_app.style import (
     stage_label,
 )
 from sim.metrics.bands import BANDS, CUTOFFS
-from sim.metrics.fmt import format_duration, format_metric
-from sim.model.delivery import ACTIVE_STAGES
+from sim.metrics.registry import format_duration, format_metric
+from sim.model.stages import ACTIVE_STAGES
 
 # Streamlit sizes a chart element by its own height argument, not the Vega-Lite one: the room
 # around the plot (title, axis, a legend below) is added here.

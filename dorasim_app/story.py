@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from dorasim_app.state import same_value
-from dorasim_app.style import KEY_LABELS, band_word, pretty_key, stage_label
-from sim.metrics.fmt import format_metric
+from dorasim_app.style import band_word, pretty_key, stage_label
+from sim.metrics.registry import format_metric
 from sim.model.scenario import Scenario, get_value, parameter_info, parameter_keys
 
 MAX_LISTED = 5
 
 
 def _show(key: str, value: Any) -> str:
+    if key == "release.max_batch_size" and value == 0:
+        return "no cap"
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, float):
@@ -40,8 +42,6 @@ def describe_changes(a: Scenario, b: Scenario) -> str:
     for key in keys[:MAX_LISTED]:
         name = _lower_first(pretty_key(key))
         unit = parameter_info(key).get("unit", "")
-        if name.endswith(f" {unit}") and key not in KEY_LABELS:
-            name = name.removesuffix(f" {unit}")
         suffix = f" {unit}" if unit in ("minutes", "hours", "days", "changes") and name != unit else ""
         parts.append(f"{name} {_show(key, get_value(a, key))} → {_show(key, get_value(b, key))}{suffix}")
     more = len(keys) - MAX_LISTED

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sim.cli.tables import STAGE_LABELS
-from sim.metrics.bands import KEY_METRICS
-from sim.metrics.fmt import format_metric
+from sim.metrics.registry import METRICS, format_change
+from sim.model.scenario import parameter_info
+from sim.model.stages import STAGE_LABELS
 
 # One palette for every chart and card. A band is always written as a word too, never colour alone.
 BAND_COLOURS = {"elite": "#1a9850", "high": "#2b8cbe", "medium": "#e69f00", "low": "#d7301f"}
@@ -14,30 +14,13 @@ SCENARIO_COLOURS = ("#6b7280", "#2b6cb0")  # baseline grey, scenario blue
 WAITING_COLOUR = "#e69f00"
 WORKING_COLOUR = "#2b8cbe"
 
-METRIC_LABELS = {
-    "deployment_frequency_per_day": "Deploy frequency",
-    "lead_time_hours": "Lead time",
-    "change_failure_rate": "Change failure rate",
-    "time_to_restore_hours": "Time to restore",
-    "rework_rate": "Rework rate",
-}
-METRIC_HELP = {
-    "deployment_frequency_per_day": "How often the team deploys to production (higher is better).",
-    "lead_time_hours": "Median time from a change being finished to it running in production (lower is better).",
-    "change_failure_rate": "Share of deployments that caused a production failure (lower is better).",
-    "time_to_restore_hours": "Median time to restore service after a failed deployment (lower is better).",
-    "rework_rate": "Share of deployments made to fix production (hotfixes, rollbacks); no published band.",
-}
-METRIC_BAND_KEY = {metric: band for band, metric in KEY_METRICS.items()}
-HIGHER_IS_BETTER = {"deployment_frequency_per_day"}
-LOG_SCALE_METRICS = {"deployment_frequency_per_day", "lead_time_hours", "time_to_restore_hours"}
-METRIC_UNITS = {
-    "deployment_frequency_per_day": "deployments per day",
-    "lead_time_hours": "hours",
-    "change_failure_rate": "share of deployments",
-    "time_to_restore_hours": "hours",
-    "rework_rate": "share of deployments",
-}
+# Words and facts about metrics and stages come from sim's registries (one fact, one place).
+METRIC_LABELS = {m.key: m.short for m in METRICS}
+METRIC_HELP = {m.key: m.help for m in METRICS}
+METRIC_BAND_KEY = {m.key: m.band_key for m in METRICS if m.band_key}
+HIGHER_IS_BETTER = {m.key for m in METRICS if m.higher_is_better}
+LOG_SCALE_METRICS = {m.key for m in METRICS if m.log_scale}
+METRIC_UNITS = {m.key: m.unit for m in METRICS}
 
 
 def band_word(band: str | None) -> str:
@@ -57,36 +40,16 @@ def stage_label(stage: str) -> str:
 
 def signed_delta(key: str, diff: float | None) -> str | None:
     """``+1.2 h`` / ``-3.0 days`` in the metric's own unit; the sign drives st.metric's arrow."""
-    if diff is None:
-        return None
-    sign = "+" if diff > 0 else "-" if diff < 0 else "±"
-    return sign + format_metric(key, abs(diff))
-
-
-# Words for the keys whose field name alone reads badly out of its section.
-KEY_LABELS = {
-    "branching.strategy": "Branching strategy",
-    "ci.runners": "CI runners",
-    "ci.test_suite_minutes": "Test suite duration",
-    "ci.flaky_rate": "Flaky test rate",
-    "ci.suite_cv": "Suite duration spread (CV)",
-    "ci.skip_threshold_minutes": "Skip threshold",
-    "release.cadence": "Release cadence",
-    "release.deploy": "Deploy method",
-    "operations.detect_minutes": "Time to detect",
-    "operations.hotfix_hours": "Hand hotfix time",
-    "operations.experts": "Experts on call",
-    "team.overtime": "Overtime",
-}
+    return format_change(key, diff)
 
 
 def pretty_key(key: str) -> str:
-    """``ci.test_suite_minutes`` → ``Test suite duration``; other keys from their field name."""
-    if key in KEY_LABELS:
-        return KEY_LABELS[key]
-    field = key.split(".")[-1]
-    words = field.replace("_", " ")
-    return words[:1].upper() + words[1:]
+    """A scenario key in plain words (its label in the scenario schema): ``ci.test_suite_minutes`` → ``Test suite duration``."""
+    try:
+        return parameter_info(key)["label"]
+    except (KeyError, ValueError, AttributeError):
+        field = key.split(".")[-1].replace("_", " ")
+        return field[:1].upper() + field[1:]
 
 
 CSS = """

@@ -21,8 +21,7 @@ from dorasim_app.style import (
     pretty_key,
     signed_delta,
 )
-from sim.metrics.fmt import format_metric
-from sim.metrics.scoring import METRIC_KEYS
+from sim.metrics.registry import METRIC_KEYS, format_metric
 from sim.model.scenario import SECTIONS, Scenario, parameter_info, parameter_keys
 
 SLIDER_MAX_WIDTH_FLOAT = 50

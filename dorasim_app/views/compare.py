@@ -16,7 +16,7 @@ from dorasim_app.widgets import (
     widget_key,
 )
 from sim.errors import InputError
-from sim.metrics.scoring import METRIC_KEYS
+from sim.metrics.registry import METRIC_KEYS
 from sim.model.scenario import get_value, parameter_keys
 
 FORM_KEY = "compare-form"

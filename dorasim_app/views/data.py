@@ -16,8 +16,8 @@ from dorasim_app.style import METRIC_BAND_KEY, METRIC_LABELS, band_word, pretty_
 from dorasim_app.uploads import MAX_UPLOAD_MB, read_uploaded_logs, read_uploaded_scenario
 from dorasim_app.widgets import score_cards
 from sim.errors import InputError
-from sim.metrics.fmt import format_metric
 from sim.metrics.logs import EventLogs
+from sim.metrics.registry import format_metric
 from sim.metrics.scoring import score
 from sim.model.scenario import scenario_to_toml
 

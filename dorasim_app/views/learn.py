@@ -10,8 +10,7 @@ import streamlit as st
 
 from dorasim_app import charts, compute, state
 from dorasim_app.style import METRIC_BAND_KEY, METRIC_LABELS, band_badge
-from sim.metrics.fmt import format_duration, format_metric
-from sim.metrics.scoring import METRIC_KEYS
+from sim.metrics.registry import METRIC_KEYS, format_duration, format_metric
 from sim.model.scenario import Scenario, parameter_table
 from sim.model.theory import batch_failure_probability, escape_probability, mmc_mean_wait
 

@@ -10,8 +10,7 @@ import streamlit as st
 from dorasim_app import charts, compute, state
 from dorasim_app.style import pretty_key
 from sim.errors import InputError
-from sim.metrics.fmt import format_metric
-from sim.metrics.scoring import METRIC_KEYS
+from sim.metrics.registry import METRIC_KEYS, format_metric
 from sim.model.scenario import Scenario
 
 LEVERS_FILE = "sweep_levers.toml"

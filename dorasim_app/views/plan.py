@@ -13,7 +13,7 @@ from dorasim_app import charts, compute, state
 from dorasim_app.style import band_badge, band_word, pretty_key
 from dorasim_app.widgets import metric_cards
 from sim.errors import InputError
-from sim.metrics.scoring import METRIC_KEYS
+from sim.metrics.registry import METRIC_KEYS
 
 DEFAULT_PLAN = "plan_90_days"
 HEROICS_PLAN = "plan_heroics_90_days"

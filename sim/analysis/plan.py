@@ -53,7 +53,8 @@ from sim.analysis.parallel import run_tasks
 from sim.analysis.runner import DEFAULT_REPS, ReplicationResult, band_probabilities, percentiles, summarize
 from sim.errors import InputError
 from sim.metrics.bands import bands_for, check_benchmark
-from sim.metrics.scoring import METRIC_KEYS, score
+from sim.metrics.registry import METRIC_KEYS
+from sim.metrics.scoring import score
 from sim.model.delivery import simulate, stage_totals, to_logs
 from sim.model.params import Phase
 from sim.model.scenario import (

@@ -15,10 +15,12 @@ import numpy as np
 
 from sim.analysis.parallel import run_tasks
 from sim.metrics.bands import BANDS, bands_for, check_benchmark
-from sim.metrics.scoring import METRIC_KEYS, score
-from sim.model.delivery import ACTIVE_STAGES, STAGES, simulate, to_logs
+from sim.metrics.registry import METRIC_KEYS
+from sim.metrics.scoring import score
+from sim.model.delivery import simulate, to_logs
 from sim.model.params import Phase
 from sim.model.scenario import Scenario
+from sim.model.stages import ACTIVE_STAGES, STAGES
 
 DEFAULT_REPS = 30
 

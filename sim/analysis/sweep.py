@@ -50,8 +50,8 @@ from sim.analysis.fingerprint import model_digest
 from sim.analysis.runner import ReplicationResult, band_probabilities, percentiles, run_replication
 from sim.analysis.sweep_table import PointStats, check_out_path, read_done, table_frame, write_table
 from sim.errors import InputError
-from sim.metrics.bands import BANDS, KEY_METRICS, band_of, check_benchmark
-from sim.metrics.scoring import METRIC_KEYS
+from sim.metrics.bands import BANDS, band_of, check_benchmark
+from sim.metrics.registry import BY_KEY, METRIC_KEYS
 from sim.model.scenario import (
     IDENTITY_KEYS,
     Scenario,
@@ -69,7 +69,6 @@ MAX_REPS = 10_000
 # sweep randomness (design, SALib sample, bootstrap) is spawned far from the replications' keys,
 # which are (replication, stream) with replication < MAX_REPS
 _SWEEP_KEY = 2**31 - 1
-_BAND_OF_METRIC = {metric: band for band, metric in KEY_METRICS.items()}
 _TOP_KEYS = ("name", "description", "base", "design", "points", "reps", "seed", "days", "benchmark",
              "sensitivity", "trajectories", "levels", "samples", "vary")
 
@@ -422,7 +421,7 @@ def point_stats(results: Sequence[ReplicationResult], benchmark: str = "2023") -
     out: PointStats = {}
     for metric in METRIC_KEYS:
         values = [r.metrics.get(metric) for r in results]
-        band = _BAND_OF_METRIC.get(metric)
+        band = BY_KEY[metric].band_key
         if band is None:
             shares: dict[str, float | None] = dict.fromkeys(BANDS)
         else:

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import InputError
-from sim.metrics.scoring import METRIC_KEYS
+from sim.metrics.registry import METRIC_KEYS
 
 TABLE_METRICS = (*METRIC_KEYS, "overall")
 STATS = ("n", "p10", "p50", "p90", "mean", "p_elite", "p_high", "p_medium", "p_low")

@@ -13,9 +13,10 @@ from rich.text import Text
 from sim.analysis.calibrate import CHECK_REPS, DEFAULT_REPS, METRICS, calibrate, default_base_path
 from sim.analysis.parallel import show_progress
 from sim.cli.common import add_benchmark_option, add_json_option, nonneg_int, positive_int, print_json
+from sim.cli.tables import band_text
 from sim.errors import InputError
-from sim.metrics.fmt import METRIC_LABELS, band_text, format_metric
 from sim.metrics.logs import read_logs
+from sim.metrics.registry import BY_KEY, format_metric
 from sim.model.catalog import locate
 from sim.model.scenario import load_scenario
 
@@ -90,7 +91,7 @@ def report_view(report: dict[str, Any], out: Path | None = None) -> Group:
             shown = f"{error:.2f}" if key == "change_failure_rate" else f"{error:.0%}"
             error_text = Text(shown, style="green" if row["within_bar"] else "red")
         spread = f"{format_metric(key, row['simulated_p10'])} – {format_metric(key, row['simulated_p90'])}"
-        metrics.add_row(METRIC_LABELS[key], format_metric(key, row["observed"]), band_text(row["observed_band"]),
+        metrics.add_row(BY_KEY[key].label, format_metric(key, row["observed"]), band_text(row["observed_band"]),
                         format_metric(key, row["simulated_p50"]), spread, band_text(row["simulated_band"]), error_text)
     params = Table(title="Parameters read from the logs or fitted (everything else is the base's)",
                    title_justify="left")

@@ -12,7 +12,7 @@ from sim.cli.common import (
 )
 from sim.cli.tables import compare_table, print_renderable
 from sim.metrics.bands import check_benchmark
-from sim.metrics.scoring import METRIC_KEYS
+from sim.metrics.registry import METRIC_KEYS
 
 HELP = "compare scenarios (the first is the reference) with the same seeds"
 

@@ -17,21 +17,13 @@ from sim.cli.common import (
     print_json,
     require_file,
 )
-from sim.cli.tables import print_renderable, run_table
+from sim.cli.tables import band_text, print_renderable, run_table
 from sim.metrics.bands import check_benchmark
-from sim.metrics.fmt import band_text
-from sim.metrics.scoring import METRIC_KEYS
+from sim.metrics.registry import BY_KEY, METRIC_KEYS
 from sim.model.catalog import locate
 
 HELP = "forecast a phased transformation plan week by week: DORA metrics, bands and the odds of Elite"
 
-SHORT_LABELS = {
-    "deployment_frequency_per_day": "deploys",
-    "lead_time_hours": "lead time",
-    "change_failure_rate": "fail rate",
-    "time_to_restore_hours": "restore",
-    "rework_rate": "rework",
-}
 
 
 def add_arguments(parser) -> None:
@@ -128,7 +120,7 @@ def trajectory_table(result: dict[str, Any]) -> Table:
     table.add_column("wk", justify="right")
     table.add_column("phase")
     for key in METRIC_KEYS:
-        table.add_column(SHORT_LABELS[key], justify="right", no_wrap=True)
+        table.add_column(BY_KEY[key].tiny, justify="right", no_wrap=True)
     table.add_column("band")
     table.add_column("P(elite)", justify="right")
     for week in result["weeks"]:

@@ -7,9 +7,9 @@ import json
 
 from rich.console import Console
 
+from sim.cli.tables import score_table
 from sim.errors import InputError
 from sim.metrics.bands import BENCHMARKS, check_benchmark
-from sim.metrics.fmt import score_table
 from sim.metrics.logs import read_logs
 from sim.metrics.scoring import parse_instant, score_logs
 

@@ -11,9 +11,7 @@ from rich.table import Table
 from sim.analysis.executors import EXECUTORS, check_executor
 from sim.analysis.sweep import completed_points, format_value, load_sweep, run_sweep
 from sim.cli.common import add_json_option, positive_int, print_json, require_file
-from sim.cli.tables import METRIC_LABELS
-from sim.metrics.fmt import format_duration, format_metric
-from sim.metrics.scoring import METRIC_KEYS
+from sim.metrics.registry import BY_KEY, METRIC_KEYS, format_duration, format_metric
 from sim.model.catalog import locate
 
 HELP = "sweep levers around a scenario: which lever moves which DORA metric most (tornado + global sensitivity)"
@@ -85,7 +83,7 @@ def top_levers_table(result: dict[str, Any]) -> Table:
     for metric in METRIC_KEYS:
         rows = [r for r in result["tornado"][metric] if r["swing"]][:3]
         local = "\n".join(f"{r['key']} ({format_swing(metric, r['swing'])})" for r in rows) or "none moves it"
-        cells = [METRIC_LABELS[metric], local]
+        cells = [BY_KEY[metric].label, local]
         if method:
             ranked = [(k, v) for k, v in result["sensitivity"].get(metric, {}).items() if v["total"]][:3]
             cells.append("\n".join(f"{k} ({v['total']:.0%})" for k, v in ranked) or "—")
@@ -96,7 +94,7 @@ def top_levers_table(result: dict[str, Any]) -> Table:
 def metric_table(result: dict[str, Any], metric: str) -> Table:
     base = format_metric(metric, result["base_p50"][metric])
     method = METHOD_NAMES.get(result["sensitivity_method"])
-    table = Table(title=f"{METRIC_LABELS[metric]} — base p50 {base}", title_justify="left")
+    table = Table(title=f"{BY_KEY[metric].label} — base p50 {base}", title_justify="left")
     for name in ("lever", "setting low → high", "p50 at low", "p50 at high", "swing"):
         table.add_column(name, justify="left" if name.startswith(("lever", "setting")) else "right")
     if method:

@@ -1,4 +1,4 @@
-"""Readable tables (rich) for run, compare and plan results."""
+"""Readable tables (rich) for every command: score, run, compare; the words come from the registries."""
 
 from __future__ import annotations
 
@@ -6,32 +6,39 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.table import Table
+from rich.text import Text
 
-from sim.metrics.fmt import band_text, format_metric
-from sim.metrics.scoring import METRIC_KEYS
+from sim.metrics.registry import METRICS, NULL, format_change, format_metric
+from sim.model.stages import STAGE_LABELS
 
-METRIC_LABELS = {
-    "deployment_frequency_per_day": "Deployment frequency",
-    "lead_time_hours": "Change lead time",
-    "change_failure_rate": "Change failure rate",
-    "time_to_restore_hours": "Failed-deployment recovery time",
-    "rework_rate": "Rework rate",
-}
-BAND_OF_METRIC = {
-    "deployment_frequency_per_day": "deployment_frequency",
-    "lead_time_hours": "lead_time",
-    "change_failure_rate": "change_failure_rate",
-    "time_to_restore_hours": "time_to_restore",
-}
-STAGE_LABELS = {
-    "on_branch": "waiting on the branch",
-    "merge_conflicts": "resolving merge conflicts",
-    "ci_queue": "waiting for a CI runner",
-    "ci_running": "running the test suite",
-    "ci_fixing": "fixing what CI caught",
-    "release_wait": "waiting for the release",
-    "deploying": "deploying",
-}
+BAND_STYLES = {"elite": "bold green", "high": "green", "medium": "yellow", "low": "red"}
+
+
+def band_text(band: str | None) -> Text:
+    """A band coloured by level (``str()`` of it is the plain word); ``—`` for null."""
+    if band is None:
+        return Text(NULL, style="dim")
+    return Text(band, style=BAND_STYLES.get(band, ""))
+
+
+def score_table(result: dict[str, Any], title: str | None = None) -> Table:
+    """The ``score`` JSON as a table: metric, value, band, then overall."""
+    counts = result["counts"]
+    caption = (
+        f"window {result['window_days']} days · {counts['deployments']} deployments · "
+        f"{counts['changes']} changes ({counts['undeployed_changes']} undeployed) · "
+        f"{counts['incidents']} incidents"
+    )
+    table = Table(title=title, caption=caption)
+    table.add_column("Metric")
+    table.add_column("Value", justify="right")
+    table.add_column("Band")
+    for m in METRICS:
+        band_cell = band_text(result["bands"].get(m.band_key)) if m.band_key else Text("no published band", style="dim")
+        table.add_row(m.label, format_metric(m.key, result["metrics"].get(m.key)), band_cell)
+    table.add_section()
+    table.add_row(Text("Overall", style="bold"), "", band_text(result["bands"].get("overall")))
+    return table
 
 
 def run_table(result: dict[str, Any]) -> Group:
@@ -43,11 +50,11 @@ def run_table(result: dict[str, Any]) -> Group:
     table.add_column("p50", justify="right")
     table.add_column("p90", justify="right")
     table.add_column("band (of p50)")
-    for key in METRIC_KEYS:
-        m = result["metrics"][key]
-        band = result["bands"].get(BAND_OF_METRIC.get(key, ""), None) if key in BAND_OF_METRIC else None
-        table.add_row(METRIC_LABELS[key], format_metric(key, m["p10"]), format_metric(key, m["p50"]),
-                      format_metric(key, m["p90"]), band_text(band) if key in BAND_OF_METRIC else "(no band)")
+    for metric in METRICS:
+        m = result["metrics"][metric.key]
+        band = band_text(result["bands"].get(metric.band_key)) if metric.band_key else "(no band)"
+        table.add_row(metric.label, format_metric(metric.key, m["p10"]), format_metric(metric.key, m["p50"]),
+                      format_metric(metric.key, m["p90"]), band)
     table.add_row("Overall", "", "", "", band_text(result["bands"]["overall"]))
     probs = ", ".join(f"{b} {p:.0%}" for b, p in result["band_probabilities"].items())
     stages = Table(title="Where a change's lead time goes (mean hours per deployed change)", title_justify="left")
@@ -73,26 +80,22 @@ def compare_table(results: list[dict[str, Any]]) -> Table:
     table.add_column("metric")
     for r in results:
         table.add_column(r["scenario"], justify="right")
-    for key in METRIC_KEYS:
+    for metric in METRICS:
+        key = metric.key
         cells = []
         base = ref["metrics"][key]["p50"]
         for i, r in enumerate(results):
             value = r["metrics"][key]["p50"]
             text = format_metric(key, value)
-            if key in BAND_OF_METRIC:
-                text += f" [{r['bands'][BAND_OF_METRIC[key]] or '—'}]"
+            if metric.band_key:
+                text += f" [{r['bands'][metric.band_key] or NULL}]"
             if i > 0 and value is not None and base is not None:
-                text += f"\n({_delta(key, value - base)})"
+                text += f"\n({format_change(key, value - base)})"
             cells.append(text)
-        table.add_row(METRIC_LABELS[key], *cells)
+        table.add_row(metric.label, *cells)
     table.add_row("Overall band", *[band_text(r["bands"]["overall"]) for r in results])
     table.add_row("P(elite)", *[f"{r['band_probabilities']['elite']:.0%}" for r in results])
     return table
-
-
-def _delta(key: str, diff: float) -> str:
-    sign = "+" if diff >= 0 else "−"
-    return sign + format_metric(key, abs(diff))
 
 
 def print_renderable(renderable) -> None:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sim.errors import InputError
+from sim.metrics.registry import BY_KEY, METRIC_OF_BAND
+
 BANDS = ("elite", "high", "medium", "low")
 BAND_RANK = {band: rank for rank, band in enumerate(BANDS)}  # 0 = best
 BENCHMARKS = ("2023", "2021")
-KEY_METRICS = {
-    "deployment_frequency": "deployment_frequency_per_day",
-    "lead_time": "lead_time_hours",
-    "change_failure_rate": "change_failure_rate",
-    "time_to_restore": "time_to_restore_hours",
-}
 
 
 @dataclass(frozen=True)
@@ -41,25 +38,28 @@ class Cutoffs:
         return "low"
 
 
+def _cut(band_key: str, elite: float, high: float, medium: float, inclusive: bool = False) -> Cutoffs:
+    """Cut-offs of one key metric; its direction comes from the metric registry."""
+    return Cutoffs(elite, high, medium, BY_KEY[METRIC_OF_BAND[band_key]].higher_is_better, inclusive)
+
+
 CUTOFFS: dict[str, dict[str, Cutoffs]] = {
     "2023": {
-        "deployment_frequency": Cutoffs(1.0, 1 / 7, 12 / 365, higher_is_better=True),
-        "lead_time": Cutoffs(24.0, 168.0, 730.0),
-        "change_failure_rate": Cutoffs(0.05, 0.10, 0.15, inclusive=True),
-        "time_to_restore": Cutoffs(1.0, 24.0, 168.0),
+        "deployment_frequency": _cut("deployment_frequency", 1.0, 1 / 7, 12 / 365),
+        "lead_time": _cut("lead_time", 24.0, 168.0, 730.0),
+        "change_failure_rate": _cut("change_failure_rate", 0.05, 0.10, 0.15, inclusive=True),
+        "time_to_restore": _cut("time_to_restore", 1.0, 24.0, 168.0),
     },
     "2021": {
-        "deployment_frequency": Cutoffs(1.0, 12 / 365, 2 / 365, higher_is_better=True),
-        "lead_time": Cutoffs(1.0, 168.0, 4380.0),
-        "change_failure_rate": Cutoffs(0.15, 0.20, 0.30, inclusive=True),
-        "time_to_restore": Cutoffs(1.0, 24.0, 168.0),
+        "deployment_frequency": _cut("deployment_frequency", 1.0, 12 / 365, 2 / 365),
+        "lead_time": _cut("lead_time", 1.0, 168.0, 4380.0),
+        "change_failure_rate": _cut("change_failure_rate", 0.15, 0.20, 0.30, inclusive=True),
+        "time_to_restore": _cut("time_to_restore", 1.0, 24.0, 168.0),
     },
 }
 
 
 def check_benchmark(benchmark: str | int) -> str:
-    from sim.errors import InputError
-
     text = str(benchmark)
     if text not in CUTOFFS:
         raise InputError(f"--benchmark: {text!r} is not a known benchmark; choose 2023 or 2021")
@@ -77,7 +77,7 @@ def overall_band(bands: dict[str, str | None]) -> str | None:
     A key without data (no failed deployments, so no restore time) has no band and does not
     lower the overall band; ``None`` only when no key has a value.
     """
-    values = [bands.get(key) for key in KEY_METRICS if bands.get(key) is not None]
+    values = [band for key in METRIC_OF_BAND if (band := bands.get(key)) is not None]
     if not values:
         return None
     return max(values, key=lambda b: BAND_RANK[b])
@@ -85,6 +85,6 @@ def overall_band(bands: dict[str, str | None]) -> str | None:
 
 def bands_for(metrics: dict[str, float | None], benchmark: str = "2023") -> dict[str, str | None]:
     """All four key bands plus ``overall`` from a metrics dict keyed by JSON metric keys."""
-    out = {key: band_of(key, metrics.get(metric), benchmark) for key, metric in KEY_METRICS.items()}
+    out = {key: band_of(key, metrics.get(metric), benchmark) for key, metric in METRIC_OF_BAND.items()}
     out["overall"] = overall_band(out)
     return out

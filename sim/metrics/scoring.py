@@ -66,15 +66,8 @@ import pyarrow.compute as pc
 from sim.errors import InputError
 from sim.metrics.bands import bands_for, check_benchmark
 from sim.metrics.logs import ISO_START, REQUIRED_COLUMNS, EventLogs, to_utc
+from sim.metrics.registry import BAND_KEYS, METRIC_KEYS  # noqa: F401  (re-exported)
 
-METRIC_KEYS = (
-    "deployment_frequency_per_day",
-    "lead_time_hours",
-    "change_failure_rate",
-    "time_to_restore_hours",
-    "rework_rate",
-)
-BAND_KEYS = ("deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore", "overall")
 COUNT_KEYS = ("changes", "deployments", "incidents", "undeployed_changes")
 
 NS_PER_HOUR = 3_600 * 10**9

@@ -43,9 +43,8 @@ from sim.model.calendar import Calendar, hours_to_ns
 from sim.model.params import Phase, Schedule
 from sim.model.rng import Stream, replication_streams
 from sim.model.scenario import Scenario
+from sim.model.stages import STAGES
 
-STAGES = ("on_branch", "merge_conflicts", "ci_queue", "ci_running", "ci_fixing", "release_wait", "deploying")
-ACTIVE_STAGES = ("merge_conflicts", "ci_running", "ci_fixing", "deploying")
 BRANCH_CV = 0.7  # spread of long-lived branch lifetimes (Gamma; assumed)
 MAX_FLAKY_RERUNS = 3  # after three flaky failures in a row the run is overridden as green (assumed)
 

@@ -32,9 +32,9 @@ GOOGLE_FLAKY = "Micco 2016, 'Flaky tests at Google and how we mitigate them' (Go
 DORA_2018 = "DORA / Forsgren, Humble, Kim 2018, Accelerate and the 2018 State of DevOps report"
 
 
-def _p(default: Any, unit: str, source: str, help: str, cite: str = "", **limits: Any) -> Any:
-    """A parameter: a pydantic Field carrying unit, source label and citation."""
-    extra = {"unit": unit, "source": source, "cite": cite}
+def _p(label: str, default: Any, unit: str, source: str, help: str, cite: str = "", **limits: Any) -> Any:
+    """A parameter: a pydantic Field carrying its label in plain words, unit, source label and citation."""
+    extra = {"label": label, "unit": unit, "source": source, "cite": cite}
     return Field(default, description=help, json_schema_extra=extra, **limits)
 
 
@@ -43,108 +43,108 @@ class _Section(BaseModel):
 
 
 class Team(_Section):
-    engineers: int = _p(8, "people", "assumed", "people committing changes", ge=1, le=500)
-    changes_per_engineer_per_day: float = _p(
+    engineers: int = _p("Engineers", 8, "people", "assumed", "people committing changes", ge=1, le=500)
+    changes_per_engineer_per_day: float = _p("Changes per engineer per day",
         2.0, "changes / engineer / working day", "assumed",
         "completed changes (commits that will ship) per engineer per working day", gt=0, le=50)
-    overtime: float = _p(
+    overtime: float = _p("Working hours (overtime)",
         1.0, "x normal hours", "assumed",
         "heroics: 1.0 = normal 40-hour weeks; 1.5 = 60 hours (long days, then weekends)", ge=1.0, le=2.0)
-    working_hours_per_day: float = _p(8.0, "hours", "assumed", "a normal working day (starts 09:00)", ge=1, le=12)
-    overtime_productivity: float = _p(
+    working_hours_per_day: float = _p("Hours in a working day", 8.0, "hours", "assumed", "a normal working day (starts 09:00)", ge=1, le=12)
+    overtime_productivity: float = _p("Output of a tired extra hour",
         0.5, "share of a normal hour's output", "assumed",
         "output of an extra (tired) hour relative to a normal hour", ge=0, le=1)
-    fatigue_defect_factor: float = _p(
+    fatigue_defect_factor: float = _p("Extra defects from fatigue",
         1.5, "defect-rate increase per unit of overtime", "assumed",
         "defect rate is multiplied by 1 + factor x (overtime - 1)", ge=0, le=10)
 
 
 class Branching(_Section):
-    strategy: Literal["long_lived", "trunk"] = _p(
+    strategy: Literal["long_lived", "trunk"] = _p("Branching strategy",
         "long_lived", "long_lived | trunk", "assumed",
         "long_lived: an engineer's changes wait on a feature branch until it merges; trunk: each change merges on its own")
-    branch_lifetime_days: float = _p(
+    branch_lifetime_days: float = _p("Branch lifetime (trunk: review time)",
         10.0, "days", "assumed", "mean time a branch lives before it merges (trunk: review time of one change)",
         gt=0, le=120)
-    feature_flags: bool = _p(False, "switch", "assumed", "unfinished or failing work can be switched off without a deploy")
-    flag_coverage: float = _p(
+    feature_flags: bool = _p("Feature flags", False, "switch", "assumed", "unfinished or failing work can be switched off without a deploy")
+    flag_coverage: float = _p("Share of changes behind a flag",
         0.8, "share of changes", "assumed", "share of changes behind a flag when feature flags are used", ge=0, le=1)
-    conflict_rate: float = _p(
+    conflict_rate: float = _p("Merge-conflict hazard",
         0.005, "per branch-day per other open branch", "assumed",
         "merge-conflict hazard: P(conflict) = 1 - exp(-rate x branch age in days x other open branches); "
         "calibrated so ~1 in 5 long-lived merges conflict", cite=f"calibrated to {BRINDESCU}; {DIAS}", ge=0, le=1)
-    conflict_resolution_hours: float = _p(
+    conflict_resolution_hours: float = _p("Time to resolve a conflict",
         4.0, "hours", "assumed", "mean rework to resolve a conflict on a 5-day-old branch (grows with age)", ge=0, le=200)
-    conflict_defect_multiplier: float = _p(
+    conflict_defect_multiplier: float = _p("Extra defects in conflicting code",
         2.0, "x defect rate", "published", "conflicting code is about twice as likely to carry a defect",
         cite=BRINDESCU, ge=1, le=10)
 
 
 class CI(_Section):
-    test_suite_minutes: float = _p(60.0, "minutes", "assumed", "mean duration of the test suite", gt=0, le=1440)
-    suite_cv: float = _p(
+    test_suite_minutes: float = _p("Test suite duration", 60.0, "minutes", "assumed", "mean duration of the test suite", gt=0, le=1440)
+    suite_cv: float = _p("How much suite duration varies",
         0.3, "coefficient of variation", "assumed", "spread of suite durations (1 = exponential)", ge=0, le=3)
-    runners: int = _p(2, "runners", "assumed", "parallel CI runners (a queue forms when all are busy)", ge=1, le=1000)
-    flaky_rate: float = _p(
+    runners: int = _p("CI runners", 2, "runners", "assumed", "parallel CI runners (a queue forms when all are busy)", ge=1, le=1000)
+    flaky_rate: float = _p("Flaky test rate",
         0.10, "probability per run", "published",
         "probability a run fails for no reason and is re-run (the automated and elite scenarios use Google's ~1.5%; "
         "the baseline's 10% for a neglected suite is assumed)",
         cite=GOOGLE_FLAKY, ge=0, le=0.95)
-    skip_threshold_minutes: float = _p(
+    skip_threshold_minutes: float = _p("Suite length people start skipping at",
         20.0, "minutes", "assumed", "above this suite duration engineers start skipping tests", gt=0, le=1440)
-    flaky_distrust: float = _p(
+    flaky_distrust: float = _p("Skipping because tests are flaky",
         2.0, "skip probability per unit flaky rate", "assumed",
         "a suite nobody trusts is skipped or overridden more: adds factor x flaky_rate to the skip probability",
         ge=0, le=10)
 
 
 class Quality(_Section):
-    defect_rate: float = _p(0.08, "probability per change", "assumed",
+    defect_rate: float = _p("Defect rate", 0.08, "probability per change", "assumed",
                             "probability that a change carries a production defect", ge=0, le=1)
-    test_detection_rate: float = _p(0.6, "probability", "assumed",
+    test_detection_rate: float = _p("Share of defects tests catch", 0.6, "probability", "assumed",
                                     "probability the suite catches a defect when it runs", ge=0, le=1)
-    fix_hours: float = _p(3.0, "hours", "assumed", "mean time to fix a defect CI caught, before re-testing",
+    fix_hours: float = _p("Time to fix what CI caught", 3.0, "hours", "assumed", "mean time to fix a defect CI caught, before re-testing",
                           ge=0, le=200)
 
 
 class Release(_Section):
-    cadence: Literal["continuous", "daily", "weekly", "biweekly", "monthly"] = _p(
+    cadence: Literal["continuous", "daily", "weekly", "biweekly", "monthly"] = _p("Release cadence",
         "weekly", "continuous | daily | weekly | biweekly | monthly", "assumed",
         "when merged changes may ship: continuous = as soon as ready; daily = 15:00 on working days; "
         "weekly = Saturday 09:00 window; biweekly = every other Saturday; monthly = first Saturday of the month")
-    max_batch_size: int = _p(0, "changes", "assumed", "most changes in one deployment; 0 = no cap", ge=0, le=100000)
-    deploy: Literal["manual", "automated"] = _p(
+    max_batch_size: int = _p("Most changes per deployment", 0, "changes", "assumed", "most changes in one deployment; 0 = no cap", ge=0, le=100000)
+    deploy: Literal["manual", "automated"] = _p("Deploy method",
         "manual", "manual | automated", "assumed",
         "manual: checklist, hours, error-prone, only in the release window; automated: one click, minutes")
-    window_hours: float = _p(8.0, "hours", "assumed",
+    window_hours: float = _p("Release window length", 8.0, "hours", "assumed",
                              "how long a scheduled release window stays open for further batches", gt=0, le=72)
-    manual_deploy_hours: float = _p(3.0, "hours", "assumed", "mean duration of a manual deployment", gt=0, le=48)
-    automated_deploy_minutes: float = _p(10.0, "minutes", "assumed", "mean duration of an automated deployment",
+    manual_deploy_hours: float = _p("Manual deployment duration", 3.0, "hours", "assumed", "mean duration of a manual deployment", gt=0, le=48)
+    automated_deploy_minutes: float = _p("Automated deployment duration", 10.0, "minutes", "assumed", "mean duration of an automated deployment",
                                          gt=0, le=600)
-    manual_error_rate: float = _p(0.05, "probability per deploy", "assumed",
+    manual_error_rate: float = _p("Manual deployment error rate", 0.05, "probability per deploy", "assumed",
                                   "probability a manual deployment fails by a checklist error", ge=0, le=1)
 
 
 class Operations(_Section):
-    automated_rollback: bool = _p(False, "switch", "assumed",
+    automated_rollback: bool = _p("Automated rollback", False, "switch", "assumed",
                                   "health checks roll a bad deployment back by themselves")
-    detect_minutes: float = _p(120.0, "minutes", "assumed", "mean time from failure to detection", gt=0, le=20160)
-    hotfix_hours: float = _p(8.0, "hours", "assumed",
+    detect_minutes: float = _p("Time to detect a failure", 120.0, "minutes", "assumed", "mean time from failure to detection", gt=0, le=20160)
+    hotfix_hours: float = _p("Time to hotfix by hand", 8.0, "hours", "assumed",
                              "mean time to diagnose and prepare a fix by hand for a one-change deployment",
                              gt=0, le=500)
-    diagnosis_growth: float = _p(0.25, "x per doubling of batch size", "assumed",
+    diagnosis_growth: float = _p("Extra diagnosis time for big batches", 0.25, "x per doubling of batch size", "assumed",
                                  "hand diagnosis time = hotfix_hours x (1 + growth x log2(batch size))", ge=0, le=5)
-    experts: int = _p(1, "people", "assumed", "people who can restore production by hand (incidents queue for them)",
+    experts: int = _p("Experts on call", 1, "people", "assumed", "people who can restore production by hand (incidents queue for them)",
                       ge=1, le=50)
-    rollback_minutes: float = _p(10.0, "minutes", "assumed", "automated rollback once a failure is detected",
+    rollback_minutes: float = _p("Automated rollback time", 10.0, "minutes", "assumed", "automated rollback once a failure is detected",
                                  gt=0, le=600)
-    flag_flip_minutes: float = _p(5.0, "minutes", "assumed", "switching a feature flag off", gt=0, le=600)
-    fire_delay_hours: float = _p(2.0, "hours", "assumed", "mean time from a deployment to its defect hurting users",
+    flag_flip_minutes: float = _p("Time to switch a flag off", 5.0, "minutes", "assumed", "switching a feature flag off", gt=0, le=600)
+    fire_delay_hours: float = _p("Time until a defect hurts users", 2.0, "hours", "assumed", "mean time from a deployment to its defect hurting users",
                                  ge=0, le=720)
 
 
 class Simulation(_Section):
-    warmup_days: int = _p(28, "days", "assumed",
+    warmup_days: int = _p("Warm-up before the window", 28, "days", "assumed",
                           "days simulated before `start` so queues and branches are full when the window opens",
                           ge=0, le=365)
 

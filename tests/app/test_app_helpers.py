@@ -116,7 +116,7 @@ def test_timeline_charts_validate_and_keep_to_the_window():
 
 def test_the_explanation_names_the_lever_and_the_mechanism():
     baseline, small = SHIPPED["baseline"], SHIPPED["small_batch"]
-    assert describe_changes(baseline, small) == "release cadence weekly → daily, max batch size 0 → 10 changes"
+    assert describe_changes(baseline, small) == "release cadence weekly → daily, most changes per deployment no cap → 10 changes"
     assert describe_changes(baseline, baseline) == "nothing: both use the same settings"
     a = run_scenario(baseline.with_values({"days": 28}), 2, 1, workers=1)
     b = run_scenario(small.with_values({"days": 28}), 2, 1, workers=1)

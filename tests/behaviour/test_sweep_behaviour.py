@@ -11,7 +11,7 @@ import pytest
 
 from sim.analysis.sweep import load_sweep, run_sweep, tornado
 from sim.cli import main
-from sim.metrics.scoring import METRIC_KEYS
+from sim.metrics.registry import METRIC_KEYS
 from sim.model.scenario import load_scenario
 
 DATA = Path(__file__).parents[1] / "data" / "sweeps"

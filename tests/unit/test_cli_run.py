@@ -16,8 +16,8 @@ import pytest
 
 from sim.cli import main
 from sim.metrics.bands import BANDS
-from sim.metrics.scoring import METRIC_KEYS
-from sim.model.delivery import STAGES
+from sim.metrics.registry import METRIC_KEYS
+from sim.model.stages import STAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from sim.metrics.fmt import band_text, format_metric
+from sim.cli.tables import band_text
+from sim.metrics.registry import format_metric
 
 CHANGES = (
     "change_id,time_created\nC1,2024-01-01T00:00:00Z\nC2,2024-01-01T06:00:00Z\nC3,2024-01-02T00:00:00Z\n"
@@ -105,7 +106,7 @@ def test_json_is_the_only_output_and_has_exactly_the_documented_keys(runs):
 def test_table_output_names_metrics_and_warnings(runs):
     done = runs["table"]
     assert done.returncode == 0, done.stderr
-    for text in ("Lead time", "7.0 h", "50.0 %", "Overall", "warning", "X9"):
+    for text in ("Change lead time", "7.0 h", "50.0 %", "Overall", "warning", "X9"):
         assert text in done.stdout
 
 
