@@ -1,4 +1,4 @@
-"""Calibrate a scenario to a team's own logs (``python -m sim calibrate``, DESIGN §7).
+"""Calibrate a scenario to a team's own logs (``python -m sim calibrate``, docs/cli.md).
 
 Two halves:
 

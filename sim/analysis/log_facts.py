@@ -1,6 +1,6 @@
 """What a team's own logs show directly — the first half of calibration (:mod:`sim.analysis.calibrate`).
 
-:func:`read_facts` turns three event logs (DESIGN §2) into :class:`LogFacts`: the scored window,
+:func:`read_facts` turns three event logs (docs/logs.md) into :class:`LogFacts`: the scored window,
 the observed DORA metrics, and direct estimates of the scenario parameters the logs can show,
 each with a note saying how it was read. Everything here is arithmetic on the logs; nothing
 simulates. How each estimate maps onto the model (:mod:`sim.model.delivery`):

@@ -1,4 +1,4 @@
-"""90-day transformation plans (DESIGN §6): a starting scenario plus phases that ramp in.
+"""90-day transformation plans (docs/plans.md): a starting scenario plus phases that ramp in.
 
 A plan file is a scenario file (``extends`` and any scenario keys at the top level) with three
 more things: optional ``reps`` (default replications), and ``[[phase]]`` tables::
@@ -327,7 +327,7 @@ def run_plan_replication(scenario: Scenario, seed: int, replication: int, benchm
 def run_plan(plan: Plan, reps: int | None = None, seed: int | None = None, *, workers: int | None = None,
              benchmark: str = "2023", progress: str | None = None,
              callback: Callable[[int, int], Any] | None = None) -> dict[str, Any]:
-    """Replicate a plan and summarise it week by week: the ``plan`` JSON of DESIGN §7."""
+    """Replicate a plan and summarise it week by week: the ``plan`` JSON of docs/cli.md."""
     benchmark = check_benchmark(benchmark)
     reps = plan.reps if reps is None else reps
     seed = plan.seed if seed is None else seed

@@ -84,7 +84,7 @@ def breakdown(results: Sequence[ReplicationResult]) -> tuple[dict[str, float], f
 
 def summarize(scenario: Scenario, results: Sequence[ReplicationResult], seed: int,
               benchmark: str = "2023", days: int | None = None) -> dict[str, Any]:
-    """The ``run`` JSON of DESIGN §7."""
+    """The ``run`` JSON of docs/cli.md."""
     benchmark = check_benchmark(benchmark)
     metrics = {key: percentiles([r.metrics.get(key) for r in results]) for key in METRIC_KEYS}
     p50s = {key: value["p50"] for key, value in metrics.items()}

@@ -1,4 +1,4 @@
-"""Parameter sweeps (DESIGN §8): which lever moves which DORA metric, and by how much.
+"""Parameter sweeps (docs/sweeps.md): which lever moves which DORA metric, and by how much.
 
 A sweep file names a base scenario, the levers to vary (``[vary]``: a list of values or a
 ``{low, high}`` range per dotted key), a design, replications and a seed. A sweep runs three kinds
@@ -442,7 +442,7 @@ def completed_points(spec: SweepSpec, out: str | Path) -> int:
 def run_sweep(spec: SweepSpec, *, executor: str = "local", scheduler: str | None = None,
               workers: int | None = None, out: str | Path | None = None,
               callback: Callable[[int, int], Any] | None = None, progress: str | None = None) -> dict[str, Any]:
-    """Run every point not already in ``out`` and return the ``sweep`` JSON of DESIGN §7.
+    """Run every point not already in ``out`` and return the ``sweep`` JSON of docs/cli.md.
 
     ``out`` (.parquet or .csv) receives the tidy table, rewritten as points finish so that an
     interrupted sweep resumes where it stopped. ``callback(done, total)`` counts points to compute;

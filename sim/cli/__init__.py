@@ -1,4 +1,4 @@
-"""``python -m sim`` / ``dorasim``: the command-line interface (DESIGN §7).
+"""``python -m sim`` / ``dorasim``: the command-line interface (docs/cli.md).
 
 Each subcommand lives in its own ``sim/cli/<name>.py`` module exposing ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``. This module only dispatches and turns

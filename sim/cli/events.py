@@ -1,4 +1,4 @@
-"""``events``: one replication's changes, deployments and incidents as the CSVs of DESIGN §2."""
+"""``events``: one replication's changes, deployments and incidents as the CSVs of docs/logs.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``plan``: forecast a transformation plan week by week (DESIGN §6, §7)."""
+"""``plan``: forecast a transformation plan week by week (docs/plans.md, docs/cli.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``python -m sim score``: DORA metrics of three event-log CSV files (DESIGN §2, §3, §7)."""
+"""``python -m sim score``: DORA metrics of three event-log CSV files (docs/logs.md, docs/scoring.md, docs/cli.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DORA performance bands (DESIGN §3): contiguous cut-offs for the 2023 and 2021 benchmarks."""
+"""DORA performance bands (docs/scoring.md): contiguous cut-offs for the 2023 and 2021 benchmarks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Event logs (DESIGN §2): the three CSV files ``events`` writes and ``score`` reads.
+"""Event logs (docs/logs.md): the three CSV files ``events`` writes and ``score`` reads.
 
 :class:`EventLogs` holds three DataFrames with canonical dtypes:
 

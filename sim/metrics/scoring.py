@@ -1,6 +1,6 @@
-"""DORA scoring (DESIGN §3): one pure function over the three event logs.
+"""DORA scoring (docs/scoring.md): one pure function over the three event logs.
 
-:func:`score` returns the ``score`` JSON document of DESIGN §7. Readings of §3 where the
+:func:`score` returns the ``score`` JSON document of docs/cli.md. Readings of §3 where the
 text leaves room (each one pinned by ``tests/unit/test_scoring.py``):
 
 Window
@@ -403,7 +403,7 @@ def score(
     end: Any = None,
     benchmark: str | int = "2023",
 ) -> dict[str, Any]:
-    """Score three event logs with the DORA metrics; returns the ``score`` JSON of DESIGN §7.
+    """Score three event logs with the DORA metrics; returns the ``score`` JSON of docs/cli.md.
 
     See the module docstring for the window, what counts, and each metric. Frames may come
     from :func:`sim.metrics.logs.read_logs` or straight from the simulator (timestamps as

@@ -1,7 +1,7 @@
 """Simulation time: hours since the model's origin (00:00 UTC of its first simulated day).
 
 Working hours are Monday to Friday from 09:00 for ``working_hours_per_day`` hours. Release windows
-open at fixed times per cadence (DESIGN §5: weekly = a weekend window):
+open at fixed times per cadence (docs/model.md: weekly = a weekend window):
 
 - ``daily``: 15:00 on working days; ``weekly``: Saturday 09:00; ``biweekly``: every other Saturday
   09:00 (weeks of even ordinal); ``monthly``: the first Saturday of each calendar month, 09:00.

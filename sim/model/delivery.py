@@ -1,4 +1,4 @@
-"""The delivery model (DESIGN §5): how changes travel from an engineer to production.
+"""The delivery model (docs/model.md): how changes travel from an engineer to production.
 
 One replication = one SimPy environment. Time is in hours since the origin, which is
 ``simulation.warmup_days`` before the scenario's ``start`` so that branches, queues and release
@@ -25,7 +25,7 @@ Flow of a change (each step a cause a user can name):
    rollback, or hand diagnosis by a scarce expert (a capacity-limited ``Resource``) whose time
    grows with log2(batch size), followed by an unplanned hotfix deployment.
 
-The model keeps plain records (lists) and turns them into the DESIGN §2 logs at the end.
+The model keeps plain records (lists) and turns them into the docs/logs.md logs at the end.
 """
 
 from __future__ import annotations
@@ -559,7 +559,7 @@ def simulate(scenario: Scenario, root_seed: int | None = None, replication: int 
 
 
 # ----------------------------------------------------------------------------------------------
-# Records → DESIGN §2 logs
+# Records → docs/logs.md logs
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Parameters that may change during a run (DESIGN §6): a scenario plus phases that ramp in.
+"""Parameters that may change during a run (docs/plans.md): a scenario plus phases that ramp in.
 
 A phase starts on ``day`` (days after the scenario's ``start``) and takes ``ramp_days`` to take
 full effect. Its progress runs linearly from 0 at the start of the ramp to 1 at its end.

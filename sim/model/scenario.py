@@ -1,4 +1,4 @@
-"""Scenario files (DESIGN §4): TOML, validated on load, with ``extends`` and ``--set`` overrides.
+"""Scenario files (docs/scenarios.md): TOML, validated on load, with ``extends`` and ``--set`` overrides.
 
 One pipeline, as in Ciw: read TOML → resolve ``extends`` → apply overrides → validate with pydantic
 (unknown keys, wrong types and out-of-range values are errors) → an immutable :class:`Scenario`.
