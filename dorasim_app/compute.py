@@ -17,7 +17,8 @@ import streamlit as st
 from sim.analysis.parallel import default_workers
 from sim.analysis.runner import replicate, summarize
 from sim.metrics.logs import EventLogs
-from sim.model.delivery import simulate, to_logs
+from sim.model.delivery import simulate
+from sim.model.records import to_logs
 from sim.model.scenario import Scenario
 
 PROGRESS_AFTER_SECONDS = 0.4

@@ -55,8 +55,9 @@ from sim.errors import InputError
 from sim.metrics.bands import bands_for, check_benchmark
 from sim.metrics.registry import METRIC_KEYS
 from sim.metrics.scoring import score
-from sim.model.delivery import simulate, stage_totals, to_logs
+from sim.model.delivery import simulate
 from sim.model.params import Phase
+from sim.model.records import stage_totals, to_logs
 from sim.model.scenario import (
     IDENTITY_KEYS,
     SECTIONS,

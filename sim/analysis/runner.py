@@ -17,8 +17,9 @@ from sim.analysis.parallel import run_tasks
 from sim.metrics.bands import BANDS, bands_for, check_benchmark
 from sim.metrics.registry import METRIC_KEYS
 from sim.metrics.scoring import score
-from sim.model.delivery import simulate, to_logs
+from sim.model.delivery import simulate
 from sim.model.params import Phase
+from sim.model.records import to_logs
 from sim.model.scenario import Scenario
 from sim.model.stages import ACTIVE_STAGES, STAGES
 

@@ -16,7 +16,8 @@ import simpy
 from sim.analysis.runner import replicate
 from sim.metrics.scoring import score
 from sim.model.catalog import shipped_path
-from sim.model.delivery import simulate, to_logs
+from sim.model.delivery import simulate
+from sim.model.records import to_logs
 from sim.model.scenario import Scenario, load_scenario
 
 SHIPPED = ("baseline", "trunk_based", "automated", "small_batch", "elite", "heroics")

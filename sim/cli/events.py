@@ -7,7 +7,8 @@ from pathlib import Path
 from sim.cli.common import add_scenario_options, scenario_from_args
 from sim.errors import InputError
 from sim.metrics.logs import EventLogs, write_logs
-from sim.model.delivery import simulate, to_logs
+from sim.model.delivery import simulate
+from sim.model.records import to_logs
 
 HELP = "write one replication's changes.csv, deployments.csv and incidents.csv"
 

@@ -14,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 from dorasim_app import state
 from sim.errors import InputError
 from sim.metrics.logs import EventLogs, logs_to_csv_bytes, read_logs
-from sim.model.delivery import simulate, to_logs
+from sim.model.delivery import simulate
+from sim.model.records import to_logs
 from sim.model.scenario import load_scenario, load_scenario_text
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,8 @@ from dorasim_app.uploads import NamedBytes, read_uploaded_logs, read_uploaded_sc
 from dorasim_app.widgets import coerce, widget_label, widget_spec
 from sim.analysis.runner import run_scenario
 from sim.errors import InputError
-from sim.model.delivery import simulate, to_logs
+from sim.model.delivery import simulate
+from sim.model.records import to_logs
 from sim.model.scenario import get_value, load_scenario, parameter_info, parameter_keys
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from sim.analysis.runner import run_scenario
 from sim.metrics.scoring import score
-from sim.model.delivery import simulate, to_logs
+from sim.model.delivery import simulate
+from sim.model.records import to_logs
 from sim.model.scenario import Scenario
 
 REPS = 2

@@ -15,7 +15,8 @@ from sim.analysis.log_facts import _coverage_for, _interval_lognormal_median, re
 from sim.cli import main
 from sim.errors import InputError
 from sim.metrics.logs import EventLogs, make_logs, write_logs
-from sim.model.delivery import simulate, to_logs
+from sim.model.delivery import simulate
+from sim.model.records import to_logs
 from sim.model.scenario import get_value, load_scenario, load_scenario_text
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,8 +22,9 @@ from sim.analysis.plan import (
 from sim.analysis.runner import run_scenario
 from sim.cli import main
 from sim.errors import InputError
-from sim.model.delivery import simulate, to_logs
+from sim.model.delivery import simulate
 from sim.model.params import Phase, Schedule
+from sim.model.records import to_logs
 from sim.model.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,8 @@ from collections import Counter
 
 import pytest
 
-from sim.model.delivery import simulate, to_logs
+from sim.model.delivery import simulate
+from sim.model.records import to_logs
 from sim.model.scenario import Scenario
 
 

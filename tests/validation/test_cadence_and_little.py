@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model.delivery import simulate, to_logs
+from sim.model.delivery import simulate
+from sim.model.records import to_logs
 from sim.model.scenario import Scenario, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"

@@ -19,7 +19,8 @@ from sim.analysis.calibrate import BAR, bar_error, calibrate
 from sim.analysis.runner import run_scenario
 from sim.metrics.logs import EventLogs, read_logs, write_logs
 from sim.metrics.scoring import score
-from sim.model.delivery import simulate, to_logs
+from sim.model.delivery import simulate
+from sim.model.records import to_logs
 from sim.model.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]

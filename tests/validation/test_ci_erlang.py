@@ -14,7 +14,8 @@ import math
 import numpy as np
 import pytest
 
-from sim.model.delivery import DeliveryModel, Unit, replication_streams
+from sim.model.delivery import DeliveryModel, replication_streams
+from sim.model.records import Unit
 from sim.model.scenario import Scenario
 
 SUITE_MINUTES = 60.0  # mean service time 1 hour, so the service rate mu is 1 per hour
