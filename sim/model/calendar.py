@@ -15,9 +15,8 @@ from bisect import bisect_right
 
 import numpy as np
 
-DAY_START_HOUR = 9.0
-DAILY_RELEASE_HOUR = 15.0
-WEEKEND_RELEASE_HOUR = 9.0
+from sim.model.constants import DAILY_RELEASE_HOUR, DAY_START_HOUR, MAX_EVENING_HOURS, WEEKEND_RELEASE_HOUR
+
 SATURDAY = 5
 
 
@@ -107,7 +106,7 @@ class Calendar:
         """
         normal = self.working_hours
         extra_week = max(0.0, 5 * normal * (overtime - 1.0))
-        evening = min(3.0, extra_week / 5)
+        evening = min(MAX_EVENING_HOURS, extra_week / 5)
         rest = max(0.0, extra_week - 5 * evening)
         saturday = min(normal, rest)
         sunday = min(normal, max(0.0, rest - saturday))

@@ -25,7 +25,8 @@ Flow of a change (each step a cause a user can name):
    rollback, or hand diagnosis by a scarce expert (a capacity-limited ``Resource``) whose time
    grows with log2(batch size), followed by an unplanned hotfix deployment.
 
-The model keeps plain records (lists) and turns them into the docs/logs.md logs at the end.
+The model writes typed tables (:mod:`sim.model.records`) and turns them into the docs/logs.md logs at the end.
+Every fixed number it uses is a named constant in :mod:`sim.model.constants`.
 """
 
 from __future__ import annotations
@@ -33,25 +34,44 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import deque
+from collections.abc import Generator, Sequence
+from typing import Any
 
 import numpy as np
 import simpy
 
 from sim.model.calendar import Calendar
+from sim.model.constants import (
+    AUTOMATED_STEP_CV,
+    CONFLICT_REFERENCE_AGE_DAYS,
+    CONFLICT_RESOLUTION_CV,
+    HOTFIX_DIAGNOSIS_CV,
+    MANUAL_DEPLOY_CV,
+    MIN_CAPACITY_FACTOR,
+)
 from sim.model.params import Phase, Schedule
-from sim.model.records import Deployment, Incident, SimulationRecords, Unit
+from sim.model.records import (
+    NONE,
+    ChangeTable,
+    DeploymentTable,
+    IncidentTable,
+    SimulationRecords,
+    UnitTable,
+)
 from sim.model.rng import Stream, replication_streams
 from sim.model.scenario import Scenario
 
-BRANCH_CV = 0.7  # spread of long-lived branch lifetimes (Gamma; assumed)
-MAX_FLAKY_RERUNS = 3  # after three flaky failures in a row the run is overridden as green (assumed)
+Process = Generator[simpy.Event, Any, None]
+CI_KEYS = frozenset({"ci.test_suite_minutes", "ci.skip_threshold_minutes", "ci.flaky_distrust", "ci.flaky_rate",
+                     "ci.suite_cv", "ci.skip_scale", "ci.max_skip_share", "ci.max_flaky_reruns"})
+WORK_KEYS = frozenset({"team.overtime", "team.fatigue_defect_factor", "quality.defect_rate",
+                       "branching.feature_flags", "branching.flag_coverage"})
 
 
 class DeliveryModel:
     """One replication of the delivery pipeline. Build, then call :meth:`run`."""
 
-    def __init__(self, scenario: Scenario, streams: dict[str, Stream],
-                 phases: tuple[Phase, ...] = ()):
+    def __init__(self, scenario: Scenario, streams: dict[str, Stream], phases: tuple[Phase, ...] = ()):
         self.scenario = scenario
         self.rng = streams
         warmup = scenario.simulation.warmup_days
@@ -65,22 +85,10 @@ class DeliveryModel:
         self.env = simpy.Environment()
         self.runners = simpy.Resource(self.env, capacity=scenario.ci.runners)
         self.experts = simpy.Resource(self.env, capacity=scenario.operations.experts)
-        # per-change records
-        self.created: list[float] = []
-        self.engineer: list[int] = []
-        self.p_defect: list[float] = []
-        self.u_defect: list[float] = []
-        self.u_adopt: list[float] = []
-        self.flagged: list[bool] = []
-        self.defective: list[bool] = []
-        self.change_unit: list[int] = []
-        self.first_ready: list[float] = []
-        self.first_deploy_start: list[float] = []
-        self.first_deploy_end: list[float] = []
-        self.cadence_of: list[str] = []
-        self.units: list[Unit] = []
-        self.deployments: list[Deployment] = []
-        self.incidents: list[Incident] = []
+        self.changes = ChangeTable(*(np.empty(0),) * 6)
+        self.units = UnitTable()
+        self.deployments = DeploymentTable()
+        self.incidents = IncidentTable()
         self.ci_waits: list[float] = []
         self.conflicts = 0
         # ready changes per cadence, FIFO; each entry is (ready sequence number, change)
@@ -89,42 +97,20 @@ class DeliveryModel:
         self.ready_signal = self.env.event()
         self.deployer_wake: float | None = None  # when the idle deployer will look again (None: busy)
         self.u_engineer = self.rng["adoption"].generator.random(1000)
-        ci_keys = {"ci.test_suite_minutes", "ci.skip_threshold_minutes", "ci.flaky_distrust", "ci.flaky_rate",
-                   "ci.suite_cv"}
         # CI settings that never change are worked out once (the per-change hot path)
-        self._ci_static = None
-        if self.params.dynamic.isdisjoint(ci_keys):
-            self._ci_static = (self.skip_probability(0.0), scenario.ci.test_suite_minutes / 60.0, scenario.ci.suite_cv,
-                               scenario.ci.flaky_rate)
+        self._ci_static: tuple[float, float, float, float, int] | None = None
+        if self.params.dynamic.isdisjoint(CI_KEYS):
+            self._ci_static = self._ci_settings_at(0.0)
 
     def slowdown(self, t: float) -> float:
         """How much longer human work takes while phases ramp (1.0 = no adoption cost)."""
-        return 1.0 / max(self.params.capacity_factor(t), 0.2)
+        return 1.0 / max(self.params.capacity_factor(t), MIN_CAPACITY_FACTOR)
 
     # ------------------------------------------------------------------------------------------
     # 1. Work
-    def _new_change(self, t: float, engineer: int, p_defect: float, u_defect: float, u_adopt: float,
-                    u_flag: float) -> int:
-        index = len(self.created)
-        self.created.append(t)
-        self.engineer.append(engineer)
-        self.p_defect.append(p_defect)
-        self.u_defect.append(u_defect)
-        self.u_adopt.append(u_adopt)
-        flags_on = self.params.get("branching.feature_flags", t, u_adopt)
-        self.flagged.append(bool(flags_on) and u_flag < self.params.get("branching.flag_coverage", t))
-        self.defective.append(u_defect < p_defect)
-        self.change_unit.append(-1)
-        self.first_ready.append(math.nan)
-        self.first_deploy_start.append(math.nan)
-        self.first_deploy_end.append(math.nan)
-        self.cadence_of.append("")
-        return index
-
     def generate_work(self) -> None:
         """Draw every change's completion time, engineer and defect odds for the whole horizon."""
         rng = self.rng["work"]
-        qrng = self.rng["quality"]
         p = self.params
         times: list[np.ndarray] = []
         engineers: list[np.ndarray] = []
@@ -150,50 +136,64 @@ class DeliveryModel:
         t_all, e_all = t_all[order], e_all[order]
         n = len(t_all)
         # one row of draws per change, so change i keeps its draws when output elsewhere changes
-        u_defect = qrng.generator.random(n)
+        u_defect = self.rng["quality"].generator.random(n)
         u_adopt, u_flag = self.rng["adoption"].generator.random((n, 2)).T
-        work_keys = ("team.overtime", "team.fatigue_defect_factor", "quality.defect_rate",
-                     "branching.feature_flags", "branching.flag_coverage")
-        if p.dynamic.isdisjoint(work_keys) and not p.has_costs:
+        p_defect, flagged = self._defect_odds_and_flags(t_all, u_adopt, u_flag)
+        self.changes = ChangeTable(t_all, e_all, p_defect, u_defect, u_adopt, flagged)
+
+    def _defect_odds_and_flags(self, t_all: np.ndarray, u_adopt: np.ndarray,
+                               u_flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each change's defect probability (fatigue and adoption cost included) and whether it is flagged."""
+        p = self.params
+        n = len(t_all)
+        if p.dynamic.isdisjoint(WORK_KEYS) and not p.has_costs:
             fatigue = 1.0 + p.get("team.fatigue_defect_factor") * (p.get("team.overtime") - 1.0)
             p_def = np.full(n, min(1.0, p.get("quality.defect_rate") * fatigue))
             flagged = (u_flag < p.get("branching.flag_coverage")) & bool(p.get("branching.feature_flags"))
-        else:
-            p_def = np.empty(n)
-            flagged = np.empty(n, dtype=bool)
-            for i in range(n):
-                t = float(t_all[i])
-                fatigue = 1.0 + p.get("team.fatigue_defect_factor", t) * (p.get("team.overtime", t) - 1.0)
-                p_def[i] = min(1.0, p.get("quality.defect_rate", t) * fatigue * p.defect_factor(t))
-                flagged[i] = bool(p.get("branching.feature_flags", t, u_adopt[i])) and (
-                    u_flag[i] < p.get("branching.flag_coverage", t))
-        self.created = t_all.tolist()
-        self.engineer = e_all.tolist()
-        self.p_defect = p_def.tolist()
-        self.u_defect = u_defect.tolist()
-        self.u_adopt = u_adopt.tolist()
-        self.flagged = flagged.tolist()
-        self.defective = (u_defect < p_def).tolist()
-        self.change_unit = [-1] * n
-        self.first_ready = [math.nan] * n
-        self.first_deploy_start = [math.nan] * n
-        self.first_deploy_end = [math.nan] * n
-        self.cadence_of = [""] * n
+            return p_def, flagged
+        p_def = np.empty(n)
+        flagged = np.empty(n, dtype=bool)
+        for i in range(n):
+            t = float(t_all[i])
+            fatigue = 1.0 + p.get("team.fatigue_defect_factor", t) * (p.get("team.overtime", t) - 1.0)
+            p_def[i] = min(1.0, p.get("quality.defect_rate", t) * fatigue * p.defect_factor(t))
+            flagged[i] = bool(p.get("branching.feature_flags", t, u_adopt[i])) and (
+                u_flag[i] < p.get("branching.flag_coverage", t))
+        return p_def, flagged
 
     # ------------------------------------------------------------------------------------------
     # 2. Branches
     def form_units(self) -> None:
-        """Group each engineer's changes into merge units and decide conflicts at merge time."""
+        """Group each engineer's changes into merge units (in the order they merge) and decide conflicts."""
+        formed = self._group_into_units()
+        formed.sort(key=lambda u: (u[1], u[0]))
+        starts = np.array([u[0] for u in formed])
+        merges = np.array([u[1] for u in formed])
+        # branches open at each merge (this one included), from the sorted start and end times
+        open_now = np.searchsorted(np.sort(starts), merges, "right") - np.searchsorted(np.sort(merges), merges, "right")
+        others = np.maximum(open_now - 1, 0)
+        ages = (merges - starts) / 24.0
+        draws = self.rng["branches"].generator.random(len(formed))
+        unit_of = self.changes.unit
+        for index, (start, merge, engineer, members) in enumerate(formed):
+            for c in members:
+                unit_of[c] = index
+            conflict_hours = self._conflict(members, merge, float(ages[index]), int(others[index]), draws[index])
+            self.units.add(start, merge, engineer, members, conflict_hours)
+
+    def _group_into_units(self) -> list[tuple[float, float, int, list[int]]]:
+        """(start, merge, engineer, changes) of every merge unit, in the order they open."""
         rng = self.rng["branches"]
         p = self.params
         cal = self.calendar
-        open_branch: dict[int, Unit] = {}
+        open_branch: dict[int, tuple[float, float, int, list[int]]] = {}
         started: set[int] = set()
-        units: list[Unit] = []
-        for i, t in enumerate(self.created):
-            e = self.engineer[i]
+        formed: list[tuple[float, float, int, list[int]]] = []
+        engineer_of = self.changes.engineer
+        for i, t in enumerate(self.changes.created):
+            e = engineer_of[i]
             branch = open_branch.get(e)
-            if branch is not None and t >= branch.merge:
+            if branch is not None and t >= branch[1]:
                 del open_branch[e]
                 branch = None
             if branch is None:
@@ -201,83 +201,88 @@ class DeliveryModel:
                 lifetime_h = p.get("branching.branch_lifetime_days", t) * 24.0 * self.slowdown(t)
                 strategy = p.get("branching.strategy", t, self.u_engineer[e % len(self.u_engineer)])
                 if strategy == "trunk":
-                    merge = cal.next_working_time(t + (rng.exponential(lifetime_h)))
-                    units.append(Unit([i], t, merge, e))
+                    formed.append((t, cal.next_working_time(t + rng.exponential(lifetime_h)), e, [i]))
                     continue
+                cv = p.get("branching.branch_lifetime_cv", t)
                 if e in started:
-                    life = rng.gamma(lifetime_h, BRANCH_CV)
+                    life = rng.gamma(lifetime_h, cv)
                 else:
                     # the engineer's branch at the origin is already under way: its remaining life is the
                     # stationary residual U x (length-biased lifetime), so branches do not all start in step
-                    shape = 1.0 / (BRANCH_CV * BRANCH_CV)
+                    shape = 1.0 / (cv * cv)
                     life = rng.uniform() * rng.gamma(lifetime_h * (shape + 1) / shape, 1.0 / math.sqrt(shape + 1))
                     started.add(e)
-                merge = cal.next_working_time(t + life)
-                branch = Unit([], t, merge, e)
+                branch = (t, cal.next_working_time(t + life), e, [])
                 open_branch[e] = branch
-                units.append(branch)
-            branch.changes.append(i)
-        units.sort(key=lambda u: (u.merge, u.start))
-        starts = np.sort(np.array([u.start for u in units]))
-        merges = np.array([u.merge for u in units])
-        ends = np.sort(merges)
-        # branches open at each merge (this one included), from the sorted start and end times
-        open_now = np.searchsorted(starts, merges, "right") - np.searchsorted(ends, merges, "right")
-        others = np.maximum(open_now - 1, 0)
-        ages = (merges - np.array([u.start for u in units])) / 24.0
-        draws = rng.generator.random(len(units))
-        for index, unit in enumerate(units):
-            for c in unit.changes:
-                self.change_unit[c] = index
-            rate = p.get("branching.conflict_rate", unit.merge)
-            p_conflict = 1.0 - math.exp(-rate * ages[index] * others[index])
-            if draws[index] < p_conflict:
-                self.conflicts += 1
-                age_days = float(ages[index])
-                mean = (p.get("branching.conflict_resolution_hours", unit.merge) * (1.0 + age_days / 5.0) / 2.0
-                        * self.slowdown(unit.merge))
-                unit.conflict_hours = rng.gamma(mean, 0.8)
-                multiplier = p.get("branching.conflict_defect_multiplier", unit.merge)
-                for c in unit.changes:
-                    self.defective[c] = self.u_defect[c] < min(1.0, self.p_defect[c] * multiplier)
-        self.units = units
+                formed.append(branch)
+            branch[3].append(i)
+        return formed
 
-    def merge_arrivals(self):
+    def _conflict(self, members: list[int], merge: float, age_days: float, others: int, draw: float) -> float:
+        """Rework hours if the merge conflicts (0 otherwise); a conflict raises its changes' defect odds."""
+        p = self.params
+        rate = p.get("branching.conflict_rate", merge)
+        if draw >= 1.0 - math.exp(-rate * age_days * others):
+            return 0.0
+        self.conflicts += 1
+        mean = (p.get("branching.conflict_resolution_hours", merge)
+                * (1.0 + age_days / CONFLICT_REFERENCE_AGE_DAYS) / 2.0 * self.slowdown(merge))
+        hours = self.rng["branches"].gamma(mean, CONFLICT_RESOLUTION_CV)
+        multiplier = p.get("branching.conflict_defect_multiplier", merge)
+        changes = self.changes
+        for c in members:
+            changes.defective[c] = changes.u_defect[c] < min(1.0, changes.p_defect[c] * multiplier)
+        return hours
+
+    def merge_arrivals(self) -> Process:
         """Units arrive at CI in merge order (a single source process, as in a queueing model)."""
         env = self.env
-        for unit in self.units:
-            if unit.merge > env.now:
-                yield env.timeout(unit.merge - env.now)
-            env.process(self.ci_flow(unit))
+        units = self.units
+        index = 0
+        while index < len(units):
+            merge = units.merge[index]
+            if merge > env.now:
+                yield env.timeout(merge - env.now)
+            env.process(self.ci_flow(index))
+            index += 1
 
     # ------------------------------------------------------------------------------------------
     # 3. CI
     def skip_probability(self, t: float) -> float:
+        """How often the suite is skipped (or overridden) at ``t``: slow and untrusted suites are skipped.
+
+        It rises from 0 at the skip threshold towards ``ci.max_skip_share``: with ``ci.skip_scale`` = 3, a
+        suite three times the threshold is skipped ~49% of the time; distrust of a flaky suite adds
+        ``flaky_distrust × flaky_rate``.
+        """
         p = self.params
         suite = p.get("ci.test_suite_minutes", t)
         threshold = p.get("ci.skip_threshold_minutes", t)
-        # rises from 0 at the threshold towards 1; a suite 3x the threshold is skipped ~49% of the time
-        slow = 1.0 - math.exp(-(suite - threshold) / (3.0 * threshold)) if suite > threshold else 0.0
+        scale = p.get("ci.skip_scale", t)
+        slow = 1.0 - math.exp(-(suite - threshold) / (scale * threshold)) if suite > threshold else 0.0
         distrust = p.get("ci.flaky_distrust", t) * p.get("ci.flaky_rate", t)
-        return min(0.95, slow + distrust)
+        return min(p.get("ci.max_skip_share", t), slow + distrust)
 
-    def _ci_settings(self, t: float) -> tuple[float, float, float, float]:
-        """(skip probability, mean suite hours, suite cv, flaky rate) in force at ``t``."""
-        static = self._ci_static
-        if static is not None:
-            return static
+    def _ci_settings_at(self, t: float) -> tuple[float, float, float, float, int]:
         p = self.params
         return (self.skip_probability(t), p.get("ci.test_suite_minutes", t) / 60.0, p.get("ci.suite_cv", t),
-                p.get("ci.flaky_rate", t))
+                p.get("ci.flaky_rate", t), int(p.get("ci.max_flaky_reruns", t)))
 
-    def ci_flow(self, unit: Unit):
+    def _ci_settings(self, t: float) -> tuple[float, float, float, float, int]:
+        """(skip probability, mean suite hours, suite cv, flaky rate, flaky re-run limit) in force at ``t``."""
+        static = self._ci_static
+        return static if static is not None else self._ci_settings_at(t)
+
+    def ci_flow(self, unit: int) -> Process:
         env = self.env
         rng = self.rng["ci"]
-        p = self.params
-        if unit.conflict_hours > 0:
-            yield env.timeout(unit.conflict_hours)
+        units = self.units
+        conflict_hours = units.conflict_hours[unit]
+        if conflict_hours > 0:
+            yield env.timeout(conflict_hours)
+        members = list(units.changes(unit))
         while True:
-            skip, suite_hours, suite_cv, flaky_rate = self._ci_settings(env.now)
+            skip, suite_hours, suite_cv, flaky_rate, max_reruns = self._ci_settings(env.now)
             if rng.uniform() < skip:
                 break
             flaky_failures = 0
@@ -286,40 +291,51 @@ class DeliveryModel:
                 with self.runners.request() as req:
                     yield req
                     waited = env.now - asked
-                    unit.queue_hours += waited
+                    units.queue_hours[unit] += waited
                     self.ci_waits.append(waited)
                     run = rng.gamma(suite_hours, suite_cv)
                     yield env.timeout(run)
-                    unit.run_hours += run
-                if flaky_failures < MAX_FLAKY_RERUNS and rng.uniform() < flaky_rate:
+                    units.run_hours[unit] += run
+                if flaky_failures < max_reruns and rng.uniform() < flaky_rate:
                     flaky_failures += 1
                     continue
                 break
-            detection = p.get("quality.test_detection_rate", env.now)
-            caught = [c for c in unit.changes if self.defective[c] and rng.uniform() < detection]
-            if not caught:
+            fix = self._fix_caught_defects(members, rng)
+            if fix is None:
                 break
-            fix = 0.0
-            mean_fix = p.get("quality.fix_hours", env.now) * self.slowdown(env.now)
-            for c in caught:
-                self.defective[c] = False
-                fix += (rng.exponential(mean_fix))
             yield env.timeout(fix)
-            unit.fix_hours += fix
-        self.make_ready(unit.changes, first=True)
+            units.fix_hours[unit] += fix
+        self.make_ready(members, first=True)
+
+    def _fix_caught_defects(self, members: Sequence[int], rng: Stream) -> float | None:
+        """Hours to fix the defects this run caught (each fixed defect is gone); None when it caught none."""
+        now = self.env.now
+        p = self.params
+        defective = self.changes.defective
+        detection = p.get("quality.test_detection_rate", now)
+        caught = [c for c in members if defective[c] and rng.uniform() < detection]
+        if not caught:
+            return None
+        fix = 0.0
+        mean_fix = p.get("quality.fix_hours", now) * self.slowdown(now)
+        for c in caught:
+            defective[c] = False
+            fix += rng.exponential(mean_fix)
+        return fix
 
     # ------------------------------------------------------------------------------------------
     # 4. Release
-    def make_ready(self, changes: list[int], first: bool = False) -> None:
+    def make_ready(self, changes: Sequence[int], first: bool = False) -> None:
         now = self.env.now
         p = self.params
         wake_now = False
         wake = self.deployer_wake
+        first_ready = self.changes.first_ready
+        u_adopt = self.changes.u_adopt
         for c in changes:
             if first:
-                self.first_ready[c] = now
-            cadence = p.get("release.cadence", now, self.u_adopt[c])
-            self.cadence_of[c] = cadence
+                first_ready[c] = now
+            cadence = p.get("release.cadence", now, u_adopt[c])
             self.ready.setdefault(cadence, deque()).append((self.ready_seq, c))
             self.ready_seq += 1
             # only disturb an idle deployer when this cadence could ship before it would look anyway
@@ -331,12 +347,12 @@ class DeliveryModel:
 
     def deploy_duration(self, method: str) -> float:
         rng = self.rng["release"]
+        now = self.env.now
         if method == "manual":
-            now = self.env.now
-            return rng.gamma(self.params.get("release.manual_deploy_hours", now) * self.slowdown(now), 0.5)
-        return rng.gamma(self.params.get("release.automated_deploy_minutes", self.env.now) / 60.0, 0.3)
+            return rng.gamma(self.params.get("release.manual_deploy_hours", now) * self.slowdown(now), MANUAL_DEPLOY_CV)
+        return rng.gamma(self.params.get("release.automated_deploy_minutes", now) / 60.0, AUTOMATED_STEP_CV)
 
-    def deployer(self):
+    def deployer(self) -> Process:
         """The release train: ships eligible ready changes in batches, one deployment at a time."""
         env = self.env
         cal = self.calendar
@@ -349,8 +365,7 @@ class DeliveryModel:
             manual = method == "manual"
             open_queues = [q for cadence, q in self.ready.items() if q and cal.may_deploy(cadence, now, manual)]
             if open_queues:
-                cap = p.get("release.max_batch_size", now)
-                batch = self._take(open_queues, cap)
+                batch = self._take(open_queues, p.get("release.max_batch_size", now))
                 yield from self.deploy(batch, unplanned=False, method=method)
                 u_method = rng.uniform()
                 continue
@@ -375,97 +390,121 @@ class DeliveryModel:
             queue = queues[0]
             n = len(queue) if cap <= 0 else min(cap, len(queue))
             return [queue.popleft()[1] for _ in range(n)]
-        batch = []
+        batch: list[int] = []
         while any(queues) and (cap <= 0 or len(batch) < cap):
             oldest = min((q for q in queues if q), key=lambda q: q[0][0])
             batch.append(oldest.popleft()[1])
         return batch
 
-    def deploy(self, batch: list[int], unplanned: bool, method: str):
+    def deploy(self, batch: list[int], unplanned: bool, method: str) -> Process:
         env = self.env
         start = env.now
         yield env.timeout(self.deploy_duration(method))
         end = env.now
-        dep = Deployment(len(self.deployments), start, end, list(batch), unplanned, method)
-        self.deployments.append(dep)
+        index = self.deployments.add(start, end, batch, unplanned, method)
+        first_start, first_end = self.changes.first_deploy_start, self.changes.first_deploy_end
         for c in batch:
-            if math.isnan(self.first_deploy_end[c]):
-                self.first_deploy_start[c] = start
-                self.first_deploy_end[c] = end
-        self.check_production(dep)
+            if math.isnan(first_end[c]):
+                first_start[c] = start
+                first_end[c] = end
+        self.check_production(index, batch, end, method)
 
     # ------------------------------------------------------------------------------------------
     # 5. Production
-    def check_production(self, dep: Deployment) -> None:
+    def check_production(self, deployment: int, batch: list[int], end: float, method: str) -> None:
+        """Whether the deployment fails: a checklist error at once, or an escaped defect that fires later."""
         prng = self.rng["production"]
         p = self.params
-        error_rate = min(1.0, p.get("release.manual_error_rate", dep.end) * p.defect_factor(dep.end))
-        checklist_error = dep.method == "manual" and prng.uniform() < error_rate
-        escaped = [c for c in dep.changes if self.defective[c]]
-        delay = (prng.exponential(p.get("operations.fire_delay_hours", dep.end))) if escaped else math.inf
+        error_rate = min(1.0, p.get("release.manual_error_rate", end) * p.defect_factor(end))
+        checklist_error = method == "manual" and prng.uniform() < error_rate
+        defective = self.changes.defective
+        escaped = [c for c in batch if defective[c]]
+        delay = prng.exponential(p.get("operations.fire_delay_hours", end)) if escaped else math.inf
         if checklist_error:
-            fire = dep.end
+            fire = end
         elif escaped:
-            fire = dep.end + delay
+            fire = end + delay
         else:
             return
-        self.env.process(self.incident(dep, fire, escaped, checklist_error))
+        self.env.process(self.incident(deployment, batch, fire, escaped, checklist_error))
 
-    def incident(self, dep: Deployment, fire: float, escaped: list[int], checklist_error: bool):
+    def incident(self, deployment: int, batch: list[int], fire: float, escaped: list[int],
+                 checklist_error: bool) -> Process:
+        """A failure hurts users from ``fire``; after detection it is restored by a flag, a rollback or by hand."""
         env = self.env
         rng = self.rng["restore"]
         p = self.params
         u_incident = rng.uniform()
         if fire > env.now:
             yield env.timeout(fire - env.now)
-        inc = Incident(len(self.incidents), dep.index, env.now)
-        self.incidents.append(inc)
+        incident = self.incidents.add(deployment, env.now)
         yield env.timeout(rng.exponential(p.get("operations.detect_minutes", env.now) / 60.0))
-        flaggable = not checklist_error and escaped and all(self.flagged[c] for c in escaped)
-        if flaggable:
-            yield env.timeout(rng.gamma(p.get("operations.flag_flip_minutes", env.now) / 60.0, 0.3))
-            inc.resolved, inc.path = env.now, "flag"
-            for c in escaped:
-                self.defective[c] = False  # switched off now, fixed later by a follow-up change
-            env.process(self.follow_up_fix(len(escaped)))
-            return
-        if p.get("operations.automated_rollback", env.now, u_incident):
-            yield env.timeout(rng.gamma(p.get("operations.rollback_minutes", env.now) / 60.0, 0.3))
-            rollback = Deployment(len(self.deployments), env.now, env.now, [], True, "automated")
-            self.deployments.append(rollback)
-            inc.resolved, inc.path = env.now, "rollback"
-            env.process(self.return_rolled_back(dep.changes, escaped))
-            return
+        flagged = self.changes.flagged
+        if not checklist_error and escaped and all(flagged[c] for c in escaped):
+            yield from self.flip_flag(incident, escaped)
+        elif p.get("operations.automated_rollback", env.now, u_incident):
+            yield from self.roll_back(incident, batch, escaped)
+        else:
+            yield from self.hotfix(incident, batch, escaped)
+
+    def flip_flag(self, incident: int, escaped: list[int]) -> Process:
+        """Every culprit is behind a flag: switch them off; the proper fix ships later as a normal change."""
+        env = self.env
+        rng = self.rng["restore"]
+        yield env.timeout(rng.gamma(self.params.get("operations.flag_flip_minutes", env.now) / 60.0,
+                                    AUTOMATED_STEP_CV))
+        self.incidents.resolve(incident, env.now, "flag")
+        defective = self.changes.defective
+        for c in escaped:
+            defective[c] = False  # switched off now, fixed later by a follow-up change
+        env.process(self.follow_up_fix(len(escaped)))
+
+    def roll_back(self, incident: int, batch: list[int], escaped: list[int]) -> Process:
+        """Health checks roll the deployment back (itself an unplanned deployment of nothing)."""
+        env = self.env
+        rng = self.rng["restore"]
+        yield env.timeout(rng.gamma(self.params.get("operations.rollback_minutes", env.now) / 60.0,
+                                    AUTOMATED_STEP_CV))
+        self.deployments.add(env.now, env.now, [], True, "automated")
+        self.incidents.resolve(incident, env.now, "rollback")
+        env.process(self.return_rolled_back(batch, escaped))
+
+    def hotfix(self, incident: int, batch: list[int], escaped: list[int]) -> Process:
+        """An expert (a scarce resource: incidents queue) diagnoses by hand and ships an untested hotfix."""
+        env = self.env
+        rng = self.rng["restore"]
+        p = self.params
         asked = env.now
         with self.experts.request() as req:
             yield req
-            inc.path = "hotfix" if env.now == asked else "hotfix_queued"
-            n = max(1, len(dep.changes))
+            self.incidents.set_path(incident, "hotfix" if env.now == asked else "hotfix_queued")
+            n = max(1, len(batch))
             growth = p.get("operations.diagnosis_growth", env.now)
             mean = p.get("operations.hotfix_hours", env.now) * self.slowdown(env.now) * (1.0 + growth * math.log2(n))
-            yield env.timeout(rng.gamma(mean, 0.7))
+            yield env.timeout(rng.gamma(mean, HOTFIX_DIAGNOSIS_CV))
+            changes = self.changes
             for c in escaped:
-                self.defective[c] = False
-            fix = self._new_change(env.now, -1, 0.0, 1.0, rng.uniform(), 1.0)
+                changes.defective[c] = False
+            fix = changes.add(env.now, NONE, 0.0, 1.0, rng.uniform(), False)
             # a rushed hotfix skips CI: it carries a defect with the ordinary defect rate
-            self.defective[fix] = rng.uniform() < min(1.0, p.get("quality.defect_rate", env.now) * p.defect_factor(env.now))
-            self.first_ready[fix] = env.now
+            changes.defective[fix] = rng.uniform() < min(1.0, p.get("quality.defect_rate", env.now)
+                                                         * p.defect_factor(env.now))
+            changes.first_ready[fix] = env.now
             method = p.get("release.deploy", env.now, rng.uniform())
             yield from self.deploy([fix], unplanned=True, method=method)
-            inc.resolved = env.now
+            self.incidents.resolve(incident, env.now)
 
-    def follow_up_fix(self, defects: int):
+    def follow_up_fix(self, defects: int) -> Process:
         """After a flag flip the defect is fixed properly and ships through the normal pipeline."""
         env = self.env
         rng = self.rng["restore"]
-        yield env.timeout((rng.exponential(self.params.get("quality.fix_hours", env.now))) * defects)
-        c = self._new_change(env.now, -1, 0.0, 1.0, rng.uniform(), 1.0)
-        unit = Unit([c], env.now, env.now, -1)
-        self.change_unit[c] = len(self.units)
-        self.units.append(unit)
+        yield env.timeout(rng.exponential(self.params.get("quality.fix_hours", env.now)) * defects)
+        c = self.changes.add(env.now, NONE, 0.0, 1.0, rng.uniform(), False)
+        unit = self.units.add(env.now, env.now, NONE, [c])
+        self.changes.unit[c] = unit
         env.process(self.ci_flow(unit))
 
-    def return_rolled_back(self, changes: list[int], escaped: list[int]):
+    def return_rolled_back(self, changes: list[int], escaped: list[int]) -> Process:
         """Rolled-back changes go back to the release queue; the defective ones after a fix."""
         env = self.env
         rng = self.rng["restore"]
@@ -474,9 +513,10 @@ class DeliveryModel:
         if good:
             self.make_ready(good)
         if escaped:
-            yield env.timeout((rng.exponential(self.params.get("quality.fix_hours", env.now))) * len(escaped))
+            yield env.timeout(rng.exponential(self.params.get("quality.fix_hours", env.now)) * len(escaped))
+            defective = self.changes.defective
             for c in escaped:
-                self.defective[c] = False
+                defective[c] = False
             self.make_ready(escaped)
 
     # ------------------------------------------------------------------------------------------
@@ -487,11 +527,9 @@ class DeliveryModel:
         self.env.process(self.deployer())
         self.env.run(until=self.window_end)
         return SimulationRecords(
-            scenario=self.scenario, origin=self.origin, window_start=self.window_start,
-            window_end=self.window_end, created=self.created, first_ready=self.first_ready,
-            first_deploy_start=self.first_deploy_start, first_deploy_end=self.first_deploy_end,
-            change_unit=self.change_unit, units=self.units, deployments=self.deployments,
-            incidents=self.incidents, ci_waits=self.ci_waits, conflicts=self.conflicts, merges=len(self.units),
+            scenario=self.scenario, origin=self.origin, window_start=self.window_start, window_end=self.window_end,
+            changes=self.changes, units=self.units, deployments=self.deployments, incidents=self.incidents,
+            ci_waits=self.ci_waits, conflicts=self.conflicts, merges=len(self.units),
         )
 
 

@@ -1,15 +1,30 @@
 """What one replication produced, and how it becomes the event logs of docs/logs.md.
 
-The model keeps plain records while it runs (one record per merge unit, deployment and incident,
-and per-change columns); :func:`to_logs` turns them into the three logs a real team would have,
-restricted to what the scored window can see, and :func:`stage_totals` says where each change's
-lead time went.
+The model writes four tables while it runs, one row per change, merge unit, deployment and
+incident. Each table is a set of typed columns (``array.array``: eight bytes or fewer a value,
+appended and read as fast as a list) that become NumPy arrays when the run ends. Rows refer to
+each other by index, and ``-1`` (``NONE``) means "none":
+
+- :class:`ChangeTable` — when a change was created, by whom, its defect draws, its merge unit,
+  and when it was first ready, first deployed (start and end);
+- :class:`UnitTable` — a merge unit (a long-lived branch's changes, or one change on trunk): when it
+  started and merged, and the hours it spent resolving conflicts, queueing for CI, running the
+  suite and fixing what the suite caught; its changes are ``members[first : first + count]``;
+- :class:`DeploymentTable` — start, end, planned or not, manual or automated, and the changes it
+  shipped (``members[first : first + count]``);
+- :class:`IncidentTable` — the deployment that caused it, when it began and was resolved, and how.
+
+:func:`to_logs` turns them into the three logs a real team would have (restricted to what the
+scored window can see); :func:`stage_totals` says where each change's lead time went.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -18,23 +33,117 @@ from sim.model.calendar import hours_to_ns
 from sim.model.scenario import Scenario
 from sim.model.stages import STAGES
 
-
-@dataclass
-class Unit:
-    """A merge unit: a long-lived branch's changes, or one change on trunk."""
-
-    changes: list[int]
-    start: float
-    merge: float
-    engineer: int
-    conflict_hours: float = 0.0
-    queue_hours: float = 0.0
-    run_hours: float = 0.0
-    fix_hours: float = 0.0
+NONE = -1  # "no such row" in an index column
+RESTORE_PATHS = ("", "flag", "rollback", "hotfix", "hotfix_queued")  # incident ``path`` codes
+METHODS = ("manual", "automated")  # deployment ``automated`` codes
 
 
-@dataclass
-class Deployment:
+def _doubles(values: np.ndarray | list[float] = ()) -> array:
+    out = array("d")
+    out.frombytes(np.asarray(values, dtype=np.float64).tobytes())
+    return out
+
+
+def _ints(values: np.ndarray | list[int] = ()) -> array:
+    out = array("q")
+    out.frombytes(np.asarray(values, dtype=np.int64).tobytes())
+    return out
+
+
+def _flags(values: np.ndarray | list[bool] = ()) -> array:
+    out = array("b")
+    out.frombytes(np.asarray(values, dtype=np.int8).tobytes())
+    return out
+
+
+def _numpy(column: array, dtype: type) -> np.ndarray:
+    return np.frombuffer(column, dtype=dtype) if len(column) else np.empty(0, dtype=dtype)
+
+
+class ChangeTable:
+    """One row per change (index = change number). Hours are simulation hours; NaN = not yet."""
+
+    __slots__ = ("created", "defective", "engineer", "first_deploy_end", "first_deploy_start", "first_ready",
+                 "flagged", "p_defect", "u_adopt", "u_defect", "unit")
+
+    def __init__(self, created: np.ndarray, engineer: np.ndarray, p_defect: np.ndarray, u_defect: np.ndarray,
+                 u_adopt: np.ndarray, flagged: np.ndarray) -> None:
+        n = len(created)
+        self.created = _doubles(created)
+        self.engineer = _ints(engineer)          # NONE for fixes written during an incident
+        self.p_defect = _doubles(p_defect)       # probability the change carries a defect
+        self.u_defect = _doubles(u_defect)       # the change's own draw: defective while u_defect < p
+        self.u_adopt = _doubles(u_adopt)         # the change's draw for adopting a switch during a plan
+        self.flagged = _flags(flagged)           # behind a feature flag
+        self.defective = _flags(np.asarray(u_defect) < np.asarray(p_defect))
+        self.unit = _ints(np.full(n, NONE))
+        self.first_ready = _doubles(np.full(n, np.nan))
+        self.first_deploy_start = _doubles(np.full(n, np.nan))
+        self.first_deploy_end = _doubles(np.full(n, np.nan))
+
+    def __len__(self) -> int:
+        return len(self.created)
+
+    def add(self, t: float, engineer: int, p_defect: float, u_defect: float, u_adopt: float, flagged: bool) -> int:
+        """A change written during the run (a hotfix or a follow-up fix); returns its index."""
+        index = len(self.created)
+        self.created.append(t)
+        self.engineer.append(engineer)
+        self.p_defect.append(p_defect)
+        self.u_defect.append(u_defect)
+        self.u_adopt.append(u_adopt)
+        self.flagged.append(flagged)
+        self.defective.append(u_defect < p_defect)
+        self.unit.append(NONE)
+        self.first_ready.append(np.nan)
+        self.first_deploy_start.append(np.nan)
+        self.first_deploy_end.append(np.nan)
+        return index
+
+
+class UnitTable:
+    """One row per merge unit, in the order units reach CI (merge time, then start)."""
+
+    __slots__ = ("conflict_hours", "count", "engineer", "first", "fix_hours", "members", "merge", "queue_hours",
+                 "run_hours", "start")
+
+    def __init__(self) -> None:
+        self.start = array("d")
+        self.merge = array("d")
+        self.engineer = array("q")
+        self.conflict_hours = array("d")
+        self.queue_hours = array("d")
+        self.run_hours = array("d")
+        self.fix_hours = array("d")
+        self.first = array("q")
+        self.count = array("q")
+        self.members = array("q")
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def add(self, start: float, merge: float, engineer: int, changes: list[int], conflict_hours: float = 0.0) -> int:
+        index = len(self.start)
+        self.start.append(start)
+        self.merge.append(merge)
+        self.engineer.append(engineer)
+        self.conflict_hours.append(conflict_hours)
+        self.queue_hours.append(0.0)
+        self.run_hours.append(0.0)
+        self.fix_hours.append(0.0)
+        self.first.append(len(self.members))
+        self.count.append(len(changes))
+        self.members.extend(changes)
+        return index
+
+    def changes(self, index: int) -> array:
+        first = self.first[index]
+        return self.members[first:first + self.count[index]]
+
+
+class DeploymentRow(NamedTuple):
+    """One deployment, for reading (tests, the app); the model itself works on the columns."""
+
     index: int
     start: float
     end: float
@@ -43,34 +152,132 @@ class Deployment:
     method: str
 
 
-@dataclass
-class Incident:
+class IncidentRow(NamedTuple):
     index: int
     deploy: int
     created: float
-    resolved: float | None = None
-    path: str = ""
+    resolved: float | None  # None while open
+    path: str
+
+
+class DeploymentTable:
+    """One row per deployment, in the order they finished being recorded."""
+
+    __slots__ = ("automated", "count", "end", "first", "members", "start", "unplanned")
+
+    def __init__(self) -> None:
+        self.start = array("d")
+        self.end = array("d")
+        self.unplanned = array("b")
+        self.automated = array("b")
+        self.first = array("q")
+        self.count = array("q")
+        self.members = array("q")
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def add(self, start: float, end: float, changes: list[int], unplanned: bool, method: str) -> int:
+        index = len(self.start)
+        self.start.append(start)
+        self.end.append(end)
+        self.unplanned.append(unplanned)
+        self.automated.append(method == "automated")
+        self.first.append(len(self.members))
+        self.count.append(len(changes))
+        self.members.extend(changes)
+        return index
+
+    def changes(self, index: int) -> array:
+        first = self.first[index]
+        return self.members[first:first + self.count[index]]
+
+    def row(self, index: int) -> DeploymentRow:
+        return DeploymentRow(index, self.start[index], self.end[index], list(self.changes(index)),
+                             bool(self.unplanned[index]), METHODS[self.automated[index]])
+
+    def __iter__(self) -> Iterator[DeploymentRow]:
+        return (self.row(i) for i in range(len(self)))
+
+
+class IncidentTable:
+    """One row per incident: its deployment, when it began to hurt users, when and how it was resolved."""
+
+    __slots__ = ("created", "deploy", "path", "resolved")
+
+    def __init__(self) -> None:
+        self.deploy = array("q")
+        self.created = array("d")
+        self.resolved = array("d")   # NaN while open
+        self.path = array("b")       # index into RESTORE_PATHS
+
+    def __len__(self) -> int:
+        return len(self.created)
+
+    def add(self, deploy: int, created: float) -> int:
+        index = len(self.created)
+        self.deploy.append(deploy)
+        self.created.append(created)
+        self.resolved.append(np.nan)
+        self.path.append(0)
+        return index
+
+    def set_path(self, index: int, path: str) -> None:
+        self.path[index] = RESTORE_PATHS.index(path)
+
+    def resolve(self, index: int, t: float, path: str | None = None) -> None:
+        self.resolved[index] = t
+        if path is not None:
+            self.set_path(index, path)
+
+    def row(self, index: int) -> IncidentRow:
+        resolved = self.resolved[index]
+        return IncidentRow(index, self.deploy[index], self.created[index],
+                           None if resolved != resolved else resolved, RESTORE_PATHS[self.path[index]])
+
+    def __iter__(self) -> Iterator[IncidentRow]:
+        return (self.row(i) for i in range(len(self)))
 
 
 @dataclass
 class SimulationRecords:
-    """Everything a replication produced, in simulation hours."""
+    """Everything a replication produced, in simulation hours since ``origin`` (00:00 UTC)."""
 
     scenario: Scenario
     origin: dt.date
     window_start: float
     window_end: float
-    created: list[float]
-    first_ready: list[float]
-    first_deploy_start: list[float]
-    first_deploy_end: list[float]
-    change_unit: list[int]
-    units: list[Unit]
-    deployments: list[Deployment]
-    incidents: list[Incident]
-    ci_waits: list[float] = field(default_factory=list)
+    changes: ChangeTable
+    units: UnitTable
+    deployments: DeploymentTable
+    incidents: IncidentTable
+    ci_waits: array = field(default_factory=lambda: array("d"))
     conflicts: int = 0
     merges: int = 0
+
+    @property
+    def created(self) -> np.ndarray:
+        return _numpy(self.changes.created, np.float64)
+
+    @property
+    def first_ready(self) -> np.ndarray:
+        return _numpy(self.changes.first_ready, np.float64)
+
+    @property
+    def first_deploy_start(self) -> np.ndarray:
+        return _numpy(self.changes.first_deploy_start, np.float64)
+
+    @property
+    def first_deploy_end(self) -> np.ndarray:
+        return _numpy(self.changes.first_deploy_end, np.float64)
+
+    @property
+    def change_unit(self) -> np.ndarray:
+        return _numpy(self.changes.unit, np.int64)
+
+
+# ----------------------------------------------------------------------------------------------
+# Records → docs/logs.md logs
 
 
 @dataclass(frozen=True)
@@ -86,51 +293,83 @@ class WindowLogs:
     deployed_changes: int
 
 
+@dataclass(frozen=True)
+class WindowRows:
+    """Which rows of the records the scored window can see (see :func:`window_rows`)."""
+
+    keep: np.ndarray          # per change: in the logs
+    deployed_in: np.ndarray   # per change: first deployed inside the window
+    deployments: np.ndarray   # indices of deployments that finished inside the window
+    incidents: np.ndarray     # indices of incidents created inside the window
+
+
+def window_rows(rec: SimulationRecords) -> WindowRows:
+    """Changes created in the window or first deployed in it (not those first deployed before it);
+    deployments finished and incidents created in it."""
+    created = rec.created
+    first_end = rec.first_deploy_end
+    w0, w1 = rec.window_start, rec.window_end
+    deployed_in = (first_end >= w0) & (first_end < w1)
+    keep = ((created >= w0) & (created < w1) & ~(first_end < w0)) | deployed_in
+    dep_end = _numpy(rec.deployments.end, np.float64)
+    inc_created = _numpy(rec.incidents.created, np.float64)
+    return WindowRows(keep, deployed_in, np.flatnonzero((dep_end >= w0) & (dep_end < w1)),
+                      np.flatnonzero((inc_created >= w0) & (inc_created < w1)))
+
+
+def window_bounds(rec: SimulationRecords) -> tuple[pd.Timestamp, pd.Timestamp]:
+    origin = pd.Timestamp(rec.origin, tz="UTC")
+    return origin + pd.Timedelta(hours=rec.window_start), origin + pd.Timedelta(hours=rec.window_end)
+
+
 def to_logs(rec: SimulationRecords) -> WindowLogs:
     """Changes created in the window or first deployed in it; deployments and incidents created in it.
 
     Changes first deployed before the window are dropped from deployments' ``change_ids`` as well,
     so the written logs are self-consistent and score exactly like the run.
     """
-    created = np.asarray(rec.created, dtype=float)
-    first_end = np.asarray(rec.first_deploy_end, dtype=float)
-    w0, w1 = rec.window_start, rec.window_end
-    deployed_in = (first_end >= w0) & (first_end < w1)
-    keep = ((created >= w0) & (created < w1) & ~(first_end < w0)) | deployed_in
+    rows = window_rows(rec)
+    keep = rows.keep
     keep_idx = np.flatnonzero(keep)
-    change_ids = np.array([f"C{i:06d}" for i in range(len(created))], dtype=object)
+    n_changes = len(rec.changes)
+    change_ids = np.array([f"C{i:06d}" for i in range(n_changes)], dtype=object)
 
     def ts(hours: np.ndarray) -> pd.DatetimeIndex:
         return pd.to_datetime(hours_to_ns(rec.origin, hours), utc=True)
 
-    changes = pd.DataFrame({"change_id": change_ids[keep_idx], "time_created": ts(created[keep_idx])})
-    deps = [d for d in rec.deployments if w0 <= d.end < w1]
-    dep_ids = [f"D{d.index:05d}" for d in deps]
-    dep_lists = [" ".join(change_ids[c] for c in d.changes if keep[c]) for d in deps]
+    changes = pd.DataFrame({"change_id": change_ids[keep_idx], "time_created": ts(rec.created[keep_idx])})
+    deps = rec.deployments
+    d_idx = rows.deployments
+    first = _numpy(deps.first, np.int64)[d_idx]
+    count = _numpy(deps.count, np.int64)[d_idx]
+    members = _numpy(deps.members, np.int64)
+    dep_lists = [" ".join(change_ids[c] for c in members[a:a + n] if keep[c]) for a, n in zip(first, count)]
+    automated = _numpy(deps.automated, np.int8)[d_idx].astype(bool)
     deployments = pd.DataFrame({
-        "deploy_id": pd.Series(dep_ids, dtype=object),
-        "time_created": ts(np.array([d.end for d in deps], dtype=float)),
+        "deploy_id": pd.Series([f"D{d:05d}" for d in d_idx], dtype=object),
+        "time_created": ts(_numpy(deps.end, np.float64)[d_idx]),
         "change_ids": pd.Series(dep_lists, dtype=object),
-        "unplanned": pd.Series([d.unplanned for d in deps], dtype=bool),
-        "batch_size": pd.Series([len(d.changes) for d in deps], dtype=np.int64),
-        "method": pd.Series([d.method for d in deps], dtype=object),
+        "unplanned": pd.Series(_numpy(deps.unplanned, np.int8)[d_idx].astype(bool), dtype=bool),
+        "batch_size": pd.Series(count, dtype=np.int64),
+        "method": pd.Series(np.where(automated, METHODS[1], METHODS[0]), dtype=object),
     })
-    incs = [i for i in rec.incidents if w0 <= i.created < w1]
-    resolved = np.array([i.resolved if (i.resolved is not None and i.resolved < w1) else np.nan for i in incs],
-                        dtype=float)
+    incs = rec.incidents
+    i_idx = rows.incidents
+    resolved = _numpy(incs.resolved, np.float64)[i_idx]
+    resolved = np.where(resolved < rec.window_end, resolved, np.nan)  # NaN (open) stays NaN
     res_ts = ts(np.nan_to_num(resolved, nan=0.0))
     res_ts = res_ts.where(~np.isnan(resolved), pd.NaT)
+    paths = np.array(RESTORE_PATHS, dtype=object)[_numpy(incs.path, np.int8)[i_idx]]
     incidents = pd.DataFrame({
-        "incident_id": pd.Series([f"I{i.index:05d}" for i in incs], dtype=object),
-        "time_created": ts(np.array([i.created for i in incs], dtype=float)),
+        "incident_id": pd.Series([f"I{i:05d}" for i in i_idx], dtype=object),
+        "time_created": ts(_numpy(incs.created, np.float64)[i_idx]),
         "time_resolved": res_ts,
-        "deploy_id": pd.Series([f"D{i.deploy:05d}" for i in incs], dtype=object),
-        "restore_path": pd.Series([i.path for i in incs], dtype=object),
+        "deploy_id": pd.Series([f"D{d:05d}" for d in _numpy(incs.deploy, np.int64)[i_idx]], dtype=object),
+        "restore_path": pd.Series(paths, dtype=object),
     })
-    stage_hours = stage_totals(rec, deployed_in)
-    start = pd.Timestamp(rec.origin, tz="UTC") + pd.Timedelta(hours=w0)
-    end = pd.Timestamp(rec.origin, tz="UTC") + pd.Timedelta(hours=w1)
-    return WindowLogs(changes, deployments, incidents, start, end, stage_hours, int(deployed_in.sum()))
+    stage_hours = stage_totals(rec, rows.deployed_in)
+    start, end = window_bounds(rec)
+    return WindowLogs(changes, deployments, incidents, start, end, stage_hours, int(rows.deployed_in.sum()))
 
 
 def stage_totals(rec: SimulationRecords, mask: np.ndarray) -> dict[str, float]:
@@ -139,14 +378,17 @@ def stage_totals(rec: SimulationRecords, mask: np.ndarray) -> dict[str, float]:
     totals = dict.fromkeys(STAGES, 0.0)
     if len(idx) == 0:
         return totals
-    created = np.asarray(rec.created)[idx]
-    ready = np.asarray(rec.first_ready)[idx]
-    dstart = np.asarray(rec.first_deploy_start)[idx]
-    dend = np.asarray(rec.first_deploy_end)[idx]
-    unit_of = np.asarray(rec.change_unit)[idx]
+    created = rec.created[idx]
+    ready = rec.first_ready[idx]
+    dstart = rec.first_deploy_start[idx]
+    dend = rec.first_deploy_end[idx]
+    unit_of = rec.change_unit[idx]
+    units = rec.units
     # one row per merge unit, plus a last row of zeros for changes that never had one (hotfixes)
-    per_unit = np.array([(u.merge, u.conflict_hours, u.queue_hours, u.run_hours, u.fix_hours) for u in rec.units]
-                        + [(np.nan, 0.0, 0.0, 0.0, 0.0)]).reshape(-1, 5)
+    per_unit = np.column_stack([_numpy(col, np.float64) for col in
+                                (units.merge, units.conflict_hours, units.queue_hours, units.run_hours,
+                                 units.fix_hours)]).reshape(-1, 5)
+    per_unit = np.vstack([per_unit, [(np.nan, 0.0, 0.0, 0.0, 0.0)]])
     merge, conflict, queue, running, fixing = per_unit[unit_of].T
     on_branch = np.where(unit_of >= 0, merge, ready) - created
     totals["on_branch"] = float(on_branch.sum())

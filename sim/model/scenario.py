@@ -66,6 +66,10 @@ class Branching(_Section):
     branch_lifetime_days: float = _p("Branch lifetime (trunk: review time)",
         10.0, "days", "assumed", "mean time a branch lives before it merges (trunk: review time of one change)",
         gt=0, le=120)
+    branch_lifetime_cv: float = _p(
+        "How much branch lifetimes vary", 0.7, "coefficient of variation", "assumed",
+        "spread of long-lived branch lifetimes (Gamma; 1 = exponential, 0 = every branch lives exactly the mean)",
+        ge=0.05, le=3)
     feature_flags: bool = _p("Feature flags", False, "switch", "assumed", "unfinished or failing work can be switched off without a deploy")
     flag_coverage: float = _p("Share of changes behind a flag",
         0.8, "share of changes", "assumed", "share of changes behind a flag when feature flags are used", ge=0, le=1)
@@ -92,6 +96,16 @@ class CI(_Section):
         cite=GOOGLE_FLAKY, ge=0, le=0.95)
     skip_threshold_minutes: float = _p("Suite length people start skipping at",
         20.0, "minutes", "assumed", "above this suite duration engineers start skipping tests", gt=0, le=1440)
+    max_flaky_reruns: int = _p(
+        "Flaky re-runs before overriding", 3, "runs", "assumed",
+        "after this many flaky failures in a row the run is overridden as green", ge=0, le=20)
+    skip_scale: float = _p(
+        "How fast skipping grows with suite length", 3.0, "x the skip threshold", "assumed",
+        "slow-suite skip probability = 1 - exp(-(suite - threshold) / (scale x threshold)): with 3, a suite three "
+        "times the threshold is skipped ~49% of the time", gt=0, le=100)
+    max_skip_share: float = _p(
+        "Most runs ever skipped", 0.95, "share of runs", "assumed",
+        "however slow or flaky the suite, at most this share of runs is skipped or overridden", ge=0, le=1)
     flaky_distrust: float = _p("Skipping because tests are flaky",
         2.0, "skip probability per unit flaky rate", "assumed",
         "a suite nobody trusts is skipped or overridden more: adds factor x flaky_rate to the skip probability",

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from sim.model.delivery import DeliveryModel, replication_streams
-from sim.model.records import Unit
+from sim.model.records import UnitTable
 from sim.model.scenario import Scenario
 
 SUITE_MINUTES = 60.0  # mean service time 1 hour, so the service rate mu is 1 per hour
@@ -63,7 +63,9 @@ def feed_poisson_merges(
 ) -> np.ndarray:
     """Run the model's CI process on ``arrivals`` empty merge units arriving as a Poisson stream."""
     times = np.cumsum(rng.exponential(1.0 / rate_per_hour, arrivals))
-    model.units = [Unit(changes=[], start=float(t), merge=float(t), engineer=0) for t in times]
+    model.units = UnitTable()
+    for t in times:
+        model.units.add(float(t), float(t), 0, [])
     model.env.process(model.merge_arrivals())
     model.env.run()
     return times
@@ -84,12 +86,12 @@ def test_runner_pool_is_a_first_come_first_served_c_server_queue():
     """Given the suite durations the model drew, every recorded wait is exactly the FCFS queue's."""
     model = ci_only_model(runners=3, seed=11, replication=0, suite_cv=0.5)
     arrivals = feed_poisson_merges(model, rate_per_hour=2.7, arrivals=3000, rng=np.random.default_rng(11))
-    services = np.array([unit.run_hours for unit in model.units])
+    services = np.asarray(model.units.run_hours)
     expected = fcfs_waits(arrivals, services, servers=3)
     assert len(model.ci_waits) == len(arrivals)  # one runner request per unit
     assert expected.max() > 1.0  # the queue really formed
     np.testing.assert_allclose(model.ci_waits, expected, rtol=0, atol=1e-9)
-    np.testing.assert_allclose([unit.queue_hours for unit in model.units], expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(np.asarray(model.units.queue_hours), expected, rtol=0, atol=1e-9)
 
 
 def mean_ci_wait(runners: int, utilisation: float, reps: int, arrivals: int, warmup: int) -> float:
