@@ -46,7 +46,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from sim.analysis.parallel import run_tasks
@@ -54,10 +53,10 @@ from sim.analysis.runner import DEFAULT_REPS, ReplicationResult, band_probabilit
 from sim.errors import InputError
 from sim.metrics.bands import bands_for, check_benchmark
 from sim.metrics.registry import METRIC_KEYS
-from sim.metrics.scoring import score
+from sim.metrics.scoring import score_columns
 from sim.model.delivery import simulate
 from sim.model.params import Phase
-from sim.model.records import stage_totals, to_logs
+from sim.model.records import stage_totals, to_columns, window_bounds
 from sim.model.scenario import (
     IDENTITY_KEYS,
     SECTIONS,
@@ -303,13 +302,13 @@ def run_plan_replication(scenario: Scenario, seed: int, replication: int, benchm
                          phases: tuple[Phase, ...]) -> PlanReplication:
     """Simulate once and score every week and the final window (one task: parallel-friendly)."""
     records = simulate(scenario, seed, replication, phases)
-    logs = to_logs(records)
+    columns = to_columns(records)
+    window_start = window_bounds(records)[0]
     day = pd.Timedelta(days=1)
 
     def scored(first_day: int, length: int) -> dict[str, Any]:
-        start = logs.start + first_day * day
-        return score(logs.changes, logs.deployments, logs.incidents, start=start, end=start + length * day,
-                     benchmark=benchmark)
+        start = window_start + first_day * day
+        return score_columns(columns, start=start, end=start + length * day, benchmark=benchmark)
 
     weeks = []
     for first_day, length in week_windows(scenario.days):
@@ -318,7 +317,7 @@ def run_plan_replication(scenario: Scenario, seed: int, replication: int, benchm
     first_day, length = final_window(scenario.days)
     result = scored(first_day, length)
     t0 = records.window_start + 24.0 * first_day
-    first_end = np.asarray(records.first_deploy_end, dtype=float)
+    first_end = records.first_deploy_end
     deployed = (first_end >= t0) & (first_end < records.window_end)
     final = ReplicationResult(replication, result["metrics"], result["bands"]["overall"], result["counts"],
                               stage_totals(records, deployed), int(deployed.sum()))

@@ -16,10 +16,10 @@ import numpy as np
 from sim.analysis.parallel import run_tasks
 from sim.metrics.bands import BANDS, bands_for, check_benchmark
 from sim.metrics.registry import METRIC_KEYS
-from sim.metrics.scoring import score
+from sim.metrics.scoring import score_columns
 from sim.model.delivery import simulate
 from sim.model.params import Phase
-from sim.model.records import to_logs
+from sim.model.records import stage_totals, to_columns, window_bounds, window_rows
 from sim.model.scenario import Scenario
 from sim.model.stages import ACTIVE_STAGES, STAGES
 
@@ -41,11 +41,11 @@ class ReplicationResult:
 def run_replication(scenario: Scenario, seed: int, replication: int, benchmark: str = "2023",
                     phases: tuple[Phase, ...] = ()) -> ReplicationResult:
     records = simulate(scenario, seed, replication, phases)
-    logs = to_logs(records)
-    result = score(logs.changes, logs.deployments, logs.incidents, start=logs.start, end=logs.end,
-                   benchmark=benchmark)
+    rows = window_rows(records)
+    start, end = window_bounds(records)
+    result = score_columns(to_columns(records, rows), start=start, end=end, benchmark=benchmark)
     return ReplicationResult(replication, result["metrics"], result["bands"]["overall"], result["counts"],
-                             logs.stage_hours, logs.deployed_changes)
+                             stage_totals(records, rows.deployed_in), int(rows.deployed_in.sum()))
 
 
 def replicate(scenario: Scenario, reps: int = DEFAULT_REPS, seed: int | None = None, *,

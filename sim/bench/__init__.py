@@ -14,10 +14,10 @@ import numpy as np
 import simpy
 
 from sim.analysis.runner import replicate
-from sim.metrics.scoring import score
+from sim.metrics.scoring import score_columns
 from sim.model.catalog import shipped_path
 from sim.model.delivery import simulate
-from sim.model.records import to_logs
+from sim.model.records import stage_totals, to_columns, window_bounds, window_rows
 from sim.model.scenario import Scenario, load_scenario
 
 SHIPPED = ("baseline", "trunk_based", "automated", "small_batch", "elite", "heroics")
@@ -64,8 +64,10 @@ def scenario_throughput(scenario: Scenario, reps: int = 4) -> dict[str, float]:
         t0 = time.perf_counter()
         records = simulate(scenario, scenario.seed, k)
         t1 = time.perf_counter()
-        logs = to_logs(records)
-        score(logs.changes, logs.deployments, logs.incidents, start=logs.start, end=logs.end)
+        rows = window_rows(records)
+        start, end = window_bounds(records)
+        score_columns(to_columns(records, rows), start=start, end=end)
+        stage_totals(records, rows.deployed_in)
         t2 = time.perf_counter()
         changes += len(records.created)
         t_model += t1 - t0

@@ -46,9 +46,15 @@ deployments in the window listing change ids that are not in the changes file, w
 incidents naming a deployment that is not in the deployments file, negative lead times,
 negative restore times, and a window with no timestamps at all.
 
-Vectorised throughout: ids are split and dictionary-encoded once with Arrow compute,
-first deployments come from ``np.minimum.at`` over int64 nanoseconds; no Python loop runs
-over rows (except to join list cells the simulator may pass instead of strings).
+One input, in one form. The scorer reads a :class:`LogColumns`: numbers only — int64 UTC
+nanoseconds, each change's first deployment, deployment and incident keys as integers —
+which both the CSV reader (:func:`columns_from_frames`, strings only at this edge) and the
+simulator (:func:`sim.model.records.to_columns`, no strings at all) produce. Ids survive only
+in the optional :class:`LogLabels`, to name examples in warnings.
+
+Vectorised throughout: ids are split and dictionary-encoded once with Arrow compute, first
+deployments come from ``np.minimum.at`` over int64 nanoseconds; no Python loop runs over rows
+(except to join list cells a caller may pass instead of strings).
 """
 
 from __future__ import annotations
@@ -171,25 +177,50 @@ def _joined_ids(cell: Any) -> str:
 
 
 @dataclass(frozen=True)
-class _Columns:
+class LogLabels:
+    """The ids behind a :class:`LogColumns`, kept only to name examples in warnings."""
+
     change_id: pa.Array
-    change_t: np.ndarray
     deploy_id: pa.Array
-    deploy_t: np.ndarray
-    unplanned: np.ndarray
-    listed_row: np.ndarray  # deployment row of each (deployment, change id) pair
-    listed_id: pa.Array
     incident_id: pa.Array
+    incident_deploy: pa.Array      # the deploy_id text each incident names ("" = none)
+    unknown_listed_row: np.ndarray  # deployment row of each listed change id not in the changes
+    unknown_listed_id: pa.Array
+
+
+@dataclass(frozen=True)
+class LogColumns:
+    """The three logs as the scorer reads them: numbers only, one array per column.
+
+    Times are int64 UTC nanoseconds. ``change_first`` is each change's first deployment (the
+    earliest deployment listing it, over the whole deployments log), or :data:`NEVER`.
+    Deployments carry an integer ``deploy_key`` (equal keys = the same ``deploy_id``); an
+    incident's ``incident_deploy`` is the key of the deployment it names, ``NO_DEPLOY`` (-1) when it
+    names none, and ``incident_deploy_known`` says whether that deployment is in the log.
+    """
+
+    change_t: np.ndarray
+    change_first: np.ndarray
+    deploy_t: np.ndarray
+    deploy_key: np.ndarray
+    unplanned: np.ndarray
     incident_t: np.ndarray
     resolved_t: np.ndarray
     resolved: np.ndarray
-    incident_deploy: pa.Array  # "" where not caused by a change
+    incident_deploy: np.ndarray
+    incident_deploy_known: np.ndarray
+    labels: LogLabels | None = None
 
     def timestamps(self) -> np.ndarray:
         return np.concatenate([self.change_t, self.deploy_t, self.incident_t, self.resolved_t[self.resolved]])
 
 
-def _columns(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame) -> _Columns:
+NEVER = _NEVER
+NO_DEPLOY = -1
+
+
+def columns_from_frames(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame) -> LogColumns:
+    """The scorer's input from three log frames (ids and timestamps as text or typed)."""
     _require(changes, "changes")
     _require(deployments, "deployments")
     _require(incidents, "incidents")
@@ -201,20 +232,27 @@ def _columns(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.Dat
             raise InputError(f"{kind}.csv: time_created is empty on {int((~ok).sum())} row(s)")
     resolved_t, resolved = _ns(incidents["time_resolved"], "incidents", "time_resolved")
     listed_row, listed_id = _explode_change_ids(deployments["change_ids"])
-    return _Columns(
-        change_id=_text(changes["change_id"]),
-        change_t=change_t,
-        deploy_id=_text(deployments["deploy_id"]),
-        deploy_t=deploy_t,
-        unplanned=_unplanned(deployments),
-        listed_row=listed_row,
-        listed_id=listed_id,
-        incident_id=_text(incidents["incident_id"]),
-        incident_t=incident_t,
-        resolved_t=resolved_t,
-        resolved=resolved,
-        incident_deploy=pc.utf8_trim_whitespace(_text(incidents["deploy_id"])),
+    change_id = _text(changes["change_id"])
+    first, known = _first_deployments(change_id, listed_id, deploy_t[listed_row])
+    deploy_id = _text(deployments["deploy_id"])
+    incident_deploy = pc.utf8_trim_whitespace(_text(incidents["deploy_id"]))
+    deploy_key, named_key = _shared_codes(deploy_id, incident_deploy)
+    names_one = _numpy(pc.not_equal(incident_deploy, ""))
+    labels = LogLabels(change_id, deploy_id, _text(incidents["incident_id"]), incident_deploy,
+                       listed_row[~known], listed_id.filter(pa.array(~known)))
+    return LogColumns(
+        change_t=change_t, change_first=first, deploy_t=deploy_t, deploy_key=deploy_key,
+        unplanned=_unplanned(deployments), incident_t=incident_t, resolved_t=resolved_t, resolved=resolved,
+        incident_deploy=np.where(names_one, named_key, NO_DEPLOY),
+        incident_deploy_known=names_one & np.isin(named_key, deploy_key), labels=labels,
     )
+
+
+def _shared_codes(deploy_id: pa.Array, named: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of the deployments' ids and of the ids incidents name, from one dictionary."""
+    both = pa.chunked_array([deploy_id, named], type=pa.large_string())
+    codes = pc.dictionary_encode(both).combine_chunks().indices.to_numpy().astype(np.int64)
+    return codes[:len(deploy_id)], codes[len(deploy_id):]
 
 
 def _numpy(mask: pa.Array) -> np.ndarray:
@@ -255,15 +293,16 @@ def resolve_window(
 # Metrics
 
 
-def _first_deployments(cols: _Columns) -> tuple[np.ndarray, np.ndarray]:
-    """(first deployment time per change, or _NEVER; known-change mask per listed id)."""
-    n_changes = len(cols.change_id)
-    both = pa.chunked_array([cols.change_id, cols.listed_id], type=pa.large_string())
+def _first_deployments(change_id: pa.Array, listed_id: pa.Array,
+                       listed_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first deployment time per change, or NEVER; known-change mask per listed id)."""
+    n_changes = len(change_id)
+    both = pa.chunked_array([change_id, listed_id], type=pa.large_string())
     encoded = pc.dictionary_encode(both).combine_chunks()
     codes = encoded.indices.to_numpy()
     change_codes, listed_codes = codes[:n_changes], codes[n_changes:]
     first = np.full(len(encoded.dictionary), _NEVER, dtype=np.int64)
-    np.minimum.at(first, listed_codes, cols.deploy_t[cols.listed_row])
+    np.minimum.at(first, listed_codes, listed_t)
     known = np.zeros(len(encoded.dictionary), dtype=bool)
     known[change_codes] = True
     return first[change_codes], known[listed_codes]
@@ -286,10 +325,11 @@ def _plural(count: int, word: str) -> str:
 
 
 class _Scorer:
-    """Holds the extracted columns and the window while the metrics are computed."""
+    """Holds the columns and the window while the metrics are computed."""
 
-    def __init__(self, cols: _Columns, window: tuple[pd.Timestamp, pd.Timestamp] | None):
+    def __init__(self, cols: LogColumns, window: tuple[pd.Timestamp, pd.Timestamp] | None):
         self.cols = cols
+        self.labels = cols.labels
         self.warnings: list[str] = []
         if window is None:
             self.start = self.end = 0
@@ -304,10 +344,16 @@ class _Scorer:
     def _inside(self, times: np.ndarray) -> np.ndarray:
         return (times >= self.start) & (times < self.end)
 
+    def _ids(self, kind: str, n: int) -> pa.Array:
+        """Ids of one kind of row for examples in warnings (row numbers when the logs carry no ids)."""
+        if self.labels is not None:
+            return getattr(self.labels, kind)
+        return pa.array([f"row {i + 1}" for i in range(n)], type=pa.large_string())
+
     def lead_time(self) -> tuple[float | None, int, int]:
         cols = self.cols
-        first, known = _first_deployments(cols)
-        self._warn_unknown_changes(known)
+        first = cols.change_first
+        self._warn_unknown_changes()
         deployed = (first != _NEVER) & self._inside(first)
         created_in = self._inside(cols.change_t)
         undeployed = created_in & ((first == _NEVER) | (first >= self.end))
@@ -319,7 +365,7 @@ class _Scorer:
             mask[where] = True
             hours = np.zeros(len(deployed))
             hours[where] = lead_ns[negative] / NS_PER_HOUR
-            change, hours_early = _example(cols.change_id, mask, hours)
+            change, hours_early = _example(self._ids("change_id", len(deployed)), mask, hours)
             self.warnings.append(
                 f"changes.csv: {_plural(int(negative.sum()), 'change')} first deployed before being created "
                 f"(e.g. {change}, {hours_early:.1f} h); excluded from lead_time_hours"
@@ -327,15 +373,17 @@ class _Scorer:
         median = median_or_none(lead_ns[~negative] / NS_PER_HOUR)
         return median, int(deployed.sum()) + int(undeployed.sum()), int(undeployed.sum())
 
-    def _warn_unknown_changes(self, known: np.ndarray) -> None:
-        cols = self.cols
-        unknown = ~known & self.deploy_in[cols.listed_row]
+    def _warn_unknown_changes(self) -> None:
+        labels = self.labels
+        if labels is None or len(labels.unknown_listed_row) == 0:
+            return
+        unknown = self.deploy_in[labels.unknown_listed_row]
         if not unknown.any():
             return
-        rows = cols.listed_row[unknown]
+        rows = labels.unknown_listed_row[unknown]
         n_deploys = len(np.unique(rows))
-        deploys = cols.deploy_id.take(pa.array(rows)).to_pylist()
-        deploy, change = min(zip(deploys, _select(cols.listed_id, unknown), strict=True))
+        deploys = labels.deploy_id.take(pa.array(rows)).to_pylist()
+        deploy, change = min(zip(deploys, _select(labels.unknown_listed_id, unknown), strict=True))
         self.warnings.append(
             f"deployments.csv: {_plural(n_deploys, 'deployment')} {'lists' if n_deploys == 1 else 'list'} "
             f"{_plural(int(unknown.sum()), 'change id')} not in changes.csv (e.g. {deploy} lists {change}); "
@@ -345,13 +393,14 @@ class _Scorer:
     def failures(self) -> tuple[float | None, float | None]:
         """(change failure rate, median time to restore in hours)."""
         cols = self.cols
-        caused = self.incident_in & _numpy(pc.not_equal(cols.incident_deploy, ""))
-        named = cols.incident_deploy.filter(pa.array(caused))
-        failed = self.deploy_in & _numpy(pc.is_in(cols.deploy_id, value_set=named))
-        unknown = caused & ~_numpy(pc.is_in(cols.incident_deploy, value_set=cols.deploy_id))
+        caused = self.incident_in & (cols.incident_deploy != NO_DEPLOY)
+        failed = self.deploy_in & np.isin(cols.deploy_key, cols.incident_deploy[caused])
+        unknown = caused & ~cols.incident_deploy_known
         if unknown.any():
             n_unknown = int(unknown.sum())
-            incident, deploy = _example(cols.incident_id, unknown, cols.incident_deploy)
+            named = self.labels.incident_deploy if self.labels is not None else pa.array(
+                [str(k) for k in cols.incident_deploy], type=pa.large_string())
+            incident, deploy = _example(self._ids("incident_id", len(unknown)), unknown, named)
             self.warnings.append(
                 f"incidents.csv: {_plural(n_unknown, 'incident')} {'names' if n_unknown == 1 else 'name'} "
                 f"a deploy_id not in deployments.csv (e.g. {incident} names {deploy})"
@@ -360,7 +409,7 @@ class _Scorer:
         restore_ns = np.where(restored, cols.resolved_t - cols.incident_t, 0)
         negative = restored & (restore_ns < 0)
         if negative.any():
-            incident, _ = _example(cols.incident_id, negative)
+            incident, _ = _example(self._ids("incident_id", len(negative)), negative)
             self.warnings.append(
                 f"incidents.csv: {_plural(int(negative.sum()), 'incident')} resolved before being created "
                 f"(e.g. {incident}); excluded from time_to_restore_hours"
@@ -394,6 +443,14 @@ class _Scorer:
         }
 
 
+def score_columns(cols: LogColumns, *, start: Any = None, end: Any = None,
+                  benchmark: str | int = "2023") -> dict[str, Any]:
+    """Score logs already in the scorer's numeric form (see :func:`score` for the rules)."""
+    benchmark = check_benchmark(benchmark)
+    window = resolve_window(cols.timestamps(), start, end)
+    return _Scorer(cols, window).result(benchmark)
+
+
 def score(
     changes: pd.DataFrame,
     deployments: pd.DataFrame,
@@ -410,9 +467,8 @@ def score(
     datetimes or ISO strings, ``change_ids`` as space-separated strings or lists).
     """
     benchmark = check_benchmark(benchmark)
-    cols = _columns(changes, deployments, incidents)
-    window = resolve_window(cols.timestamps(), start, end)
-    return _Scorer(cols, window).result(benchmark)
+    return score_columns(columns_from_frames(changes, deployments, incidents), start=start, end=end,
+                         benchmark=benchmark)
 
 
 def score_logs(logs: EventLogs, **kwargs: Any) -> dict[str, Any]:

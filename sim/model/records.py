@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from sim.metrics.scoring import NEVER, LogColumns
 from sim.model.calendar import hours_to_ns
 from sim.model.scenario import Scenario
 from sim.model.stages import STAGES
@@ -370,6 +371,38 @@ def to_logs(rec: SimulationRecords) -> WindowLogs:
     stage_hours = stage_totals(rec, rows.deployed_in)
     start, end = window_bounds(rec)
     return WindowLogs(changes, deployments, incidents, start, end, stage_hours, int(rows.deployed_in.sum()))
+
+
+def to_columns(rec: SimulationRecords, rows: WindowRows | None = None) -> LogColumns:
+    """The window's logs in the scorer's numeric form, without a string in sight.
+
+    Scores exactly as :func:`to_logs` written to CSV and read back does: the same changes,
+    deployments and incidents, the same whole-second timestamps.
+    """
+    rows = window_rows(rec) if rows is None else rows
+    origin = rec.origin
+    keep = np.flatnonzero(rows.keep)
+    first_end = rec.first_deploy_end[keep]
+    shipped = rows.deployed_in[keep]
+    change_first = np.full(len(keep), NEVER, dtype=np.int64)
+    change_first[shipped] = hours_to_ns(origin, first_end[shipped])
+    d_idx, i_idx = rows.deployments, rows.incidents
+    incs = rec.incidents
+    resolved_h = _numpy(incs.resolved, np.float64)[i_idx]
+    resolved = resolved_h < rec.window_end  # NaN (still open) is never < end
+    incident_deploy = _numpy(incs.deploy, np.int64)[i_idx]
+    return LogColumns(
+        change_t=hours_to_ns(origin, rec.created[keep]),
+        change_first=change_first,
+        deploy_t=hours_to_ns(origin, _numpy(rec.deployments.end, np.float64)[d_idx]),
+        deploy_key=d_idx.astype(np.int64),
+        unplanned=_numpy(rec.deployments.unplanned, np.int8)[d_idx].astype(bool),
+        incident_t=hours_to_ns(origin, _numpy(incs.created, np.float64)[i_idx]),
+        resolved_t=hours_to_ns(origin, np.where(resolved, resolved_h, 0.0)),
+        resolved=resolved,
+        incident_deploy=incident_deploy,
+        incident_deploy_known=np.isin(incident_deploy, d_idx),
+    )
 
 
 def stage_totals(rec: SimulationRecords, mask: np.ndarray) -> dict[str, float]:
