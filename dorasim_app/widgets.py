@@ -26,7 +26,7 @@ from sim.model.scenario import SECTIONS, Scenario, parameter_info, parameter_key
 
 SLIDER_MAX_WIDTH_FLOAT = 50
 SLIDER_MAX_WIDTH_INT = 60
-SECTION_TITLES = {"team": "Team", "branching": "Branching", "ci": "CI", "quality": "Quality",
+SECTION_TITLES = {"team": "Team", "org": "Organisation", "branching": "Branching", "ci": "CI", "quality": "Quality",
                   "release": "Release", "operations": "Operations", "simulation": "Simulation"}
 WIDGET_PREFIX = "p."
 

@@ -39,9 +39,11 @@ from scipy import optimize
 from sim.analysis.log_facts import LogFacts, read_facts
 from sim.analysis.parallel import run_tasks
 from sim.analysis.runner import percentiles, run_replication
+from sim.analysis.stability import stability_sentence
 from sim.errors import InputError
 from sim.metrics.bands import bands_for, check_benchmark
 from sim.metrics.logs import EventLogs
+from sim.metrics.registry import KEY_METRICS
 from sim.model.catalog import shipped
 from sim.model.scenario import (
     Scenario,
@@ -224,7 +226,9 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
 
 
 def _replication_metrics(scenario: Scenario, seed: int, replication: int, benchmark: str) -> dict[str, Any]:
-    return run_replication(scenario, seed, replication, benchmark).metrics
+    """One replication's metrics, and whether its backlog ran away (``unstable``)."""
+    result = run_replication(scenario, seed, replication, benchmark)
+    return {**result.metrics, "unstable": result.backlog.unstable}
 
 
 @dataclass
@@ -479,6 +483,9 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
     progress.finish()
     fit = {"reps": reps, "evaluations": evaluations, "converged": converged, "parameters": [p.key for p in params]}
     report = _report(facts, scenario, results, origins, fit, missing, check_reps, seed, benchmark)
+    sentence = stability_sentence(report["stability"])
+    if sentence:
+        warnings.append(f"the calibrated scenario is unstable: {sentence}")
     for key in METRICS:
         row = report["metrics"][key]
         if row["observed"] is not None and row["within_bar"] is False:
@@ -567,8 +574,8 @@ def _report(facts: LogFacts, scenario: Scenario, results: list[dict], origins: d
     p50 = {key: value["p50"] for key, value in simulated.items()}
     observed_bands = facts.observed["bands"]
     simulated_bands = bands_for(p50, benchmark)
-    band_of = {"deployment_frequency_per_day": "deployment_frequency", "lead_time_hours": "lead_time",
-               "change_failure_rate": "change_failure_rate", "time_to_restore_hours": "time_to_restore"}
+    band_of = {m.key: m.band_key for m in KEY_METRICS}
+    unstable_share = sum(bool(r.get("unstable")) for r in results) / len(results) if results else 0.0
     metrics = {}
     for key in (*METRICS, "rework_rate"):
         error = bar_error(key, p50[key], observed[key]) if key in BAR else None
@@ -594,6 +601,7 @@ def _report(facts: LogFacts, scenario: Scenario, results: list[dict], origins: d
         "metrics": metrics,
         "bands": {"observed": observed_bands, "simulated": simulated_bands},
         "counts": facts.observed["counts"],
+        "stability": {"stable": unstable_share <= 0.5, "unstable_share": unstable_share},
         "lead_time_split": {key: facts.stats.get(key) for key in
                             ("median_hours_before_release", "median_hours_waiting_for_release")},
         "log_statistics": {k: v for k, v in facts.stats.items() if k not in

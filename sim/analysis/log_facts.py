@@ -6,9 +6,9 @@ each with a note saying how it was read. Everything here is arithmetic on the lo
 simulates. How each estimate maps onto the model (:mod:`sim.model.delivery`):
 
 Window
-    ``score``'s default window runs from the earliest timestamp, but a log of what shipped in a
-    period also holds older changes that only shipped inside it, so it would understate the
-    deployment frequency. The window starts where the logs hold every change made: not before
+    ``score``'s default window runs from the first to the last deployment or incident; here the
+    window covers the days of every change, deployment and incident (resolution times never widen
+    it), and then starts where the logs hold every change made: not before
     the release that the train would have run before the first logged one (a regular train
     that ran then would be in the log), and not where the daily change counts are thinner than
     a complete day's (earlier days ~ Poisson(rate x P(lead time > days before the start)), P by
@@ -224,8 +224,12 @@ def _quiet_weekend_end(start: int, end: int) -> int:
 
 
 def default_window(a: _Arrays) -> tuple[int, int]:
-    """``score``'s default window in ns: whole UTC days from the first to the last timestamp."""
-    stamps = np.concatenate([a.change_t, a.deploy_t, a.incident_t, a.resolved_t[a.resolved]])
+    """The days the logs could cover, in ns: whole UTC days from the first to the last ``time_created``
+    of any change, deployment or incident. Resolution times never widen it (an incident resolved weeks
+    later says nothing about the work). Unlike ``score``'s default window, changes count here: work
+    created before the first deployment or after the last one is evidence of the team's pace, and
+    :func:`infer_start` then moves the start to where the logs hold every change made."""
+    stamps = np.concatenate([a.change_t, a.deploy_t, a.incident_t])
     return _day(stamps.min()), _day(stamps.max()) + NS_PER_DAY
 
 

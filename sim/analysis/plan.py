@@ -50,6 +50,7 @@ import pandas as pd
 
 from sim.analysis.parallel import run_tasks
 from sim.analysis.runner import DEFAULT_REPS, ReplicationResult, band_probabilities, percentiles, summarize
+from sim.analysis.stability import backlog
 from sim.errors import InputError
 from sim.metrics.bands import bands_for, check_benchmark
 from sim.metrics.registry import METRIC_KEYS
@@ -72,7 +73,10 @@ from sim.model.scenario import (
 
 FINAL_DAYS = 14
 PLAN_KEYS = ("extends", "reps", "phase")
-PHASE_KEYS = ("day", "name", "ramp_days", "capacity_cost", "defect_cost", "set")
+PHASE_KEYS = ("day", "name", "ramp_days", "capacity_cost", "defect_cost", "teams", "set")
+# a phase for some teams only cannot change what belongs to the whole organisation
+ORG_KEYS = {"team.engineers": "the headcount is the organisation's, split across its teams"}
+STABILITY_DAYS = 28  # a plan's backlog is judged over its last four weeks (at least), after the phases landed
 
 # Adoption costs when a phase does not name them (assumed; DORA 2018's J-curve gives the shape,
 # not the size). A phase that ramps loses this share of output and raises its defect rate by
@@ -89,6 +93,7 @@ STATIC_KEYS = {
     "team.working_hours_per_day": "the working calendar is built once per run",
     "release.window_hours": "the release calendar is built once per run",
     "simulation.warmup_days": "the warm-up happens before the plan starts",
+    "org.teams": "the teams are formed once per run",
 }
 
 
@@ -208,11 +213,32 @@ def _phase(table: dict[str, Any], number: int, start: Scenario, current: Scenari
     defect_cost = _number(table, "defect_cost", where, f"a number >= 0 and <= {MAX_DEFECT_COST:g}",
                           lambda v: 0 <= v <= MAX_DEFECT_COST, default=DEFAULT_DEFECT_COST)
     values = _phase_values(table.get("set", {}), where)
+    teams = _phase_teams(table.get("teams", "all"), start.org.teams, where)
+    if teams is not None:
+        for key in values:
+            if key in ORG_KEYS:
+                raise InputError(f"{where}: set: {key} cannot change for some teams only ({ORG_KEYS[key]}); "
+                                 f"use teams = \"all\"")
     after = current.with_values(values, source=f"{where}: set") if values else current
     canonical = {key: get_value(after, key) for key in values}  # validated types (10 -> 10.0 for floats)
     phase = Phase(name=name, day=day, ramp_days=ramp, values=canonical,
-                  capacity_cost=float(capacity_cost), defect_cost=float(defect_cost))
+                  capacity_cost=float(capacity_cost), defect_cost=float(defect_cost), teams=teams)
     return phase, after
+
+
+def _phase_teams(raw: Any, org_teams: int, where: str) -> frozenset[int] | None:
+    """``"all"`` (None) or the 0-based teams of a list of team numbers (1 .. org.teams)."""
+    if raw == "all":
+        return None
+    rule = f'must be "all" or a list of team numbers from 1 to {org_teams}, e.g. teams = [1, 2]'
+    if not isinstance(raw, list) or not raw:
+        raise InputError(f"{where}: teams = {raw!r}: {rule}")
+    for number in raw:
+        if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= org_teams:
+            raise InputError(f"{where}: teams = {raw!r}: {number!r} is not a team ({rule})")
+    if len(set(raw)) != len(raw):
+        raise InputError(f"{where}: teams = {raw!r}: a team is listed twice")
+    return frozenset(number - 1 for number in raw)
 
 
 def _number(table: dict[str, Any], key: str, where: str, rule: str, ok: Callable[[float], bool],
@@ -264,6 +290,7 @@ def plan_to_toml(plan: Plan) -> str:
                   f"ramp_days = {_toml_value(float(phase.ramp_days))}",
                   f"capacity_cost = {_toml_value(float(phase.capacity_cost))}  # share of output lost; assumed",
                   f"defect_cost = {_toml_value(float(phase.defect_cost))}  # relative defect-rate rise; assumed",
+                  *([] if phase.teams is None else [f"teams = {sorted(k + 1 for k in phase.teams)}"]),
                   f"set = {{ {pairs} }}" if pairs else "set = {}"]
     return "\n".join(lines) + "\n"
 
@@ -319,8 +346,15 @@ def run_plan_replication(scenario: Scenario, seed: int, replication: int, benchm
     t0 = records.window_start + 24.0 * first_day
     first_end = records.first_deploy_end
     deployed = (first_end >= t0) & (first_end < records.window_end)
+    teams: tuple[dict[str, float | None], ...] = ()
+    if records.teams > 1:
+        start = window_start + first_day * day
+        teams = tuple(score_columns(columns.for_team(k), start=start, end=start + length * day,
+                                    benchmark=benchmark)["metrics"] for k in range(records.teams))
+    judged_from = records.window_end - 24.0 * max(STABILITY_DAYS, scenario.days // 3)
     final = ReplicationResult(replication, result["metrics"], result["bands"]["overall"], result["counts"],
-                              stage_totals(records, deployed), int(deployed.sum()))
+                              stage_totals(records, deployed), int(deployed.sum()),
+                              backlog(records, max(records.window_start, judged_from)), teams)
     return PlanReplication(tuple(weeks), final)
 
 
@@ -365,4 +399,8 @@ def run_plan(plan: Plan, reps: int | None = None, seed: int | None = None, *, wo
 
 def phase_summary(phase: Phase) -> dict[str, Any]:
     return {"day": phase.day, "name": phase.name, "ramp_days": phase.ramp_days, "set": dict(phase.values),
-            "capacity_cost": phase.capacity_cost, "defect_cost": phase.defect_cost}
+            "capacity_cost": phase.capacity_cost, "defect_cost": phase.defect_cost, "teams": _team_numbers(phase)}
+
+
+def _team_numbers(phase: Phase) -> list[int] | str:
+    return "all" if phase.teams is None else sorted(k + 1 for k in phase.teams)

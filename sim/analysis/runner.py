@@ -3,6 +3,10 @@
 Replication ``k`` draws from ``SeedSequence(entropy=seed, spawn_key=(k, stream))`` only, so
 results do not depend on how replications are spread over workers, and replication ``k`` of
 two scenarios shares its random numbers (common random numbers).
+
+Each replication is scored as a whole (the organisation's pooled logs: the DORA definitions
+applied to everything it ships) and, for an organisation of teams, team by team; its backlog is
+judged stable or not (:mod:`sim.analysis.stability`).
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ from typing import Any
 import numpy as np
 
 from sim.analysis.parallel import run_tasks
+from sim.analysis.results import MetricStats, RunResult, Stability, TeamResult
+from sim.analysis.stability import Backlog, backlog, summarize_stability
 from sim.metrics.bands import BANDS, bands_for, check_benchmark
 from sim.metrics.registry import METRIC_KEYS
 from sim.metrics.scoring import score_columns
-from sim.model.delivery import simulate
+from sim.model.advice import scenario_notes
+from sim.model.delivery import simulate, team_size
 from sim.model.params import Phase
 from sim.model.records import stage_totals, to_columns, window_bounds, window_rows
 from sim.model.scenario import Scenario
@@ -36,6 +43,8 @@ class ReplicationResult:
     counts: dict[str, int]
     stage_hours: dict[str, float]
     deployed_changes: int
+    backlog: Backlog
+    team_metrics: tuple[dict[str, float | None], ...] = ()  # per team (organisations only)
 
 
 def run_replication(scenario: Scenario, seed: int, replication: int, benchmark: str = "2023",
@@ -43,9 +52,15 @@ def run_replication(scenario: Scenario, seed: int, replication: int, benchmark: 
     records = simulate(scenario, seed, replication, phases)
     rows = window_rows(records)
     start, end = window_bounds(records)
-    result = score_columns(to_columns(records, rows), start=start, end=end, benchmark=benchmark)
+    columns = to_columns(records, rows)
+    result = score_columns(columns, start=start, end=end, benchmark=benchmark)
+    teams: tuple[dict[str, float | None], ...] = ()
+    if records.teams > 1:
+        teams = tuple(score_columns(columns.for_team(k), start=start, end=end, benchmark=benchmark)["metrics"]
+                      for k in range(records.teams))
     return ReplicationResult(replication, result["metrics"], result["bands"]["overall"], result["counts"],
-                             stage_totals(records, rows.deployed_in), int(rows.deployed_in.sum()))
+                             stage_totals(records, rows.deployed_in), int(rows.deployed_in.sum()),
+                             backlog(records), teams)
 
 
 def replicate(scenario: Scenario, reps: int = DEFAULT_REPS, seed: int | None = None, *,
@@ -58,7 +73,7 @@ def replicate(scenario: Scenario, reps: int = DEFAULT_REPS, seed: int | None = N
                      callback=callback)
 
 
-def percentiles(values: Sequence[float | None]) -> dict[str, float | None]:
+def percentiles(values: Sequence[float | None]) -> MetricStats:
     """p10/p50/p90/mean over the replications that have a value (``None`` when none do)."""
     data = np.array([v for v in values if v is not None], dtype=float)
     if data.size == 0:
@@ -84,13 +99,13 @@ def breakdown(results: Sequence[ReplicationResult]) -> tuple[dict[str, float], f
 
 
 def summarize(scenario: Scenario, results: Sequence[ReplicationResult], seed: int,
-              benchmark: str = "2023", days: int | None = None) -> dict[str, Any]:
+              benchmark: str = "2023", days: int | None = None) -> RunResult:
     """The ``run`` JSON of docs/cli.md."""
     benchmark = check_benchmark(benchmark)
     metrics = {key: percentiles([r.metrics.get(key) for r in results]) for key in METRIC_KEYS}
     p50s = {key: value["p50"] for key, value in metrics.items()}
     lead_breakdown, efficiency = breakdown(results)
-    return {
+    summary: RunResult = {
         "scenario": scenario.name,
         "days": scenario.days if days is None else days,
         "reps": len(results),
@@ -106,13 +121,33 @@ def summarize(scenario: Scenario, results: Sequence[ReplicationResult], seed: in
         },
         "lead_time_breakdown": lead_breakdown,
         "flow_efficiency": efficiency,
+        "stability": stability_of(results),
+        "warnings": scenario_notes(scenario),
     }
+    if scenario.org.teams > 1 and results and results[0].team_metrics:
+        summary["teams"] = team_summaries(scenario, results, benchmark)
+    return summary
+
+
+def stability_of(results: Sequence[ReplicationResult]) -> Stability:
+    return summarize_stability([r.backlog for r in results])  # type: ignore[return-value]
+
+
+def team_summaries(scenario: Scenario, results: Sequence[ReplicationResult], benchmark: str) -> list[TeamResult]:
+    """Each team's metrics over replications and the bands of their p50s (teams numbered from 1)."""
+    teams = scenario.org.teams
+    out: list[TeamResult] = []
+    for k in range(teams):
+        metrics = {key: percentiles([r.team_metrics[k].get(key) for r in results]) for key in METRIC_KEYS}
+        out.append({"team": k + 1, "engineers": team_size(k, scenario.team.engineers, teams), "metrics": metrics,
+                    "bands": bands_for({key: m["p50"] for key, m in metrics.items()}, benchmark)})
+    return out
 
 
 def run_scenario(scenario: Scenario, reps: int = DEFAULT_REPS, seed: int | None = None, *,
                  workers: int | None = None, benchmark: str = "2023", progress: str | None = None,
                  show_progress: bool | None = None, callback: Callable[[int, int], Any] | None = None,
-                 ) -> dict[str, Any]:
+                 ) -> RunResult:
     """Replicate and summarise a scenario: the one call behind ``run``, ``compare`` and the app."""
     seed = scenario.seed if seed is None else seed
     results = replicate(scenario, reps, seed, workers=workers, benchmark=benchmark, progress=progress,

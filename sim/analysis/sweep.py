@@ -430,8 +430,16 @@ def point_stats(results: Sequence[ReplicationResult], benchmark: str = "2023") -
                        **{f"p_{b}": shares[b] for b in BANDS}}
     overall = band_probabilities([r.overall for r in results])
     out["overall"] = {"n": sum(r.overall is not None for r in results), "p10": None, "p50": None, "p90": None,
-                      "mean": None, **{f"p_{b}": overall[b] for b in BANDS}}
+                      "mean": None, **{f"p_{b}": overall[b] for b in BANDS},
+                      "unstable_share": sum(r.backlog.unstable for r in results) / len(results) if results else 0.0}
+    for metric in METRIC_KEYS:
+        out[metric]["unstable_share"] = out["overall"]["unstable_share"]
     return out
+
+
+def point_stable(stats: PointStats) -> bool:
+    """A point is stable unless more than half its replications' backlogs ran away."""
+    return (stats["overall"].get("unstable_share") or 0.0) <= 0.5
 
 
 def completed_points(spec: SweepSpec, out: str | Path) -> int:
@@ -492,6 +500,8 @@ def summarize_sweep(spec: SweepSpec, points: Sequence[Point], stats: Mapping[int
         "seed": spec.seed,
         "benchmark": spec.benchmark,
         "base_p50": {metric: tornado_stats[0][metric]["p50"] for metric in METRIC_KEYS},
+        "base_stable": point_stable(tornado_stats[0]),
+        "unstable_points": sum(not point_stable(stats[p.id]) for p in points),
         "tornado": tornado_table(spec.levers, tornado_stats),
         "sensitivity_method": spec.sensitivity,
         "sensitivity": sensitivity,
@@ -504,19 +514,23 @@ def summarize_sweep(spec: SweepSpec, points: Sequence[Point], stats: Mapping[int
 
 
 def tornado_table(levers: Sequence[Lever], tornado_stats: Sequence[PointStats]) -> dict[str, list[dict[str, Any]]]:
-    """Rows ``{key, low, high, swing, low_value, high_value}`` per metric, largest swing first.
+    """Rows ``{key, low, high, swing, low_value, high_value, unstable}`` per metric, largest swing first.
 
     ``low``/``high`` are the metric's p50 with the lever at its low/high setting (``low_value``/
     ``high_value``) and every other lever at the base; ``tornado_stats`` = base, then low/high pairs.
+    ``unstable`` is true when either end's backlog ran away: its swing then measures the length of
+    the run, not the lever.
     """
     out = {}
     for metric in METRIC_KEYS:
         rows = []
         for i, lever in enumerate(levers):
-            low, high = (tornado_stats[1 + 2 * i + end][metric]["p50"] for end in (0, 1))
+            ends = (tornado_stats[1 + 2 * i], tornado_stats[2 + 2 * i])
+            low, high = (end[metric]["p50"] for end in ends)
             swing = abs(high - low) if low is not None and high is not None else None
             rows.append({"key": lever.key, "low": low, "high": high, "swing": swing,
-                         "low_value": lever.ends[0], "high_value": lever.ends[1]})
+                         "low_value": lever.ends[0], "high_value": lever.ends[1],
+                         "unstable": not all(point_stable(end) for end in ends)})
         rows.sort(key=lambda row: (row["swing"] is None, -(row["swing"] or 0.0)))
         out[metric] = rows
     return out

@@ -5,7 +5,9 @@ Columns: ``sweep_hash`` (fingerprint of everything that determines the numbers),
 (named by its dotted key), ``metric`` (the DORA metric keys, then ``overall``), ``n`` (replications
 with a value), ``p10``/``p50``/``p90``/``mean`` and ``p_elite``/``p_high``/``p_medium``/``p_low``
 (share of replications whose band for that metric, or the overall band, is that band; empty for
-the unbanded rework rate). The file is rewritten atomically, so an interruption never leaves half
+the unbanded rework rate), ``unstable_share`` (share of replications whose backlog ran away) and
+``stable`` (the point's verdict: at most half its replications unstable; the same on every row of
+a point). The file is rewritten atomically, so an interruption never leaves half
 a point behind.
 """
 
@@ -23,7 +25,7 @@ from sim.errors import InputError
 from sim.metrics.registry import METRIC_KEYS
 
 TABLE_METRICS = (*METRIC_KEYS, "overall")
-STATS = ("n", "p10", "p50", "p90", "mean", "p_elite", "p_high", "p_medium", "p_low")
+STATS = ("n", "p10", "p50", "p90", "mean", "p_elite", "p_high", "p_medium", "p_low", "unstable_share")
 FORMATS = (".parquet", ".csv")
 
 PointStats = dict[str, dict[str, Any]]
@@ -48,11 +50,13 @@ def table_frame(fingerprint: str, keys: Sequence[str], points: Sequence[Any],
             continue
         head = {"sweep_hash": fingerprint, "point": point.id, "part": point.part, "label": point.label,
                 **dict(zip(keys, point.values))}
+        unstable = point_stats["overall"].get("unstable_share") or 0.0
         for metric in TABLE_METRICS:
-            rows.append({**head, "metric": metric, **point_stats[metric]})
-    columns = ["sweep_hash", "point", "part", "label", *keys, "metric", *STATS]
+            rows.append({**head, "metric": metric, **point_stats[metric], "unstable_share": unstable,
+                         "stable": unstable <= 0.5})
+    columns = ["sweep_hash", "point", "part", "label", *keys, "metric", *STATS, "stable"]
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.astype({column: "float64" for column in STATS if column != "n"})
+    return frame.astype({column: "float64" for column in STATS if column != "n"} | {"stable": bool})
 
 
 def write_table(path: Path, frame: pd.DataFrame) -> None:

@@ -10,7 +10,7 @@ from sim.cli.common import (
     print_json,
     scenario_from_args,
 )
-from sim.cli.tables import compare_table, print_renderable
+from sim.cli.tables import compare_view, print_renderable
 from sim.metrics.bands import check_benchmark
 from sim.metrics.registry import METRIC_KEYS
 
@@ -41,5 +41,5 @@ def run(args) -> int:
         print_json({"reference": results[0]["scenario"], "scenarios": results,
                     "deltas": {r["scenario"]: deltas(results[0], r) for r in results[1:]}})
     else:
-        print_renderable(compare_table(results))
+        print_renderable(compare_view(results))
     return 0

@@ -62,6 +62,11 @@ def summary(result: dict[str, Any], out: str | None = None) -> Group:
     for metric in METRIC_KEYS:
         items.append(metric_table(result, metric))
     items.extend(result["warnings"])
+    if result.get("unstable_points"):
+        items.append(f"⚠ {result['unstable_points']} of {result['points']} points have a backlog that runs away "
+                     "(the team makes more changes than it ships): their numbers grow with the length of the run. "
+                     "Tornado rows with an unstable end are marked; read their swing as 'this setting breaks the "
+                     "flow', not as a size.")
     notes = ["Tornado: one lever at a time from its low to its high setting, every other lever at the base; "
              "swing = |p50 at high − p50 at low|."]
     if method:
@@ -82,7 +87,9 @@ def top_levers_table(result: dict[str, Any]) -> Table:
         table.add_column(f"over the whole ranges ({method} share)")
     for metric in METRIC_KEYS:
         rows = [r for r in result["tornado"][metric] if r["swing"]][:3]
-        local = "\n".join(f"{r['key']} ({format_swing(metric, r['swing'])})" for r in rows) or "none moves it"
+        local = "\n".join(f"{r['key']} ({format_swing(metric, r['swing'])})" + (" ⚠ unstable" if r.get("unstable")
+                                                                                  else "")
+                          for r in rows) or "none moves it"
         cells = [BY_KEY[metric].label, local]
         if method:
             ranked = [(k, v) for k, v in result["sensitivity"].get(metric, {}).items() if v["total"]][:3]
@@ -95,8 +102,8 @@ def metric_table(result: dict[str, Any], metric: str) -> Table:
     base = format_metric(metric, result["base_p50"][metric])
     method = METHOD_NAMES.get(result["sensitivity_method"])
     table = Table(title=f"{BY_KEY[metric].label} — base p50 {base}", title_justify="left")
-    for name in ("lever", "setting low → high", "p50 at low", "p50 at high", "swing"):
-        table.add_column(name, justify="left" if name.startswith(("lever", "setting")) else "right")
+    for name in ("lever", "setting low → high", "p50 at low", "p50 at high", "swing", "backlog"):
+        table.add_column(name, justify="left" if name.startswith(("lever", "setting", "backlog")) else "right")
     if method:
         table.add_column(f"{method} total", justify="right")
         table.add_column("first order", justify="right")
@@ -104,7 +111,7 @@ def metric_table(result: dict[str, Any], metric: str) -> Table:
     for row in result["tornado"][metric]:
         cells = [row["key"], f"{_setting(row['low_value'])} → {_setting(row['high_value'])}",
                  format_metric(metric, row["low"]), format_metric(metric, row["high"]),
-                 format_swing(metric, row["swing"])]
+                 format_swing(metric, row["swing"]), "UNSTABLE at an end" if row.get("unstable") else "stable"]
         if method:
             index = indices.get(row["key"], {})
             cells += [_share(index.get("total")), _share(index.get("first_order"))]

@@ -8,6 +8,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from sim.analysis.stability import stability_sentence
 from sim.metrics.registry import METRICS, NULL, format_change, format_metric
 from sim.model.stages import STAGE_LABELS
 
@@ -70,7 +71,37 @@ def run_table(result: dict[str, Any]) -> Group:
               f"Flow efficiency (time worked on / lead time): {'—' if fe is None else f'{fe:.1%}'}\n"
               f"Totals over replications: {counts['changes']} changes, {counts['deployments']} deployments, "
               f"{counts['incidents']} incidents")
-    return Group(table, footer, stages)
+    parts: list[Any] = [*notes(result), table, footer, stages]
+    if result.get("teams"):
+        parts.append(teams_table(result))
+    return Group(*parts)
+
+
+def notes(result: dict[str, Any]) -> list[Text]:
+    """The lines a reader must see before the numbers: an unstable backlog, a capped setting."""
+    out = []
+    sentence = stability_sentence(result.get("stability", {}))
+    if sentence:
+        out.append(Text(f"⚠ {result['scenario']}: {sentence}", style="bold red"))
+    out += [Text(f"note: {w}", style="yellow") for w in result.get("warnings", [])]
+    return out
+
+
+def teams_table(result: dict[str, Any]) -> Table:
+    """Each team's p50s and bands (the organisation's pooled numbers are above)."""
+    table = Table(title="Team by team (p50 over replications; band of the p50)", title_justify="left")
+    table.add_column("team", justify="right")
+    table.add_column("engineers", justify="right")
+    for metric in METRICS:
+        table.add_column(metric.tiny, justify="right", no_wrap=True)
+    table.add_column("overall")
+    for team in result["teams"]:
+        cells = []
+        for metric in METRICS:
+            text = format_metric(metric.key, team["metrics"][metric.key]["p50"])
+            cells.append(text)
+        table.add_row(str(team["team"]), str(team["engineers"]), *cells, band_text(team["bands"]["overall"]))
+    return table
 
 
 def compare_table(results: list[dict[str, Any]]) -> Table:
@@ -95,7 +126,13 @@ def compare_table(results: list[dict[str, Any]]) -> Table:
         table.add_row(metric.label, *cells)
     table.add_row("Overall band", *[band_text(r["bands"]["overall"]) for r in results])
     table.add_row("P(elite)", *[f"{r['band_probabilities']['elite']:.0%}" for r in results])
+    table.add_row("Backlog", *[Text("stable") if r.get("stability", {}).get("stable", True)
+                               else Text("UNSTABLE", style="bold red") for r in results])
     return table
+
+
+def compare_view(results: list[dict[str, Any]]) -> Group:
+    return Group(*[line for r in results for line in notes(r)], compare_table(results))
 
 
 def print_renderable(renderable) -> None:

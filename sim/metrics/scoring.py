@@ -4,13 +4,14 @@
 text leaves room (each one pinned by ``tests/unit/test_scoring.py``):
 
 Window
-    Default: the UTC calendar days from the earliest to the latest timestamp in the three
-    logs, inclusive. "Timestamp" means every timestamp column of the contract —
-    ``time_created`` in all three files *and* incidents' ``time_resolved`` — so an incident
-    resolved after the last deployment stretches the window to the day it was resolved.
-    ``start``/``end`` (date, datetime, ISO string; naive = UTC; end exclusive) replace either
-    bound. ``window_days`` = (end − start) in days: an int when whole, else a float.
-    Logs without any timestamp and without explicit bounds give ``window_days`` 0.
+    Default: the UTC calendar days from the earliest to the latest ``time_created`` of the
+    *deployments and incidents*, inclusive. Change creation times and resolution times never
+    widen it: an old commit first shipped in the window, or an incident resolved weeks later,
+    must not change deployment frequency. Whenever the window is inferred, ``warnings`` says so
+    with its dates. ``start``/``end`` (date, datetime, ISO string; naive = UTC; end exclusive)
+    replace either bound. ``window_days`` = (end − start) in days: an int when whole, else a
+    float. Logs without deployments or incidents and without explicit bounds give
+    ``window_days`` 0.
 
 What counts ("in the window" always means ``start <= t < end``)
     - deployments: ``time_created`` in the window (``counts.deployments``);
@@ -210,9 +211,26 @@ class LogColumns:
     incident_deploy: np.ndarray
     incident_deploy_known: np.ndarray
     labels: LogLabels | None = None
+    change_team: np.ndarray | None = None     # optional: which team owns each row
+    deploy_team: np.ndarray | None = None
+    incident_team: np.ndarray | None = None
 
-    def timestamps(self) -> np.ndarray:
-        return np.concatenate([self.change_t, self.deploy_t, self.incident_t, self.resolved_t[self.resolved]])
+    def for_team(self, team: int) -> LogColumns:
+        """The rows of one team (the logs must carry teams): its changes, deployments and incidents."""
+        if self.change_team is None or self.deploy_team is None or self.incident_team is None:
+            raise ValueError("these logs carry no team column")
+        c, d, i = self.change_team == team, self.deploy_team == team, self.incident_team == team
+        return LogColumns(
+            change_t=self.change_t[c], change_first=self.change_first[c], deploy_t=self.deploy_t[d],
+            deploy_key=self.deploy_key[d], unplanned=self.unplanned[d], incident_t=self.incident_t[i],
+            resolved_t=self.resolved_t[i], resolved=self.resolved[i], incident_deploy=self.incident_deploy[i],
+            incident_deploy_known=self.incident_deploy_known[i],
+            change_team=self.change_team[c], deploy_team=self.deploy_team[d], incident_team=self.incident_team[i],
+        )
+
+    def window_timestamps(self) -> np.ndarray:
+        """The times that set the default window: deployments' and incidents' ``time_created``."""
+        return np.concatenate([self.deploy_t, self.incident_t])
 
 
 NEVER = _NEVER
@@ -264,7 +282,7 @@ def _numpy(mask: pa.Array) -> np.ndarray:
 
 
 def default_window(timestamps: np.ndarray) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """UTC calendar days from the earliest to the latest timestamp, inclusive (None if none)."""
+    """UTC calendar days from the earliest to the latest of ``timestamps``, inclusive (None if none)."""
     if len(timestamps) == 0:
         return None
     first_day = int(timestamps.min()) // NS_PER_DAY * NS_PER_DAY
@@ -334,7 +352,8 @@ class _Scorer:
         if window is None:
             self.start = self.end = 0
             self.window_days: int | float = 0
-            self.warnings.append("the logs hold no timestamps; the window is empty and nothing is scored")
+            self.warnings.append("the logs hold no deployments or incidents to set the window; nothing is scored "
+                                 "(set it with --start/--end)")
         else:
             self.start, self.end = window[0].value, window[1].value
             self.window_days = window_length_days(*window)
@@ -447,8 +466,13 @@ def score_columns(cols: LogColumns, *, start: Any = None, end: Any = None,
                   benchmark: str | int = "2023") -> dict[str, Any]:
     """Score logs already in the scorer's numeric form (see :func:`score` for the rules)."""
     benchmark = check_benchmark(benchmark)
-    window = resolve_window(cols.timestamps(), start, end)
-    return _Scorer(cols, window).result(benchmark)
+    window = resolve_window(cols.window_timestamps(), start, end)
+    scorer = _Scorer(cols, window)
+    if window is not None and (start is None or end is None):
+        first, last = window[0].date(), (window[1] - pd.Timedelta(days=1)).date()
+        scorer.warnings.insert(0, f"window inferred from the deployments and incidents: {first} to {last} "
+                                  f"({scorer.window_days} days, inclusive); set it with --start/--end")
+    return scorer.result(benchmark)
 
 
 def score(

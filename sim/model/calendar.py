@@ -120,6 +120,20 @@ class Calendar:
         return [(DAY_START_HOUR, length, True)] if length > 0 else []
 
 
+def weekly_hours(working_hours: float, overtime: float) -> tuple[float, float]:
+    """(hours a week asked for, hours a week the calendar gives) for ``team.overtime``.
+
+    Extra hours go to weekday evenings (up to :data:`MAX_EVENING_HOURS` a day), then Saturday, then
+    Sunday, each at most a normal day: beyond that the calendar has no more room.
+    """
+    normal = 5 * working_hours
+    extra = max(0.0, normal * (overtime - 1.0))
+    evening = min(MAX_EVENING_HOURS, extra / 5)
+    rest = max(0.0, extra - 5 * evening)
+    weekend = min(working_hours, rest) + min(working_hours, max(0.0, rest - working_hours))
+    return normal + extra, normal + 5 * evening + weekend
+
+
 def hours_to_ns(origin: dt.date, hours: np.ndarray) -> np.ndarray:
     """Simulation hours → int64 nanoseconds since the Unix epoch, rounded to whole seconds."""
     base = int(dt.datetime(origin.year, origin.month, origin.day, tzinfo=dt.UTC).timestamp())

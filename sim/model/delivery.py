@@ -4,6 +4,10 @@ One replication = one SimPy environment. Time is in hours since the origin, whic
 ``simulation.warmup_days`` before the scenario's ``start`` so that branches, queues and release
 trains are already full when the scored window opens.
 
+An organisation (``org.teams``) is several teams: each has its own engineers (dealt to teams in
+turn), branches, release train and deployable service; the CI runner pool and the experts are
+shared, so a slow shared CI or a single expert hurts every team.
+
 Flow of a change (each step a cause a user can name):
 
 1. **Work** — engineers finish changes in working hours (Mon–Fri); ``team.overtime`` adds evening
@@ -11,14 +15,14 @@ Flow of a change (each step a cause a user can name):
 2. **Branches** — on ``long_lived`` branches an engineer's changes wait until the branch merges
    (lifetime ~ Gamma around ``branch_lifetime_days``). On ``trunk`` each change merges on its own
    after a short review. At merge, conflict risk rises with branch age and with the number of
-   other branches open: P = 1 − exp(−rate × age_days × other_open_branches). A conflict costs
+   other branches of the same team open: P = 1 − exp(−rate × age_days × other_open_branches). A conflict costs
    rework hours and doubles the defect odds of the branch's changes.
 3. **CI** — the merge unit queues for a runner (a SimPy ``Resource``: real queueing), runs the
    suite, is re-run after flaky failures, or is skipped (slow or untrusted suite) and so catches
    nothing. A run catches each defect with ``test_detection_rate``; caught defects are fixed
    (``fix_hours`` each) and the unit is tested again.
-4. **Release** — ready changes wait for the next opportunity of their cadence and ship in
-   batches capped by ``max_batch_size``. Manual deploys take hours, only run in their window
+4. **Release** — ready changes wait for the next opportunity of their cadence on their team's
+   release train and ship in batches capped by ``max_batch_size``. Manual deploys take hours, only run in their window
    (continuous + manual = working hours) and can fail by checklist error.
 5. **Production** — a deployment fails when a shipped defect fires (risk 1 − (1 − p)^n for n
    changes) or its checklist failed. After detection: a feature-flag flip, an automated
@@ -66,10 +70,39 @@ CI_KEYS = frozenset({"ci.test_suite_minutes", "ci.skip_threshold_minutes", "ci.f
                      "ci.suite_cv", "ci.skip_scale", "ci.max_skip_share", "ci.max_flaky_reruns"})
 WORK_KEYS = frozenset({"team.overtime", "team.fatigue_defect_factor", "quality.defect_rate",
                        "branching.feature_flags", "branching.flag_coverage"})
+CISettings = tuple[float, float, float, float, int]
+FormedUnit = tuple[float, float, int, int, bool, list[int]]  # start, merge, engineer, team, trunk, changes
+
+
+def team_of(engineer: int, teams: int) -> int:
+    """Engineers are dealt to teams in turn (0-based), so headcount changes keep everyone's team."""
+    return engineer % teams
+
+
+def team_size(team: int, engineers: int, teams: int) -> int:
+    return (engineers - team + teams - 1) // teams if team < engineers else 0
+
+
+class ReleaseTrain:
+    """One team's release train: its ready changes per cadence, FIFO, and how to wake its deployer."""
+
+    __slots__ = ("deployer_wake", "ready", "ready_seq", "ready_signal", "team")
+
+    def __init__(self, env: simpy.Environment, team: int) -> None:
+        self.team = team
+        # ready changes per cadence; each entry is (ready sequence number, change)
+        self.ready: dict[str, deque[tuple[int, int]]] = {}
+        self.ready_seq = 0
+        self.ready_signal = env.event()
+        self.deployer_wake: float | None = None  # when the idle deployer will look again (None: busy)
 
 
 class DeliveryModel:
-    """One replication of the delivery pipeline. Build, then call :meth:`run`."""
+    """One replication of the delivery pipeline of an organisation of teams. Build, then call :meth:`run`.
+
+    Each team has its own engineers, branches, release train and deployable service; the CI runner
+    pool and the experts who restore production by hand are shared by the whole organisation.
+    """
 
     def __init__(self, scenario: Scenario, streams: dict[str, Stream], phases: tuple[Phase, ...] = ()):
         self.scenario = scenario
@@ -82,66 +115,69 @@ class DeliveryModel:
         self.params = Schedule(scenario, phases, origin_offset_hours=self.window_start)
         self.calendar = Calendar(self.origin, self.total_days, scenario.team.working_hours_per_day,
                                  scenario.release.window_hours)
+        self.teams = scenario.org.teams
         self.env = simpy.Environment()
         self.runners = simpy.Resource(self.env, capacity=scenario.ci.runners)
         self.experts = simpy.Resource(self.env, capacity=scenario.operations.experts)
-        self.changes = ChangeTable(*(np.empty(0),) * 6)
+        empty = np.empty(0)
+        self.changes = ChangeTable(empty, empty, empty, empty, empty, empty, empty)
         self.units = UnitTable()
         self.deployments = DeploymentTable()
         self.incidents = IncidentTable()
+        self.trains = [ReleaseTrain(self.env, team) for team in range(self.teams)]
         self.ci_waits: list[float] = []
         self.conflicts = 0
-        # ready changes per cadence, FIFO; each entry is (ready sequence number, change)
-        self.ready: dict[str, deque[tuple[int, int]]] = {}
-        self.ready_seq = 0
-        self.ready_signal = self.env.event()
-        self.deployer_wake: float | None = None  # when the idle deployer will look again (None: busy)
         self.u_engineer = self.rng["adoption"].generator.random(1000)
         # CI settings that never change are worked out once (the per-change hot path)
-        self._ci_static: tuple[float, float, float, float, int] | None = None
+        self._ci_static: CISettings | None = None
         if self.params.dynamic.isdisjoint(CI_KEYS):
-            self._ci_static = self._ci_settings_at(0.0)
+            self._ci_static = self._ci_settings_at(0.0, 0)
 
-    def slowdown(self, t: float) -> float:
-        """How much longer human work takes while phases ramp (1.0 = no adoption cost)."""
-        return 1.0 / max(self.params.capacity_factor(t), MIN_CAPACITY_FACTOR)
+    def slowdown(self, t: float, team: int) -> float:
+        """How much longer a team's human work takes while phases ramp (1.0 = no adoption cost)."""
+        return 1.0 / max(self.params.capacity_factor(t, team), MIN_CAPACITY_FACTOR)
 
     # ------------------------------------------------------------------------------------------
     # 1. Work
     def generate_work(self) -> None:
         """Draw every change's completion time, engineer and defect odds for the whole horizon."""
-        rng = self.rng["work"]
+        rng = self.rng["work"].generator
         p = self.params
+        teams = self.teams
         times: list[np.ndarray] = []
         engineers: list[np.ndarray] = []
         for day in range(self.total_days):
             t_day = day * 24.0 + 12.0
             overtime = p.get("team.overtime", t_day)
-            team = max(1, int(p.get("team.engineers", t_day)))
-            rate_per_hour = p.get("team.changes_per_engineer_per_day", t_day) / p.get(
-                "team.working_hours_per_day", t_day)
-            capacity = p.capacity_factor(t_day)
-            tired_output = p.get("team.overtime_productivity", t_day)
-            for start, length, tired in self.calendar.work_segments(day, overtime):
-                expected = team * length * rate_per_hour * capacity * (tired_output if tired else 1.0)
-                n = int(rng.generator.poisson(expected)) if expected > 0 else 0
-                if n:
-                    times.append(day * 24.0 + start + length * rng.generator.random(n))
-                    engineers.append(rng.generator.integers(0, team, n))
+            people = max(teams, int(p.get("team.engineers", t_day)))
+            segments = self.calendar.work_segments(day, overtime)
+            for team in range(teams):
+                size = team_size(team, people, teams)
+                rate_per_hour = (p.get("team.changes_per_engineer_per_day", t_day, 0.5, team)
+                                 / p.get("team.working_hours_per_day", t_day))
+                capacity = p.capacity_factor(t_day, team)
+                tired_output = p.get("team.overtime_productivity", t_day, 0.5, team)
+                for start, length, tired in segments:
+                    expected = size * length * rate_per_hour * capacity * (tired_output if tired else 1.0)
+                    n = int(rng.poisson(expected)) if expected > 0 else 0
+                    if n:
+                        times.append(day * 24.0 + start + length * rng.random(n))
+                        engineers.append(team + teams * rng.integers(0, size, n))
         if not times:
             return
         t_all = np.concatenate(times)
         e_all = np.concatenate(engineers)
         order = np.argsort(t_all, kind="stable")
         t_all, e_all = t_all[order], e_all[order]
+        team_all = e_all % teams
         n = len(t_all)
         # one row of draws per change, so change i keeps its draws when output elsewhere changes
         u_defect = self.rng["quality"].generator.random(n)
         u_adopt, u_flag = self.rng["adoption"].generator.random((n, 2)).T
-        p_defect, flagged = self._defect_odds_and_flags(t_all, u_adopt, u_flag)
-        self.changes = ChangeTable(t_all, e_all, p_defect, u_defect, u_adopt, flagged)
+        p_defect, flagged = self._defect_odds_and_flags(t_all, team_all, u_adopt, u_flag)
+        self.changes = ChangeTable(t_all, e_all, team_all, p_defect, u_defect, u_adopt, flagged)
 
-    def _defect_odds_and_flags(self, t_all: np.ndarray, u_adopt: np.ndarray,
+    def _defect_odds_and_flags(self, t_all: np.ndarray, team_all: np.ndarray, u_adopt: np.ndarray,
                                u_flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each change's defect probability (fatigue and adoption cost included) and whether it is flagged."""
         p = self.params
@@ -154,11 +190,12 @@ class DeliveryModel:
         p_def = np.empty(n)
         flagged = np.empty(n, dtype=bool)
         for i in range(n):
-            t = float(t_all[i])
-            fatigue = 1.0 + p.get("team.fatigue_defect_factor", t) * (p.get("team.overtime", t) - 1.0)
-            p_def[i] = min(1.0, p.get("quality.defect_rate", t) * fatigue * p.defect_factor(t))
-            flagged[i] = bool(p.get("branching.feature_flags", t, u_adopt[i])) and (
-                u_flag[i] < p.get("branching.flag_coverage", t))
+            t, team = float(t_all[i]), int(team_all[i])
+            fatigue = 1.0 + p.get("team.fatigue_defect_factor", t, 0.5, team) * (
+                p.get("team.overtime", t, 0.5, team) - 1.0)
+            p_def[i] = min(1.0, p.get("quality.defect_rate", t, 0.5, team) * fatigue * p.defect_factor(t, team))
+            flagged[i] = bool(p.get("branching.feature_flags", t, u_adopt[i], team)) and (
+                u_flag[i] < p.get("branching.flag_coverage", t, 0.5, team))
         return p_def, flagged
 
     # ------------------------------------------------------------------------------------------
@@ -169,26 +206,39 @@ class DeliveryModel:
         formed.sort(key=lambda u: (u[1], u[0]))
         starts = np.array([u[0] for u in formed])
         merges = np.array([u[1] for u in formed])
-        # branches open at each merge (this one included), from the sorted start and end times
-        open_now = np.searchsorted(np.sort(starts), merges, "right") - np.searchsorted(np.sort(merges), merges, "right")
-        others = np.maximum(open_now - 1, 0)
+        team = np.array([u[3] for u in formed], dtype=np.int64)
+        others = self._other_open_branches(starts, merges, team)
         ages = (merges - starts) / 24.0
         draws = self.rng["branches"].generator.random(len(formed))
         unit_of = self.changes.unit
-        for index, (start, merge, engineer, members) in enumerate(formed):
+        for index, (start, merge, engineer, unit_team, trunk, members) in enumerate(formed):
             for c in members:
                 unit_of[c] = index
-            conflict_hours = self._conflict(members, merge, float(ages[index]), int(others[index]), draws[index])
-            self.units.add(start, merge, engineer, members, conflict_hours)
+            conflict_hours = self._conflict(members, merge, unit_team, float(ages[index]), int(others[index]),
+                                            draws[index])
+            self.units.add(start, merge, engineer, unit_team, trunk, members, conflict_hours)
 
-    def _group_into_units(self) -> list[tuple[float, float, int, list[int]]]:
-        """(start, merge, engineer, changes) of every merge unit, in the order they open."""
+    @staticmethod
+    def _other_open_branches(starts: np.ndarray, merges: np.ndarray, team: np.ndarray) -> np.ndarray:
+        """For each merge, how many other units of the same team are open at that moment (a team's codebase
+        is its own: branches of other teams never conflict with it)."""
+        others = np.zeros(len(starts), dtype=np.int64)
+        for k in np.unique(team):
+            mine = np.flatnonzero(team == k)
+            s, m = starts[mine], merges[mine]
+            open_now = np.searchsorted(np.sort(s), m, "right") - np.searchsorted(np.sort(m), m, "right")
+            others[mine] = np.maximum(open_now - 1, 0)
+        return others
+
+    def _group_into_units(self) -> list[FormedUnit]:
+        """(start, merge, engineer, team, trunk, changes) of every merge unit, in the order they open."""
         rng = self.rng["branches"]
         p = self.params
         cal = self.calendar
-        open_branch: dict[int, tuple[float, float, int, list[int]]] = {}
+        teams = self.teams
+        open_branch: dict[int, FormedUnit] = {}
         started: set[int] = set()
-        formed: list[tuple[float, float, int, list[int]]] = []
+        formed: list[FormedUnit] = []
         engineer_of = self.changes.engineer
         for i, t in enumerate(self.changes.created):
             e = engineer_of[i]
@@ -197,13 +247,14 @@ class DeliveryModel:
                 del open_branch[e]
                 branch = None
             if branch is None:
+                team = team_of(e, teams)
                 # while a practice is being adopted people are learning: work takes longer (J-curve)
-                lifetime_h = p.get("branching.branch_lifetime_days", t) * 24.0 * self.slowdown(t)
-                strategy = p.get("branching.strategy", t, self.u_engineer[e % len(self.u_engineer)])
+                lifetime_h = p.get("branching.branch_lifetime_days", t, 0.5, team) * 24.0 * self.slowdown(t, team)
+                strategy = p.get("branching.strategy", t, self.u_engineer[e % len(self.u_engineer)], team)
                 if strategy == "trunk":
-                    formed.append((t, cal.next_working_time(t + rng.exponential(lifetime_h)), e, [i]))
+                    formed.append((t, cal.next_working_time(t + rng.exponential(lifetime_h)), e, team, True, [i]))
                     continue
-                cv = p.get("branching.branch_lifetime_cv", t)
+                cv = p.get("branching.branch_lifetime_cv", t, 0.5, team)
                 if e in started:
                     life = rng.gamma(lifetime_h, cv)
                 else:
@@ -212,43 +263,44 @@ class DeliveryModel:
                     shape = 1.0 / (cv * cv)
                     life = rng.uniform() * rng.gamma(lifetime_h * (shape + 1) / shape, 1.0 / math.sqrt(shape + 1))
                     started.add(e)
-                branch = (t, cal.next_working_time(t + life), e, [])
+                branch = (t, cal.next_working_time(t + life), e, team, False, [])
                 open_branch[e] = branch
                 formed.append(branch)
-            branch[3].append(i)
+            branch[5].append(i)
         return formed
 
-    def _conflict(self, members: list[int], merge: float, age_days: float, others: int, draw: float) -> float:
+    def _conflict(self, members: list[int], merge: float, team: int, age_days: float, others: int,
+                  draw: float) -> float:
         """Rework hours if the merge conflicts (0 otherwise); a conflict raises its changes' defect odds."""
         p = self.params
-        rate = p.get("branching.conflict_rate", merge)
+        rate = p.get("branching.conflict_rate", merge, 0.5, team)
         if draw >= 1.0 - math.exp(-rate * age_days * others):
             return 0.0
         self.conflicts += 1
-        mean = (p.get("branching.conflict_resolution_hours", merge)
-                * (1.0 + age_days / CONFLICT_REFERENCE_AGE_DAYS) / 2.0 * self.slowdown(merge))
+        mean = (p.get("branching.conflict_resolution_hours", merge, 0.5, team)
+                * (1.0 + age_days / CONFLICT_REFERENCE_AGE_DAYS) / 2.0 * self.slowdown(merge, team))
         hours = self.rng["branches"].gamma(mean, CONFLICT_RESOLUTION_CV)
-        multiplier = p.get("branching.conflict_defect_multiplier", merge)
+        multiplier = p.get("branching.conflict_defect_multiplier", merge, 0.5, team)
         changes = self.changes
         for c in members:
             changes.defective[c] = changes.u_defect[c] < min(1.0, changes.p_defect[c] * multiplier)
         return hours
 
     def merge_arrivals(self) -> Process:
-        """Units arrive at CI in merge order (a single source process, as in a queueing model)."""
+        """The units formed from the engineers' work arrive at CI in merge order (a single source
+        process, as in a queueing model). Units added during the run (follow-up fixes) start their
+        own CI flow when they are written, so this source must not pick them up a second time."""
         env = self.env
         units = self.units
-        index = 0
-        while index < len(units):
+        for index in range(len(units)):
             merge = units.merge[index]
             if merge > env.now:
                 yield env.timeout(merge - env.now)
             env.process(self.ci_flow(index))
-            index += 1
 
     # ------------------------------------------------------------------------------------------
     # 3. CI
-    def skip_probability(self, t: float) -> float:
+    def skip_probability(self, t: float, team: int = 0) -> float:
         """How often the suite is skipped (or overridden) at ``t``: slow and untrusted suites are skipped.
 
         It rises from 0 at the skip threshold towards ``ci.max_skip_share``: with ``ci.skip_scale`` = 3, a
@@ -256,33 +308,35 @@ class DeliveryModel:
         ``flaky_distrust × flaky_rate``.
         """
         p = self.params
-        suite = p.get("ci.test_suite_minutes", t)
-        threshold = p.get("ci.skip_threshold_minutes", t)
-        scale = p.get("ci.skip_scale", t)
+        suite = p.get("ci.test_suite_minutes", t, 0.5, team)
+        threshold = p.get("ci.skip_threshold_minutes", t, 0.5, team)
+        scale = p.get("ci.skip_scale", t, 0.5, team)
         slow = 1.0 - math.exp(-(suite - threshold) / (scale * threshold)) if suite > threshold else 0.0
-        distrust = p.get("ci.flaky_distrust", t) * p.get("ci.flaky_rate", t)
-        return min(p.get("ci.max_skip_share", t), slow + distrust)
+        distrust = p.get("ci.flaky_distrust", t, 0.5, team) * p.get("ci.flaky_rate", t, 0.5, team)
+        return min(p.get("ci.max_skip_share", t, 0.5, team), slow + distrust)
 
-    def _ci_settings_at(self, t: float) -> tuple[float, float, float, float, int]:
+    def _ci_settings_at(self, t: float, team: int) -> CISettings:
         p = self.params
-        return (self.skip_probability(t), p.get("ci.test_suite_minutes", t) / 60.0, p.get("ci.suite_cv", t),
-                p.get("ci.flaky_rate", t), int(p.get("ci.max_flaky_reruns", t)))
+        return (self.skip_probability(t, team), p.get("ci.test_suite_minutes", t, 0.5, team) / 60.0,
+                p.get("ci.suite_cv", t, 0.5, team), p.get("ci.flaky_rate", t, 0.5, team),
+                int(p.get("ci.max_flaky_reruns", t, 0.5, team)))
 
-    def _ci_settings(self, t: float) -> tuple[float, float, float, float, int]:
+    def _ci_settings(self, t: float, team: int) -> CISettings:
         """(skip probability, mean suite hours, suite cv, flaky rate, flaky re-run limit) in force at ``t``."""
         static = self._ci_static
-        return static if static is not None else self._ci_settings_at(t)
+        return static if static is not None else self._ci_settings_at(t, team)
 
     def ci_flow(self, unit: int) -> Process:
         env = self.env
         rng = self.rng["ci"]
         units = self.units
+        team = units.team[unit]
         conflict_hours = units.conflict_hours[unit]
         if conflict_hours > 0:
             yield env.timeout(conflict_hours)
         members = list(units.changes(unit))
         while True:
-            skip, suite_hours, suite_cv, flaky_rate, max_reruns = self._ci_settings(env.now)
+            skip, suite_hours, suite_cv, flaky_rate, max_reruns = self._ci_settings(env.now, team)
             if rng.uniform() < skip:
                 break
             flaky_failures = 0
@@ -300,24 +354,24 @@ class DeliveryModel:
                     flaky_failures += 1
                     continue
                 break
-            fix = self._fix_caught_defects(members, rng)
+            fix = self._fix_caught_defects(members, team, rng)
             if fix is None:
                 break
             yield env.timeout(fix)
             units.fix_hours[unit] += fix
-        self.make_ready(members, first=True)
+        self.make_ready(members, team, first=True)
 
-    def _fix_caught_defects(self, members: Sequence[int], rng: Stream) -> float | None:
+    def _fix_caught_defects(self, members: Sequence[int], team: int, rng: Stream) -> float | None:
         """Hours to fix the defects this run caught (each fixed defect is gone); None when it caught none."""
         now = self.env.now
         p = self.params
         defective = self.changes.defective
-        detection = p.get("quality.test_detection_rate", now)
+        detection = p.get("quality.test_detection_rate", now, 0.5, team)
         caught = [c for c in members if defective[c] and rng.uniform() < detection]
         if not caught:
             return None
         fix = 0.0
-        mean_fix = p.get("quality.fix_hours", now) * self.slowdown(now)
+        mean_fix = p.get("quality.fix_hours", now, 0.5, team) * self.slowdown(now, team)
         for c in caught:
             defective[c] = False
             fix += rng.exponential(mean_fix)
@@ -325,63 +379,68 @@ class DeliveryModel:
 
     # ------------------------------------------------------------------------------------------
     # 4. Release
-    def make_ready(self, changes: Sequence[int], first: bool = False) -> None:
+    def make_ready(self, changes: Sequence[int], team: int, first: bool = False) -> None:
+        """Changes of one team join its release train, each in the queue of the cadence it follows."""
         now = self.env.now
         p = self.params
+        train = self.trains[team]
         wake_now = False
-        wake = self.deployer_wake
+        wake = train.deployer_wake
         first_ready = self.changes.first_ready
         u_adopt = self.changes.u_adopt
         for c in changes:
             if first:
                 first_ready[c] = now
-            cadence = p.get("release.cadence", now, u_adopt[c])
-            self.ready.setdefault(cadence, deque()).append((self.ready_seq, c))
-            self.ready_seq += 1
+            cadence = p.get("release.cadence", now, u_adopt[c], team)
+            train.ready.setdefault(cadence, deque()).append((train.ready_seq, c))
+            train.ready_seq += 1
             # only disturb an idle deployer when this cadence could ship before it would look anyway
             if wake is not None and not wake_now:
                 nxt = self.calendar.next_opportunity(cadence, now, manual=False)
                 wake_now = cadence == "continuous" or nxt is None or nxt < wake
-        if wake_now and not self.ready_signal.triggered:
-            self.ready_signal.succeed()
+        if wake_now and not train.ready_signal.triggered:
+            train.ready_signal.succeed()
 
-    def deploy_duration(self, method: str) -> float:
+    def deploy_duration(self, method: str, team: int) -> float:
         rng = self.rng["release"]
         now = self.env.now
         if method == "manual":
-            return rng.gamma(self.params.get("release.manual_deploy_hours", now) * self.slowdown(now), MANUAL_DEPLOY_CV)
-        return rng.gamma(self.params.get("release.automated_deploy_minutes", now) / 60.0, AUTOMATED_STEP_CV)
+            return rng.gamma(self.params.get("release.manual_deploy_hours", now, 0.5, team) * self.slowdown(now, team),
+                             MANUAL_DEPLOY_CV)
+        return rng.gamma(self.params.get("release.automated_deploy_minutes", now, 0.5, team) / 60.0,
+                         AUTOMATED_STEP_CV)
 
-    def deployer(self) -> Process:
-        """The release train: ships eligible ready changes in batches, one deployment at a time."""
+    def deployer(self, train: ReleaseTrain) -> Process:
+        """A team's release train: ships eligible ready changes in batches, one deployment at a time."""
         env = self.env
         cal = self.calendar
         rng = self.rng["release"]
         p = self.params
+        team = train.team
         u_method = rng.uniform()
         while True:
             now = env.now
-            method = p.get("release.deploy", now, u_method)
+            method = p.get("release.deploy", now, u_method, team)
             manual = method == "manual"
-            open_queues = [q for cadence, q in self.ready.items() if q and cal.may_deploy(cadence, now, manual)]
+            open_queues = [q for cadence, q in train.ready.items() if q and cal.may_deploy(cadence, now, manual)]
             if open_queues:
-                batch = self._take(open_queues, p.get("release.max_batch_size", now))
-                yield from self.deploy(batch, unplanned=False, method=method)
+                batch = self._take(open_queues, p.get("release.max_batch_size", now, 0.5, team))
+                yield from self.deploy(batch, team, unplanned=False, method=method)
                 u_method = rng.uniform()
                 continue
             wake = None
-            for cadence, queue in self.ready.items():
+            for cadence, queue in train.ready.items():
                 if queue:
                     nxt = cal.next_opportunity(cadence, now, manual)
                     if nxt is not None and nxt > now and (wake is None or nxt < wake):
                         wake = nxt
-            self.ready_signal = env.event()
-            self.deployer_wake = math.inf if wake is None else wake
+            train.ready_signal = env.event()
+            train.deployer_wake = math.inf if wake is None else wake
             if wake is not None:
-                yield self.ready_signal | env.timeout(wake - now)
+                yield train.ready_signal | env.timeout(wake - now)
             else:
-                yield self.ready_signal
-            self.deployer_wake = None
+                yield train.ready_signal
+            train.deployer_wake = None
 
     @staticmethod
     def _take(queues: list[deque[tuple[int, int]]], cap: int) -> list[int]:
@@ -396,39 +455,39 @@ class DeliveryModel:
             batch.append(oldest.popleft()[1])
         return batch
 
-    def deploy(self, batch: list[int], unplanned: bool, method: str) -> Process:
+    def deploy(self, batch: list[int], team: int, unplanned: bool, method: str) -> Process:
         env = self.env
         start = env.now
-        yield env.timeout(self.deploy_duration(method))
+        yield env.timeout(self.deploy_duration(method, team))
         end = env.now
-        index = self.deployments.add(start, end, batch, unplanned, method)
+        index = self.deployments.add(start, end, batch, unplanned, method, team)
         first_start, first_end = self.changes.first_deploy_start, self.changes.first_deploy_end
         for c in batch:
             if math.isnan(first_end[c]):
                 first_start[c] = start
                 first_end[c] = end
-        self.check_production(index, batch, end, method)
+        self.check_production(index, batch, team, end, method)
 
     # ------------------------------------------------------------------------------------------
     # 5. Production
-    def check_production(self, deployment: int, batch: list[int], end: float, method: str) -> None:
+    def check_production(self, deployment: int, batch: list[int], team: int, end: float, method: str) -> None:
         """Whether the deployment fails: a checklist error at once, or an escaped defect that fires later."""
         prng = self.rng["production"]
         p = self.params
-        error_rate = min(1.0, p.get("release.manual_error_rate", end) * p.defect_factor(end))
+        error_rate = min(1.0, p.get("release.manual_error_rate", end, 0.5, team) * p.defect_factor(end, team))
         checklist_error = method == "manual" and prng.uniform() < error_rate
         defective = self.changes.defective
         escaped = [c for c in batch if defective[c]]
-        delay = prng.exponential(p.get("operations.fire_delay_hours", end)) if escaped else math.inf
+        delay = prng.exponential(p.get("operations.fire_delay_hours", end, 0.5, team)) if escaped else math.inf
         if checklist_error:
             fire = end
         elif escaped:
             fire = end + delay
         else:
             return
-        self.env.process(self.incident(deployment, batch, fire, escaped, checklist_error))
+        self.env.process(self.incident(deployment, batch, team, fire, escaped, checklist_error))
 
-    def incident(self, deployment: int, batch: list[int], fire: float, escaped: list[int],
+    def incident(self, deployment: int, batch: list[int], team: int, fire: float, escaped: list[int],
                  checklist_error: bool) -> Process:
         """A failure hurts users from ``fire``; after detection it is restored by a flag, a rollback or by hand."""
         env = self.env
@@ -438,39 +497,40 @@ class DeliveryModel:
         if fire > env.now:
             yield env.timeout(fire - env.now)
         incident = self.incidents.add(deployment, env.now)
-        yield env.timeout(rng.exponential(p.get("operations.detect_minutes", env.now) / 60.0))
+        yield env.timeout(rng.exponential(p.get("operations.detect_minutes", env.now, 0.5, team) / 60.0))
         flagged = self.changes.flagged
         if not checklist_error and escaped and all(flagged[c] for c in escaped):
-            yield from self.flip_flag(incident, escaped)
-        elif p.get("operations.automated_rollback", env.now, u_incident):
-            yield from self.roll_back(incident, batch, escaped)
+            yield from self.flip_flag(incident, team, escaped)
+        elif p.get("operations.automated_rollback", env.now, u_incident, team):
+            yield from self.roll_back(incident, team, batch, escaped)
         else:
-            yield from self.hotfix(incident, batch, escaped)
+            yield from self.hotfix(incident, team, batch, escaped)
 
-    def flip_flag(self, incident: int, escaped: list[int]) -> Process:
+    def flip_flag(self, incident: int, team: int, escaped: list[int]) -> Process:
         """Every culprit is behind a flag: switch them off; the proper fix ships later as a normal change."""
         env = self.env
         rng = self.rng["restore"]
-        yield env.timeout(rng.gamma(self.params.get("operations.flag_flip_minutes", env.now) / 60.0,
+        yield env.timeout(rng.gamma(self.params.get("operations.flag_flip_minutes", env.now, 0.5, team) / 60.0,
                                     AUTOMATED_STEP_CV))
         self.incidents.resolve(incident, env.now, "flag")
         defective = self.changes.defective
         for c in escaped:
             defective[c] = False  # switched off now, fixed later by a follow-up change
-        env.process(self.follow_up_fix(len(escaped)))
+        env.process(self.follow_up_fix(len(escaped), team))
 
-    def roll_back(self, incident: int, batch: list[int], escaped: list[int]) -> Process:
+    def roll_back(self, incident: int, team: int, batch: list[int], escaped: list[int]) -> Process:
         """Health checks roll the deployment back (itself an unplanned deployment of nothing)."""
         env = self.env
         rng = self.rng["restore"]
-        yield env.timeout(rng.gamma(self.params.get("operations.rollback_minutes", env.now) / 60.0,
+        yield env.timeout(rng.gamma(self.params.get("operations.rollback_minutes", env.now, 0.5, team) / 60.0,
                                     AUTOMATED_STEP_CV))
-        self.deployments.add(env.now, env.now, [], True, "automated")
+        self.deployments.add(env.now, env.now, [], True, "automated", team)
         self.incidents.resolve(incident, env.now, "rollback")
-        env.process(self.return_rolled_back(batch, escaped))
+        env.process(self.return_rolled_back(batch, team, escaped))
 
-    def hotfix(self, incident: int, batch: list[int], escaped: list[int]) -> Process:
-        """An expert (a scarce resource: incidents queue) diagnoses by hand and ships an untested hotfix."""
+    def hotfix(self, incident: int, team: int, batch: list[int], escaped: list[int]) -> Process:
+        """An expert (a scarce resource shared by every team: incidents queue) diagnoses by hand and ships an
+        untested hotfix."""
         env = self.env
         rng = self.rng["restore"]
         p = self.params
@@ -479,57 +539,60 @@ class DeliveryModel:
             yield req
             self.incidents.set_path(incident, "hotfix" if env.now == asked else "hotfix_queued")
             n = max(1, len(batch))
-            growth = p.get("operations.diagnosis_growth", env.now)
-            mean = p.get("operations.hotfix_hours", env.now) * self.slowdown(env.now) * (1.0 + growth * math.log2(n))
+            growth = p.get("operations.diagnosis_growth", env.now, 0.5, team)
+            mean = (p.get("operations.hotfix_hours", env.now, 0.5, team) * self.slowdown(env.now, team)
+                    * (1.0 + growth * math.log2(n)))
             yield env.timeout(rng.gamma(mean, HOTFIX_DIAGNOSIS_CV))
             changes = self.changes
             for c in escaped:
                 changes.defective[c] = False
-            fix = changes.add(env.now, NONE, 0.0, 1.0, rng.uniform(), False)
+            fix = changes.add(env.now, NONE, team, 0.0, 1.0, rng.uniform(), False)
             # a rushed hotfix skips CI: it carries a defect with the ordinary defect rate
-            changes.defective[fix] = rng.uniform() < min(1.0, p.get("quality.defect_rate", env.now)
-                                                         * p.defect_factor(env.now))
+            changes.defective[fix] = rng.uniform() < min(1.0, p.get("quality.defect_rate", env.now, 0.5, team)
+                                                         * p.defect_factor(env.now, team))
             changes.first_ready[fix] = env.now
-            method = p.get("release.deploy", env.now, rng.uniform())
-            yield from self.deploy([fix], unplanned=True, method=method)
+            method = p.get("release.deploy", env.now, rng.uniform(), team)
+            yield from self.deploy([fix], team, unplanned=True, method=method)
             self.incidents.resolve(incident, env.now)
 
-    def follow_up_fix(self, defects: int) -> Process:
+    def follow_up_fix(self, defects: int, team: int) -> Process:
         """After a flag flip the defect is fixed properly and ships through the normal pipeline."""
         env = self.env
         rng = self.rng["restore"]
-        yield env.timeout(rng.exponential(self.params.get("quality.fix_hours", env.now)) * defects)
-        c = self.changes.add(env.now, NONE, 0.0, 1.0, rng.uniform(), False)
-        unit = self.units.add(env.now, env.now, NONE, [c])
+        yield env.timeout(rng.exponential(self.params.get("quality.fix_hours", env.now, 0.5, team)) * defects)
+        c = self.changes.add(env.now, NONE, team, 0.0, 1.0, rng.uniform(), False)
+        unit = self.units.add(env.now, env.now, NONE, team, False, [c])
         self.changes.unit[c] = unit
         env.process(self.ci_flow(unit))
 
-    def return_rolled_back(self, changes: list[int], escaped: list[int]) -> Process:
+    def return_rolled_back(self, changes: list[int], team: int, escaped: list[int]) -> Process:
         """Rolled-back changes go back to the release queue; the defective ones after a fix."""
         env = self.env
         rng = self.rng["restore"]
         bad = set(escaped)
         good = [c for c in changes if c not in bad]
         if good:
-            self.make_ready(good)
+            self.make_ready(good, team)
         if escaped:
-            yield env.timeout(rng.exponential(self.params.get("quality.fix_hours", env.now)) * len(escaped))
+            yield env.timeout(rng.exponential(self.params.get("quality.fix_hours", env.now, 0.5, team))
+                              * len(escaped))
             defective = self.changes.defective
             for c in escaped:
                 defective[c] = False
-            self.make_ready(escaped)
+            self.make_ready(escaped, team)
 
     # ------------------------------------------------------------------------------------------
     def run(self) -> SimulationRecords:
         self.generate_work()
         self.form_units()
         self.env.process(self.merge_arrivals())
-        self.env.process(self.deployer())
+        for train in self.trains:
+            self.env.process(self.deployer(train))
         self.env.run(until=self.window_end)
         return SimulationRecords(
             scenario=self.scenario, origin=self.origin, window_start=self.window_start, window_end=self.window_end,
             changes=self.changes, units=self.units, deployments=self.deployments, incidents=self.incidents,
-            ci_waits=self.ci_waits, conflicts=self.conflicts, merges=len(self.units),
+            ci_waits=self.ci_waits, conflicts=self.conflicts, merges=len(self.units), teams=self.teams,
         )
 
 

@@ -12,6 +12,9 @@ full effect. Its progress runs linearly from 0 at the start of the ramp to 1 at 
   follows the new way, and the same units keep it.
 - Adoption cost (the J-curve): while a phase ramps, capacity drops by ``capacity_cost`` and the
   defect rate rises by ``defect_cost`` (relative), both fading linearly as progress goes to 1.
+- Waves: a phase may apply to some teams of an organisation only (``teams``, 0-based here; the
+  plan file numbers teams from 1). Every look-up names the team asking; other teams keep the
+  value in force before the phase and pay none of its adoption cost.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class Phase:
     values: Mapping[str, Any] = field(default_factory=dict)
     capacity_cost: float = 0.0
     defect_cost: float = 0.0
+    teams: frozenset[int] | None = None  # 0-based teams that adopt it; None = every team
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class _Segment:
     new: Any
     switch: bool
     integer: bool
+    teams: frozenset[int] | None
 
 
 class Schedule:
@@ -50,7 +55,7 @@ class Schedule:
         self.base: dict[str, Any] = {key: get_value(scenario, key) for key in parameter_keys()}
         self.phases = tuple(sorted(phases, key=lambda p: p.day))
         self._segments: dict[str, list[_Segment]] = {}
-        self._costs: list[tuple[float, float, float, float]] = []
+        self._costs: list[tuple[float, float, float, float, frozenset[int] | None]] = []
         for phase in self.phases:
             t0 = origin_offset_hours + phase.day * 24.0
             t1 = t0 + max(phase.ramp_days, 0.0) * 24.0
@@ -58,17 +63,18 @@ class Schedule:
                 base = self.base[key]
                 switch = isinstance(base, (bool, str))
                 integer = isinstance(base, int) and not isinstance(base, bool)
-                self._segments.setdefault(key, []).append(_Segment(t0, t1, value, switch, integer))
+                self._segments.setdefault(key, []).append(_Segment(t0, t1, value, switch, integer, phase.teams))
             if t1 > t0 and (phase.capacity_cost or phase.defect_cost):
-                self._costs.append((t0, t1, phase.capacity_cost, phase.defect_cost))
+                self._costs.append((t0, t1, phase.capacity_cost, phase.defect_cost, phase.teams))
         self.dynamic = frozenset(self._segments)
         self.has_costs = bool(self._costs)
         if not self._segments:
             base_values = self.base
             # a plain scenario: every look-up is a dictionary read (the simulation's hot path)
-            self.get = lambda key, t=0.0, u=0.5: base_values[key]  # type: ignore[method-assign]
+            self.get = lambda key, t=0.0, u=0.5, team=0: base_values[key]  # type: ignore[method-assign]
 
-    def get(self, key: str, t: float, u: float = 0.5) -> Any:
+    def get(self, key: str, t: float, u: float = 0.5, team: int = 0) -> Any:
+        """The value of ``key`` at ``t`` for a unit of work with draw ``u`` in ``team`` (0-based)."""
         segments = self._segments.get(key)
         value = self.base[key]
         if not segments:
@@ -76,6 +82,8 @@ class Schedule:
         for seg in segments:
             if t < seg.t0:
                 break
+            if seg.teams is not None and team not in seg.teams:
+                continue
             progress = 1.0 if t >= seg.t1 else (t - seg.t0) / (seg.t1 - seg.t0)
             if seg.switch:
                 if u < progress:
@@ -86,17 +94,17 @@ class Schedule:
             value = round(value)
         return value
 
-    def _cost(self, t: float, index: int) -> float:
+    def _cost(self, t: float, index: int, team: int) -> float:
         total = 0.0
-        for t0, t1, *costs in self._costs:
-            if t0 <= t < t1:
-                total += costs[index] * (1.0 - (t - t0) / (t1 - t0))
+        for t0, t1, capacity_cost, defect_cost, teams in self._costs:
+            if t0 <= t < t1 and (teams is None or team in teams):
+                total += (capacity_cost, defect_cost)[index] * (1.0 - (t - t0) / (t1 - t0))
         return total
 
-    def capacity_factor(self, t: float) -> float:
+    def capacity_factor(self, t: float, team: int = 0) -> float:
         """Share of normal output while phases ramp (1.0 = no adoption cost)."""
-        return max(0.0, 1.0 - self._cost(t, 0)) if self._costs else 1.0
+        return max(0.0, 1.0 - self._cost(t, 0, team)) if self._costs else 1.0
 
-    def defect_factor(self, t: float) -> float:
+    def defect_factor(self, t: float, team: int = 0) -> float:
         """Multiplier on the defect rate while phases ramp (1.0 = no adoption cost)."""
-        return 1.0 + self._cost(t, 1) if self._costs else 1.0
+        return 1.0 + self._cost(t, 1, team) if self._costs else 1.0

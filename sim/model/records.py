@@ -65,13 +65,14 @@ class ChangeTable:
     """One row per change (index = change number). Hours are simulation hours; NaN = not yet."""
 
     __slots__ = ("created", "defective", "engineer", "first_deploy_end", "first_deploy_start", "first_ready",
-                 "flagged", "p_defect", "u_adopt", "u_defect", "unit")
+                 "flagged", "p_defect", "team", "u_adopt", "u_defect", "unit")
 
-    def __init__(self, created: np.ndarray, engineer: np.ndarray, p_defect: np.ndarray, u_defect: np.ndarray,
-                 u_adopt: np.ndarray, flagged: np.ndarray) -> None:
+    def __init__(self, created: np.ndarray, engineer: np.ndarray, team: np.ndarray, p_defect: np.ndarray,
+                 u_defect: np.ndarray, u_adopt: np.ndarray, flagged: np.ndarray) -> None:
         n = len(created)
         self.created = _doubles(created)
         self.engineer = _ints(engineer)          # NONE for fixes written during an incident
+        self.team = _ints(team)                  # 0-based team that owns the change
         self.p_defect = _doubles(p_defect)       # probability the change carries a defect
         self.u_defect = _doubles(u_defect)       # the change's own draw: defective while u_defect < p
         self.u_adopt = _doubles(u_adopt)         # the change's draw for adopting a switch during a plan
@@ -85,11 +86,13 @@ class ChangeTable:
     def __len__(self) -> int:
         return len(self.created)
 
-    def add(self, t: float, engineer: int, p_defect: float, u_defect: float, u_adopt: float, flagged: bool) -> int:
+    def add(self, t: float, engineer: int, team: int, p_defect: float, u_defect: float, u_adopt: float,
+            flagged: bool) -> int:
         """A change written during the run (a hotfix or a follow-up fix); returns its index."""
         index = len(self.created)
         self.created.append(t)
         self.engineer.append(engineer)
+        self.team.append(team)
         self.p_defect.append(p_defect)
         self.u_defect.append(u_defect)
         self.u_adopt.append(u_adopt)
@@ -106,12 +109,14 @@ class UnitTable:
     """One row per merge unit, in the order units reach CI (merge time, then start)."""
 
     __slots__ = ("conflict_hours", "count", "engineer", "first", "fix_hours", "members", "merge", "queue_hours",
-                 "run_hours", "start")
+                 "run_hours", "start", "team", "trunk")
 
     def __init__(self) -> None:
         self.start = array("d")
         self.merge = array("d")
         self.engineer = array("q")
+        self.team = array("q")
+        self.trunk = array("b")  # one change merged on its own after review (else a long-lived branch)
         self.conflict_hours = array("d")
         self.queue_hours = array("d")
         self.run_hours = array("d")
@@ -123,11 +128,14 @@ class UnitTable:
     def __len__(self) -> int:
         return len(self.start)
 
-    def add(self, start: float, merge: float, engineer: int, changes: list[int], conflict_hours: float = 0.0) -> int:
+    def add(self, start: float, merge: float, engineer: int, team: int, trunk: bool, changes: list[int],
+            conflict_hours: float = 0.0) -> int:
         index = len(self.start)
         self.start.append(start)
         self.merge.append(merge)
         self.engineer.append(engineer)
+        self.team.append(team)
+        self.trunk.append(trunk)
         self.conflict_hours.append(conflict_hours)
         self.queue_hours.append(0.0)
         self.run_hours.append(0.0)
@@ -151,6 +159,7 @@ class DeploymentRow(NamedTuple):
     changes: list[int]
     unplanned: bool
     method: str
+    team: int
 
 
 class IncidentRow(NamedTuple):
@@ -164,11 +173,12 @@ class IncidentRow(NamedTuple):
 class DeploymentTable:
     """One row per deployment, in the order they finished being recorded."""
 
-    __slots__ = ("automated", "count", "end", "first", "members", "start", "unplanned")
+    __slots__ = ("automated", "count", "end", "first", "members", "start", "team", "unplanned")
 
     def __init__(self) -> None:
         self.start = array("d")
         self.end = array("d")
+        self.team = array("q")  # the team whose service it deploys
         self.unplanned = array("b")
         self.automated = array("b")
         self.first = array("q")
@@ -178,10 +188,11 @@ class DeploymentTable:
     def __len__(self) -> int:
         return len(self.start)
 
-    def add(self, start: float, end: float, changes: list[int], unplanned: bool, method: str) -> int:
+    def add(self, start: float, end: float, changes: list[int], unplanned: bool, method: str, team: int) -> int:
         index = len(self.start)
         self.start.append(start)
         self.end.append(end)
+        self.team.append(team)
         self.unplanned.append(unplanned)
         self.automated.append(method == "automated")
         self.first.append(len(self.members))
@@ -195,7 +206,7 @@ class DeploymentTable:
 
     def row(self, index: int) -> DeploymentRow:
         return DeploymentRow(index, self.start[index], self.end[index], list(self.changes(index)),
-                             bool(self.unplanned[index]), METHODS[self.automated[index]])
+                             bool(self.unplanned[index]), METHODS[self.automated[index]], self.team[index])
 
     def __iter__(self) -> Iterator[DeploymentRow]:
         return (self.row(i) for i in range(len(self)))
@@ -252,9 +263,10 @@ class SimulationRecords:
     units: UnitTable
     deployments: DeploymentTable
     incidents: IncidentTable
-    ci_waits: array = field(default_factory=lambda: array("d"))
+    ci_waits: array | list[float] = field(default_factory=lambda: array("d"))
     conflicts: int = 0
     merges: int = 0
+    teams: int = 1
 
     @property
     def created(self) -> np.ndarray:
@@ -338,7 +350,10 @@ def to_logs(rec: SimulationRecords) -> WindowLogs:
     def ts(hours: np.ndarray) -> pd.DatetimeIndex:
         return pd.to_datetime(hours_to_ns(rec.origin, hours), utc=True)
 
-    changes = pd.DataFrame({"change_id": change_ids[keep_idx], "time_created": ts(rec.created[keep_idx])})
+    change_team = _numpy(rec.changes.team, np.int64)
+    deploy_team = _numpy(rec.deployments.team, np.int64)
+    changes = pd.DataFrame({"change_id": change_ids[keep_idx], "time_created": ts(rec.created[keep_idx]),
+                            "team": change_team[keep_idx] + 1})
     deps = rec.deployments
     d_idx = rows.deployments
     first = _numpy(deps.first, np.int64)[d_idx]
@@ -353,6 +368,7 @@ def to_logs(rec: SimulationRecords) -> WindowLogs:
         "unplanned": pd.Series(_numpy(deps.unplanned, np.int8)[d_idx].astype(bool), dtype=bool),
         "batch_size": pd.Series(count, dtype=np.int64),
         "method": pd.Series(np.where(automated, METHODS[1], METHODS[0]), dtype=object),
+        "team": deploy_team[d_idx] + 1,
     })
     incs = rec.incidents
     i_idx = rows.incidents
@@ -361,12 +377,14 @@ def to_logs(rec: SimulationRecords) -> WindowLogs:
     res_ts = ts(np.nan_to_num(resolved, nan=0.0))
     res_ts = res_ts.where(~np.isnan(resolved), pd.NaT)
     paths = np.array(RESTORE_PATHS, dtype=object)[_numpy(incs.path, np.int8)[i_idx]]
+    caused_by = _numpy(incs.deploy, np.int64)[i_idx]
     incidents = pd.DataFrame({
         "incident_id": pd.Series([f"I{i:05d}" for i in i_idx], dtype=object),
         "time_created": ts(_numpy(incs.created, np.float64)[i_idx]),
         "time_resolved": res_ts,
-        "deploy_id": pd.Series([f"D{d:05d}" for d in _numpy(incs.deploy, np.int64)[i_idx]], dtype=object),
+        "deploy_id": pd.Series([f"D{d:05d}" for d in caused_by], dtype=object),
         "restore_path": pd.Series(paths, dtype=object),
+        "team": deploy_team[caused_by] + 1,
     })
     stage_hours = stage_totals(rec, rows.deployed_in)
     start, end = window_bounds(rec)
@@ -391,6 +409,7 @@ def to_columns(rec: SimulationRecords, rows: WindowRows | None = None) -> LogCol
     resolved_h = _numpy(incs.resolved, np.float64)[i_idx]
     resolved = resolved_h < rec.window_end  # NaN (still open) is never < end
     incident_deploy = _numpy(incs.deploy, np.int64)[i_idx]
+    deploy_team_all = _numpy(rec.deployments.team, np.int64)
     return LogColumns(
         change_t=hours_to_ns(origin, rec.created[keep]),
         change_first=change_first,
@@ -402,20 +421,24 @@ def to_columns(rec: SimulationRecords, rows: WindowRows | None = None) -> LogCol
         resolved=resolved,
         incident_deploy=incident_deploy,
         incident_deploy_known=np.isin(incident_deploy, d_idx),
+        change_team=_numpy(rec.changes.team, np.int64)[keep],
+        deploy_team=deploy_team_all[d_idx],
+        incident_team=deploy_team_all[incident_deploy],
     )
 
 
-def stage_totals(rec: SimulationRecords, mask: np.ndarray) -> dict[str, float]:
-    """Hours spent in each stage, summed over the changes in ``mask`` (their first trip to production)."""
-    idx = np.flatnonzero(mask)
-    totals = dict.fromkeys(STAGES, 0.0)
-    if len(idx) == 0:
-        return totals
-    created = rec.created[idx]
-    ready = rec.first_ready[idx]
-    dstart = rec.first_deploy_start[idx]
-    dend = rec.first_deploy_end[idx]
-    unit_of = rec.change_unit[idx]
+def stage_hours(rec: SimulationRecords, changes: np.ndarray) -> dict[str, np.ndarray]:
+    """Hours each of ``changes`` (indices) spent in each stage on its first trip to production.
+
+    The stages add up to the change's lead time (first deployment end − created): before merge
+    (on a branch, or in review on trunk), conflicts, CI queue, CI runs, fixing what CI caught
+    (together: merge → first ready), waiting for the release, deploying.
+    """
+    created = rec.created[changes]
+    ready = rec.first_ready[changes]
+    dstart = rec.first_deploy_start[changes]
+    dend = rec.first_deploy_end[changes]
+    unit_of = rec.change_unit[changes]
     units = rec.units
     # one row per merge unit, plus a last row of zeros for changes that never had one (hotfixes)
     per_unit = np.column_stack([_numpy(col, np.float64) for col in
@@ -423,12 +446,24 @@ def stage_totals(rec: SimulationRecords, mask: np.ndarray) -> dict[str, float]:
                                  units.fix_hours)]).reshape(-1, 5)
     per_unit = np.vstack([per_unit, [(np.nan, 0.0, 0.0, 0.0, 0.0)]])
     merge, conflict, queue, running, fixing = per_unit[unit_of].T
-    on_branch = np.where(unit_of >= 0, merge, ready) - created
-    totals["on_branch"] = float(on_branch.sum())
-    totals["merge_conflicts"] = float(conflict.sum())
-    totals["ci_queue"] = float(queue.sum())
-    totals["ci_running"] = float(running.sum())
-    totals["ci_fixing"] = float(fixing.sum())
-    totals["release_wait"] = float((dstart - ready).sum())
-    totals["deploying"] = float((dend - dstart).sum())
-    return totals
+    trunk = np.append(_numpy(units.trunk, np.int8).astype(bool), False)[unit_of]
+    before_merge = np.where(unit_of >= 0, merge, ready) - created
+    return {
+        "on_branch": np.where(trunk, 0.0, before_merge),
+        "in_review": np.where(trunk, before_merge, 0.0),
+        "merge_conflicts": conflict,
+        "ci_queue": queue,
+        "ci_running": running,
+        "ci_fixing": fixing,
+        "release_wait": dstart - ready,
+        "deploying": dend - dstart,
+    }
+
+
+def stage_totals(rec: SimulationRecords, mask: np.ndarray) -> dict[str, float]:
+    """Hours spent in each stage, summed over the changes in ``mask`` (their first trip to production)."""
+    idx = np.flatnonzero(mask)
+    if len(idx) == 0:
+        return dict.fromkeys(STAGES, 0.0)
+    hours = stage_hours(rec, idx)
+    return {stage: float(hours[stage].sum()) for stage in STAGES}

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.errors import InputError
 
@@ -57,6 +57,13 @@ class Team(_Section):
     fatigue_defect_factor: float = _p("Extra defects from fatigue",
         1.5, "defect-rate increase per unit of overtime", "assumed",
         "defect rate is multiplied by 1 + factor x (overtime - 1)", ge=0, le=10)
+
+
+class Org(_Section):
+    teams: int = _p(
+        "Teams", 1, "teams", "assumed",
+        "the engineers are split across this many teams; each team has its own branches (conflicts happen within a "
+        "team), release train and deployable service; the CI runner pool and the experts are shared", ge=1, le=500)
 
 
 class Branching(_Section):
@@ -174,12 +181,20 @@ class Scenario(BaseModel):
     days: int = Field(90, ge=1, le=3650, description="horizon in days")
     seed: int = Field(1, ge=0, description="default root seed")
     team: Team = Team()
+    org: Org = Org()
     branching: Branching = Branching()
     ci: CI = CI()
     quality: Quality = Quality()
     release: Release = Release()
     operations: Operations = Operations()
     simulation: Simulation = Simulation()
+
+    @model_validator(mode="after")
+    def _teams_have_people(self) -> Scenario:
+        if self.org.teams > self.team.engineers:
+            raise ValueError(f"org.teams = {self.org.teams} is more teams than team.engineers = "
+                             f"{self.team.engineers}: every team needs at least one engineer")
+        return self
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="python")
@@ -192,7 +207,7 @@ class Scenario(BaseModel):
         return scenario_from_dict(data, source=source)
 
 
-SECTIONS = ("team", "branching", "ci", "quality", "release", "operations", "simulation")
+SECTIONS = ("team", "org", "branching", "ci", "quality", "release", "operations", "simulation")
 IDENTITY_KEYS = ("name", "description", "start", "days", "seed")
 
 
@@ -361,6 +376,8 @@ def _describe_error(err: dict[str, Any], source: str) -> str:
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         return f"{source}: {key} = {value!r}: must be one of {expected}"
+    if not loc:  # a rule across keys: its message names them
+        return f"{source}: {err['msg'].removeprefix('Value error, ')}"
     if kind == "model_type":
         return f"{source}: {key} = {value!r}: must be a table ([{key}])"
     return f"{source}: {key} = {value!r}: {err['msg'].lower()}"

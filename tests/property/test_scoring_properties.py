@@ -112,7 +112,10 @@ def test_shifting_every_timestamp_by_whole_days_changes_nothing(logs, window, da
             time_created=incidents["time_created"] + shift, time_resolved=incidents["time_resolved"] + shift
         ),
     )
-    assert score(*moved, **_bounds(window, days)) == score(*logs, **_bounds(window))
+    before, after = score(*logs, **_bounds(window)), score(*moved, **_bounds(window, days))
+    if window is None:  # the inferred window's dates move with the logs; nothing else may change
+        before["warnings"], after["warnings"] = before["warnings"][1:], after["warnings"][1:]
+    assert after == before
 
 
 @PROPERTY_SETTINGS

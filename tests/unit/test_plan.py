@@ -216,7 +216,7 @@ def test_plan_json_has_the_documented_shape(short_result):
     assert result["final"]["days"] == 14 and result["final"]["reps"] == 4
     assert result["probability_elite_at_end"] == result["final"]["band_probabilities"]["elite"]
     assert result["phases"][1] == {"day": 7, "name": "trunk and automation", "ramp_days": 7,
-                                   "capacity_cost": 0.3, "defect_cost": 1.5,
+                                   "capacity_cost": 0.3, "defect_cost": 1.5, "teams": "all",
                                    "set": {"branching.strategy": "trunk", "branching.branch_lifetime_days": 0.2,
                                            "release.deploy": "automated", "operations.automated_rollback": True}}
     json.dumps(result, allow_nan=False)

@@ -73,22 +73,32 @@ def test_result_has_exactly_the_documented_keys_and_plain_json_values(team):
     assert json.loads(json.dumps(result, allow_nan=False)) == result
 
 
-def test_default_window_is_the_calendar_days_from_first_to_last_timestamp(team):
-    # earliest 01-01 00:00 (C1), latest 01-09 00:00 (C5): days 01-01 .. 01-09 inclusive
+def test_default_window_is_the_calendar_days_of_the_deployments_and_incidents(team):
+    # earliest deployment 01-01 10:00 (D1), latest 01-08 00:00 (D4); incidents fall inside:
+    # days 01-01 .. 01-08 inclusive. C5 (created 01-09) is outside and not counted at all.
     result = score_logs(team)
-    assert result["window_days"] == 9
-    assert result["metrics"]["deployment_frequency_per_day"] == 4 / 9
+    assert result["window_days"] == 8
+    assert result["metrics"]["deployment_frequency_per_day"] == 4 / 8
+    assert result["counts"]["undeployed_changes"] == 0
+    assert result["warnings"][0] == ("window inferred from the deployments and incidents: 2024-01-01 to 2024-01-08 "
+                                     "(8 days, inclusive); set it with --start/--end")
 
 
-def test_default_window_includes_time_resolved(logs_from):
+def test_late_resolutions_and_old_changes_never_widen_the_default_window(logs_from):
     logs = logs_from(
-        [("C1", "2024-01-01T08:00:00Z")],
-        [("D1", "2024-01-01T09:00:00Z", "C1")],
-        [("I1", "2024-01-01T10:00:00Z", "2024-01-04T23:59:00Z", "D1")],  # resolved on day 4
+        [("C0", "2023-11-01T08:00:00Z"), ("C1", "2024-01-01T08:00:00Z")],  # an old commit shipped in the window
+        [("D1", "2024-01-01T09:00:00Z", "C0 C1"), ("D2", "2024-01-05T09:00:00Z", "")],
+        [("I1", "2024-01-01T10:00:00Z", "2024-03-01T00:00:00Z", "D1")],  # resolved 60 days later
     )
     result = score_logs(logs)
-    assert result["window_days"] == 4
-    assert result["metrics"]["deployment_frequency_per_day"] == 1 / 4
+    assert result["window_days"] == 5  # 01-01 .. 01-05
+    assert result["metrics"]["deployment_frequency_per_day"] == 2 / 5
+    assert result["metrics"]["time_to_restore_hours"] == pytest.approx(24 * 59 + 14)  # still timed in full
+    assert result["counts"]["changes"] == 2  # C0 counts: its first deployment is in the window
+
+
+def test_an_explicit_window_gives_no_inferred_window_warning(team):
+    assert score_logs(team, start=START, end=END)["warnings"] == []
 
 
 def test_even_count_median_is_the_mean_of_the_two_middle_values(logs_from):
@@ -296,7 +306,7 @@ def test_unknown_change_ids_are_one_aggregated_warning(logs_from):
         [],
     )
     result = score_logs(logs)
-    assert result["warnings"] == [
+    assert result["warnings"][1:] == [
         "deployments.csv: 3 deployments list 4 change ids not in changes.csv (e.g. D1 lists X9); "
         "those ids are ignored"
     ]
@@ -310,7 +320,7 @@ def test_incident_naming_an_unknown_deployment_is_warned_and_still_timed(logs_fr
         [("I1", "2024-01-01T01:00:00Z", "2024-01-01T03:00:00Z", "D404")],
     )
     result = score_logs(logs)
-    assert result["warnings"] == [
+    assert result["warnings"][1:] == [
         "incidents.csv: 1 incident names a deploy_id not in deployments.csv (e.g. I1 names D404)"
     ]
     assert result["metrics"]["change_failure_rate"] == 0.0
@@ -326,7 +336,7 @@ def test_negative_lead_time_is_excluded_and_warned(logs_from):
     result = score_logs(logs)
     assert result["metrics"]["lead_time_hours"] == 3.0
     assert result["counts"]["changes"] == 2
-    assert result["warnings"] == [
+    assert result["warnings"][1:] == [
         "changes.csv: 1 change first deployed before being created (e.g. C1, -2.0 h); excluded from lead_time_hours"
     ]
 

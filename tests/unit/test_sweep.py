@@ -13,10 +13,12 @@ import pytest
 
 import sim.analysis.sweep as sweep_module
 from sim.analysis.runner import ReplicationResult
+from sim.analysis.stability import Backlog
 from sim.analysis.sweep import (
     Lever,
     load_sweep,
     load_sweep_text,
+    point_stable,
     point_stats,
     run_sweep,
     sensitivity_indices,
@@ -212,7 +214,7 @@ def test_fingerprint_changes_with_the_simulator_build(monkeypatch):
 def _result(k, df, lt, cfr, ttr, rework, overall):
     metrics = {"deployment_frequency_per_day": df, "lead_time_hours": lt, "change_failure_rate": cfr,
                "time_to_restore_hours": ttr, "rework_rate": rework}
-    return ReplicationResult(k, metrics, overall, {}, {}, 0)
+    return ReplicationResult(k, metrics, overall, {}, {}, 0, Backlog(0.0, 0.0, k == 3, 10, 1))
 
 
 def test_point_stats_gives_percentiles_and_per_metric_band_shares():
@@ -229,10 +231,18 @@ def test_point_stats_gives_percentiles_and_per_metric_band_shares():
     assert stats["rework_rate"]["p_elite"] is None  # rework rate has no published band
     overall = stats["overall"]
     assert overall["p50"] is None and (overall["p_elite"], overall["p_high"], overall["p_low"]) == (0.25, 0.25, 0.25)
+    assert overall["unstable_share"] == 0.25 and point_stable(stats)  # one runaway replication of four
 
 
-def _stats(p50s):
-    return {metric: {"p50": p50s.get(metric)} for metric in TABLE_METRICS}
+def test_a_point_is_unstable_when_most_replications_run_away():
+    results = [_result(k, 0.1, 2000.0, 0.5, 20.0, 0.5, "low") for k in (3, 3, 3, 0)]
+    assert not point_stable(point_stats(results))
+
+
+def _stats(p50s, unstable_share=0.0):
+    stats = {metric: {"p50": p50s.get(metric)} for metric in TABLE_METRICS}
+    stats["overall"]["unstable_share"] = unstable_share
+    return stats
 
 
 def test_tornado_sorts_by_swing_and_puts_missing_values_last():
@@ -242,11 +252,12 @@ def test_tornado_sorts_by_swing_and_puts_missing_values_last():
     stats = [_stats({metric: 10.0}),
              _stats({metric: 9.0}), _stats({metric: 12.0}),   # a.x: swing 3
              _stats({metric: 20.0}), _stats({metric: 5.0}),   # b.y: swing 15
-             _stats({metric: None}), _stats({metric: 1.0})]   # c.z: undefined at its low end
-    rows = tornado_table(levers, stats)[metric]
+             _stats({metric: None}), _stats({metric: 1.0}, unstable_share=1.0)]   # c.z: undefined at its low
+    rows = tornado_table(levers, stats)[metric]                                  # end, a runaway at its high
     assert [r["key"] for r in rows] == ["b.y", "a.x", "c.z"]
-    assert rows[0] == {"key": "b.y", "low": 20.0, "high": 5.0, "swing": 15.0, "low_value": False, "high_value": True}
-    assert rows[2]["swing"] is None
+    assert rows[0] == {"key": "b.y", "low": 20.0, "high": 5.0, "swing": 15.0, "low_value": False, "high_value": True,
+                       "unstable": False}
+    assert rows[2]["swing"] is None and rows[2]["unstable"] is True
 
 
 def _spec_with(levers_text, extra=""):

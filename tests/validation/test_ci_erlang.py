@@ -65,7 +65,7 @@ def feed_poisson_merges(
     times = np.cumsum(rng.exponential(1.0 / rate_per_hour, arrivals))
     model.units = UnitTable()
     for t in times:
-        model.units.add(float(t), float(t), 0, [])
+        model.units.add(float(t), float(t), 0, 0, False, [])
     model.env.process(model.merge_arrivals())
     model.env.run()
     return times
