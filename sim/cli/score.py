@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
-
-from rich.console import Console
-
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 
 from sim.cli.tables import band_text, score_table
 from sim.errors import InputError
 from sim.metrics.bands import BENCHMARKS, check_benchmark
-from sim.metrics.conventions import CHOICES, CONVENTIONS, LABELS, check_convention, score_by_team, score_logs_convention
+from sim.metrics.conventions import (
+    CHOICES,
+    CONVENTIONS,
+    LABELS,
+    check_convention,
+    score_by_team,
+    score_logs_convention,
+)
 from sim.metrics.logs import read_logs
 from sim.metrics.registry import METRICS, format_metric
 from sim.metrics.scoring import parse_instant

@@ -202,9 +202,9 @@ def read_graph(repo: Path, tips: Sequence[str]) -> CommitGraph:
         record = record.strip("\n")
         if not record:
             continue
-        sha, parents, at, ct = record.split(_FIELD)
+        sha, parent_text, at, ct = record.split(_FIELD)
         shas.append(sha)
-        raw_parents.append(parents.split())
+        raw_parents.append(parent_text.split())
         author.append(int(at))
         committer.append(int(ct))
     index = {sha: i for i, sha in enumerate(shas)}
@@ -336,7 +336,8 @@ def import_git(
 
     keep = [(since is None or d.time_ns >= since.value) and (until is None or d.time_ns < until.value)
             for d in ordered]
-    deploy_rows, change_rows = [], []
+    deploy_rows: list[dict[str, Any]] = []
+    change_rows: list[dict[str, Any]] = []
     for position, deployment in enumerate(ordered):
         ids = [i for i in reached[position] if not graph.is_merge(i)]
         if not keep[position]:

@@ -128,9 +128,11 @@ def read_pagerduty(data: bytes, name: str, mapping: Mapping[str, str]) -> list[I
             resolved_value = item.get("last_status_change_at")
         service = field(item, mapping["service"]) if "service" in mapping else (
             field(item, "service.summary") or field(item, "service.name"))
+        created = parse_time(field(item, mapping.get("created", "created_at")), where, "created_at", required=True)
+        assert created is not None
         records.append(IncidentRecord(
             incident_id=incident_id,
-            created=parse_time(field(item, mapping.get("created", "created_at")), where, "created_at", required=True),
+            created=created,
             resolved=parse_time(resolved_value, where, "resolved_at", required=False),
             deploy=_text(field(item, mapping["deploy"])) if "deploy" in mapping else None,
             service=_text(service),

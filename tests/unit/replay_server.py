@@ -27,7 +27,7 @@ class ReplayServer:
             def log_message(self, *args):  # keep test output quiet
                 pass
 
-            def do_GET(self):  # noqa: N802 - the http.server API
+            def do_GET(self):
                 server.requests.append(self.path)
                 if self.headers.get(server.auth[0]) != server.auth[1]:
                     return self._send(401, {"message": "Bad credentials"})

@@ -113,7 +113,7 @@ def test_rate_limits_are_waited_out_and_give_up_with_one_line(tmp_path):
     with ReplayServer(DATA, "/repos/octo-org/shop", ("Authorization", "Bearer t"),
                       limits=[(429, {"Retry-After": "5000"})]) as server:
         client = Client(server.url, {"Authorization": "Bearer t"}, sleep=waits.append, max_wait=60)
-        with pytest.raises(InputError, match="rate limited; the limit resets at .* run again then"):
+        with pytest.raises(InputError, match=r"rate limited; the limit resets at .* run again then"):
             client.get_all("repos/octo-org/shop/pulls")
 
 
@@ -178,5 +178,5 @@ def test_an_archive_bomb_is_refused():
 
 
 def test_missing_deployments_file_is_one_line():
-    with pytest.raises(InputError, match="no deployments.json"):
+    with pytest.raises(InputError, match=r"no deployments\.json"):
         import_github(MemorySource({"pulls.json": b"[]"}, "upload"))
