@@ -291,7 +291,9 @@ def devlake(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.Data
         frequency = week_median / 7
         band = ("elite" if week_median >= 7 else "high" if week_median >= 1 else
                 "medium" if month_median >= 1 else "low")
-        details.update({"deployment_days_per_week_median": week_median,
+        label = (f"{week_median:g} deployment days per week" if band in ("elite", "high")
+                 else f"{month_median:g} deployment days per month")
+        details.update({"deployment_days_per_week_median": week_median, "deployment_frequency_label": label,
                         "deployment_days_per_month_median": month_median, "weeks": len(per_week),
                         "band_overrides": {"deployment_frequency": band}})
 
