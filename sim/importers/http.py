@@ -33,7 +33,11 @@ class Client:
     def __init__(self, base_url: str, headers: dict[str, str], *, max_wait: float = 900.0, max_pages: int = 100,
                  timeout: float = 30.0, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.time, transport: Any = None):
-        import httpx  # an optional dependency: only live imports need it
+        try:
+            import httpx  # an optional dependency: only live imports need it
+        except ModuleNotFoundError:
+            raise InputError("live imports need httpx: pip install 'dorasim[import]' "
+                             "(or save the API responses and use --from DIR)") from None
 
         self.httpx = httpx
         self.base_url = base_url.rstrip("/")

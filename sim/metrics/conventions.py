@@ -13,7 +13,7 @@ Deployment frequency (both references: deployment *days*, medians over weeks)
     of those counts / 7 (a team deploying every day of the week scores 1 / day). Four Keys
     takes the interpolated median and labels the result Daily (median >= 3 days a week),
     Weekly (median week has a deployment), Monthly (median of deployed weeks per month >= 1)
-    or Yearly; DevLake takes the lower middle value and bands elite at 7 days a week, high at
+    or Yearly — the band follows that label (elite, high, medium, low); DevLake takes the lower middle value and bands elite at 7 days a week, high at
     1 day a week, medium when the median month has a deployment day, low below.
 Lead time
     Four Keys: every (deployment, listed change) pair of a deployment in the window, in
@@ -65,6 +65,8 @@ CONVENTIONS = ("dora", "fourkeys", "devlake")
 CHOICES = (*CONVENTIONS, "all")
 LABELS = {"dora": "dorasim (DORA)", "fourkeys": "Four Keys", "devlake": "Apache DevLake"}
 NS_PER_MINUTE = 60 * 10**9
+# Four Keys' deployment-frequency labels are the DORA report's buckets: its band follows the label
+FOURKEYS_FREQUENCY_BANDS = {"Daily": "elite", "Weekly": "high", "Monthly": "medium", "Yearly": "low"}
 _THURSDAY_EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
 
 
@@ -186,7 +188,8 @@ def _fourkeys_frequency(logs: _Logs) -> tuple[float | None, dict[str, Any]]:
     else:
         label = "Yearly"
     return days_median / 7, {"deployment_days_per_week_median": days_median, "weeks": len(per_week),
-                             "deployment_frequency_label": label}
+                             "deployment_frequency_label": label,
+                             "band_overrides": {"deployment_frequency": FOURKEYS_FREQUENCY_BANDS[label]}}
 
 
 def _fourkeys_bucket(hours: float | None) -> str | None:

@@ -64,6 +64,7 @@ def test_fourkeys_by_hand(logs):
     assert details["deployment_days_per_week_median"] == 1
     assert m["deployment_frequency_per_day"] == pytest.approx(1 / 7)
     assert details["deployment_frequency_label"] == "Weekly"
+    assert result["bands"]["deployment_frequency"] == "high"  # the band follows Four Keys' own label
     # (deployment, change) pairs in minutes: 120, 0 (dropped), 1440, −60 (dropped), 1800, 1410, 60
     assert details["lead_time_pairs"] == 5
     assert m["lead_time_hours"] == pytest.approx(1410 / 60)  # median of 60, 120, 1410, 1440, 1800
