@@ -21,12 +21,13 @@ MAX_FILE_MB = 256
 MAX_FILE_BYTES = MAX_FILE_MB * 1024 * 1024
 
 
-def check_size(name: str, size: int, limit: int = MAX_FILE_BYTES) -> None:
+def check_size(name: str, size: int, limit: int | None = None) -> None:
+    limit = MAX_FILE_BYTES if limit is None else limit
     if size > limit:
         raise InputError(f"{name}: the file is {size / 1024 / 1024:.1f} MB; the limit is {limit / 1024 / 1024:.0f} MB")
 
 
-def read_file_bytes(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
+def read_file_bytes(path: str | Path, limit: int | None = None) -> bytes:
     """A file's bytes; one-line errors for a missing file, a folder or a file over ``limit``."""
     file = Path(path)
     try:
@@ -117,7 +118,7 @@ class Source:
 
 
 class FolderSource(Source):
-    def __init__(self, folder: str | Path, limit: int = MAX_FILE_BYTES):
+    def __init__(self, folder: str | Path, limit: int | None = None):
         path = Path(folder)
         if not path.is_dir():
             raise InputError(f"{folder}: no such directory" if not path.exists() else f"{folder}: not a directory")
@@ -140,7 +141,7 @@ class MemorySource(Source):
         return self.files.get(relative)
 
 
-def zip_source(data: bytes, name: str, markers: Iterable[str], limit: int = MAX_FILE_BYTES) -> MemorySource:
+def zip_source(data: bytes, name: str, markers: Iterable[str], limit: int | None = None) -> MemorySource:
     """The files of a zip archive (never extracted to disk), rooted where a marker file lies.
 
     The archive may hold the saved folder itself or its contents. Its members together may not

@@ -66,9 +66,10 @@ class CommitGraph:
     parents: list[tuple[int, ...]]
     author_time: list[int]
     committer_time: list[int]
+    shallow_merges: frozenset[int] = frozenset()  # boundary commits of a shallow clone that are merges
 
     def is_merge(self, i: int) -> bool:
-        return len(self.parents[i]) > 1
+        return len(self.parents[i]) > 1 or i in self.shallow_merges
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,7 +211,26 @@ def read_graph(repo: Path, tips: Sequence[str]) -> CommitGraph:
     index = {sha: i for i, sha in enumerate(shas)}
     # a shallow clone's boundary parents are absent: they are simply not walked
     parents = [tuple(index[p] for p in ps if p in index) for ps in raw_parents]
-    return CommitGraph(shas, index, parents, author, committer)
+    return CommitGraph(shas, index, parents, author, committer, _shallow_merges(repo, index))
+
+
+def _shallow_merges(repo: Path, index: dict[str, int]) -> frozenset[int]:
+    """Boundary commits of a shallow clone whose commit object names several parents.
+
+    ``git log`` shows a boundary commit without parents; the commit object still lists them.
+    """
+    if _git(repo, ["rev-parse", "--is-shallow-repository"]).strip() != "true":
+        return frozenset()
+    shallow_file = Path(_git(repo, ["rev-parse", "--git-path", "shallow"]).strip())
+    if not shallow_file.is_absolute():
+        shallow_file = repo / shallow_file
+    boundary = [sha for sha in shallow_file.read_text().split() if sha in index] if shallow_file.is_file() else []
+    merges = set()
+    for sha in boundary:
+        header = _git(repo, ["cat-file", "commit", sha]).split("\n\n", 1)[0]
+        if sum(line.startswith("parent ") for line in header.splitlines()) > 1:
+            merges.add(index[sha])
+    return frozenset(merges)
 
 
 def first_shipped(graph: CommitGraph, ordered: Sequence[Deployment]) -> tuple[list[int], list[list[int]]]:
@@ -325,6 +345,9 @@ def import_git(
     tips = [d.commit for d in deployments]
     graph = read_graph(path, tips)
     report.count("commits", len(graph.shas))
+    if _git(path, ["rev-parse", "--is-shallow-repository"]).strip() == "true":
+        report.note("a shallow clone: history before its boundary is absent, so the earliest deployments ship "
+                    "only the commits the clone holds")
     timed = [
         Deployment(d.deploy_id, d.commit,
                    tagger_times.get(d.deploy_id, graph.committer_time[graph.index[d.commit]]) * 10**9)

@@ -179,6 +179,17 @@ def test_a_bare_repository_imports_the_same(history, tmp_path):
         pd.testing.assert_frame_equal(a.frames()[kind], b.frames()[kind])
 
 
+def test_a_shallow_clone_imports_what_it_holds(history, tmp_path):
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "2", "--no-single-branch", f"file://{history['path']}",
+                    str(shallow)], check=True, capture_output=True)
+    subprocess.run(["git", "-C", str(shallow), "fetch", "-q", "--depth", "2", "origin", "+refs/tags/*:refs/tags/*"],
+                   check=True, capture_output=True)
+    changes, deployments, _, _ = imported(str(shallow))
+    assert "v2.0" in set(deployments["deploy_id"])
+    assert set(changes["change_id"]) <= {history[k] for k in ("c1", "c2", "f1", "f2", "x1", "c3", "r1", "c4")}
+
+
 # ---------------------------------------------------------------------------------------------
 # Deployments from a branch
 

@@ -144,3 +144,15 @@ def test_incident_file_errors_on_the_command_line(tmp_path, capsys):
                  "--incidents", str(bad), "--incident-format", "opsgenie"])
     err = capsys.readouterr().err
     assert code == 2 and "bad.json: not valid JSON" in err and err.count("\n") == 1
+
+
+def test_a_huge_incident_file_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
+    import sim.importers.files as files
+
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 1024)
+    huge = tmp_path / "huge.json"
+    huge.write_text('{"incidents": [' + ", ".join(['{"id": "x"}'] * 200) + "]}")
+    code = main(["import", "github", "--from", str(DATA / "github"), "--out", str(tmp_path / "o"),
+                 "--incidents", str(huge), "--incident-format", "pagerduty"])
+    err = capsys.readouterr().err
+    assert code == 2 and "huge.json: the file is 0.0 MB; the limit is 0 MB" in err and err.count("\n") == 1
