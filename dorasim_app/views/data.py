@@ -1,4 +1,6 @@
-"""Your data: score your own change, deployment and incident logs; calibrate a baseline from them;
+"""Your data: score your own change, deployment and incident logs — uploaded as CSV or imported from
+the saved API responses of GitHub or GitLab and an incident tool's export (docs/import.md) — under
+the dorasim, Four Keys or DevLake convention (docs/conventions.md); calibrate a baseline from them;
 or bring a scenario file.
 """
 
@@ -13,12 +15,22 @@ import streamlit as st
 
 from dorasim_app import compute, state
 from dorasim_app.style import METRIC_BAND_KEY, METRIC_LABELS, band_word, pretty_key
-from dorasim_app.uploads import MAX_UPLOAD_MB, read_uploaded_logs, read_uploaded_scenario
+from dorasim_app.uploads import (
+    MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_MB,
+    check_size,
+    read_uploaded_logs,
+    read_uploaded_scenario,
+)
 from dorasim_app.widgets import score_cards
 from sim.errors import InputError
-from sim.metrics.logs import EventLogs
-from sim.metrics.registry import format_metric
-from sim.metrics.scoring import score
+from sim.importers import github, gitlab
+from sim.importers.files import zip_source
+from sim.importers.incidents import FORMATS, link_incidents, parse_map, read_incidents
+from sim.importers.report import ImportReport
+from sim.metrics.conventions import CHOICES, CONVENTIONS, LABELS, pooled_window, score_convention
+from sim.metrics.logs import EventLogs, make_logs
+from sim.metrics.registry import METRICS, format_metric
 from sim.model.scenario import scenario_to_toml
 
 KINDS = ("changes", "deployments", "incidents")
@@ -51,6 +63,7 @@ def _use_demo() -> None:
     st.session_state["data.source"] = f"simulated logs of {scenario.name} (replication 0)"
     st.session_state.pop("data.calibration", None)
     st.session_state.pop("data.signature", None)
+    st.session_state.pop("data.report", None)
 
 
 def _use_as_baseline(name: str, role: str = "baseline") -> None:
@@ -75,36 +88,195 @@ def upload_logs() -> None:
                                              help=f"Required columns: {COLUMNS_HELP[kind]}")
             st.caption(COLUMNS_HELP[kind])
     st.button("No logs at hand? Use simulated baseline logs", on_click=_use_demo)
-    if all(uploads.values()):
+    files = [u for u in uploads.values() if u is not None]
+    if len(files) == len(KINDS):
         logs, error = logs_from_uploads(uploads)
         if error:
             st.error(error)
             st.session_state.pop("data.logs", None)
             return
-        signature = tuple((u.name, u.size) for u in uploads.values())
+        signature = tuple((u.name, u.size) for u in files)
         if st.session_state.get("data.signature") != signature:
             st.session_state.pop("data.calibration", None)
+            st.session_state.pop("data.report", None)
         st.session_state["data.signature"] = signature
         st.session_state["data.logs"] = logs
         st.session_state["data.window"] = None
-        st.session_state["data.source"] = ", ".join(u.name for u in uploads.values())
+        st.session_state["data.source"] = ", ".join(u.name for u in files)
     elif any(uploads.values()):
         missing = [f"{k}.csv" for k, u in uploads.items() if not u]
         st.info(f"Waiting for {' and '.join(missing)}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Importing from GitHub, GitLab and incident tools (uploads only: the app never reads a server path)
+
+
+def _payload(upload: Any) -> tuple[str, bytes]:
+    name = str(getattr(upload, "name", "<upload>"))
+    data = upload.getvalue()
+    check_size(name, len(data), MAX_UPLOAD_BYTES)
+    return name, data
+
+
+def import_from_uploads(source: str, archive: Any, incidents: Any, incident_format: str, column_map: str,
+                        environment: str) -> tuple[EventLogs, ImportReport]:
+    """Import one provider's zipped API responses and an optional incident export, all in memory."""
+    records = []
+    if incidents is not None:
+        incident_name, incident_data = _payload(incidents)
+        records = read_incidents(incident_data, incident_name, incident_format, parse_map(column_map))
+    module: Any = github if source == "github" else gitlab
+    name, data = _payload(archive)
+    files = zip_source(data, name, module.MARKERS, MAX_UPLOAD_BYTES)
+    run = github.import_github if source == "github" else gitlab.import_gitlab
+    logs, report = run(files, environment=environment or "production", extra_incidents=records)
+    report.written = {"changes": len(logs.changes), "deployments": len(logs.deployments),
+                      "incidents": len(logs.incidents)}
+    return logs, report
+
+
+def link_uploaded_incidents(logs: EventLogs, incidents: Any, incident_format: str,
+                            column_map: str) -> tuple[EventLogs, ImportReport]:
+    """Replace the loaded logs' incidents by an incident export, linked to their deployments."""
+    report = ImportReport(incident_format)
+    name, data = _payload(incidents)
+    records = read_incidents(data, name, incident_format, parse_map(column_map))
+    rows = link_incidents(records, logs.deployments, report)
+    linked = make_logs(logs.changes.iloc[:0], logs.deployments.iloc[:0], rows).incidents
+    report.written = {"changes": len(logs.changes), "deployments": len(logs.deployments), "incidents": len(linked)}
+    return EventLogs(logs.changes, logs.deployments, linked), report
+
+
+def _loaded(logs: EventLogs, report: ImportReport, source: str) -> None:
+    ss = st.session_state
+    ss["data.logs"], ss["data.report"], ss["data.source"] = logs, report.to_dict(), source
+    ss["data.window"] = None
+    ss.pop("data.calibration", None)
+    ss.pop("data.signature", None)
+
+
+def import_section() -> None:
+    st.subheader("Or import from GitHub, GitLab and an incident tool")
+    st.markdown("Upload the API responses saved by `python -m sim import github|gitlab --repo … --out DIR` "
+                "(the `raw` folder, zipped) or saved by hand in the same layout (docs/import.md), and optionally a "
+                "PagerDuty, Opsgenie or CSV incident export. Files are read in memory, at most "
+                f"{MAX_UPLOAD_MB} MB each.")
+    left, right = st.columns(2)
+    with left:
+        source = st.radio("Source", ["github", "gitlab"], format_func={"github": "GitHub", "gitlab": "GitLab"}.get,
+                          horizontal=True, key="import.source")
+        archive = st.file_uploader("Saved API responses (.zip)", type=["zip"], key="import.archive")
+        environment = st.text_input("Production environment", "production", key="import.environment")
+    with right:
+        incidents = st.file_uploader("Incident export (optional)", type=["json", "csv"], key="import.incidents")
+        incident_format = st.selectbox("Incident export format", FORMATS, key="import.format")
+        column_map = st.text_input("Column map (CSV) or fields (JSON)", key="import.map",
+                                   placeholder="created=Opened,resolved=Closed,deploy=Service Deploy")
+    first, second = st.columns(2)
+    if first.button("Import", type="primary", disabled=archive is None, key="import.run"):
+        try:
+            logs, report = import_from_uploads(source, archive, incidents, incident_format, column_map, environment)
+        except InputError as exc:
+            st.error(str(exc))
+        else:
+            _loaded(logs, report, f"{archive.name} ({source})" if archive is not None else source)
+    current = st.session_state.get("data.logs")
+    if second.button("Link the incident export to the logs above", disabled=incidents is None or current is None,
+                     key="import.link") and incidents is not None and current is not None:
+        try:
+            logs, report = link_uploaded_incidents(current, incidents, incident_format, column_map)
+        except InputError as exc:
+            st.error(str(exc))
+        else:
+            _loaded(logs, report, f"{st.session_state.get('data.source', 'your logs')} + {incidents.name}")
+
+
+def report_summary(report: dict[str, Any]) -> None:
+    """What the import read, wrote and skipped, and how incidents were linked."""
+    written = report.get("written", {})
+    read = ", ".join(f"{n} {what}" for what, n in report.get("read", {}).items()) or "nothing"
+    st.markdown(f"**Imported** from {report['source']}: {written.get('deployments', 0)} deployments, "
+                f"{written.get('changes', 0)} changes, {written.get('incidents', 0)} incidents (read {read}).")
+    skipped = report.get("skipped", [])
+    if skipped:
+        st.markdown("**Skipped**, and why:")
+        st.dataframe(pd.DataFrame([{"what": e["what"], "why": e["reason"], "count": e["count"],
+                                    "for example": ", ".join(map(str, e["examples"][:3]))} for e in skipped]),
+                     hide_index=True, width="stretch", key="import.skipped")
+    links = report.get("incident_links", {}).get("incidents")
+    if links:
+        st.caption(f"Incidents linked by id {links['by_id']}, by root cause {links['by_root_cause']}, by rule "
+                   f"{links['by_rule']} ({links['rule']}); unlinked {links['unlinked']}.")
+    for note in report.get("notes", []):
+        st.info(note)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring: convention and window
+
+
+def _window_inputs(logs: EventLogs) -> tuple[Any, Any]:
+    start, end = st.session_state.get("data.window") or (None, None)
+    if not st.toggle("Choose the scoring window", key="data.window-toggle"):
+        return start, end
+    default_start, default_end = pooled_window(logs, start, end)
+    if default_start is None:
+        return start, end
+    left, right = st.columns(2)
+    chosen_start = left.date_input("Start (UTC, first day counted)", pd.Timestamp(default_start).date(),
+                                   key="data.start")
+    chosen_end = right.date_input("End (UTC, first day not counted)", pd.Timestamp(default_end).date(),
+                                  key="data.end")
+    if chosen_end <= chosen_start:
+        raise InputError(f"window: end {chosen_end} must be after start {chosen_start}")
+    return chosen_start, chosen_end
+
+
+def conventions_frame(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    rows = []
+    for m in METRICS:
+        row = {"metric": m.label}
+        for name in CONVENTIONS:
+            value = format_metric(m.key, results[name]["metrics"].get(m.key))
+            band = results[name]["bands"].get(m.band_key) if m.band_key else None
+            row[LABELS[name]] = f"{value} ({band_word(band)})" if band else value
+        rows.append(row)
+    rows.append({"metric": "Overall", **{LABELS[n]: band_word(results[n]["bands"].get("overall")) for n in CONVENTIONS}})
+    return pd.DataFrame(rows)
 
 
 def show_score() -> EventLogs | None:
     logs = st.session_state.get("data.logs")
     if logs is None:
         return None
-    start, end = st.session_state.get("data.window") or (None, None)
-    result = score(logs.changes, logs.deployments, logs.incidents, start=start, end=end, benchmark=state.benchmark())
-    counts = result["counts"]
-    st.markdown(f"**{st.session_state.get('data.source', 'your logs')}** — {result['window_days']} days, "
+    report = st.session_state.get("data.report")
+    if report:
+        report_summary(report)
+    convention = st.selectbox("Convention", CHOICES, key="data.convention",
+                              format_func=lambda c: "all three side by side" if c == "all" else LABELS[c],
+                              help="Score as dorasim defines each metric, or as Four Keys or Apache DevLake do "
+                                   "(docs/conventions.md lists every difference).")
+    start, end = _window_inputs(logs)
+    result = score_convention(logs.changes, logs.deployments, logs.incidents, convention=convention, start=start,
+                              end=end, benchmark=state.benchmark())
+    first = result["dora"] if convention == "all" else result
+    counts = first["counts"]
+    st.markdown(f"**{st.session_state.get('data.source', 'your logs')}** — {first['window_days']} days, "
                 f"{counts['deployments']} deployments, {counts['changes']} changes "
                 f"({counts['undeployed_changes']} not deployed), {counts['incidents']} incidents.")
-    score_cards(result)
-    for warning in result["warnings"]:
+    if convention == "all":
+        st.dataframe(conventions_frame(result), hide_index=True, width="stretch", key="data.conventions")
+        warnings = [w for name in CONVENTIONS for w in result[name]["warnings"]]
+    else:
+        score_cards(result)
+        details = result.get("details", {})
+        label = details.get("deployment_frequency_label")
+        if label:
+            st.caption(f"{LABELS[convention]} would label the deployment frequency “{label}” "
+                       f"(median {details['deployment_days_per_week_median']:g} deployment days a week).")
+        warnings = result["warnings"]
+    for warning in dict.fromkeys(warnings):
         st.warning(warning)
     return logs
 
@@ -205,6 +377,7 @@ def render() -> None:
     st.caption("Score your own team's logs with the same function the simulator uses, turn them into a baseline, "
                "and compare or plan from where you really are.")
     upload_logs()
+    import_section()
     logs = show_score()
     if logs is not None:
         calibrate_section(logs)

@@ -11,7 +11,8 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("run", "compare", "events", "score", "plan", "calibrate", "sweep", "bench")
+COMMANDS = ("run", "compare", "events", "score", "plan", "calibrate", "sweep", "bench", "import")
+MODULES = {"import": "import_logs"}  # a command whose module name differs (``import`` is a keyword)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,9 +35,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             sub.add_parser(name)
             continue
         try:
-            module = importlib.import_module(f"sim.cli.{name}")
+            module = importlib.import_module(f"sim.cli.{MODULES.get(name, name)}")
         except ModuleNotFoundError as exc:  # a command not built into this installation
-            if exc.name != f"sim.cli.{name}":
+            if exc.name != f"sim.cli.{MODULES.get(name, name)}":
                 raise
             continue
         cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)

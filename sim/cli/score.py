@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 
-from sim.cli.tables import score_table
+from sim.cli.tables import band_text, score_table
 from sim.errors import InputError
 from sim.metrics.bands import BENCHMARKS, check_benchmark
+from sim.metrics.conventions import (
+    CHOICES,
+    CONVENTIONS,
+    LABELS,
+    check_convention,
+    score_by_team,
+    score_logs_convention,
+)
 from sim.metrics.logs import read_logs
-from sim.metrics.scoring import parse_instant, score_logs
+from sim.metrics.registry import METRICS, format_metric
+from sim.metrics.scoring import parse_instant
 
 HELP = "Score change, deployment and incident logs (CSV) with the DORA metrics."
 
@@ -37,6 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--benchmark", default="2023", metavar="|".join(BENCHMARKS), help="band cut-offs (default 2023)"
     )
+    parser.add_argument("--convention", default="dora", metavar="|".join(CHOICES),
+                        help="score as dorasim (dora, default), Four Keys (fourkeys) or Apache DevLake (devlake) "
+                             "define each metric; all: side by side (docs/conventions.md)")
+    parser.add_argument("--by", choices=["team"], default=None,
+                        help="team: also score each team's rows (all three files need a team column)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON document")
 
 
@@ -55,14 +71,56 @@ def window_bounds(start: str | None, end: str | None) -> tuple[object, object]:
 
 def run(args: argparse.Namespace) -> int:
     benchmark = check_benchmark(args.benchmark)
+    convention = check_convention(args.convention)
     start, end = window_bounds(args.start, args.end)
     logs = read_logs(args.changes, args.deployments, args.incidents)
-    result = score_logs(logs, start=start, end=end, benchmark=benchmark)
+    options: dict[str, Any] = {"convention": convention, "start": start, "end": end, "benchmark": benchmark}
+    result = score_by_team(logs, **options) if args.by == "team" else score_logs_convention(logs, **options)
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))
         return 0
     console = Console()
-    console.print(score_table(result, title=f"DORA metrics (benchmark {benchmark})"))
-    for warning in result["warnings"]:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False, markup=True)
+    documents = result if convention == "all" else {convention: result}
+    if convention == "all":
+        console.print(conventions_table(documents, f"The same logs, three conventions (benchmark {benchmark})"))
+    else:
+        console.print(score_table(result, title=f"{_title(convention)} (benchmark {benchmark})"))
+    if args.by == "team":
+        teams = [entry["team"] for entry in next(iter(documents.values()))["teams"]]
+        for position, team in enumerate(teams):
+            per_team = {name: doc["teams"][position] for name, doc in documents.items()}
+            if convention == "all":
+                console.print(conventions_table(per_team, f"Team {team}"))
+            else:
+                console.print(score_table(per_team[convention], title=f"Team {team} — {_title(convention)}"))
+    for name, doc in documents.items():
+        for warning in doc["warnings"]:
+            prefix = f"{LABELS[name]}: " if convention == "all" else ""
+            console.print(f"[yellow]warning:[/] {prefix}{warning}", highlight=False, markup=True)
     return 0
+
+
+def _title(convention: str) -> str:
+    return "DORA metrics" if convention == "dora" else f"DORA metrics as {LABELS[convention]} computes them"
+
+
+def conventions_table(documents: dict[str, dict[str, Any]], title: str) -> Table:
+    """One row per metric, one column per convention: value and band."""
+    table = Table(title=title)
+    table.add_column("Metric")
+    names = [n for n in CONVENTIONS if n in documents]
+    for name in names:
+        table.add_column(LABELS[name], justify="right")
+    for m in METRICS:
+        cells = []
+        for name in names:
+            doc = documents[name]
+            value = format_metric(m.key, doc["metrics"].get(m.key))
+            band = doc["bands"].get(m.band_key) if m.band_key else None
+            cells.append(f"{value} ({band})" if band else value)
+        table.add_row(m.label, *cells)
+    table.add_section()
+    table.add_row("Overall", *[band_text(documents[n]["bands"].get("overall")) for n in names])
+    counts = ["deployments", "changes", "incidents"]
+    table.add_row("Counted", *[", ".join(f"{documents[n]['counts'][c]} {c}" for c in counts) for n in names])
+    return table

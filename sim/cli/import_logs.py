@@ -1,0 +1,167 @@
+"""``python -m sim import git|github|gitlab``: a team's real history as event logs (docs/import.md).
+
+Writes ``changes.csv``, ``deployments.csv`` and ``incidents.csv`` (the contract of docs/logs.md)
+and ``import_report.json`` (what was read, what was skipped and why) into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from sim.errors import InputError
+from sim.importers.files import FolderSource, Source, read_file_bytes, zip_source
+from sim.importers.incidents import FORMATS, IncidentRecord, link_incidents, parse_map, read_incidents
+from sim.importers.report import ImportReport
+from sim.metrics.logs import EventLogs, make_logs, write_logs
+from sim.metrics.scoring import parse_instant
+
+HELP = "Import a git repository, GitHub or GitLab (and an incident tool's export) as event logs."
+SOURCES = ("git", "github", "gitlab")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the three CSVs and import_report.json")
+    parser.add_argument("--incidents", metavar="FILE", help="incidents from a PagerDuty, Opsgenie or CSV export")
+    parser.add_argument("--incident-format", choices=FORMATS, default=None,
+                        help="format of --incidents: pagerduty, opsgenie or csv")
+    parser.add_argument("--map", dest="column_map", metavar="KEY=COLUMN,...",
+                        help="columns (csv) or dotted fields (JSON) of --incidents, e.g. created=Opened,resolved=Closed,"
+                             "deploy=Service Deploy (keys: id, created, resolved, deploy, service, root_cause)")
+    parser.add_argument("--json", action="store_true", help="print import_report.json instead of a summary")
+
+
+def _add_forge(parser: argparse.ArgumentParser, default_url: str, what: str) -> None:
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--from", dest="from_dir", metavar="DIR",
+                       help=f"a folder (or .zip) of saved {what} API responses")
+    where.add_argument("--repo", metavar="OWNER/NAME", help=f"fetch live from the {what} API")
+    parser.add_argument("--token-env", metavar="VAR", help="environment variable holding the API token (live mode)")
+    parser.add_argument("--api-url", default=default_url, help=f"API base URL (default {default_url})")
+    parser.add_argument("--environment", default="production", help="the production environment's name")
+    parser.add_argument("--incident-label", default="Incident", help="label of incident issues (default Incident)")
+    parser.add_argument("--max-wait", type=float, default=900.0, metavar="SECONDS",
+                        help="longest total wait for rate limits before giving up (default 900)")
+    _add_common(parser)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="source", required=True, parser_class=type(parser))
+    git = sub.add_parser("git", help="a git work tree or bare repository",
+                         description="Deployments from release tags or a branch, changes from commits.")
+    git.add_argument("repo", metavar="REPO", help="a work tree or a bare repository")
+    how = git.add_mutually_exclusive_group()
+    how.add_argument("--tags", action="append", metavar="GLOB",
+                     help="deployments are tags matching GLOB (repeatable; default v[0-9]* and [0-9]*)")
+    how.add_argument("--branch", metavar="NAME", help="deployments are the first-parent commits of NAME")
+    git.add_argument("--since", metavar="DATE", help="keep deployments created at or after DATE (UTC)")
+    git.add_argument("--until", metavar="DATE", help="keep deployments created before DATE (UTC)")
+    git.add_argument("--reverts", action="store_true", help="a revert opens an incident on the deployment it reverts")
+    _add_common(git)
+    from sim.importers.github import API_URL as GITHUB_URL
+    from sim.importers.gitlab import API_URL as GITLAB_URL
+
+    _add_forge(sub.add_parser("github", help="GitHub REST API responses (saved or live)"), GITHUB_URL, "GitHub")
+    _add_forge(sub.add_parser("gitlab", help="GitLab REST API responses (saved or live)"), GITLAB_URL, "GitLab")
+
+
+def _incident_records(args: argparse.Namespace) -> list[IncidentRecord]:
+    if args.incidents is None:
+        if args.incident_format or args.column_map:
+            raise InputError("--incident-format and --map describe --incidents FILE: give the file too")
+        return []
+    if args.incident_format is None:
+        raise InputError(f"--incidents {args.incidents}: say its format with --incident-format "
+                         f"{'|'.join(FORMATS)}")
+    data = read_file_bytes(args.incidents)
+    return read_incidents(data, args.incidents, args.incident_format, parse_map(args.column_map))
+
+
+def _out_dir(out: str) -> Path:
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"--out {out}: exists and is not a directory")
+    return path
+
+
+def _run_git(args: argparse.Namespace) -> tuple[EventLogs, ImportReport]:
+    from sim.importers.git import import_git
+
+    since = parse_instant(args.since, "--since") if args.since else None
+    until = parse_instant(args.until, "--until") if args.until else None
+    records = _incident_records(args)
+    result = import_git(args.repo, tags=args.tags, branch=args.branch, since=since, until=until, reverts=args.reverts)
+    logs, report = result.logs, result.report
+    if records:
+        report.settings["incidents"] = f"{args.incidents} ({args.incident_format})"
+        rows = link_incidents(records, logs.deployments, report)
+        frame = logs.incidents
+        extra = make_logs(logs.changes.iloc[:0], logs.deployments.iloc[:0], rows).incidents
+        merged = extra if frame.empty else _concat(frame, extra)
+        logs = EventLogs(logs.changes, logs.deployments, merged)
+    return logs, report
+
+
+def _concat(first: Any, second: Any) -> Any:
+    import pandas as pd
+
+    return pd.concat([first, second], ignore_index=True)
+
+
+def _source(args: argparse.Namespace, markers: tuple[str, ...]) -> Source:
+    path = Path(args.from_dir)
+    if path.is_file():
+        return zip_source(read_file_bytes(path), args.from_dir, markers)
+    return FolderSource(path)
+
+
+def _run_forge(args: argparse.Namespace) -> tuple[EventLogs, ImportReport]:
+    from sim.importers import github, gitlab
+    from sim.importers.http import token_from_env
+
+    module: Any = github if args.source == "github" else gitlab
+    records = _incident_records(args)
+    report = ImportReport(args.source)
+    if args.from_dir:
+        if args.token_env:
+            raise InputError("--token-env is for live mode (--repo); --from reads saved files")
+        source = _source(args, module.MARKERS)
+    else:
+        token = token_from_env(args.token_env)
+        fetch = github.fetch_github if args.source == "github" else gitlab.fetch_gitlab
+        source = fetch(args.repo, token, api_url=args.api_url, environment=args.environment,
+                       label=args.incident_label, max_wait=args.max_wait)
+        raw = _out_dir(args.out) / "raw" / args.source
+        for relative, data in source.files.items():
+            target = raw / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        report.note(f"the API responses are saved in {raw}; re-read them with --from {raw}")
+    run = github.import_github if args.source == "github" else gitlab.import_gitlab
+    return run(source, environment=args.environment, label=args.incident_label, extra_incidents=records,
+               report=report)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = _out_dir(args.out)
+    logs, report = _run_git(args) if args.source == "git" else _run_forge(args)
+    write_logs(logs, out)
+    report.written = {"changes": len(logs.changes), "deployments": len(logs.deployments),
+                      "incidents": len(logs.incidents)}
+    path = report.write(out)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, default=str))
+        return 0
+    written = report.written
+    print(f"wrote {written['deployments']} deployments, {written['changes']} changes and {written['incidents']} "
+          f"incidents to {out}")
+    skipped = report.skipped()
+    if skipped:
+        print(f"skipped (details in {path}):")
+        for entry in skipped:
+            print(f"  {entry['count']} {entry['what']}: {entry['reason']}")
+    for note in report.notes:
+        print(f"note: {note}")
+    return 0
