@@ -53,8 +53,7 @@ from sim.metrics.logs import EventLogs
 from sim.metrics.scoring import (
     NS_PER_DAY,
     NS_PER_HOUR,
-    _columns,
-    _numpy,
+    columns_from_frames,
     median_or_none,
     resolve_window,
     score,
@@ -93,29 +92,31 @@ class _Logs:
 
     def __init__(self, changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame,
                  start: Any, end: Any):
-        cols = _columns(changes, deployments, incidents)
-        window = resolve_window(cols.timestamps(), start, end)
+        cols = columns_from_frames(changes, deployments, incidents)
+        labels = cols.labels
+        assert labels is not None  # read from frames: the ids are kept
+        window = resolve_window(cols.window_timestamps(), start, end)
         self.empty = window is None
         self.start, self.end = (window[0].value, window[1].value) if window else (0, 0)
         self.window_days = window_length_days(*window) if window else 0
-        self.change_ids = cols.change_id.to_pylist()
+        self.change_ids = labels.change_id.to_pylist()
         self.change_t = cols.change_t
-        self.deploy_ids = cols.deploy_id.to_pylist()
+        self.deploy_ids = labels.deploy_id.to_pylist()
         self.deploy_t = cols.deploy_t
-        self.listed_row = cols.listed_row
-        self.listed_ids = cols.listed_id.to_pylist()
-        self.incident_ids = cols.incident_id.to_pylist()
+        self.listed_row = labels.listed_row
+        self.listed_ids = labels.listed_id.to_pylist()
+        self.incident_ids = labels.incident_id.to_pylist()
         self.incident_t = cols.incident_t
         self.resolved_t = cols.resolved_t
         self.resolved = cols.resolved
-        self.incident_deploy = cols.incident_deploy.to_pylist()
+        self.incident_deploy = labels.incident_deploy.to_pylist()
         root = incidents["root_cause"] if "root_cause" in incidents.columns else pd.Series("", index=incidents.index)
         self.root_cause = [("" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v).strip())
                            for v in root]
         self.change_time = dict(zip(self.change_ids, self.change_t.tolist(), strict=True))
         self.deploy_row = {d: i for i, d in enumerate(self.deploy_ids)}
         self.deploy_in = self.inside(self.deploy_t)
-        self.caused = _numpy(cols.incident_deploy) != ""
+        self.caused = cols.incident_named_deploy
 
     def inside(self, times: np.ndarray) -> np.ndarray:
         return (times >= self.start) & (times < self.end)
@@ -387,8 +388,8 @@ def team_logs(logs: EventLogs, team: str) -> EventLogs:
 
 def pooled_window(logs: EventLogs, start: Any = None, end: Any = None) -> tuple[Any, Any]:
     """The window the pooled logs score over, so every team is scored over the same days."""
-    cols = _columns(logs.changes, logs.deployments, logs.incidents)
-    window = resolve_window(cols.timestamps(), start, end)
+    cols = columns_from_frames(logs.changes, logs.deployments, logs.incidents)
+    window = resolve_window(cols.window_timestamps(), start, end)
     return (window[0], window[1]) if window else (start, end)
 
 

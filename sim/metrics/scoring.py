@@ -185,8 +185,17 @@ class LogLabels:
     deploy_id: pa.Array
     incident_id: pa.Array
     incident_deploy: pa.Array      # the deploy_id text each incident names ("" = none)
-    unknown_listed_row: np.ndarray  # deployment row of each listed change id not in the changes
-    unknown_listed_id: pa.Array
+    listed_row: np.ndarray         # deployment row of each (deployment, listed change id) pair
+    listed_id: pa.Array            # the listed change id
+    listed_known: np.ndarray       # whether that id is in the changes log
+
+    @property
+    def unknown_listed_row(self) -> np.ndarray:
+        return self.listed_row[~self.listed_known]
+
+    @property
+    def unknown_listed_id(self) -> pa.Array:
+        return self.listed_id.filter(pa.array(~self.listed_known))
 
 
 @dataclass(frozen=True)
@@ -228,6 +237,11 @@ class LogColumns:
             change_team=self.change_team[c], deploy_team=self.deploy_team[d], incident_team=self.incident_team[i],
         )
 
+    @property
+    def incident_named_deploy(self) -> np.ndarray:
+        """Whether each incident names a deployment (known to the log or not)."""
+        return self.incident_deploy != NO_DEPLOY
+
     def window_timestamps(self) -> np.ndarray:
         """The times that set the default window: deployments' and incidents' ``time_created``."""
         return np.concatenate([self.deploy_t, self.incident_t])
@@ -257,7 +271,7 @@ def columns_from_frames(changes: pd.DataFrame, deployments: pd.DataFrame, incide
     deploy_key, named_key = _shared_codes(deploy_id, incident_deploy)
     names_one = _numpy(pc.not_equal(incident_deploy, ""))
     labels = LogLabels(change_id, deploy_id, _text(incidents["incident_id"]), incident_deploy,
-                       listed_row[~known], listed_id.filter(pa.array(~known)))
+                       listed_row, listed_id, known)
     return LogColumns(
         change_t=change_t, change_first=first, deploy_t=deploy_t, deploy_key=deploy_key,
         unplanned=_unplanned(deployments), incident_t=incident_t, resolved_t=resolved_t, resolved=resolved,
