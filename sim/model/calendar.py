@@ -58,6 +58,17 @@ class Calendar:
         i = bisect_right(opens, t)
         return opens[i] if i < len(opens) else t
 
+    def next_working_times(self, t: np.ndarray) -> np.ndarray:
+        """:meth:`next_working_time` of every element of ``t`` (the same floats, vectorised)."""
+        t = np.asarray(t, dtype=float)
+        day = (t // 24.0).astype(np.int64)
+        hour = t - day * 24.0
+        working = ((self.weekday0 + day) % 7 < 5) & (hour >= DAY_START_HOUR) & (hour < DAY_START_HOUR + self.working_hours)
+        opens = np.asarray(self._work_opens)
+        i = np.searchsorted(opens, t, side="right")
+        later = np.where(i < len(opens), opens[np.minimum(i, len(opens) - 1)], t)
+        return np.where(working, t, later)
+
     # -- release windows ----------------------------------------------------------------------
     def window_opens(self, cadence: str) -> list[float]:
         opens = self._opens.get(cadence)

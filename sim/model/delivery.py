@@ -38,11 +38,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import deque
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL, URGENT
 
 from sim.model.calendar import Calendar
 from sim.model.constants import (
@@ -62,6 +64,9 @@ from sim.model.records import (
     SimulationRecords,
     UnitTable,
 )
+from sim.model.records import (
+    _ints as _int_array,
+)
 from sim.model.rng import Stream, replication_streams
 from sim.model.scenario import Scenario
 
@@ -70,6 +75,9 @@ CI_KEYS = frozenset({"ci.test_suite_minutes", "ci.skip_threshold_minutes", "ci.f
                      "ci.suite_cv", "ci.skip_scale", "ci.max_skip_share", "ci.max_flaky_reruns"})
 WORK_KEYS = frozenset({"team.overtime", "team.fatigue_defect_factor", "quality.defect_rate",
                        "branching.feature_flags", "branching.flag_coverage"})
+BRANCH_KEYS = frozenset({"branching.strategy", "branching.branch_lifetime_days", "branching.conflict_rate",
+                         "branching.conflict_resolution_hours", "branching.conflict_defect_multiplier",
+                         "branching.branch_lifetime_cv"})
 CISettings = tuple[float, float, float, float, int]
 FormedUnit = tuple[float, float, int, int, bool, list[int]]  # start, merge, engineer, team, trunk, changes
 
@@ -83,10 +91,39 @@ def team_size(team: int, engineers: int, teams: int) -> int:
     return (engineers - team + teams - 1) // teams if team < engineers else 0
 
 
+class Step(simpy.Event):
+    """An event that is triggered when it is made and processed ``delay`` hours later, in SimPy's order
+    (``priority`` URGENT: before other events due then, like a new process; NORMAL: like a timeout)."""
+
+    def __init__(self, env: simpy.Environment, callback: Callable[[simpy.Event], None], priority: int,
+                 delay: float = 0.0) -> None:
+        self.env = env
+        self.callbacks = [callback]
+        self._value = None
+        self._ok = True
+        env.schedule(self, priority, delay)
+
+
+class CIRun:
+    """A merge unit on its way through CI (the state a CI process would keep between its steps)."""
+
+    __slots__ = ("asked", "flaky_failures", "members", "request", "settings", "team", "unit")
+    # ``request`` is the SimPy request holding a runner, or the run itself when it took a free runner
+
+    def __init__(self, unit: int, team: int) -> None:
+        self.unit = unit
+        self.team = team
+        self.members: list[int] = []
+        self.settings: CISettings = (0.0, 0.0, 0.0, 0.0, 0)
+        self.flaky_failures = 0
+        self.asked = 0.0
+        self.request: object = None
+
+
 class ReleaseTrain:
     """One team's release train: its ready changes per cadence, FIFO, and how to wake its deployer."""
 
-    __slots__ = ("deployer_wake", "ready", "ready_seq", "ready_signal", "team")
+    __slots__ = ("deployer_wake", "ready", "ready_seq", "ready_signal", "team", "u_method")
 
     def __init__(self, env: simpy.Environment, team: int) -> None:
         self.team = team
@@ -95,6 +132,7 @@ class ReleaseTrain:
         self.ready_seq = 0
         self.ready_signal = env.event()
         self.deployer_wake: float | None = None  # when the idle deployer will look again (None: busy)
+        self.u_method = 0.5  # this deployment's draw for adopting automated deploys during a plan
 
 
 class DeliveryModel:
@@ -127,6 +165,7 @@ class DeliveryModel:
         self.trains = [ReleaseTrain(self.env, team) for team in range(self.teams)]
         self.ci_waits: list[float] = []
         self.conflicts = 0
+        self._formed_units = 0  # units formed from the engineers' work (follow-up fixes come after)
         self.u_engineer = self.rng["adoption"].generator.random(1000)
         # CI settings that never change are worked out once (the per-change hot path)
         self._ci_static: CISettings | None = None
@@ -202,6 +241,9 @@ class DeliveryModel:
     # 2. Branches
     def form_units(self) -> None:
         """Group each engineer's changes into merge units (in the order they merge) and decide conflicts."""
+        if self._all_trunk_and_static():
+            self._form_trunk_units()
+            return
         formed = self._group_into_units()
         formed.sort(key=lambda u: (u[1], u[0]))
         starts = np.array([u[0] for u in formed])
@@ -217,6 +259,43 @@ class DeliveryModel:
             conflict_hours = self._conflict(members, merge, unit_team, float(ages[index]), int(others[index]),
                                             draws[index])
             self.units.add(start, merge, engineer, unit_team, trunk, members, conflict_hours)
+
+    def _all_trunk_and_static(self) -> bool:
+        p = self.params
+        return (p.get("branching.strategy", 0.0) == "trunk" and not p.has_costs
+                and p.dynamic.isdisjoint(BRANCH_KEYS))
+
+    def _form_trunk_units(self) -> None:
+        """Trunk, with nothing changing during the run: every change is its own unit, merged after review.
+
+        The same draws and arithmetic as the change-by-change path, array at a time.
+        """
+        rng = self.rng["branches"]
+        p = self.params
+        changes = self.changes
+        created = np.frombuffer(changes.created, dtype=np.float64) if len(changes) else np.empty(0)
+        n = len(created)
+        lifetime_h = p.get("branching.branch_lifetime_days", 0.0) * 24.0 * 1.0
+        merge = self.calendar.next_working_times(created + rng.exponentials(n) * lifetime_h)
+        order = np.lexsort((created, merge))  # by merge, then start; ties keep the change order
+        starts, merges = created[order], merge[order]
+        engineers = np.frombuffer(changes.engineer, dtype=np.int64)[order] if n else np.empty(0, dtype=np.int64)
+        teams = np.frombuffer(changes.team, dtype=np.int64)[order] if n else np.empty(0, dtype=np.int64)
+        others = self._other_open_branches(starts, merges, teams)
+        ages = (merges - starts) / 24.0
+        draws = rng.generator.random(n)
+        rate = p.get("branching.conflict_rate", 0.0)
+        p_conflict = 1.0 - np.exp(-rate * ages * others)
+        # NumPy's exp may differ from math.exp in the last bit: decide close calls exactly as one by one
+        maybe = np.flatnonzero(draws < p_conflict + 1e-12)
+        conflict_hours = np.zeros(n)
+        for index in maybe:
+            conflict_hours[index] = self._conflict([int(order[index])], float(merges[index]), int(teams[index]),
+                                                   float(ages[index]), int(others[index]), draws[index])
+        unit_of = np.empty(n, dtype=np.int64)
+        unit_of[order] = np.arange(n)
+        changes.unit = _int_array(unit_of)
+        self.units.add_single_changes(starts, merges, engineers, teams, True, order, conflict_hours)
 
     @staticmethod
     def _other_open_branches(starts: np.ndarray, merges: np.ndarray, team: np.ndarray) -> np.ndarray:
@@ -286,17 +365,33 @@ class DeliveryModel:
             changes.defective[c] = changes.u_defect[c] < min(1.0, changes.p_defect[c] * multiplier)
         return hours
 
-    def merge_arrivals(self) -> Process:
-        """The units formed from the engineers' work arrive at CI in merge order (a single source
-        process, as in a queueing model). Units added during the run (follow-up fixes) start their
-        own CI flow when they are written, so this source must not pick them up a second time."""
+    def start_arrivals(self) -> None:
+        """The units formed from the engineers' work arrive at CI in merge order, from one source (as in
+        a queueing model). Units added during the run (follow-up fixes) start their own CI flow when they
+        are written, so the source never picks them up a second time."""
+        self._formed_units = len(self.units)
+        self._now(partial(self._arrive, 0), URGENT)
+
+    def _arrive(self, first: int, _event: object = None) -> None:
         env = self.env
         units = self.units
-        for index in range(len(units)):
+        for index in range(first, self._formed_units):
             merge = units.merge[index]
             if merge > env.now:
-                yield env.timeout(merge - env.now)
-            env.process(self.ci_flow(index))
+                self._later(merge - env.now, partial(self._arrive, index))
+                return
+            self.start_ci(index)
+
+    # Steps as SimPy events. Each step of a change's journey is an event whose callback is the next step
+    # (no process per merge unit or deployment): ``_now(step, URGENT)`` runs before anything else due
+    # now, as SimPy starts a new process; ``_now(step, NORMAL)`` after what is already due, as SimPy
+    # grants a resource or fires an event; ``_later(hours, step)`` like a timeout. The order of
+    # simultaneous steps, and so of every random draw, is the one a process-per-step model has.
+    def _now(self, step: Callable[[simpy.Event], None], priority: int) -> None:
+        Step(self.env, step, priority)
+
+    def _later(self, hours: float, step: Callable[[simpy.Event], None]) -> None:
+        Step(self.env, step, NORMAL, hours)
 
     # ------------------------------------------------------------------------------------------
     # 3. CI
@@ -326,40 +421,85 @@ class DeliveryModel:
         static = self._ci_static
         return static if static is not None else self._ci_settings_at(t, team)
 
-    def ci_flow(self, unit: int) -> Process:
-        env = self.env
-        rng = self.rng["ci"]
-        units = self.units
-        team = units.team[unit]
-        conflict_hours = units.conflict_hours[unit]
+    def start_ci(self, unit: int) -> None:
+        """A merge unit reaches CI: it starts its own flow now (after anything already due now)."""
+        self._now(partial(self._ci_begin, unit), URGENT)
+
+    def _ci_begin(self, unit: int, _event: object = None) -> None:
+        conflict_hours = self.units.conflict_hours[unit]
+        run = CIRun(unit, self.units.team[unit])
         if conflict_hours > 0:
-            yield env.timeout(conflict_hours)
-        members = list(units.changes(unit))
-        while True:
-            skip, suite_hours, suite_cv, flaky_rate, max_reruns = self._ci_settings(env.now, team)
-            if rng.uniform() < skip:
-                break
-            flaky_failures = 0
-            while True:
-                asked = env.now
-                with self.runners.request() as req:
-                    yield req
-                    waited = env.now - asked
-                    units.queue_hours[unit] += waited
-                    self.ci_waits.append(waited)
-                    run = rng.gamma(suite_hours, suite_cv)
-                    yield env.timeout(run)
-                    units.run_hours[unit] += run
-                if flaky_failures < max_reruns and rng.uniform() < flaky_rate:
-                    flaky_failures += 1
-                    continue
-                break
-            fix = self._fix_caught_defects(members, team, rng)
-            if fix is None:
-                break
-            yield env.timeout(fix)
-            units.fix_hours[unit] += fix
-        self.make_ready(members, team, first=True)
+            self._later(conflict_hours, partial(self._ci_try, run))  # resolving the conflict first
+        else:
+            self._ci_try(run)
+
+    def _ci_try(self, run: CIRun, _event: object = None) -> None:
+        """One pass through CI: skipped (slow or untrusted suite), or queue for a runner and run the suite."""
+        if not run.members:
+            run.members = list(self.units.changes(run.unit))
+        settings = self._ci_settings(self.env.now, run.team)
+        run.settings = settings
+        if self.rng["ci"].uniform() < settings[0]:
+            self._ci_done(run)
+            return
+        run.flaky_failures = 0
+        self._ci_request(run)
+
+    def _ci_request(self, run: CIRun) -> None:
+        """Ask the shared pool for a runner; the suite starts when one is granted (FIFO, SimPy's queue).
+
+        A free runner with nobody waiting is taken at once without building a SimPy request: the
+        unit's token joins the pool's users and the grant is an ordinary event at the moment SimPy
+        would have processed the request, so every step happens in the same order either way.
+        """
+        run.asked = self.env.now
+        runners = self.runners
+        if len(runners.users) < runners.capacity and not runners.put_queue:
+            runners.users.append(run)  # the run itself is the token that holds the runner
+            run.request = run
+            self._now(partial(self._ci_granted, run), NORMAL)
+        else:
+            run.request = request = runners.request()
+            request.callbacks.append(partial(self._ci_granted, run))  # type: ignore[union-attr]
+
+    def _ci_release(self, run: CIRun) -> None:
+        """Give the runner back; a waiting unit gets it when SimPy processes the release."""
+        runners = self.runners
+        if runners.put_queue:
+            runners.release(run.request)  # type: ignore[arg-type]
+        else:
+            runners.users.remove(run.request)  # nobody waits: nothing to grant
+
+    def _ci_granted(self, run: CIRun, _event: object = None) -> None:
+        waited = self.env.now - run.asked
+        self.units.queue_hours[run.unit] += waited
+        self.ci_waits.append(waited)
+        _, suite_hours, suite_cv, _, _ = run.settings
+        hours = self.rng["ci"].gamma(suite_hours, suite_cv)
+        self._later(hours, partial(self._ci_ran, run, hours))
+
+    def _ci_ran(self, run: CIRun, hours: float, _event: object = None) -> None:
+        """The suite finished: free the runner, re-run a flaky failure, or fix what it caught."""
+        self.units.run_hours[run.unit] += hours
+        self._ci_release(run)
+        rng = self.rng["ci"]
+        _, _, _, flaky_rate, max_reruns = run.settings
+        if run.flaky_failures < max_reruns and rng.uniform() < flaky_rate:
+            run.flaky_failures += 1
+            self._ci_request(run)
+            return
+        fix = self._fix_caught_defects(run.members, run.team, rng)
+        if fix is None:
+            self._ci_done(run)
+        else:
+            self._later(fix, partial(self._ci_fixed, run, fix))
+
+    def _ci_fixed(self, run: CIRun, hours: float, _event: object = None) -> None:
+        self.units.fix_hours[run.unit] += hours
+        self._ci_try(run)  # the fixed changes are tested again
+
+    def _ci_done(self, run: CIRun) -> None:
+        self.make_ready(run.members, run.team, first=True)
 
     def _fix_caught_defects(self, members: Sequence[int], team: int, rng: Stream) -> float | None:
         """Hours to fix the defects this run caught (each fixed defect is gone); None when it caught none."""
@@ -388,11 +528,15 @@ class DeliveryModel:
         wake = train.deployer_wake
         first_ready = self.changes.first_ready
         u_adopt = self.changes.u_adopt
+        ready = train.ready
         for c in changes:
             if first:
                 first_ready[c] = now
             cadence = p.get("release.cadence", now, u_adopt[c], team)
-            train.ready.setdefault(cadence, deque()).append((train.ready_seq, c))
+            queue = ready.get(cadence)
+            if queue is None:
+                queue = ready[cadence] = deque()
+            queue.append((train.ready_seq, c))
             train.ready_seq += 1
             # only disturb an idle deployer when this cadence could ship before it would look anyway
             if wake is not None and not wake_now:
@@ -410,37 +554,48 @@ class DeliveryModel:
         return rng.gamma(self.params.get("release.automated_deploy_minutes", now, 0.5, team) / 60.0,
                          AUTOMATED_STEP_CV)
 
-    def deployer(self, train: ReleaseTrain) -> Process:
-        """A team's release train: ships eligible ready changes in batches, one deployment at a time."""
+    def start_train(self, train: ReleaseTrain) -> None:
+        """Start a team's release train: it ships eligible ready changes in batches, one deployment at
+        a time, and otherwise waits for work or for its next window (as a process would, step for step)."""
+        self._now(partial(self._train_begin, train), URGENT)
+
+    def _train_begin(self, train: ReleaseTrain, _event: object = None) -> None:
+        train.u_method = self.rng["release"].uniform()
+        self._train_step(train)
+
+    def _train_step(self, train: ReleaseTrain) -> None:
         env = self.env
         cal = self.calendar
-        rng = self.rng["release"]
         p = self.params
         team = train.team
-        u_method = rng.uniform()
-        while True:
-            now = env.now
-            method = p.get("release.deploy", now, u_method, team)
-            manual = method == "manual"
-            open_queues = [q for cadence, q in train.ready.items() if q and cal.may_deploy(cadence, now, manual)]
-            if open_queues:
-                batch = self._take(open_queues, p.get("release.max_batch_size", now, 0.5, team))
-                yield from self.deploy(batch, team, unplanned=False, method=method)
-                u_method = rng.uniform()
-                continue
-            wake = None
-            for cadence, queue in train.ready.items():
-                if queue:
-                    nxt = cal.next_opportunity(cadence, now, manual)
-                    if nxt is not None and nxt > now and (wake is None or nxt < wake):
-                        wake = nxt
-            train.ready_signal = env.event()
-            train.deployer_wake = math.inf if wake is None else wake
-            if wake is not None:
-                yield train.ready_signal | env.timeout(wake - now)
-            else:
-                yield train.ready_signal
-            train.deployer_wake = None
+        now = env.now
+        method = p.get("release.deploy", now, train.u_method, team)
+        manual = method == "manual"
+        open_queues = [q for cadence, q in train.ready.items() if q and cal.may_deploy(cadence, now, manual)]
+        if open_queues:
+            batch = self._take(open_queues, p.get("release.max_batch_size", now, 0.5, team))
+            self._later(self.deploy_duration(method, team), partial(self._train_deployed, train, batch, now, method))
+            return
+        wake = None
+        for cadence, queue in train.ready.items():
+            if queue:
+                nxt = cal.next_opportunity(cadence, now, manual)
+                if nxt is not None and nxt > now and (wake is None or nxt < wake):
+                    wake = nxt
+        train.ready_signal = signal = env.event()
+        train.deployer_wake = math.inf if wake is None else wake
+        waiting = signal if wake is None else signal | env.timeout(wake - now)
+        waiting.callbacks.append(partial(self._train_wakes, train))  # type: ignore[union-attr]
+
+    def _train_wakes(self, train: ReleaseTrain, _event: object = None) -> None:
+        train.deployer_wake = None
+        self._train_step(train)
+
+    def _train_deployed(self, train: ReleaseTrain, batch: list[int], start: float, method: str,
+                        _event: object = None) -> None:
+        self._record_deployment(batch, train.team, start, unplanned=False, method=method)
+        train.u_method = self.rng["release"].uniform()
+        self._train_step(train)
 
     @staticmethod
     def _take(queues: list[deque[tuple[int, int]]], cap: int) -> list[int]:
@@ -456,10 +611,14 @@ class DeliveryModel:
         return batch
 
     def deploy(self, batch: list[int], team: int, unplanned: bool, method: str) -> Process:
-        env = self.env
-        start = env.now
-        yield env.timeout(self.deploy_duration(method, team))
-        end = env.now
+        """A deployment as a step of a process (a hotfix): takes its time, then is recorded."""
+        start = self.env.now
+        yield self.env.timeout(self.deploy_duration(method, team))
+        self._record_deployment(batch, team, start, unplanned, method)
+
+    def _record_deployment(self, batch: list[int], team: int, start: float, unplanned: bool, method: str) -> None:
+        """A deployment finished now: record it, mark its changes' first deployment, and see if it fails."""
+        end = self.env.now
         index = self.deployments.add(start, end, batch, unplanned, method, team)
         first_start, first_end = self.changes.first_deploy_start, self.changes.first_deploy_end
         for c in batch:
@@ -563,7 +722,7 @@ class DeliveryModel:
         c = self.changes.add(env.now, NONE, team, 0.0, 1.0, rng.uniform(), False)
         unit = self.units.add(env.now, env.now, NONE, team, False, [c])
         self.changes.unit[c] = unit
-        env.process(self.ci_flow(unit))
+        self.start_ci(unit)
 
     def return_rolled_back(self, changes: list[int], team: int, escaped: list[int]) -> Process:
         """Rolled-back changes go back to the release queue; the defective ones after a fix."""
@@ -585,9 +744,9 @@ class DeliveryModel:
     def run(self) -> SimulationRecords:
         self.generate_work()
         self.form_units()
-        self.env.process(self.merge_arrivals())
+        self.start_arrivals()
         for train in self.trains:
-            self.env.process(self.deployer(train))
+            self.start_train(train)
         self.env.run(until=self.window_end)
         return SimulationRecords(
             scenario=self.scenario, origin=self.origin, window_start=self.window_start, window_end=self.window_end,

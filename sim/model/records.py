@@ -149,6 +149,25 @@ class UnitTable:
         first = self.first[index]
         return self.members[first:first + self.count[index]]
 
+    def add_single_changes(self, start: np.ndarray, merge: np.ndarray, engineer: np.ndarray, team: np.ndarray,
+                           trunk: bool, changes: np.ndarray, conflict_hours: np.ndarray) -> None:
+        """Append many units of one change each (trunk), in bulk."""
+        n = len(start)
+        offset = len(self.members)
+        self.start.extend(_doubles(start))
+        self.merge.extend(_doubles(merge))
+        self.engineer.extend(_ints(engineer))
+        self.team.extend(_ints(team))
+        self.trunk.extend(_flags(np.full(n, trunk)))
+        self.conflict_hours.extend(_doubles(conflict_hours))
+        zeros = _doubles(np.zeros(n))
+        self.queue_hours.extend(zeros)
+        self.run_hours.extend(zeros)
+        self.fix_hours.extend(zeros)
+        self.first.extend(_ints(offset + np.arange(n)))
+        self.count.extend(_ints(np.ones(n, dtype=np.int64)))
+        self.members.extend(_ints(changes))
+
 
 class DeploymentRow(NamedTuple):
     """One deployment, for reading (tests, the app); the model itself works on the columns."""

@@ -54,6 +54,21 @@ class Stream:
         self._i_exp = i + 1
         return self._exp[i] * mean
 
+    def exponentials(self, n: int) -> np.ndarray:
+        """The next ``n`` standard exponential draws: exactly the values ``n`` calls of
+        ``exponential(1.0)`` would give, from the same blocks (so the two can be mixed)."""
+        out = np.empty(n)
+        filled = 0
+        while filled < n:
+            if self._i_exp >= len(self._exp):
+                self._exp = self.generator.standard_exponential(_BLOCK).tolist()
+                self._i_exp = 0
+            take = min(n - filled, len(self._exp) - self._i_exp)
+            out[filled:filled + take] = self._exp[self._i_exp:self._i_exp + take]
+            self._i_exp += take
+            filled += take
+        return out
+
     def gamma(self, mean: float, cv: float) -> float:
         """A positive duration with the given mean and coefficient of variation (cv 0 = fixed; 1 = exponential)."""
         if mean <= 0:

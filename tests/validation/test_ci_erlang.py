@@ -1,6 +1,6 @@
 """The CI runner pool against queueing theory (M/M/c, Erlang C).
 
-The model's own CI process (``DeliveryModel.ci_flow`` queueing on ``DeliveryModel.runners``) is
+The model's own CI flow (``DeliveryModel.start_ci``, queueing on ``DeliveryModel.runners``) is
 fed synthetic merge units arriving as a Poisson stream; with exponential suite durations
 (``ci.suite_cv = 1``), no flaky re-runs, no skipping and no defects, the pool is an M/M/c queue.
 The closed form is written here from its textbook definition, not taken from the model.
@@ -66,7 +66,7 @@ def feed_poisson_merges(
     model.units = UnitTable()
     for t in times:
         model.units.add(float(t), float(t), 0, 0, False, [])
-    model.env.process(model.merge_arrivals())
+    model.start_arrivals()
     model.env.run()
     return times
 
