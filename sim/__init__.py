@@ -6,8 +6,9 @@ The flow, one subpackage per step (``docs/architecture.md`` draws it):
   (``model.delivery``), which writes typed records that become event logs (``model.records``);
 - :mod:`sim.metrics` — the log contract (``metrics.logs``), the DORA scorer (``metrics.scoring``),
   the bands (``metrics.bands``) and the one registry of metric facts (``metrics.registry``);
-- :mod:`sim.analysis` — replications and their summaries (``analysis.runner``), plans, sweeps,
-  calibration and the process pool they share;
+- :mod:`sim.importers` — a team's own history as logs: git, GitHub, GitLab, incident tools;
+- :mod:`sim.analysis` — replications and their summaries (``analysis.runner``), stability, plans,
+  sweeps, calibration and the process pool they share;
 - :mod:`sim.cli` — ``python -m sim``: one module per command and the tables they print;
 - :mod:`sim.bench` — throughput measured against a bare SimPy queue.
 

@@ -136,7 +136,7 @@ def plan_view(result: dict[str, Any]) -> Group:
     final = dict(result["final"])
     final["scenario"] = f"{result['plan']}: the last {final['days']} days"
     first = result["first_elite_week"]
-    closing = (f"First week whose median replication is Elite on all four keys: "
+    closing = (f"First week whose p50s are Elite on all four keys: "
                f"{'none' if first is None else f'week {first}'}\n"
                f"Probability of being Elite over the last {final['days']} days: "
                f"{result['probability_elite_at_end']:.0%}")

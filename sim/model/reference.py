@@ -20,7 +20,8 @@ def markdown_table() -> str:
         section, field = key.split(".")
         value = getattr(getattr(baseline, section), field)
         source = info["source"] + (f" — {info['cite']}" if info["cite"] else "")
-        rows.append(f"| `{key}` | {info['unit']} | {value} | {_range(info['limits'])} | {source} | {info['help']} |")
+        cells = (f"`{key}`", info["unit"], str(value), _range(info["limits"]), source, info["help"])
+        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(rows)
 
 

@@ -4,7 +4,7 @@ One pipeline, as in Ciw: read TOML → resolve ``extends`` → apply overrides �
 (unknown keys, wrong types and out-of-range values are errors) → an immutable :class:`Scenario`.
 Every error is one line naming the file, the dotted key, the value and the rule.
 
-Every parameter carries its unit and a source label — ``measured``, ``published`` (with a citation)
+Every parameter carries its unit and a source label — ``published`` (with a citation)
 or ``assumed`` — so the README and the app can show where each number comes from.
 """
 
@@ -97,7 +97,7 @@ class CI(_Section):
         0.3, "coefficient of variation", "assumed", "spread of suite durations (1 = exponential)", ge=0, le=3)
     runners: int = _p("CI runners", 2, "runners", "assumed", "parallel CI runners (a queue forms when all are busy)", ge=1, le=1000)
     flaky_rate: float = _p("Flaky test rate",
-        0.10, "probability per run", "published",
+        0.10, "probability per run", "assumed",
         "probability a run fails for no reason and is re-run (the automated and elite scenarios use Google's ~1.5%; "
         "the baseline's 10% for a neglected suite is assumed)",
         cite=GOOGLE_FLAKY, ge=0, le=0.95)
