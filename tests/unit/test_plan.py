@@ -244,7 +244,7 @@ def test_cli_json_is_one_document_and_the_table_tells_the_story(tmp_path, capsys
     assert json.loads(out)["reps"] == 2 and err == ""
     assert main(["plan", str(SHORT_PLAN), "--reps", "2", "--workers", "1", "--seed", "3"]) == 0
     out, _ = capsys.readouterr()
-    for text in ("fast CI", "Week by week", "P(elite)", "First week whose median", "the last 14 days"):
+    for text in ("fast CI", "Week by week", "P(elite)", "First week whose p50s are Elite", "the last 14 days"):
         assert text in out
 
 
