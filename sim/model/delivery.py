@@ -167,6 +167,12 @@ class DeliveryModel:
         self.conflicts = 0
         self._formed_units = 0  # units formed from the engineers' work (follow-up fixes come after)
         self.u_engineer = self.rng["adoption"].generator.random(1000)
+        self._ci_rng = self.rng["ci"]
+        self._release_rng = self.rng["release"]
+        self._production_rng = self.rng["production"]
+        # the cadence every change follows when no plan switches it (the per-change hot path)
+        self._static_cadence: str | None = (None if "release.cadence" in self.params.dynamic
+                                            else self.params.get("release.cadence", 0.0))
         # CI settings that never change are worked out once (the per-change hot path)
         self._ci_static: CISettings | None = None
         if self.params.dynamic.isdisjoint(CI_KEYS):
@@ -380,7 +386,9 @@ class DeliveryModel:
             if merge > env.now:
                 self._later(merge - env.now, partial(self._arrive, index))
                 return
-            self.start_ci(index)
+            # the unit's flow begins right here: nothing else can be due before it (the arrival is the
+            # step being processed, and urgent steps due now would already have run)
+            self._ci_begin(index)
 
     # Steps as SimPy events. Each step of a change's journey is an event whose callback is the next step
     # (no process per merge unit or deployment): ``_now(step, URGENT)`` runs before anything else due
@@ -416,11 +424,6 @@ class DeliveryModel:
                 p.get("ci.suite_cv", t, 0.5, team), p.get("ci.flaky_rate", t, 0.5, team),
                 int(p.get("ci.max_flaky_reruns", t, 0.5, team)))
 
-    def _ci_settings(self, t: float, team: int) -> CISettings:
-        """(skip probability, mean suite hours, suite cv, flaky rate, flaky re-run limit) in force at ``t``."""
-        static = self._ci_static
-        return static if static is not None else self._ci_settings_at(t, team)
-
     def start_ci(self, unit: int) -> None:
         """A merge unit reaches CI: it starts its own flow now (after anything already due now)."""
         self._now(partial(self._ci_begin, unit), URGENT)
@@ -437,10 +440,10 @@ class DeliveryModel:
         """One pass through CI: skipped (slow or untrusted suite), or queue for a runner and run the suite."""
         if not run.members:
             run.members = list(self.units.changes(run.unit))
-        settings = self._ci_settings(self.env.now, run.team)
+        settings = self._ci_static or self._ci_settings_at(self.env._now, run.team)
         run.settings = settings
-        if self.rng["ci"].uniform() < settings[0]:
-            self._ci_done(run)
+        if self._ci_rng.uniform() < settings[0]:
+            self.make_ready(run.members, run.team, first=True)
             return
         run.flaky_failures = 0
         self._ci_request(run)
@@ -452,7 +455,7 @@ class DeliveryModel:
         unit's token joins the pool's users and the grant is an ordinary event at the moment SimPy
         would have processed the request, so every step happens in the same order either way.
         """
-        run.asked = self.env.now
+        run.asked = self.env._now
         runners = self.runners
         if len(runners.users) < runners.capacity and not runners.put_queue:
             runners.users.append(run)  # the run itself is the token that holds the runner
@@ -462,27 +465,24 @@ class DeliveryModel:
             run.request = request = runners.request()
             request.callbacks.append(partial(self._ci_granted, run))  # type: ignore[union-attr]
 
-    def _ci_release(self, run: CIRun) -> None:
-        """Give the runner back; a waiting unit gets it when SimPy processes the release."""
-        runners = self.runners
-        if runners.put_queue:
-            runners.release(run.request)  # type: ignore[arg-type]
-        else:
-            runners.users.remove(run.request)  # nobody waits: nothing to grant
-
     def _ci_granted(self, run: CIRun, _event: object = None) -> None:
-        waited = self.env.now - run.asked
-        self.units.queue_hours[run.unit] += waited
+        waited = self.env._now - run.asked
+        if waited:
+            self.units.queue_hours[run.unit] += waited
         self.ci_waits.append(waited)
         _, suite_hours, suite_cv, _, _ = run.settings
-        hours = self.rng["ci"].gamma(suite_hours, suite_cv)
-        self._later(hours, partial(self._ci_ran, run, hours))
+        hours = self._ci_rng.gamma(suite_hours, suite_cv)
+        Step(self.env, partial(self._ci_ran, run, hours), NORMAL, hours)
 
     def _ci_ran(self, run: CIRun, hours: float, _event: object = None) -> None:
         """The suite finished: free the runner, re-run a flaky failure, or fix what it caught."""
         self.units.run_hours[run.unit] += hours
-        self._ci_release(run)
-        rng = self.rng["ci"]
+        runners = self.runners
+        if runners.put_queue:  # a unit waits: SimPy grants it the runner when it processes the release
+            runners.release(run.request)  # type: ignore[arg-type]
+        else:
+            runners.users.remove(run.request)
+        rng = self._ci_rng
         _, _, _, flaky_rate, max_reruns = run.settings
         if run.flaky_failures < max_reruns and rng.uniform() < flaky_rate:
             run.flaky_failures += 1
@@ -490,16 +490,13 @@ class DeliveryModel:
             return
         fix = self._fix_caught_defects(run.members, run.team, rng)
         if fix is None:
-            self._ci_done(run)
+            self.make_ready(run.members, run.team, first=True)
         else:
             self._later(fix, partial(self._ci_fixed, run, fix))
 
     def _ci_fixed(self, run: CIRun, hours: float, _event: object = None) -> None:
         self.units.fix_hours[run.unit] += hours
         self._ci_try(run)  # the fixed changes are tested again
-
-    def _ci_done(self, run: CIRun) -> None:
-        self.make_ready(run.members, run.team, first=True)
 
     def _fix_caught_defects(self, members: Sequence[int], team: int, rng: Stream) -> float | None:
         """Hours to fix the defects this run caught (each fixed defect is gone); None when it caught none."""
@@ -521,7 +518,7 @@ class DeliveryModel:
     # 4. Release
     def make_ready(self, changes: Sequence[int], team: int, first: bool = False) -> None:
         """Changes of one team join its release train, each in the queue of the cadence it follows."""
-        now = self.env.now
+        now = self.env._now
         p = self.params
         train = self.trains[team]
         wake_now = False
@@ -529,10 +526,11 @@ class DeliveryModel:
         first_ready = self.changes.first_ready
         u_adopt = self.changes.u_adopt
         ready = train.ready
+        static = self._static_cadence
         for c in changes:
             if first:
                 first_ready[c] = now
-            cadence = p.get("release.cadence", now, u_adopt[c], team)
+            cadence = static or p.get("release.cadence", now, u_adopt[c], team)
             queue = ready.get(cadence)
             if queue is None:
                 queue = ready[cadence] = deque()
@@ -546,8 +544,8 @@ class DeliveryModel:
             train.ready_signal.succeed()
 
     def deploy_duration(self, method: str, team: int) -> float:
-        rng = self.rng["release"]
-        now = self.env.now
+        rng = self._release_rng
+        now = self.env._now
         if method == "manual":
             return rng.gamma(self.params.get("release.manual_deploy_hours", now, 0.5, team) * self.slowdown(now, team),
                              MANUAL_DEPLOY_CV)
@@ -560,7 +558,7 @@ class DeliveryModel:
         self._now(partial(self._train_begin, train), URGENT)
 
     def _train_begin(self, train: ReleaseTrain, _event: object = None) -> None:
-        train.u_method = self.rng["release"].uniform()
+        train.u_method = self._release_rng.uniform()
         self._train_step(train)
 
     def _train_step(self, train: ReleaseTrain) -> None:
@@ -568,21 +566,27 @@ class DeliveryModel:
         cal = self.calendar
         p = self.params
         team = train.team
-        now = env.now
+        now = env._now
         method = p.get("release.deploy", now, train.u_method, team)
         manual = method == "manual"
-        open_queues = [q for cadence, q in train.ready.items() if q and cal.may_deploy(cadence, now, manual)]
+        ready = train.ready
+        if len(ready) == 1:  # one cadence (no plan switching it): no list to build
+            (cadence, queue), = ready.items()
+            open_queues = [queue] if queue and cal.may_deploy(cadence, now, manual) else []
+        else:
+            open_queues = [q for cadence, q in ready.items() if q and cal.may_deploy(cadence, now, manual)]
         if open_queues:
             batch = self._take(open_queues, p.get("release.max_batch_size", now, 0.5, team))
-            self._later(self.deploy_duration(method, team), partial(self._train_deployed, train, batch, now, method))
+            hours = self.deploy_duration(method, team)
+            Step(env, partial(self._train_deployed, train, batch, now, method), NORMAL, hours)
             return
         wake = None
-        for cadence, queue in train.ready.items():
+        for cadence, queue in ready.items():
             if queue:
                 nxt = cal.next_opportunity(cadence, now, manual)
                 if nxt is not None and nxt > now and (wake is None or nxt < wake):
                     wake = nxt
-        train.ready_signal = signal = env.event()
+        train.ready_signal = signal = simpy.Event(env)
         train.deployer_wake = math.inf if wake is None else wake
         waiting = signal if wake is None else signal | env.timeout(wake - now)
         waiting.callbacks.append(partial(self._train_wakes, train))  # type: ignore[union-attr]
@@ -593,8 +597,8 @@ class DeliveryModel:
 
     def _train_deployed(self, train: ReleaseTrain, batch: list[int], start: float, method: str,
                         _event: object = None) -> None:
-        self._record_deployment(batch, train.team, start, unplanned=False, method=method)
-        train.u_method = self.rng["release"].uniform()
+        self._record_deployment(batch, train.team, start, False, method)
+        train.u_method = self._release_rng.uniform()
         self._train_step(train)
 
     @staticmethod
@@ -618,11 +622,11 @@ class DeliveryModel:
 
     def _record_deployment(self, batch: list[int], team: int, start: float, unplanned: bool, method: str) -> None:
         """A deployment finished now: record it, mark its changes' first deployment, and see if it fails."""
-        end = self.env.now
+        end = self.env._now
         index = self.deployments.add(start, end, batch, unplanned, method, team)
         first_start, first_end = self.changes.first_deploy_start, self.changes.first_deploy_end
         for c in batch:
-            if math.isnan(first_end[c]):
+            if first_end[c] != first_end[c]:  # NaN: never deployed before
                 first_start[c] = start
                 first_end[c] = end
         self.check_production(index, batch, team, end, method)
@@ -631,10 +635,10 @@ class DeliveryModel:
     # 5. Production
     def check_production(self, deployment: int, batch: list[int], team: int, end: float, method: str) -> None:
         """Whether the deployment fails: a checklist error at once, or an escaped defect that fires later."""
-        prng = self.rng["production"]
+        prng = self._production_rng
         p = self.params
-        error_rate = min(1.0, p.get("release.manual_error_rate", end, 0.5, team) * p.defect_factor(end, team))
-        checklist_error = method == "manual" and prng.uniform() < error_rate
+        checklist_error = method == "manual" and prng.uniform() < min(
+            1.0, p.get("release.manual_error_rate", end, 0.5, team) * p.defect_factor(end, team))
         defective = self.changes.defective
         escaped = [c for c in batch if defective[c]]
         delay = prng.exponential(p.get("operations.fire_delay_hours", end, 0.5, team)) if escaped else math.inf

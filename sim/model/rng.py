@@ -11,6 +11,9 @@ the seed, and the simulation avoids NumPy's per-call overhead.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+
 import numpy as np
 
 STREAMS = ("work", "branches", "ci", "quality", "release", "production", "restore", "adoption")
@@ -23,50 +26,49 @@ def stream_generator(root_seed: int, replication: int, name: str) -> np.random.G
 
 
 class Stream:
-    """A generator with buffered scalar ``uniform``, ``exponential`` and ``gamma`` draws."""
+    """A generator with buffered scalar ``uniform``, ``exponential`` and ``gamma`` draws.
 
-    __slots__ = ("_exp", "_gammas", "_i_exp", "_i_uni", "_uni", "generator")
+    Each kind of draw comes from its own block of ``_BLOCK`` values drawn in bulk, read through a
+    list iterator (the cheapest way to hand out one float at a time); a new block is drawn when
+    one runs out, so the sequence is fully determined by the seed.
+    """
+
+    __slots__ = ("_exp", "_gammas", "_uni", "generator")
 
     def __init__(self, generator: np.random.Generator):
         self.generator = generator
-        self._uni: list[float] = []
-        self._i_uni = 0
-        self._exp: list[float] = []
-        self._i_exp = 0
-        self._gammas: dict[float, list] = {}
+        self._uni: Iterator[float] = iter(())
+        self._exp: Iterator[float] = iter(())
+        self._gammas: dict[float, Iterator[float]] = {}
 
     def uniform(self) -> float:
         """One U(0, 1) draw."""
-        i = self._i_uni
-        if i >= len(self._uni):
-            self._uni = self.generator.random(_BLOCK).tolist()
-            i = 0
-        self._i_uni = i + 1
-        return self._uni[i]
+        try:
+            return next(self._uni)
+        except StopIteration:
+            self._uni = iter(self.generator.random(_BLOCK).tolist())
+            return next(self._uni)
+
+    def _standard_exponential(self) -> float:
+        try:
+            return next(self._exp)
+        except StopIteration:
+            self._exp = iter(self.generator.standard_exponential(_BLOCK).tolist())
+            return next(self._exp)
 
     def exponential(self, mean: float) -> float:
         if mean <= 0:
             return 0.0
-        i = self._i_exp
-        if i >= len(self._exp):
-            self._exp = self.generator.standard_exponential(_BLOCK).tolist()
-            i = 0
-        self._i_exp = i + 1
-        return self._exp[i] * mean
+        return self._standard_exponential() * mean
 
     def exponentials(self, n: int) -> np.ndarray:
         """The next ``n`` standard exponential draws: exactly the values ``n`` calls of
         ``exponential(1.0)`` would give, from the same blocks (so the two can be mixed)."""
-        out = np.empty(n)
-        filled = 0
-        while filled < n:
-            if self._i_exp >= len(self._exp):
-                self._exp = self.generator.standard_exponential(_BLOCK).tolist()
-                self._i_exp = 0
-            take = min(n - filled, len(self._exp) - self._i_exp)
-            out[filled:filled + take] = self._exp[self._i_exp:self._i_exp + take]
-            self._i_exp += take
-            filled += take
+        out = np.fromiter(itertools.islice(self._exp, n), dtype=float, count=-1)
+        while len(out) < n:
+            self._exp = iter(self.generator.standard_exponential(_BLOCK).tolist())
+            more = np.fromiter(itertools.islice(self._exp, n - len(out)), dtype=float, count=-1)
+            out = np.concatenate([out, more])
         return out
 
     def gamma(self, mean: float, cv: float) -> float:
@@ -76,15 +78,16 @@ class Stream:
         if cv < 1e-3:  # practically fixed (and 1/cv² would overflow for tiny cv)
             return mean
         if cv == 1.0:
-            return self.exponential(mean)
+            return self._standard_exponential() * mean
         shape = 1.0 / (cv * cv)
         pool = self._gammas.get(shape)
-        if pool is None or pool[1] >= len(pool[0]):
-            pool = [self.generator.standard_gamma(shape, _BLOCK).tolist(), 0]
-            self._gammas[shape] = pool
-        value = pool[0][pool[1]]
-        pool[1] += 1
-        return value * (mean / shape)
+        if pool is not None:
+            try:
+                return next(pool) * (mean / shape)
+            except StopIteration:
+                pass
+        pool = self._gammas[shape] = iter(self.generator.standard_gamma(shape, _BLOCK).tolist())
+        return next(pool) * (mean / shape)
 
 
 def replication_streams(root_seed: int, replication: int) -> dict[str, Stream]:
