@@ -73,7 +73,8 @@ def run_tasks(fn: Callable[..., T], tasks: Sequence[tuple], *, workers: int | No
     called as tasks finish (the app uses it for ``st.progress``).
     """
     total = len(tasks)
-    workers = default_workers() if workers is None else max(1, int(workers))
+    # never more processes than cores: more cannot go faster and each costs a model's memory
+    workers = default_workers() if workers is None else max(1, min(int(workers), default_workers()))
     workers = min(workers, total) if total else 1
     bar = _Progress(progress, total) if progress and show_progress(show) else None
     try:

@@ -15,10 +15,14 @@ from bisect import bisect_right
 
 import numpy as np
 
+from sim.errors import InputError
+from sim.metrics import timerange
+
 DAY_START_HOUR = 9.0
 DAILY_RELEASE_HOUR = 15.0
 WEEKEND_RELEASE_HOUR = 9.0
 SATURDAY = 5
+NS_PER_SECOND = 1_000_000_000
 
 
 class Calendar:
@@ -122,7 +126,18 @@ class Calendar:
 
 
 def hours_to_ns(origin: dt.date, hours: np.ndarray) -> np.ndarray:
-    """Simulation hours → int64 nanoseconds since the Unix epoch, rounded to whole seconds."""
+    """Simulation hours → int64 nanoseconds since the Unix epoch, rounded to whole seconds.
+
+    Raises :class:`~sim.errors.InputError` instead of wrapping around when a time falls outside
+    what nanoseconds can hold (numpy integer arithmetic overflows silently).
+    """
     base = int(dt.datetime(origin.year, origin.month, origin.day, tzinfo=dt.UTC).timestamp())
-    seconds = np.round(np.asarray(hours, dtype=float) * 3600.0).astype(np.int64)
-    return (seconds + base) * 1_000_000_000
+    seconds = np.round(np.asarray(hours, dtype=float) * 3600.0)
+    if seconds.size:
+        low, high = float(np.min(seconds)) + base, float(np.max(seconds)) + base
+        if not (np.isfinite(low) and np.isfinite(high)
+                and low > timerange.NS_MIN // NS_PER_SECOND and high < timerange.NS_MAX // NS_PER_SECOND):
+            raise InputError(f"simulated times from {origin.isoformat()} run outside what nanosecond timestamps "
+                             f"can hold (1677-09-22 to 2262-04-11); keep start, warm-up and days within "
+                             f"the {timerange.RANGE_TEXT}")
+    return (seconds.astype(np.int64) + base) * NS_PER_SECOND
