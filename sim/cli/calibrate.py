@@ -19,6 +19,7 @@ from sim.cli.common import (
     add_seed_option,
     add_workers_option,
     print_json,
+    status,
 )
 from sim.cli.tables import band_text
 from sim.errors import InputError
@@ -63,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     out = _out_path(args.out)
     base_path = Path(args.base) if args.base else default_base_path()
     base = load_scenario(locate(str(base_path), "scenario")) if base_path is not None else None
-    logs = read_logs(args.changes, args.deployments, args.incidents)
+    with status("reading the logs") as step:
+        logs = read_logs(args.changes, args.deployments, args.incidents, progress=step)
     bar = _ProgressBar() if show_progress(None) else None
     try:
         result = calibrate(logs, base=base, reps=args.reps, check_reps=args.check_reps, seed=args.seed,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from sim.analysis.parallel import default_workers
+from sim.analysis.parallel import default_workers, show_progress
 from sim.files import TOML, check_file
 from sim.model.catalog import locate
 from sim.model.scenario import Scenario, load_scenario
@@ -96,6 +98,21 @@ def scenario_from_args(path: str, args: argparse.Namespace) -> Scenario:
     if getattr(args, "days", None) is not None:
         scenario = scenario.with_values({"days": args.days}, source="--days")
     return scenario
+
+
+@contextlib.contextmanager
+def status(first: str) -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr naming the current step, only on a terminal (never on ``--json`` stdout).
+
+    Yields ``step(text)`` to name the next step; a no-op when stderr is not a terminal.
+    """
+    if not show_progress(None):
+        yield lambda text: None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(first) as live:
+        yield lambda text: live.update(text)
 
 
 def print_json(document: Any) -> None:

@@ -7,6 +7,7 @@ import json
 
 from rich.console import Console
 
+from sim.cli.common import status
 from sim.cli.tables import score_table
 from sim.errors import InputError
 from sim.metrics.bands import BENCHMARKS, check_benchmark
@@ -56,8 +57,10 @@ def window_bounds(start: str | None, end: str | None) -> tuple[object, object]:
 def run(args: argparse.Namespace) -> int:
     benchmark = check_benchmark(args.benchmark)
     start, end = window_bounds(args.start, args.end)
-    logs = read_logs(args.changes, args.deployments, args.incidents)
-    result = score_logs(logs, start=start, end=end, benchmark=benchmark)
+    with status("reading the logs") as step:
+        logs = read_logs(args.changes, args.deployments, args.incidents, progress=step)
+        step(f"scoring {len(logs.changes):,} changes, {len(logs.deployments):,} deployments")
+        result = score_logs(logs, start=start, end=end, benchmark=benchmark)
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))
         return 0

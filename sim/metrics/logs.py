@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -320,13 +320,20 @@ def _read_incidents(source: Any) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def read_logs(changes: Any, deployments: Any, incidents: Any) -> EventLogs:
+def read_logs(changes: Any, deployments: Any, incidents: Any,
+              progress: Callable[[str], Any] | None = None) -> EventLogs:
     """Read and validate the three CSV files (paths, or file-like objects with a ``.name``).
 
     Raises :class:`InputError` with one line naming the file — and the CSV line, counting
-    the header as line 1 — for the first problem found.
+    the header as line 1 — for the first problem found. ``progress(text)`` hears which file is
+    being read (a status line on a terminal).
     """
-    return EventLogs(_read_changes(changes), _read_deployments(deployments), _read_incidents(incidents))
+    frames = []
+    for source, read in ((changes, _read_changes), (deployments, _read_deployments), (incidents, _read_incidents)):
+        if progress is not None:
+            progress(f"reading {_source_name(source)}")
+        frames.append(read(source))
+    return EventLogs(*frames)
 
 
 # ---------------------------------------------------------------------------------------------
