@@ -226,8 +226,14 @@ def check_writable(path: str | Path, *, name: str | None = None) -> Path:
         raise InputError(f"{name}: is {_not_regular(info.st_mode)}, not a file that can be written")
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        os.close(os.open(target, flags, 0o644))
+        fd = os.open(target, flags, 0o644)
+        try:
+            os.write(fd, b"")  # an empty write: /proc and friends refuse it, regular files do not change
+        finally:
+            os.close(fd)
     except OSError as exc:
+        if info is None:
+            target.unlink(missing_ok=True)
         raise _write_problem(name, "write this file", exc) from None
     if info is None:
         target.unlink(missing_ok=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -248,12 +249,17 @@ def _parse_times(table: pd.DataFrame, column: str, name: str, *, allow_empty: bo
 
 
 def _parses_outside_ns(value: str) -> bool:
-    """An ISO 8601 time that parses, but only in a unit coarser than ns (so outside the accepted dates)."""
-    try:
-        stamp = pd.to_datetime(value, utc=True, format="ISO8601")
-    except (ValueError, OverflowError):
-        return False
-    return stamp is not pd.NaT and not timerange.in_range(stamp)
+    """An ISO 8601 time that parses, but only in a unit coarser than ns (so outside the accepted dates).
+
+    Nanosecond digits force the ns unit, so a far date with them is tried again without its fraction.
+    """
+    for candidate in (value, re.sub(r"[.,]\d+", "", value, count=1)):
+        try:
+            stamp = pd.to_datetime(candidate, utc=True, format="ISO8601")
+        except (ValueError, OverflowError):
+            continue
+        return stamp is not pd.NaT and not timerange.in_range(stamp)
+    return False
 
 
 def _check_ids(table: pd.DataFrame, column: str, name: str) -> pd.Series:
