@@ -19,7 +19,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line and exit code 2."""
 
     def error(self, message: str):  # pragma: no cover - exercised through main()
-        sys.stderr.write(f"{self.prog}: {message}\n")
+        from sim.errors import one_line
+
+        sys.stderr.write(f"{one_line(f'{self.prog}: {message}')}\n")
         raise SystemExit(2)
 
 
@@ -48,7 +50,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from sim.cli.common import cap_workers
-    from sim.errors import InputError
+    from sim.errors import InputError, one_line
 
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     chosen = argv[0] if argv and argv[0] in COMMANDS else None
@@ -64,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # the output could not be written (stdout, a file): the user's environment
         _silence_stdout()
         where = f"{exc.filename}: " if exc.filename else "output: "
-        sys.stderr.write(f"dorasim {args.command}: {where}cannot write ({exc.strerror or type(exc).__name__})\n")
+        line = one_line(f"dorasim {args.command}: {where}cannot write ({exc.strerror or type(exc).__name__})")
+        sys.stderr.write(f"{line}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("dorasim: interrupted\n")

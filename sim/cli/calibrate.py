@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.report)
         return 0
-    Console(soft_wrap=False).print(report_view(result.report, out))
+    Console(soft_wrap=False, markup=False, emoji=False).print(report_view(result.report, out))
     return 0
 
 
@@ -131,7 +131,7 @@ class _ProgressBar:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._progress = Progress(TextColumn("calibrating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                  console=Console(stderr=True), transient=True)
+                                  console=Console(stderr=True, markup=False, emoji=False), transient=True)
         self._progress.start()
         self._task = self._progress.add_task("calibrating", total=None)
 

@@ -111,7 +111,7 @@ def status(first: str) -> Iterator[Callable[[str], None]]:
         return
     from rich.console import Console
 
-    with Console(stderr=True).status(first) as live:
+    with Console(stderr=True, markup=False, emoji=False).status(first) as live:
         yield lambda text: live.update(text)
 
 

@@ -6,10 +6,11 @@ import argparse
 import json
 
 from rich.console import Console
+from rich.text import Text
 
 from sim.cli.common import status
 from sim.cli.tables import score_table
-from sim.errors import InputError
+from sim.errors import InputError, one_line
 from sim.metrics.bands import BENCHMARKS, check_benchmark
 from sim.metrics.logs import read_logs
 from sim.metrics.scoring import parse_instant, score_logs
@@ -64,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))
         return 0
-    console = Console()
+    console = Console(markup=False, emoji=False)  # ids and names from the files are data, not markup
     console.print(score_table(result, title=f"DORA metrics (benchmark {benchmark})"))
     for warning in result["warnings"]:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False, markup=True)
+        console.print(Text.assemble(("warning:", "yellow"), f" {one_line(warning)}"), highlight=False)
     return 0

@@ -45,9 +45,9 @@ def run(args) -> int:
     if args.json:
         print_json(result)
     else:
-        console = Console(soft_wrap=False)
+        console = Console(soft_wrap=False, markup=False, emoji=False)
         if not console.is_terminal:  # a file or a pipe: wide enough that lever names stay whole
-            console = Console(soft_wrap=False, width=140)
+            console = Console(soft_wrap=False, width=140, markup=False, emoji=False)
         console.print(summary(result, args.out))
     return 0
 

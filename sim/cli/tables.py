@@ -99,4 +99,4 @@ def compare_table(results: list[dict[str, Any]]) -> Table:
 
 
 def print_renderable(renderable) -> None:
-    Console(soft_wrap=False).print(renderable)
+    Console(soft_wrap=False, markup=False, emoji=False).print(renderable)  # names are data, not markup

@@ -155,9 +155,10 @@ class DeliveryModel:
         work_keys = ("team.overtime", "team.fatigue_defect_factor", "quality.defect_rate",
                      "branching.feature_flags", "branching.flag_coverage")
         if p.dynamic.isdisjoint(work_keys) and not p.has_costs:
-            fatigue = 1.0 + p.get("team.fatigue_defect_factor") * (p.get("team.overtime") - 1.0)
-            p_def = np.full(n, min(1.0, p.get("quality.defect_rate") * fatigue))
-            flagged = (u_flag < p.get("branching.flag_coverage")) & bool(p.get("branching.feature_flags"))
+            # none of these keys changes during the run: their value at time 0 holds throughout
+            fatigue = 1.0 + p.get("team.fatigue_defect_factor", 0.0) * (p.get("team.overtime", 0.0) - 1.0)
+            p_def = np.full(n, min(1.0, p.get("quality.defect_rate", 0.0) * fatigue))
+            flagged = (u_flag < p.get("branching.flag_coverage", 0.0)) & bool(p.get("branching.feature_flags", 0.0))
         else:
             p_def = np.empty(n)
             flagged = np.empty(n, dtype=bool)
