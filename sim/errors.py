@@ -8,7 +8,10 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
     shown escaped (``\\x1b``), so a message can neither break into lines nor drive a terminal."""
     flat = " ".join(text.split())
     shown = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in flat)
-    return shown if len(shown) <= limit else f"{shown[:limit]}…"
+    if len(shown) <= limit:
+        return shown
+    tail = limit // 3  # the end of a message says why: keep it
+    return f"{shown[:limit - tail - 1]}…{shown[-tail:]}"
 
 
 class InputError(Exception):

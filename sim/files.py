@@ -68,6 +68,15 @@ TOML = Kind("TOML file", 1 * MB, "DORASIM_MAX_TOML_KB", "KB")
 CSV = Kind("CSV file", 50 * MB, "DORASIM_MAX_LOG_MB", "MB", missing="no such file")
 
 
+NAME_CHARS = 240  # how much of a (pasted, generated) file name a message shows
+
+
+def shown_name(path: str | Path) -> str:
+    """A file name as messages show it: whole when short, else its start and end."""
+    text = str(path)
+    return text if len(text) <= NAME_CHARS else f"{text[:150]}…{text[-80:]}"
+
+
 def size_text(n_bytes: float) -> str:
     """``512 bytes``, ``1.5 KB``, ``50 MB``: sizes as messages show them."""
     if n_bytes < KB:
@@ -118,7 +127,7 @@ def check_file(path: str | Path, kind: Kind = TOML, *, name: str | None = None,
     ``name`` is how messages name the file (default: the path as given), ``what`` what it should be
     (default: the kind's noun, e.g. "TOML file").
     """
-    name = str(path) if name is None else name
+    name = shown_name(path) if name is None else name
     what = kind.noun if what is None else what
     try:
         info = os.stat(path)
@@ -140,7 +149,7 @@ def read_bytes(path: str | Path, kind: Kind = TOML, *, name: str | None = None, 
 
     ``name`` and ``what`` as in :func:`check_file`.
     """
-    name = str(path) if name is None else name
+    name = shown_name(path) if name is None else name
     what = kind.noun if what is None else what
     check_file(path, kind, name=name, what=what)
     limit = kind.limit()
@@ -181,7 +190,7 @@ def decode_text(data: bytes, name: str) -> str:
 
 def read_text(path: str | Path, kind: Kind = TOML, *, name: str | None = None, what: str | None = None) -> str:
     """A user's UTF-8 text file, read with the rules of :func:`read_bytes`."""
-    name = str(path) if name is None else name
+    name = shown_name(path) if name is None else name
     return decode_text(read_bytes(path, kind, name=name, what=what), name)
 
 
@@ -195,7 +204,7 @@ def _write_problem(name: str, action: str, exc: OSError) -> InputError:
 
 def make_folder(path: str | Path, *, name: str | None = None) -> Path:
     """Create a folder for output (and its parents), or a one-line error saying why not."""
-    name = str(path) if name is None else name
+    name = shown_name(path) if name is None else name
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"{name}: exists and is not a folder")
@@ -214,7 +223,7 @@ def check_writable(path: str | Path, *, name: str | None = None) -> Path:
     It must be a regular file or not exist yet (a pipe would block, a folder cannot be written); it is
     opened for appending without blocking — nothing is truncated — and removed again if it was new.
     """
-    name = str(path) if name is None else name
+    name = shown_name(path) if name is None else name
     target = Path(path)
     try:
         info = os.stat(target)
@@ -242,7 +251,7 @@ def check_writable(path: str | Path, *, name: str | None = None) -> Path:
 
 def write_bytes(path: str | Path, data: bytes, *, name: str | None = None) -> None:
     """Write an output file, or a one-line error saying why it cannot be written."""
-    name = str(path) if name is None else name
+    name = shown_name(path) if name is None else name
     target = Path(path)
     if target.is_dir():
         raise InputError(f"{name}: is a directory; give a file name")
