@@ -167,3 +167,14 @@ def test_a_link_cannot_lift_the_caps():
     settings = at.session_state["settings"]
     assert settings["reps"] <= limits.MAX_REPS and settings["days"] <= limits.MAX_DAYS
     assert "team.engineers" not in at.session_state["overrides"]
+
+
+def test_the_work_of_one_run_is_capped_whatever_key_carries_it():
+    per_day = 50  # the schema allows it; with 200 engineers over 730 days that is millions of changes
+    at = upload_scenario(open_app(view="data"), "busy.toml",
+                         f"days = 365\n[team]\nengineers = 150\nchanges_per_engineer_per_day = {per_day}\n")
+    assert_refused_quietly(at, "changes in one run", f"at most {limits.MAX_CHANGES_PER_RUN:,}")
+    shipped_ok = list(state.scenario_files())
+    assert shipped_ok  # every shipped scenario runs within the caps
+    for name in shipped_ok:
+        limits.check_scenario(state.load_file_scenario(name).with_values({"days": limits.MAX_DAYS}), name)
