@@ -42,6 +42,7 @@ UTC_NS = "datetime64[ns, UTC]"
 ISO_START = r"\d{4}"  # an ISO 8601 date or time begins with a four-digit year
 _TRUE, _FALSE = "true", "false"
 _HEADER_LINES = 1  # CSV line of data row i (0-based) is i + 1 + _HEADER_LINES
+MAX_COLUMNS = 1000  # columns of one file (the contract needs four; extra ones are carried along)
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,10 +161,29 @@ def _parse_csv(text: str) -> pd.DataFrame:
             return pd.read_csv(io.BytesIO(text.encode("utf-8")), engine="pyarrow", **options)
         except (pd.errors.ParserError, ValueError):
             pass
+    _check_row_widths(text)  # the C parser takes minutes over a row of a million fields
     with warnings.catch_warnings():
         # Rows longer than the header would silently lose fields: make that an error.
         warnings.simplefilter("error", pd.errors.ParserWarning)
         return pd.read_csv(io.StringIO(text), skip_blank_lines=False, index_col=False, **options)
+
+
+class _LongRow(Exception):
+    def __init__(self, line: int, fields: int, width: int):
+        super().__init__(line, fields, width)
+        self.line, self.fields, self.width = line, fields, width
+
+
+def _check_row_widths(text: str) -> None:
+    """Raise :class:`_LongRow` for the first row with more fields than the header."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        width = len(next(reader, []))
+        for row in reader:
+            if len(row) > width:
+                raise _LongRow(reader.line_num, len(row), width)
+    except csv.Error:  # e.g. a field over the csv module's size limit: the C parser reports it
+        return
 
 
 def _read_table(source: Any, kind: str) -> tuple[pd.DataFrame, str]:
@@ -172,17 +192,22 @@ def _read_table(source: Any, kind: str) -> tuple[pd.DataFrame, str]:
     required = ", ".join(REQUIRED_COLUMNS[kind])
     if not text.strip():
         raise InputError(f"{name}: the file is empty; expected a header line with {required}")
+    header = _header_fields(text)
+    if len(header) > MAX_COLUMNS:  # a table that wide takes minutes to build: refuse it first
+        raise InputError(f"{name}: the header has {len(header)} columns; at most {MAX_COLUMNS} are read")
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise InputError(f"{name}: the header names column {quoted(repeated[0])} more than once")
     try:
         table = _parse_csv(text)
+    except _LongRow as row:
+        raise InputError(f"{name}: not a readable CSV file (line {row.line} has {row.fields} fields, "
+                         f"the header {row.width})") from None
     except pd.errors.ParserWarning:
         raise InputError(f"{name}: not a readable CSV file (a row has more fields than the header)") from None
     except (pd.errors.ParserError, ValueError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{name}: not a readable CSV file ({shown(first_line)})") from None
-    header = _header_fields(text)
-    repeated = sorted({c for c in header if header.count(c) > 1})
-    if repeated:
-        raise InputError(f"{name}: the header names column {quoted(repeated[0])} more than once")
     table.columns = [str(c).strip() for c in table.columns]
     for column in REQUIRED_COLUMNS[kind]:
         if column not in table.columns:

@@ -293,3 +293,18 @@ def test_the_cli_scores_files_copied_anywhere(small_logs, tmp_path):
     outcome = run_main("score", *log_args(tmp_path), "--json")
     assert_ok(outcome)
     assert json.loads(outcome.out)["counts"]["deployments"] > 0
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    ("change_id,time_created," + ",".join(f"c{i}" for i in range(300_000)) + "\n", ("300002 columns", "at most 1000")),
+    ("change_id,time_created\nC1,2026-01-05T10:00:00Z," + ",".join(["x"] * 400_000) + "\n",
+     ("line 2 has 400002 fields", "the header 2")),
+    ("change_id,time_created\n\nC1,2026-01-05T10:00:00Z," + ",".join(["x"] * 400_000) + "\n",
+     ("line 3 has 400002 fields",)),
+])
+def test_very_wide_csv_files_are_refused_quickly(content, words, small_logs, tmp_path):
+    changes = tmp_path / "changes.csv"
+    changes.write_text(content)
+    started = time.monotonic()
+    assert_refused(run_main("score", *log_args(small_logs, changes=changes), timeout=30), *words)
+    assert time.monotonic() - started < 10
