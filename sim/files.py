@@ -120,13 +120,9 @@ def _os_problem(exc: OSError, kind: Kind, what: str) -> str:
     return f"cannot be read ({exc.strerror or type(exc).__name__})"
 
 
-def check_file(path: str | Path, kind: Kind = TOML, *, name: str | None = None,
-               what: str | None = None) -> os.stat_result:
-    """``os.stat`` of a user's file, or a one-line error if it is missing, not regular, or too big.
-
-    ``name`` is how messages name the file (default: the path as given), ``what`` what it should be
-    (default: the kind's noun, e.g. "TOML file").
-    """
+def check_regular(path: str | Path, kind: Kind = TOML, *, name: str | None = None,
+                  what: str | None = None) -> os.stat_result:
+    """``os.stat`` of a file that must exist and be regular (any size), or a one-line error."""
     name = shown_name(path) if name is None else name
     what = kind.noun if what is None else what
     try:
@@ -138,6 +134,19 @@ def check_file(path: str | Path, kind: Kind = TOML, *, name: str | None = None,
     other = _not_regular(info.st_mode)
     if other is not None:
         raise InputError(f"{name}: is {other}, not a {what}")
+    return info
+
+
+def check_file(path: str | Path, kind: Kind = TOML, *, name: str | None = None,
+               what: str | None = None) -> os.stat_result:
+    """``os.stat`` of a user's file, or a one-line error if it is missing, not regular, or too big.
+
+    ``name`` is how messages name the file (default: the path as given), ``what`` what it should be
+    (default: the kind's noun, e.g. "TOML file").
+    """
+    name = shown_name(path) if name is None else name
+    what = kind.noun if what is None else what
+    info = check_regular(path, kind, name=name, what=what)
     limit = kind.limit()
     if info.st_size > limit:
         raise _too_big(name, kind, what, size_text(info.st_size), limit)

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import InputError
-from sim.files import CSV, check_file
+from sim.files import CSV, check_regular
 from sim.metrics.registry import METRIC_KEYS
 
 TABLE_METRICS = (*METRIC_KEYS, "overall")
@@ -37,7 +37,7 @@ def check_out_path(path: str | Path) -> Path:
     if path.is_dir():
         raise InputError(f"--out {path}: is a directory, not a file")
     if os.path.lexists(path):  # resumed: it must be a readable table, not a pipe or a device
-        check_file(path, CSV, name=f"--out {path}", what="sweep table")
+        check_regular(path, CSV, name=f"--out {path}", what="sweep table")
     return path
 
 
