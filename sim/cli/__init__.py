@@ -63,11 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         sys.stderr.write(f"dorasim {args.command}: {exc}\n")
         return 2
-    except OSError as exc:  # the output could not be written (stdout, a file): the user's environment
+    except OSError as exc:  # the system refused (stdout on a full disk, a closed pipe): not a bug of ours
         _silence_stdout()
-        where = f"{exc.filename}: " if exc.filename else "output: "
-        line = one_line(f"dorasim {args.command}: {where}cannot write ({exc.strerror or type(exc).__name__})")
-        sys.stderr.write(f"{line}\n")
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(one_line(f"dorasim {args.command}: {where}{exc.strerror or type(exc).__name__}") + "\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("dorasim: interrupted\n")

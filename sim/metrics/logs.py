@@ -225,10 +225,10 @@ SHOWN_CHARS = 120  # how much of a value from the file a message quotes
 
 def shown(text: str, limit: int = SHOWN_CHARS) -> str:
     """A value from a file as a message quotes it: control characters visible (``\\t``), cut to ``limit``."""
-    quoted = repr(text)[1:-1]
-    if len(quoted) > limit:
-        return f"{quoted[:limit]}… ({len(text)} characters)"
-    return quoted
+    escaped = repr(text)[1:-1]
+    if len(escaped) > limit:
+        return f"{escaped[:limit]}… ({len(text)} characters)"
+    return escaped
 
 
 def quoted(text: str) -> str:
