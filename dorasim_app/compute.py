@@ -14,6 +14,7 @@ from typing import Any
 
 import streamlit as st
 
+from dorasim_app import limits
 from sim.analysis.parallel import default_workers
 from sim.analysis.runner import replicate, summarize
 from sim.metrics.logs import EventLogs
@@ -78,6 +79,8 @@ def cached_run(scenario_json: str, reps: int, seed: int, benchmark: str, label: 
 def run(scenario: Scenario, reps: int, seed: int | None = None, benchmark: str = "2023",
         label: str = "Simulating") -> dict[str, Any]:
     seed = scenario.seed if seed is None else seed
+    limits.check_reps(int(reps))
+    limits.check_scenario(scenario, scenario.name)
     return cached_run(scenario.model_dump_json(), int(reps), int(seed), benchmark, label)
 
 
@@ -91,6 +94,7 @@ def _one_replication(scenario_json: str, seed: int, replication: int) -> dict[st
 
 def one_replication(scenario: Scenario, seed: int, replication: int = 0) -> dict[str, Any]:
     """One replication's window logs (DataFrames) and window bounds."""
+    limits.check_scenario(scenario, scenario.name)
     return _one_replication(scenario.model_dump_json(), int(seed), int(replication))
 
 

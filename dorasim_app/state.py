@@ -17,6 +17,7 @@ from typing import Any
 
 import streamlit as st
 
+from dorasim_app import limits
 from sim.errors import InputError
 from sim.metrics.bands import BENCHMARKS
 from sim.model.catalog import scenario_dir
@@ -34,7 +35,7 @@ VIEWS = {
 }
 DEFAULT_VIEW = "compare"
 DEFAULT_REPS = 20
-MAX_REPS = 500
+MAX_REPS = limits.MAX_REPS
 CUSTOM_MARK = "★ "  # prefix of scenarios that came from an upload or a calibration (not files)
 PREFERRED = {"baseline": "baseline", "scenario": "elite"}
 RUN_SETTINGS = ("reps", "seed", "days")
@@ -156,9 +157,15 @@ def state_from_query(params: Mapping[str, Any]) -> tuple[LinkState, list[str]]:
         elif name == "seed":
             state.seed = _int_param(name, raw, 0, 2**63 - 1, problems)
         elif name == "days":
-            state.days = _int_param(name, raw, 1, 3650, problems)
+            state.days = _int_param(name, raw, 1, limits.MAX_DAYS, problems)
         elif name in parameter_keys():
-            state.overrides[name] = parse_override(f"{name}={raw}")[1]
+            value = parse_override(f"{name}={raw}")[1]
+            try:
+                limits.check_value(name, value, "link")
+            except InputError as exc:
+                problems.append(str(exc))
+                continue
+            state.overrides[name] = value
         elif name not in all_keys():
             problems.append(f"{name}: not a setting or scenario key")
     return state, problems
@@ -259,7 +266,10 @@ def benchmark() -> str:
 def with_run_settings(scenario: Scenario) -> Scenario:
     """The scenario on the shared horizon and seed (common random numbers across scenarios)."""
     settings = run_settings()
-    return scenario.with_values({"days": settings["days"], "seed": settings["seed"]}, source="run settings")
+    limits.check_reps(settings["reps"])
+    scenario = scenario.with_values({"days": settings["days"], "seed": settings["seed"]}, source="run settings")
+    limits.check_scenario(scenario, scenario.name)
+    return scenario
 
 
 def baseline_scenario() -> Scenario:

@@ -11,6 +11,7 @@ from typing import Any, Literal, get_args, get_origin
 
 import streamlit as st
 
+from dorasim_app import limits as hosted
 from dorasim_app.style import (
     HIGHER_IS_BETTER,
     METRIC_BAND_KEY,
@@ -74,6 +75,8 @@ def widget_spec(key: str) -> WidgetSpec:
     if kind is int:
         lo = limits.get("ge", limits["gt"] + 1 if "gt" in limits else 0)
         hi = limits.get("le", limits["lt"] - 1 if "lt" in limits else None)
+        cap = hosted.cap_of(key)  # the hosted app's cap, below the schema's limit
+        hi = cap if hi is None or (cap is not None and cap < hi) else hi
         slider = hi is not None and hi - lo <= SLIDER_MAX_WIDTH_INT
         return WidgetSpec("slider" if slider else "number", min_value=int(lo),
                           max_value=None if hi is None else int(hi), step=1, is_int=True)

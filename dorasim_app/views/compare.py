@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dorasim_app import charts, compute, state
+from dorasim_app import charts, compute, limits, state
 from dorasim_app.story import explain
 from dorasim_app.style import band_badge
 from dorasim_app.widgets import (
@@ -106,7 +106,7 @@ def tuning_form() -> None:
                            help="Independent runs with different random numbers; cards show their median and spread.")
             b.number_input("Seed", min_value=0, step=1, key=SETTING_KEYS["seed"],
                            help="Root seed shared by both scenarios (same seed ⇒ same numbers).")
-            c.number_input("Horizon (days)", min_value=7, max_value=3650, step=1, key=SETTING_KEYS["days"],
+            c.number_input("Horizon (days)", min_value=7, max_value=limits.MAX_DAYS, step=1, key=SETTING_KEYS["days"],
                            help="Length of the scored window, for both scenarios.")
         st.form_submit_button("Run the comparison", type="primary", key=SUBMIT_KEY, on_click=_on_submit)
     cols = st.columns([1, 4])

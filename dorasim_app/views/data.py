@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dorasim_app import compute, state
+from dorasim_app import compute, limits, state
 from dorasim_app.style import METRIC_BAND_KEY, METRIC_LABELS, band_word, pretty_key
 from dorasim_app.uploads import (
     MAX_UPLOAD_BYTES,
@@ -297,6 +297,7 @@ def calibrate_section(logs: EventLogs) -> None:
             bar.progress(done / max(total, 1), text=f"Calibrating: {done} of at most {total} replications")
 
         try:
+            limits.check_logs_for_calibration(logs)
             result = calibrate(logs, base=base, workers=compute.workers_for(PARALLEL_REPS), callback=tick,
                                benchmark=state.benchmark())
         except InputError as exc:

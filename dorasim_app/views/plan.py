@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dorasim_app import charts, compute, state
+from dorasim_app import charts, compute, state, uploads
 from dorasim_app.style import band_badge, band_word, pretty_key
 from dorasim_app.widgets import metric_cards
 from sim.errors import InputError
@@ -27,9 +27,9 @@ def available() -> bool:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _cached_plan(plan_toml: str, source: str, reps: int, seed: int, benchmark: str) -> dict[str, Any]:
-    from sim.analysis.plan import load_plan_text, run_plan
+    from sim.analysis.plan import run_plan
 
-    plan = load_plan_text(plan_toml, source, state.SCENARIO_DIR)
+    plan = uploads.read_plan_text(plan_toml, source, state.SCENARIO_DIR, uploaded={})
     progress = compute._LazyProgress(f"Forecasting {plan.name}")
     try:
         return run_plan(plan, reps, seed, workers=compute.workers_for(reps), benchmark=benchmark,
@@ -46,11 +46,11 @@ def run(plan, reps: int, seed: int) -> dict[str, Any]:
 
 def load(name: str):
     """A plan by name: the edited text when the user changed it, else the shipped file."""
-    from sim.analysis.plan import load_plan, load_plan_text
+    from sim.analysis.plan import load_plan
 
     edited = st.session_state.get("plan.edited", {}).get(name)
     if edited is not None:
-        return load_plan_text(edited, f"{name}.toml", state.SCENARIO_DIR)
+        return uploads.read_plan_text(edited, f"{name}.toml", state.SCENARIO_DIR)
     return load_plan(state.plan_files()[name])
 
 
@@ -73,11 +73,9 @@ def phases_table(plan) -> pd.DataFrame:
 
 
 def _commit_edit(name: str) -> None:
-    from sim.analysis.plan import load_plan_text
-
     text = st.session_state[f"plan.text.{name}"]
     try:
-        load_plan_text(text, f"{name}.toml", state.SCENARIO_DIR)
+        uploads.read_plan_text(text, f"{name}.toml", state.SCENARIO_DIR)
     except InputError as exc:
         st.session_state["plan.error"] = str(exc)
         return

@@ -73,7 +73,8 @@ def run_tasks(fn: Callable[..., T], tasks: Sequence[tuple], *, workers: int | No
     called as tasks finish (the app uses it for ``st.progress``).
     """
     total = len(tasks)
-    workers = default_workers() if workers is None else max(1, int(workers))
+    # never more processes than cores: more cannot go faster and each costs a model's memory
+    workers = default_workers() if workers is None else max(1, min(int(workers), default_workers()))
     workers = min(workers, total) if total else 1
     if multiprocessing.parent_process() is not None:
         workers = 1  # already a worker: never start a pool of pools (each worker would start its own)
@@ -123,8 +124,9 @@ class _Progress:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                  TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self._progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), console=Console(stderr=True, markup=False, emoji=False),
+                                  transient=True)
         self._progress.start()
         self._task = self._progress.add_task(label, total=total)
 

@@ -41,7 +41,7 @@ import datetime as dt
 import difflib
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ from sim.analysis.parallel import run_tasks
 from sim.analysis.runner import DEFAULT_REPS, ReplicationResult, band_probabilities, percentiles, summarize
 from sim.analysis.stability import backlog
 from sim.errors import InputError
+from sim.files import LocalFiles, Resolver
 from sim.metrics.bands import bands_for, check_benchmark
 from sim.metrics.registry import METRIC_KEYS
 from sim.metrics.scoring import score_columns
@@ -64,6 +65,7 @@ from sim.model.scenario import (
     Scenario,
     get_value,
     parameter_keys,
+    parse_override,
     parse_toml_text,
     read_text_file,
     resolve_extends,
@@ -114,18 +116,30 @@ class Plan:
 # Loading
 
 
-def load_plan(path: str | Path) -> Plan:
-    """Read and validate a plan file; ``extends`` resolves relative to it."""
+def load_plan(path: str | Path, overrides: Iterable[str] = (), days: int | None = None) -> Plan:
+    """Read and validate a plan file; ``extends`` resolves relative to it.
+
+    ``overrides`` (``KEY=VALUE`` as ``--set`` takes them) and ``days`` (``--days``) change the starting
+    scenario after the file is read; a shorter horizon keeps the phases that start inside it.
+    """
     path = Path(path)
     text = read_text_file(path, "plan file")
-    return _build(parse_toml_text(text, str(path)), str(path), path, path)
+    changes = [(f"--set {key}", key, value) for key, value in map(parse_override, overrides)]
+    if days is not None:
+        changes.append(("--days", "days", days))
+    return _build(parse_toml_text(text, str(path)), str(path), str(path.resolve()), path, LocalFiles(), changes)
 
 
-def load_plan_text(text: str, source: str, base_dir: Path | None = None) -> Plan:
-    """Validate plan TOML text (an upload or an edit in the app); ``extends`` resolves against ``base_dir``."""
+def load_plan_text(text: str, source: str, base_dir: Path | None = None, *,
+                   resolver: Resolver | None = None) -> Plan:
+    """Validate plan TOML text (an upload or an edit in the app).
+
+    ``extends`` is found by ``resolver`` (in the hosted app: shipped and uploaded names only), else as a
+    file relative to ``base_dir`` (default: the current folder).
+    """
     data = parse_toml_text(text, source)
-    anchor = (base_dir or Path.cwd()) / Path(source).name
-    return _build(data, source, anchor, None)
+    resolver = LocalFiles(base_dir) if resolver is None else resolver
+    return _build(data, source, resolver.root_key(source), None, resolver, [])
 
 
 def _suggest(key: str, choices: list[str]) -> str:
@@ -137,7 +151,8 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _build(data: dict[str, Any], source: str, anchor: Path, path: Path | None) -> Plan:
+def _build(data: dict[str, Any], source: str, anchor: str, path: Path | None, resolver: Resolver,
+           changes: list[tuple[str, str, Any]]) -> Plan:
     allowed = [*PLAN_KEYS, *IDENTITY_KEYS, *SECTIONS]
     for key in data:
         if key not in allowed:
@@ -145,12 +160,15 @@ def _build(data: dict[str, Any], source: str, anchor: Path, path: Path | None) -
     data = dict(data)
     raw_phases = data.pop("phase", [])
     reps = _reps(data.pop("reps", DEFAULT_REPS), source)
-    merged = resolve_extends(data, anchor)
+    merged = resolve_extends(data, anchor, resolver=resolver, source=source)
     # the plan's own identity, not the starting scenario's
     merged["name"] = data.get("name", Path(source).stem)
     merged["description"] = data.get("description", "")
     scenario = scenario_from_dict(merged, source=source)
     phases = _phases(raw_phases, scenario, source)
+    for where, key, value in changes:
+        scenario = scenario.with_values({key: value}, source=where)
+    phases = tuple(phase for phase in phases if phase.day < scenario.days)  # --days may cut the horizon
     return Plan(name=scenario.name, scenario=scenario, phases=phases, reps=reps, seed=scenario.seed,
                 path=path, description=scenario.description)
 

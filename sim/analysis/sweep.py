@@ -50,6 +50,7 @@ from sim.analysis.fingerprint import model_digest
 from sim.analysis.runner import ReplicationResult, band_probabilities, percentiles, run_replication
 from sim.analysis.sweep_table import PointStats, check_out_path, read_done, table_frame, write_table
 from sim.errors import InputError
+from sim.files import TOML, check_file
 from sim.metrics.bands import BANDS, band_of, check_benchmark
 from sim.metrics.registry import BY_KEY, METRIC_KEYS
 from sim.model.scenario import (
@@ -265,9 +266,15 @@ def _load_base(data: Mapping[str, Any], source: str, base_dir: Path) -> Scenario
         raise InputError(f'{source}: base: missing; name the scenario to vary around, e.g. base = "baseline.toml"')
     if not isinstance(base, str):
         raise InputError(f"{source}: base = {format_value(base)}: must be a scenario file path (a string)")
-    path = (base_dir / base).resolve()
-    if not path.is_file():
-        raise InputError(f"{source}: base = {format_value(base)}: file not found ({path})")
+    where = f"{source}: base = {format_value(base)}"
+    try:
+        path = (base_dir / base).resolve()
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a symbolic-link loop
+        raise InputError(f"{where}: not a usable file path") from None
+    try:
+        check_file(path, TOML, what="file")
+    except InputError as exc:
+        raise InputError(f"{where}: {str(exc).removeprefix(f'{path}: ')} ({path})") from None
     return load_scenario(path)
 
 

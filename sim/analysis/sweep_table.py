@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import InputError
+from sim.files import CSV, check_regular
 from sim.metrics.registry import METRIC_KEYS
 
 TABLE_METRICS = (*METRIC_KEYS, "overall")
@@ -37,6 +38,8 @@ def check_out_path(path: str | Path) -> Path:
         raise InputError(f"--out {path}: must end in .parquet or .csv")
     if path.is_dir():
         raise InputError(f"--out {path}: is a directory, not a file")
+    if os.path.lexists(path):  # resumed: it must be a readable table, not a pipe or a device
+        check_regular(path, CSV, name=f"--out {path}", what="sweep table")
     return path
 
 
@@ -62,12 +65,15 @@ def table_frame(fingerprint: str, keys: Sequence[str], points: Sequence[Any],
 def write_table(path: Path, frame: pd.DataFrame) -> None:
     """Write (or replace) the table in one step: readers see the old file or the new one."""
     tmp = path.with_name(f".{path.name}.partial")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".parquet":
-        frame.to_parquet(tmp, index=False)
-    else:
-        frame.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix.lower() == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"--out {path}: cannot write the table ({exc.strerror or type(exc).__name__})") from None
 
 
 def read_table(path: Path) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 COMMANDS = ("run", "compare", "events", "score", "plan", "calibrate", "sweep", "bench", "import")
@@ -19,7 +20,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line and exit code 2."""
 
     def error(self, message: str):  # pragma: no cover - exercised through main()
-        sys.stderr.write(f"{self.prog}: {message}\n")
+        from sim.errors import one_line
+
+        sys.stderr.write(f"{one_line(f'{self.prog}: {message}')}\n")
         raise SystemExit(2)
 
 
@@ -47,17 +50,38 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sim.errors import InputError
+    from sim.cli.common import cap_workers
+    from sim.errors import InputError, one_line
 
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     chosen = argv[0] if argv and argv[0] in COMMANDS else None
     parser = build_parser(chosen)
     args = parser.parse_args(argv)
+    note = cap_workers(args)
     try:
-        return int(args._module.run(args) or 0)
+        code = int(args._module.run(args) or 0)
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
     except InputError as exc:
         sys.stderr.write(f"dorasim {args.command}: {exc}\n")
+        return 2
+    except OSError as exc:  # the system refused (stdout on a full disk, a closed pipe): not a bug of ours
+        _silence_stdout()
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(one_line(f"dorasim {args.command}: {where}{exc.strerror or type(exc).__name__}") + "\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("dorasim: interrupted\n")
         return 130
+    if note:
+        sys.stderr.write(f"dorasim {args.command}: note: {note}\n")
+    return code
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

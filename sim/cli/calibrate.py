@@ -12,9 +12,18 @@ from rich.text import Text
 
 from sim.analysis.calibrate import CHECK_REPS, DEFAULT_REPS, METRICS, calibrate, default_base_path
 from sim.analysis.parallel import show_progress
-from sim.cli.common import add_benchmark_option, add_json_option, nonneg_int, positive_int, print_json
+from sim.cli.common import (
+    add_benchmark_option,
+    add_json_option,
+    add_reps_option,
+    add_seed_option,
+    add_workers_option,
+    print_json,
+    status,
+)
 from sim.cli.tables import band_text
 from sim.errors import InputError
+from sim.files import check_writable, write_text
 from sim.metrics.logs import read_logs
 from sim.metrics.registry import BY_KEY, format_metric
 from sim.model.catalog import locate
@@ -32,14 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="NEW.toml", help="where to write the calibrated scenario")
     parser.add_argument("--base", metavar="SCENARIO.toml",
                         help="scenario whose values stand where the logs cannot tell (default scenarios/baseline.toml)")
-    parser.add_argument("--reps", type=positive_int("--reps"), default=DEFAULT_REPS,
-                        help=f"replications per parameter set tried while fitting (default {DEFAULT_REPS})")
-    parser.add_argument("--check-reps", type=positive_int("--check-reps"), default=CHECK_REPS,
-                        help=f"replications of the final check the report shows (default {CHECK_REPS})")
-    parser.add_argument("--seed", type=nonneg_int("--seed"), default=None,
-                        help="root seed of every simulation (default: the base scenario's); written to the file")
-    parser.add_argument("--workers", type=positive_int("--workers"), default=None,
-                        help="processes (default: the machine's cores); output does not depend on it")
+    add_reps_option(parser, f"replications per parameter set tried while fitting (default {DEFAULT_REPS})",
+                    DEFAULT_REPS)
+    add_reps_option(parser, f"replications of the final check the report shows (default {CHECK_REPS})",
+                    CHECK_REPS, flag="--check-reps")
+    add_seed_option(parser, "root seed of every simulation (default: the base scenario's); written to the file")
+    add_workers_option(parser)
     add_benchmark_option(parser)
     add_json_option(parser)
 
@@ -50,14 +57,15 @@ def _out_path(text: str) -> Path:
         raise InputError(f"--out {text}: is a folder; give a file name such as {out / 'calibrated.toml'}")
     if not out.parent.exists():
         raise InputError(f"--out {text}: folder {out.parent} does not exist")
-    return out
+    return check_writable(out, name=f"--out {text}")
 
 
 def run(args: argparse.Namespace) -> int:
     out = _out_path(args.out)
     base_path = Path(args.base) if args.base else default_base_path()
     base = load_scenario(locate(str(base_path), "scenario")) if base_path is not None else None
-    logs = read_logs(args.changes, args.deployments, args.incidents)
+    with status("reading the logs") as step:
+        logs = read_logs(args.changes, args.deployments, args.incidents, progress=step)
     bar = _ProgressBar() if show_progress(None) else None
     try:
         result = calibrate(logs, base=base, reps=args.reps, check_reps=args.check_reps, seed=args.seed,
@@ -66,11 +74,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    out.write_text(result.toml, encoding="utf-8")
+    write_text(out, result.toml, name=f"--out {args.out}")
     if args.json:
         print_json(result.report)
         return 0
-    Console(soft_wrap=False).print(report_view(result.report, out))
+    Console(soft_wrap=False, markup=False, emoji=False).print(report_view(result.report, out))
     return 0
 
 
@@ -123,7 +131,7 @@ class _ProgressBar:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._progress = Progress(TextColumn("calibrating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                  console=Console(stderr=True), transient=True)
+                                  console=Console(stderr=True, markup=False, emoji=False), transient=True)
         self._progress.start()
         self._task = self._progress.add_task("calibrating", total=None)
 

@@ -10,9 +10,12 @@ from rich.table import Table
 
 from sim.analysis.plan import load_plan, run_plan
 from sim.cli.common import (
+    MAX_DAYS,
     add_benchmark_option,
     add_json_option,
-    nonneg_int,
+    add_reps_option,
+    add_seed_option,
+    add_workers_option,
     positive_int,
     print_json,
     require_file,
@@ -28,18 +31,20 @@ HELP = "forecast a phased transformation plan week by week: DORA metrics, bands 
 
 def add_arguments(parser) -> None:
     parser.add_argument("plan", metavar="PLAN.toml")
-    parser.add_argument("--reps", type=positive_int("--reps"), default=None,
-                        help="replications (default: the plan's reps, else 30)")
-    parser.add_argument("--seed", type=nonneg_int("--seed"), default=None, help="root seed (default: the plan's)")
-    parser.add_argument("--workers", type=positive_int("--workers"), default=None,
-                        help="processes (default: the machine's cores); output does not depend on it")
+    add_reps_option(parser, "replications (default: the plan's reps, else 30)")
+    add_seed_option(parser, "root seed (default: the plan's)")
+    add_workers_option(parser)
+    parser.add_argument("--days", type=positive_int("--days", MAX_DAYS), default=None,
+                        help="horizon in days (default: the plan's); phases that start later are left out")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one dotted key of the starting scenario (repeatable)")
     add_benchmark_option(parser)
     add_json_option(parser)
 
 
 def run(args) -> int:
     benchmark = check_benchmark(args.benchmark)
-    plan = load_plan(require_file(str(locate(args.plan, "plan")), "plan file"))
+    plan = load_plan(require_file(str(locate(args.plan, "plan")), "plan file"), args.overrides, args.days)
     result = run_plan(plan, args.reps, args.seed, workers=args.workers, benchmark=benchmark,
                       progress=f"simulating {plan.name}")
     if args.json:

@@ -8,9 +8,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from sim.cli.common import status
 from sim.cli.tables import band_text, score_table
-from sim.errors import InputError
+from sim.errors import InputError, one_line
 from sim.metrics.bands import BENCHMARKS, check_benchmark
 from sim.metrics.conventions import (
     CHOICES,
@@ -73,13 +75,15 @@ def run(args: argparse.Namespace) -> int:
     benchmark = check_benchmark(args.benchmark)
     convention = check_convention(args.convention)
     start, end = window_bounds(args.start, args.end)
-    logs = read_logs(args.changes, args.deployments, args.incidents)
     options: dict[str, Any] = {"convention": convention, "start": start, "end": end, "benchmark": benchmark}
-    result = score_by_team(logs, **options) if args.by == "team" else score_logs_convention(logs, **options)
+    with status("reading the logs") as step:
+        logs = read_logs(args.changes, args.deployments, args.incidents, progress=step)
+        step(f"scoring {len(logs.changes):,} changes, {len(logs.deployments):,} deployments")
+        result = score_by_team(logs, **options) if args.by == "team" else score_logs_convention(logs, **options)
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))
         return 0
-    console = Console()
+    console = Console(markup=False, emoji=False)  # ids and names from the files are data, not markup
     documents = result if convention == "all" else {convention: result}
     if convention == "all":
         console.print(conventions_table(documents, f"The same logs, three conventions (benchmark {benchmark})"))
@@ -96,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     for name, doc in documents.items():
         for warning in doc["warnings"]:
             prefix = f"{LABELS[name]}: " if convention == "all" else ""
-            console.print(f"[yellow]warning:[/] {prefix}{warning}", highlight=False, markup=True)
+            console.print(Text.assemble(("warning:", "yellow"), f" {prefix}{one_line(warning)}"), highlight=False)
     return 0
 
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from sim.analysis.executors import EXECUTORS, check_executor
 from sim.analysis.sweep import completed_points, format_value, load_sweep, run_sweep
-from sim.cli.common import add_json_option, positive_int, print_json, require_file
+from sim.cli.common import add_json_option, add_workers_option, print_json, require_file
 from sim.metrics.registry import BY_KEY, METRIC_KEYS, format_duration, format_metric
 from sim.model.catalog import locate
 
@@ -27,10 +27,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", metavar="FILE", default=None,
                         help="tidy table (.parquet or .csv), one row per point x metric; "
                              "an existing table of the same sweep is resumed")
-    parser.add_argument("--workers", type=positive_int("--workers"), default=None,
-                        help="local processes (default: the machine's cores), or the workers of the "
-                             "LocalCluster that --executor dask starts without --scheduler (default 2); "
-                             "output does not depend on it")
+    add_workers_option(parser, "local processes (default and most: the machine's cores), or the workers of the "
+                               "LocalCluster that --executor dask starts without --scheduler (default 2); "
+                               "output does not depend on it")
     add_json_option(parser)
 
 
@@ -46,9 +45,9 @@ def run(args) -> int:
     if args.json:
         print_json(result)
     else:
-        console = Console(soft_wrap=False)
+        console = Console(soft_wrap=False, markup=False, emoji=False)
         if not console.is_terminal:  # a file or a pipe: wide enough that lever names stay whole
-            console = Console(soft_wrap=False, width=140)
+            console = Console(soft_wrap=False, width=140, markup=False, emoji=False)
         console.print(summary(result, args.out))
     return 0
 

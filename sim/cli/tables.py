@@ -136,4 +136,4 @@ def compare_view(results: list[dict[str, Any]]) -> Group:
 
 
 def print_renderable(renderable) -> None:
-    Console(soft_wrap=False).print(renderable)
+    Console(soft_wrap=False, markup=False, emoji=False).print(renderable)  # names are data, not markup

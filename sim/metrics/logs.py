@@ -16,9 +16,11 @@ with exactly the sub-second digits needed, so a round trip loses nothing the sco
 
 from __future__ import annotations
 
+import csv
 import io
+import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
+from sim.files import CSV, decode_text, make_folder, read_bytes, write_bytes
+from sim.metrics import timerange
 
 FILE_NAMES = {"changes": "changes.csv", "deployments": "deployments.csv", "incidents": "incidents.csv"}
 REQUIRED_COLUMNS = {
@@ -38,6 +42,7 @@ UTC_NS = "datetime64[ns, UTC]"
 ISO_START = r"\d{4}"  # an ISO 8601 date or time begins with a four-digit year
 _TRUE, _FALSE = "true", "false"
 _HEADER_LINES = 1  # CSV line of data row i (0-based) is i + 1 + _HEADER_LINES
+MAX_COLUMNS = 1000  # columns of one file (the contract needs four; extra ones are carried along)
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,25 +143,12 @@ def _source_name(source: Any) -> str:
 
 
 def _read_text(source: Any, name: str) -> str:
-    try:
-        if isinstance(source, str | Path):
-            raw = Path(source).read_bytes()
-        else:
-            if hasattr(source, "seek"):
-                source.seek(0)
-            raw = source.read()
-    except FileNotFoundError:
-        raise InputError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{name}: is a directory, not a CSV file") from None
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read the file ({exc.strerror or exc})") from None
-    if isinstance(raw, bytes):
-        try:
-            return raw.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{name}: not UTF-8 text (bad byte at offset {exc.start})") from None
-    return str(raw)
+    if isinstance(source, str | Path):
+        return decode_text(read_bytes(source, CSV, name=name), name)
+    if hasattr(source, "seek"):
+        source.seek(0)
+    raw = source.read()
+    return decode_text(raw, name) if isinstance(raw, bytes) else str(raw)
 
 
 def _parse_csv(text: str) -> pd.DataFrame:
@@ -169,10 +161,29 @@ def _parse_csv(text: str) -> pd.DataFrame:
             return pd.read_csv(io.BytesIO(text.encode("utf-8")), engine="pyarrow", **options)
         except (pd.errors.ParserError, ValueError):
             pass
+    _check_row_widths(text)  # the C parser takes minutes over a row of a million fields
     with warnings.catch_warnings():
         # Rows longer than the header would silently lose fields: make that an error.
         warnings.simplefilter("error", pd.errors.ParserWarning)
         return pd.read_csv(io.StringIO(text), skip_blank_lines=False, index_col=False, **options)
+
+
+class _LongRow(Exception):
+    def __init__(self, line: int, fields: int, width: int):
+        super().__init__(line, fields, width)
+        self.line, self.fields, self.width = line, fields, width
+
+
+def _check_row_widths(text: str) -> None:
+    """Raise :class:`_LongRow` for the first row with more fields than the header."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        width = len(next(reader, []))
+        for row in reader:
+            if len(row) > width:
+                raise _LongRow(reader.line_num, len(row), width)
+    except csv.Error:  # e.g. a field over the csv module's size limit: the C parser reports it
+        return
 
 
 def _read_table(source: Any, kind: str) -> tuple[pd.DataFrame, str]:
@@ -181,22 +192,57 @@ def _read_table(source: Any, kind: str) -> tuple[pd.DataFrame, str]:
     required = ", ".join(REQUIRED_COLUMNS[kind])
     if not text.strip():
         raise InputError(f"{name}: the file is empty; expected a header line with {required}")
+    header = _header_fields(text)
+    if len(header) > MAX_COLUMNS:  # a table that wide takes minutes to build: refuse it first
+        raise InputError(f"{name}: the header has {len(header)} columns; at most {MAX_COLUMNS} are read")
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise InputError(f"{name}: the header names column {quoted(repeated[0])} more than once")
     try:
         table = _parse_csv(text)
+    except _LongRow as row:
+        raise InputError(f"{name}: not a readable CSV file (line {row.line} has {row.fields} fields, "
+                         f"the header {row.width})") from None
     except pd.errors.ParserWarning:
         raise InputError(f"{name}: not a readable CSV file (a row has more fields than the header)") from None
     except (pd.errors.ParserError, ValueError) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{name}: not a readable CSV file ({first_line})") from None
+        raise InputError(f"{name}: not a readable CSV file ({shown(first_line)})") from None
     table.columns = [str(c).strip() for c in table.columns]
     for column in REQUIRED_COLUMNS[kind]:
         if column not in table.columns:
-            found = ", ".join(table.columns) or "nothing"
-            raise InputError(f"{name}: missing required column {column!r} (the header has {found})")
+            found = shown(", ".join(header)) if header else "nothing"
+            hint = "; it looks tab-separated: use commas" if "\t" in text.partition("\n")[0] else ""
+            raise InputError(f"{name}: missing required column {column!r} (the header has {found}{hint})")
     table = table.fillna("")
     # Keep blank lines out of the data but keep their numbers: row label i is CSV line i + 2.
     blank = (table == "").all(axis=1) if len(table.columns) else pd.Series(False, index=table.index)
     return table.loc[~blank].copy(), name
+
+
+SHOWN_CHARS = 120  # how much of a value from the file a message quotes
+
+
+def shown(text: str, limit: int = SHOWN_CHARS) -> str:
+    """A value from a file as a message quotes it: control characters visible (``\\t``), cut to ``limit``."""
+    escaped = repr(text)[1:-1]
+    if len(escaped) > limit:
+        return f"{escaped[:limit]}… ({len(text)} characters)"
+    return escaped
+
+
+def quoted(text: str) -> str:
+    return f"'{shown(text)}'"
+
+
+def _header_fields(text: str) -> list[str]:
+    """The header line's column names as the CSV reader sees them (quotes removed, spaces stripped)."""
+    first = text.lstrip("\ufeff").partition("\n")[0].rstrip("\r")
+    try:
+        row = next(csv.reader([first]), [])
+    except csv.Error:
+        return [first]
+    return [field.strip() for field in row]
 
 
 def _line(table: pd.DataFrame, position: int) -> int:
@@ -211,12 +257,34 @@ def _parse_times(table: pd.DataFrame, column: str, name: str, *, allow_empty: bo
     bad = (parsed.isna() | ~text.str.match(ISO_START)) & ~empty
     if not allow_empty:
         bad |= empty
-    if bad.any():
-        position = int(np.flatnonzero(bad.to_numpy())[0])
+    # a coarser unit than ns holds dates nanoseconds cannot: check the range before converting
+    outside = timerange.out_of_range_mask(parsed)
+    problems = bad.to_numpy() | outside
+    if problems.any():
+        position = int(np.flatnonzero(problems)[0])
         value = text.iloc[position]
-        what = "is empty" if value == "" else f"{value!r} is not an ISO 8601 timestamp"
+        if value == "":
+            what = "is empty"
+        elif outside[position] or _parses_outside_ns(value):
+            what = timerange.outside(quoted(value))
+        else:
+            what = f"{quoted(value)} is not an ISO 8601 timestamp"
         raise InputError(f"{name} line {_line(table, position)}: {column} {what}")
     return parsed.astype(UTC_NS)
+
+
+def _parses_outside_ns(value: str) -> bool:
+    """An ISO 8601 time that parses, but only in a unit coarser than ns (so outside the accepted dates).
+
+    Nanosecond digits force the ns unit, so a far date with them is tried again without its fraction.
+    """
+    for candidate in (value, re.sub(r"[.,]\d+", "", value, count=1)):
+        try:
+            stamp = pd.to_datetime(candidate, utc=True, format="ISO8601")
+        except (ValueError, OverflowError):
+            continue
+        return stamp is not pd.NaT and not timerange.in_range(stamp)
+    return False
 
 
 def _check_ids(table: pd.DataFrame, column: str, name: str) -> pd.Series:
@@ -231,7 +299,7 @@ def _check_ids(table: pd.DataFrame, column: str, name: str) -> pd.Series:
         value = ids.iloc[position]
         first = int(np.flatnonzero((ids == value).to_numpy())[0])
         raise InputError(
-            f"{name} line {_line(table, position)}: duplicate {column} {value!r} "
+            f"{name} line {_line(table, position)}: duplicate {column} {quoted(value)} "
             f"(first on line {_line(table, first)})"
         )
     return ids
@@ -246,7 +314,7 @@ def _parse_unplanned(table: pd.DataFrame, name: str) -> pd.Series:
     if bad.any():
         position = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(
-            f"{name} line {_line(table, position)}: unplanned {text.iloc[position]!r} is not true or false"
+            f"{name} line {_line(table, position)}: unplanned {quoted(text.iloc[position])} is not true or false"
         )
     return lowered == _TRUE
 
@@ -276,20 +344,27 @@ def _read_incidents(source: Any) -> pd.DataFrame:
     if early.any():
         position = int(np.flatnonzero(early)[0])
         raise InputError(
-            f"{name} line {_line(table, position)}: incident {table['incident_id'].iloc[position]!r} "
+            f"{name} line {_line(table, position)}: incident {quoted(table['incident_id'].iloc[position])} "
             f"has time_resolved before time_created"
         )
     table["deploy_id"] = blank_to_na(table["deploy_id"])
     return table.reset_index(drop=True)
 
 
-def read_logs(changes: Any, deployments: Any, incidents: Any) -> EventLogs:
+def read_logs(changes: Any, deployments: Any, incidents: Any,
+              progress: Callable[[str], Any] | None = None) -> EventLogs:
     """Read and validate the three CSV files (paths, or file-like objects with a ``.name``).
 
     Raises :class:`InputError` with one line naming the file — and the CSV line, counting
-    the header as line 1 — for the first problem found.
+    the header as line 1 — for the first problem found. ``progress(text)`` hears which file is
+    being read (a status line on a terminal).
     """
-    return EventLogs(_read_changes(changes), _read_deployments(deployments), _read_incidents(incidents))
+    frames = []
+    for source, read in ((changes, _read_changes), (deployments, _read_deployments), (incidents, _read_incidents)):
+        if progress is not None:
+            progress(f"reading {_source_name(source)}")
+        frames.append(read(source))
+    return EventLogs(*frames)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,11 +424,10 @@ def logs_to_csv_bytes(logs: EventLogs) -> dict[str, bytes]:
 
 def write_logs(logs: EventLogs, out_dir: str | Path) -> dict[str, Path]:
     """Write ``changes.csv``, ``deployments.csv`` and ``incidents.csv`` into ``out_dir``."""
-    directory = Path(out_dir)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = make_folder(out_dir)
     paths = {}
     for file_name, data in logs_to_csv_bytes(logs).items():
         path = directory / file_name
-        path.write_bytes(data)
+        write_bytes(path, data)
         paths[file_name.removesuffix(".csv")] = path
     return paths

@@ -71,8 +71,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sim.errors import InputError
+from sim.metrics import timerange
 from sim.metrics.bands import bands_for, check_benchmark
-from sim.metrics.logs import ISO_START, REQUIRED_COLUMNS, EventLogs, to_utc
+from sim.metrics.logs import ISO_START, REQUIRED_COLUMNS, EventLogs, quoted, to_utc
 from sim.metrics.registry import BAND_KEYS, METRIC_KEYS  # noqa: F401  (re-exported)
 
 COUNT_KEYS = ("changes", "deployments", "incidents", "undeployed_changes")
@@ -95,14 +96,16 @@ def parse_instant(value: Any, what: str = "time") -> pd.Timestamp:
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         value = dt.datetime(value.year, value.month, value.day)
     if isinstance(value, str) and not re.match(ISO_START, value.strip()):
-        raise InputError(f"{what}: {value!r} is not an ISO 8601 date or time")
+        raise InputError(f"{what}: {quoted(str(value))} is not an ISO 8601 date or time")
     try:
         stamp = pd.Timestamp(value.strip() if isinstance(value, str) else value)
     except (ValueError, TypeError, OverflowError):
-        raise InputError(f"{what}: {value!r} is not an ISO 8601 date or time") from None
+        raise InputError(f"{what}: {quoted(str(value))} is not an ISO 8601 date or time") from None
     if stamp is pd.NaT:
-        raise InputError(f"{what}: {value!r} is not an ISO 8601 date or time")
+        raise InputError(f"{what}: {quoted(str(value))} is not an ISO 8601 date or time")
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    if not timerange.in_range(stamp):
+        raise InputError(f"{what}: {timerange.outside(quoted(value if isinstance(value, str) else str(stamp)))}")
     return stamp.as_unit("ns")
 
 

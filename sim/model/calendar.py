@@ -15,9 +15,12 @@ from bisect import bisect_right
 
 import numpy as np
 
+from sim.errors import InputError
+from sim.metrics import timerange
 from sim.model.constants import DAILY_RELEASE_HOUR, DAY_START_HOUR, MAX_EVENING_HOURS, WEEKEND_RELEASE_HOUR
 
 SATURDAY = 5
+NS_PER_SECOND = 1_000_000_000
 
 
 class Calendar:
@@ -146,7 +149,18 @@ def weekly_hours(working_hours: float, overtime: float) -> tuple[float, float]:
 
 
 def hours_to_ns(origin: dt.date, hours: np.ndarray) -> np.ndarray:
-    """Simulation hours → int64 nanoseconds since the Unix epoch, rounded to whole seconds."""
+    """Simulation hours → int64 nanoseconds since the Unix epoch, rounded to whole seconds.
+
+    Raises :class:`~sim.errors.InputError` instead of wrapping around when a time falls outside
+    what nanoseconds can hold (numpy integer arithmetic overflows silently).
+    """
     base = int(dt.datetime(origin.year, origin.month, origin.day, tzinfo=dt.UTC).timestamp())
-    seconds = np.round(np.asarray(hours, dtype=float) * 3600.0).astype(np.int64)
-    return (seconds + base) * 1_000_000_000
+    seconds = np.round(np.asarray(hours, dtype=float) * 3600.0)
+    if seconds.size:
+        low, high = float(np.min(seconds)) + base, float(np.max(seconds)) + base
+        if not (np.isfinite(low) and np.isfinite(high)
+                and low > timerange.NS_MIN // NS_PER_SECOND and high < timerange.NS_MAX // NS_PER_SECOND):
+            raise InputError(f"simulated times from {origin.isoformat()} run outside what nanosecond timestamps "
+                             f"can hold (1677-09-22 to 2262-04-11); keep start, warm-up and days within "
+                             f"the {timerange.RANGE_TEXT}")
+    return (seconds.astype(np.int64) + base) * NS_PER_SECOND

@@ -228,9 +228,9 @@ class DeliveryModel:
         p = self.params
         n = len(t_all)
         if p.dynamic.isdisjoint(WORK_KEYS) and not p.has_costs:
-            fatigue = 1.0 + p.get("team.fatigue_defect_factor") * (p.get("team.overtime") - 1.0)
-            p_def = np.full(n, min(1.0, p.get("quality.defect_rate") * fatigue))
-            flagged = (u_flag < p.get("branching.flag_coverage")) & bool(p.get("branching.feature_flags"))
+            fatigue = 1.0 + p.get("team.fatigue_defect_factor", 0.0) * (p.get("team.overtime", 0.0) - 1.0)
+            p_def = np.full(n, min(1.0, p.get("quality.defect_rate", 0.0) * fatigue))
+            flagged = (u_flag < p.get("branching.flag_coverage", 0.0)) & bool(p.get("branching.feature_flags", 0.0))
             return p_def, flagged
         p_def = np.empty(n)
         flagged = np.empty(n, dtype=bool)

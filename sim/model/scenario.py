@@ -21,6 +21,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.errors import InputError
+from sim.files import TOML, LocalFiles, Resolver, read_text
+from sim.metrics import timerange
 
 CADENCES = ("continuous", "daily", "weekly", "biweekly", "monthly")
 STRATEGIES = ("long_lived", "trunk")
@@ -258,16 +260,9 @@ def parameter_table(scenario: Scenario) -> list[dict[str, Any]]:
 # Loading
 
 
-def read_text_file(path: Path, kind: str = "TOML file") -> str:
-    """A user's text file, or a one-line :class:`InputError` saying why it cannot be read."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a {kind}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
+def read_text_file(path: Path, kind: str = "scenario file") -> str:
+    """A user's TOML file (regular, within the size cap of :mod:`sim.files`), or a one-line :class:`InputError`."""
+    return read_text(path, TOML, what=kind)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -279,6 +274,8 @@ def parse_toml_text(text: str, source: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{source}: invalid TOML: arrays or tables nested too deeply") from None
 
 
 def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -291,21 +288,34 @@ def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, 
     return out
 
 
-def resolve_extends(data: dict[str, Any], path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """Merge a file's ``extends`` chain: the parent first, then this file's keys on top."""
+MAX_EXTENDS_DEPTH = 32  # files in one ``extends`` chain
+
+
+def resolve_extends(data: dict[str, Any], path: Path | str, _seen: tuple[str, ...] = (), *,
+                    resolver: Resolver | None = None, source: str | None = None) -> dict[str, Any]:
+    """Merge a file's ``extends`` chain: the parent first, then this file's keys on top.
+
+    ``path`` identifies the file (for :class:`~sim.files.LocalFiles`, its path), ``source`` names it in
+    messages (default: ``path``); ``resolver`` finds parents (default: files relative to this one).
+    """
+    resolver = LocalFiles() if resolver is None else resolver
+    key = str(path)
+    source = key if source is None else source
     data = dict(data)
     parent = data.pop("extends", None)
     if parent is None:
         return data
     if not isinstance(parent, str):
-        raise InputError(f"{path}: extends = {parent!r}: must be a file path (a string)")
-    parent_path = (path.parent / parent).resolve()
-    if parent_path in _seen:
-        raise InputError(f"{path}: extends = {parent!r}: circular extends chain")
-    if not parent_path.exists():
-        raise InputError(f"{path}: extends = {parent!r}: file not found ({parent_path})")
-    parent_data = resolve_extends(_read_toml(parent_path), parent_path, (*_seen, parent_path))
-    return _deep_merge(parent_data, data)
+        raise InputError(f"{source}: extends = {parent!r}: must be a file path (a string)")
+    seen = (*_seen, key)
+    if len(seen) > MAX_EXTENDS_DEPTH:
+        raise InputError(f"{source}: extends = {parent!r}: more than {MAX_EXTENDS_DEPTH} files in the extends chain")
+    found = resolver(parent, key, source)
+    if found.key in seen:
+        raise InputError(f"{source}: extends = {parent!r}: circular extends chain")
+    parent_data = parse_toml_text(found.text, found.source)
+    merged = resolve_extends(parent_data, found.key, seen, resolver=resolver, source=found.source)
+    return _deep_merge(merged, data)
 
 
 def _suggest(key: str, choices: Iterable[str]) -> str:
@@ -386,16 +396,35 @@ def _describe_error(err: dict[str, Any], source: str) -> str:
 def scenario_from_dict(data: Mapping[str, Any], *, source: str = "scenario") -> Scenario:
     """Validate a plain dict (already merged) into a :class:`Scenario`; raise one-line :class:`InputError`."""
     try:
-        return Scenario.model_validate(_coerce(dict(data)))
+        scenario = Scenario.model_validate(_coerce(dict(data)))
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InputError(_describe_error(first, source)) from None
+    _check_dates(scenario, source)
+    return scenario
+
+
+def _check_dates(scenario: Scenario, source: str) -> None:
+    """The simulated span — warm-up before ``start`` to the end of the horizon — lies in the accepted dates."""
+    start, warmup, days = scenario.start, scenario.simulation.warmup_days, scenario.days
+    if not timerange.date_in_range(start):
+        raise InputError(f"{source}: start = {start.isoformat()}: {timerange.OUTSIDE}")
+    first = start.toordinal() - warmup
+    if first < timerange.FIRST_DATE.toordinal():
+        raise InputError(f"{source}: start = {start.isoformat()}: the simulation begins simulation.warmup_days = "
+                         f"{warmup} days earlier, on {dt.date.fromordinal(first).isoformat()}, which "
+                         f"{timerange.OUTSIDE}")
+    last = start.toordinal() + days
+    if last > timerange.END_DATE.toordinal():
+        raise InputError(f"{source}: start = {start.isoformat()} with days = {days}: the horizon ends on "
+                         f"{dt.date.fromordinal(min(last, dt.date.max.toordinal())).isoformat()}, which "
+                         f"{timerange.OUTSIDE}")
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = ()) -> Scenario:
     """Load, resolve ``extends``, apply ``--set`` overrides and validate a scenario file."""
     path = Path(path)
-    data = resolve_extends(_read_toml(path), path.resolve())
+    data = resolve_extends(_read_toml(path), path.resolve(), source=str(path))
     # a file can be validated on its own first so that its errors name the file, not --set
     scenario = scenario_from_dict(data, source=str(path))
     items = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o) for o in overrides)
@@ -405,12 +434,17 @@ def load_scenario(path: str | Path, overrides: Iterable[str] | Mapping[str, Any]
     return scenario
 
 
-def load_scenario_text(text: str, source: str, base_dir: Path | None = None) -> Scenario:
-    """Validate TOML text (an upload in the app). ``extends`` resolves against ``base_dir``."""
+def load_scenario_text(text: str, source: str, base_dir: Path | None = None, *,
+                       resolver: Resolver | None = None) -> Scenario:
+    """Validate TOML text (an upload in the app).
+
+    ``extends`` is found by ``resolver`` — in the hosted app a :class:`~sim.files.NamedFiles` that knows
+    only shipped and uploaded names — else as a file relative to ``base_dir`` (default: the current folder).
+    """
     data = parse_toml_text(text, source)
     if "extends" in data:
-        fake = (base_dir or Path.cwd()) / source
-        data = resolve_extends(data, fake)
+        resolver = LocalFiles(base_dir) if resolver is None else resolver
+        data = resolve_extends(data, resolver.root_key(source), resolver=resolver, source=source)
     return scenario_from_dict(data, source=source)
 
 
