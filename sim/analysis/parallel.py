@@ -15,6 +15,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from sim.analysis.worker_guard import die_with_parent
+
 T = TypeVar("T")
 
 
@@ -41,7 +43,8 @@ def _context():
     if threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sim.analysis.runner"])
+    # the server arms itself to end with its parent, then warms the model's imports for every worker
+    context.set_forkserver_preload(["sim.analysis.forkserver_guard", "sim.analysis.runner"])
     return context
 
 
@@ -52,12 +55,16 @@ def _pool(workers: int) -> tuple[ProcessPoolExecutor, bool]:
     """A pool for this call; in a threaded host (the app) one long-lived pool per size is reused,
     so each run does not pay for starting processes."""
     if threading.active_count() == 1 or not sys.platform.startswith("linux"):
-        return ProcessPoolExecutor(max_workers=workers, mp_context=_context()), False
+        return _new_pool(workers), False
     pool = _SHARED_POOLS.get(workers)
     if pool is None:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
-        _SHARED_POOLS[workers] = pool
+        pool = _SHARED_POOLS[workers] = _new_pool(workers)
     return pool, True
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    # every worker ends when its parent does: no orphaned processes after the host is killed
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=die_with_parent)
 
 
 def _call_chunk(fn: Callable[..., T], chunk: Sequence[tuple]) -> list[T]:

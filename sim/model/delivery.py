@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from array import array
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from functools import partial
@@ -63,9 +64,8 @@ from sim.model.records import (
     IncidentTable,
     SimulationRecords,
     UnitTable,
-)
-from sim.model.records import (
-    _ints as _int_array,
+    column,
+    int_column,
 )
 from sim.model.rng import Stream, replication_streams
 from sim.model.scenario import Scenario
@@ -163,7 +163,7 @@ class DeliveryModel:
         self.deployments = DeploymentTable()
         self.incidents = IncidentTable()
         self.trains = [ReleaseTrain(self.env, team) for team in range(self.teams)]
-        self.ci_waits: list[float] = []
+        self.ci_waits = array("d")  # every wait for a runner, in hours (the queueing tests read it)
         self.conflicts = 0
         self._formed_units = 0  # units formed from the engineers' work (follow-up fixes come after)
         self.u_engineer = self.rng["adoption"].generator.random(1000)
@@ -279,14 +279,14 @@ class DeliveryModel:
         rng = self.rng["branches"]
         p = self.params
         changes = self.changes
-        created = np.frombuffer(changes.created, dtype=np.float64) if len(changes) else np.empty(0)
+        created = column(changes.created)
         n = len(created)
         lifetime_h = p.get("branching.branch_lifetime_days", 0.0) * 24.0 * 1.0
         merge = self.calendar.next_working_times(created + rng.exponentials(n) * lifetime_h)
         order = np.lexsort((created, merge))  # by merge, then start; ties keep the change order
         starts, merges = created[order], merge[order]
-        engineers = np.frombuffer(changes.engineer, dtype=np.int64)[order] if n else np.empty(0, dtype=np.int64)
-        teams = np.frombuffer(changes.team, dtype=np.int64)[order] if n else np.empty(0, dtype=np.int64)
+        engineers = column(changes.engineer)[order]
+        teams = column(changes.team)[order]
         others = self._other_open_branches(starts, merges, teams)
         ages = (merges - starts) / 24.0
         draws = rng.generator.random(n)
@@ -300,7 +300,7 @@ class DeliveryModel:
                                                    float(ages[index]), int(others[index]), draws[index])
         unit_of = np.empty(n, dtype=np.int64)
         unit_of[order] = np.arange(n)
-        changes.unit = _int_array(unit_of)
+        changes.unit = int_column(unit_of)
         self.units.add_single_changes(starts, merges, engineers, teams, True, order, conflict_hours)
 
     @staticmethod

@@ -39,26 +39,37 @@ RESTORE_PATHS = ("", "flag", "rollback", "hotfix", "hotfix_queued")  # incident 
 METHODS = ("manual", "automated")  # deployment ``automated`` codes
 
 
+# Column types: eight-byte floats for times and hours, four-byte integers for indices (a run never
+# holds two billion rows), one byte for switches. Memory per simulated change stays in the low hundreds
+# of bytes, so a year of a 500-engineer organisation fits easily.
+FLOAT, INDEX, FLAG = "d", "i", "b"
+_DTYPES = {FLOAT: np.float64, INDEX: np.int32, FLAG: np.int8}
+
+
+def _typed(typecode: str, values: np.ndarray | list = ()) -> array:
+    out = array(typecode)
+    data = np.ascontiguousarray(values, dtype=_DTYPES[typecode])
+    out.frombytes(memoryview(data).cast("B"))  # straight from the array's memory: no bytes copy
+    return out
+
+
 def _doubles(values: np.ndarray | list[float] = ()) -> array:
-    out = array("d")
-    out.frombytes(np.asarray(values, dtype=np.float64).tobytes())
-    return out
+    return _typed(FLOAT, values)
 
 
-def _ints(values: np.ndarray | list[int] = ()) -> array:
-    out = array("q")
-    out.frombytes(np.asarray(values, dtype=np.int64).tobytes())
-    return out
+def int_column(values: np.ndarray | list[int] = ()) -> array:
+    """An index column (four-byte integers) from any integer values."""
+    return _typed(INDEX, values)
 
 
 def _flags(values: np.ndarray | list[bool] = ()) -> array:
-    out = array("b")
-    out.frombytes(np.asarray(values, dtype=np.int8).tobytes())
-    return out
+    return _typed(FLAG, values)
 
 
-def _numpy(column: array, dtype: type) -> np.ndarray:
-    return np.frombuffer(column, dtype=dtype) if len(column) else np.empty(0, dtype=dtype)
+def column(values: array) -> np.ndarray:
+    """A column as a NumPy array of its own type (a view: no copy)."""
+    dtype = _DTYPES[values.typecode]
+    return np.frombuffer(values, dtype=dtype) if len(values) else np.empty(0, dtype=dtype)
 
 
 class ChangeTable:
@@ -71,14 +82,14 @@ class ChangeTable:
                  u_defect: np.ndarray, u_adopt: np.ndarray, flagged: np.ndarray) -> None:
         n = len(created)
         self.created = _doubles(created)
-        self.engineer = _ints(engineer)          # NONE for fixes written during an incident
-        self.team = _ints(team)                  # 0-based team that owns the change
+        self.engineer = int_column(engineer)          # NONE for fixes written during an incident
+        self.team = int_column(team)                  # 0-based team that owns the change
         self.p_defect = _doubles(p_defect)       # probability the change carries a defect
         self.u_defect = _doubles(u_defect)       # the change's own draw: defective while u_defect < p
         self.u_adopt = _doubles(u_adopt)         # the change's draw for adopting a switch during a plan
         self.flagged = _flags(flagged)           # behind a feature flag
         self.defective = _flags(np.asarray(u_defect) < np.asarray(p_defect))
-        self.unit = _ints(np.full(n, NONE))
+        self.unit = int_column(np.full(n, NONE))
         self.first_ready = _doubles(np.full(n, np.nan))
         self.first_deploy_start = _doubles(np.full(n, np.nan))
         self.first_deploy_end = _doubles(np.full(n, np.nan))
@@ -114,16 +125,16 @@ class UnitTable:
     def __init__(self) -> None:
         self.start = array("d")
         self.merge = array("d")
-        self.engineer = array("q")
-        self.team = array("q")
+        self.engineer = array(INDEX)
+        self.team = array(INDEX)
         self.trunk = array("b")  # one change merged on its own after review (else a long-lived branch)
         self.conflict_hours = array("d")
         self.queue_hours = array("d")
         self.run_hours = array("d")
         self.fix_hours = array("d")
-        self.first = array("q")
-        self.count = array("q")
-        self.members = array("q")
+        self.first = array(INDEX)
+        self.count = array(INDEX)
+        self.members = array(INDEX)
 
     def __len__(self) -> int:
         return len(self.start)
@@ -156,17 +167,17 @@ class UnitTable:
         offset = len(self.members)
         self.start.extend(_doubles(start))
         self.merge.extend(_doubles(merge))
-        self.engineer.extend(_ints(engineer))
-        self.team.extend(_ints(team))
+        self.engineer.extend(int_column(engineer))
+        self.team.extend(int_column(team))
         self.trunk.extend(_flags(np.full(n, trunk)))
         self.conflict_hours.extend(_doubles(conflict_hours))
         zeros = _doubles(np.zeros(n))
         self.queue_hours.extend(zeros)
         self.run_hours.extend(zeros)
         self.fix_hours.extend(zeros)
-        self.first.extend(_ints(offset + np.arange(n)))
-        self.count.extend(_ints(np.ones(n, dtype=np.int64)))
-        self.members.extend(_ints(changes))
+        self.first.extend(int_column(offset + np.arange(n)))
+        self.count.extend(int_column(np.ones(n, dtype=np.int64)))
+        self.members.extend(int_column(changes))
 
 
 class DeploymentRow(NamedTuple):
@@ -197,12 +208,12 @@ class DeploymentTable:
     def __init__(self) -> None:
         self.start = array("d")
         self.end = array("d")
-        self.team = array("q")  # the team whose service it deploys
+        self.team = array(INDEX)  # the team whose service it deploys
         self.unplanned = array("b")
         self.automated = array("b")
-        self.first = array("q")
-        self.count = array("q")
-        self.members = array("q")
+        self.first = array(INDEX)
+        self.count = array(INDEX)
+        self.members = array(INDEX)
 
     def __len__(self) -> int:
         return len(self.start)
@@ -237,7 +248,7 @@ class IncidentTable:
     __slots__ = ("created", "deploy", "path", "resolved")
 
     def __init__(self) -> None:
-        self.deploy = array("q")
+        self.deploy = array(INDEX)
         self.created = array("d")
         self.resolved = array("d")   # NaN while open
         self.path = array("b")       # index into RESTORE_PATHS
@@ -289,23 +300,23 @@ class SimulationRecords:
 
     @property
     def created(self) -> np.ndarray:
-        return _numpy(self.changes.created, np.float64)
+        return column(self.changes.created)
 
     @property
     def first_ready(self) -> np.ndarray:
-        return _numpy(self.changes.first_ready, np.float64)
+        return column(self.changes.first_ready)
 
     @property
     def first_deploy_start(self) -> np.ndarray:
-        return _numpy(self.changes.first_deploy_start, np.float64)
+        return column(self.changes.first_deploy_start)
 
     @property
     def first_deploy_end(self) -> np.ndarray:
-        return _numpy(self.changes.first_deploy_end, np.float64)
+        return column(self.changes.first_deploy_end)
 
     @property
     def change_unit(self) -> np.ndarray:
-        return _numpy(self.changes.unit, np.int64)
+        return column(self.changes.unit)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -343,8 +354,8 @@ def window_rows(rec: SimulationRecords) -> WindowRows:
     w0, w1 = rec.window_start, rec.window_end
     deployed_in = (first_end >= w0) & (first_end < w1)
     keep = ((created >= w0) & (created < w1) & ~(first_end < w0)) | deployed_in
-    dep_end = _numpy(rec.deployments.end, np.float64)
-    inc_created = _numpy(rec.incidents.created, np.float64)
+    dep_end = column(rec.deployments.end)
+    inc_created = column(rec.incidents.created)
     return WindowRows(keep, deployed_in, np.flatnonzero((dep_end >= w0) & (dep_end < w1)),
                       np.flatnonzero((inc_created >= w0) & (inc_created < w1)))
 
@@ -369,37 +380,37 @@ def to_logs(rec: SimulationRecords) -> WindowLogs:
     def ts(hours: np.ndarray) -> pd.DatetimeIndex:
         return pd.to_datetime(hours_to_ns(rec.origin, hours), utc=True)
 
-    change_team = _numpy(rec.changes.team, np.int64)
-    deploy_team = _numpy(rec.deployments.team, np.int64)
+    change_team = column(rec.changes.team)
+    deploy_team = column(rec.deployments.team)
     changes = pd.DataFrame({"change_id": change_ids[keep_idx], "time_created": ts(rec.created[keep_idx]),
                             "team": change_team[keep_idx] + 1})
     deps = rec.deployments
     d_idx = rows.deployments
-    first = _numpy(deps.first, np.int64)[d_idx]
-    count = _numpy(deps.count, np.int64)[d_idx]
-    members = _numpy(deps.members, np.int64)
+    first = column(deps.first)[d_idx]
+    count = column(deps.count)[d_idx]
+    members = column(deps.members)
     dep_lists = [" ".join(change_ids[c] for c in members[a:a + n] if keep[c]) for a, n in zip(first, count)]
-    automated = _numpy(deps.automated, np.int8)[d_idx].astype(bool)
+    automated = column(deps.automated)[d_idx].astype(bool)
     deployments = pd.DataFrame({
         "deploy_id": pd.Series([f"D{d:05d}" for d in d_idx], dtype=object),
-        "time_created": ts(_numpy(deps.end, np.float64)[d_idx]),
+        "time_created": ts(column(deps.end)[d_idx]),
         "change_ids": pd.Series(dep_lists, dtype=object),
-        "unplanned": pd.Series(_numpy(deps.unplanned, np.int8)[d_idx].astype(bool), dtype=bool),
+        "unplanned": pd.Series(column(deps.unplanned)[d_idx].astype(bool), dtype=bool),
         "batch_size": pd.Series(count, dtype=np.int64),
         "method": pd.Series(np.where(automated, METHODS[1], METHODS[0]), dtype=object),
         "team": deploy_team[d_idx] + 1,
     })
     incs = rec.incidents
     i_idx = rows.incidents
-    resolved = _numpy(incs.resolved, np.float64)[i_idx]
+    resolved = column(incs.resolved)[i_idx]
     resolved = np.where(resolved < rec.window_end, resolved, np.nan)  # NaN (open) stays NaN
     res_ts = ts(np.nan_to_num(resolved, nan=0.0))
     res_ts = res_ts.where(~np.isnan(resolved), pd.NaT)
-    paths = np.array(RESTORE_PATHS, dtype=object)[_numpy(incs.path, np.int8)[i_idx]]
-    caused_by = _numpy(incs.deploy, np.int64)[i_idx]
+    paths = np.array(RESTORE_PATHS, dtype=object)[column(incs.path)[i_idx]]
+    caused_by = column(incs.deploy)[i_idx]
     incidents = pd.DataFrame({
         "incident_id": pd.Series([f"I{i:05d}" for i in i_idx], dtype=object),
-        "time_created": ts(_numpy(incs.created, np.float64)[i_idx]),
+        "time_created": ts(column(incs.created)[i_idx]),
         "time_resolved": res_ts,
         "deploy_id": pd.Series([f"D{d:05d}" for d in caused_by], dtype=object),
         "restore_path": pd.Series(paths, dtype=object),
@@ -425,25 +436,47 @@ def to_columns(rec: SimulationRecords, rows: WindowRows | None = None) -> LogCol
     change_first[shipped] = hours_to_ns(origin, first_end[shipped])
     d_idx, i_idx = rows.deployments, rows.incidents
     incs = rec.incidents
-    resolved_h = _numpy(incs.resolved, np.float64)[i_idx]
+    resolved_h = column(incs.resolved)[i_idx]
     resolved = resolved_h < rec.window_end  # NaN (still open) is never < end
-    incident_deploy = _numpy(incs.deploy, np.int64)[i_idx]
-    deploy_team_all = _numpy(rec.deployments.team, np.int64)
+    incident_deploy = column(incs.deploy)[i_idx]
+    deploy_team_all = column(rec.deployments.team)
     return LogColumns(
         change_t=hours_to_ns(origin, rec.created[keep]),
         change_first=change_first,
-        deploy_t=hours_to_ns(origin, _numpy(rec.deployments.end, np.float64)[d_idx]),
+        deploy_t=hours_to_ns(origin, column(rec.deployments.end)[d_idx]),
         deploy_key=d_idx.astype(np.int64),
-        unplanned=_numpy(rec.deployments.unplanned, np.int8)[d_idx].astype(bool),
-        incident_t=hours_to_ns(origin, _numpy(incs.created, np.float64)[i_idx]),
+        unplanned=column(rec.deployments.unplanned)[d_idx].astype(bool),
+        incident_t=hours_to_ns(origin, column(incs.created)[i_idx]),
         resolved_t=hours_to_ns(origin, np.where(resolved, resolved_h, 0.0)),
         resolved=resolved,
         incident_deploy=incident_deploy,
         incident_deploy_known=np.isin(incident_deploy, d_idx),
-        change_team=_numpy(rec.changes.team, np.int64)[keep],
+        change_team=column(rec.changes.team)[keep],
         deploy_team=deploy_team_all[d_idx],
         incident_team=deploy_team_all[incident_deploy],
     )
+
+
+def _stage_columns(rec: SimulationRecords, changes: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+    """Each stage's hours for ``changes`` (indices), one stage at a time (so only one is held at once)."""
+    created = rec.created[changes]
+    ready = rec.first_ready[changes]
+    unit_of = rec.change_unit[changes]
+    has_unit = unit_of >= 0
+    at = np.where(has_unit, unit_of, 0)  # a safe index; changes without a unit (hotfixes) take no unit time
+    units = rec.units
+    trunk = np.where(has_unit, column(units.trunk)[at], 0).astype(bool)
+    before_merge = np.where(has_unit, column(units.merge)[at], ready) - created
+    del created
+    yield "on_branch", np.where(trunk, 0.0, before_merge)
+    yield "in_review", np.where(trunk, before_merge, 0.0)
+    del before_merge, trunk
+    for stage, hours in (("merge_conflicts", units.conflict_hours), ("ci_queue", units.queue_hours),
+                         ("ci_running", units.run_hours), ("ci_fixing", units.fix_hours)):
+        yield stage, np.where(has_unit, column(hours)[at], 0.0)
+    dstart = rec.first_deploy_start[changes]
+    yield "release_wait", dstart - ready
+    yield "deploying", rec.first_deploy_end[changes] - dstart
 
 
 def stage_hours(rec: SimulationRecords, changes: np.ndarray) -> dict[str, np.ndarray]:
@@ -453,30 +486,7 @@ def stage_hours(rec: SimulationRecords, changes: np.ndarray) -> dict[str, np.nda
     (on a branch, or in review on trunk), conflicts, CI queue, CI runs, fixing what CI caught
     (together: merge → first ready), waiting for the release, deploying.
     """
-    created = rec.created[changes]
-    ready = rec.first_ready[changes]
-    dstart = rec.first_deploy_start[changes]
-    dend = rec.first_deploy_end[changes]
-    unit_of = rec.change_unit[changes]
-    units = rec.units
-    # one row per merge unit, plus a last row of zeros for changes that never had one (hotfixes)
-    per_unit = np.column_stack([_numpy(col, np.float64) for col in
-                                (units.merge, units.conflict_hours, units.queue_hours, units.run_hours,
-                                 units.fix_hours)]).reshape(-1, 5)
-    per_unit = np.vstack([per_unit, [(np.nan, 0.0, 0.0, 0.0, 0.0)]])
-    merge, conflict, queue, running, fixing = per_unit[unit_of].T
-    trunk = np.append(_numpy(units.trunk, np.int8).astype(bool), False)[unit_of]
-    before_merge = np.where(unit_of >= 0, merge, ready) - created
-    return {
-        "on_branch": np.where(trunk, 0.0, before_merge),
-        "in_review": np.where(trunk, before_merge, 0.0),
-        "merge_conflicts": conflict,
-        "ci_queue": queue,
-        "ci_running": running,
-        "ci_fixing": fixing,
-        "release_wait": dstart - ready,
-        "deploying": dend - dstart,
-    }
+    return dict(_stage_columns(rec, changes))
 
 
 def stage_totals(rec: SimulationRecords, mask: np.ndarray) -> dict[str, float]:
@@ -484,5 +494,4 @@ def stage_totals(rec: SimulationRecords, mask: np.ndarray) -> dict[str, float]:
     idx = np.flatnonzero(mask)
     if len(idx) == 0:
         return dict.fromkeys(STAGES, 0.0)
-    hours = stage_hours(rec, idx)
-    return {stage: float(hours[stage].sum()) for stage in STAGES}
+    return {stage: float(hours.sum()) for stage, hours in _stage_columns(rec, idx)}

@@ -45,7 +45,8 @@ class _Section(BaseModel):
 
 
 class Team(_Section):
-    engineers: int = _p("Engineers", 8, "people", "assumed", "people committing changes", ge=1, le=500)
+    engineers: int = _p("Engineers", 8, "people", "assumed", "people committing changes (split across org.teams)",
+                        ge=1, le=10000)
     changes_per_engineer_per_day: float = _p("Changes per engineer per day",
         2.0, "changes / engineer / working day", "assumed",
         "completed changes (commits that will ship) per engineer per working day", gt=0, le=50)
@@ -158,7 +159,7 @@ class Operations(_Section):
     diagnosis_growth: float = _p("Extra diagnosis time for big batches", 0.25, "x per doubling of batch size", "assumed",
                                  "hand diagnosis time = hotfix_hours x (1 + growth x log2(batch size))", ge=0, le=5)
     experts: int = _p("Experts on call", 1, "people", "assumed", "people who can restore production by hand (incidents queue for them)",
-                      ge=1, le=50)
+                      ge=1, le=1000)
     rollback_minutes: float = _p("Automated rollback time", 10.0, "minutes", "assumed", "automated rollback once a failure is detected",
                                  gt=0, le=600)
     flag_flip_minutes: float = _p("Time to switch a flag off", 5.0, "minutes", "assumed", "switching a feature flag off", gt=0, le=600)

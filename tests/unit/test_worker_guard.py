@@ -1,0 +1,62 @@
+"""Worker processes end with the process that started them (no orphans after a kill)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+HOST = textwrap.dedent("""
+    import threading, time
+    from sim.analysis.parallel import run_tasks
+    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()  # a threaded host, like the app
+    run_tasks(pow, [(2, 3)] * 4, workers=2)
+    print("ready", flush=True)
+    time.sleep(60)
+""")
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for line in subprocess.run(["ps", "-eo", "pid,ppid"], capture_output=True, text=True).stdout.splitlines()[1:]:
+        pid, ppid = map(int, line.split())
+        children.setdefault(ppid, []).append(pid)
+    out, todo = [], [root]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        out += kids
+        todo += kids
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the guard uses Linux's parent-death signal")
+def test_a_killed_host_leaves_no_worker_behind():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    host = subprocess.Popen([sys.executable, "-c", HOST], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    try:
+        assert host.stdout is not None and host.stdout.readline().strip() == "ready"
+        workers = _descendants(host.pid)
+        assert len(workers) >= 3  # the fork server and two workers (and the resource tracker)
+    finally:
+        host.send_signal(signal.SIGKILL)
+        host.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not [pid for pid in workers if _alive(pid)]
