@@ -78,6 +78,8 @@ WORK_KEYS = frozenset({"team.overtime", "team.fatigue_defect_factor", "quality.d
 BRANCH_KEYS = frozenset({"branching.strategy", "branching.branch_lifetime_days", "branching.conflict_rate",
                          "branching.conflict_resolution_hours", "branching.conflict_defect_multiplier",
                          "branching.branch_lifetime_cv"})
+RELEASE_KEYS = frozenset({"release.deploy", "release.max_batch_size", "release.manual_deploy_hours",
+                          "release.automated_deploy_minutes"})
 CISettings = tuple[float, float, float, float, int]
 FormedUnit = tuple[float, float, int, int, bool, list[int]]  # start, merge, engineer, team, trunk, changes
 
@@ -173,6 +175,13 @@ class DeliveryModel:
         # the cadence every change follows when no plan switches it (the per-change hot path)
         self._static_cadence: str | None = (None if "release.cadence" in self.params.dynamic
                                             else self.params.get("release.cadence", 0.0))
+        # a release train whose settings never change decides each step without looking them up
+        self._static_train: tuple[str, int, float, float] | None = None
+        if self.params.dynamic.isdisjoint(RELEASE_KEYS) and not self.params.has_costs:
+            method = self.params.get("release.deploy", 0.0)
+            hours, cv = ((self.params.get("release.manual_deploy_hours", 0.0), MANUAL_DEPLOY_CV) if method == "manual"
+                         else (self.params.get("release.automated_deploy_minutes", 0.0) / 60.0, AUTOMATED_STEP_CV))
+            self._static_train = (method, self.params.get("release.max_batch_size", 0.0), hours, cv)
         # CI settings that never change are worked out once (the per-change hot path)
         self._ci_static: CISettings | None = None
         if self.params.dynamic.isdisjoint(CI_KEYS):
@@ -381,20 +390,28 @@ class DeliveryModel:
     def _arrive(self, first: int, _event: object = None) -> None:
         env = self.env
         units = self.units
+        last = self._formed_units - 1
         for index in range(first, self._formed_units):
             merge = units.merge[index]
             if merge > env.now:
                 self._later(merge - env.now, partial(self._arrive, index))
                 return
             # the unit's flow begins right here: nothing else can be due before it (the arrival is the
-            # step being processed, and urgent steps due now would already have run)
-            self._ci_begin(index)
+            # step being processed, and urgent steps due now would already have run); it is this step's
+            # last action when the next unit merges later
+            self._ci_begin(index, last=index == last or units.merge[index + 1] > merge)
 
     # Steps as SimPy events. Each step of a change's journey is an event whose callback is the next step
     # (no process per merge unit or deployment): ``_now(step, URGENT)`` runs before anything else due
     # now, as SimPy starts a new process; ``_now(step, NORMAL)`` after what is already due, as SimPy
     # grants a resource or fires an event; ``_later(hours, step)`` like a timeout. The order of
     # simultaneous steps, and so of every random draw, is the one a process-per-step model has.
+    def _alone_now(self) -> bool:
+        """Whether nothing else is due at this instant: a step that would be scheduled for now, after
+        everything already due, can then run at once, at the very point SimPy would have run it."""
+        queue = self.env._queue
+        return not queue or queue[0][0] > self.env._now
+
     def _now(self, step: Callable[[simpy.Event], None], priority: int) -> None:
         Step(self.env, step, priority)
 
@@ -428,39 +445,43 @@ class DeliveryModel:
         """A merge unit reaches CI: it starts its own flow now (after anything already due now)."""
         self._now(partial(self._ci_begin, unit), URGENT)
 
-    def _ci_begin(self, unit: int, _event: object = None) -> None:
+    def _ci_begin(self, unit: int, _event: object = None, last: bool = True) -> None:
         conflict_hours = self.units.conflict_hours[unit]
         run = CIRun(unit, self.units.team[unit])
         if conflict_hours > 0:
             self._later(conflict_hours, partial(self._ci_try, run))  # resolving the conflict first
         else:
-            self._ci_try(run)
+            self._ci_try(run, last=last)
 
-    def _ci_try(self, run: CIRun, _event: object = None) -> None:
+    def _ci_try(self, run: CIRun, _event: object = None, last: bool = True) -> None:
         """One pass through CI: skipped (slow or untrusted suite), or queue for a runner and run the suite."""
         if not run.members:
             run.members = list(self.units.changes(run.unit))
         settings = self._ci_static or self._ci_settings_at(self.env._now, run.team)
         run.settings = settings
         if self._ci_rng.uniform() < settings[0]:
-            self.make_ready(run.members, run.team, first=True)
+            self.make_ready(run.members, run.team, first=True, last=last)
             return
         run.flaky_failures = 0
-        self._ci_request(run)
+        self._ci_request(run, last)
 
-    def _ci_request(self, run: CIRun) -> None:
+    def _ci_request(self, run: CIRun, last: bool = True) -> None:
         """Ask the shared pool for a runner; the suite starts when one is granted (FIFO, SimPy's queue).
 
         A free runner with nobody waiting is taken at once without building a SimPy request: the
         unit's token joins the pool's users and the grant is an ordinary event at the moment SimPy
-        would have processed the request, so every step happens in the same order either way.
+        would have processed the request, so every step happens in the same order either way (and when
+        nothing else is due now and this is the step's ``last`` action, the grant happens at once).
         """
         run.asked = self.env._now
         runners = self.runners
         if len(runners.users) < runners.capacity and not runners.put_queue:
             runners.users.append(run)  # the run itself is the token that holds the runner
             run.request = run
-            self._now(partial(self._ci_granted, run), NORMAL)
+            if last and self._alone_now():
+                self._ci_granted(run)
+            else:
+                self._now(partial(self._ci_granted, run), NORMAL)
         else:
             run.request = request = runners.request()
             request.callbacks.append(partial(self._ci_granted, run))  # type: ignore[union-attr]
@@ -490,7 +511,7 @@ class DeliveryModel:
             return
         fix = self._fix_caught_defects(run.members, run.team, rng)
         if fix is None:
-            self.make_ready(run.members, run.team, first=True)
+            self.make_ready(run.members, run.team, first=True, last=True)
         else:
             self._later(fix, partial(self._ci_fixed, run, fix))
 
@@ -500,9 +521,11 @@ class DeliveryModel:
 
     def _fix_caught_defects(self, members: Sequence[int], team: int, rng: Stream) -> float | None:
         """Hours to fix the defects this run caught (each fixed defect is gone); None when it caught none."""
-        now = self.env.now
-        p = self.params
         defective = self.changes.defective
+        if not any(defective[c] for c in members):  # nothing to catch: no draw, as before
+            return None
+        now = self.env._now
+        p = self.params
         detection = p.get("quality.test_detection_rate", now, 0.5, team)
         caught = [c for c in members if defective[c] and rng.uniform() < detection]
         if not caught:
@@ -516,8 +539,13 @@ class DeliveryModel:
 
     # ------------------------------------------------------------------------------------------
     # 4. Release
-    def make_ready(self, changes: Sequence[int], team: int, first: bool = False) -> None:
-        """Changes of one team join its release train, each in the queue of the cadence it follows."""
+    def make_ready(self, changes: Sequence[int], team: int, first: bool = False, last: bool = False) -> None:
+        """Changes of one team join its release train, each in the queue of the cadence it follows.
+
+        An idle train is woken by its signal event; when nothing else is due now, the train waits for
+        nothing but that signal and this is the current step's ``last`` action, it starts at once instead,
+        exactly where the signal would have started it.
+        """
         now = self.env._now
         p = self.params
         train = self.trains[team]
@@ -541,7 +569,11 @@ class DeliveryModel:
                 nxt = self.calendar.next_opportunity(cadence, now, manual=False)
                 wake_now = cadence == "continuous" or nxt is None or nxt < wake
         if wake_now and not train.ready_signal.triggered:
-            train.ready_signal.succeed()
+            if last and wake == math.inf and self._alone_now():
+                train.deployer_wake = None  # the signal is left unfired: nothing waits on it any more
+                self._train_step(train)
+            else:
+                train.ready_signal.succeed()
 
     def deploy_duration(self, method: str, team: int) -> float:
         rng = self._release_rng
@@ -567,7 +599,8 @@ class DeliveryModel:
         p = self.params
         team = train.team
         now = env._now
-        method = p.get("release.deploy", now, train.u_method, team)
+        static = self._static_train
+        method = static[0] if static else p.get("release.deploy", now, train.u_method, team)
         manual = method == "manual"
         ready = train.ready
         if len(ready) == 1:  # one cadence (no plan switching it): no list to build
@@ -576,8 +609,12 @@ class DeliveryModel:
         else:
             open_queues = [q for cadence, q in ready.items() if q and cal.may_deploy(cadence, now, manual)]
         if open_queues:
-            batch = self._take(open_queues, p.get("release.max_batch_size", now, 0.5, team))
-            hours = self.deploy_duration(method, team)
+            if static:
+                batch = self._take(open_queues, static[1])
+                hours = self._release_rng.gamma(static[2], static[3])
+            else:
+                batch = self._take(open_queues, p.get("release.max_batch_size", now, 0.5, team))
+                hours = self.deploy_duration(method, team)
             Step(env, partial(self._train_deployed, train, batch, now, method), NORMAL, hours)
             return
         wake = None
