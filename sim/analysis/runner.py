@@ -45,6 +45,7 @@ class ReplicationResult:
     deployed_changes: int
     backlog: Backlog
     team_metrics: tuple[dict[str, float | None], ...] = ()  # per team (organisations only)
+    simulated_changes: int = 0  # every change the replication simulated, warm-up included
 
 
 def run_replication(scenario: Scenario, seed: int, replication: int, benchmark: str = "2023",
@@ -52,15 +53,19 @@ def run_replication(scenario: Scenario, seed: int, replication: int, benchmark: 
     records = simulate(scenario, seed, replication, phases)
     rows = window_rows(records)
     start, end = window_bounds(records)
+    # what needs the records alone first, then the scorer's columns: fewer arrays are held at once
+    stages = stage_totals(records, rows.deployed_in)
+    deployed = int(rows.deployed_in.sum())
+    judged = backlog(records)
     columns = to_columns(records, rows)
+    del rows
     result = score_columns(columns, start=start, end=end, benchmark=benchmark)
     teams: tuple[dict[str, float | None], ...] = ()
     if records.teams > 1:
-        teams = tuple(score_columns(columns.for_team(k), start=start, end=end, benchmark=benchmark)["metrics"]
-                      for k in range(records.teams))
+        teams = tuple(score_columns(part, start=start, end=end, benchmark=benchmark)["metrics"]
+                      for part in columns.by_team(records.teams))
     return ReplicationResult(replication, result["metrics"], result["bands"]["overall"], result["counts"],
-                             stage_totals(records, rows.deployed_in), int(rows.deployed_in.sum()),
-                             backlog(records), teams)
+                             stages, deployed, judged, teams, len(records.changes))
 
 
 def replicate(scenario: Scenario, reps: int = DEFAULT_REPS, seed: int | None = None, *,

@@ -227,6 +227,25 @@ class LogColumns:
     deploy_team: np.ndarray | None = None
     incident_team: np.ndarray | None = None
 
+    def by_team(self, teams: int) -> list[LogColumns]:
+        """Every team's rows (teams 0 .. teams − 1), grouping each table once rather than once per team."""
+        if self.change_team is None or self.deploy_team is None or self.incident_team is None:
+            raise ValueError("these logs carry no team column")
+        c = _groups(self.change_team, teams)
+        d = _groups(self.deploy_team, teams)
+        i = _groups(self.incident_team, teams)
+        return [self._rows(c[k], d[k], i[k]) for k in range(teams)]
+
+    def _rows(self, c: np.ndarray, d: np.ndarray, i: np.ndarray) -> LogColumns:
+        assert self.change_team is not None and self.deploy_team is not None and self.incident_team is not None
+        return LogColumns(
+            change_t=self.change_t[c], change_first=self.change_first[c], deploy_t=self.deploy_t[d],
+            deploy_key=self.deploy_key[d], unplanned=self.unplanned[d], incident_t=self.incident_t[i],
+            resolved_t=self.resolved_t[i], resolved=self.resolved[i], incident_deploy=self.incident_deploy[i],
+            incident_deploy_known=self.incident_deploy_known[i],
+            change_team=self.change_team[c], deploy_team=self.deploy_team[d], incident_team=self.incident_team[i],
+        )
+
     def for_team(self, team: int) -> LogColumns:
         """The rows of one team (the logs must carry teams): its changes, deployments and incidents."""
         if self.change_team is None or self.deploy_team is None or self.incident_team is None:
@@ -252,6 +271,13 @@ class LogColumns:
 
 NEVER = _NEVER
 NO_DEPLOY = -1
+
+
+def _groups(team: np.ndarray, teams: int) -> list[np.ndarray]:
+    """Row indices of each team 0 .. teams − 1, in row order (one stable sort)."""
+    order = np.argsort(team, kind="stable")
+    bounds = np.searchsorted(team[order], np.arange(teams + 1))
+    return [order[bounds[k]:bounds[k + 1]] for k in range(teams)]
 
 
 def columns_from_frames(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame) -> LogColumns:

@@ -144,7 +144,8 @@ class DeliveryModel:
     pool and the experts who restore production by hand are shared by the whole organisation.
     """
 
-    def __init__(self, scenario: Scenario, streams: dict[str, Stream], phases: tuple[Phase, ...] = ()):
+    def __init__(self, scenario: Scenario, streams: dict[str, Stream], phases: tuple[Phase, ...] = (), *,
+                 record_ci_waits: bool = False):
         self.scenario = scenario
         self.rng = streams
         warmup = scenario.simulation.warmup_days
@@ -165,7 +166,9 @@ class DeliveryModel:
         self.deployments = DeploymentTable()
         self.incidents = IncidentTable()
         self.trains = [ReleaseTrain(self.env, team) for team in range(self.teams)]
-        self.ci_waits = array("d")  # every wait for a runner, in hours (the queueing tests read it)
+        # every single wait for a runner, in hours, when asked (the queueing tests read it); a run needs only
+        # each unit's total, which the unit table keeps
+        self.ci_waits: array | None = array("d") if record_ci_waits else None
         self.conflicts = 0
         self._formed_units = 0  # units formed from the engineers' work (follow-up fixes come after)
         self.u_engineer = self.rng["adoption"].generator.random(1000)
@@ -294,22 +297,29 @@ class DeliveryModel:
         merge = self.calendar.next_working_times(created + rng.exponentials(n) * lifetime_h)
         order = np.lexsort((created, merge))  # by merge, then start; ties keep the change order
         starts, merges = created[order], merge[order]
-        engineers = column(changes.engineer)[order]
+        del merge
         teams = column(changes.team)[order]
         others = self._other_open_branches(starts, merges, teams)
         ages = (merges - starts) / 24.0
         draws = rng.generator.random(n)
         rate = p.get("branching.conflict_rate", 0.0)
-        p_conflict = 1.0 - np.exp(-rate * ages * others)
         # NumPy's exp may differ from math.exp in the last bit: decide close calls exactly as one by one
+        p_conflict = -rate * ages
+        p_conflict *= others
+        np.exp(p_conflict, out=p_conflict)
+        np.subtract(1.0, p_conflict, out=p_conflict)
         maybe = np.flatnonzero(draws < p_conflict + 1e-12)
+        del p_conflict
         conflict_hours = np.zeros(n)
         for index in maybe:
             conflict_hours[index] = self._conflict([int(order[index])], float(merges[index]), int(teams[index]),
                                                    float(ages[index]), int(others[index]), draws[index])
-        unit_of = np.empty(n, dtype=np.int64)
-        unit_of[order] = np.arange(n)
+        del ages, draws, others
+        unit_of = np.empty(n, dtype=np.int32)
+        unit_of[order] = np.arange(n, dtype=np.int32)
         changes.unit = int_column(unit_of)
+        del unit_of
+        engineers = column(changes.engineer)[order]
         self.units.add_single_changes(starts, merges, engineers, teams, True, order, conflict_hours)
 
     @staticmethod
@@ -490,7 +500,8 @@ class DeliveryModel:
         waited = self.env._now - run.asked
         if waited:
             self.units.queue_hours[run.unit] += waited
-        self.ci_waits.append(waited)
+        if self.ci_waits is not None:
+            self.ci_waits.append(waited)
         _, suite_hours, suite_cv, _, _ = run.settings
         hours = self._ci_rng.gamma(suite_hours, suite_cv)
         Step(self.env, partial(self._ci_ran, run, hours), NORMAL, hours)
@@ -792,7 +803,7 @@ class DeliveryModel:
         return SimulationRecords(
             scenario=self.scenario, origin=self.origin, window_start=self.window_start, window_end=self.window_end,
             changes=self.changes, units=self.units, deployments=self.deployments, incidents=self.incidents,
-            ci_waits=self.ci_waits, conflicts=self.conflicts, merges=len(self.units), teams=self.teams,
+            ci_waits=self.ci_waits if self.ci_waits is not None else array("d"), conflicts=self.conflicts, merges=len(self.units), teams=self.teams,
         )
 
 

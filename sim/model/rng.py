@@ -64,11 +64,16 @@ class Stream:
     def exponentials(self, n: int) -> np.ndarray:
         """The next ``n`` standard exponential draws: exactly the values ``n`` calls of
         ``exponential(1.0)`` would give, from the same blocks (so the two can be mixed)."""
-        out = np.fromiter(itertools.islice(self._exp, n), dtype=float, count=-1)
-        while len(out) < n:
-            self._exp = iter(self.generator.standard_exponential(_BLOCK).tolist())
-            more = np.fromiter(itertools.islice(self._exp, n - len(out)), dtype=float, count=-1)
-            out = np.concatenate([out, more])
+        out = np.empty(n)
+        head = np.fromiter(itertools.islice(self._exp, n), dtype=float)  # what is left of the current block
+        filled = len(head)
+        out[:filled] = head
+        while filled < n:
+            block = self.generator.standard_exponential(_BLOCK)
+            take = min(_BLOCK, n - filled)
+            out[filled:filled + take] = block[:take]
+            filled += take
+            self._exp = iter(block[take:].tolist())
         return out
 
     def gamma(self, mean: float, cv: float) -> float:

@@ -55,7 +55,7 @@ def ci_only_model(runners: int, seed: int, replication: int, suite_cv: float = 1
         },
         source="test",
     )
-    return DeliveryModel(scenario, replication_streams(seed, replication))
+    return DeliveryModel(scenario, replication_streams(seed, replication), record_ci_waits=True)
 
 
 def feed_poisson_merges(
