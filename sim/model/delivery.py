@@ -36,6 +36,7 @@ Every fixed number it uses is a named constant in :mod:`sim.model.constants`.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import math
 from array import array
 from collections import deque
@@ -106,11 +107,14 @@ class Step(simpy.Event):
         env.schedule(self, priority, delay)
 
 
+RUNNER_TOKEN = object()  # stands for a SimPy request in the runner pool's users when a free runner is taken
+
+
 class CIRun:
     """A merge unit on its way through CI (the state a CI process would keep between its steps)."""
 
     __slots__ = ("asked", "flaky_failures", "members", "request", "settings", "team", "unit")
-    # ``request`` is the SimPy request holding a runner, or the run itself when it took a free runner
+    # ``request`` is the SimPy request holding a runner, or RUNNER_TOKEN when it took a free runner
 
     def __init__(self, unit: int, team: int) -> None:
         self.unit = unit
@@ -486,8 +490,8 @@ class DeliveryModel:
         run.asked = self.env._now
         runners = self.runners
         if len(runners.users) < runners.capacity and not runners.put_queue:
-            runners.users.append(run)  # the run itself is the token that holds the runner
-            run.request = run
+            runners.users.append(RUNNER_TOKEN)  # one token per runner held (tokens are interchangeable)
+            run.request = RUNNER_TOKEN
             if last and self._alone_now():
                 self._ci_granted(run)
             else:
@@ -794,12 +798,30 @@ class DeliveryModel:
 
     # ------------------------------------------------------------------------------------------
     def run(self) -> SimulationRecords:
+        # The run makes no reference cycles that outlive their step (each event lets go of its
+        # callbacks once processed), so the cycle collector would only re-scan every long-lived object
+        # of the program again and again: it pauses while the model runs.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._run()
+        finally:
+            if collecting:
+                gc.enable()
+        return self._records()
+
+    def _run(self) -> None:
         self.generate_work()
         self.form_units()
         self.start_arrivals()
         for train in self.trains:
             self.start_train(train)
         self.env.run(until=self.window_end)
+        # steps still pending beyond the horizon point back at this model; dropping them lets the model
+        # be freed at once by reference counting instead of waiting for the cycle collector
+        self.env._queue.clear()
+
+    def _records(self) -> SimulationRecords:
         return SimulationRecords(
             scenario=self.scenario, origin=self.origin, window_start=self.window_start, window_end=self.window_end,
             changes=self.changes, units=self.units, deployments=self.deployments, incidents=self.incidents,
