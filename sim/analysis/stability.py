@@ -28,6 +28,7 @@ with room on both sides (``tests/behaviour/test_stability.py``).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -89,14 +90,23 @@ def _queue_trend(arrived: np.ndarray, left: np.ndarray, hours: np.ndarray,
     return float(growth), float(t_value), runs_away
 
 
+@functools.lru_cache(maxsize=64)
+def _design(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The regression's design (day, one level per day of the week) and ``(X'X)⁺`` for ``n`` days."""
+    day = np.arange(n)
+    x = np.column_stack([day.astype(float)] + [(day % 7 == k).astype(float) for k in range(min(7, n))])
+    x.setflags(write=False)
+    bread = np.linalg.pinv(x.T @ x)
+    bread.setflags(write=False)
+    return x, bread
+
+
 def _trend(daily: np.ndarray) -> tuple[float, float]:
     """(slope per day, Newey–West standard error) of a daily series with day-of-week levels."""
     n = len(daily)
-    day = np.arange(n)
-    x = np.column_stack([day.astype(float)] + [(day % 7 == k).astype(float) for k in range(min(7, n))])
+    x, bread = _design(n)
     beta, *_ = np.linalg.lstsq(x, daily, rcond=None)
     resid = daily - x @ beta
-    bread = np.linalg.pinv(x.T @ x)
     scores = x * resid[:, None]
     meat = scores.T @ scores
     for lag in range(1, min(HAC_LAG_DAYS, n - 1) + 1):
