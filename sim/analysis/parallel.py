@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from sim.analysis.worker_guard import die_with_parent
+from sim.analysis.worker_guard import host_arguments, watch_host
 
 T = TypeVar("T")
 
@@ -43,8 +43,7 @@ def _context():
     if threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
-    # the server arms itself to end with its parent, then warms the model's imports for every worker
-    context.set_forkserver_preload(["sim.analysis.forkserver_guard", "sim.analysis.runner"])
+    context.set_forkserver_preload(["sim.analysis.runner"])
     return context
 
 
@@ -63,8 +62,9 @@ def _pool(workers: int) -> tuple[ProcessPoolExecutor, bool]:
 
 
 def _new_pool(workers: int) -> ProcessPoolExecutor:
-    # every worker ends when its parent does: no orphaned processes after the host is killed
-    return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=die_with_parent)
+    # every worker ends when its host does: no orphaned processes after the host is killed
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=watch_host,
+                               initargs=host_arguments())
 
 
 def _call_chunk(fn: Callable[..., T], chunk: Sequence[tuple]) -> list[T]:

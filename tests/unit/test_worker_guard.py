@@ -18,7 +18,12 @@ HOST = textwrap.dedent("""
     import threading, time
     from sim.analysis.parallel import run_tasks
     threading.Thread(target=time.sleep, args=(60,), daemon=True).start()  # a threaded host, like the app
-    run_tasks(pow, [(2, 3)] * 4, workers=2)
+    # the shared pool is made by a thread that then ends (as a page run of the app does) ...
+    maker = threading.Thread(target=run_tasks, args=(pow, [(2, 3)] * 4), kwargs={"workers": 2})
+    maker.start()
+    maker.join()
+    # ... and still serves the next run
+    assert run_tasks(pow, [(2, 3)] * 4, workers=2) == [8] * 4
     print("ready", flush=True)
     time.sleep(60)
 """)
