@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("run", "compare", "events", "score", "plan", "calibrate", "sweep", "bench")
+COMMANDS = ("run", "compare", "events", "score", "plan", "forecast", "calibrate", "sweep", "bench")
 
 
 class _Parser(argparse.ArgumentParser):

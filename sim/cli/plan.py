@@ -35,6 +35,8 @@ def add_arguments(parser) -> None:
                         help="processes (default: the machine's cores); output does not depend on it")
     add_benchmark_option(parser)
     add_json_option(parser)
+    parser.add_argument("--report", metavar="FILE.html", default=None,
+                        help="also write a self-contained HTML report (charts included)")
 
 
 def run(args) -> int:
@@ -42,6 +44,10 @@ def run(args) -> int:
     plan = load_plan(require_file(str(locate(args.plan, "plan")), "plan file"))
     result = run_plan(plan, args.reps, args.seed, workers=args.workers, benchmark=benchmark,
                       progress=f"simulating {plan.name}")
+    if args.report:
+        from sim.report import plan_report, write_report
+
+        write_report(args.report, plan_report([result], {plan.name: plan.scenario}))
     if args.json:
         print_json(result)
     else:
