@@ -175,7 +175,7 @@ def probability_curve(result: dict[str, Any]) -> list[dict[str, Any]]:
     if not days or not reps:
         return []
     rows = []
-    for offset in range(0, days[-1] + 1):
+    for offset in range(days[-1] + 1):
         share = sum(1 for d in days if d <= offset) / reps
         rows.append({"date": (start + dt.timedelta(days=offset)).isoformat(), "day": offset, "share": share})
     return rows

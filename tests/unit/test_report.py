@@ -11,8 +11,7 @@ from sim.analysis.plan import load_plan, run_plan
 from sim.analysis.runner import run_scenario
 from sim.cli import main
 from sim.model.scenario import load_scenario, parameter_keys
-from sim.report import compare_report, plan_report, write_report
-from sim.report import specs
+from sim.report import compare_report, plan_report, specs, write_report
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
