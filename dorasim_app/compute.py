@@ -1,56 +1,78 @@
-"""Cached calls into ``sim``. Keys are the scenario's JSON + seed + reps, so a baseline is simulated once
-and reused by every comparison, view and session.
+"""Every call into ``sim`` the app makes, cached twice: in memory (``st.cache_data``, per server) and on
+disk (:mod:`dorasim_app.store`, kept across restarts), keyed by the dorasim version, the model's
+fingerprint, the scenario and the run settings.
 
-Progress bars are created inside the cached functions (Streamlit replays a cached function's elements,
-and a finished bar is emptied), so a cache hit shows nothing and a slow run shows its progress.
+A computation that is not stored shows a progress bar at once (a cold server or a new setting never
+looks idle). The first page request also starts a background thread that warms the process pool and
+stores the shipped scenarios' results at the default settings (:func:`start_warmup`), so the next
+screens and a restarted server answer from the store.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-import time
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
-from sim.analysis.parallel import default_workers
+from dorasim_app import store
+from sim.analysis.forecast import forecast, probability_curve
+from sim.analysis.parallel import default_workers, run_tasks
 from sim.analysis.runner import replicate, summarize
 from sim.metrics.logs import EventLogs
 from sim.model.delivery import simulate
+from sim.model.params import Phase
 from sim.model.records import to_logs
 from sim.model.scenario import Scenario
 
-PROGRESS_AFTER_SECONDS = 0.4
 PARALLEL_FROM_REPS = 8
+_POOL_READY = threading.Event()
 
 
 def workers_for(reps: int) -> int:
-    """Two processes pay off from a handful of replications; ``DORASIM_WORKERS`` overrides."""
+    """Two processes once the shared pool is up (starting it costs seconds); ``DORASIM_WORKERS`` overrides."""
     configured = os.environ.get("DORASIM_WORKERS")
     if configured:
         return max(1, int(configured))
-    return 1 if reps < PARALLEL_FROM_REPS else min(2, default_workers())
+    if reps < PARALLEL_FROM_REPS or not _POOL_READY.is_set():
+        return 1
+    return min(2, default_workers())
 
 
-class _LazyProgress:
-    """A progress bar that appears only if the work is still running after a moment."""
+class Progress:
+    """A progress bar shown from the start of a computation, emptied at its end."""
 
     def __init__(self, label: str):
         self.label = label
-        self.started = time.perf_counter()
-        self.bar = None
+        self.bar = st.progress(0.0, text=f"{label}…")
 
     def __call__(self, done: int, total: int) -> None:
-        if self.bar is None and time.perf_counter() - self.started < PROGRESS_AFTER_SECONDS:
-            return
-        if self.bar is None:
-            self.bar = st.progress(0.0)
         self.bar.progress(done / max(total, 1), text=f"{self.label}: {done} of {total}")
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.empty()
+        self.bar.empty()
+
+
+def _waiting(label: str) -> Callable[[], Any]:
+    return lambda: st.spinner(f"{label} (already under way for another screen)…", show_time=True)
+
+
+def _with_progress(label: str, work: Callable[[Callable[[int, int], Any] | None], dict[str, Any]]
+                   ) -> Callable[[], dict[str, Any]]:
+    def run() -> dict[str, Any]:
+        progress = Progress(label)
+        try:
+            return work(progress)
+        finally:
+            progress.close()
+    return run
+
+
+# ----------------------------------------------------------------------------------------------
+# Scenario runs (Compare, Learn, Forecast's companions)
 
 
 def run_replications(scenario: Scenario, reps: int, seed: int, benchmark: str = "2023",
@@ -62,23 +84,112 @@ def run_replications(scenario: Scenario, reps: int, seed: int, benchmark: str = 
     per_rep = [{"replication": r.replication, "overall": r.overall, **r.metrics,
                 "changes": r.counts.get("changes", 0), "deployments": r.counts.get("deployments", 0)}
                for r in results]
-    return {"summary": summarize(scenario, results, seed, benchmark), "replications": per_rep}
+    summary = summarize(scenario, results, seed, benchmark)
+    weeks = scenario.days / 7 * max(len(results), 1)
+    return {"summary": summary, "replications": per_rep,
+            "shipped_per_week": sum(r.deployed_changes for r in results) / weeks}
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+RESULT_FORMAT = 2  # bump when what a stored run holds changes
+
+
+def _run_payload(scenario_json: str, reps: int, seed: int, benchmark: str) -> dict[str, Any]:
+    return {"scenario": scenario_json, "reps": reps, "seed": seed, "benchmark": benchmark, "format": RESULT_FORMAT}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
 def cached_run(scenario_json: str, reps: int, seed: int, benchmark: str, label: str = "Simulating") -> dict:
     scenario = Scenario.model_validate_json(scenario_json)
-    progress = _LazyProgress(f"{label} ({scenario.name})")
-    try:
-        return run_replications(scenario, reps, seed, benchmark, callback=progress)
-    finally:
-        progress.close()
+    text = f"{label} ({scenario.name}, {reps} replications)"
+    work = _with_progress(text, lambda cb: run_replications(scenario, reps, seed, benchmark, callback=cb))
+    return store.get_or_compute("run", _run_payload(scenario_json, reps, seed, benchmark), work, _waiting(text))
 
 
 def run(scenario: Scenario, reps: int, seed: int | None = None, benchmark: str = "2023",
         label: str = "Simulating") -> dict[str, Any]:
     seed = scenario.seed if seed is None else seed
     return cached_run(scenario.model_dump_json(), int(reps), int(seed), benchmark, label)
+
+
+ESTIMATE_REPS = 4  # a first estimate: the first replications of the same run (same seeds), shown at once
+
+
+def is_ready(scenario: Scenario, reps: int, seed: int, benchmark: str = "2023") -> bool:
+    """Whether a run is already computed (in this server's memory or on disk): then it shows at once."""
+    marker = (scenario.model_dump_json(), int(reps), int(seed), benchmark)
+    if marker in st.session_state.setdefault("compute.ready", set()):
+        return True
+    if store.load(store.key("run", _run_payload(*marker))) is not None:
+        st.session_state["compute.ready"].add(marker)
+        return True
+    return False
+
+
+def mark_ready(scenario: Scenario, reps: int, seed: int, benchmark: str = "2023") -> None:
+    st.session_state.setdefault("compute.ready", set()).add((scenario.model_dump_json(), int(reps), int(seed),
+                                                              benchmark))
+
+
+# ----------------------------------------------------------------------------------------------
+# Plans
+
+
+def _plan_result(plan_toml: str, source: str, base_dir: str, reps: int, seed: int, benchmark: str,
+                 callback: Callable[[int, int], Any] | None) -> dict[str, Any]:
+    from pathlib import Path
+
+    from sim.analysis.plan import load_plan_text, run_plan
+
+    plan = load_plan_text(plan_toml, source, Path(base_dir))
+    return run_plan(plan, reps, seed, workers=workers_for(reps), benchmark=benchmark, callback=callback)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_plan(plan_toml: str, source: str, base_dir: str, reps: int, seed: int, benchmark: str,
+                name: str) -> dict[str, Any]:
+    payload = {"plan": plan_toml, "reps": reps, "seed": seed, "benchmark": benchmark}
+    text = f"Forecasting {name} ({reps} replications)"
+    work = _with_progress(text, lambda cb: _plan_result(plan_toml, source, base_dir, reps, seed, benchmark, cb))
+    return store.get_or_compute("plan", payload, work, _waiting(text))
+
+
+# ----------------------------------------------------------------------------------------------
+# Ship-date forecasts
+
+
+def _forecast(scenario_json: str, phases_json: str, changes: int, start: str, reps: int, seed: int,
+              target: str | None, name: str, callback: Callable[[int, int], Any] | None) -> dict[str, Any]:
+    import json
+
+    scenario = Scenario.model_validate_json(scenario_json)
+    phases = tuple(Phase(**p) for p in json.loads(phases_json))
+    result = forecast(scenario, changes, dt.date.fromisoformat(start), reps=reps, seed=seed,
+                      target=dt.date.fromisoformat(target) if target else None, phases=phases,
+                      workers=workers_for(reps), name=name, callback=callback)
+    result["curve"] = probability_curve(result)
+    return result
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def cached_forecast(scenario_json: str, phases_json: str, changes: int, start: str, reps: int, seed: int,
+                    target: str | None, name: str) -> dict[str, Any]:
+    payload = {"scenario": scenario_json, "phases": phases_json, "changes": changes, "start": start, "reps": reps,
+               "seed": seed, "target": target, "name": name}
+    text = f"Forecasting when {name} ships ({reps} replications)"
+    work = _with_progress(text, lambda cb: _forecast(scenario_json, phases_json, changes, start, reps, seed, target,
+                                                     name, cb))
+    return store.get_or_compute("forecast", payload, work, _waiting(text))
+
+
+def phases_json(phases: tuple[Phase, ...]) -> str:
+    import dataclasses
+    import json
+
+    return json.dumps([dataclasses.asdict(p) for p in phases], sort_keys=True, default=str)
+
+
+# ----------------------------------------------------------------------------------------------
+# One replication's logs (Events) and a runaway check (Levers)
 
 
 @st.cache_data(show_spinner="Simulating one replication…", max_entries=32)
@@ -96,3 +207,80 @@ def one_replication(scenario: Scenario, seed: int, replication: int = 0) -> dict
 
 def event_logs(window: dict[str, Any]) -> EventLogs:
     return EventLogs(window["changes"], window["deployments"], window["incidents"])
+
+
+RUNAWAY_SHARE = 0.2  # the backlog grows by more than a fifth of the work made in the window
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def backlog_runs_away(scenario_json: str, seed: int) -> bool:
+    """Whether one replication's backlog (changes made and not yet live) grows without bound: compared at the
+    window's start and whole weeks later (the same weekday and hour, so weekly release trains do not count),
+    it grew by more than :data:`RUNAWAY_SHARE` of the changes made in between. Used where a run summary
+    carries no ``stability`` of its own (a lever sweep's points)."""
+    import numpy as np
+
+    records = simulate(Scenario.model_validate_json(scenario_json), seed, 0)
+    created = np.asarray(records.created, dtype=float)
+    live = np.asarray(records.first_deploy_end, dtype=float)
+    weeks = int((records.window_end - records.window_start) // 168)
+    if weeks < 2:
+        return False
+    t0, t1 = records.window_start, records.window_start + 168.0 * weeks
+
+    def backlog(t: float) -> int:
+        return int(((created <= t) & ~(live <= t)).sum())
+
+    made = int(((created >= t0) & (created < t1)).sum())
+    return backlog(t1) - backlog(t0) > max(20, RUNAWAY_SHARE * made)
+
+
+# ----------------------------------------------------------------------------------------------
+# Warm-up at the first request
+
+
+def warmup_jobs() -> list[tuple[str, Callable[[], Any]]]:
+    """What a fresh server computes in the background: the shipped scenarios at the default settings
+    (the horizon and seed of the default tuned scenario, as :func:`dorasim_app.state.init_session` sets them)."""
+    from dorasim_app import state
+    from sim.model.scenario import load_scenario
+
+    jobs: list[tuple[str, Callable[[], Any]]] = []
+    files = state.scenario_files()
+    order = [n for n in ("baseline", "elite") if n in files] + [n for n in files if n not in ("baseline", "elite")]
+    if not order:
+        return jobs
+    reference = load_scenario(files[state.PREFERRED["scenario"] if state.PREFERRED["scenario"] in files else order[0]])
+    for name in order:
+        scenario = load_scenario(files[name]).with_values({"days": reference.days, "seed": reference.seed},
+                                                          source="run settings")
+        payload = _run_payload(scenario.model_dump_json(), state.DEFAULT_REPS, scenario.seed, "2023")
+        jobs.append((name, lambda s=scenario, p=payload: store.get_or_compute(
+            "run", p, lambda: run_replications(s, state.DEFAULT_REPS, s.seed, "2023"))))
+    return jobs
+
+
+def _warm() -> None:
+    try:
+        run_tasks(_noop, [(i,) for i in range(2)], workers=min(2, default_workers()))  # start the shared pool
+        _POOL_READY.set()
+    except Exception:  # a machine that cannot start processes runs single-process
+        pass
+    for _, job in warmup_jobs():
+        try:
+            job()
+        except Exception:  # warming is best effort; the views compute what is missing
+            continue
+
+
+def _noop(value: int) -> int:
+    return value
+
+
+@st.cache_resource(show_spinner=False)
+def start_warmup() -> threading.Thread:
+    """Once per server: warm the pool and store the shipped scenarios' default results in the background."""
+    thread = threading.Thread(target=_warm, name="dorasim-warmup", daemon=True)
+    if os.environ.get("DORASIM_NO_WARMUP") != "1":
+        thread.start()
+    return thread
