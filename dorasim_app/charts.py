@@ -34,7 +34,7 @@ from sim.report.specs import axis_title, log_axis
 
 # Streamlit sizes a chart element by its own height argument, not the Vega-Lite one: the room
 # around the plot (title, axis, a legend below) is added here.
-CHART_CHROME_PX = 110
+CHART_CHROME_PX = 125
 DEFAULT_HEIGHT_PX = 300
 PLAN_PALETTE = ("#2b6cb0", "#c05621", "#2f855a", "#6b46c1")
 
@@ -72,6 +72,7 @@ def metric_axis(key: str, log: bool, lo: float = 0.0, hi: float = 0.0, title: st
     return alt.Axis(title=text)
 
 
+MIN_LABELLED_SHARE = 0.11  # a band region narrower than this share of the axis is not labelled (no overlaps)
 BAND_SCALE = alt.Scale(domain=[band_word(b) for b in BANDS], range=[BAND_COLOURS[b] for b in BANDS])
 _FLOOR = {"deployment_frequency_per_day": 1e-3, "lead_time_hours": 0.05, "time_to_restore_hours": 0.01}
 
@@ -124,13 +125,18 @@ def _band_layers(key: str, lo: float, hi: float, benchmark: str, x_scale: alt.Sc
     regions = pd.DataFrame(band_regions(key, lo, hi, benchmark))
     if regions.empty:
         return []
+    log = x_scale.type == "log"
+    span = math.log(hi / lo) if log else hi - lo
+    regions["wide"] = [((math.log(b / a) if log else b - a) / span) >= MIN_LABELLED_SHARE
+                       for a, b in zip(regions.start, regions.end)]
     base = alt.Chart(regions)
     rect = base.mark_rect(opacity=0.13).encode(
         x=alt.X("start:Q", scale=x_scale), x2="end:Q",
         color=alt.Color("band:N", scale=BAND_SCALE, legend=None),
         tooltip=[alt.Tooltip("band:N", title="band")],
     )
-    words = base.mark_text(baseline="top", align="left", dx=3, dy=2, fontWeight="bold", fontSize=11).encode(
+    words = alt.Chart(regions[regions.wide]).mark_text(baseline="top", align="left", dx=3, dy=2, fontWeight="bold",
+                                                       fontSize=11).encode(
         x=alt.X("start:Q", scale=x_scale), y=alt.value(0), text="band:N",
         color=alt.Color("band:N", scale=BAND_SCALE, legend=None))
     return [rect, words]
@@ -171,7 +177,7 @@ def distribution_chart(key: str, values: Mapping[str, Sequence[float | None]], b
         height=30 + 34 * len(names), title=f"{METRIC_LABELS[key]} — each replication (◆ median)")
 
 
-def waterfall_chart(breakdown: Mapping[str, float], title: str) -> alt.LayerChart:
+def waterfall_chart(breakdown: Mapping[str, float], title: str) -> alt.TopLevelMixin:
     """Where a change's lead time goes, stage after stage (a waterfall of mean hours per change)."""
     total = sum(breakdown.values())
     in_days = total >= 72
@@ -191,7 +197,8 @@ def waterfall_chart(breakdown: Mapping[str, float], title: str) -> alt.LayerChar
     colour = alt.Color("kind:N", scale=alt.Scale(domain=["waiting", "working on it", "total"],
                                                  range=[WAITING_COLOUR, WORKING_COLOUR, "#444"]),
                        legend=alt.Legend(title=None, orient="bottom"))
-    base = alt.Chart(data).encode(y=alt.Y("stage:N", sort=order, title=None, axis=alt.Axis(labelLimit=220)))
+    base = alt.Chart(data).encode(y=alt.Y("stage:N", sort=order, title=None,
+                                          axis=alt.Axis(labelLimit=220, labelOverlap=False)))
     bars = base.mark_bar(height=14).encode(
         x=alt.X("start:Q", title=f"{unit} since the change was finished", scale=alt.Scale(nice=True,
                                                                                            domain=[0, total / scale * 1.25])),
@@ -199,11 +206,11 @@ def waterfall_chart(breakdown: Mapping[str, float], title: str) -> alt.LayerChar
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("text:N", title="time"),
                  alt.Tooltip("share:Q", title="share of lead time", format=".0%")])
     labels = base.mark_text(align="left", dx=4, fontSize=11).encode(x="end:Q", text="text:N")
-    return alt.layer(bars, labels).properties(title=title, height=20 * len(rows))
+    return alt.layer(bars, labels).properties(title=title, height=24 * len(rows))
 
 
 def fan_chart(series: Mapping[str, Sequence[Mapping[str, Any]]], key: str, benchmark: str = "2023",
-              elite_line: bool = True, phases: Sequence[Mapping[str, Any]] = ()) -> alt.LayerChart:
+              elite_line: bool = True, phases: Sequence[Mapping[str, Any]] = ()) -> alt.TopLevelMixin:
     """Week-by-week p10–p90 band and median of one metric, one colour per plan; the Elite threshold drawn.
 
     ``series`` maps a plan name to rows ``{"week", "p10", "p50", "p90"}`` (rows without p10/p90, e.g. a
@@ -216,7 +223,7 @@ def fan_chart(series: Mapping[str, Sequence[Mapping[str, Any]]], key: str, bench
     banded = data.dropna(subset=["p10", "p90"])
     log = key in LOG_SCALE_METRICS and not banded.empty and float(banded[["p10", "p50", "p90"]].min().min()) > 0
     cuts = thresholds(key, benchmark)
-    values = [*banded[["p10", "p90"]].stack().tolist(), *data["p50"].tolist(),
+    values = [*banded["p10"].tolist(), *banded["p90"].tolist(), *data["p50"].tolist(),
               *([cuts[0]["value"]] if cuts and elite_line else [])]
     if log:
         lo, hi = min(values) / 1.5, max(values) * 1.5
@@ -231,7 +238,7 @@ def fan_chart(series: Mapping[str, Sequence[Mapping[str, Any]]], key: str, bench
     colour = alt.Color("plan:N", scale=alt.Scale(domain=names, range=list(PLAN_PALETTE[: len(names)])),
                        legend=alt.Legend(title=None, orient="bottom"))
     x = alt.X("week:Q", title="week", axis=alt.Axis(tickMinStep=1, format="d"),
-              scale=alt.Scale(domain=[0.8, max([*data["week"].tolist(), 1]) + 0.2]))
+              scale=alt.Scale(domain=[0.8, max([*data["week"].tolist(), 1]) + 0.2], nice=False))
     y_axis = metric_axis(key, log, lo, hi)
     layers: list[alt.Chart] = []
     if not banded.empty:
@@ -258,14 +265,14 @@ def fan_chart(series: Mapping[str, Sequence[Mapping[str, Any]]], key: str, bench
 
 
 def probability_chart(series: Mapping[str, Sequence[Mapping[str, Any]]], band: str = "elite",
-                      phases: Sequence[Mapping[str, Any]] = ()) -> alt.LayerChart:
+                      phases: Sequence[Mapping[str, Any]] = ()) -> alt.TopLevelMixin:
     """P(overall band = ``band``) per week, one line per plan; phase starts marked."""
     rows = [{"plan": name, "week": row["week"], "p": row["band_probabilities"].get(band, 0.0)}
             for name, weekly in series.items() for row in weekly]
     data = pd.DataFrame(rows, columns=["plan", "week", "p"])
     names = list(series)
     x = alt.X("week:Q", title="week", axis=alt.Axis(tickMinStep=1, format="d"),
-              scale=alt.Scale(domain=[0.8, max([*data["week"].tolist(), 1]) + 0.2]))
+              scale=alt.Scale(domain=[0.8, max([*data["week"].tolist(), 1]) + 0.2], nice=False))
     line = alt.Chart(data).mark_line(point=True).encode(
         x=x, y=alt.Y("p:Q", title=f"chance of {band_word(band)}", scale=alt.Scale(domain=[0, 1]),
                      axis=alt.Axis(format="%")),
@@ -283,12 +290,12 @@ def probability_chart(series: Mapping[str, Sequence[Mapping[str, Any]]], band: s
         title=f"Probability of being {band_word(band)} on all four keys, week by week", height=200)
 
 
-def timeline_chart(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame,
-                   start: pd.Timestamp, end: pd.Timestamp) -> alt.VConcatChart:
-    """One replication on one time axis: changes finished per day; deployments placed and sized by the
-    changes they ship (a fix is an orange triangle, never smaller than a readable mark); incidents as bars
-    from when they began to hurt users to their restore, in the same rows as the deployment that caused
-    them. The three panels share the x scale and the width of their y axes, so they line up."""
+def timeline_charts(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame,
+                    start: pd.Timestamp, end: pd.Timestamp) -> list[alt.Chart | alt.LayerChart]:
+    """One replication on one time axis, in three panels drawn one under the other: changes finished per day;
+    deployments placed and sized by the changes they ship (a fix is an orange triangle, never smaller than a
+    readable mark); incidents as bars from when they began to hurt users to their restore. The panels share
+    the x domain, one date format and the width of their y axes, so their plot areas line up."""
     domain = [start.isoformat(), end.isoformat()]
     x_scale = alt.Scale(domain=domain)
     axis = alt.Axis(format="%a %d %b", labelAngle=0, title=None, labelOverlap=True, grid=False)
@@ -305,7 +312,7 @@ def timeline_chart(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: 
     deps = deployments.assign(
         time=deployments["time_created"],
         kind=deployments["unplanned"].map({True: "fix (unplanned)", False: "planned"}),
-        batch=deployments.get("batch_size", pd.Series(1, index=deployments.index)))
+        batch=deployments.get("batch_size", 1))
     deps = deps[["time", "kind", "batch", "deploy_id"]]
     largest = max(int(deps["batch"].max()) if len(deps) else 1, 1)
     kinds = alt.Scale(domain=["planned", "fix (unplanned)"], range=["#2b6cb0", "#c05621"])
@@ -336,7 +343,7 @@ def timeline_chart(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: 
     starts = alt.Chart(inc).mark_tick(color="#7f0000", thickness=2, size=20).encode(x=x, y=lane, tooltip=tips)
     incident_marks = alt.layer(bars, starts).properties(
         height=34, title="Incidents (from hurting users to restored; hover for the restore time)")
-    return alt.vconcat(work, deploy_marks, incident_marks, spacing=8).resolve_scale(x="shared")
+    return [work, deploy_marks, incident_marks]
 
 
 def line_chart(data: pd.DataFrame, x: str, y: str, colour: str | None, *, x_title: str, y_title: str,
@@ -367,7 +374,7 @@ def line_chart(data: pd.DataFrame, x: str, y: str, colour: str | None, *, x_titl
     return alt.Chart(data).mark_line(point=points).encode(**enc, tooltip=tips).properties(title=title, height=height)
 
 
-def tornado_chart(rows: Sequence[Mapping[str, Any]], key: str, base: float | None = None) -> alt.LayerChart:
+def tornado_chart(rows: Sequence[Mapping[str, Any]], key: str, base: float | None = None) -> alt.TopLevelMixin:
     """Swing of one metric's median when each lever goes from its low to its high setting.
 
     A row with ``"runaway"`` true (the end whose backlog grows without bound) is drawn hatched-grey with a

@@ -214,25 +214,23 @@ RUNAWAY_SHARE = 0.2  # the backlog grows by more than a fifth of the work made i
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def backlog_runs_away(scenario_json: str, seed: int) -> bool:
-    """Whether one replication's backlog (changes made and not yet live) grows without bound: compared at the
-    window's start and whole weeks later (the same weekday and hour, so weekly release trains do not count),
-    it grew by more than :data:`RUNAWAY_SHARE` of the changes made in between. Used where a run summary
-    carries no ``stability`` of its own (a lever sweep's points)."""
+    """Whether one replication's backlog (changes made and not yet live) grows without bound: sampled once a
+    week at the same weekday and hour (so release trains do not count), from the window's second week on,
+    its least-squares growth over the samples exceeds :data:`RUNAWAY_SHARE` of the changes made in the window
+    (and 20 changes). Used where a run summary carries no ``stability`` of its own (a lever sweep's points)."""
     import numpy as np
 
     records = simulate(Scenario.model_validate_json(scenario_json), seed, 0)
     created = np.asarray(records.created, dtype=float)
     live = np.asarray(records.first_deploy_end, dtype=float)
     weeks = int((records.window_end - records.window_start) // 168)
-    if weeks < 2:
+    if weeks < 3:
         return False
-    t0, t1 = records.window_start, records.window_start + 168.0 * weeks
-
-    def backlog(t: float) -> int:
-        return int(((created <= t) & ~(live <= t)).sum())
-
-    made = int(((created >= t0) & (created < t1)).sum())
-    return backlog(t1) - backlog(t0) > max(20, RUNAWAY_SHARE * made)
+    times = records.window_start + 168.0 * np.arange(1, weeks + 1)
+    backlog = np.array([((created <= t) & ~(live <= t)).sum() for t in times], dtype=float)
+    growth = float(np.polyfit(np.arange(len(times)), backlog, 1)[0]) * (len(times) - 1)
+    made = int(((created >= records.window_start) & (created < times[-1])).sum())
+    return growth > max(20.0, RUNAWAY_SHARE * made)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -255,9 +253,14 @@ def warmup_jobs() -> list[tuple[str, Callable[[], Any]]]:
         scenario = load_scenario(files[name]).with_values({"days": reference.days, "seed": reference.seed},
                                                           source="run settings")
         payload = _run_payload(scenario.model_dump_json(), state.DEFAULT_REPS, scenario.seed, "2023")
-        jobs.append((name, lambda s=scenario, p=payload: store.get_or_compute(
-            "run", p, lambda: run_replications(s, state.DEFAULT_REPS, s.seed, "2023"))))
+        jobs.append((name, _warm_job(scenario, payload, state.DEFAULT_REPS)))
     return jobs
+
+
+def _warm_job(scenario: Scenario, payload: dict[str, Any], reps: int) -> Callable[[], Any]:
+    def job() -> Any:
+        return store.get_or_compute("run", payload, lambda: run_replications(scenario, reps, scenario.seed, "2023"))
+    return job
 
 
 def _warm() -> None:

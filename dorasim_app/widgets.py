@@ -57,7 +57,8 @@ class WidgetSpec:
 
 def field_type(key: str) -> Any:
     section, name = key.split(".", 1)
-    return Scenario.model_fields[section].annotation.model_fields[name].annotation
+    model: Any = Scenario.model_fields[section].annotation
+    return model.model_fields[name].annotation
 
 
 def _on_grid(value: float, step: float) -> bool:
@@ -65,11 +66,12 @@ def _on_grid(value: float, step: float) -> bool:
     return abs(ratio - round(ratio)) < 1e-6
 
 
-def float_step(lo: float, hi: float, value: float) -> float:
-    """About a hundredth of the range, refined until ``value`` (the field's default) sits on the grid."""
+def float_step(lo: float, hi: float, *values: float) -> float:
+    """About a hundredth of the range, refined until every one of ``values`` (the field's default, the shipped
+    scenarios' values, the value shown) sits on the grid — a slider never rounds a scenario's value away."""
     width = max(hi - lo, 1e-9)
     step = 10.0 ** (math.floor(math.log10(width)) - 2)
-    while step > 1e-4 and not _on_grid(value, step):
+    while step > 1e-4 and not all(_on_grid(v, step) for v in values):
         step /= 10.0
     return step
 
@@ -110,7 +112,7 @@ def practical_range(key: str, current: float | None = None) -> tuple[float, floa
     top = nice_ceiling(max(seen) * PRACTICAL_HEADROOM)
     if current is not None and current > top:
         top = nice_ceiling(current)
-    return lo, min(hi_valid, max(top, lo + 1))
+    return lo, min(hi_valid, top) if top > lo else hi_valid
 
 
 def widget_spec(key: str, current: Any = None) -> WidgetSpec:
@@ -127,7 +129,10 @@ def widget_spec(key: str, current: Any = None) -> WidgetSpec:
         low = int(limits.get("ge", limits["gt"] + 1 if "gt" in limits else 0))
         return WidgetSpec("slider", min_value=low, max_value=int(hi), step=1, is_int=True)
     # An open lower bound (> 0) is offered from 0 too: choosing 0 gets the validator's one-line message.
-    step = float_step(lo, hi, float(parameter_info(key)["default"]))
+    on_grid = [float(parameter_info(key)["default"]), *(float(v) for v in shipped_values(key))]
+    if number is not None:
+        on_grid.append(number)
+    step = float_step(lo, hi, *on_grid)
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
     return WidgetSpec("slider", min_value=lo, max_value=hi, step=step, format=f"%.{decimals}f")
 
@@ -174,7 +179,7 @@ def render_parameter(key: str) -> Any:
         return st.toggle(label, key=wkey, help=help_text)
     if spec.kind == "select":
         return st.selectbox(label, spec.options, key=wkey, help=help_text)
-    common = {"min_value": spec.min_value, "max_value": spec.max_value, "step": spec.step, "key": wkey,
+    common: dict[str, Any] = {"min_value": spec.min_value, "max_value": spec.max_value, "step": spec.step, "key": wkey,
               "help": help_text}
     if spec.format:
         common["format"] = spec.format

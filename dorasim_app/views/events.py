@@ -51,7 +51,8 @@ def render() -> None:
     score_cards(result)
     days = SPANS.get(span)
     shown_end = min(end, start + pd.Timedelta(days=days)) if days else end
-    charts.show(charts.timeline_chart(logs.changes, logs.deployments, logs.incidents, start, shown_end))
+    for chart in charts.timeline_charts(logs.changes, logs.deployments, logs.incidents, start, shown_end):
+        charts.show(chart)
     st.caption(f"{start:%a %d %b} to {shown_end - pd.Timedelta(seconds=1):%a %d %b %Y}. Each circle is a deployment, "
                "placed and sized by the changes it ships; an orange triangle is an unplanned fix (a hotfix or a "
                "rollback). Each red bar is an incident, from when it began to hurt users to when service was "

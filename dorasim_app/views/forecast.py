@@ -53,7 +53,7 @@ def inputs(start_default: dt.date) -> dict[str, Any]:
             "reps": int(ss["forecast.reps"]), "plan": ss["forecast.plan"]}
 
 
-def spread_chart(results: list[dict[str, Any]]) -> alt.LayerChart:
+def spread_chart(results: list[dict[str, Any]]) -> alt.TopLevelMixin:
     """p50 → p95 of each scenario as a bar (its spread) with the p85 date marked: what a date to commit to costs."""
     rows = [{"scenario": r["scenario"], "p50": r["p50"], "p85": r["p85"], "p95": r["p95"],
              "text": f"p50 {_date(r['p50'])} · p85 {_date(r['p85'])} · p95 {_date(r['p95'])}"}

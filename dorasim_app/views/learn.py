@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -24,7 +25,7 @@ from sim.model.theory import batch_failure_probability, escape_probability
 LESSON_REPS = 8
 EXPERT_BASE = "small_batch"  # daily manual releases: incidents come often enough to queue for the expert
 OVERTIME_LEVELS = (1.0, 1.25, 1.5, 1.75)
-FAST_CI = {"ci.test_suite_minutes": 10.0, "ci.runners": 8, "ci.flaky_rate": 0.015, "quality.test_detection_rate": 0.85}
+FAST_CI: dict[str, Any] = {"ci.test_suite_minutes": 10.0, "ci.runners": 8, "ci.flaky_rate": 0.015, "quality.test_detection_rate": 0.85}
 MINUTES_PER_STEP = 7
 
 
@@ -133,7 +134,8 @@ def trusted_ci() -> str:
 def deploys_and_rollback() -> str:
     name = EXPERT_BASE if EXPERT_BASE in state.scenario_names() else st.session_state["choice.baseline"]
     base = state.with_run_settings(state.resolve(name))
-    variants = [(f"{e} expert{'s' if e > 1 else ''} on call", {"operations.experts": e}) for e in (1, 2, 3)]
+    variants: list[tuple[str, dict[str, Any]]] = [(f"{e} expert{'s' if e > 1 else ''} on call",
+                                                   {"operations.experts": e}) for e in (1, 2, 3)]
     variants.append(("1 expert + one-click deploys with automated rollback",
                      {"operations.experts": 1, "operations.automated_rollback": True, "release.deploy": "automated"}))
     rows = []
@@ -179,7 +181,8 @@ def small_batches() -> str:
         cfr = summary["metrics"]["change_failure_rate"]["p50"]
         if deployments and cfr is not None:
             points.append({"scenario": label, "n": min(summary["counts"]["changes"] / deployments, 80.0), "risk": cfr})
-    chart = charts.line_chart(pd.DataFrame(rows), "n", "risk", "scenario", x_title="changes in one deployment",
+    chart: Any = charts.line_chart(pd.DataFrame(rows), "n", "risk", "scenario",
+                                                 x_title="changes in one deployment",
                               y_title="chance the deployment fails", y_format="%", tooltip_text="text",
                               title="Risk of a deployment against its size: 1 − (1 − p)ⁿ", points=False,
                               integer_x=True)
@@ -293,8 +296,8 @@ def render() -> None:
     if ss.get("learn.step") not in STEP_KEYS:
         ss["learn.step"] = STEP_KEYS[0]
     titles = {step.key: f"{n}. {step.title}" for n, step in enumerate(STEPS, start=1)}
-    st.segmented_control("Workshop step", STEP_KEYS, format_func=titles.get, key="learn.step",
-                         label_visibility="collapsed", required=True)
+    st.segmented_control("Workshop step", STEP_KEYS, format_func=lambda k: titles.get(k, str(k)), key="learn.step",
+                         label_visibility="collapsed", required=True, default=ss["learn.step"])
     number = STEP_KEYS.index(ss["learn.step"]) + 1
     step = STEPS[number - 1]
     st.markdown(f"#### Step {number} of {len(STEPS)}: {step.title}")

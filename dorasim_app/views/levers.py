@@ -91,8 +91,9 @@ def render() -> None:
     if "levers.reps" not in ss:
         ss["levers.reps"] = min(settings["reps"], TORNADO_REPS)
     b.number_input("Replications per point", min_value=1, max_value=50, step=1, key="levers.reps")
+    texts = {k: lever_text(k, lo, hi) for k, (lo, hi) in ranges.items()}
     chosen = st.multiselect("Levers (low → high)", list(ranges), default=list(ranges), key="levers.keys",
-                            format_func={k: lever_text(k, lo, hi) for k, (lo, hi) in ranges.items()}.get)
+                            format_func=lambda k: texts.get(k, str(k)))
     base = state.baseline_scenario() if around == "baseline" else state.tuned_scenario()
     reps = int(ss["levers.reps"])
     points = 2 * len(chosen) + 1

@@ -18,7 +18,7 @@ import sim
 from sim.metrics.registry import KEY_METRICS, METRICS, format_metric
 from sim.model.scenario import Scenario, get_value, parameter_info, parameter_keys
 from sim.model.stages import STAGE_LABELS
-from sim.report import specs
+from sim.report.specs import elite_probability, metric_ranges, ship_curve, weekly_fan
 
 CSS = """
 body { font-family: Helvetica, Arial, sans-serif; color: #1f2933; max-width: 1100px; margin: 24px auto;
@@ -208,7 +208,7 @@ def compare_report(summaries: Sequence[Mapping[str, Any]], scenarios: Mapping[st
     ref = summaries[0]
     subtitle = (f"{', '.join(s['scenario'] for s in summaries)} — {ref['reps']} replications of {ref['days']} days, "
                 f"seed {ref['seed']}, DORA {ref['benchmark']} bands, common random numbers.")
-    chart_specs = [specs.metric_ranges(m.key, [{"scenario": s["scenario"], **s["metrics"][m.key]} for s in summaries],
+    chart_specs = [metric_ranges(m.key, [{"scenario": s["scenario"], **s["metrics"][m.key]} for s in summaries],
                                        ref["benchmark"]) for m in METRICS]
     sections = [
         "<h2>Results</h2><p>Median over replications, the band of the median, and the p10–p90 spread.</p>",
@@ -251,9 +251,9 @@ def plan_report(results: Sequence[Mapping[str, Any]], scenarios: Mapping[str, Sc
         if phase["set"]:
             marks.append({"week": phase["day"] / 7 + 1, "label": str(number)})
     series = {r["plan"]: r["weeks"] for r in results}
-    chart_specs = [specs.elite_probability(series)]
+    chart_specs = [elite_probability(series)]
     for m in METRICS:
-        chart_specs.append(specs.weekly_fan(m.key, {name: weekly_rows(m.key, weeks) for name, weeks in series.items()},
+        chart_specs.append(weekly_fan(m.key, {name: weekly_rows(m.key, weeks) for name, weeks in series.items()},
                                             marks))
     finals = []
     for r in results:
@@ -294,7 +294,7 @@ def forecast_report(results: Sequence[Mapping[str, Any]], curves: Mapping[str, S
         "is live. p85 is the date by which 85 % of replications had shipped: a date to commit to.</p>",
         table(["scenario", "p50", "p85", "p95", "spread p50→p95", "P(live by target)", "not finished"], rows,
               numeric=(4, 5, 6)),
-        charts_block([specs.ship_curve(curves, target)]),
+        charts_block([ship_curve(curves, target)]),
         settings_section(scenarios),
     ]
     return page(title, subtitle, sections)
