@@ -9,14 +9,17 @@ import importlib
 
 import streamlit as st
 
-from dorasim_app import compute, state
-from dorasim_app.style import CSS
-from sim.errors import InputError
-from sim.metrics.bands import BENCHMARKS
-
 st.set_page_config(page_title="dorasim — engineering transformation simulator", page_icon="🚀", layout="wide")
+starting = st.empty()
+starting.caption("Starting the simulator…")  # a fresh server imports the numeric stack on its first page
+
+from dorasim_app import compute, state  # noqa: E402
+from dorasim_app.style import CSS  # noqa: E402
+from sim.errors import InputError  # noqa: E402
+from sim.metrics.bands import BENCHMARKS  # noqa: E402
+
+starting.empty()
 st.markdown(CSS, unsafe_allow_html=True)
-compute.start_warmup()
 
 problems = state.init_session()
 
@@ -42,3 +45,4 @@ with st.sidebar:
                "is listed in *Learn*.")
 state.remember_view()
 state.sync_query_params()
+compute.start_warmup()  # after the first page is drawn, so warming never slows it down

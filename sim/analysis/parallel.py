@@ -75,6 +75,8 @@ def run_tasks(fn: Callable[..., T], tasks: Sequence[tuple], *, workers: int | No
     total = len(tasks)
     workers = default_workers() if workers is None else max(1, int(workers))
     workers = min(workers, total) if total else 1
+    if multiprocessing.parent_process() is not None:
+        workers = 1  # already a worker: never start a pool of pools (each worker would start its own)
     bar = _Progress(progress, total) if progress and show_progress(show) else None
     try:
         if workers <= 1:
