@@ -192,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
                     restart_sign, restart_cards = first_screen(browser, url)
             finally:
                 browser.close()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} cores, load average {load} (1, 5, 15 min) at the end")
     print(f"first screen, cold server (empty store): first sign of work {cold_sign:.2f} s, cards {cold_cards:.2f} s")
     print(f"first screen, restarted server (stored results): first sign {restart_sign:.2f} s, "
           f"cards {restart_cards:.2f} s")

@@ -43,6 +43,8 @@ def display_height(chart: alt.TopLevelMixin) -> int:
     """Pixels the whole chart needs: the plot heights set with ``properties`` plus title, axis and legend."""
     if isinstance(chart, alt.VConcatChart):
         return sum(display_height(part) for part in chart.vconcat) - CHART_CHROME_PX // 3
+    if isinstance(chart, alt.HConcatChart):
+        return max(display_height(part) for part in chart.hconcat) + CHART_CHROME_PX // 3
     height = getattr(chart, "height", alt.Undefined)
     return (height if isinstance(height, int) else DEFAULT_HEIGHT_PX) + CHART_CHROME_PX
 
@@ -163,7 +165,7 @@ def distribution_chart(key: str, values: Mapping[str, Sequence[float | None]], b
     names = list(values)
     colour = alt.Color("scenario:N", scale=alt.Scale(domain=names, range=list(SCENARIO_COLOURS)[: len(names)]),
                        legend=None)  # the rows are labelled with the scenario names
-    y = alt.Y("scenario:N", sort=names, title=None, axis=alt.Axis(labelLimit=140))
+    y = alt.Y("scenario:N", sort=names, title=None, axis=alt.Axis(labelLimit=140, labelOverlap=False))
     points = alt.Chart(data).mark_tick(thickness=2, size=20, opacity=0.8).encode(
         x=alt.X("shown:Q", scale=x_scale, axis=metric_axis(key, log, lo, hi)), y=y, color=colour,
         tooltip=[alt.Tooltip("scenario:N"), alt.Tooltip("text:N", title="value")])
@@ -322,12 +324,11 @@ def timeline_charts(changes: pd.DataFrame, deployments: pd.DataFrame, incidents:
                      axis=alt.Axis(minExtent=y_width, maxExtent=y_width, tickMinStep=1, format="d", grid=False)),
         size=alt.Size("batch:Q", legend=None, scale=alt.Scale(range=[50, 500], domain=[0, largest])),
         shape=alt.Shape("kind:N", scale=alt.Scale(domain=["planned", "fix (unplanned)"],
-                                                  range=["circle", "triangle-up"]),
-                        legend=alt.Legend(title=None, orient="top")),
-        color=alt.Color("kind:N", scale=kinds, legend=alt.Legend(title=None, orient="top")),
+                                                  range=["circle", "triangle-up"]), legend=None),
+        color=alt.Color("kind:N", scale=kinds, legend=None),  # the caption says it: a legend would shift the plot
         tooltip=[alt.Tooltip("deploy_id:N", title="deployment"), alt.Tooltip("time:T", format="%a %d %b %H:%M"),
                  alt.Tooltip("batch:Q", title="changes"), alt.Tooltip("kind:N")],
-    ).properties(height=130, title="Deployments (height and size: changes shipped)")
+    ).properties(height=130, title="Deployments (height and size: changes shipped; ▲ orange: an unplanned fix)")
     hours = (incidents["time_resolved"] - incidents["time_created"]).dt.total_seconds() / 3600
     inc = incidents.assign(time=incidents["time_created"], stop=incidents["time_resolved"].fillna(end),
                            restore=[format_duration(h) if pd.notna(h) else "still open" for h in hours])
@@ -388,7 +389,7 @@ def tornado_chart(rows: Sequence[Mapping[str, Any]], key: str, base: float | Non
     data["left"] = data[["low", "high"]].min(axis=1)
     data["right"] = data[["low", "high"]].max(axis=1)
     data["text"] = [f"{format_metric(key, a)} → {format_metric(key, b)}" for a, b in zip(data.low, data.high)]
-    y = alt.Y("lever:N", sort=order, title=None, axis=alt.Axis(labelLimit=300))
+    y = alt.Y("lever:N", sort=order, title=None, axis=alt.Axis(labelLimit=300, labelOverlap=False))
     log = key in LOG_SCALE_METRICS and not data.empty and float(data[["low", "high"]].min().min()) > 0
     values = [*data["low"].tolist(), *data["high"].tolist(), *([base] if base else [])]
     lo, hi = (min(values) / 1.5, max(values) * 1.5) if log and values else (0.0, 0.0)
@@ -410,4 +411,4 @@ def tornado_chart(rows: Sequence[Mapping[str, Any]], key: str, base: float | Non
         layers.append(alt.Chart(mark).mark_rule(color="#333", strokeDash=[4, 3]).encode(
             x=alt.X("base:Q", scale=x_scale), tooltip=[alt.Tooltip("text:N", title="median at the base")]))
     return alt.layer(*layers).resolve_scale(color="independent").properties(
-        title=METRIC_LABELS[key], height=max(120, 26 * len(data)))
+        title=METRIC_LABELS[key], height=max(120, 30 * len(data)))

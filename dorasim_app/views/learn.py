@@ -263,7 +263,8 @@ STEPS = (
          "Each change has a 3 % chance of carrying a defect the tests miss. What is the chance a deployment of "
          "forty changes fails?", small_batches),
     Step("heroics", "Process vs heroics",
-         "Working longer weeks adds output, but tired hours go through the same queues and break more.",
+         "Longer weeks add output, but every change still goes through the same branches, queues and big "
+         "batches: the metrics that matter barely move.",
          "Would you rather give the team 60-hour weeks or the four practices of this workshop? Put a number on "
          "each.", heroics),
 )
