@@ -21,7 +21,7 @@ import streamlit as st
 from dorasim_app import store
 from sim.analysis.forecast import forecast, probability_curve
 from sim.analysis.parallel import default_workers, run_tasks
-from sim.analysis.runner import replicate, summarize
+from sim.analysis.runner import ReplicationResult, replicate, run_replication, summarize
 from sim.metrics.logs import EventLogs
 from sim.model.delivery import simulate
 from sim.model.params import Phase
@@ -29,6 +29,7 @@ from sim.model.records import to_logs
 from sim.model.scenario import Scenario
 
 PARALLEL_FROM_REPS = 8
+ESTIMATE_REPS = 4  # a first estimate: the first replications of the same run (same seeds), shown at once
 _POOL_READY = threading.Event()
 
 
@@ -75,12 +76,33 @@ def _with_progress(label: str, work: Callable[[Callable[[int, int], Any] | None]
 # Scenario runs (Compare, Learn, Forecast's companions)
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _replications(scenario_json: str, seed: int, benchmark: str, first: int, count: int,
+                  _callback: Callable[[int, int], Any] | None = None) -> list[ReplicationResult]:
+    """Replications ``first`` … ``first + count − 1`` (each seeded by its own number, so a run of 20 is the
+    first estimate's 4 plus 16 more: refining never repeats the estimate's work)."""
+    scenario = Scenario.model_validate_json(scenario_json)
+    tasks = [(scenario, seed, k, benchmark) for k in range(first, first + count)]
+    return run_tasks(run_replication, tasks, workers=workers_for(count), callback=_callback)
+
+
 def run_replications(scenario: Scenario, reps: int, seed: int, benchmark: str = "2023",
                      workers: int | None = None, callback: Callable[[int, int], Any] | None = None
                      ) -> dict[str, Any]:
     """The computation behind a Compare run: the run summary plus each replication's metrics."""
-    workers = workers_for(reps) if workers is None else workers
-    results = replicate(scenario, reps, seed, workers=workers, benchmark=benchmark, callback=callback)
+    if workers is not None:
+        results = replicate(scenario, reps, seed, workers=workers, benchmark=benchmark, callback=callback)
+    else:
+        text = scenario.model_dump_json()
+        head = min(reps, ESTIMATE_REPS)
+
+        def later(done: int, total: int) -> None:
+            if callback is not None:
+                callback(head + done, reps)
+
+        results = _replications(text, seed, benchmark, 0, head, callback)
+        if reps > head:
+            results = [*results, *_replications(text, seed, benchmark, head, reps - head, later)]
     per_rep = [{"replication": r.replication, "overall": r.overall, **r.metrics,
                 "changes": r.counts.get("changes", 0), "deployments": r.counts.get("deployments", 0)}
                for r in results]
@@ -110,8 +132,6 @@ def run(scenario: Scenario, reps: int, seed: int | None = None, benchmark: str =
     seed = scenario.seed if seed is None else seed
     return cached_run(scenario.model_dump_json(), int(reps), int(seed), benchmark, label)
 
-
-ESTIMATE_REPS = 4  # a first estimate: the first replications of the same run (same seeds), shown at once
 
 
 def is_ready(scenario: Scenario, reps: int, seed: int, benchmark: str = "2023") -> bool:
