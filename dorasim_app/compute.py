@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -76,14 +77,30 @@ def _with_progress(label: str, work: Callable[[Callable[[int, int], Any] | None]
 # Scenario runs (Compare, Learn, Forecast's companions)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+_CHUNKS: OrderedDict[tuple[str, int, str, int, int], list[ReplicationResult]] = OrderedDict()
+_CHUNKS_LOCK = threading.Lock()
+MAX_CHUNKS = 256
+
+
 def _replications(scenario_json: str, seed: int, benchmark: str, first: int, count: int,
-                  _callback: Callable[[int, int], Any] | None = None) -> list[ReplicationResult]:
+                  callback: Callable[[int, int], Any] | None = None) -> list[ReplicationResult]:
     """Replications ``first`` … ``first + count − 1`` (each seeded by its own number, so a run of 20 is the
-    first estimate's 4 plus 16 more: refining never repeats the estimate's work)."""
+    first estimate's 4 plus 16 more: refining never repeats the estimate's work). Kept in this server's
+    memory (the finished runs they make up are stored on disk)."""
+    marker = (scenario_json, seed, benchmark, first, count)
+    with _CHUNKS_LOCK:
+        if marker in _CHUNKS:
+            _CHUNKS.move_to_end(marker)
+            return _CHUNKS[marker]
     scenario = Scenario.model_validate_json(scenario_json)
     tasks = [(scenario, seed, k, benchmark) for k in range(first, first + count)]
-    return run_tasks(run_replication, tasks, workers=workers_for(count), callback=_callback)
+    results: list[ReplicationResult] = run_tasks(run_replication, tasks, workers=workers_for(count),
+                                                 callback=callback)
+    with _CHUNKS_LOCK:
+        _CHUNKS[marker] = results
+        while len(_CHUNKS) > MAX_CHUNKS:
+            _CHUNKS.popitem(last=False)
+    return results
 
 
 def run_replications(scenario: Scenario, reps: int, seed: int, benchmark: str = "2023",
