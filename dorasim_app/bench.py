@@ -141,8 +141,10 @@ def tuned_changes(browser, url: str, changes: int) -> list[tuple[float, float]]:
     run = page.get_by_role("button", name="Run the comparison").first
     times = []
     for _ in range(min(changes, 7)):
+        before = lever.get_attribute("aria-valuetext")
         lever.focus()
         lever.press("ArrowLeft")  # one runner fewer each time (8 → 7 → … → 1): never a value seen before
+        page.wait_for_function("([e, v]) => e.getAttribute('aria-valuetext') !== v", arg=[lever.element_handle(), before])
         times.append(_rerun(page, run.click, ESTIMATE_DRAWN_JS))
     page.close()
     return times
