@@ -15,6 +15,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from sim.analysis.worker_guard import die_with_parent
+
 T = TypeVar("T")
 
 
@@ -41,7 +43,7 @@ def _context():
     if threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sim.analysis.runner"])
+    context.set_forkserver_preload(["sim.analysis.forkserver_guard", "sim.analysis.runner"])
     return context
 
 
@@ -52,10 +54,10 @@ def _pool(workers: int) -> tuple[ProcessPoolExecutor, bool]:
     """A pool for this call; in a threaded host (the app) one long-lived pool per size is reused,
     so each run does not pay for starting processes."""
     if threading.active_count() == 1 or not sys.platform.startswith("linux"):
-        return ProcessPoolExecutor(max_workers=workers, mp_context=_context()), False
+        return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=die_with_parent), False
     pool = _SHARED_POOLS.get(workers)
     if pool is None:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=die_with_parent)
         _SHARED_POOLS[workers] = pool
     return pool, True
 
