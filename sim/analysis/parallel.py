@@ -15,8 +15,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from sim.analysis.worker_guard import die_with_parent
-
 T = TypeVar("T")
 
 
@@ -43,7 +41,7 @@ def _context():
     if threading.active_count() == 1:
         return multiprocessing.get_context("fork")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sim.analysis.forkserver_guard", "sim.analysis.runner"])
+    context.set_forkserver_preload(["sim.analysis.runner"])
     return context
 
 
@@ -54,10 +52,10 @@ def _pool(workers: int) -> tuple[ProcessPoolExecutor, bool]:
     """A pool for this call; in a threaded host (the app) one long-lived pool per size is reused,
     so each run does not pay for starting processes."""
     if threading.active_count() == 1 or not sys.platform.startswith("linux"):
-        return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=die_with_parent), False
+        return ProcessPoolExecutor(max_workers=workers, mp_context=_context()), False
     pool = _SHARED_POOLS.get(workers)
     if pool is None:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=die_with_parent)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
         _SHARED_POOLS[workers] = pool
     return pool, True
 
@@ -77,8 +75,6 @@ def run_tasks(fn: Callable[..., T], tasks: Sequence[tuple], *, workers: int | No
     total = len(tasks)
     workers = default_workers() if workers is None else max(1, int(workers))
     workers = min(workers, total) if total else 1
-    if multiprocessing.parent_process() is not None:
-        workers = 1  # already a worker: never start a pool of pools (each worker would start its own)
     bar = _Progress(progress, total) if progress and show_progress(show) else None
     try:
         if workers <= 1:
