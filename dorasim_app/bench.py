@@ -39,6 +39,7 @@ DRAWN_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   if (document.querySelector('[data-testid="stSkeleton"]')) return false;
+  if (document.body.innerText.includes('first estimate from')) return false;  // a refinement still to come
   const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"], .stVegaLiteChart')];
   return charts.every(c => c.querySelector('svg, canvas'));
 }"""
@@ -125,7 +126,12 @@ def _rerun(page, action, first: str | None = None) -> tuple[float, float]:
     condition = RERUN_DONE_JS if first is None else f"() => ({first})() || ({RERUN_DONE_JS})()"
     page.wait_for_function(condition, timeout=TIMEOUT_MS, polling=20)
     shown = time.perf_counter() - started
-    page.wait_for_function(RERUN_DONE_JS, timeout=TIMEOUT_MS, polling=20)
+    try:
+        page.wait_for_function(RERUN_DONE_JS, timeout=TIMEOUT_MS, polling=20)
+    except Exception:
+        errors = page.locator('[data-testid="stException"]').all_inner_texts()
+        page.screenshot(path=str(ROOT / "test-artifacts" / "bench-timeout.png"))
+        raise RuntimeError(f"the page did not finish: {errors[:1] or 'no error on screen'}") from None
     return shown, time.perf_counter() - started
 
 
