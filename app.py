@@ -1,4 +1,4 @@
-"""dorasim — the app. Run with ``streamlit run app.py``.
+"""dorasim — the app. Run with ``streamlit run app.py`` and open http://127.0.0.1:8501.
 
 Only UI lives here and in ``dorasim_app/``: widgets → scenario → ``sim`` → charts.
 """
@@ -9,29 +9,28 @@ import importlib
 
 import streamlit as st
 
-from dorasim_app import state
-from dorasim_app.style import CSS
-from sim.errors import InputError
-from sim.metrics.bands import BENCHMARKS
-
 st.set_page_config(page_title="dorasim — engineering transformation simulator", page_icon="🚀", layout="wide")
+starting = st.empty()
+starting.caption("Starting the simulator…")  # a fresh server imports the numeric stack on its first page
+
+from dorasim_app import compute, state  # noqa: E402
+from dorasim_app.style import CSS  # noqa: E402
+from sim.errors import InputError  # noqa: E402
+from sim.metrics.bands import BENCHMARKS  # noqa: E402
+
+starting.empty()
 st.markdown(CSS, unsafe_allow_html=True)
 
 problems = state.init_session()
 
 with st.sidebar:
     st.title("dorasim")
-    st.caption("Simulate how changes travel from engineers to production, and score it with the DORA metrics.")
+    st.caption("Why process beats heroics: simulate how changes travel from engineers to production, scored "
+               "with the DORA metrics.")
     st.radio("View", list(state.VIEWS), format_func=state.VIEWS.get, key="view")
     st.selectbox("DORA benchmark", BENCHMARKS, key="benchmark",
                  help="Which published band table to score against (2023 is the default).")
-    st.divider()
-    st.caption("Numbers are medians over replications of a discrete-event model; every assumption and its "
-               "source is listed at the end of *Learn*.")
 
-st.title("dorasim — why process beats heroics")
-st.markdown("An engineering-transformation simulator: change how your team branches, tests, releases and "
-            "restores, and watch deployment frequency, lead time, change failure rate and time to restore move.")
 for line in problems:
     st.warning(f"Ignored part of the link: {line}")
 
@@ -41,4 +40,9 @@ try:
 except InputError as exc:
     st.error(str(exc))
 
+with st.sidebar:
+    st.caption("Numbers are medians over replications of a discrete-event model; every assumption and its source "
+               "is listed in *Learn*.")
+state.remember_view()
 state.sync_query_params()
+compute.start_warmup()  # after the first page is drawn, so warming never slows it down

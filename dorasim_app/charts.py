@@ -1,7 +1,9 @@
 """Altair charts. Pure functions from plain data to charts, so they can be tested without a server.
 
 Band regions and thresholds come from :data:`sim.metrics.bands.CUTOFFS`; band colours from :mod:`dorasim_app.style`,
-and every coloured region also carries its band word.
+and every coloured region also carries its band word. Axes follow one rule: shares are written as
+percentages, durations on a log axis carry named round ticks (``1 h``, ``1 day``, ``1 week``), counts have
+whole-number ticks, and no log axis draws a dense grid.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from dorasim_app.style import (
     LOG_SCALE_METRICS,
     METRIC_BAND_KEY,
     METRIC_LABELS,
-    METRIC_UNITS,
     SCENARIO_COLOURS,
     WAITING_COLOUR,
     WORKING_COLOUR,
@@ -27,19 +28,23 @@ from dorasim_app.style import (
     stage_label,
 )
 from sim.metrics.bands import BANDS, CUTOFFS
-from sim.metrics.registry import format_duration, format_metric
+from sim.metrics.registry import BY_KEY, format_duration, format_metric
 from sim.model.stages import ACTIVE_STAGES
+from sim.report.specs import axis_title, log_axis
 
 # Streamlit sizes a chart element by its own height argument, not the Vega-Lite one: the room
 # around the plot (title, axis, a legend below) is added here.
-CHART_CHROME_PX = 130
+CHART_CHROME_PX = 125
 DEFAULT_HEIGHT_PX = 300
+PLAN_PALETTE = ("#2b6cb0", "#c05621", "#2f855a", "#6b46c1")
 
 
 def display_height(chart: alt.TopLevelMixin) -> int:
     """Pixels the whole chart needs: the plot heights set with ``properties`` plus title, axis and legend."""
     if isinstance(chart, alt.VConcatChart):
         return sum(display_height(part) for part in chart.vconcat) - CHART_CHROME_PX // 3
+    if isinstance(chart, alt.HConcatChart):
+        return max(display_height(part) for part in chart.hconcat) + CHART_CHROME_PX // 3
     height = getattr(chart, "height", alt.Undefined)
     return (height if isinstance(height, int) else DEFAULT_HEIGHT_PX) + CHART_CHROME_PX
 
@@ -55,16 +60,23 @@ def show(chart: alt.TopLevelMixin) -> None:
     st.vega_lite_chart(chart.to_dict(validate=False), width="stretch", height=display_height(chart))
 
 
-MAX_LABELLED_INCIDENTS = 30
+def share_axis(title: str) -> alt.Axis:
+    return alt.Axis(title=title, format=".0%")
 
+
+def metric_axis(key: str, log: bool, lo: float = 0.0, hi: float = 0.0, title: str | None = None) -> alt.Axis:
+    """The axis of one metric's values: named log ticks, or percentages for shares."""
+    text = axis_title(key, log) if title is None else title
+    if log:
+        return alt.Axis(title=text, **log_axis(key, lo, hi))
+    if BY_KEY[key].kind == "share":
+        return alt.Axis(title=text, format=".0%")
+    return alt.Axis(title=text)
+
+
+MIN_LABELLED_SHARE = 0.11  # a band region narrower than this share of the axis is not labelled (no overlaps)
 BAND_SCALE = alt.Scale(domain=[band_word(b) for b in BANDS], range=[BAND_COLOURS[b] for b in BANDS])
 _FLOOR = {"deployment_frequency_per_day": 1e-3, "lead_time_hours": 0.05, "time_to_restore_hours": 0.01}
-
-
-def _axis_title(key: str, log: bool) -> str:
-    unit = {"deployment_frequency_per_day": "deployments per day", "lead_time_hours": "hours",
-            "time_to_restore_hours": "hours"}.get(key, "share")
-    return f"{unit} (log scale)" if log else unit
 
 
 def band_regions(key: str, lo: float, hi: float, benchmark: str = "2023") -> list[dict[str, Any]]:
@@ -108,38 +120,37 @@ def _domain(key: str, values: Sequence[float], benchmark: str, log: bool) -> tup
         lo, hi = min([*pool, *cuts]), max([*pool, *cuts])
         return lo / 2, hi * 2
     hi = max([*pool, *cuts, 0.05])
-    return 0.0, min(1.0, hi * 1.15) if key.endswith("_rate") else hi * 1.15
+    return 0.0, min(1.0, hi * 1.15) if BY_KEY[key].kind == "share" else hi * 1.15
 
 
-def _band_layers(key: str, lo: float, hi: float, benchmark: str, x_scale: alt.Scale,
-                 height_labels: bool = True) -> list[alt.Chart]:
+def _band_layers(key: str, lo: float, hi: float, benchmark: str, x_scale: alt.Scale) -> list[alt.Chart]:
     regions = pd.DataFrame(band_regions(key, lo, hi, benchmark))
     if regions.empty:
         return []
     log = x_scale.type == "log"
-    regions["middle"] = [math.sqrt(a * b) if log else (a + b) / 2 for a, b in zip(regions.start, regions.end)]
+    span = math.log(hi / lo) if log else hi - lo
+    regions["wide"] = [((math.log(b / a) if log else b - a) / span) >= MIN_LABELLED_SHARE
+                       for a, b in zip(regions.start, regions.end)]
     base = alt.Chart(regions)
     rect = base.mark_rect(opacity=0.13).encode(
         x=alt.X("start:Q", scale=x_scale), x2="end:Q",
         color=alt.Color("band:N", scale=BAND_SCALE, legend=None),
         tooltip=[alt.Tooltip("band:N", title="band")],
     )
-    layers = [rect]
-    if height_labels:
-        layers.append(base.mark_text(baseline="top", dy=2, fontWeight="bold", fontSize=11).encode(
-            x=alt.X("middle:Q", scale=x_scale), y=alt.value(0), text="band:N",
-            color=alt.Color("band:N", scale=BAND_SCALE, legend=None)))
-    cuts = pd.DataFrame(thresholds(key, benchmark))
-    cuts = cuts[(cuts.value > lo) & (cuts.value < hi)]
-    if not cuts.empty:
-        layers.append(alt.Chart(cuts).mark_rule(strokeDash=[4, 3], color="#555").encode(
-            x=alt.X("value:Q", scale=x_scale), tooltip=[alt.Tooltip("label:N", title="threshold")]))
-    return layers
+    words = alt.Chart(regions[regions.wide]).mark_text(baseline="top", align="left", dx=3, dy=2, fontWeight="bold",
+                                                       fontSize=11).encode(
+        x=alt.X("start:Q", scale=x_scale), y=alt.value(0), text="band:N",
+        color=alt.Color("band:N", scale=BAND_SCALE, legend=None))
+    return [rect, words]
 
 
 def distribution_chart(key: str, values: Mapping[str, Sequence[float | None]], benchmark: str = "2023"
                        ) -> alt.LayerChart:
-    """Each replication's value of one metric, one row per scenario, over the band regions."""
+    """Each replication's value of one metric, one row per scenario in its own colour, over the band regions.
+
+    The band regions and the scenario ticks use separate colour scales (``resolve_scale``), so a tick is
+    drawn in its scenario's colour whatever band it falls in.
+    """
     log = key in LOG_SCALE_METRICS
     rows = []
     for name, series in values.items():
@@ -154,20 +165,21 @@ def distribution_chart(key: str, values: Mapping[str, Sequence[float | None]], b
     names = list(values)
     colour = alt.Color("scenario:N", scale=alt.Scale(domain=names, range=list(SCENARIO_COLOURS)[: len(names)]),
                        legend=None)  # the rows are labelled with the scenario names
-    y = alt.Y("scenario:N", sort=names, title=None)
-    points = alt.Chart(data).mark_tick(thickness=2, size=22, opacity=0.75).encode(
-        x=alt.X("shown:Q", scale=x_scale, title=_axis_title(key, log)), y=y, color=colour,
+    y = alt.Y("scenario:N", sort=names, title=None, axis=alt.Axis(labelLimit=140, labelOverlap=False))
+    points = alt.Chart(data).mark_tick(thickness=2, size=20, opacity=0.8).encode(
+        x=alt.X("shown:Q", scale=x_scale, axis=metric_axis(key, log, lo, hi)), y=y, color=colour,
         tooltip=[alt.Tooltip("scenario:N"), alt.Tooltip("text:N", title="value")])
     medians = data.groupby("scenario", as_index=False)["shown"].median()
-    median_marks = alt.Chart(medians).mark_point(shape="diamond", size=140, filled=True, color="black").encode(
+    medians["text"] = [format_metric(key, v) for v in medians["shown"]]
+    median_marks = alt.Chart(medians).mark_point(shape="diamond", size=130, filled=True, color="black").encode(
         x=alt.X("shown:Q", scale=x_scale), y=y, tooltip=[alt.Tooltip("scenario:N"),
-                                                         alt.Tooltip("shown:Q", title="median", format=".3g")])
+                                                         alt.Tooltip("text:N", title="median")])
     layers = [*_band_layers(key, lo, hi, benchmark, x_scale), points, median_marks]
-    return alt.layer(*layers).properties(height=60 + 40 * len(names),
-                                         title=f"{METRIC_LABELS[key]} — each replication (◆ median)")
+    return alt.layer(*layers).resolve_scale(color="independent").properties(
+        height=30 + 34 * len(names), title=f"{METRIC_LABELS[key]} — each replication (◆ median)")
 
 
-def waterfall_chart(breakdown: Mapping[str, float], title: str) -> alt.Chart:
+def waterfall_chart(breakdown: Mapping[str, float], title: str) -> alt.TopLevelMixin:
     """Where a change's lead time goes, stage after stage (a waterfall of mean hours per change)."""
     total = sum(breakdown.values())
     in_days = total >= 72
@@ -187,131 +199,172 @@ def waterfall_chart(breakdown: Mapping[str, float], title: str) -> alt.Chart:
     colour = alt.Color("kind:N", scale=alt.Scale(domain=["waiting", "working on it", "total"],
                                                  range=[WAITING_COLOUR, WORKING_COLOUR, "#444"]),
                        legend=alt.Legend(title=None, orient="bottom"))
-    base = alt.Chart(data).encode(y=alt.Y("stage:N", sort=order, title=None, axis=alt.Axis(labelLimit=220)))
-    bars = base.mark_bar(height=16).encode(
-        x=alt.X("start:Q", title=f"{unit} since the change was finished"), x2="end:Q", color=colour,
+    base = alt.Chart(data).encode(y=alt.Y("stage:N", sort=order, title=None,
+                                          axis=alt.Axis(labelLimit=220, labelOverlap=False)))
+    bars = base.mark_bar(height=14).encode(
+        x=alt.X("start:Q", title=f"{unit} since the change was finished", scale=alt.Scale(nice=True,
+                                                                                           domain=[0, total / scale * 1.25])),
+        x2="end:Q", color=colour,
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("text:N", title="time"),
                  alt.Tooltip("share:Q", title="share of lead time", format=".0%")])
     labels = base.mark_text(align="left", dx=4, fontSize=11).encode(x="end:Q", text="text:N")
-    return alt.layer(bars, labels).properties(title=title, height=230)
+    return alt.layer(bars, labels).properties(title=title, height=24 * len(rows))
 
 
 def fan_chart(series: Mapping[str, Sequence[Mapping[str, Any]]], key: str, benchmark: str = "2023",
-              elite_line: bool = True, phases: Sequence[Mapping[str, Any]] = ()) -> alt.LayerChart:
+              elite_line: bool = True, phases: Sequence[Mapping[str, Any]] = ()) -> alt.TopLevelMixin:
     """Week-by-week p10–p90 band and median of one metric, one colour per plan; the Elite threshold drawn.
 
-    ``series`` maps a plan name to rows ``{"week", "p10", "p50", "p90"}``; ``phases`` are optional
-    markers ``{"week", "label", "name"}`` drawn where each phase starts.
+    ``series`` maps a plan name to rows ``{"week", "p10", "p50", "p90"}`` (rows without p10/p90, e.g. a
+    week's pooled rate, draw the line only); ``phases`` are markers ``{"week", "label", "name"}`` drawn
+    where each phase starts.
     """
     rows = [{"plan": name, **{k: row.get(k) for k in ("week", "p10", "p50", "p90")}}
             for name, weekly in series.items() for row in weekly]
     data = pd.DataFrame(rows, columns=["plan", "week", "p10", "p50", "p90"]).dropna(subset=["p50"])
-    log = key in LOG_SCALE_METRICS and not data.empty and float(data[["p10", "p50", "p90"]].min().min()) > 0
+    banded = data.dropna(subset=["p10", "p90"])
+    log = key in LOG_SCALE_METRICS and not banded.empty and float(banded[["p10", "p50", "p90"]].min().min()) > 0
     cuts = thresholds(key, benchmark)
-    values = [*data[["p10", "p90"]].stack().tolist(), *([cuts[0]["value"]] if cuts and elite_line else [])]
+    values = [*banded["p10"].tolist(), *banded["p90"].tolist(), *data["p50"].tolist(),
+              *([cuts[0]["value"]] if cuts and elite_line else [])]
     if log:
-        y_scale = alt.Scale(type="log", domain=[min(values) / 1.5, max(values) * 1.5])
+        lo, hi = min(values) / 1.5, max(values) * 1.5
+        y_scale = alt.Scale(type="log", domain=[lo, hi])
     else:
-        y_scale = alt.Scale(domain=[0, max([*values, 1e-9]) * 1.1])
-    data["text"] = [f"p10 {format_metric(key, a)} · median {format_metric(key, b)} · p90 {format_metric(key, c)}"
+        lo, hi = 0.0, max([*values, 1e-9]) * 1.1
+        y_scale = alt.Scale(domain=[lo, hi])
+    data["text"] = [f"median {format_metric(key, b)}" + ("" if pd.isna(a) else
+                                                          f" (p10–p90 {format_metric(key, a)} – {format_metric(key, c)})")
                     for a, b, c in zip(data.p10, data.p50, data.p90)]
     names = list(series)
-    palette = ["#2b6cb0", "#c05621", "#2f855a", "#6b46c1"]
-    colour = alt.Color("plan:N", scale=alt.Scale(domain=names, range=palette[: len(names)]),
+    colour = alt.Color("plan:N", scale=alt.Scale(domain=names, range=list(PLAN_PALETTE[: len(names)])),
                        legend=alt.Legend(title=None, orient="bottom"))
-    x = alt.X("week:Q", title="week", axis=alt.Axis(tickMinStep=1))
-    area = alt.Chart(data).mark_area(opacity=0.2).encode(
-        x=x, y=alt.Y("p10:Q", scale=y_scale, title=_axis_title(key, log)), y2="p90:Q", color=colour)
-    line = alt.Chart(data).mark_line(point=True).encode(
-        x=x, y=alt.Y("p50:Q", scale=y_scale), color=colour,
-        tooltip=[alt.Tooltip("plan:N"), alt.Tooltip("week:Q"), alt.Tooltip("text:N", title="this week")])
-    layers = [area, line]
+    x = alt.X("week:Q", title="week", axis=alt.Axis(tickMinStep=1, format="d"),
+              scale=alt.Scale(domain=[0.8, max([*data["week"].tolist(), 1]) + 0.2], nice=False))
+    y_axis = metric_axis(key, log, lo, hi)
+    layers: list[alt.Chart] = []
+    if not banded.empty:
+        layers.append(alt.Chart(data.dropna(subset=["p10", "p90"])).mark_area(opacity=0.2).encode(
+            x=x, y=alt.Y("p10:Q", scale=y_scale, axis=y_axis), y2="p90:Q", color=colour))
+    layers.append(alt.Chart(data).mark_line(point=True).encode(
+        x=x, y=alt.Y("p50:Q", scale=y_scale, axis=y_axis), color=colour,
+        tooltip=[alt.Tooltip("plan:N"), alt.Tooltip("week:Q"), alt.Tooltip("text:N", title="this week")]))
     if cuts and elite_line:
         elite = pd.DataFrame([cuts[0]])
         layers.append(alt.Chart(elite).mark_rule(strokeDash=[5, 3], color=BAND_COLOURS["elite"], size=2).encode(
             y=alt.Y("value:Q", scale=y_scale), tooltip=[alt.Tooltip("label:N", title="threshold")]))
-        layers.append(alt.Chart(elite).mark_text(align="left", dx=4, dy=-6, color=BAND_COLOURS["elite"],
+        layers.append(alt.Chart(elite).mark_text(align="right", dx=-4, dy=-7, color=BAND_COLOURS["elite"],
                                                  fontWeight="bold").encode(
-            x=alt.value(0), y=alt.Y("value:Q", scale=y_scale), text="label:N"))
+            x=alt.value("width"), y=alt.Y("value:Q", scale=y_scale), text="label:N"))
     if phases:
         marks = pd.DataFrame(list(phases))
-        layers.append(alt.Chart(marks).mark_rule(color="#999", strokeDash=[2, 2]).encode(
+        layers.append(alt.Chart(marks).mark_rule(color="#333", strokeDash=[5, 3], size=1.5).encode(
             x="week:Q", tooltip=[alt.Tooltip("name:N", title="phase starts")]))
-        layers.append(alt.Chart(marks).mark_text(color="#777", dy=-4, baseline="bottom", fontSize=10).encode(
-            x="week:Q", y=alt.value(10), text="label:N", tooltip=[alt.Tooltip("name:N", title="phase starts")]))
-    return alt.layer(*layers).properties(title=METRIC_LABELS[key], height=230)
+        layers.append(alt.Chart(marks).mark_text(color="#111", align="left", dx=3, baseline="top", fontSize=12,
+                                                 fontWeight="bold").encode(
+            x="week:Q", y=alt.value(2), text="label:N", tooltip=[alt.Tooltip("name:N", title="phase starts")]))
+    return alt.layer(*layers).properties(title=METRIC_LABELS[key], height=210)
 
 
-def probability_chart(series: Mapping[str, Sequence[Mapping[str, Any]]], band: str = "elite") -> alt.Chart:
-    """P(overall band = ``band``) per week, one line per plan."""
+def probability_chart(series: Mapping[str, Sequence[Mapping[str, Any]]], band: str = "elite",
+                      phases: Sequence[Mapping[str, Any]] = ()) -> alt.TopLevelMixin:
+    """P(overall band = ``band``) per week, one line per plan; phase starts marked."""
     rows = [{"plan": name, "week": row["week"], "p": row["band_probabilities"].get(band, 0.0)}
             for name, weekly in series.items() for row in weekly]
     data = pd.DataFrame(rows, columns=["plan", "week", "p"])
     names = list(series)
-    palette = ["#2b6cb0", "#c05621", "#2f855a", "#6b46c1"]
-    return alt.Chart(data).mark_line(point=True, interpolate="monotone").encode(
-        x=alt.X("week:Q", title="week", axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("p:Q", title=f"P({band_word(band)})", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-        color=alt.Color("plan:N", scale=alt.Scale(domain=names, range=palette[: len(names)]),
+    x = alt.X("week:Q", title="week", axis=alt.Axis(tickMinStep=1, format="d"),
+              scale=alt.Scale(domain=[0.8, max([*data["week"].tolist(), 1]) + 0.2], nice=False))
+    line = alt.Chart(data).mark_line(point=True).encode(
+        x=x, y=alt.Y("p:Q", title=f"chance of {band_word(band)}", scale=alt.Scale(domain=[0, 1]),
+                     axis=alt.Axis(format="%")),
+        color=alt.Color("plan:N", scale=alt.Scale(domain=names, range=list(PLAN_PALETTE[: len(names)])),
                         legend=alt.Legend(title=None, orient="bottom")),
-        tooltip=[alt.Tooltip("plan:N"), alt.Tooltip("week:Q"), alt.Tooltip("p:Q", title="probability", format=".0%")],
-    ).properties(title=f"Probability of being {band_word(band)} overall, week by week", height=230)
+        tooltip=[alt.Tooltip("plan:N"), alt.Tooltip("week:Q"), alt.Tooltip("p:Q", title="probability", format=".0%")])
+    layers: list[alt.Chart] = [line]
+    if phases:
+        marks = pd.DataFrame(list(phases))
+        layers.append(alt.Chart(marks).mark_rule(color="#333", strokeDash=[5, 3], size=1.5).encode(
+            x="week:Q", tooltip=[alt.Tooltip("name:N", title="phase starts")]))
+        layers.append(alt.Chart(marks).mark_text(color="#111", align="left", dx=3, baseline="top", fontSize=12,
+                                                 fontWeight="bold").encode(x="week:Q", y=alt.value(2), text="label:N"))
+    return alt.layer(*layers).properties(
+        title=f"Probability of being {band_word(band)} on all four keys, week by week", height=200)
 
 
 def timeline_charts(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame,
-                    start: pd.Timestamp, end: pd.Timestamp) -> list[alt.Chart]:
-    """One replication on a shared time axis: changes finished per day; deployments placed and sized by the
-    changes they ship; incidents as bars from when they began to hurt users to their restore."""
-    x = alt.X("time:T", title=None, scale=alt.Scale(domain=[start.isoformat(), end.isoformat()]))
-    # the logs also hold changes finished before the window that first shipped inside it
+                    start: pd.Timestamp, end: pd.Timestamp) -> list[alt.Chart | alt.LayerChart]:
+    """One replication on one time axis, in three panels drawn one under the other: changes finished per day;
+    deployments placed and sized by the changes they ship (a fix is an orange triangle, never smaller than a
+    readable mark); incidents as bars from when they began to hurt users to their restore. The panels share
+    the x domain, one date format and the width of their y axes, so their plot areas line up."""
+    domain = [start.isoformat(), end.isoformat()]
+    x_scale = alt.Scale(domain=domain)
+    axis = alt.Axis(format="%a %d %b", labelAngle=0, title=None, labelOverlap=True, grid=False)
+    x = alt.X("time:T", scale=x_scale, axis=axis)
+    y_width = 70  # every panel's y axis takes the same room, so the plot areas start at the same x
     in_window = changes[(changes["time_created"] >= start) & (changes["time_created"] < end)]
     per_day = (in_window.assign(time=in_window["time_created"].dt.floor("D")).groupby("time", as_index=False)
                .size().rename(columns={"size": "changes"}))
-    work = alt.Chart(per_day).mark_bar(color="#9aa5b1", clip=True).encode(
-        x=x, y=alt.Y("changes:Q", title="changes / day"),
+    work = alt.Chart(per_day).mark_bar(color="#9aa5b1").encode(
+        x=x, y=alt.Y("changes:Q", title="changes", axis=alt.Axis(minExtent=y_width, maxExtent=y_width,
+                                                                  tickMinStep=1, format="d")),
         tooltip=[alt.Tooltip("time:T", title="day", format="%a %d %b"), alt.Tooltip("changes:Q")],
-    ).properties(height=80, title="Changes finished per day")
+    ).properties(height=70, title="Changes finished per day")
     deps = deployments.assign(
         time=deployments["time_created"],
-        kind=deployments["unplanned"].map({True: "unplanned (fix)", False: "planned"}),
+        kind=deployments["unplanned"].map({True: "fix (unplanned)", False: "planned"}),
         batch=deployments.get("batch_size", 1))
-    deploy_marks = alt.Chart(deps[["time", "kind", "batch", "deploy_id"]]).mark_circle(opacity=0.55, clip=True).encode(
-        x=x, y=alt.Y("batch:Q", title="changes shipped", scale=alt.Scale(type="symlog")),
-        size=alt.Size("batch:Q", legend=None, scale=alt.Scale(range=[15, 700])),
-        color=alt.Color("kind:N", scale=alt.Scale(domain=["planned", "unplanned (fix)"], range=["#2b6cb0", "#c05621"]),
-                        legend=alt.Legend(title=None, orient="top")),
+    deps = deps[["time", "kind", "batch", "deploy_id"]]
+    largest = max(int(deps["batch"].max()) if len(deps) else 1, 1)
+    kinds = alt.Scale(domain=["planned", "fix (unplanned)"], range=["#2b6cb0", "#c05621"])
+    deploy_marks = alt.Chart(deps).mark_point(filled=True, opacity=0.7).encode(
+        x=x, y=alt.Y("batch:Q", title="changes shipped",
+                     scale=alt.Scale(type="symlog", domain=[0, largest * 1.6]),
+                     axis=alt.Axis(minExtent=y_width, maxExtent=y_width, tickMinStep=1, format="d", grid=False)),
+        size=alt.Size("batch:Q", legend=None, scale=alt.Scale(range=[50, 500], domain=[0, largest])),
+        shape=alt.Shape("kind:N", scale=alt.Scale(domain=["planned", "fix (unplanned)"],
+                                                  range=["circle", "triangle-up"]), legend=None),
+        color=alt.Color("kind:N", scale=kinds, legend=None),  # the caption says it: a legend would shift the plot
         tooltip=[alt.Tooltip("deploy_id:N", title="deployment"), alt.Tooltip("time:T", format="%a %d %b %H:%M"),
                  alt.Tooltip("batch:Q", title="changes"), alt.Tooltip("kind:N")],
-    ).properties(height=150, title="Deployments (size and height: changes shipped)")
+    ).properties(height=130, title="Deployments (height and size: changes shipped; ▲ orange: an unplanned fix)")
     hours = (incidents["time_resolved"] - incidents["time_created"]).dt.total_seconds() / 3600
-    inc = incidents.assign(time=incidents["time_created"], lane="incidents",
-                           stop=incidents["time_resolved"].fillna(end),
+    inc = incidents.assign(time=incidents["time_created"], stop=incidents["time_resolved"].fillna(end),
                            restore=[format_duration(h) if pd.notna(h) else "still open" for h in hours])
-    inc = inc[["time", "stop", "lane", "restore", "incident_id", "deploy_id"]]
+    inc = inc[["time", "stop", "restore", "incident_id", "deploy_id"]]
     tips = [alt.Tooltip("incident_id:N", title="incident"), alt.Tooltip("deploy_id:N", title="caused by"),
             alt.Tooltip("time:T", title="began", format="%a %d %b %H:%M"),
             alt.Tooltip("restore:N", title="time to restore")]
-    bars = alt.Chart(inc).mark_bar(height=16, color="#d7301f", opacity=0.75, clip=True).encode(
-        x=x, x2="stop:T", y=alt.Y("lane:N", title=None, axis=None), tooltip=tips)
-    starts = alt.Chart(inc).mark_tick(color="#7f0000", thickness=2, size=22).encode(
-        x=x, y=alt.Y("lane:N", axis=None), tooltip=tips)
-    layers = [bars, starts]
-    if len(inc) <= MAX_LABELLED_INCIDENTS:  # few enough to write each restore time above its bar
-        layers.append(alt.Chart(inc).mark_text(dy=-16, fontSize=10, color="#7f0000").encode(
-            x=x, y=alt.Y("lane:N", axis=None), text="restore:N"))
-    incident_marks = alt.layer(*layers).properties(
-        height=50, title="Incidents (bar: from first hurting users to restored; label: time to restore)")
+    lane = alt.Y("lane:N", title="incidents", axis=alt.Axis(labels=False, ticks=False, domain=False,
+                                                            minExtent=y_width, maxExtent=y_width))
+    inc = inc.assign(lane="incidents")
+    bars = alt.Chart(inc).mark_bar(height=14, color="#d7301f", opacity=0.75).encode(
+        x=x, x2="stop:T", y=lane, tooltip=tips)
+    starts = alt.Chart(inc).mark_tick(color="#7f0000", thickness=2, size=20).encode(x=x, y=lane, tooltip=tips)
+    incident_marks = alt.layer(bars, starts).properties(
+        height=34, title="Incidents (from hurting users to restored; hover for the restore time)")
     return [work, deploy_marks, incident_marks]
 
 
 def line_chart(data: pd.DataFrame, x: str, y: str, colour: str | None, *, x_title: str, y_title: str,
                title: str, y_format: str | None = None, log_y: bool = False, tooltip_text: str | None = None,
-               points: bool = True) -> alt.Chart:
-    """A plain multi-line chart for the Learn view."""
+               points: bool = True, integer_x: bool = False, y_ticks: Sequence[tuple[float, str]] = (),
+               height: int = 240) -> alt.Chart:
+    """A plain multi-line chart (the workshop): whole-number x ticks on request, named ticks on a log y."""
+    x_axis = alt.Axis(title=x_title, tickMinStep=1, format="d") if integer_x else alt.Axis(title=x_title)
+    if log_y and y_ticks:
+        expr = repr(y_ticks[-1][1])
+        for (value, label), (upper, _) in zip(reversed(y_ticks[:-1]), reversed(y_ticks[1:])):
+            expr = f"datum.value < {math.sqrt(value * upper):.6g} ? {label!r} : {expr}"
+        y_axis = alt.Axis(title=y_title, values=[v for v, _ in y_ticks], labelExpr=expr, grid=False)
+    elif y_format:
+        y_axis = alt.Axis(title=y_title, format=y_format)
+    else:
+        y_axis = alt.Axis(title=y_title)
     enc: dict[str, Any] = {
-        "x": alt.X(f"{x}:Q", title=x_title),
-        "y": alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=y_format) if y_format else alt.Axis(),
-                   scale=alt.Scale(type="log") if log_y else alt.Scale()),
+        "x": alt.X(f"{x}:Q", axis=x_axis),
+        "y": alt.Y(f"{y}:Q", axis=y_axis, scale=alt.Scale(type="log") if log_y else alt.Scale(zero=False)),
     }
     tips = [alt.Tooltip(f"{x}:Q", title=x_title)]
     if tooltip_text:
@@ -319,30 +372,43 @@ def line_chart(data: pd.DataFrame, x: str, y: str, colour: str | None, *, x_titl
     if colour:
         enc["color"] = alt.Color(f"{colour}:N", legend=alt.Legend(title=None, orient="bottom"))
         tips.insert(0, alt.Tooltip(f"{colour}:N"))
-    return alt.Chart(data).mark_line(point=points).encode(**enc, tooltip=tips).properties(title=title, height=260)
+    return alt.Chart(data).mark_line(point=points).encode(**enc, tooltip=tips).properties(title=title, height=height)
 
 
-def tornado_chart(rows: Sequence[Mapping[str, Any]], key: str, base: float | None = None) -> alt.LayerChart:
-    """Swing of one metric's median when each lever goes from its low to its high setting."""
-    data = pd.DataFrame([{"lever": r["key"], "low": r["low"], "high": r["high"], "swing": r["swing"]}
+def tornado_chart(rows: Sequence[Mapping[str, Any]], key: str, base: float | None = None) -> alt.TopLevelMixin:
+    """Swing of one metric's median when each lever goes from its low to its high setting.
+
+    A row with ``"runaway"`` true (the end whose backlog grows without bound) is drawn hatched-grey with a
+    warning sign in its label: its number grows with the horizon and is not a level to compare.
+    """
+    data = pd.DataFrame([{"lever": r["key"] + (" ⚠ runaway" if r.get("runaway") else ""), "low": r["low"],
+                          "high": r["high"], "swing": r["swing"], "runaway": bool(r.get("runaway"))}
                          for r in rows if r.get("low") is not None and r.get("high") is not None],
-                        columns=["lever", "low", "high", "swing"])
+                        columns=["lever", "low", "high", "swing", "runaway"])
     order = data.sort_values("swing", ascending=False)["lever"].tolist()
     data["left"] = data[["low", "high"]].min(axis=1)
     data["right"] = data[["low", "high"]].max(axis=1)
     data["text"] = [f"{format_metric(key, a)} → {format_metric(key, b)}" for a, b in zip(data.low, data.high)]
-    y = alt.Y("lever:N", sort=order, title=None, axis=alt.Axis(labelLimit=240))
-    bars = alt.Chart(data).mark_bar(height=14, color="#9aa5b1").encode(
-        x=alt.X("left:Q", title=f"median {METRIC_LABELS[key].lower()} ({METRIC_UNITS[key]})"), x2="right:Q", y=y,
+    y = alt.Y("lever:N", sort=order, title=None, axis=alt.Axis(labelLimit=300, labelOverlap=False))
+    log = key in LOG_SCALE_METRICS and not data.empty and float(data[["low", "high"]].min().min()) > 0
+    values = [*data["low"].tolist(), *data["high"].tolist(), *([base] if base else [])]
+    lo, hi = (min(values) / 1.5, max(values) * 1.5) if log and values else (0.0, 0.0)
+    x_scale = alt.Scale(type="log", domain=[lo, hi]) if log else alt.Scale(zero=False)
+    title = f"median {METRIC_LABELS[key].lower()}"
+    axis = metric_axis(key, log, lo, hi, title=title + (", log scale" if log else ""))
+    bars = alt.Chart(data).mark_bar(height=14).encode(
+        x=alt.X("left:Q", scale=x_scale, axis=axis), x2="right:Q", y=y,
+        color=alt.condition("datum.runaway", alt.value("#e5e7eb"), alt.value("#9aa5b1")),
         tooltip=[alt.Tooltip("lever:N"), alt.Tooltip("text:N", title="low → high setting")])
     ends = data.melt(id_vars=["lever"], value_vars=["low", "high"], var_name="setting", value_name="value")
     points = alt.Chart(ends).mark_point(filled=True, size=90).encode(
-        x="value:Q", y=y, color=alt.Color("setting:N", scale=alt.Scale(domain=["low", "high"],
-                                                                       range=["#c05621", "#2b6cb0"]),
-                                          legend=alt.Legend(title="lever at its", orient="bottom")))
+        x=alt.X("value:Q", scale=x_scale), y=y,
+        color=alt.Color("setting:N", scale=alt.Scale(domain=["low", "high"], range=["#c05621", "#2b6cb0"]),
+                        legend=alt.Legend(title="lever at its", orient="bottom")))
     layers = [bars, points]
     if base is not None:
         mark = pd.DataFrame([{"base": base, "text": f"base: {format_metric(key, base)}"}])
         layers.append(alt.Chart(mark).mark_rule(color="#333", strokeDash=[4, 3]).encode(
-            x="base:Q", tooltip=[alt.Tooltip("text:N", title="median at the base")]))
-    return alt.layer(*layers).properties(title=METRIC_LABELS[key], height=max(120, 28 * len(data)))
+            x=alt.X("base:Q", scale=x_scale), tooltip=[alt.Tooltip("text:N", title="median at the base")]))
+    return alt.layer(*layers).resolve_scale(color="independent").properties(
+        title=METRIC_LABELS[key], height=max(120, 30 * len(data)))

@@ -1,79 +1,147 @@
-"""Cached calls into ``sim``. Keys are the scenario's JSON + seed + reps, so a baseline is simulated once
-and reused by every comparison, view and session.
+"""Every call into ``sim`` the app makes, cached twice: in memory (``st.cache_data``, per server) and on
+disk (:mod:`dorasim_app.store`, kept across restarts), keyed by the dorasim version, the model's
+fingerprint, the scenario and the run settings.
 
-Progress bars are created inside the cached functions (Streamlit replays a cached function's elements,
-and a finished bar is emptied), so a cache hit shows nothing and a slow run shows its progress.
+A computation that is not stored shows a progress bar at once (a cold server or a new setting never
+looks idle). The first page request also starts a background thread that warms the process pool and
+stores the shipped scenarios' results at the default settings (:func:`start_warmup`), so the next
+screens and a restarted server answer from the store.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-import time
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
-from dorasim_app import limits
-from sim.analysis.parallel import default_workers
-from sim.analysis.runner import replicate, summarize
+from dorasim_app import limits, store
+from sim.analysis.forecast import forecast, probability_curve
+from sim.analysis.parallel import default_workers, run_tasks
+from sim.analysis.runner import ReplicationResult, replicate, run_replication, summarize
 from sim.metrics.logs import EventLogs
 from sim.model.delivery import simulate
+from sim.model.params import Phase
 from sim.model.records import to_logs
 from sim.model.scenario import Scenario
 
-PROGRESS_AFTER_SECONDS = 0.4
 PARALLEL_FROM_REPS = 8
+ESTIMATE_REPS = 4  # a first estimate: the first replications of the same run (same seeds), shown at once
+_POOL_READY = threading.Event()
 
 
 def workers_for(reps: int) -> int:
-    """Two processes pay off from a handful of replications; ``DORASIM_WORKERS`` overrides."""
+    """Two processes once the shared pool is up (starting it costs seconds); ``DORASIM_WORKERS`` overrides."""
     configured = os.environ.get("DORASIM_WORKERS")
     if configured:
         return max(1, int(configured))
-    return 1 if reps < PARALLEL_FROM_REPS else min(2, default_workers())
+    if reps < PARALLEL_FROM_REPS or not _POOL_READY.is_set():
+        return 1
+    return min(2, default_workers())
 
 
-class _LazyProgress:
-    """A progress bar that appears only if the work is still running after a moment."""
+class Progress:
+    """A progress bar shown from the start of a computation, emptied at its end."""
 
     def __init__(self, label: str):
         self.label = label
-        self.started = time.perf_counter()
-        self.bar = None
+        self.bar = st.progress(0.0, text=f"{label}…")
 
     def __call__(self, done: int, total: int) -> None:
-        if self.bar is None and time.perf_counter() - self.started < PROGRESS_AFTER_SECONDS:
-            return
-        if self.bar is None:
-            self.bar = st.progress(0.0)
         self.bar.progress(done / max(total, 1), text=f"{self.label}: {done} of {total}")
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.empty()
+        self.bar.empty()
+
+
+def _waiting(label: str) -> Callable[[], Any]:
+    return lambda: st.spinner(f"{label} (already under way for another screen)…", show_time=True)
+
+
+def _with_progress(label: str, work: Callable[[Callable[[int, int], Any] | None], dict[str, Any]]
+                   ) -> Callable[[], dict[str, Any]]:
+    def run() -> dict[str, Any]:
+        progress = Progress(label)
+        try:
+            return work(progress)
+        finally:
+            progress.close()
+    return run
+
+
+# ----------------------------------------------------------------------------------------------
+# Scenario runs (Compare, Learn, Forecast's companions)
+
+
+_CHUNKS: OrderedDict[tuple[str, int, str, int, int], list[ReplicationResult]] = OrderedDict()
+_CHUNKS_LOCK = threading.Lock()
+MAX_CHUNKS = 256
+
+
+def _replications(scenario_json: str, seed: int, benchmark: str, first: int, count: int,
+                  callback: Callable[[int, int], Any] | None = None) -> list[ReplicationResult]:
+    """Replications ``first`` … ``first + count − 1`` (each seeded by its own number, so a run of 20 is the
+    first estimate's 4 plus 16 more: refining never repeats the estimate's work). Kept in this server's
+    memory (the finished runs they make up are stored on disk)."""
+    marker = (scenario_json, seed, benchmark, first, count)
+    with _CHUNKS_LOCK:
+        if marker in _CHUNKS:
+            _CHUNKS.move_to_end(marker)
+            return _CHUNKS[marker]
+    scenario = Scenario.model_validate_json(scenario_json)
+    tasks = [(scenario, seed, k, benchmark) for k in range(first, first + count)]
+    results: list[ReplicationResult] = run_tasks(run_replication, tasks, workers=workers_for(count),
+                                                 callback=callback)
+    with _CHUNKS_LOCK:
+        _CHUNKS[marker] = results
+        while len(_CHUNKS) > MAX_CHUNKS:
+            _CHUNKS.popitem(last=False)
+    return results
 
 
 def run_replications(scenario: Scenario, reps: int, seed: int, benchmark: str = "2023",
                      workers: int | None = None, callback: Callable[[int, int], Any] | None = None
                      ) -> dict[str, Any]:
     """The computation behind a Compare run: the run summary plus each replication's metrics."""
-    workers = workers_for(reps) if workers is None else workers
-    results = replicate(scenario, reps, seed, workers=workers, benchmark=benchmark, callback=callback)
+    if workers is not None:
+        results = replicate(scenario, reps, seed, workers=workers, benchmark=benchmark, callback=callback)
+    else:
+        text = scenario.model_dump_json()
+        head = min(reps, ESTIMATE_REPS)
+
+        def later(done: int, total: int) -> None:
+            if callback is not None:
+                callback(head + done, reps)
+
+        results = _replications(text, seed, benchmark, 0, head, callback)
+        if reps > head:
+            results = [*results, *_replications(text, seed, benchmark, head, reps - head, later)]
     per_rep = [{"replication": r.replication, "overall": r.overall, **r.metrics,
                 "changes": r.counts.get("changes", 0), "deployments": r.counts.get("deployments", 0)}
                for r in results]
-    return {"summary": summarize(scenario, results, seed, benchmark), "replications": per_rep}
+    summary = summarize(scenario, results, seed, benchmark)
+    weeks = scenario.days / 7 * max(len(results), 1)
+    return {"summary": summary, "replications": per_rep,
+            "shipped_per_week": sum(r.deployed_changes for r in results) / weeks}
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+RESULT_FORMAT = 2  # bump when what a stored run holds changes
+
+
+def _run_payload(scenario_json: str, reps: int, seed: int, benchmark: str) -> dict[str, Any]:
+    return {"scenario": scenario_json, "reps": reps, "seed": seed, "benchmark": benchmark, "format": RESULT_FORMAT}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
 def cached_run(scenario_json: str, reps: int, seed: int, benchmark: str, label: str = "Simulating") -> dict:
     scenario = Scenario.model_validate_json(scenario_json)
-    progress = _LazyProgress(f"{label} ({scenario.name})")
-    try:
-        return run_replications(scenario, reps, seed, benchmark, callback=progress)
-    finally:
-        progress.close()
+    text = f"{label} ({scenario.name}, {reps} replications)"
+    work = _with_progress(text, lambda cb: run_replications(scenario, reps, seed, benchmark, callback=cb))
+    return store.get_or_compute("run", _run_payload(scenario_json, reps, seed, benchmark), work, _waiting(text))
 
 
 def run(scenario: Scenario, reps: int, seed: int | None = None, benchmark: str = "2023",
@@ -82,6 +150,87 @@ def run(scenario: Scenario, reps: int, seed: int | None = None, benchmark: str =
     limits.check_reps(int(reps))
     limits.check_scenario(scenario, scenario.name)
     return cached_run(scenario.model_dump_json(), int(reps), int(seed), benchmark, label)
+
+
+
+def is_ready(scenario: Scenario, reps: int, seed: int, benchmark: str = "2023") -> bool:
+    """Whether a run is already computed (in this server's memory or on disk): then it shows at once."""
+    marker = (scenario.model_dump_json(), int(reps), int(seed), benchmark)
+    if marker in st.session_state.setdefault("compute.ready", set()):
+        return True
+    if store.load(store.key("run", _run_payload(*marker))) is not None:
+        st.session_state["compute.ready"].add(marker)
+        return True
+    return False
+
+
+def mark_ready(scenario: Scenario, reps: int, seed: int, benchmark: str = "2023") -> None:
+    st.session_state.setdefault("compute.ready", set()).add((scenario.model_dump_json(), int(reps), int(seed),
+                                                              benchmark))
+
+
+# ----------------------------------------------------------------------------------------------
+# Plans
+
+
+def _plan_result(plan_toml: str, source: str, base_dir: str, reps: int, seed: int, benchmark: str,
+                 callback: Callable[[int, int], Any] | None) -> dict[str, Any]:
+    from pathlib import Path
+
+    from dorasim_app.uploads import read_plan_text
+    from sim.analysis.plan import run_plan
+
+    # the text is a whole plan written out (no extends); read it as an upload is read anyway
+    plan = read_plan_text(plan_toml, source, Path(base_dir), uploaded={})
+    return run_plan(plan, reps, seed, workers=workers_for(reps), benchmark=benchmark, callback=callback)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_plan(plan_toml: str, source: str, base_dir: str, reps: int, seed: int, benchmark: str,
+                name: str) -> dict[str, Any]:
+    payload = {"plan": plan_toml, "reps": reps, "seed": seed, "benchmark": benchmark}
+    text = f"Forecasting {name} ({reps} replications)"
+    work = _with_progress(text, lambda cb: _plan_result(plan_toml, source, base_dir, reps, seed, benchmark, cb))
+    return store.get_or_compute("plan", payload, work, _waiting(text))
+
+
+# ----------------------------------------------------------------------------------------------
+# Ship-date forecasts
+
+
+def _forecast(scenario_json: str, phases_json: str, changes: int, start: str, reps: int, seed: int,
+              target: str | None, name: str, callback: Callable[[int, int], Any] | None) -> dict[str, Any]:
+    import json
+
+    scenario = Scenario.model_validate_json(scenario_json)
+    phases = tuple(Phase(**p) for p in json.loads(phases_json))
+    result = forecast(scenario, changes, dt.date.fromisoformat(start), reps=reps, seed=seed,
+                      target=dt.date.fromisoformat(target) if target else None, phases=phases,
+                      workers=workers_for(reps), name=name, callback=callback)
+    result["curve"] = probability_curve(result)
+    return result
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def cached_forecast(scenario_json: str, phases_json: str, changes: int, start: str, reps: int, seed: int,
+                    target: str | None, name: str) -> dict[str, Any]:
+    payload = {"scenario": scenario_json, "phases": phases_json, "changes": changes, "start": start, "reps": reps,
+               "seed": seed, "target": target, "name": name}
+    text = f"Forecasting when {name} ships ({reps} replications)"
+    work = _with_progress(text, lambda cb: _forecast(scenario_json, phases_json, changes, start, reps, seed, target,
+                                                     name, cb))
+    return store.get_or_compute("forecast", payload, work, _waiting(text))
+
+
+def phases_json(phases: tuple[Phase, ...]) -> str:
+    import dataclasses
+    import json
+
+    return json.dumps([dataclasses.asdict(p) for p in phases], sort_keys=True, default=str)
+
+
+# ----------------------------------------------------------------------------------------------
+# One replication's logs (Events) and a runaway check (Levers)
 
 
 @st.cache_data(show_spinner="Simulating one replication…", max_entries=32)
@@ -100,3 +249,83 @@ def one_replication(scenario: Scenario, seed: int, replication: int = 0) -> dict
 
 def event_logs(window: dict[str, Any]) -> EventLogs:
     return EventLogs(window["changes"], window["deployments"], window["incidents"])
+
+
+RUNAWAY_SHARE = 0.2  # the backlog grows by more than a fifth of the work made in the window
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def backlog_runs_away(scenario_json: str, seed: int) -> bool:
+    """Whether one replication's backlog (changes made and not yet live) grows without bound: sampled once a
+    week at the same weekday and hour (so release trains do not count), from the window's second week on,
+    its least-squares growth over the samples exceeds :data:`RUNAWAY_SHARE` of the changes made in the window
+    (and 20 changes). Used where a run summary carries no ``stability`` of its own (a lever sweep's points)."""
+    import numpy as np
+
+    records = simulate(Scenario.model_validate_json(scenario_json), seed, 0)
+    created = np.asarray(records.created, dtype=float)
+    live = np.asarray(records.first_deploy_end, dtype=float)
+    weeks = int((records.window_end - records.window_start) // 168)
+    if weeks < 3:
+        return False
+    times = records.window_start + 168.0 * np.arange(1, weeks + 1)
+    backlog = np.array([((created <= t) & ~(live <= t)).sum() for t in times], dtype=float)
+    growth = float(np.polyfit(np.arange(len(times)), backlog, 1)[0]) * (len(times) - 1)
+    made = int(((created >= records.window_start) & (created < times[-1])).sum())
+    return growth > max(20.0, RUNAWAY_SHARE * made)
+
+
+# ----------------------------------------------------------------------------------------------
+# Warm-up at the first request
+
+
+def warmup_jobs() -> list[tuple[str, Callable[[], Any]]]:
+    """What a fresh server computes in the background: the shipped scenarios at the default settings
+    (the horizon and seed of the default tuned scenario, as :func:`dorasim_app.state.init_session` sets them)."""
+    from dorasim_app import state
+    from sim.model.scenario import load_scenario
+
+    jobs: list[tuple[str, Callable[[], Any]]] = []
+    files = state.scenario_files()
+    order = [n for n in ("baseline", "elite") if n in files] + [n for n in files if n not in ("baseline", "elite")]
+    if not order:
+        return jobs
+    reference = load_scenario(files[state.PREFERRED["scenario"] if state.PREFERRED["scenario"] in files else order[0]])
+    for name in order:
+        scenario = load_scenario(files[name]).with_values({"days": reference.days, "seed": reference.seed},
+                                                          source="run settings")
+        payload = _run_payload(scenario.model_dump_json(), state.DEFAULT_REPS, scenario.seed, "2023")
+        jobs.append((name, _warm_job(scenario, payload, state.DEFAULT_REPS)))
+    return jobs
+
+
+def _warm_job(scenario: Scenario, payload: dict[str, Any], reps: int) -> Callable[[], Any]:
+    def job() -> Any:
+        return store.get_or_compute("run", payload, lambda: run_replications(scenario, reps, scenario.seed, "2023"))
+    return job
+
+
+def _warm() -> None:
+    try:
+        run_tasks(_noop, [(i,) for i in range(2)], workers=min(2, default_workers()))  # start the shared pool
+        _POOL_READY.set()
+    except Exception:  # a machine that cannot start processes runs single-process
+        pass
+    for _, job in warmup_jobs():
+        try:
+            job()
+        except Exception:  # warming is best effort; the views compute what is missing
+            continue
+
+
+def _noop(value: int) -> int:
+    return value
+
+
+@st.cache_resource(show_spinner=False)
+def start_warmup() -> threading.Thread:
+    """Once per server: warm the pool and store the shipped scenarios' default results in the background."""
+    thread = threading.Thread(target=_warm, name="dorasim-warmup", daemon=True)
+    if os.environ.get("DORASIM_NO_WARMUP") != "1":
+        thread.start()
+    return thread

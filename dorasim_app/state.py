@@ -26,13 +26,15 @@ from sim.model.scenario import Scenario, all_keys, get_value, load_scenario, par
 SCENARIO_DIR = scenario_dir()
 VIEWS = {
     "compare": "Compare",
+    "forecast": "Forecast: when will it ship?",
     "plan": "Plan 90 days",
-    "events": "Events",
-    "learn": "Learn: process vs heroics",
-    "data": "Your data",
+    "learn": "Workshop: process vs heroics",
     "levers": "Levers",
+    "events": "Events",
+    "data": "Your data",
     "share": "Share",
 }
+RESULT_VIEWS = ("compare", "forecast", "plan", "learn", "levers", "events")
 DEFAULT_VIEW = "compare"
 DEFAULT_REPS = 20
 MAX_REPS = limits.MAX_REPS
@@ -253,6 +255,12 @@ def sync_query_params() -> None:
     wanted = query_from_state(current_link())
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
+
+
+def remember_view() -> None:
+    """The last view that showed results: what a shared link opens (not the Share page itself)."""
+    if st.session_state["view"] in RESULT_VIEWS:
+        st.session_state["results_view"] = st.session_state["view"]
 
 
 def run_settings() -> dict[str, int]:

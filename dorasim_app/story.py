@@ -12,6 +12,11 @@ from sim.model.scenario import Scenario, get_value, parameter_info, parameter_ke
 MAX_LISTED = 5
 
 
+def show_value(key: str, value: Any) -> str:
+    """A setting's value in words: ``no cap`` for a batch size of 0, ``on``/``off``, ``long-lived``."""
+    return _show(key, value)
+
+
 def _show(key: str, value: Any) -> str:
     if key == "release.max_batch_size" and value == 0:
         return "no cap"
@@ -49,12 +54,19 @@ def describe_changes(a: Scenario, b: Scenario) -> str:
     return text + (f", and {more} more setting{'s' if more > 1 else ''}" if more > 0 else "")
 
 
-def _change_word(before: float, after: float) -> str:
-    if after < before:
-        return "fell"
-    if after > before:
-        return "rose"
-    return "stayed"
+RELATIVE_SAME = 0.03  # two medians within 3 % of each other "stay about the same"
+
+
+def movement(key: str, before: float, after: float) -> str:
+    """``rose from 10.1 days to 12.0 days``, ``stayed at 10.1 days`` (same as written), ``stayed about the
+    same (10.1 days → 10.2 days)`` (within 3 %)."""
+    a, b = format_metric(key, before), format_metric(key, after)
+    if a == b:
+        return f"stayed at {a}"
+    scale = max(abs(before), abs(after))
+    if scale > 0 and abs(after - before) / scale < RELATIVE_SAME:
+        return f"stayed about the same ({a} → {b})"
+    return f"{'rose' if after > before else 'fell'} from {a} to {b}"
 
 
 def _batch(summary: dict[str, Any]) -> float | None:
@@ -62,43 +74,92 @@ def _batch(summary: dict[str, Any]) -> float | None:
     return summary["counts"]["changes"] / deployments if deployments else None
 
 
+def changes_per_week(summary: dict[str, Any]) -> float | None:
+    """Changes shipped a week (first deployed in the window) in one replication; ``shipped_per_week``
+    when the run carries it, else the changes the logs count."""
+    if summary.get("shipped_per_week") is not None:
+        return float(summary["shipped_per_week"])
+    reps, days = summary.get("reps") or 0, summary.get("days") or 0
+    if not reps or not days:
+        return None
+    return summary["counts"]["changes"] / reps / (days / 7)
+
+
+def hours_per_week(scenario: Scenario) -> float:
+    """Hours each engineer works a week: a normal week's hours times the overtime factor."""
+    return scenario.team.working_hours_per_day * 5 * scenario.team.overtime
+
+
+def effort(base_name: str, base: Scenario, base_summary: dict[str, Any], name: str, scenario: Scenario,
+           summary: dict[str, Any]) -> str:
+    """Output and what it costs in hours: changes a week and hours worked, against the baseline."""
+    out_a, out_b = changes_per_week(base_summary), changes_per_week(summary)
+    hours_a, hours_b = hours_per_week(base), hours_per_week(scenario)
+    parts = []
+    if out_a and out_b:
+        change = (out_b - out_a) / out_a
+        moved = "the same as" if abs(change) < 0.005 else f"{change:+.0%} against"
+        parts.append(f"**Output:** {out_b:.0f} changes shipped a week ({moved} {base_name}'s {out_a:.0f})")
+    team_a = hours_a * base.team.engineers
+    team_b = hours_b * scenario.team.engineers
+    if abs(hours_b - hours_a) < 0.05 and base.team.engineers == scenario.team.engineers:
+        parts.append(f"**Hours:** {hours_b:.0f} a week per engineer, as in {base_name}")
+    else:
+        extra = team_b - team_a
+        parts.append(f"**Hours:** {hours_b:.0f} a week per engineer ({base_name}: {hours_a:.0f}) — "
+                     f"{extra:+.0f} team hours every week" + (" of overtime" if scenario.team.overtime > 1 else ""))
+    return " · ".join(parts) + "."
+
+
 def explain(base_name: str, base: Scenario, base_summary: dict[str, Any], name: str, scenario: Scenario,
             summary: dict[str, Any]) -> str:
-    """A short paragraph: the settings that differ, then lead time, failures and restore in cause-and-effect."""
+    """A short paragraph: the settings that differ, then output and hours, lead time, failures and restore."""
     sentences = [f"**What changed:** compared with *{base_name}*, *{name}* has {describe_changes(base, scenario)}."]
+    if base.team.overtime != scenario.team.overtime or base.team.engineers != scenario.team.engineers:
+        out_a, out_b = changes_per_week(base_summary), changes_per_week(summary)
+        if out_a and out_b:
+            sentences.append(f"Working {hours_per_week(scenario):.0f} hours a week instead of "
+                             f"{hours_per_week(base):.0f} ships {abs(out_b / out_a - 1):.0%} "
+                             f"{'more' if out_b >= out_a else 'fewer'} changes a week — the process they go "
+                             f"through is the same.")
     lead_a = base_summary["metrics"]["lead_time_hours"]["p50"]
     lead_b = summary["metrics"]["lead_time_hours"]["p50"]
     if lead_a is not None and lead_b is not None:
-        stages_a, stages_b = base_summary["lead_time_breakdown"], summary["lead_time_breakdown"]
-        moved = max(stages_a, key=lambda s: abs(stages_b.get(s, 0.0) - stages_a.get(s, 0.0)))
-        text = (f"**Why:** median lead time {_change_word(lead_a, lead_b)} from {format_metric('lead_time_hours', lead_a)}"
-                f" to {format_metric('lead_time_hours', lead_b)}")
-        if abs(stages_b[moved] - stages_a[moved]) >= 0.5:
-            text += (f", mostly because time spent *{stage_label(moved)}* went from "
-                     f"{format_metric('lead_time_hours', stages_a[moved])} to "
-                     f"{format_metric('lead_time_hours', stages_b[moved])} per change")
+        stages_a, stages_b = base_summary.get("lead_time_breakdown", {}), summary.get("lead_time_breakdown", {})
+        stages = list(dict.fromkeys([*stages_a, *stages_b]))
+        text = f"**Why:** median lead time {movement('lead_time_hours', lead_a, lead_b)}"
+        if stages and format_metric("lead_time_hours", lead_a) != format_metric("lead_time_hours", lead_b):
+            moved = max(stages, key=lambda s: abs(stages_b.get(s, 0.0) - stages_a.get(s, 0.0)))
+            before, after = stages_a.get(moved, 0.0), stages_b.get(moved, 0.0)
+            if abs(after - before) >= 0.5 and abs(after - before) / max(before, after, 1e-9) >= RELATIVE_SAME:
+                text += (f", mostly because time spent *{stage_label(moved)}* went from "
+                         f"{format_metric('lead_time_hours', before)} to "
+                         f"{format_metric('lead_time_hours', after)} per change")
         sentences.append(text + ".")
     cfr_a = base_summary["metrics"]["change_failure_rate"]["p50"]
     cfr_b = summary["metrics"]["change_failure_rate"]["p50"]
     batch_a, batch_b = _batch(base_summary), _batch(summary)
     if cfr_a is not None and cfr_b is not None:
-        text = (f"Change failure rate {_change_word(cfr_a, cfr_b)} from {format_metric('change_failure_rate', cfr_a)}"
-                f" to {format_metric('change_failure_rate', cfr_b)}")
+        text = f"Change failure rate {movement('change_failure_rate', cfr_a, cfr_b)}"
         if batch_a and batch_b and abs(batch_a - batch_b) / max(batch_a, batch_b) > 0.2:
             text += (f": a deployment now carries about {batch_b:.0f} change{'s' if round(batch_b) != 1 else ''} "
                      f"instead of {batch_a:.0f}, and the risk of shipping a defect grows with every change in "
                      f"the batch (1 − (1 − p)ⁿ)")
+        elif scenario.team.overtime > base.team.overtime and cfr_b > cfr_a:
+            text += ": tired hours make more defects, and every extra defect in a batch can fail it"
         sentences.append(text + ".")
     ttr_a = base_summary["metrics"]["time_to_restore_hours"]["p50"]
     ttr_b = summary["metrics"]["time_to_restore_hours"]["p50"]
     if ttr_a is not None and ttr_b is not None:
         ops = [k for k in changed_keys(base, scenario) if k.startswith(("operations.", "branching.feature_flags"))]
         why = f" ({', '.join(_lower_first(pretty_key(k)) for k in ops[:3])} changed)" if ops else ""
-        sentences.append(f"Time to restore {_change_word(ttr_a, ttr_b)} from "
-                         f"{format_metric('time_to_restore_hours', ttr_a)} to "
-                         f"{format_metric('time_to_restore_hours', ttr_b)}{why}.")
+        sentences.append(f"Time to restore {movement('time_to_restore_hours', ttr_a, ttr_b)}{why}.")
     band_a, band_b = base_summary["bands"]["overall"], summary["bands"]["overall"]
     elite = summary["band_probabilities"].get("elite", 0.0)
     sentences.append(f"Overall: **{band_word(band_a)} → {band_word(band_b)}** "
                      f"({elite:.0%} of *{name}*'s replications are Elite on all four keys).")
+    for label, result in ((base_name, base_summary), (name, summary)):
+        if (result.get("stability") or {}).get("stable") is False:
+            sentences.append(f"⚠ *{label}* is not stable: its backlog keeps growing, so its lead time depends on "
+                             f"how long you simulate.")
     return " ".join(sentences)

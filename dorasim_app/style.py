@@ -54,8 +54,17 @@ def pretty_key(key: str) -> str:
 
 CSS = """
 <style>
-div[data-testid="stMetricValue"] { font-size: 1.7rem; }
-div[data-testid="stMetricValue"] > div { white-space: normal; overflow: visible; }
-div[data-testid="stMetricLabel"] p { font-weight: 600; }
+/* a compact page: results start near the top, even on a 1280x720 projector */
+div[data-testid="stMainBlockContainer"], .block-container { padding-top: 2.2rem; padding-bottom: 3rem;
+  padding-left: 1.6rem; padding-right: 1.6rem; }
+h1, h2, h3 { padding-top: 0.3rem !important; padding-bottom: 0.2rem !important; }
+div[data-testid="stMetric"] { padding: 0; }
+div[data-testid="stMetricValue"] { font-size: 1.3rem; line-height: 1.6rem; }
+div[data-testid="stMetricValue"] > div { white-space: normal; overflow: visible; text-overflow: clip; }
+div[data-testid="stMetricLabel"] p { font-weight: 600; white-space: normal; overflow: visible;
+  text-overflow: clip; }
+div[data-testid="stMetricLabel"] > div { overflow: visible; }
+div[data-testid="stMetricDelta"] { font-size: 0.85rem; }
+section[data-testid="stSidebar"] div[data-testid="stExpander"] details summary p { font-weight: 600; }
 </style>
 """

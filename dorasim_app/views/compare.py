@@ -1,159 +1,104 @@
-"""Compare: a baseline against a tuned scenario — metric cards, distributions, waterfalls, plain words."""
+"""Compare: a baseline against a tuned scenario — metric cards first, then why, the spread and the stages."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
-from dorasim_app import charts, compute, limits, state
-from dorasim_app.story import explain
+from dorasim_app import charts, compute, state, tuning
+from dorasim_app.story import effort, explain
 from dorasim_app.style import band_badge
-from dorasim_app.widgets import (
-    SECTION_TITLES,
-    coerce,
-    keys_by_section,
-    metric_cards,
-    render_parameter,
-    widget_key,
-)
-from sim.errors import InputError
+from dorasim_app.widgets import metric_cards, stability_warning, teams_table
 from sim.metrics.registry import METRIC_KEYS
-from sim.model.scenario import get_value, parameter_keys
+from sim.model.scenario import Scenario
 
-FORM_KEY = "compare-form"
-SUBMIT_KEY = "compare-run"
-SETTING_KEYS = {name: f"run.{name}" for name in state.RUN_SETTINGS}
+REPORT_MIME = "text/html"
 
 
-def _load_widgets(force: bool = False) -> None:
-    """Put the chosen scenario's values (file + committed overrides) into the form's widgets."""
-    ss = st.session_state
-    scenario = state.resolve(ss["choice.scenario"])
-    overrides = ss["overrides"]
-    for key in parameter_keys():
-        wkey = widget_key(key)
-        if force or wkey not in ss:
-            ss[wkey] = overrides.get(key, get_value(scenario, key))
-    for name, wkey in SETTING_KEYS.items():
-        if force or wkey not in ss:
-            ss[wkey] = ss["settings"][name]
+def report_button(label: str, build: Any, file_name: str, key: str) -> None:
+    """A download that builds its self-contained HTML report only when clicked."""
+    st.download_button(label, data=build, file_name=file_name, mime=REPORT_MIME, key=key, on_click="ignore",
+                       icon=":material/download:", help="One HTML file with the settings, the results with their "
+                       "spread, the charts and the assumptions; it opens offline and prints to PDF.")
 
 
-def _on_pick(role: str) -> None:
-    ss = st.session_state
-    ss[f"choice.{role}"] = ss[f"pick.{role}"]
-    if role == "scenario":
-        ss["overrides"] = {}
-        ss.pop("form_error", None)
-        _load_widgets(force=True)
+def compare_report(names: tuple[str, str], scenarios: tuple[Scenario, Scenario],
+                   summaries: tuple[dict[str, Any], dict[str, Any]]) -> Any:
+    def build() -> str:
+        from sim.report import compare_report as document
 
-
-def _on_submit() -> None:
-    """Commit the form: keep only values that differ from the scenario file; validate them together."""
-    ss = st.session_state
-    scenario = state.resolve(ss["choice.scenario"])
-    values = {key: coerce(key, ss[widget_key(key)]) for key in parameter_keys()}
-    overrides = state.diff_values(scenario, values)
-    try:
-        scenario.with_values(overrides, source="tuned values")
-    except InputError as exc:
-        ss["form_error"] = str(exc)
-        return
-    ss.pop("form_error", None)
-    ss["overrides"] = overrides
-    ss["settings"] = {name: int(ss[wkey]) for name, wkey in SETTING_KEYS.items()}
-
-
-def _on_reset() -> None:
-    st.session_state["overrides"] = {}
-    st.session_state.pop("form_error", None)
-    _load_widgets(force=True)
-
-
-def scenario_pickers() -> None:
-    ss = st.session_state
-    names = state.scenario_names()
-    left, right = st.columns(2)
-    for column, role, label in ((left, "baseline", "Baseline (the reference)"),
-                                (right, "scenario", "Scenario (what you tune)")):
-        if ss.get(f"pick.{role}") not in names:
-            ss[f"pick.{role}"] = ss[f"choice.{role}"]
-        with column:
-            st.selectbox(label, names, key=f"pick.{role}", on_change=_on_pick, args=(role,),
-                         help="Shipped scenarios from scenarios/, plus any you uploaded or calibrated (★).")
-            desc = state.resolve(ss[f"choice.{role}"]).description
-            if desc:
-                st.caption(desc)
-
-
-def tuning_form() -> None:
-    _load_widgets()
-    overrides = st.session_state["overrides"]
-    title = ":material/tune: Tune the scenario — every lever, grouped by area"
-    if overrides:
-        title += f" ({len(overrides)} changed from the file)"
-    with st.expander(title, expanded=False), st.form(FORM_KEY, border=False):
-        sections = keys_by_section()
-        tabs = st.tabs([SECTION_TITLES[s] for s in sections] + ["Run settings"])
-        for tab, keys in zip(tabs, sections.values()):
-            with tab:
-                columns = st.columns(3)
-                for i, key in enumerate(keys):
-                    with columns[i % 3]:
-                        render_parameter(key)
-        with tabs[-1]:
-            a, b, c = st.columns(3)
-            a.number_input("Replications", min_value=1, max_value=state.MAX_REPS, step=1, key=SETTING_KEYS["reps"],
-                           help="Independent runs with different random numbers; cards show their median and spread.")
-            b.number_input("Seed", min_value=0, step=1, key=SETTING_KEYS["seed"],
-                           help="Root seed shared by both scenarios (same seed ⇒ same numbers).")
-            c.number_input("Horizon (days)", min_value=7, max_value=limits.MAX_DAYS, step=1, key=SETTING_KEYS["days"],
-                           help="Length of the scored window, for both scenarios.")
-        st.form_submit_button("Run the comparison", type="primary", key=SUBMIT_KEY, on_click=_on_submit)
-    cols = st.columns([1, 4])
-    if overrides:
-        cols[0].button("Reset to the file's values", on_click=_on_reset)
-    if "form_error" in st.session_state:
-        st.error(st.session_state["form_error"])
+        named = [dict(s, scenario=n) for n, s in zip(names, summaries)]
+        return document(named, dict(zip(names, scenarios)), title=f"{names[0]} against {names[1]}")
+    return build
 
 
 def render() -> None:
-    st.header("Compare a baseline with a scenario")
-    st.caption("Pick two scenarios, tune any lever, and see the four DORA keys move — medians over replications, "
-               "with their spread.")
-    scenario_pickers()
-    tuning_form()
+    tuning.scenario_pickers()
     ss = st.session_state
     settings = state.run_settings()
     bench = state.benchmark()
     base_name, name = ss["choice.baseline"], ss["choice.scenario"]
     baseline, scenario = state.baseline_scenario(), state.tuned_scenario()
     shown_name = name + (" (tuned)" if ss["overrides"] else "")
-    base_run = compute.run(baseline, settings["reps"], settings["seed"], bench, label="Simulating the baseline")
-    run = compute.run(scenario, settings["reps"], settings["seed"], bench, label="Simulating the scenario")
-    base_summary, summary = base_run["summary"], run["summary"]
+    if base_name == shown_name:
+        base_name = f"{base_name} (baseline)"
+    reps, seed = settings["reps"], settings["seed"]
+    # A run not computed yet shows a first estimate from its first replications at once, then refines.
+    ready = all(compute.is_ready(sc, reps, seed, bench) for sc in (baseline, scenario))
+    shown_reps = reps if ready or reps <= 2 * compute.ESTIMATE_REPS else compute.ESTIMATE_REPS
+    base_run = compute.run(baseline, shown_reps, seed, bench, label="Simulating the baseline")
+    run = compute.run(scenario, shown_reps, seed, bench, label="Simulating the scenario")
+    results(base_name, baseline, base_run, shown_name, scenario, run, shown_reps, reps)
+    tuning.tuning_form()
+    if shown_reps != reps:
+        compute.run(baseline, reps, seed, bench, label="Refining the baseline")
+        compute.run(scenario, reps, seed, bench, label="Refining the scenario")
+    for sc in (baseline, scenario):
+        compute.mark_ready(sc, reps, seed, bench)
+    if shown_reps != reps:
+        st.rerun()
 
+
+def results(base_name: str, baseline: Scenario, base_run: dict[str, Any], shown_name: str, scenario: Scenario,
+            run: dict[str, Any], shown_reps: int, reps: int) -> None:
+    ss = st.session_state
+    settings = state.run_settings()
+    bench = state.benchmark()
+    base_summary = dict(base_run["summary"], shipped_per_week=base_run.get("shipped_per_week"))
+    summary = dict(run["summary"], shipped_per_week=run.get("shipped_per_week"))
+    how_many = (f"{reps} replications" if shown_reps == reps else
+                f":orange[first estimate from {shown_reps} of {reps} replications — refining…]")
     st.markdown(
-        f"#### Overall: {base_name} {band_badge(base_summary['bands']['overall'])} → "
-        f"{shown_name} {band_badge(summary['bands']['overall'])}")
-    st.caption(f"{settings['reps']} replications of {settings['days']} days each, seed {settings['seed']}, "
-               f"DORA {bench} bands. Arrows compare {shown_name} with {base_name}.")
+        f"**Overall: {base_name} {band_badge(base_summary['bands']['overall'])} → "
+        f"{shown_name} {band_badge(summary['bands']['overall'])}** · {how_many} × "
+        f"{settings['days']} days, seed {settings['seed']}, DORA {bench} bands")
+    stability_warning(base_name, base_summary)
+    stability_warning(shown_name, summary)
     metric_cards(summary, base_summary, base_name)
+    st.markdown(effort(base_name, baseline, base_summary, shown_name, scenario, summary))
     st.info(explain(base_name, baseline, base_summary, shown_name, scenario, summary))
+    teams_table(base_name, base_summary)
+    teams_table(shown_name, summary)
+    if shown_reps == reps:
+        report_button("Download the report (HTML)",
+                      compare_report((base_name, shown_name), (baseline, scenario), (base_summary, summary)),
+                      f"dorasim-{ss['choice.scenario']}-vs-{ss['choice.baseline']}.html".replace(" ", "_"),
+                      "compare.report")
 
     st.subheader("Across replications")
-    st.caption("Each tick is one replication; the diamond is the median. Shaded regions are the DORA bands.")
+    st.caption("Each tick is one replication, in its scenario's colour; the diamond is the median. Shaded regions "
+               "are the DORA bands.")
     left, right = st.columns(2)
     for i, key in enumerate(METRIC_KEYS):
         values = {base_name: [r.get(key) for r in base_run["replications"]],
                   shown_name: [r.get(key) for r in run["replications"]]}
-        if base_name == shown_name:
-            values = {f"{base_name} (baseline)": values[base_name], shown_name: values[shown_name]}
         with (left if i % 2 == 0 else right):
             charts.show(charts.distribution_chart(key, values, bench))
 
     st.subheader("Where a change's lead time goes")
-    st.caption("Mean hours per deployed change in each stage, in order. Amber is waiting, blue is someone "
-               "working on it. A few changes that wait very long pull the mean above the median on the cards.")
+    st.caption("Mean time per deployed change in each stage, in order. Amber is waiting, blue is someone working "
+               "on it. A few changes that wait very long pull the mean above the median on the cards.")
     left, right = st.columns(2)
     for column, label, result in ((left, base_name, base_summary), (right, shown_name, summary)):
         eff = result.get("flow_efficiency")

@@ -20,16 +20,22 @@ def _readable(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+SPANS = {"2 weeks": 14, "4 weeks": 28, "the whole horizon": None}
+DEFAULT_SPAN = "4 weeks"
+
+
 def render() -> None:
-    st.header("Events: one replication, change by change")
     st.caption("The change, deployment and incident logs one simulated run writes — the same CSVs a real team "
                "would export, scored by the same function.")
     ss = st.session_state
     settings = state.run_settings()
-    labels = {"scenario": f"scenario: {ss['choice.scenario']}" + (" (tuned)" if ss["overrides"] else ""),
-              "baseline": f"baseline: {ss['choice.baseline']}"}
-    left, right = st.columns([2, 1])
+    labels = {"baseline": f"baseline: {ss['choice.baseline']}",
+              "scenario": f"scenario: {ss['choice.scenario']}" + (" (tuned)" if ss["overrides"] else "")}
+    left, middle, right = st.columns([2, 1.2, 1])
     which = left.radio("Scenario", list(labels), horizontal=True, format_func=labels.get, key="events.which")
+    span = middle.segmented_control("Timeline shows", list(SPANS), default=DEFAULT_SPAN, key="events.span",
+                                    help="The first weeks of the window are easier to read; the scores below "
+                                         "always cover the whole window.") or DEFAULT_SPAN
     replication = right.number_input("Replication", min_value=0, max_value=max(settings["reps"] - 1, 0), value=0,
                                      step=1, key="events.replication",
                                      help="Which of the Compare view's replications to show (0 = the first).")
@@ -43,11 +49,14 @@ def render() -> None:
                 f"{start:%a %d %b %Y} to {end:%a %d %b %Y} (UTC, end exclusive) — "
                 f"{len(logs.changes)} changes, {len(logs.deployments)} deployments, {len(logs.incidents)} incidents.")
     score_cards(result)
-    for chart in charts.timeline_charts(logs.changes, logs.deployments, logs.incidents, start, end):
+    days = SPANS.get(span)
+    shown_end = min(end, start + pd.Timedelta(days=days)) if days else end
+    for chart in charts.timeline_charts(logs.changes, logs.deployments, logs.incidents, start, shown_end):
         charts.show(chart)
-    st.caption("Each circle is a deployment, placed and sized by the number of changes it ships (orange = an "
-               "unplanned fix); each red bar is an incident, from when it began to hurt users to when service "
-               "was restored. Hover for details.")
+    st.caption(f"{start:%a %d %b} to {shown_end - pd.Timedelta(seconds=1):%a %d %b %Y}. Each circle is a deployment, "
+               "placed and sized by the changes it ships; an orange triangle is an unplanned fix (a hotfix or a "
+               "rollback). Each red bar is an incident, from when it began to hurt users to when service was "
+               "restored. Hover for details.")
     files = logs_to_csv_bytes(logs)
     tabs = st.tabs(["Deployments", "Incidents", "Changes"])
     for tab, kind in zip(tabs, ("deployments", "incidents", "changes")):
@@ -55,7 +64,7 @@ def render() -> None:
         with tab:
             st.dataframe(_readable(frame), hide_index=True, width="stretch", height=280)
             st.download_button(f"Download {kind}.csv", files[f"{kind}.csv"], file_name=f"{kind}.csv",
-                               mime="text/csv", key=f"download.{kind}")
+                               mime="text/csv", key=f"download.{kind}", on_click="ignore")
     st.caption(f"Score the files with `python -m sim score --changes changes.csv --deployments deployments.csv "
                f"--incidents incidents.csv --start {start:%Y-%m-%d} --end {end:%Y-%m-%d}` — or upload them in "
                f"*Your data*.")

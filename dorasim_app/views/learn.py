@@ -1,57 +1,191 @@
-"""Learn — why process beats heroics: short lessons, each with a live chart from the model or its closed form."""
+"""Workshop: a 45-minute sequence a coach can run — predict, run, discuss — from diagnosing the baseline to
+process against heroics. One screen per step: one idea, one question to the room, one chart (revealed when
+the room has made its prediction), then what the numbers say. Every number is computed live by the model or
+its closed form, for the baseline chosen in Compare and the shipped scenarios.
+"""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from dorasim_app import charts, compute, state
-from dorasim_app.style import METRIC_BAND_KEY, METRIC_LABELS, band_badge
-from sim.metrics.registry import METRIC_KEYS, format_duration, format_metric
+from dorasim_app.story import changes_per_week, hours_per_week
+from dorasim_app.style import BAND_COLOURS, band_badge, stage_label
+from sim.metrics.registry import format_duration, format_metric
 from sim.model.scenario import Scenario, parameter_table
-from sim.model.theory import batch_failure_probability, escape_probability, mmc_mean_wait
+from sim.model.stages import ACTIVE_STAGES
+from sim.model.theory import batch_failure_probability, escape_probability
 
-LESSON_REPS = 5
-EXPERIMENT_BASE = "small_batch"  # deploys daily by hand: incidents are frequent enough to queue
-OVERTIME_LEVELS = (1.0, 1.2, 1.4, 1.6)
-EXPERT_LEVELS = (1, 2, 3)
-TRIO = ("baseline", "heroics", "elite")
-MIN_SHOWN_WAIT_MINUTES = 0.01  # below a second the wait is no longer worth a point on a log axis
+LESSON_REPS = 8
+EXPERT_BASE = "small_batch"  # daily manual releases: incidents come often enough to queue for the expert
+OVERTIME_LEVELS = (1.0, 1.25, 1.5, 1.75)
+FAST_CI: dict[str, Any] = {"ci.test_suite_minutes": 10.0, "ci.runners": 8, "ci.flaky_rate": 0.015, "quality.test_detection_rate": 0.85}
+MINUTES_PER_STEP = 7
 
 
-def _lesson_reps() -> int:
+@dataclass(frozen=True)
+class Step:
+    key: str
+    title: str
+    idea: str
+    question: str
+    show: Callable[[], str]  # draws the chart, returns what the numbers say (markdown)
+
+
+def _reps() -> int:
     return min(state.run_settings()["reps"], LESSON_REPS)
 
 
-def _run(scenario: Scenario, reps: int, label: str) -> dict:
+def _summary(scenario: Scenario, label: str, reps: int | None = None) -> dict:
     settings = state.run_settings()
-    return compute.run(scenario, reps, settings["seed"], state.benchmark(), label=label)["summary"]
+    result = compute.run(scenario, reps or _reps(), settings["seed"], state.benchmark(), label=label)
+    return dict(result["summary"], shipped_per_week=result.get("shipped_per_week"))
 
 
-def batch_lesson(baseline: Scenario, scenario: Scenario) -> None:
-    st.subheader("1. Big batches fail more often")
-    st.markdown("Each change that reaches production carries a defect with some small probability *p*. A "
-                "deployment of *n* changes fails if **any** of them does: **1 − (1 − p)ⁿ**. Ten changes at 3 % "
-                "each already fail one deployment in four. Smaller batches do not make fewer defects — they "
-                "make each failure smaller, easier to find and quicker to undo.")
+def _shipped(name: str) -> Scenario | None:
+    if name not in state.scenario_names():
+        return None
+    return state.with_run_settings(state.resolve(name))
+
+
+def _lead(summary: dict) -> str:
+    return format_metric("lead_time_hours", summary["metrics"]["lead_time_hours"]["p50"])
+
+
+def _cfr(summary: dict) -> str:
+    return format_metric("change_failure_rate", summary["metrics"]["change_failure_rate"]["p50"])
+
+
+def stage_bars(summaries: dict[str, dict]) -> alt.Chart:
+    """Mean time per change in each stage, one stacked bar per scenario (waiting amber, working blue)."""
+    rows = []
+    for name, summary in summaries.items():
+        for stage, hours in summary["lead_time_breakdown"].items():
+            if hours > 0:
+                rows.append({"scenario": name, "stage": stage_label(stage), "days": hours / 24,
+                             "kind": "working on it" if stage in ACTIVE_STAGES else "waiting",
+                             "text": format_duration(hours)})
+    data = pd.DataFrame(rows)
+    return alt.Chart(data).mark_bar(height=26, stroke="white", strokeWidth=1).encode(
+        x=alt.X("sum(days):Q", title="days per change (mean)"),
+        y=alt.Y("scenario:N", sort=list(summaries), title=None),
+        color=alt.Color("kind:N", scale=alt.Scale(domain=["waiting", "working on it"],
+                                                 range=["#e69f00", "#2b8cbe"]),
+                        legend=alt.Legend(title=None, orient="bottom")),
+        order=alt.Order("stage:N"),
+        tooltip=[alt.Tooltip("scenario:N"), alt.Tooltip("stage:N"), alt.Tooltip("text:N", title="time")],
+    ).properties(title="Where a change's lead time goes", height=60 * len(summaries) + 20)
+
+
+# ----------------------------------------------------------------------------------------------
+# The six steps
+
+
+def diagnose() -> str:
+    base = state.baseline_scenario()
+    summary = _summary(base, "Simulating the baseline", state.run_settings()["reps"])
+    charts.show(charts.waterfall_chart(summary["lead_time_breakdown"], f"{base.name}: where a change's time goes"))
+    stages = summary["lead_time_breakdown"]
+    total = sum(stages.values()) or 1.0
+    waiting = sum(h for s, h in stages.items() if s not in ACTIVE_STAGES)
+    biggest = max(stages, key=lambda s: stages[s])
+    eff = summary.get("flow_efficiency")
+    return (f"Median lead time **{_lead(summary)}**; overall {band_badge(summary['bands']['overall'])}. "
+            f"**{waiting / total:.0%}** of a change's time is waiting — most of it *{stage_label(biggest)}* "
+            f"({format_duration(stages[biggest])}). Flow efficiency "
+            f"{'—' if eff is None else f'{eff:.0%}'}: working harder speeds up only the blue part.")
+
+
+def trunk() -> str:
+    base, trunk_based = state.baseline_scenario(), _shipped("trunk_based")
+    if trunk_based is None:
+        return "The trunk_based scenario is not shipped with this installation."
+    summaries = {base.name: _summary(base, "Simulating the baseline"),
+                 trunk_based.name: _summary(trunk_based, "Simulating trunk-based development")}
+    charts.show(stage_bars(summaries))
+    a, b = summaries.values()
+    return (f"Lead time **{_lead(a)} → {_lead(b)}**: changes no longer wait on long branches. But the change "
+            f"failure rate is **{_cfr(a)} → {_cfr(b)}** — the weekly release still ships one big batch. One lever "
+            f"moves one part of the flow.")
+
+
+def trusted_ci() -> str:
+    base = state.baseline_scenario()
+    fast = base.with_values(FAST_CI, source="workshop")
+    names = (base.name, f"{base.name} + fast trusted CI")
+    a = compute.run(base, _reps(), state.run_settings()["seed"], state.benchmark(), label="Simulating the baseline")
+    b = compute.run(fast, _reps(), state.run_settings()["seed"], state.benchmark(), label="Simulating fast CI")
+    values = {names[0]: [r.get("change_failure_rate") for r in a["replications"]],
+              names[1]: [r.get("change_failure_rate") for r in b["replications"]]}
+    charts.show(charts.distribution_chart("change_failure_rate", values, state.benchmark()))
+    sa, sb = a["summary"], b["summary"]
+    return (f"A 10-minute suite on 8 runners that fails for no reason 1.5 % of the time (instead of "
+            f"{base.ci.test_suite_minutes:g} minutes on {base.ci.runners}, {base.ci.flaky_rate:.0%} flaky) is run "
+            f"instead of skipped, and catches defects before users do: change failure rate **{_cfr(sa)} → "
+            f"{_cfr(sb)}**. The team did not try harder; the suite became worth waiting for.")
+
+
+def deploys_and_rollback() -> str:
+    name = EXPERT_BASE if EXPERT_BASE in state.scenario_names() else st.session_state["choice.baseline"]
+    base = state.with_run_settings(state.resolve(name))
+    variants: list[tuple[str, dict[str, Any]]] = [(f"{e} expert{'s' if e > 1 else ''} on call",
+                                                   {"operations.experts": e}) for e in (1, 2, 3)]
+    variants.append(("1 expert + one-click deploys with automated rollback",
+                     {"operations.experts": 1, "operations.automated_rollback": True, "release.deploy": "automated"}))
+    rows = []
+    for label, values in variants:
+        ttr = _summary(base.with_values(values, source="workshop"), f"Simulating {label}")["metrics"][
+            "time_to_restore_hours"]
+        if ttr["p50"] is not None:
+            rows.append({"variant": label, "p50": ttr["p50"], "p10": ttr["p10"], "p90": ttr["p90"],
+                         "text": f"median {format_duration(ttr['p50'])} (p10–p90 {format_duration(ttr['p10'])} – "
+                                 f"{format_duration(ttr['p90'])})"})
+    if not rows:
+        return "No failures to restore in these runs."
+    data = pd.DataFrame(rows)
+    y = alt.Y("variant:N", sort=None, title=None, axis=alt.Axis(labelLimit=320))
+    x_scale = alt.Scale(type="log")
+    axis = charts.metric_axis("time_to_restore_hours", True, float(data.p10.min()) / 1.5, float(data.p90.max()) * 1.5,
+                              title="time to restore (median, p10–p90), log scale")
+    bars = alt.Chart(data).mark_point(filled=True, size=120, color="#2b8cbe").encode(
+        x=alt.X("p50:Q", scale=x_scale, axis=axis), y=y, tooltip=[alt.Tooltip("text:N", title="restore")])
+    whiskers = alt.Chart(data).mark_rule(color="#2b8cbe", strokeWidth=3).encode(x=alt.X("p10:Q", scale=x_scale),
+                                                                                 x2="p90:Q", y=y)
+    charts.show(alt.layer(whiskers, bars).properties(title=f"Time to restore in {name} ({_reps()} replications each)",
+                                                     height=170))
+    first, last = rows[0], rows[-1]
+    return (f"With one expert, failures queue behind each other: median restore **{format_duration(first['p50'])}**. "
+            f"More heroes shorten the queue; one-click deploys with automated rollback remove it: "
+            f"**{format_duration(last['p50'])}**, and nobody is woken up.")
+
+
+def small_batches() -> str:
+    names = [n for n in (st.session_state["choice.baseline"], "small_batch", "elite") if n in state.scenario_names()]
+    names = list(dict.fromkeys(names))
     rows, points = [], []
-    settings = state.run_settings()
-    for name, sc in ((st.session_state["choice.baseline"], baseline), (st.session_state["choice.scenario"], scenario)):
+    for name in names:
+        sc = state.with_run_settings(state.resolve(name))
         p = escape_probability(sc.quality.defect_rate, sc.quality.test_detection_rate)
-        for n in range(1, 151):
-            rows.append({"scenario": f"{name} (p = {p:.1%})", "n": n, "risk": batch_failure_probability(p, n),
+        label = f"{name} (p = {p:.1%})"
+        for n in range(1, 81):
+            rows.append({"scenario": label, "n": n, "risk": batch_failure_probability(p, n),
                          "text": f"{batch_failure_probability(p, n):.0%}"})
-        summary = compute.run(sc, settings["reps"], settings["seed"], state.benchmark())["summary"]
+        summary = _summary(sc, f"Simulating {name}")
         deployments = summary["counts"]["deployments"]
-        if deployments and summary["metrics"]["change_failure_rate"]["p50"] is not None:
-            points.append({"scenario": f"{name} (p = {p:.1%})", "n": summary["counts"]["changes"] / deployments,
-                           "risk": summary["metrics"]["change_failure_rate"]["p50"]})
-    chart = charts.line_chart(pd.DataFrame(rows), "n", "risk", "scenario", x_title="changes in one deployment (n)",
+        cfr = summary["metrics"]["change_failure_rate"]["p50"]
+        if deployments and cfr is not None:
+            points.append({"scenario": label, "n": min(summary["counts"]["changes"] / deployments, 80.0), "risk": cfr})
+    chart: Any = charts.line_chart(pd.DataFrame(rows), "n", "risk", "scenario",
+                                                 x_title="changes in one deployment",
                               y_title="chance the deployment fails", y_format="%", tooltip_text="text",
-                              title="Risk of a deployment against its size", points=False)
+                              title="Risk of a deployment against its size: 1 − (1 − p)ⁿ", points=False,
+                              integer_x=True)
     if points:
         dots = alt.Chart(pd.DataFrame(points)).mark_point(size=160, shape="diamond", filled=True).encode(
             x="n:Q", y="risk:Q", color=alt.Color("scenario:N", legend=None),
@@ -59,146 +193,130 @@ def batch_lesson(baseline: Scenario, scenario: Scenario) -> None:
                      alt.Tooltip("risk:Q", title="simulated change failure rate", format=".0%")])
         chart = alt.layer(chart, dots)
     charts.show(chart)
-    st.caption("Lines: the closed form with p = defect rate × (1 − test detection rate), as if every suite ran. "
-               "Diamonds: the simulated scenarios (mean changes per deployment, median change failure rate) — "
-               "skipped suites and checklist errors push them above their line.")
+    p = escape_probability(0.08, 0.6)
+    return (f"Lines: the closed form, with p = defect rate × (1 − test detection) as if every suite ran; diamonds: "
+            f"the simulated scenarios. At p = {p:.1%}, ten changes fail a deployment "
+            f"{batch_failure_probability(p, 10):.0%} of the time and forty {batch_failure_probability(p, 40):.0%}. "
+            f"Small batches do not make fewer defects — they make each failure small, easy to find and quick to undo.")
 
 
-def ci_lesson(scenario: Scenario, summary: dict) -> None:
-    st.subheader("2. Waiting for CI: runners and suite time")
-    team, ci = scenario.team, scenario.ci
-    per_hour = team.engineers * team.changes_per_engineer_per_day / team.working_hours_per_day
-    runs_per_hour = per_hour / (1.0 - ci.flaky_rate)
-    st.markdown(f"A pool of CI runners is a queue. With {team.engineers} engineers finishing "
-                f"{team.changes_per_engineer_per_day:g} changes a day each, about **{runs_per_hour:.1f} runs an "
-                f"hour** arrive (counting flaky re-runs). When runners are busy most of the time, waiting grows "
-                f"much faster than the load (Erlang C). Fewer, faster suites on more runners keep the queue short "
-                f"— working harder does not.")
-    suites = sorted({10.0, 30.0, 60.0, float(ci.test_suite_minutes)})
-    rows = []
-    for minutes in suites:
-        for runners in range(1, 17):
-            wait = mmc_mean_wait(runs_per_hour, minutes / 60.0, runners)
-            if math.isfinite(wait) and wait * 60 >= MIN_SHOWN_WAIT_MINUTES:
-                rows.append({"suite": f"{minutes:g}-minute suite", "runners": runners, "wait": wait * 60,
-                             "text": format_duration(wait)})
-    if rows:
-        charts.show(charts.line_chart(pd.DataFrame(rows), "runners", "wait", "suite", x_title="CI runners",
-                                          y_title="mean wait for a runner (minutes)", log_y=True,
-                                          tooltip_text="text", title="Mean wait for a free runner (M/M/c)"))
-    queue = summary["lead_time_breakdown"].get("ci_queue")
-    st.caption(f"Closed form if every change ran the suite on its own (trunk-based), with Poisson arrivals in "
-               f"working hours. Lines start where the pool can keep up (with fewer runners the queue grows without "
-               f"bound) and stop below a second. Long-lived branches run CI once per merge, and skipped suites do "
-               f"not queue at all: in the simulated *{scenario.name}* ({ci.runners} runners, "
-               f"{ci.test_suite_minutes:g}-minute suite), a change waited "
-               f"{format_duration(queue) if queue is not None else '—'} for a runner on average.")
-
-
-def experiment_base() -> tuple[str, Scenario]:
-    name = EXPERIMENT_BASE if EXPERIMENT_BASE in state.scenario_names() else st.session_state["choice.baseline"]
-    names = state.scenario_names()
-    chosen = st.selectbox("Team for the experiments below", names, index=names.index(name), key="learn.base",
-                          help="The daily manual releases of small_batch make incidents frequent enough to queue.")
-    return chosen, state.with_run_settings(state.resolve(chosen))
-
-
-def expert_lesson(name: str, base: Scenario) -> None:
-    st.subheader("3. Incidents queue behind a single expert")
-    st.markdown("Without automated rollback or feature flags, every failure waits for the one person who can "
-                "diagnose it. Two failures in a day and the second waits for the first. Adding heroes shortens "
-                "the queue; automation removes it.")
-    reps = _lesson_reps()
-    rows = []
-    variants = [(f"{e} expert{'s' if e > 1 else ''}", {"operations.experts": e}) for e in EXPERT_LEVELS]
-    variants.append(("1 expert + automated rollback", {"operations.experts": 1, "operations.automated_rollback": True}))
-    for label, values in variants:
-        summary = _run(base.with_values(values, source="experiment"), reps, f"Experiment: {label}")
-        ttr = summary["metrics"]["time_to_restore_hours"]
-        if ttr["p50"] is not None:
-            rows.append({"variant": label, "p50": ttr["p50"], "p10": ttr["p10"], "p90": ttr["p90"],
-                         "text": f"median {format_duration(ttr['p50'])} (p10–p90 {format_duration(ttr['p10'])} – "
-                                 f"{format_duration(ttr['p90'])})"})
-    if rows:
-        data = pd.DataFrame(rows)
-        y = alt.Y("variant:N", sort=None, title=None)
-        bars = alt.Chart(data).mark_bar(color="#2b8cbe", height=18).encode(
-            x=alt.X("p50:Q", title="time to restore (hours)"), y=y, tooltip=[alt.Tooltip("text:N", title="restore")])
-        whiskers = alt.Chart(data).mark_rule(color="#333").encode(x="p10:Q", x2="p90:Q", y=y)
-        charts.show(alt.layer(bars, whiskers).properties(
-            title=f"Time to restore in {name} ({reps} replications each)", height=180))
-    st.caption("Bars: median time to restore; lines: p10–p90 across replications.")
-
-
-def overtime_lesson(name: str, base: Scenario) -> None:
-    st.subheader("4. Overtime buys a little throughput and a lot of defects")
-    st.markdown("Longer weeks add output, but tired hours produce less and break more: the defect rate rises "
-                "with fatigue, and every extra defect is another failed deployment to restore.")
-    reps = _lesson_reps()
+def heroics() -> str:
+    base = state.baseline_scenario()
     rows = []
     for level in OVERTIME_LEVELS:
-        summary = _run(base.with_values({"team.overtime": level}, source="experiment"), reps,
-                       f"Experiment: overtime {level:g}x")
-        days = summary["days"] * max(summary["reps"], 1)
-        cfr = summary["metrics"]["change_failure_rate"]["p50"]
-        rows.append({"overtime": level, "measure": "changes finished per day", "value": summary["counts"]["changes"] / days,
-                     "text": f"{summary['counts']['changes'] / days:.1f} / day"})
-        if cfr is not None:
-            rows.append({"overtime": level, "measure": "change failure rate", "value": cfr,
-                         "text": format_metric("change_failure_rate", cfr)})
+        summary = _summary(base.with_values({"team.overtime": level}, source="workshop"), f"Overtime {level:g}x")
+        rows.append({"hours": hours_per_week(base.with_values({"team.overtime": level}, source="workshop")),
+                     "shipped": changes_per_week(summary) or 0.0,
+                     "cfr": summary["metrics"]["change_failure_rate"]["p50"] or 0.0,
+                     "lead": summary["metrics"]["lead_time_hours"]["p50"] or 0.0})
     data = pd.DataFrame(rows)
-    left, right = st.columns(2)
-    with left:
-        charts.show(charts.line_chart(data[data.measure == "changes finished per day"], "overtime", "value", None,
-                                          x_title="overtime (× normal hours)", y_title="changes per day",
-                                          tooltip_text="text", title="Throughput"))
-    with right:
-        charts.show(charts.line_chart(data[data.measure == "change failure rate"], "overtime", "value", None,
-                                          x_title="overtime (× normal hours)", y_title="change failure rate",
-                                          y_format="%", tooltip_text="text", title="Failures"))
-    st.caption(f"{name}, {reps} replications at each level of overtime; everything else unchanged.")
+    first, last = rows[0], rows[-1]
+    gain = last["shipped"] / first["shipped"] - 1 if first["shipped"] else 0.0
+    long = data.melt(id_vars=["hours"], value_vars=["shipped", "cfr"], var_name="measure", value_name="value")
+    long["measure"] = long["measure"].map({"shipped": "changes shipped a week", "cfr": "change failure rate"})
+    x = alt.X("hours:Q", title="hours a week per engineer", axis=alt.Axis(tickMinStep=5, format="d"))
+    panels = []
+    for measure, fmt, colour in (("changes shipped a week", "d", "#2b6cb0"), ("change failure rate", ".0%",
+                                                                            BAND_COLOURS["low"])):
+        panels.append(alt.Chart(long[long.measure == measure]).mark_line(point=True, color=colour).encode(
+            x=x, y=alt.Y("value:Q", title=measure, axis=alt.Axis(format=fmt), scale=alt.Scale(zero=measure != "x")),
+            tooltip=[alt.Tooltip("hours:Q"), alt.Tooltip("value:Q", title=measure, format=fmt)],
+        ).properties(width=300, height=180))
+    st.markdown(f"**{gain:+.0%} changes a week for {last['hours'] - first['hours']:.0f} more hours each — and the "
+                f"change failure rate goes from {_cfr_value(first['cfr'])} to {_cfr_value(last['cfr'])}.**")
+    charts.show(alt.hconcat(*panels).properties(title=f"Overtime in {base.name} ({_reps()} replications at each level)"))
+    trio = [n for n in ("baseline", "heroics", "elite") if n in state.scenario_names()]
+    lines = []
+    for name in trio:
+        summary = _summary(state.with_run_settings(state.resolve(name)), f"Simulating {name}")
+        lines.append(f"*{name}* {band_badge(summary['bands']['overall'])} lead time {_lead(summary)}, "
+                     f"failures {_cfr(summary)}")
+    lead_change = (last["lead"] / first["lead"] - 1) if first["lead"] else 0.0
+    return (f"Longer weeks ship more, but through the same queues: lead time moves {lead_change:+.0%}. "
+            f"Side by side — " + "; ".join(lines) + ". Heroics keeps the process and asks people for more; elite "
+            "changes the process.")
 
 
-def trio_lesson() -> None:
-    st.subheader("5. Baseline, heroics and elite side by side")
-    st.markdown("Heroics keeps the process and asks people for more; elite changes the process. Same team, same "
-                "random numbers.")
-    available = [n for n in TRIO if n in state.scenario_names()]
-    settings = state.run_settings()
-    columns = st.columns(len(available) or 1)
-    for column, name in zip(columns, available):
-        summary = _run(state.with_run_settings(state.resolve(name)), settings["reps"], f"Simulating {name}")
-        with column, st.container(border=True):
-            st.markdown(f"**{name}** — overall {band_badge(summary['bands']['overall'])}")
-            for key in METRIC_KEYS:
-                band_key = METRIC_BAND_KEY.get(key)
-                badge = band_badge(summary["bands"].get(band_key)) if band_key else ""
-                st.markdown(f"{METRIC_LABELS[key]}: **{format_metric(key, summary['metrics'][key]['p50'])}** {badge}")
+def _cfr_value(value: float) -> str:
+    return format_metric("change_failure_rate", value)
+
+
+STEPS = (
+    Step("diagnose", "Diagnose the baseline",
+         "Before changing anything, see where a change's time goes between *done* and *in production*.",
+         "A change is finished today. How many days until customers have it — and on how many of those days is "
+         "anyone working on it?", diagnose),
+    Step("trunk", "Trunk-based flow",
+         "Merge every change within hours instead of holding it on a long-lived branch.",
+         "If changes stop waiting ten days on branches, how much sooner do users get them? Does anything else get "
+         "better?", trunk),
+    Step("ci", "Trusted CI",
+         "A fast, reliable test suite gets run — and a suite that runs catches defects before users do.",
+         "Your suite takes an hour and fails one run in ten for no reason. What do people do about it — and what "
+         "does that cost in production?", trusted_ci),
+    Step("deploys", "One-click deploys with rollback",
+         "Restoring service should not depend on a hero: health checks roll a bad deployment back in minutes.",
+         "Two failures in one afternoon and one person who can fix them. How long does the second one wait? What "
+         "would a second hero change — and what would automated rollback change?", deploys_and_rollback),
+    Step("batches", "Small batches",
+         "A deployment fails if any of its changes does, so risk grows with every change in the batch.",
+         "Each change has a 3 % chance of carrying a defect the tests miss. What is the chance a deployment of "
+         "forty changes fails?", small_batches),
+    Step("heroics", "Process vs heroics",
+         "Longer weeks add output, but every change still goes through the same branches, queues and big "
+         "batches: the metrics that matter barely move.",
+         "Would you rather give the team 60-hour weeks or the four practices of this workshop? Put a number on "
+         "each.", heroics),
+)
+STEP_KEYS = tuple(step.key for step in STEPS)
+
+
+def _go(offset: int) -> None:
+    index = STEP_KEYS.index(st.session_state.get("learn.step", STEP_KEYS[0]))
+    st.session_state["learn.step"] = STEP_KEYS[max(0, min(len(STEPS) - 1, index + offset))]
+
+
+def _reveal(key: str) -> None:
+    st.session_state.setdefault("learn.revealed", set()).add(key)
 
 
 def assumptions_table(scenario: Scenario) -> None:
-    st.subheader("Assumptions behind the numbers")
-    st.markdown(f"Every parameter of *{scenario.name}*, with its unit and where it comes from: **measured**, "
-                f"**published** (with a citation) or **assumed** (a judgement you can change in Compare).")
-    rows = pd.DataFrame(parameter_table(scenario))
-    rows["value"] = rows["value"].map(lambda v: ("on" if v else "off") if isinstance(v, bool) else f"{v:g}"
-                                      if isinstance(v, float) else str(v))
-    rows = rows.rename(columns={"key": "parameter", "cite": "citation"})
-    st.dataframe(rows[["parameter", "value", "unit", "source", "citation", "meaning"]], hide_index=True,
-                 width="stretch", height=420)
+    with st.expander(f"Assumptions behind the numbers ({scenario.name})"):
+        st.markdown("Every parameter, its unit and where it comes from: **measured**, **published** (with a "
+                    "citation) or **assumed** (a judgement you can change in Compare).")
+        rows = pd.DataFrame(parameter_table(scenario))
+        rows["value"] = rows["value"].map(lambda v: ("on" if v else "off") if isinstance(v, bool) else f"{v:g}"
+                                          if isinstance(v, float) else str(v))
+        rows = rows.rename(columns={"key": "parameter", "cite": "citation"})
+        st.dataframe(rows[["parameter", "value", "unit", "source", "citation", "meaning"]], hide_index=True,
+                     width="stretch", height=360)
 
 
 def render() -> None:
-    st.header("Learn: why process beats heroics")
-    st.caption("Five short lessons for a workshop. Every chart is computed live from the model or from the "
-               "closed form it follows, for the scenarios chosen in Compare.")
-    settings = state.run_settings()
-    baseline, scenario = state.baseline_scenario(), state.tuned_scenario()
-    summary = compute.run(scenario, settings["reps"], settings["seed"], state.benchmark())["summary"]
-    batch_lesson(baseline, scenario)
-    ci_lesson(scenario, summary)
-    name, base = experiment_base()
-    expert_lesson(name, base)
-    overtime_lesson(name, base)
-    trio_lesson()
-    assumptions_table(scenario)
+    ss = st.session_state
+    if ss.get("learn.step") not in STEP_KEYS:
+        ss["learn.step"] = STEP_KEYS[0]
+    titles = {step.key: f"{n}. {step.title}" for n, step in enumerate(STEPS, start=1)}
+    st.segmented_control("Workshop step", STEP_KEYS, format_func=lambda k: titles.get(k, str(k)), key="learn.step",
+                         label_visibility="collapsed", required=True, default=ss["learn.step"])
+    number = STEP_KEYS.index(ss["learn.step"]) + 1
+    step = STEPS[number - 1]
+    st.markdown(f"#### Step {number} of {len(STEPS)}: {step.title}")
+    st.caption(f"About {MINUTES_PER_STEP} minutes: predict, run, discuss. Six steps, 45 minutes with the "
+               f"introduction and close.")
+    st.markdown(f"**The idea.** {step.idea}")
+    st.info(f"**Ask the room — and let everyone write down a guess first.** {step.question}",
+            icon=":material/record_voice_over:")
+    revealed = step.key in ss.get("learn.revealed", set())
+    if not revealed:
+        st.button("Run it", type="primary", key=f"learn.run.{step.key}", on_click=_reveal, args=(step.key,),
+                  icon=":material/play_arrow:")
+    else:
+        said = step.show()
+        st.success(f"**Discuss.** {said}", icon=":material/forum:")
+    left, _, right = st.columns([1, 4, 1])
+    left.button("← Previous", key="learn.prev", on_click=_go, args=(-1,), disabled=number == 1, width="stretch")
+    right.button("Next →", key="learn.next", on_click=_go, args=(1,), disabled=number == len(STEPS),
+                 width="stretch")
+    assumptions_table(state.baseline_scenario())
+

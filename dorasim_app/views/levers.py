@@ -8,7 +8,8 @@ from typing import Any
 import streamlit as st
 
 from dorasim_app import charts, compute, state
-from dorasim_app.style import pretty_key
+from dorasim_app.story import show_value
+from dorasim_app.style import METRIC_LABELS, pretty_key
 from sim.errors import InputError
 from sim.metrics.registry import METRIC_KEYS, format_metric
 from sim.model.scenario import Scenario
@@ -37,7 +38,7 @@ def _cached_tornado(scenario_json: str, levers: tuple[tuple[str, Any, Any], ...]
     from sim.analysis.sweep import tornado
 
     scenario = Scenario.model_validate_json(scenario_json)
-    progress = compute._LazyProgress(f"Tornado around {scenario.name}")
+    progress = compute.Progress(f"Tornado around {scenario.name}")
     try:
         return tornado(scenario, {key: (low, high) for key, low, high in levers}, reps=reps, seed=seed,
                        workers=compute.workers_for(reps * (2 * len(levers) + 1)), callback=progress,
@@ -46,18 +47,30 @@ def _cached_tornado(scenario_json: str, levers: tuple[tuple[str, Any, Any], ...]
         progress.close()
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+def lever_text(key: str, low: Any, high: Any) -> str:
+    """``Most changes per deployment (no cap → 5)``: the lever in plain words with its two settings."""
+    return f"{pretty_key(key)} ({show_value(key, low)} → {show_value(key, high)})"
+
+
+def runaway_ends(base: Scenario, ranges: dict[str, tuple[Any, Any]], seed: int) -> dict[str, list[str]]:
+    """Which end (``low``/``high``) of each lever makes the backlog run away."""
+    out: dict[str, list[str]] = {}
+    for key, (low, high) in ranges.items():
+        ends = []
+        for end, value in (("low", low), ("high", high)):
+            try:
+                point = base.with_values({key: value}, source="lever")
+            except InputError:
+                continue
+            if compute.backlog_runs_away(point.model_dump_json(), seed):
+                ends.append(end)
+        out[key] = ends
+    return out
 
 
 def render() -> None:
-    st.header("Levers: which one moves which metric")
-    st.caption("Each lever goes from its low to its high setting while every other stays put; the longer the "
-               "bar, the more that lever moves the metric. Same random numbers at every point.")
+    st.caption("Each lever goes from its low to its high setting while every other stays put; the longer the bar, "
+               "the more that lever moves the metric. Same random numbers at every point.")
     if not available():
         st.info("Lever sweeps are not available in this version of dorasim.")
         return
@@ -78,9 +91,9 @@ def render() -> None:
     if "levers.reps" not in ss:
         ss["levers.reps"] = min(settings["reps"], TORNADO_REPS)
     b.number_input("Replications per point", min_value=1, max_value=50, step=1, key="levers.reps")
+    texts = {k: lever_text(k, lo, hi) for k, (lo, hi) in ranges.items()}
     chosen = st.multiselect("Levers (low → high)", list(ranges), default=list(ranges), key="levers.keys",
-                            format_func={k: f"{pretty_key(k)} ({_show(lo)} → {_show(hi)})"
-                                         for k, (lo, hi) in ranges.items()}.get)
+                            format_func=lambda k: texts.get(k, str(k)))
     base = state.baseline_scenario() if around == "baseline" else state.tuned_scenario()
     reps = int(ss["levers.reps"])
     points = 2 * len(chosen) + 1
@@ -94,15 +107,32 @@ def render() -> None:
     except InputError as exc:
         st.error(str(exc))
         return
+    runaway = runaway_ends(base, {key: ranges[key] for key in chosen}, settings["seed"])
+    flagged = [lever_text(k, *ranges[k]) + f" at its {' and '.join(ends)} setting"
+               for k, ends in runaway.items() if ends]
+    if flagged:
+        st.warning("**Runaway backlog** (⚠ on the charts): " + "; ".join(flagged) + ". There work arrives faster than "
+                   "it ships, so lead time and backlog keep growing with the horizon: that bar measures how long you "
+                   "simulated, not what the lever does to a working team.", icon=":material/warning:")
     left, right = st.columns(2)
     for i, key in enumerate(METRIC_KEYS):
-        rows = [row | {"key": f"{pretty_key(row['key'])} ({_show(row['low_value'])} → {_show(row['high_value'])})"}
-                for row in result["tornado"][key]]
+        rows = []
+        for row in result["tornado"][key]:
+            ends = runaway.get(row["key"], [])
+            rows.append(row | {"key": lever_text(row["key"], row["low_value"], row["high_value"]),
+                               "runaway": bool(ends) or bool(row.get("unstable"))})
         with (left if i % 2 == 0 else right):
             charts.show(charts.tornado_chart(rows, key, base=result["base_p50"].get(key)))
-    top = {key: result["tornado"][key][0] for key in METRIC_KEYS if result["tornado"][key]}
-    lines = [f"- **{charts.METRIC_LABELS[k]}**: {pretty_key(r['key'])} moves it most "
-             f"({format_metric(k, r['low'])} → {format_metric(k, r['high'])})" for k, r in top.items()
-             if r.get("swing")]
+    lines = []
+    for k in METRIC_KEYS:
+        ranked = [r for r in result["tornado"][k] if r.get("swing")]
+        steady = [r for r in ranked if not runaway.get(r["key"]) and not r.get("unstable")]
+        if not steady:
+            continue
+        top = steady[0]
+        note = " (levers with a runaway end set aside)" if ranked and ranked[0] is not top else ""
+        lines.append(f"- **{METRIC_LABELS[k]}**: {pretty_key(top['key'])} moves it most "
+                     f"({show_value(top['key'], top['low_value'])}: {format_metric(k, top['low'])} → "
+                     f"{show_value(top['key'], top['high_value'])}: {format_metric(k, top['high'])}){note}")
     if lines:
         st.markdown("\n".join(lines))

@@ -10,8 +10,10 @@ import pandas as pd
 import streamlit as st
 
 from dorasim_app import charts, compute, state, uploads
+from dorasim_app.story import show_value
 from dorasim_app.style import band_badge, band_word, pretty_key
-from dorasim_app.widgets import metric_cards
+from dorasim_app.views.compare import report_button
+from dorasim_app.widgets import metric_cards, stability_warning
 from sim.errors import InputError
 from sim.metrics.registry import METRIC_KEYS
 
@@ -25,23 +27,11 @@ def available() -> bool:
     return importlib.util.find_spec("sim.analysis.plan") is not None
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _cached_plan(plan_toml: str, source: str, reps: int, seed: int, benchmark: str) -> dict[str, Any]:
-    from sim.analysis.plan import run_plan
-
-    plan = uploads.read_plan_text(plan_toml, source, state.SCENARIO_DIR, uploaded={})
-    progress = compute._LazyProgress(f"Forecasting {plan.name}")
-    try:
-        return run_plan(plan, reps, seed, workers=compute.workers_for(reps), benchmark=benchmark,
-                        callback=progress)
-    finally:
-        progress.close()
-
-
 def run(plan, reps: int, seed: int) -> dict[str, Any]:
     from sim.analysis.plan import plan_to_toml
 
-    return _cached_plan(plan_to_toml(plan), f"{plan.name}.toml", int(reps), int(seed), state.benchmark())
+    return compute.cached_plan(plan_to_toml(plan), f"{plan.name}.toml", str(state.SCENARIO_DIR), int(reps), int(seed),
+                               state.benchmark(), plan.name)
 
 
 def load(name: str):
@@ -49,7 +39,7 @@ def load(name: str):
     from sim.analysis.plan import load_plan
 
     edited = st.session_state.get("plan.edited", {}).get(name)
-    if edited is not None:
+    if edited is not None:  # extends by name only: shipped scenarios and this session's uploads
         return uploads.read_plan_text(edited, f"{name}.toml", state.SCENARIO_DIR)
     return load_plan(state.plan_files()[name])
 
@@ -65,7 +55,7 @@ def prepared(plan, start_from_baseline: bool):
 def phases_table(plan) -> pd.DataFrame:
     rows = []
     for number, phase in enumerate(plan.phases, start=1):
-        values = "; ".join(f"{pretty_key(k)} → {v}" for k, v in phase.values.items()) or "—"
+        values = "; ".join(f"{pretty_key(k)} → {show_value(k, v)}" for k, v in phase.values.items()) or "—"
         rows.append({"#": number, "from day": phase.day, "phase": phase.name, "ramp (days)": phase.ramp_days,
                      "settings": values, "capacity cost": f"{phase.capacity_cost:.0%}",
                      "defect cost": f"+{phase.defect_cost:.0%}"})
@@ -119,6 +109,25 @@ def _phase_marks(plan) -> list[dict[str, Any]]:
             for number, phase in enumerate(plan.phases, start=1) if phase.values]
 
 
+def phase_legend(plan) -> str:
+    """``1 fast trusted CI (day 14) · 2 …``: what the numbered dashed lines on the charts are."""
+    return " · ".join(f"**{number}** {phase.name} (day {phase.day:g}, week {phase.day / 7 + 1:.0f})"
+                      for number, phase in enumerate(plan.phases, start=1) if phase.values)
+
+
+def weekly_rows(key: str, weeks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows for a weekly chart: p10/p50/p90 across replications; for change failure and rework rate each
+    week's pooled rate (all replications' deployments together), which is not drowned in noise."""
+    rows = []
+    for w in weeks:
+        pooled = w.get("pooled") or {}
+        if key in pooled:
+            rows.append({"week": w["week"], "p10": None, "p50": pooled[key], "p90": None})
+        else:
+            rows.append({"week": w["week"], **w["metrics"][key]})
+    return rows
+
+
 def headline(name: str, result: dict[str, Any]) -> None:
     first = result.get("first_elite_week")
     final = result["final"]
@@ -127,10 +136,16 @@ def headline(name: str, result: dict[str, Any]) -> None:
                 + (f"median first Elite in week **{first}**." if first else "the median never reaches Elite."))
 
 
+def plan_report(runs: dict[str, tuple[Any, dict[str, Any]]]) -> Any:
+    def build() -> str:
+        from sim.report import plan_report as document
+
+        return document([result for _, result in runs.values()],
+                        {label: plan.scenario for label, (plan, _) in runs.items()})
+    return build
+
+
 def render() -> None:
-    st.header("Plan: forecast the next 90 days")
-    st.caption("A plan changes one practice at a time. Each phase ramps in and costs something while it does "
-               "(the J-curve); the forecast shows every week's spread across replications.")
     if not available():
         st.info("Plans are not available in this version of dorasim.")
         return
@@ -147,7 +162,7 @@ def render() -> None:
     others = [NONE] + [n for n in names if n != ss["choice.plan"]]
     if ss.get("plan.other") not in others:
         ss["plan.other"] = HEROICS_PLAN if HEROICS_PLAN in others else NONE
-    a, b, c = st.columns([2, 2, 1])
+    a, b, c, d = st.columns([2, 2, 1, 2])
     a.selectbox("Plan", names, key="pick.plan", on_change=_on_pick_plan,
                 help="Shipped plans from scenarios/plan_*.toml.")
     b.selectbox("Side by side with", others, key="plan.other",
@@ -158,15 +173,16 @@ def render() -> None:
     c.number_input("Replications", min_value=1, max_value=state.MAX_REPS, step=1, key="plan.reps",
                    help="Every replication simulates the whole plan; the forecast shows their spread.")
     base_name = ss["choice.baseline"]
-    start_here = st.toggle(f"Start from Compare's baseline ({base_name}) instead of each plan's own start",
-                           key="plan.from-baseline",
-                           help="Use this with a baseline calibrated from your logs (Your data).")
+    with d:
+        start_here = st.toggle(f"Start from Compare's baseline ({base_name})", key="plan.from-baseline",
+                               help="Instead of each plan's own start: use this with a baseline calibrated from "
+                                    "your logs (Your data).")
     name = ss["choice.plan"]
-    editor(name)
     try:
         main = prepared(load(name), start_here)
     except InputError as exc:
         st.error(str(exc))
+        editor(name)
         return
     runs = {name: (main, run(main, ss["plan.reps"], settings["seed"]))}
     other = ss["plan.other"]
@@ -176,26 +192,31 @@ def render() -> None:
 
     for label, (_, result) in runs.items():
         headline(label, result)
+        stability_warning(f"{label} (last two weeks)", result["final"])
+    marks = _phase_marks(main)
+    st.caption(f"Dashed lines: phases of {name} — {phase_legend(main)}. Shaded: p10–p90 across replications; line: "
+               f"the median (change failure and rework rate: each week's pooled rate over all replications); dashed "
+               f"green: the Elite threshold. Dips after a phase starts are the J-curve.")
+    charts.show(charts.probability_chart({label: result["weeks"] for label, (_, result) in runs.items()},
+                                         phases=marks))
+    left, right = st.columns(2)
+    for i, key in enumerate(METRIC_KEYS):
+        series = {label: weekly_rows(key, result["weeks"]) for label, (_, result) in runs.items()}
+        with (left if i % 2 == 0 else right):
+            charts.show(charts.fan_chart(series, key, state.benchmark(), phases=marks))
+    report_button("Download the report (HTML)", plan_report(runs), f"dorasim-{name}.html", "plan.report")
+
+    st.subheader(f"The phases of {name}")
     st.dataframe(phases_table(main), hide_index=True, width="stretch")
     if other != NONE:
         with st.expander(f"Phases of {other}"):
             st.dataframe(phases_table(runs[other][0]), hide_index=True, width="stretch")
+    editor(name)
 
     main_result = runs[name][1]
     st.subheader(f"Where {name} ends (last two weeks) against its first week")
     first_week = main_result["weeks"][0] if main_result["weeks"] else None
     metric_cards(main_result["final"], first_week, "week 1")
-
-    st.subheader("Week by week")
-    st.caption("Shaded: p10–p90 across replications; line: the median; dashed green: the Elite threshold; "
-               "grey numbers: the phases above, where they start. Dips after a phase starts are the J-curve.")
-    charts.show(charts.probability_chart({label: result["weeks"] for label, (_, result) in runs.items()}))
-    left, right = st.columns(2)
-    for i, key in enumerate(METRIC_KEYS):
-        series = {label: [{"week": w["week"], **w["metrics"][key]} for w in result["weeks"]]
-                  for label, (_, result) in runs.items()}
-        with (left if i % 2 == 0 else right):
-            charts.show(charts.fan_chart(series, key, state.benchmark(), phases=_phase_marks(main)))
     bands = pd.DataFrame([{"week": w["week"], **{label: band_word(r["weeks"][i]["bands"]["overall"])
                                                  for label, (_, r) in runs.items() if i < len(r["weeks"])}}
                           for i, w in enumerate(main_result["weeks"])])

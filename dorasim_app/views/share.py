@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pandas as pd
 import streamlit as st
@@ -13,10 +13,18 @@ from dorasim_app.style import pretty_key
 from sim.model.scenario import get_value, scenario_to_toml
 
 
+def link_base(url: str | None) -> str:
+    """The app's address ending in ``/`` (``http://host:8501/``), whatever path or query the page has."""
+    parts = urlsplit(url or "http://127.0.0.1:8501/")
+    path = parts.path if parts.path.endswith("/") else parts.path.rsplit("/", 1)[0] + "/"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
 def share_link() -> str:
-    query = urlencode(state.query_from_state(state.current_link()))
-    base = st.context.url or "http://127.0.0.1:8501/"
-    return f"{base}?{query}"
+    """A link that opens the results last shown (Compare, Plan, Forecast…), never this Share page."""
+    link = state.current_link()
+    link.view = st.session_state.get("results_view", state.DEFAULT_VIEW)
+    return f"{link_base(st.context.url)}?{urlencode(state.query_from_state(link))}"
 
 
 def cli_command() -> str:
@@ -34,12 +42,14 @@ def cli_command() -> str:
 
 
 def render() -> None:
-    st.header("Share what you see")
-    st.caption("The link carries the view, both scenarios, the run settings and every value you tuned.")
+    st.caption("The link opens the results you last looked at, with both scenarios, the run settings and every "
+               "value you tuned.")
     ss = st.session_state
     custom = [ss[f"choice.{r}"] for r in ("baseline", "scenario") if ss[f"choice.{r}"].startswith(state.CUSTOM_MARK)]
     st.subheader("Link")
+    view = st.session_state.get("results_view", state.DEFAULT_VIEW)
     st.code(share_link(), language=None, wrap_lines=True)
+    st.caption(f"Opens *{state.VIEWS[view]}*.")
     if custom:
         st.warning(f"{', '.join(custom)} came from an upload or a calibration and is not in the link: share its "
                    f"TOML file below instead.")

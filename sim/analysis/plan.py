@@ -397,6 +397,7 @@ def run_plan(plan: Plan, reps: int | None = None, seed: int | None = None, *, wo
             "metrics": metrics,
             "bands": bands_for({key: value["p50"] for key, value in metrics.items()}, benchmark),
             "band_probabilities": band_probabilities([overall for _, overall in week]),
+            "pooled": pooled_rates([m for m, _ in week], length),
         })
     length = final_window(plan.scenario.days)[1]
     final = summarize(plan.scenario, [r.final for r in results], seed, benchmark, days=length)
@@ -413,6 +414,18 @@ def run_plan(plan: Plan, reps: int | None = None, seed: int | None = None, *, wo
         "probability_elite_at_end": final["band_probabilities"]["elite"],
         "first_elite_week": first_elite,
     }
+
+
+def pooled_rates(metrics: list[dict[str, float | None]], days: int) -> dict[str, float | None]:
+    """A week's rates over all replications' deployments together (failed or unplanned / deployed):
+    one replication's week has a handful of deployments, so its own rate is mostly noise."""
+    deployed = [(m.get("deployment_frequency_per_day") or 0.0) * days for m in metrics]
+    total = sum(deployed)
+    out: dict[str, float | None] = {"deployments": round(total)}
+    for key in ("change_failure_rate", "rework_rate"):
+        hits = sum(n * (m.get(key) or 0.0) for n, m in zip(deployed, metrics))
+        out[key] = hits / total if total > 0 else None
+    return out
 
 
 def phase_summary(phase: Phase) -> dict[str, Any]:

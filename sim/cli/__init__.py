@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 
-COMMANDS = ("run", "compare", "events", "score", "plan", "calibrate", "sweep", "bench", "import")
+COMMANDS = ("run", "compare", "events", "score", "plan", "forecast", "calibrate", "sweep", "bench", "import")
 MODULES = {"import": "import_logs"}  # a command whose module name differs (``import`` is a keyword)
 
 
@@ -26,8 +26,27 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The full parser, or (``only``) one that imports just the chosen command: a fast start."""
+def static_help(name: str) -> str | None:
+    """A command's one-line ``HELP``, read from its module's source without importing it (``--help`` stays fast:
+    importing every command would load the whole numeric stack)."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec(f"sim.cli.{MODULES.get(name, name)}")
+    if spec is None or spec.origin is None:
+        return None
+    with open(spec.origin, encoding="utf-8") as handle:
+        tree = ast.parse(handle.read())
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "HELP" for t in node.targets)
+                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+            return node.value.value
+    return None
+
+
+def build_parser(only: str | None = None, full: bool = True) -> argparse.ArgumentParser:
+    """The full parser, or (``only``) one that imports just the chosen command: a fast start. Without a chosen
+    command and ``full=False``, the commands are listed with their help read from source (``--help``)."""
     import sim
 
     parser = _Parser(prog="dorasim", description="Simulate delivery and score it with the DORA metrics.")
@@ -36,6 +55,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     for name in COMMANDS:
         if only is not None and name != only:
             sub.add_parser(name)
+            continue
+        if only is None and not full:  # no command chosen (--help, a typo): list them without importing them
+            sub.add_parser(name, help=static_help(name))
             continue
         try:
             module = importlib.import_module(f"sim.cli.{MODULES.get(name, name)}")
@@ -55,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     chosen = argv[0] if argv and argv[0] in COMMANDS else None
-    parser = build_parser(chosen)
+    parser = build_parser(chosen, full=False)
     args = parser.parse_args(argv)
     note = cap_workers(args)
     try:

@@ -22,6 +22,8 @@ def add_arguments(parser) -> None:
     add_scenario_options(parser)
     add_benchmark_option(parser)
     add_json_option(parser)
+    parser.add_argument("--report", metavar="FILE.html", default=None,
+                        help="also write a self-contained HTML report (charts included)")
 
 
 def deltas(reference: dict, other: dict) -> dict:
@@ -37,6 +39,10 @@ def run(args) -> int:
     scenarios = [scenario_from_args(path, args) for path in args.scenarios]
     results = [run_scenario(s, args.reps or DEFAULT_REPS, args.seed, workers=args.workers, benchmark=benchmark,
                             progress=f"simulating {s.name}") for s in scenarios]
+    if args.report:
+        from sim.report import compare_report, write_report
+
+        write_report(args.report, compare_report(results, {r["scenario"]: s for r, s in zip(results, scenarios)}))
     if args.json:
         print_json({"reference": results[0]["scenario"], "scenarios": results,
                     "deltas": {r["scenario"]: deltas(results[0], r) for r in results[1:]}})

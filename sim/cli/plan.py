@@ -40,6 +40,8 @@ def add_arguments(parser) -> None:
                         help="override one dotted key of the starting scenario (repeatable)")
     add_benchmark_option(parser)
     add_json_option(parser)
+    parser.add_argument("--report", metavar="FILE.html", default=None,
+                        help="also write a self-contained HTML report (charts included)")
 
 
 def run(args) -> int:
@@ -47,6 +49,10 @@ def run(args) -> int:
     plan = load_plan(require_file(str(locate(args.plan, "plan")), "plan file"), args.overrides, args.days)
     result = run_plan(plan, args.reps, args.seed, workers=args.workers, benchmark=benchmark,
                       progress=f"simulating {plan.name}")
+    if args.report:
+        from sim.report import plan_report, write_report
+
+        write_report(args.report, plan_report([result], {plan.name: plan.scenario}))
     if args.json:
         print_json(result)
     else:

@@ -111,17 +111,17 @@ def test_dragging_without_submitting_does_not_rerun_the_model():
 
 def test_reset_restores_the_file_values():
     at = open_app(scenario="small_batch", **{"ci.runners": "6"})
-    assert at.number_input(key="p.ci.runners").value == 6
+    assert at.slider(key="p.ci.runners").value == 6
     reset = next(b for b in at.button if b.label.startswith("Reset"))
     reset.click().run()
-    assert at.number_input(key="p.ci.runners").value == 2
+    assert at.slider(key="p.ci.runners").value == 2
     assert "ci.runners" not in link_of(at)
 
 
 def test_an_invalid_value_is_a_one_line_error_and_the_last_results_stay():
     at = open_app(scenario="baseline")
     before = metric_values(at)
-    at.number_input(key="p.ci.test_suite_minutes").set_value(0.0)  # the widget allows 0, the model needs > 0
+    at.slider(key="p.ci.test_suite_minutes").set_value(0.0)  # the widget allows 0, the model needs > 0
     at.button(key="compare-run").click().run()
     assert not at.exception
     assert [e.value for e in at.error] == ["tuned values: ci.test_suite_minutes = 0.0: input should be greater than 0"]
@@ -299,7 +299,7 @@ def test_the_query_string_round_trips():
     at.query_params.update(link)
     at.run()
     assert_clean(at)
-    assert at.number_input(key="p.ci.runners").value == 5
+    assert at.slider(key="p.ci.runners").value == 5
     assert at.selectbox(key="p.release.cadence").value == "weekly"
     assert at.toggle(key="p.branching.feature_flags").value is True
     assert at.slider(key="p.team.overtime").value == pytest.approx(1.25)
@@ -328,3 +328,114 @@ def test_share_view_shows_the_cli_command_and_the_toml():
     assert "scenarios/small_batch.toml" in code
     assert "runners = 5  # tuned in the app" in code
     assert [b.label for b in at.get("download_button")] == ["Download the current scenario (TOML)"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Forecast, refinement, reports, the workshop
+
+
+def test_forecast_view_answers_when_and_how_sure():
+    at = open_app(view="forecast")
+    assert_clean(at)
+    labels = [m.label for m in at.metric]
+    assert labels == ["baseline: 85 % sure by", "elite: 85 % sure by"]
+    assert all(m.value[:3] in ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun") for m in at.metric)
+    assert "chance of being live by" in markdown_text(at)
+    assert "The spread" in markdown_text(at)
+    assert link_of(at)["view"] == "forecast"
+    assert [b.label for b in at.get("download_button")] == ["Download the report (HTML)"]
+
+
+def test_forecast_with_a_plan_and_a_bad_target():
+    at = open_app(view="forecast")
+    at.selectbox(key="forecast.plan").set_value("plan_90_days").run()
+    assert_clean(at)
+    assert len(at.metric) == 3 and at.metric[2].label.startswith("plan_90_days")
+    at.date_input(key="forecast.target").set_value(at.session_state["forecast.start"].replace(year=2025)).run()
+    assert not at.exception
+    assert at.error and "before the work starts" in at.error[0].value
+
+
+def test_a_new_run_shows_a_first_estimate_then_all_replications(monkeypatch):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params.update({"reps": "12", "days": "28", "scenario": "small_batch", "seed": "5"})
+    at.run()
+    assert_clean(at)
+    text = markdown_text(at)
+    assert "12 replications" in text and "first estimate" not in text
+    assert at.session_state["compute.ready"]
+
+
+def test_report_builders_make_self_contained_html():
+    from dorasim_app.views.compare import compare_report
+    from dorasim_app.views.forecast import forecast_report
+
+    baseline = load_scenario(ROOT / "scenarios" / "baseline.toml", {"days": 28})
+    elite = load_scenario(ROOT / "scenarios" / "elite.toml", {"days": 28})
+    from sim.analysis.runner import run_scenario
+
+    summaries = (run_scenario(baseline, 2, 1, workers=1), run_scenario(elite, 2, 1, workers=1))
+    html = compare_report(("baseline", "elite"), (baseline, elite), summaries)()
+    assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 5 and "<script" not in html
+    at = open_app(view="forecast")
+    # the forecast view's own results, as its button would write them
+    from dorasim_app import compute
+
+    result = compute.cached_forecast(elite.model_dump_json(), "[]", 10, "2026-01-05", 5, 1, "2026-02-02", "elite")
+    html = forecast_report([result], {"elite": elite})()
+    assert "<svg" in html and "p85" in html and "2026-01-05" in html
+    assert_clean(at)
+
+
+def test_heroics_compare_shows_output_and_hours():
+    at = open_app(baseline="baseline", scenario="heroics")
+    assert_clean(at)
+    text = markdown_text(at)
+    assert "60 a week per engineer (baseline: 40)" in text
+    assert "changes shipped a week" in text
+    assert " stayed from " not in at.info[0].value
+
+
+def test_workshop_runs_step_by_step():
+    at = open_app(view="learn")
+    assert_clean(at)
+    assert "Step 1 of 6: Diagnose the baseline" in markdown_text(at)
+    assert not at.success  # the chart waits for the room's prediction
+    at.button(key="learn.run.diagnose").click().run()
+    assert_clean(at)
+    assert at.success and "waiting" in at.success[0].value
+    for _ in range(5):
+        at.button(key="learn.next").click().run()
+        assert_clean(at)
+    assert "Step 6 of 6: Process vs heroics" in markdown_text(at)
+    at.button(key="learn.run.heroics").click().run()
+    assert_clean(at)
+    # the heading states what the chart shows: output up, failure rate from one number to another
+    heading = next(m.value for m in at.markdown if "changes a week for" in m.value)
+    assert "change failure rate goes from" in heading
+    assert at.button(key="learn.next").disabled
+
+
+def test_levers_flag_a_runaway_backlog_and_say_no_cap():
+    at = open_app(view="levers")
+    assert_clean(at)
+    at.multiselect(key="levers.keys").set_value(["release.max_batch_size", "ci.runners"]).run()
+    assert_clean(at)
+    warning = " ".join(w.value for w in at.warning)
+    assert "Runaway backlog" in warning and "Most changes per deployment (no cap → 5)" in warning
+    assert "moves it most" not in markdown_text(at) or "no cap → 5" not in markdown_text(at).split("moves it most")[0]
+
+
+def test_events_default_to_the_baseline_and_a_readable_span():
+    at = open_app(view="events")
+    assert at.radio(key="events.which").value == "baseline"
+    assert at.session_state["events.span"] == "4 weeks"
+
+
+def test_the_share_link_opens_the_last_results_view():
+    at = open_app(view="plan")
+    at.session_state["view"] = "share"
+    at.run()
+    assert_clean(at)
+    link = at.code[0].value
+    assert "/?view=plan&" in link

@@ -35,10 +35,23 @@ def test_every_parameter_has_a_widget_that_holds_every_shipped_value(key):
         else:
             assert spec.min_value <= value <= spec.max_value, (name, value)
     if spec.kind in ("slider", "number"):
-        schema_max = info["limits"].get("le", spec.max_value)
+        assert spec.max_value <= info["limits"].get("le", spec.max_value)
         cap = limits.cap_of(key)  # the hosted app's cap, where it is below the schema's limit
-        assert spec.max_value == (schema_max if cap is None else min(schema_max, cap))
+        assert cap is None or spec.max_value <= cap
+        if not spec.is_int:  # a slider never rounds a shipped scenario's value away
+            for scenario in SHIPPED.values():
+                value = get_value(scenario, key)
+                assert abs(value / spec.step - round(value / spec.step)) < 1e-6, (key, value, spec.step)
     assert widget_label(key)
+
+
+def test_slider_ranges_fit_the_values_people_use():
+    flaky = widget_spec("ci.flaky_rate")
+    assert flaky.max_value <= 0.5 < parameter_info("ci.flaky_rate")["limits"]["le"]
+    assert widget_spec("branching.branch_lifetime_days").step <= 0.05  # elite's 0.15 days stays 0.15
+    assert widget_spec("ci.runners", 8).max_value >= 8
+    assert widget_spec("ci.runners", 300).max_value >= 300  # a link beyond the usual range widens the slider
+    assert widget_spec("team.engineers").max_value < 500
 
 
 def test_widget_kinds_follow_the_field_types():
@@ -46,7 +59,8 @@ def test_widget_kinds_follow_the_field_types():
     assert widget_spec("release.cadence").options == ("continuous", "daily", "weekly", "biweekly", "monthly")
     assert widget_spec("team.overtime").kind == "slider"
     assert widget_spec("ci.runners").is_int
-    assert widget_spec("branching.conflict_rate").step == pytest.approx(0.001)  # the default 0.003 sits on it
+    step = widget_spec("branching.conflict_rate").step
+    assert step <= 0.001 and round(0.005 / step) * step == pytest.approx(0.005)  # the default sits on the grid
     assert coerce("ci.runners", 4.0) == 4 and isinstance(coerce("ci.runners", 4.0), int)
     assert coerce("ci.test_suite_minutes", 10) == 10.0 and isinstance(coerce("ci.test_suite_minutes", 10), float)
 
@@ -142,3 +156,63 @@ def test_uploaded_scenario_resolves_extends_against_the_shipped_files():
     assert scenario.ci.runners == 3 and scenario.release.cadence == SHIPPED["baseline"].release.cadence
     with pytest.raises(InputError, match="not UTF-8"):
         read_uploaded_scenario(NamedBytes(b"\xff\xfe", "t.toml"), ROOT / "scenarios")
+
+
+def test_words_say_stayed_when_the_numbers_read_the_same():
+    from dorasim_app.story import movement
+
+    assert movement("lead_time_hours", 242.0, 242.4) == "stayed at 10.1 days"
+    assert movement("change_failure_rate", 0.538, 0.5381) == "stayed at 53.8 %"
+    assert movement("lead_time_hours", 240.0, 243.0).startswith("stayed about the same")
+    assert movement("lead_time_hours", 240.0, 12.0) == "fell from 10.0 days to 12.0 h"
+
+
+def test_card_deltas_say_no_change_and_colour_better_or_worse():
+    from dorasim_app.widgets import card_delta
+
+    assert card_delta("deployment_frequency_per_day", 0.3001, 0.3) == ("no change", "off", "off")
+    text, colour, _ = card_delta("lead_time_hours", 4.0, 240.0)
+    assert text.startswith("-") and colour == "green"  # shorter lead time: better, arrow down
+    text, colour, _ = card_delta("time_to_restore_hours", 20.0, 19.0)
+    assert text.startswith("+") and colour == "red"
+    assert card_delta("change_failure_rate", 0.45, 0.37)[0] == "+8.0 pts"  # percentage points, not %
+
+
+def test_heroics_shows_its_extra_output_and_its_cost_in_hours():
+    from dorasim_app.story import effort, explain
+
+    baseline, heroics = SHIPPED["baseline"], SHIPPED["heroics"]
+    a = run_scenario(baseline.with_values({"days": 28}), 2, 1, workers=1)
+    b = run_scenario(heroics.with_values({"days": 28}), 2, 1, workers=1)
+    text = effort("baseline", baseline, a, "heroics", heroics, b)
+    assert "60 a week per engineer (baseline: 40)" in text
+    assert f"+{8 * 20:.0f} team hours every week of overtime" in text
+    assert "changes shipped a week (+" in text
+    why = explain("baseline", baseline, a, "heroics", heroics, b)
+    assert "Working 60 hours a week instead of 40 ships" in why
+    assert "from 10.1 days to 10.1 days" not in why and " stayed from " not in why
+
+
+def test_share_links_have_a_slash_before_the_query():
+    from dorasim_app.views.share import link_base
+
+    assert link_base("http://127.0.0.1:8501") == "http://127.0.0.1:8501/"
+    assert link_base("http://127.0.0.1:8501/?view=share") == "http://127.0.0.1:8501/"
+    assert link_base("https://host/apps/dorasim/") == "https://host/apps/dorasim/"
+    assert link_base(None) == "http://127.0.0.1:8501/"
+
+
+def test_distribution_ticks_use_scenario_colours_not_band_colours():
+    spec = charts.distribution_chart("lead_time_hours", {"baseline": [240.0, 250.0], "elite": [4.0, 5.0]}).to_dict()
+    assert spec["resolve"]["scale"]["color"] == "independent"
+    ticks = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "tick")
+    assert ticks["encoding"]["color"]["scale"]["range"] == list(charts.SCENARIO_COLOURS)
+
+
+def test_runaway_backlog_is_detected():
+    from dorasim_app.compute import backlog_runs_away
+
+    baseline = SHIPPED["baseline"].with_values({"days": 56})
+    assert not backlog_runs_away(baseline.model_dump_json(), 1)
+    capped = baseline.with_values({"release.max_batch_size": 5})
+    assert backlog_runs_away(capped.model_dump_json(), 1)

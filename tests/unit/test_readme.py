@@ -21,7 +21,7 @@ def test_every_parameter_has_a_source_label():
 
 
 def test_quick_start_commands():
-    assert "pip install -e . && streamlit run app.py" in README
+    assert "pip install -e '.[app]' && streamlit run app.py" in README
     assert "pip install -e '.[test]' && python -m pytest" in README
 
 

@@ -1,0 +1,151 @@
+"""Forecast: the board's question — when will this piece of work be live, and how sure are we?
+
+A piece of work is the first N changes the team creates from a start date on; it ships when the last of
+them is live (:mod:`sim.analysis.forecast`). Baseline and tuned scenario (and optionally a plan) get the
+same work and the same random numbers; the view shows p50/p85/p95 dates, the chance of making a target
+date, and how far apart p50 and p95 are — the spread process shrinks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dorasim_app import charts, compute, state, tuning
+from dorasim_app.views.compare import report_button
+from sim.report.specs import SERIES_COLOURS, ship_curve
+
+DEFAULT_CHANGES = 40
+DEFAULT_REPS = 100
+DEFAULT_TARGET_DAYS = 28
+NONE = "(no plan)"
+
+
+def _date(iso: str | None) -> str:
+    return "not within two years" if iso is None else f"{dt.date.fromisoformat(iso):%a %d %b %Y}"
+
+
+def inputs(start_default: dt.date) -> dict[str, Any]:
+    ss = st.session_state
+    ss.setdefault("forecast.changes", DEFAULT_CHANGES)
+    ss.setdefault("forecast.start", start_default)
+    ss.setdefault("forecast.target", start_default + dt.timedelta(days=DEFAULT_TARGET_DAYS))
+    ss.setdefault("forecast.reps", DEFAULT_REPS)
+    plans = [NONE, *state.plan_files()]
+    if ss.get("forecast.plan") not in plans:
+        ss["forecast.plan"] = NONE
+    a, b, c, d, e = st.columns([1, 1.2, 1.2, 1, 1.6])
+    a.number_input("Changes in the work", min_value=1, max_value=5000, step=5, key="forecast.changes",
+                   help="The piece of work: the first N changes the team creates from the start date on.")
+    b.date_input("Work starts", key="forecast.start", format="YYYY-MM-DD",
+                 help="The day the team starts on it (UTC). A plan's phases count from the plan's own start.")
+    c.date_input("Target date", key="forecast.target", format="YYYY-MM-DD",
+                 help="The date the board wants: the chance of being live by the end of that day.")
+    d.number_input("Replications", min_value=5, max_value=state.MAX_REPS, step=10, key="forecast.reps",
+                   help="Each replication is one possible future; the dates are percentiles over them.")
+    e.selectbox("Also under a plan", plans, key="forecast.plan",
+                help="A 90-day plan from scenarios/plan_*.toml: the work ships while the plan's phases ramp in.")
+    return {"changes": int(ss["forecast.changes"]), "start": ss["forecast.start"], "target": ss["forecast.target"],
+            "reps": int(ss["forecast.reps"]), "plan": ss["forecast.plan"]}
+
+
+def spread_chart(results: list[dict[str, Any]]) -> alt.TopLevelMixin:
+    """p50 → p95 of each scenario as a bar (its spread) with the p85 date marked: what a date to commit to costs."""
+    rows = [{"scenario": r["scenario"], "p50": r["p50"], "p85": r["p85"], "p95": r["p95"],
+             "text": f"p50 {_date(r['p50'])} · p85 {_date(r['p85'])} · p95 {_date(r['p95'])}"}
+            for r in results if r["p50"] and r["p95"]]
+    data = pd.DataFrame(rows, columns=["scenario", "p50", "p85", "p95", "text"])
+    names = [r["scenario"] for r in results]
+    colour = alt.Color("scenario:N", scale=alt.Scale(domain=names, range=list(SERIES_COLOURS[: len(names)])),
+                       legend=None)
+    y = alt.Y("scenario:N", sort=names, title=None, axis=alt.Axis(labelLimit=200))
+    x = alt.X("p50:T", title="live by (p50 → p95; tick: p85)", axis=alt.Axis(format="%d %b", labelAngle=0))
+    bar = alt.Chart(data).mark_bar(height=16, opacity=0.55).encode(x=x, x2="p95:T", y=y, color=colour,
+                                                                  tooltip=[alt.Tooltip("text:N", title="dates")])
+    tick = alt.Chart(data).mark_tick(thickness=3, size=26, color="#111").encode(
+        x="p85:T", y=y, tooltip=[alt.Tooltip("text:N", title="dates")])
+    return alt.layer(bar, tick).properties(title="How wide the range of likely dates is", height=40 * len(names) + 20)
+
+
+def result_cards(results: list[dict[str, Any]], target: dt.date) -> None:
+    reference = results[0]
+    for column, result in zip(st.columns(len(results)), results):
+        with column, st.container(border=True):
+            delta = None
+            if result is not reference and result["days_p85"] is not None and reference["days_p85"] is not None:
+                days = result["days_p85"] - reference["days_p85"]
+                delta = "same date" if days == 0 else f"{days:+d} days"
+            st.metric(f"{result['scenario']}: 85 % sure by", _date(result["p85"]), delta=delta,
+                      delta_color="inverse" if delta and delta != "same date" else "off",
+                      delta_arrow="auto" if delta and delta != "same date" else "off",
+                      help="The date by which 85 % of the simulated futures had the whole piece of work live.")
+            chance = result["probability_by_target"]
+            st.markdown(f"**{chance:.0%}** chance of being live by {target:%d %b}" if chance is not None else "")
+            spread = result["spread_days"]
+            st.caption(f"p50 {_date(result['p50'])} · p95 {_date(result['p95'])} · spread p50→p95: "
+                       f"{'—' if spread is None else f'{spread} days'}")
+            if result.get("unfinished"):
+                st.caption(f":orange[{result['unfinished']} of {result['reps']} futures did not finish within "
+                           f"{result['max_horizon_days']} days]")
+
+
+def forecast_report(results: list[dict[str, Any]], scenarios: dict[str, Any]) -> Any:
+    def build() -> str:
+        from sim.report import forecast_report as document
+
+        return document(results, {r["scenario"]: r["curve"] for r in results}, scenarios)
+    return build
+
+
+def render() -> None:
+    tuning.scenario_pickers()
+    ss = st.session_state
+    baseline, scenario = state.baseline_scenario(), state.tuned_scenario()
+    st.markdown("##### When will it ship, and how sure are we?")
+    choice = inputs(scenario.start)
+    start, target = choice["start"], choice["target"]
+    if target < start:
+        st.error(f"Target date {target:%Y-%m-%d}: before the work starts ({start:%Y-%m-%d}).")
+        return
+    seed = state.run_settings()["seed"]
+    base_name = ss["choice.baseline"]
+    name = ss["choice.scenario"] + (" (tuned)" if ss["overrides"] else "")
+    if name == base_name:
+        base_name += " (baseline)"
+    subjects: list[tuple[str, Any, tuple[Any, ...]]] = [(base_name, baseline, ()), (name, scenario, ())]
+    if choice["plan"] != NONE:
+        from sim.analysis.plan import load_plan
+
+        plan = load_plan(state.plan_files()[choice["plan"]])
+        if start < plan.scenario.start:
+            st.error(f"Work starts {start:%Y-%m-%d}: before {plan.name} starts ({plan.scenario.start:%Y-%m-%d}); "
+                     f"choose a start on or after it.")
+            return
+        subjects.append((plan.name, plan.scenario, plan.phases))
+    results = [compute.cached_forecast(subject.model_dump_json(), compute.phases_json(phases), choice["changes"],
+                                       start.isoformat(), choice["reps"], seed, target.isoformat(), label)
+               for label, subject, phases in subjects]
+    st.caption(f"The work: the first {choice['changes']} changes created from {start:%a %d %b %Y} on; it ships when "
+               f"the last of them is live. {choice['reps']} simulated futures per scenario, seed {seed}, the same "
+               f"random numbers for each.")
+    result_cards(results, target)
+    spreads = {r["scenario"]: r["spread_days"] for r in results if r["spread_days"] is not None}
+    if len(spreads) >= 2:
+        words = ", ".join(f"*{k}* {v} days" for k, v in spreads.items())
+        st.markdown(f"**The spread** between the median date and the 95 % date: {words}. A narrow spread is a date "
+                    f"a team can commit to; process narrows it, because small batches ship continuously instead of "
+                    f"waiting for the next release train.")
+    left, right = st.columns([3, 2])
+    with left:
+        spec = ship_curve({r["scenario"]: r["curve"] for r in results}, target.isoformat(), width="container")
+        st.vega_lite_chart(spec, width="stretch", height=300)
+    with right:
+        charts.show(spread_chart(results))
+    tuning.tuning_form()
+    report_button("Download the report (HTML)", forecast_report(results, {label: subject for label, subject, _ in
+                                                                          subjects}),
+                  f"dorasim-forecast-{start:%Y-%m-%d}.html", "forecast.report")

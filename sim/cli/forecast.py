@@ -1,0 +1,101 @@
+"""``forecast``: when will N changes' work be live? Ship dates over replications (docs/cli.md).
+
+``SCENARIO`` is a scenario or a plan (a file with ``[[phase]]`` tables, or a shipped ``plan_*`` name);
+a plan keeps its own start and phases, and the work may start on its first day or later.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from sim.analysis.forecast import DEFAULT_CHANGES, DEFAULT_REPS, forecast, parse_date, probability_curve
+from sim.cli.common import add_json_option, nonneg_int, positive_int, print_json
+from sim.cli.tables import print_renderable
+from sim.model.catalog import locate, shipped
+from sim.model.scenario import Scenario, load_scenario, parse_override
+
+HELP = "forecast when a piece of work (N changes from a start date) is live: p50/p85/p95 dates, odds of a target"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", metavar="SCENARIO.toml", help="a scenario or a plan (file or shipped name)")
+    parser.add_argument("--changes", type=positive_int("--changes"), default=DEFAULT_CHANGES,
+                        help=f"changes in the piece of work (default {DEFAULT_CHANGES})")
+    parser.add_argument("--start", default=None, help="day the work starts, YYYY-MM-DD (default: the scenario's start)")
+    parser.add_argument("--target", default=None, help="a date to make, YYYY-MM-DD: the probability of being live by it")
+    parser.add_argument("--reps", type=positive_int("--reps"), default=DEFAULT_REPS,
+                        help=f"replications (default {DEFAULT_REPS})")
+    parser.add_argument("--seed", type=nonneg_int("--seed"), default=None, help="root seed (default: the scenario's)")
+    parser.add_argument("--workers", type=positive_int("--workers"), default=None,
+                        help="processes (default: the machine's cores); output does not depend on it")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one dotted key, e.g. --set ci.runners=8 (repeatable)")
+    parser.add_argument("--report", metavar="FILE.html", default=None,
+                        help="also write a self-contained HTML report (charts included)")
+    add_json_option(parser)
+
+
+def _is_plan(text: str) -> tuple[bool, Path]:
+    path = Path(text)
+    if not path.exists() and path.parent == Path(".") and path.name.removesuffix(".toml") in shipped("plan"):
+        return True, locate(text, "plan")
+    path = locate(text, "scenario")
+    try:
+        return "phase" in tomllib.loads(path.read_text(encoding="utf-8")), path
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False, path  # the scenario loader reports it in one line
+
+
+def load_subject(text: str, overrides: list[str]) -> tuple[Scenario, tuple[Any, ...], str]:
+    """(scenario, plan phases, name) for a scenario or plan file, with ``--set`` overrides applied."""
+    is_plan, path = _is_plan(text)
+    if not is_plan:
+        scenario = load_scenario(path, overrides)
+        return scenario, (), scenario.name
+    from sim.analysis.plan import load_plan
+
+    plan = load_plan(path)
+    scenario = plan.scenario
+    if overrides:
+        values = dict(parse_override(item) for item in overrides)
+        scenario = scenario.with_values(values, source="--set")
+    return scenario, plan.phases, plan.name
+
+
+def run(args: argparse.Namespace) -> int:
+    scenario, phases, name = load_subject(args.scenario, args.overrides)
+    start = parse_date(args.start, "--start") if args.start else None
+    target = parse_date(args.target, "--target") if args.target else None
+    result = forecast(scenario, args.changes, start, reps=args.reps, seed=args.seed, target=target, phases=phases,
+                      workers=args.workers, name=name, progress=f"forecasting {name}")
+    if args.report:
+        from sim.report import forecast_report, write_report
+
+        write_report(args.report, forecast_report([result], {name: probability_curve(result)}, {name: scenario}))
+    if args.json:
+        print_json(result)
+    else:
+        print_renderable(forecast_table(result))
+    return 0
+
+
+def forecast_table(result: dict[str, Any]) -> Table:
+    title = (f"{result['scenario']}: {result['changes']} changes from {result['start']} — "
+             f"{result['reps']} replications, seed {result['seed']}")
+    table = Table(title=title, title_justify="left")
+    table.add_column("live by")
+    table.add_column("date")
+    table.add_column("days after the start", justify="right")
+    for q in (50, 85, 95):
+        date, days = result[f"p{q}"], result[f"days_p{q}"]
+        table.add_row(f"p{q} ({q}% of replications)", date or "not within the horizon", "—" if days is None else str(days))
+    if result["target"] is not None:
+        table.add_row(f"target {result['target']}", f"P(live by then) = {result['probability_by_target']:.0%}", "")
+    if result["unfinished"]:
+        table.add_row("not finished", f"{result['unfinished']} replications within {result['max_horizon_days']} days", "")
+    return table
