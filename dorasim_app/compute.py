@@ -251,30 +251,6 @@ def event_logs(window: dict[str, Any]) -> EventLogs:
     return EventLogs(window["changes"], window["deployments"], window["incidents"])
 
 
-RUNAWAY_SHARE = 0.2  # the backlog grows by more than a fifth of the work made in the window
-
-
-@st.cache_data(show_spinner=False, max_entries=512)
-def backlog_runs_away(scenario_json: str, seed: int) -> bool:
-    """Whether one replication's backlog (changes made and not yet live) grows without bound: sampled once a
-    week at the same weekday and hour (so release trains do not count), from the window's second week on,
-    its least-squares growth over the samples exceeds :data:`RUNAWAY_SHARE` of the changes made in the window
-    (and 20 changes). Used where a run summary carries no ``stability`` of its own (a lever sweep's points)."""
-    import numpy as np
-
-    records = simulate(Scenario.model_validate_json(scenario_json), seed, 0)
-    created = np.asarray(records.created, dtype=float)
-    live = np.asarray(records.first_deploy_end, dtype=float)
-    weeks = int((records.window_end - records.window_start) // 168)
-    if weeks < 3:
-        return False
-    times = records.window_start + 168.0 * np.arange(1, weeks + 1)
-    backlog = np.array([((created <= t) & ~(live <= t)).sum() for t in times], dtype=float)
-    growth = float(np.polyfit(np.arange(len(times)), backlog, 1)[0]) * (len(times) - 1)
-    made = int(((created >= records.window_start) & (created < times[-1])).sum())
-    return growth > max(20.0, RUNAWAY_SHARE * made)
-
-
 # ----------------------------------------------------------------------------------------------
 # Warm-up at the first request
 

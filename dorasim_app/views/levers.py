@@ -52,20 +52,10 @@ def lever_text(key: str, low: Any, high: Any) -> str:
     return f"{pretty_key(key)} ({show_value(key, low)} → {show_value(key, high)})"
 
 
-def runaway_ends(base: Scenario, ranges: dict[str, tuple[Any, Any]], seed: int) -> dict[str, list[str]]:
-    """Which end (``low``/``high``) of each lever makes the backlog run away."""
-    out: dict[str, list[str]] = {}
-    for key, (low, high) in ranges.items():
-        ends = []
-        for end, value in (("low", low), ("high", high)):
-            try:
-                point = base.with_values({key: value}, source="lever")
-            except InputError:
-                continue
-            if compute.backlog_runs_away(point.model_dump_json(), seed):
-                ends.append(end)
-        out[key] = ends
-    return out
+def runaway_ends(result: dict[str, Any]) -> dict[str, list[str]]:
+    """Which end (``low``/``high``) of each lever makes the backlog run away (the model's stability verdict)."""
+    rows = next(iter(result["tornado"].values()), [])
+    return {row["key"]: list(row.get("unstable_at", [])) for row in rows}
 
 
 def render() -> None:
@@ -107,7 +97,7 @@ def render() -> None:
     except InputError as exc:
         st.error(str(exc))
         return
-    runaway = runaway_ends(base, {key: ranges[key] for key in chosen}, settings["seed"])
+    runaway = runaway_ends(result)
     flagged = [lever_text(k, *ranges[k]) + f" at its {' and '.join(ends)} setting"
                for k, ends in runaway.items() if ends]
     if flagged:

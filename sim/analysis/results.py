@@ -100,6 +100,7 @@ class TornadoRow(TypedDict):
     low_value: Any
     high_value: Any
     unstable: bool
+    unstable_at: list[str]
 
 
 class SweepResult(TypedDict, total=False):

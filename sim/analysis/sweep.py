@@ -521,12 +521,12 @@ def summarize_sweep(spec: SweepSpec, points: Sequence[Point], stats: Mapping[int
 
 
 def tornado_table(levers: Sequence[Lever], tornado_stats: Sequence[PointStats]) -> dict[str, list[dict[str, Any]]]:
-    """Rows ``{key, low, high, swing, low_value, high_value, unstable}`` per metric, largest swing first.
+    """Rows ``{key, low, high, swing, low_value, high_value, unstable, unstable_at}`` per metric, largest swing first.
 
     ``low``/``high`` are the metric's p50 with the lever at its low/high setting (``low_value``/
     ``high_value``) and every other lever at the base; ``tornado_stats`` = base, then low/high pairs.
-    ``unstable`` is true when either end's backlog ran away: its swing then measures the length of
-    the run, not the lever.
+    ``unstable`` is true when either end's backlog ran away (``unstable_at`` names the ends: ``low``,
+    ``high``): its swing then measures the length of the run, not the lever.
     """
     out = {}
     for metric in METRIC_KEYS:
@@ -535,9 +535,10 @@ def tornado_table(levers: Sequence[Lever], tornado_stats: Sequence[PointStats]) 
             ends = (tornado_stats[1 + 2 * i], tornado_stats[2 + 2 * i])
             low, high = (end[metric]["p50"] for end in ends)
             swing = abs(high - low) if low is not None and high is not None else None
+            unstable_at = [name for name, end in zip(("low", "high"), ends, strict=True) if not point_stable(end)]
             rows.append({"key": lever.key, "low": low, "high": high, "swing": swing,
                          "low_value": lever.ends[0], "high_value": lever.ends[1],
-                         "unstable": not all(point_stable(end) for end in ends)})
+                         "unstable": bool(unstable_at), "unstable_at": unstable_at})
         rows.sort(key=lambda row: (row["swing"] is None, -(row["swing"] or 0.0)))
         out[metric] = rows
     return out

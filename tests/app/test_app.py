@@ -417,13 +417,15 @@ def test_workshop_runs_step_by_step():
 
 
 def test_levers_flag_a_runaway_backlog_and_say_no_cap():
-    at = open_app(view="levers")
+    # three times the baseline's people: a weekly train capped at 40 changes a deployment cannot keep up
+    at = open_app(view="levers", scenario="baseline", **{"team.engineers": "24"})
     assert_clean(at)
+    at.radio(key="levers.around").set_value("scenario").run()
     at.multiselect(key="levers.keys").set_value(["release.max_batch_size", "ci.runners"]).run()
     assert_clean(at)
     warning = " ".join(w.value for w in at.warning)
-    assert "Runaway backlog" in warning and "Most changes per deployment (no cap → 5)" in warning
-    assert "moves it most" not in markdown_text(at) or "no cap → 5" not in markdown_text(at).split("moves it most")[0]
+    assert "Runaway backlog" in warning and "Most changes per deployment (no cap → 40)" in warning
+    assert "moves it most" not in markdown_text(at) or "no cap → 40" not in markdown_text(at).split("moves it most")[0]
 
 
 def test_events_default_to_the_baseline_and_a_readable_span():

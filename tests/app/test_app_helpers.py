@@ -209,10 +209,3 @@ def test_distribution_ticks_use_scenario_colours_not_band_colours():
     assert ticks["encoding"]["color"]["scale"]["range"] == list(charts.SCENARIO_COLOURS)
 
 
-def test_runaway_backlog_is_detected():
-    from dorasim_app.compute import backlog_runs_away
-
-    baseline = SHIPPED["baseline"].with_values({"days": 56})
-    assert not backlog_runs_away(baseline.model_dump_json(), 1)
-    capped = baseline.with_values({"release.max_batch_size": 5})
-    assert backlog_runs_away(capped.model_dump_json(), 1)

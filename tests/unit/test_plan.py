@@ -208,7 +208,7 @@ def test_plan_json_has_the_documented_shape(short_result):
                            "probability_elite_at_end", "first_elite_week"}
     assert result["reps"] == 4 and result["seed"] == 1 and len(result["weeks"]) == 4
     week = result["weeks"][0]
-    assert set(week) == {"week", "start_day", "days", "metrics", "bands", "band_probabilities"}
+    assert set(week) == {"week", "start_day", "days", "metrics", "bands", "band_probabilities", "pooled"}
     assert set(week["metrics"]["lead_time_hours"]) == {"p10", "p50", "p90", "mean"}
     assert sum(week["band_probabilities"].values()) == pytest.approx(1.0)
     run_shaped = run_scenario(load_plan(SHORT_PLAN).scenario, reps=1, workers=1)

@@ -256,8 +256,8 @@ def test_tornado_sorts_by_swing_and_puts_missing_values_last():
     rows = tornado_table(levers, stats)[metric]                                  # end, a runaway at its high
     assert [r["key"] for r in rows] == ["b.y", "a.x", "c.z"]
     assert rows[0] == {"key": "b.y", "low": 20.0, "high": 5.0, "swing": 15.0, "low_value": False, "high_value": True,
-                       "unstable": False}
-    assert rows[2]["swing"] is None and rows[2]["unstable"] is True
+                       "unstable": False, "unstable_at": []}
+    assert rows[2]["swing"] is None and rows[2]["unstable"] is True and rows[2]["unstable_at"] == ["high"]
 
 
 def _spec_with(levers_text, extra=""):
