@@ -182,9 +182,9 @@ class Scenario(BaseModel):
 
     name: str = "scenario"
     description: str = ""
-    start: dt.date = Field(dt.date(2026, 1, 5), description="first day of the window (default a Monday)")
-    days: int = Field(90, ge=1, le=3650, description="horizon in days")
-    seed: int = Field(1, ge=0, description="default root seed")
+    start: dt.date = Field(default=dt.date(2026, 1, 5), description="first day of the window (default a Monday)")
+    days: int = Field(default=90, ge=1, le=3650, description="horizon in days")
+    seed: int = Field(default=1, ge=0, description="default root seed")
     team: Team = Team()
     org: Org = Org()
     branching: Branching = Branching()
