@@ -113,6 +113,7 @@ class SweepResult(TypedDict, total=False):
     seed: int
     benchmark: str
     base_p50: dict[str, float | None]
+    base_stable: bool
     tornado: dict[str, list[TornadoRow]]
     sensitivity: dict[str, dict[str, dict[str, float | None]]]
     sensitivity_method: str
