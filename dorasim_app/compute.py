@@ -182,7 +182,7 @@ def _plan_result(plan_toml: str, source: str, base_dir: str, reps: int, seed: in
 
     # the text is a whole plan written out (no extends); read it as an upload is read anyway
     plan = read_plan_text(plan_toml, source, Path(base_dir), uploaded={})
-    return run_plan(plan, reps, seed, workers=workers_for(reps), benchmark=benchmark, callback=callback)
+    return dict(run_plan(plan, reps, seed, workers=workers_for(reps), benchmark=benchmark, callback=callback))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

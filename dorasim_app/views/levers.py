@@ -54,7 +54,7 @@ def lever_text(key: str, low: Any, high: Any) -> str:
 
 def runaway_ends(result: dict[str, Any]) -> dict[str, list[str]]:
     """Which end (``low``/``high``) of each lever makes the backlog run away (the model's stability verdict)."""
-    rows = next(iter(result["tornado"].values()), [])
+    rows: list[dict[str, Any]] = next(iter(result["tornado"].values()), [])
     return {row["key"]: list(row.get("unstable_at", [])) for row in rows}
 
 

@@ -210,8 +210,8 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
         return fit, notes
     fast = incidents.get("rollback", 0) + incidents.get("flag", 0)
     if fast >= incidents.get("hotfix", 0):
-        start = facts.estimates.get("operations.detect_minutes")
-        value = start.value if start else restore * 60 / math.log(2)
+        estimate = facts.estimates.get("operations.detect_minutes")
+        value = estimate.value if estimate else restore * 60 / math.log(2)
         fit.append(FitParameter("operations.detect_minutes", "time_to_restore_hours", 0.5, 5000.0,
                                 min(5000.0, max(0.5, float(value))), 0.9))
     else:
@@ -574,7 +574,7 @@ def _report(facts: LogFacts, scenario: Scenario, results: list[dict], origins: d
     p50 = {key: value["p50"] for key, value in simulated.items()}
     observed_bands = facts.observed["bands"]
     simulated_bands = bands_for(p50, benchmark)
-    band_of = {m.key: m.band_key for m in KEY_METRICS}
+    band_of = {m.key: m.band_key for m in KEY_METRICS if m.band_key}
     unstable_share = sum(bool(r.get("unstable")) for r in results) / len(results) if results else 0.0
     metrics = {}
     for key in (*METRICS, "rework_rate"):

@@ -71,13 +71,16 @@ def run_local(fn: Callable[..., Any], tasks: Sequence[tuple], *, workers: int | 
     results: list[Any] = []
     for start in range(0, total, size):
         batch = tasks[start:start + size]
-        offset = start
-        out = run_tasks(fn, batch, workers=workers,
-                        callback=(lambda done, _n, o=offset: tick(o + done, total)) if tick else None)
+        out = run_tasks(fn, batch, workers=workers, callback=_shifted(tick, start, total) if tick else None)
         results.extend(out)
         if sink is not None:
             sink([(start + i, r) for i, r in enumerate(out)])
     return results
+
+
+def _shifted(tick: Tick, offset: int, total: int) -> Tick:
+    """A batch's ``callback(done, batch size)`` as the whole run's ``tick(offset + done, total)``."""
+    return lambda done, _n: tick(offset + done, total)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -279,15 +279,15 @@ def _explained_by_counts(a: _Arrays, candidates: np.ndarray, counts: np.ndarray,
     deployed = (a.first_deploy >= 0) & (deployed_at < end)
     waited = (np.where(deployed, deployed_at, end) - a.change_t)[cohort] / NS_PER_DAY
     curve = _survival(np.maximum(waited, 0.0), deployed[cohort])
-    scores = []
+    scores: list[float] = []
     for start in candidates:
         before = np.arange(start)
         mu = rate[before] * np.maximum(_survival_at(curve, start - before - 0.5), 1e-6)
         lam = rate[start:complete_from]
         scores.append(float(np.sum(counts[before] * np.log(mu) - mu)
                             + np.sum(counts[start:complete_from] * np.log(lam) - lam)))
-    scores = np.array(scores)
-    return candidates[scores >= scores.max() - PLAUSIBLE_LOG_LIKELIHOOD]
+    likelihood = np.array(scores)
+    return candidates[likelihood >= likelihood.max() - PLAUSIBLE_LOG_LIKELIHOOD]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -579,8 +579,11 @@ class _Reader:
     def _readiness_intervals(self, rows: np.ndarray, room: np.ndarray) -> tuple[list[float], list[float]]:
         """Per shipped change: (not ready at the last earlier release with room, ready by its own) in hours."""
         a = self.a
+        if self.duration_h is None:
+            raise RuntimeError("the deploy duration is read (_deploy_method) before lead time is split")
         starts = a.deploy_t[rows] - int(self.duration_h * NS_PER_HOUR)
-        lows, highs = [], []
+        lows: list[float] = []
+        highs: list[float] = []
         position = {int(r): k for k, r in enumerate(rows)}
         shipped = np.flatnonzero((a.first_deploy >= 0) & self.in_window(a.deploy_t[np.clip(a.first_deploy, 0, None)]))
         for c in shipped:
@@ -605,7 +608,7 @@ class _Reader:
         a = self.a
         self.facts.stats["release_train_full"] = True
         latest = -np.inf
-        bounds = []
+        bounds: list[float] = []
         for row in rows:
             first = [c for c in a.listed[row] if a.first_deploy[c] == row]
             if not first:
@@ -710,9 +713,9 @@ class _Reader:
         self._feature_flags(done, paths)
         fast = [h for i, h in self._restore_hours(done).items() if paths.get(i) in ("rollback", "flag")]
         if len(fast) >= MIN_SAMPLES:
-            action = np.mean([float(self.base_value("operations.rollback_minutes")) if paths[i] == "rollback"
-                              else float(self.base_value("operations.flag_flip_minutes"))
-                              for i in paths if paths[i] in ("rollback", "flag")])
+            action = np.float64(np.mean([float(self.base_value("operations.rollback_minutes"))
+                                         if paths[i] == "rollback" else float(self.base_value("operations.flag_flip_minutes"))
+                                         for i in paths if paths[i] in ("rollback", "flag")]))
             detect = max(1.0, float(np.mean(fast)) * 60 - action)
             self.set("operations.detect_minutes", round(min(20160.0, detect), 2),
                      f"mean of {len(fast)} rollback / flag restores minus the switch itself")
@@ -763,7 +766,7 @@ class _Reader:
         rows, times = rows[order], times[order]
         before = int(RESOLVE_BEFORE_HOURS * NS_PER_HOUR)
         after = int(RESOLVE_AFTER_HOURS * NS_PER_HOUR)
-        pairs = []
+        pairs: list[tuple[int, int, int]] = []
         for i in done:
             resolved = a.resolved_t[i]
             lo = np.searchsorted(times, max(a.incident_t[i], resolved - before), side="left")

@@ -44,11 +44,12 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import pandas as pd
 
 from sim.analysis.parallel import run_tasks
+from sim.analysis.results import Metrics, PlanResult, WeekResult
 from sim.analysis.runner import DEFAULT_REPS, ReplicationResult, band_probabilities, percentiles, summarize
 from sim.analysis.stability import backlog
 from sim.errors import InputError
@@ -147,7 +148,7 @@ def _suggest(key: str, choices: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -378,7 +379,7 @@ def run_plan_replication(scenario: Scenario, seed: int, replication: int, benchm
 
 def run_plan(plan: Plan, reps: int | None = None, seed: int | None = None, *, workers: int | None = None,
              benchmark: str = "2023", progress: str | None = None,
-             callback: Callable[[int, int], Any] | None = None) -> dict[str, Any]:
+             callback: Callable[[int, int], Any] | None = None) -> PlanResult:
     """Replicate a plan and summarise it week by week: the ``plan`` JSON of docs/cli.md."""
     benchmark = check_benchmark(benchmark)
     reps = plan.reps if reps is None else reps
@@ -386,10 +387,10 @@ def run_plan(plan: Plan, reps: int | None = None, seed: int | None = None, *, wo
     tasks = [(plan.scenario, seed, k, benchmark, plan.phases) for k in range(reps)]
     results: list[PlanReplication] = run_tasks(run_plan_replication, tasks, workers=workers, progress=progress,
                                                callback=callback)
-    weeks = []
+    weeks: list[WeekResult] = []
     for index, (first_day, length) in enumerate(week_windows(plan.scenario.days)):
         week = [r.weeks[index] for r in results]
-        metrics = {key: percentiles([m.get(key) for m, _ in week]) for key in METRIC_KEYS}
+        metrics: Metrics = {key: percentiles([m.get(key) for m, _ in week]) for key in METRIC_KEYS}
         weeks.append({
             "week": index + 1,
             "start_day": first_day,

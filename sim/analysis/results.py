@@ -77,6 +77,7 @@ class WeekResult(TypedDict):
     metrics: Metrics
     bands: Bands
     band_probabilities: dict[str, float]
+    pooled: dict[str, float | None]  # the week's failure and rework rates pooled over replications
 
 
 class PlanResult(TypedDict):
@@ -114,6 +115,7 @@ class SweepResult(TypedDict, total=False):
     seed: int
     benchmark: str
     base_p50: dict[str, float | None]
+    base_stable: bool
     tornado: dict[str, list[TornadoRow]]
     sensitivity: dict[str, dict[str, dict[str, float | None]]]
     sensitivity_method: str

@@ -135,7 +135,7 @@ def summarize(scenario: Scenario, results: Sequence[ReplicationResult], seed: in
 
 
 def stability_of(results: Sequence[ReplicationResult]) -> Stability:
-    return summarize_stability([r.backlog for r in results])  # type: ignore[return-value]
+    return summarize_stability([r.backlog for r in results])
 
 
 def team_summaries(scenario: Scenario, results: Sequence[ReplicationResult], benchmark: str) -> list[TeamResult]:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.analysis.results import Stability
 from sim.model.records import SimulationRecords
 
 MATERIAL_SHARE = 0.10   # of a week's arrivals, growth per week
@@ -117,7 +118,7 @@ def _trend(daily: np.ndarray) -> tuple[float, float]:
     return float(beta[0]), float(np.sqrt(max(variance, 0.0)))
 
 
-def summarize_stability(backlogs: Sequence[Backlog]) -> dict[str, float | bool | None]:
+def summarize_stability(backlogs: Sequence[Backlog]) -> Stability:
     """The ``stability`` JSON of a run: stable unless more than half the replications are unstable."""
     n = len(backlogs)
     unstable_share = sum(b.unstable for b in backlogs) / n if n else 0.0
@@ -134,7 +135,7 @@ def summarize_stability(backlogs: Sequence[Backlog]) -> dict[str, float | bool |
     }
 
 
-def stability_sentence(stability: dict[str, float | bool | None]) -> str | None:
+def stability_sentence(stability: Stability) -> str | None:
     """One line for people when the run is unstable (None when it is stable)."""
     if stability.get("stable", True):
         return None

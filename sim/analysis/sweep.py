@@ -47,6 +47,7 @@ import numpy as np
 
 from sim.analysis.executors import check_executor, execute
 from sim.analysis.fingerprint import model_digest
+from sim.analysis.results import SweepResult, TornadoRow
 from sim.analysis.runner import ReplicationResult, band_probabilities, percentiles, run_replication
 from sim.analysis.sweep_table import PointStats, check_out_path, read_done, table_frame, write_table
 from sim.errors import InputError
@@ -61,6 +62,7 @@ from sim.model.scenario import (
     parameter_keys,
     parse_toml_text,
     read_text_file,
+    section_model,
 )
 
 DESIGNS = ("grid", "lhs", "sobol")
@@ -98,10 +100,13 @@ class Lever:
         u = min(max(float(u), 0.0), 1.0)
         if self.values:
             return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
+        low, high = self.low, self.high
+        if low is None or high is None:
+            raise ValueError(f"lever {self.key} has neither values nor a low–high range")
         if self.kind == "int":
-            count = self.high - self.low + 1
-            return self.low + min(int(u * count), count - 1)
-        return float(f"{self.low + u * (self.high - self.low):.6g}")
+            count = high - low + 1
+            return low + min(int(u * count), count - 1)
+        return float(f"{low + u * (high - low):.6g}")
 
 
 @dataclass(frozen=True)
@@ -305,7 +310,7 @@ def _vary(data: Mapping[str, Any], source: str) -> list[tuple[str, Any]]:
 
 def _kind(key: str) -> str:
     section, name = key.split(".", 1)
-    annotation = Scenario.model_fields[section].annotation.model_fields[name].annotation
+    annotation = section_model(section).model_fields[name].annotation
     if annotation is bool:
         return "bool"
     if annotation is int:
@@ -430,7 +435,7 @@ def point_stats(results: Sequence[ReplicationResult], benchmark: str = "2023") -
         values = [r.metrics.get(metric) for r in results]
         band = BY_KEY[metric].band_key
         if band is None:
-            shares: dict[str, float | None] = dict.fromkeys(BANDS)
+            shares: Mapping[str, float | None] = dict.fromkeys(BANDS)
         else:
             shares = band_probabilities([band_of(band, v, benchmark) for v in values])
         out[metric] = {"n": sum(v is not None for v in values), **percentiles(values),
@@ -456,7 +461,7 @@ def completed_points(spec: SweepSpec, out: str | Path) -> int:
 
 def run_sweep(spec: SweepSpec, *, executor: str = "local", scheduler: str | None = None,
               workers: int | None = None, out: str | Path | None = None,
-              callback: Callable[[int, int], Any] | None = None, progress: str | None = None) -> dict[str, Any]:
+              callback: Callable[[int, int], Any] | None = None, progress: str | None = None) -> SweepResult:
     """Run every point not already in ``out`` and return the ``sweep`` JSON of docs/cli.md.
 
     ``out`` (.parquet or .csv) receives the tidy table, rewritten as points finish so that an
@@ -480,7 +485,8 @@ def run_sweep(spec: SweepSpec, *, executor: str = "local", scheduler: str | None
 
     def save(done: Sequence[tuple[int, PointStats]]) -> None:
         fill(done)
-        write_table(out_path, table_frame(fingerprint, spec.keys, points, stats))
+        if out_path is not None:  # the sink only when there is a table
+            write_table(out_path, table_frame(fingerprint, spec.keys, points, stats))
 
     results = execute(run_point, tasks, executor=executor, scheduler=scheduler, workers=workers,
                       sink=save if out_path else None, progress=progress, callback=callback)
@@ -490,7 +496,7 @@ def run_sweep(spec: SweepSpec, *, executor: str = "local", scheduler: str | None
     return summarize_sweep(spec, points, stats)
 
 
-def summarize_sweep(spec: SweepSpec, points: Sequence[Point], stats: Mapping[int, PointStats]) -> dict[str, Any]:
+def summarize_sweep(spec: SweepSpec, points: Sequence[Point], stats: Mapping[int, PointStats]) -> SweepResult:
     tornado_stats = [stats[p.id] for p in points if p.part == "tornado"]
     global_points = [p for p in points if p.part == spec.sensitivity]
     sensitivity, warnings = sensitivity_indices(spec, spec.global_sample(), [stats[p.id] for p in global_points])
@@ -520,7 +526,7 @@ def summarize_sweep(spec: SweepSpec, points: Sequence[Point], stats: Mapping[int
 # Tornado and global sensitivity
 
 
-def tornado_table(levers: Sequence[Lever], tornado_stats: Sequence[PointStats]) -> dict[str, list[dict[str, Any]]]:
+def tornado_table(levers: Sequence[Lever], tornado_stats: Sequence[PointStats]) -> dict[str, list[TornadoRow]]:
     """Rows ``{key, low, high, swing, low_value, high_value, unstable, unstable_at}`` per metric, largest swing first.
 
     ``low``/``high`` are the metric's p50 with the lever at its low/high setting (``low_value``/
@@ -528,9 +534,9 @@ def tornado_table(levers: Sequence[Lever], tornado_stats: Sequence[PointStats]) 
     ``unstable`` is true when either end's backlog ran away (``unstable_at`` names the ends: ``low``,
     ``high``): its swing then measures the length of the run, not the lever.
     """
-    out = {}
+    out: dict[str, list[TornadoRow]] = {}
     for metric in METRIC_KEYS:
-        rows = []
+        rows: list[TornadoRow] = []
         for i, lever in enumerate(levers):
             ends = (tornado_stats[1 + 2 * i], tornado_stats[2 + 2 * i])
             low, high = (end[metric]["p50"] for end in ends)
@@ -549,7 +555,8 @@ def sensitivity_indices(spec: SweepSpec, unit: np.ndarray, global_stats: Sequenc
     """SALib's indices of each metric's p50 over the global sample; levers sorted by ``total``."""
     if spec.sensitivity == "none":
         return {}, []
-    out, warnings = {}, []
+    out: dict[str, dict[str, dict[str, float | None]]] = {}
+    warnings: list[str] = []
     for metric in METRIC_KEYS:
         y = np.array([np.nan if s[metric]["p50"] is None else s[metric]["p50"] for s in global_stats], dtype=float)
         analyse = _morris if spec.sensitivity == "morris" else _sobol

@@ -132,6 +132,8 @@ def _stats(row: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for column in STATS:
         value = row.get(column)
-        missing = value is None or (isinstance(value, float) and math.isnan(value))
-        out[column] = None if missing else (int(value) if column == "n" else float(value))
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            out[column] = None
+        else:
+            out[column] = int(value) if column == "n" else float(value)
     return out

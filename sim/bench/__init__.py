@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -79,11 +80,11 @@ def scenario_throughput(scenario: Scenario, reps: int = 6) -> dict[str, float]:
     model_time = total_time = 0.0
     changes = 0
     for k in range(1, reps + 1):
-        spent, records = _cpu(lambda k=k: simulate(scenario, scenario.seed, k))
+        spent, records = _cpu(partial(simulate, scenario, scenario.seed, k))
         model_time += spent
         changes += len(records.changes)
         del records
-        spent, _ = _cpu(lambda k=k: run_replication(scenario, scenario.seed, k))
+        spent, _ = _cpu(partial(run_replication, scenario, scenario.seed, k))
         total_time += spent
     return {"changes": changes, "model_changes_per_second": changes / model_time,
             "end_to_end_changes_per_second": changes / total_time}
@@ -101,7 +102,7 @@ def org_scale(reps_small: int = 8) -> dict[str, Any]:
         run_replication(scenario, scenario.seed, 0)
         spent, changes = 0.0, 0
         for k in range(1, reps + 1):
-            seconds, result = _cpu(lambda k=k, s=scenario: run_replication(s, s.seed, k))
+            seconds, result = _cpu(partial(run_replication, scenario, scenario.seed, k))
             spent += seconds
             changes += result.simulated_changes
         rows.append({"engineers": engineers, "teams": teams, "runners": 8 * factor, "experts": factor,

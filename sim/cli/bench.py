@@ -20,7 +20,12 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    log = (lambda m: None) if args.json or not sys.stderr.isatty() else (lambda m: sys.stderr.write(f"bench: {m}\n"))
+    quiet = args.json or not sys.stderr.isatty()
+
+    def log(message: str) -> None:
+        if not quiet:
+            sys.stderr.write(f"bench: {message}\n")
+
     result = run_bench(sweep=not args.no_sweep, memory=not args.no_memory, log=log)
     if args.json:
         print_json(result)

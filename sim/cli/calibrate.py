@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Console, Group, JustifyMethod
 from rich.table import Table
 from rich.text import Text
 
@@ -87,8 +87,10 @@ def report_view(report: dict[str, Any], out: Path | None = None) -> Group:
     window = report["window"]
     metrics = Table(title=f"Calibration: observed ({window['start']} to {window['end']}, {window['days']} days) vs "
                           f"simulated p50 over {report['reps']} replications", title_justify="left")
-    for column, justify in (("metric", "left"), ("observed", "right"), ("band", "left"), ("simulated p50", "right"),
-                            ("p10–p90", "right"), ("band", "left"), ("error", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("metric", "left"), ("observed", "right"), ("band", "left"), ("simulated p50", "right"), ("p10–p90", "right"),
+        ("band", "left"), ("error", "right"))
+    for column, justify in columns:
         metrics.add_column(column, justify=justify)
     for key in (*METRICS, "rework_rate"):
         row = report["metrics"][key]

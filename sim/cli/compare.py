@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sim.analysis.results import RunResult
 from sim.analysis.runner import DEFAULT_REPS, run_scenario
 from sim.cli.common import (
     add_benchmark_option,
@@ -26,8 +27,8 @@ def add_arguments(parser) -> None:
                         help="also write a self-contained HTML report (charts included)")
 
 
-def deltas(reference: dict, other: dict) -> dict:
-    out = {}
+def deltas(reference: RunResult, other: RunResult) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
     for key in METRIC_KEYS:
         a, b = reference["metrics"][key]["p50"], other["metrics"][key]["p50"]
         out[key] = None if a is None or b is None else b - a

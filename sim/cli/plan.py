@@ -9,6 +9,7 @@ from rich.console import Group
 from rich.table import Table
 
 from sim.analysis.plan import load_plan, run_plan
+from sim.analysis.results import MetricStats, PlanResult
 from sim.cli.common import (
     MAX_DAYS,
     add_benchmark_option,
@@ -68,7 +69,7 @@ def _value_text(value: Any) -> str:
     return str(value)
 
 
-def phases_table(result: dict[str, Any]) -> Table:
+def phases_table(result: PlanResult) -> Table:
     table = Table(title=f"{result['plan']}: the phases (adoption costs are assumed)", title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("day", justify="right")
@@ -85,7 +86,7 @@ def phases_table(result: dict[str, Any]) -> Table:
     return table
 
 
-def _phase_marks(result: dict[str, Any], start_day: int, days: int) -> str:
+def _phase_marks(result: PlanResult, start_day: int, days: int) -> str:
     """Phase numbers that start in a week (▸) or are still ramping in (…)."""
     marks = []
     for number, phase in enumerate(result["phases"], start=1):
@@ -115,15 +116,16 @@ def _compact(value: float, scale: float) -> str:
     return f"{scaled:.1f}" if scaled >= 1 or scaled == 0 else f"{scaled:.2g}"
 
 
-def compact_cell(key: str, m: dict[str, float | None]) -> str:
+def compact_cell(key: str, m: MetricStats) -> str:
     """``p50`` over ``p10–p90`` in one unit, e.g. ``10.9d`` / ``8.2–13.8``."""
-    if m["p50"] is None:
+    p10, p50, p90 = m["p10"], m["p50"], m["p90"]
+    if p10 is None or p50 is None or p90 is None:  # all three or none: replications without a value
         return "—"
-    scale, suffix = _unit(key, m["p50"])
-    return f"{_compact(m['p50'], scale)}{suffix}\n{_compact(m['p10'], scale)}–{_compact(m['p90'], scale)}"
+    scale, suffix = _unit(key, p50)
+    return f"{_compact(p50, scale)}{suffix}\n{_compact(p10, scale)}–{_compact(p90, scale)}"
 
 
-def trajectory_table(result: dict[str, Any]) -> Table:
+def trajectory_table(result: PlanResult) -> Table:
     title = (f"Week by week over {result['reps']} replications (seed {result['seed']}, DORA {result['benchmark']} "
              f"bands): each cell is the p50 over the p10–p90 range; ▸n phase n starts, …n still ramping in")
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1),
@@ -143,8 +145,8 @@ def trajectory_table(result: dict[str, Any]) -> Table:
     return table
 
 
-def plan_view(result: dict[str, Any]) -> Group:
-    final = dict(result["final"])
+def plan_view(result: PlanResult) -> Group:
+    final = result["final"].copy()
     final["scenario"] = f"{result['plan']}: the last {final['days']} days"
     first = result["first_elite_week"]
     closing = (f"First week whose p50s are Elite on all four keys: "

@@ -9,6 +9,7 @@ from rich.console import Console, Group
 from rich.table import Table
 
 from sim.analysis.executors import EXECUTORS, check_executor
+from sim.analysis.results import SweepResult
 from sim.analysis.sweep import completed_points, format_value, load_sweep, run_sweep
 from sim.cli.common import add_json_option, add_workers_option, print_json, require_file
 from sim.metrics.registry import BY_KEY, METRIC_KEYS, format_duration, format_metric
@@ -52,7 +53,7 @@ def run(args) -> int:
     return 0
 
 
-def summary(result: dict[str, Any], out: str | None = None) -> Group:
+def summary(result: SweepResult, out: str | None = None) -> Group:
     parts = ", ".join(f"{n} {part}" for part, n in result["parts"].items())
     method = METHOD_NAMES.get(result["sensitivity_method"])
     head = (f"Sweep {result['sweep']} around {result['base']}: {result['days']} days, {result['points']} points "
@@ -77,7 +78,7 @@ def summary(result: dict[str, Any], out: str | None = None) -> Group:
     return Group(*items)
 
 
-def top_levers_table(result: dict[str, Any]) -> Table:
+def top_levers_table(result: SweepResult) -> Table:
     method = METHOD_NAMES.get(result["sensitivity_method"])
     table = Table(title="Which levers matter most, per metric (top three)", title_justify="left")
     table.add_column("metric")
@@ -97,7 +98,7 @@ def top_levers_table(result: dict[str, Any]) -> Table:
     return table
 
 
-def metric_table(result: dict[str, Any], metric: str) -> Table:
+def metric_table(result: SweepResult, metric: str) -> Table:
     base = format_metric(metric, result["base_p50"][metric])
     method = METHOD_NAMES.get(result["sensitivity_method"])
     table = Table(title=f"{BY_KEY[metric].label} — base p50 {base}", title_justify="left")

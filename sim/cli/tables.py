@@ -8,6 +8,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from sim.analysis.results import RunResult
 from sim.analysis.stability import stability_sentence
 from sim.metrics.registry import METRICS, NULL, format_change, format_metric
 from sim.model.stages import STAGE_LABELS
@@ -42,7 +43,7 @@ def score_table(result: dict[str, Any], title: str | None = None) -> Table:
     return table
 
 
-def run_table(result: dict[str, Any]) -> Group:
+def run_table(result: RunResult) -> Group:
     title = (f"{result['scenario']} — {result['days']} days, {result['reps']} replications, seed {result['seed']}, "
              f"DORA {result['benchmark']} bands")
     table = Table(title=title, title_justify="left")
@@ -77,7 +78,7 @@ def run_table(result: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
-def notes(result: dict[str, Any]) -> list[Text]:
+def notes(result: RunResult) -> list[Text]:
     """The lines a reader must see before the numbers: an unstable backlog, a capped setting."""
     out = []
     sentence = stability_sentence(result.get("stability", {}))
@@ -87,7 +88,7 @@ def notes(result: dict[str, Any]) -> list[Text]:
     return out
 
 
-def teams_table(result: dict[str, Any]) -> Table:
+def teams_table(result: RunResult) -> Table:
     """Each team's p50s and bands (the organisation's pooled numbers are above)."""
     table = Table(title="Team by team (p50 over replications; band of the p50)", title_justify="left")
     table.add_column("team", justify="right")
@@ -104,7 +105,7 @@ def teams_table(result: dict[str, Any]) -> Table:
     return table
 
 
-def compare_table(results: list[dict[str, Any]]) -> Table:
+def compare_table(results: list[RunResult]) -> Table:
     ref = results[0]
     table = Table(title=f"p50 over {ref['reps']} replications, {ref['days']} days; deltas against {ref['scenario']}",
                   title_justify="left")
@@ -131,7 +132,7 @@ def compare_table(results: list[dict[str, Any]]) -> Table:
     return table
 
 
-def compare_view(results: list[dict[str, Any]]) -> Group:
+def compare_view(results: list[RunResult]) -> Group:
     return Group(*[line for r in results for line in notes(r)], compare_table(results))
 
 

@@ -97,6 +97,8 @@ class _Logs:
         assert labels is not None  # read from frames: the ids are kept
         window = resolve_window(cols.window_timestamps(), start, end)
         self.empty = window is None
+        self.start: int  # the window in ns since the epoch
+        self.end: int
         self.start, self.end = (window[0].value, window[1].value) if window else (0, 0)
         self.window_days = window_length_days(*window) if window else 0
         self.change_ids = labels.change_id.to_pylist()

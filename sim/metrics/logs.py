@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -371,13 +371,17 @@ def read_logs(changes: Any, deployments: Any, incidents: Any,
 # Writing
 
 
+_TimeUnit = Literal["s", "ms", "us", "ns"]
+_COARSER_UNITS: tuple[tuple[_TimeUnit, int], ...] = (("s", 10**9), ("ms", 10**6), ("us", 10**3))
+
+
 def format_utc(values: pd.Series) -> np.ndarray:
     """ISO 8601 UTC strings ending in ``Z``: seconds, or the sub-second digits the column needs."""
     stamps = to_utc(values).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
     present = ~np.isnat(stamps)
     ticks = stamps.view("i8")[present]
-    unit = "ns"
-    for candidate, size in (("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+    unit: _TimeUnit = "ns"
+    for candidate, size in _COARSER_UNITS:
         if not np.any(ticks % size):
             unit = candidate
             break
@@ -403,6 +407,8 @@ def _csv_frame(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
         if column == "unplanned":
             flags = _as_bool(values) if values is not None else pd.Series(False, index=out.index)
             out[column] = np.where(flags.to_numpy(), _TRUE, _FALSE)
+        elif values is None:  # a required column an empty log may lack: written empty (else refused)
+            out[column] = format_utc(pd.Series([], dtype=object))
         elif column == "change_ids":
             out[column] = values.map(_join_ids).astype("str")
         elif column in ("time_created", "time_resolved") or pd.api.types.is_datetime64_any_dtype(values):

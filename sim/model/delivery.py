@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL, URGENT
+from simpy.events import NORMAL, URGENT, EventPriority
 
 from sim.model.calendar import Calendar
 from sim.model.constants import (
@@ -98,7 +98,7 @@ class Step(simpy.Event):
     """An event that is triggered when it is made and processed ``delay`` hours later, in SimPy's order
     (``priority`` URGENT: before other events due then, like a new process; NORMAL: like a timeout)."""
 
-    def __init__(self, env: simpy.Environment, callback: Callable[[simpy.Event], None], priority: int,
+    def __init__(self, env: simpy.Environment, callback: Callable[[simpy.Event], None], priority: EventPriority,
                  delay: float = 0.0) -> None:
         self.env = env
         self.callbacks = [callback]
@@ -426,7 +426,7 @@ class DeliveryModel:
         queue = self.env._queue
         return not queue or queue[0][0] > self.env._now
 
-    def _now(self, step: Callable[[simpy.Event], None], priority: int) -> None:
+    def _now(self, step: Callable[[simpy.Event], None], priority: EventPriority) -> None:
         Step(self.env, step, priority)
 
     def _later(self, hours: float, step: Callable[[simpy.Event], None]) -> None:
@@ -490,7 +490,8 @@ class DeliveryModel:
         run.asked = self.env._now
         runners = self.runners
         if len(runners.users) < runners.capacity and not runners.put_queue:
-            runners.users.append(RUNNER_TOKEN)  # one token per runner held (tokens are interchangeable)
+            # one token per runner held (tokens are interchangeable); SimPy types its users as requests
+            runners.users.append(RUNNER_TOKEN)  # type: ignore[arg-type]
             run.request = RUNNER_TOKEN
             if last and self._alone_now():
                 self._ci_granted(run)
@@ -498,7 +499,7 @@ class DeliveryModel:
                 self._now(partial(self._ci_granted, run), NORMAL)
         else:
             run.request = request = runners.request()
-            request.callbacks.append(partial(self._ci_granted, run))  # type: ignore[union-attr]
+            request.callbacks.append(partial(self._ci_granted, run))
 
     def _ci_granted(self, run: CIRun, _event: object = None) -> None:
         waited = self.env._now - run.asked
@@ -515,9 +516,9 @@ class DeliveryModel:
         self.units.run_hours[run.unit] += hours
         runners = self.runners
         if runners.put_queue:  # a unit waits: SimPy grants it the runner when it processes the release
-            runners.release(run.request)  # type: ignore[arg-type]
+            runners.release(run.request)  # type: ignore[arg-type]  # a request or the token
         else:
-            runners.users.remove(run.request)
+            runners.users.remove(run.request)  # type: ignore[arg-type]  # a request or the token
         rng = self._ci_rng
         _, _, _, flaky_rate, max_reruns = run.settings
         if run.flaky_failures < max_reruns and rng.uniform() < flaky_rate:
@@ -641,7 +642,7 @@ class DeliveryModel:
         train.ready_signal = signal = simpy.Event(env)
         train.deployer_wake = math.inf if wake is None else wake
         waiting = signal if wake is None else signal | env.timeout(wake - now)
-        waiting.callbacks.append(partial(self._train_wakes, train))  # type: ignore[union-attr]
+        waiting.callbacks.append(partial(self._train_wakes, train))
 
     def _train_wakes(self, train: ReleaseTrain, _event: object = None) -> None:
         train.deployer_wake = None

@@ -70,8 +70,12 @@ class Schedule:
         self.has_costs = bool(self._costs)
         if not self._segments:
             base_values = self.base
+
             # a plain scenario: every look-up is a dictionary read (the simulation's hot path)
-            self.get = lambda key, t=0.0, u=0.5, team=0: base_values[key]  # type: ignore[method-assign]
+            def get_base(key: str, t: float = 0.0, u: float = 0.5, team: int = 0) -> Any:
+                return base_values[key]
+
+            self.get = get_base  # type: ignore[method-assign]  # replaces the method on this instance only
 
     def get(self, key: str, t: float, u: float = 0.5, team: int = 0) -> Any:
         """The value of ``key`` at ``t`` for a unit of work with draw ``u`` in ``team`` (0-based)."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from array import array
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -46,23 +46,23 @@ FLOAT, INDEX, FLAG = "d", "i", "b"
 _DTYPES = {FLOAT: np.float64, INDEX: np.int32, FLAG: np.int8}
 
 
-def _typed(typecode: str, values: np.ndarray | list = ()) -> array:
+def _typed(typecode: str, values: np.ndarray | Sequence[float] = ()) -> array:
     out = array(typecode)
     data = np.ascontiguousarray(values, dtype=_DTYPES[typecode])
-    out.frombytes(memoryview(data).cast("B"))  # straight from the array's memory: no bytes copy
+    out.frombytes(data.data.cast("B"))  # straight from the array's memory: no bytes copy
     return out
 
 
-def _doubles(values: np.ndarray | list[float] = ()) -> array:
+def _doubles(values: np.ndarray | Sequence[float] = ()) -> array:
     return _typed(FLOAT, values)
 
 
-def int_column(values: np.ndarray | list[int] = ()) -> array:
+def int_column(values: np.ndarray | Sequence[int] = ()) -> array:
     """An index column (four-byte integers) from any integer values."""
     return _typed(INDEX, values)
 
 
-def _flags(values: np.ndarray | list[bool] = ()) -> array:
+def _flags(values: np.ndarray | Sequence[bool] = ()) -> array:
     return _typed(FLAG, values)
 
 
@@ -183,7 +183,7 @@ class UnitTable:
 class DeploymentRow(NamedTuple):
     """One deployment, for reading (tests, the app); the model itself works on the columns."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # a field named like tuple.index (read as dep.index)
     start: float
     end: float
     changes: list[int]
@@ -193,7 +193,7 @@ class DeploymentRow(NamedTuple):
 
 
 class IncidentRow(NamedTuple):
-    index: int
+    index: int  # type: ignore[assignment]  # a field named like tuple.index (read as inc.index)
     deploy: int
     created: float
     resolved: float | None  # None while open

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.config import JsonDict
+from pydantic_core import ErrorDetails
 
 from sim.errors import InputError
 from sim.files import TOML, LocalFiles, Resolver, read_text
@@ -36,7 +38,7 @@ DORA_2018 = "DORA / Forsgren, Humble, Kim 2018, Accelerate and the 2018 State of
 
 def _p(label: str, default: Any, unit: str, source: str, help: str, cite: str = "", **limits: Any) -> Any:
     """A parameter: a pydantic Field carrying its label in plain words, unit, source label and citation."""
-    extra = {"label": label, "unit": unit, "source": source, "cite": cite}
+    extra: JsonDict = {"label": label, "unit": unit, "source": source, "cite": cite}
     return Field(default, description=help, json_schema_extra=extra, **limits)
 
 
@@ -180,9 +182,9 @@ class Scenario(BaseModel):
 
     name: str = "scenario"
     description: str = ""
-    start: dt.date = Field(dt.date(2026, 1, 5), description="first day of the window (default a Monday)")
-    days: int = Field(90, ge=1, le=3650, description="horizon in days")
-    seed: int = Field(1, ge=0, description="default root seed")
+    start: dt.date = Field(default=dt.date(2026, 1, 5), description="first day of the window (default a Monday)")
+    days: int = Field(default=90, ge=1, le=3650, description="horizon in days")
+    seed: int = Field(default=1, ge=0, description="default root seed")
     team: Team = Team()
     org: Org = Org()
     branching: Branching = Branching()
@@ -214,12 +216,19 @@ SECTIONS = ("team", "org", "branching", "ci", "quality", "release", "operations"
 IDENTITY_KEYS = ("name", "description", "start", "days", "seed")
 
 
+def section_model(section: str) -> type[BaseModel]:
+    """The model of one section of :data:`SECTIONS` (``"team"`` → :class:`Team`)."""
+    model = Scenario.model_fields[section].annotation
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise KeyError(f"{section!r} is not a section of a scenario")
+    return model
+
+
 def parameter_keys() -> list[str]:
     """Every dotted model parameter key, in section order."""
-    keys = []
+    keys: list[str] = []
     for section in SECTIONS:
-        model = Scenario.model_fields[section].annotation
-        keys.extend(f"{section}.{field}" for field in model.model_fields)
+        keys.extend(f"{section}.{field}" for field in section_model(section).model_fields)
     return keys
 
 
@@ -230,8 +239,8 @@ def all_keys() -> list[str]:
 def parameter_info(key: str) -> dict[str, Any]:
     """Unit, source label, citation, help text, default and limits of one dotted key."""
     section, field = key.split(".", 1)
-    info = Scenario.model_fields[section].annotation.model_fields[field]
-    extra = dict(info.json_schema_extra or {})
+    info = section_model(section).model_fields[field]
+    extra = dict(info.json_schema_extra) if isinstance(info.json_schema_extra, dict) else {}
     limits = {}
     for meta in info.metadata:
         for attr in ("ge", "gt", "le", "lt"):
@@ -357,7 +366,7 @@ def _coerce(data: dict[str, Any]) -> dict[str, Any]:
         table = out.get(section)
         if not isinstance(table, dict):
             continue
-        model = Scenario.model_fields[section].annotation
+        model = section_model(section)
         fixed = dict(table)
         for field, value in table.items():
             info = model.model_fields.get(field)
@@ -372,7 +381,7 @@ def _coerce(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _describe_error(err: dict[str, Any], source: str) -> str:
+def _describe_error(err: ErrorDetails, source: str) -> str:
     loc = [str(part) for part in err["loc"]]
     key = ".".join(loc)
     kind = err["type"]
@@ -381,8 +390,8 @@ def _describe_error(err: dict[str, Any], source: str) -> str:
         if len(loc) == 1:
             choices = [*IDENTITY_KEYS, *SECTIONS]
         else:
-            section = Scenario.model_fields.get(loc[0])
-            choices = [f"{loc[0]}.{f}" for f in section.annotation.model_fields] if section else []
+            fields = section_model(loc[0]).model_fields if loc[0] in SECTIONS else {}
+            choices = [f"{loc[0]}.{f}" for f in fields]
         return f"{source}: unknown key {key!r} = {value!r}: not a scenario key{_suggest(key, choices)}"
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
@@ -470,8 +479,7 @@ def scenario_to_toml(scenario: Scenario, comments: Mapping[str, str] | None = No
         lines.append(f"{key} = {fmt(get_value(scenario, key))}{note}")
     for section in SECTIONS:
         lines += ["", f"[{section}]"]
-        model = Scenario.model_fields[section].annotation
-        for field in model.model_fields:
+        for field in section_model(section).model_fields:
             key = f"{section}.{field}"
             info = parameter_info(key)
             note = comments.get(key) or f"{info['unit']}; {info['source']}"
