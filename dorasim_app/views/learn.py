@@ -18,6 +18,7 @@ from dorasim_app import charts, compute, state
 from dorasim_app.story import changes_per_week, hours_per_week
 from dorasim_app.style import BAND_COLOURS, band_badge, stage_label
 from sim.metrics.registry import format_duration, format_metric
+from sim.model.constants import constants_table
 from sim.model.scenario import Scenario, parameter_table
 from sim.model.stages import ACTIVE_STAGES
 from sim.model.theory import batch_failure_probability, escape_probability
@@ -290,6 +291,9 @@ def assumptions_table(scenario: Scenario) -> None:
         rows = rows.rename(columns={"key": "parameter", "cite": "citation"})
         st.dataframe(rows[["parameter", "value", "unit", "source", "citation", "meaning"]], hide_index=True,
                      width="stretch", height=360)
+        st.markdown("The model's fixed constants: shapes of distributions and clock times, the same in every "
+                    "scenario (those a team could question are parameters above).")
+        st.dataframe(pd.DataFrame(constants_table()), hide_index=True, width="stretch")
 
 
 def render() -> None:

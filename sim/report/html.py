@@ -16,6 +16,7 @@ from typing import Any
 
 import sim
 from sim.metrics.registry import KEY_METRICS, METRICS, format_metric
+from sim.model.constants import constants_table
 from sim.model.scenario import Scenario, get_value, parameter_info, parameter_keys
 from sim.model.stages import STAGE_LABELS
 from sim.report.specs import elite_probability, metric_ranges, ship_curve, weekly_fan
@@ -142,10 +143,14 @@ def assumptions_table(scenario: Scenario, name: str) -> str:
         info = parameter_info(key)
         rows.append([info["label"], key, value_text(get_value(scenario, key)), info["unit"], info["source"],
                      info.get("cite", "")])
+    constants = [[c["name"], value_text(c["value"]), c["unit"], c["source"], c["meaning"]] for c in constants_table()]
     return (f"<h2>Assumptions ({esc(name)})</h2><p>Every parameter, its unit and where the number comes from: "
             f"<b>published</b> (with the study), <b>assumed</b> (a judgement to replace with your own) or "
             f"<b>measured</b> (from a team's logs).</p>"
-            + table(["setting", "key", "value", "unit", "source", "citation"], rows))
+            + table(["setting", "key", "value", "unit", "source", "citation"], rows)
+            + "<p>The model's fixed constants (shapes of distributions and clock times, the same in every "
+              "scenario):</p>"
+            + table(["constant", "value", "unit", "source", "meaning"], constants))
 
 
 def results_table(summaries: Sequence[Mapping[str, Any]]) -> str:

@@ -192,10 +192,13 @@ def test_levers_view_runs_a_small_tornado():
 def test_learn_view_ends_with_the_assumptions_table():
     at = open_app(view="learn")
     assert_clean(at)
-    table = at.dataframe[-1].value
+    table, constants = at.dataframe[-2].value, at.dataframe[-1].value
     assert {"parameter", "value", "unit", "source", "citation"} <= set(table.columns)
     assert set(table["source"]) <= {"measured", "published", "assumed"}
     assert "published" in set(table["source"])
+    # then the model's fixed constants, each with its unit and source
+    assert {"name", "value", "unit", "source", "meaning"} <= set(constants.columns)
+    assert "MIN_CAPACITY_FACTOR" in set(constants["name"]) and set(constants["source"]) <= {"published", "assumed"}
 
 
 # ----------------------------------------------------------------------------------------------
