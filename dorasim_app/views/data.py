@@ -99,9 +99,9 @@ def upload_logs() -> None:
         if st.session_state.get("data.signature") != signature:
             st.session_state.pop("data.calibration", None)
             st.session_state.pop("data.report", None)
+            st.session_state["data.window"] = None
         st.session_state["data.signature"] = signature
         st.session_state["data.logs"] = logs
-        st.session_state["data.window"] = None
         st.session_state["data.source"] = ", ".join(u.name for u in files)
     elif any(uploads.values()):
         missing = [f"{k}.csv" for k, u in uploads.items() if not u]
@@ -258,6 +258,7 @@ def show_score() -> EventLogs | None:
                               help="Score as dorasim defines each metric, or as Four Keys or Apache DevLake do "
                                    "(docs/conventions.md lists every difference).")
     start, end = _window_inputs(logs)
+    st.session_state["data.scored-window"] = pooled_window(logs, start, end)
     result = score_convention(logs.changes, logs.deployments, logs.incidents, convention=convention, start=start,
                               end=end, benchmark=state.benchmark())
     first = result["dora"] if convention == "all" else result
@@ -310,6 +311,7 @@ def calibrate_section(logs: EventLogs) -> None:
     if result is None:
         return
     report_view(result.report)
+    window_note(result.report["window"])
     for warning in result.warnings:
         st.warning(warning)
     label = "your team" if result.scenario.name == "calibrated" else result.scenario.name
@@ -319,6 +321,29 @@ def calibrate_section(logs: EventLogs) -> None:
                 key="data.use-calibrated")
     right.download_button("Download the calibrated scenario (TOML)", result.toml,
                           file_name=f"{result.scenario.name}.toml", mime="application/toml", key="data.download-toml")
+
+
+def _score_over(start: str, end: str) -> None:
+    ss = st.session_state
+    ss["data.window"] = (start, end)
+    ss["data.window-toggle"] = False
+    ss.pop("data.start", None)
+    ss.pop("data.end", None)
+
+
+def window_note(window: dict[str, Any]) -> None:
+    """Say so when the calibration's observed figures come from another window than the score card's."""
+    scored = st.session_state.get("data.scored-window") or (None, None)
+    if scored[0] is None:
+        return
+    scored_start, scored_end = (pd.Timestamp(t).date().isoformat() for t in scored)
+    if (scored_start, scored_end) == (window["start"], window["end"]):
+        return
+    st.info(f"The score card above counts {scored_start} to {scored_end} (end exclusive); calibration observes "
+            f"{window['start']} to {window['end']}, the days in which your logs hold every change made and that "
+            f"end before a quiet weekend, so its observed figures can differ from the card's.")
+    st.button("Score the card over the calibration's window", on_click=_score_over,
+              args=(window["start"], window["end"]), key="data.score-calibration-window")
 
 
 def report_view(report: dict[str, Any]) -> None:

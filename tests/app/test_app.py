@@ -6,6 +6,7 @@ Runs are tiny: the link sets 2 replications of 28 days (plans keep their own 90 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -288,6 +289,20 @@ def test_logs_calibrate_into_a_baseline_for_compare_and_plan():
     at.toggle(key="plan.from-baseline").set_value(True).run()
     assert_clean(at)
     assert "probability of Elite" in markdown_text(at)
+
+
+def test_the_score_card_can_count_the_calibration_window(simulated_csvs):
+    at = upload_logs(open_app(view="data"), simulated_csvs)
+    at.button(key="data.calibrate").click().run()
+    assert_clean(at)
+    window = at.session_state["data.calibration"].report["window"]
+    card_days = lambda: int(re.search(r"— (\d+) days", markdown_text(at)).group(1))  # noqa: E731
+    assert card_days() != window["days"]  # uploaded logs: the card's window is the deployments' and incidents'
+    assert any("calibration observes" in i.value for i in at.info)
+    at.button(key="data.score-calibration-window").click().run()
+    assert_clean(at)
+    assert card_days() == window["days"]
+    assert not any("calibration observes" in i.value for i in at.info)
 
 
 # ----------------------------------------------------------------------------------------------
