@@ -42,6 +42,7 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Generator, Sequence
 from functools import partial
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
@@ -94,6 +95,37 @@ def team_size(team: int, engineers: int, teams: int) -> int:
     return (engineers - team + teams - 1) // teams if team < engineers else 0
 
 
+class Environment(simpy.Environment):
+    """SimPy's environment, with :meth:`run_to`: ``run(until=at)`` with its step loop written out.
+
+    The events, their queue and their order are SimPy's; only the per-event method call of
+    :meth:`simpy.Environment.step` is saved, which matters when a change costs three events.
+    """
+
+    def run_to(self, at: float) -> None:
+        """Process every event due before ``at`` (and the urgent ones due at ``at`` scheduled earlier),
+        exactly as ``run(until=at)`` does, and leave the clock at ``at``."""
+        if at <= self._now:
+            raise ValueError(f"until ({at}) must be greater than the current simulation time")
+        until = simpy.Event(self)
+        until._ok = True
+        until._value = None
+        self.schedule(until, URGENT, at - self._now)  # before every regular event due at ``at``
+        queue = self._queue
+        while True:
+            self._now, _, _, event = heappop(queue)
+            if event is until:
+                until.callbacks = None
+                return
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):
+                exc = type(event._value)(*event._value.args)  # as SimPy crashes the environment
+                exc.__cause__ = event._value
+                raise exc
+
+
 class Step(simpy.Event):
     """An event that is triggered when it is made and processed ``delay`` hours later, in SimPy's order
     (``priority`` URGENT: before other events due then, like a new process; NORMAL: like a timeout)."""
@@ -104,7 +136,7 @@ class Step(simpy.Event):
         self.callbacks = [callback]
         self._value = None
         self._ok = True
-        env.schedule(self, priority, delay)
+        heappush(env._queue, (env._now + delay, priority, next(env._eid), self))  # env.schedule, inlined
 
 
 RUNNER_TOKEN = object()  # stands for a SimPy request in the runner pool's users when a free runner is taken
@@ -161,7 +193,7 @@ class DeliveryModel:
         self.calendar = Calendar(self.origin, self.total_days, scenario.team.working_hours_per_day,
                                  scenario.release.window_hours)
         self.teams = scenario.org.teams
-        self.env = simpy.Environment()
+        self.env = Environment()
         self.runners = simpy.Resource(self.env, capacity=scenario.ci.runners)
         self.experts = simpy.Resource(self.env, capacity=scenario.operations.experts)
         empty = np.empty(0)
@@ -817,7 +849,7 @@ class DeliveryModel:
         self.start_arrivals()
         for train in self.trains:
             self.start_train(train)
-        self.env.run(until=self.window_end)
+        self.env.run_to(self.window_end)
         # steps still pending beyond the horizon point back at this model; dropping them lets the model
         # be freed at once by reference counting instead of waiting for the cycle collector
         self.env._queue.clear()
