@@ -115,9 +115,9 @@ class Environment(simpy.Environment):
         while True:
             self._now, _, _, event = heappop(queue)
             if event is until:
-                until.callbacks = None
+                until.callbacks = None  # type: ignore[assignment]  # processed, as SimPy marks it
                 return
-            callbacks, event.callbacks = event.callbacks, None
+            callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]  # as SimPy's step
             for callback in callbacks:
                 callback(event)
             if not event._ok and not hasattr(event, "_defused"):
