@@ -93,28 +93,29 @@ def _queue_trend(arrived: np.ndarray, left: np.ndarray, hours: np.ndarray,
 
 @functools.lru_cache(maxsize=64)
 def _design(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The regression's design (day, one level per day of the week) and ``(X'X)⁺`` for ``n`` days."""
+    """The regression's design (day, one level per day of the week) for ``n`` days, and the slope's
+    row of ``(X'X)⁺`` applied to it: the slope's standard error only needs ``X (X'X)⁺ e₀``."""
     day = np.arange(n)
     x = np.column_stack([day.astype(float)] + [(day % 7 == k).astype(float) for k in range(min(7, n))])
     x.setflags(write=False)
-    bread = np.linalg.pinv(x.T @ x)
-    bread.setflags(write=False)
-    return x, bread
+    slope_weights = x @ np.linalg.pinv(x.T @ x)[:, 0]
+    slope_weights.setflags(write=False)
+    return x, slope_weights
 
 
 def _trend(daily: np.ndarray) -> tuple[float, float]:
-    """(slope per day, Newey–West standard error) of a daily series with day-of-week levels."""
+    """(slope per day, Newey–West standard error) of a daily series with day-of-week levels.
+
+    The sandwich ``(X'X)⁺ Ω (X'X)⁺`` is needed at the slope's entry only, which is the quadratic form
+    ``v'Wv`` of ``v = residual × X (X'X)⁺ e₀`` with Bartlett weights ``W`` — a few dot products.
+    """
     n = len(daily)
-    x, bread = _design(n)
+    x, slope_weights = _design(n)
     beta, *_ = np.linalg.lstsq(x, daily, rcond=None)
-    resid = daily - x @ beta
-    scores = x * resid[:, None]
-    meat = scores.T @ scores
+    v = (daily - x @ beta) * slope_weights
+    variance = float(v @ v)
     for lag in range(1, min(HAC_LAG_DAYS, n - 1) + 1):
-        weight = 1.0 - lag / (HAC_LAG_DAYS + 1)
-        cross = scores[lag:].T @ scores[:-lag]
-        meat += weight * (cross + cross.T)
-    variance = (bread @ meat @ bread)[0, 0]
+        variance += 2.0 * (1.0 - lag / (HAC_LAG_DAYS + 1)) * float(v[lag:] @ v[:-lag])
     return float(beta[0]), float(np.sqrt(max(variance, 0.0)))
 
 

@@ -161,14 +161,16 @@ class CIRun:
 class ReleaseTrain:
     """One team's release train: its ready changes per cadence, FIFO, and how to wake its deployer."""
 
-    __slots__ = ("deployer_wake", "ready", "ready_seq", "ready_signal", "team", "u_method")
+    __slots__ = ("deployer_wake", "ready", "ready_seq", "ready_signal", "signalled", "team", "u_method")
 
     def __init__(self, env: simpy.Environment, team: int) -> None:
         self.team = team
         # ready changes per cadence; each entry is (ready sequence number, change)
         self.ready: dict[str, deque[tuple[int, int]]] = {}
         self.ready_seq = 0
-        self.ready_signal = env.event()
+        # what wakes an idle deployer that also waits for a release window (None: it waits for work alone)
+        self.ready_signal: simpy.Event | None = None
+        self.signalled = False  # new work has already asked the idle deployer to look
         self.deployer_wake: float | None = None  # when the idle deployer will look again (None: busy)
         self.u_method = 0.5  # this deployment's draw for adopting automated deploys during a plan
 
@@ -570,7 +572,7 @@ class DeliveryModel:
     def _fix_caught_defects(self, members: Sequence[int], team: int, rng: Stream) -> float | None:
         """Hours to fix the defects this run caught (each fixed defect is gone); None when it caught none."""
         defective = self.changes.defective
-        if not any(defective[c] for c in members):  # nothing to catch: no draw, as before
+        if not any(map(defective.__getitem__, members)):  # nothing to catch: no draw, as before
             return None
         now = self.env._now
         p = self.params
@@ -616,12 +618,17 @@ class DeliveryModel:
             if wake is not None and not wake_now:
                 nxt = self.calendar.next_opportunity(cadence, now, manual=False)
                 wake_now = cadence == "continuous" or nxt is None or nxt < wake
-        if wake_now and not train.ready_signal.triggered:
+        if wake_now and not train.signalled:
             if last and wake == math.inf and self._alone_now():
-                train.deployer_wake = None  # the signal is left unfired: nothing waits on it any more
+                train.deployer_wake = None  # nothing waits on a signal any more
                 self._train_step(train)
             else:
-                train.ready_signal.succeed()
+                train.signalled = True
+                signal = train.ready_signal
+                if signal is None:  # waiting for work alone: the wake-up is the step a fired signal would be
+                    Step(self.env, partial(self._train_wakes, train), NORMAL)
+                else:
+                    signal.succeed()
 
     def deploy_duration(self, method: str, team: int) -> float:
         rng = self._release_rng
@@ -653,7 +660,8 @@ class DeliveryModel:
         ready = train.ready
         if len(ready) == 1:  # one cadence (no plan switching it): no list to build
             (cadence, queue), = ready.items()
-            open_queues = [queue] if queue and cal.may_deploy(cadence, now, manual) else []
+            open_queues = ([queue] if queue and ((cadence == "continuous" and not manual)  # always open
+                                                  or cal.may_deploy(cadence, now, manual)) else [])
         else:
             open_queues = [q for cadence, q in ready.items() if q and cal.may_deploy(cadence, now, manual)]
         if open_queues:
@@ -671,10 +679,14 @@ class DeliveryModel:
                 nxt = cal.next_opportunity(cadence, now, manual)
                 if nxt is not None and nxt > now and (wake is None or nxt < wake):
                     wake = nxt
+        train.signalled = False
+        if wake is None:  # nothing to wait for but work: no event until work arrives (see make_ready)
+            train.ready_signal = None
+            train.deployer_wake = math.inf
+            return
         train.ready_signal = signal = simpy.Event(env)
-        train.deployer_wake = math.inf if wake is None else wake
-        waiting = signal if wake is None else signal | env.timeout(wake - now)
-        waiting.callbacks.append(partial(self._train_wakes, train))
+        train.deployer_wake = wake
+        (signal | env.timeout(wake - now)).callbacks.append(partial(self._train_wakes, train))
 
     def _train_wakes(self, train: ReleaseTrain, _event: object = None) -> None:
         train.deployer_wake = None
@@ -692,6 +704,8 @@ class DeliveryModel:
         if len(queues) == 1:
             queue = queues[0]
             n = len(queue) if cap <= 0 else min(cap, len(queue))
+            if n == 1:
+                return [queue.popleft()[1]]
             return [queue.popleft()[1] for _ in range(n)]
         batch: list[int] = []
         while any(queues) and (cap <= 0 or len(batch) < cap):

@@ -21,6 +21,7 @@ scored window can see); :func:`stage_totals` says where each change's lead time 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -361,8 +362,15 @@ def window_rows(rec: SimulationRecords) -> WindowRows:
 
 
 def window_bounds(rec: SimulationRecords) -> tuple[pd.Timestamp, pd.Timestamp]:
-    origin = pd.Timestamp(rec.origin, tz="UTC")
-    return origin + pd.Timedelta(hours=rec.window_start), origin + pd.Timedelta(hours=rec.window_end)
+    """The window as UTC timestamps ``[start, end)``."""
+    return _bounds(rec.origin, rec.window_start, rec.window_end)
+
+
+@functools.lru_cache(maxsize=64)
+def _bounds(origin: dt.date, start_hours: float, end_hours: float) -> tuple[pd.Timestamp, pd.Timestamp]:
+    # every replication of a run has the same window: pandas' scalar arithmetic is done once
+    at = pd.Timestamp(origin, tz="UTC")
+    return at + pd.Timedelta(hours=start_hours), at + pd.Timedelta(hours=end_hours)
 
 
 def to_logs(rec: SimulationRecords) -> WindowLogs:
