@@ -239,8 +239,14 @@ class DeliveryModel:
         rng = self.rng["work"].generator
         p = self.params
         teams = self.teams
-        times: list[np.ndarray] = []
-        engineers: list[np.ndarray] = []
+        # per work segment: its first hour and length, its team, and its changes' raw draws; the
+        # arithmetic is done once for all of them after the loop (the same floats, element by element)
+        starts: list[float] = []
+        lengths: list[float] = []
+        segment_teams: list[int] = []
+        counts: list[int] = []
+        within: list[np.ndarray] = []
+        whose: list[np.ndarray] = []
         for day in range(self.total_days):
             t_day = day * 24.0 + 12.0
             overtime = p.get("team.overtime", t_day)
@@ -256,12 +262,16 @@ class DeliveryModel:
                     expected = size * length * rate_per_hour * capacity * (tired_output if tired else 1.0)
                     n = int(rng.poisson(expected)) if expected > 0 else 0
                     if n:
-                        times.append(day * 24.0 + start + length * rng.random(n))
-                        engineers.append(team + teams * rng.integers(0, size, n))
-        if not times:
+                        starts.append(day * 24.0 + start)
+                        lengths.append(length)
+                        segment_teams.append(team)
+                        counts.append(n)
+                        within.append(rng.random(n))
+                        whose.append(rng.integers(0, size, n))
+        if not counts:
             return
-        t_all = np.concatenate(times)
-        e_all = np.concatenate(engineers)
+        t_all = np.repeat(starts, counts) + np.repeat(lengths, counts) * np.concatenate(within)
+        e_all = np.repeat(segment_teams, counts) + teams * np.concatenate(whose)
         order = np.argsort(t_all, kind="stable")
         t_all, e_all = t_all[order], e_all[order]
         team_all = e_all % teams

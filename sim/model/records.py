@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -90,10 +91,10 @@ class ChangeTable:
         self.u_adopt = _doubles(u_adopt)         # the change's draw for adopting a switch during a plan
         self.flagged = _flags(flagged)           # behind a feature flag
         self.defective = _flags(np.asarray(u_defect) < np.asarray(p_defect))
-        self.unit = int_column(np.full(n, NONE))
-        self.first_ready = _doubles(np.full(n, np.nan))
-        self.first_deploy_start = _doubles(np.full(n, np.nan))
-        self.first_deploy_end = _doubles(np.full(n, np.nan))
+        self.unit = array(INDEX, [NONE]) * n
+        self.first_ready = array(FLOAT, [math.nan]) * n
+        self.first_deploy_start = array(FLOAT, [math.nan]) * n
+        self.first_deploy_end = array(FLOAT, [math.nan]) * n
 
     def __len__(self) -> int:
         return len(self.created)
