@@ -144,7 +144,7 @@ def memory_per_change() -> dict[str, Any]:
             "peak_rss_growth_bytes": growth, "bytes_per_change": growth / changes}
 
 
-def worker_speedup(reps: int = 48) -> dict[str, float]:
+def worker_speedup(reps: int = 96) -> dict[str, float]:
     """Wall time of ``reps`` elite replications on one process and on two."""
     scenario = load_scenario(shipped_path("elite"))
     t0 = time.perf_counter()
