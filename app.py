@@ -9,40 +9,50 @@ import importlib
 
 import streamlit as st
 
-st.set_page_config(page_title="dorasim — engineering transformation simulator", page_icon="🚀", layout="wide")
-starting = st.empty()
-starting.caption("Starting the simulator…")  # a fresh server imports the numeric stack on its first page
 
-from dorasim_app import compute, state  # noqa: E402
-from dorasim_app.style import CSS  # noqa: E402
-from sim.errors import InputError  # noqa: E402
-from sim.metrics.bands import BENCHMARKS  # noqa: E402
+def main() -> None:
+    st.set_page_config(page_title="dorasim — engineering transformation simulator", page_icon="🚀", layout="wide")
+    starting = st.empty()
+    starting.caption("Starting the simulator…")  # a fresh server imports the numeric stack on its first page
 
-starting.empty()
-st.markdown(CSS, unsafe_allow_html=True)
+    from dorasim_app import compute, state
+    from dorasim_app.style import CSS
+    from sim.errors import InputError
+    from sim.metrics.bands import BENCHMARKS
 
-problems = state.init_session()
+    starting.empty()
+    st.markdown(CSS, unsafe_allow_html=True)
 
-with st.sidebar:
-    st.title("dorasim")
-    st.caption("Why process beats heroics: simulate how changes travel from engineers to production, scored "
-               "with the DORA metrics.")
-    st.radio("View", list(state.VIEWS), format_func=state.VIEWS.get, key="view")
-    st.selectbox("DORA benchmark", BENCHMARKS, key="benchmark",
-                 help="Which published band table to score against (2023 is the default).")
+    problems = state.init_session()
 
-for line in problems:
-    st.warning(f"Ignored part of the link: {line}")
+    with st.sidebar:
+        st.title("dorasim")
+        st.caption("Why process beats heroics: simulate how changes travel from engineers to production, scored "
+                   "with the DORA metrics.")
+        st.radio("View", list(state.VIEWS), format_func=state.VIEWS.get, key="view")
+        st.selectbox("DORA benchmark", BENCHMARKS, key="benchmark",
+                     help="Which published band table to score against (2023 is the default).")
 
-view = importlib.import_module(f"dorasim_app.views.{st.session_state['view']}")
-try:
-    view.render()
-except InputError as exc:
-    st.error(str(exc))
+    for line in problems:
+        st.warning(f"Ignored part of the link: {line}")
 
-with st.sidebar:
-    st.caption("Numbers are medians over replications of a discrete-event model; every assumption and its source "
-               "is listed in *Learn*.")
-state.remember_view()
-state.sync_query_params()
-compute.start_warmup()  # after the first page is drawn, so warming never slows it down
+    view = importlib.import_module(f"dorasim_app.views.{st.session_state['view']}")
+    try:
+        view.render()
+    except InputError as exc:
+        st.error(str(exc))
+
+    with st.sidebar:
+        st.caption("Numbers are medians over replications of a discrete-event model; every assumption and its source "
+                   "is listed in *Learn*.")
+    state.remember_view()
+    state.sync_query_params()
+    compute.start_warmup()  # after the first page is drawn, so warming never slows it down
+
+
+# Streamlit runs this script as ``__main__``. A worker process of the app's pool re-imports it as
+# ``__mp_main__`` (multiprocessing prepares each child from the host's main module, which Streamlit
+# points at this script): there it must neither draw nor simulate, or each worker would start a pool
+# of its own.
+if __name__ == "__main__":
+    main()

@@ -83,8 +83,10 @@ def run_tasks(fn: Callable[..., T], tasks: Sequence[tuple], *, workers: int | No
     # never more processes than cores: more cannot go faster and each costs a model's memory
     workers = default_workers() if workers is None else max(1, min(int(workers), default_workers()))
     workers = min(workers, total) if total else 1
-    if multiprocessing.parent_process() is not None:
-        workers = 1  # already a worker: never start a pool of pools (each worker would start its own)
+    if multiprocessing.parent_process() is not None or getattr(multiprocessing.current_process(), "_inheriting", False):
+        # already a worker, or a child still importing its host's main module (a script without a
+        # ``__main__`` guard): never start a pool of pools, each worker would start its own
+        workers = 1
     bar = _Progress(progress, total) if progress and show_progress(show) else None
     try:
         if workers <= 1:

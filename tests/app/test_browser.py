@@ -30,6 +30,7 @@ RUN_SECONDS = 120
 SIZES = ((1440, 900), (1280, 720))
 VIEWS = ("compare", "forecast", "plan", "learn", "levers", "events", "data", "share")
 TINY = "reps=4&days=28"
+SERVER_PIDS: list[int] = []
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -62,11 +63,14 @@ def server(tmp_path_factory):
         pytest.skip("no /usr/bin/chromium on this machine (install Debian's chromium package to run it)")
     pytest.importorskip("playwright.sync_api")
     port = free_port()
-    env = {**os.environ, "DORASIM_CACHE_DIR": str(tmp_path_factory.mktemp("store")), "PYTHONPATH": str(ROOT)}
+    # as hosted: the shared pool warms up and the shipped scenarios are stored in the background
+    env = {**os.environ, "DORASIM_CACHE_DIR": str(tmp_path_factory.mktemp("store")), "PYTHONPATH": str(ROOT),
+           "DORASIM_NO_WARMUP": "0"}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
          "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    SERVER_PIDS.append(process.pid)
     try:
         wait_for_health(port, process)
         yield f"http://127.0.0.1:{port}"
@@ -188,3 +192,26 @@ def test_the_share_link_opens_the_results(server, browser):
         page.locator('[data-testid="stVegaLiteChart"]').count() >= 6
     assert_no_exception(page, "shared link")
     page.close()
+
+
+def test_the_server_runs_one_pool_and_no_pool_of_pools(server):
+    """After every view has run: the server's processes are its resource tracker, one fork server and its
+    workers — no worker started processes of its own (each re-imports the app's script)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("reads the process tree from ps")
+    parents: dict[int, int] = {}
+    for line in subprocess.run(["ps", "-eo", "pid,ppid,stat"], capture_output=True, text=True).stdout.splitlines()[1:]:
+        pid, ppid, stat = line.split()
+        if not stat.startswith("Z"):
+            parents[int(pid)] = int(ppid)
+
+    def depth(pid: int) -> int | None:
+        steps = 0
+        while pid in parents and pid != SERVER_PIDS[-1]:
+            pid, steps = parents[pid], steps + 1
+        return steps if pid == SERVER_PIDS[-1] else None
+
+    family = {pid: d for pid in parents if (d := depth(pid)) not in (None, 0)}
+    assert family, "the server started no pool"
+    assert max(family.values()) <= 2, family
+    assert len(family) <= 2 + 2 * 2, family  # resource tracker, fork server, at most two pools of two
