@@ -395,6 +395,8 @@ def tornado_chart(rows: Sequence[Mapping[str, Any]], key: str, base: float | Non
     lo, hi = (min(values) / 1.5, max(values) * 1.5) if log and values else (0.0, 0.0)
     x_scale = alt.Scale(type="log", domain=[lo, hi]) if log else alt.Scale(zero=False)
     title = f"median {METRIC_LABELS[key].lower()}"
+    if BY_KEY[key].kind == "frequency":
+        title += f" ({BY_KEY[key].unit})"
     axis = metric_axis(key, log, lo, hi, title=title + (", log scale" if log else ""))
     bars = alt.Chart(data).mark_bar(height=14).encode(
         x=alt.X("left:Q", scale=x_scale, axis=axis), x2="right:Q", y=y,
