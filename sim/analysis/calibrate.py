@@ -22,6 +22,12 @@ scaled by the accuracy bar: relative errors of deployment frequency (20%), lead 
 time to restore (35%) on a log scale, absolute error of the change failure rate (0.07).
 Parameters stay within their validated ranges; what the data cannot tell stays at the base
 scenario's value.
+
+Big logs are fitted on part of their window: when simulating the whole window would make more than
+:data:`FIT_CHANGES` changes a replication, every replication of the fit and of the check simulates
+only the window's first days (at least :data:`MIN_FIT_DAYS`), because a stable team's rates and
+medians do not depend on how long it is watched. The written scenario keeps the logs' window, and a
+warning says how many days were simulated (a year of 2 M changes: 28 days a replication).
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ from sim.model.scenario import (
 DEFAULT_REPS = 8          # replications per evaluation while fitting
 CHECK_REPS = 20           # replications of the final check (what the report shows)
 MAX_EVALUATIONS = 18      # parameter sets simulated while fitting, at most
+FIT_CHANGES = 150_000     # changes a replication simulates in its window while fitting, at most
+MIN_FIT_DAYS = 28         # ... but never fewer days than this (four weeks: every weekday four times)
 GOOD_ENOUGH = 0.3         # stop when every scaled residual is within 30% of the accuracy bar
 METRICS = ("deployment_frequency_per_day", "lead_time_hours", "change_failure_rate", "time_to_restore_hours")
 # the accuracy bar: (relative?, tolerance)
@@ -460,6 +468,14 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
     }
     scenario = base.with_values({**identity, **estimated}, source="calibration")
     params, notes = plan_fit(facts, scenario)
+    days = fit_days(counts["changes"], facts.days)
+    if days < facts.days:
+        # a stable team's rates and medians do not depend on how long it is watched: big logs are
+        # fitted and checked on their first ``days`` days, and the scenario keeps the logs' window
+        warnings.append(f"the logs hold {counts['changes']} changes in {facts.days} days: each replication "
+                        f"of the fit simulates the first {days} days (about {FIT_CHANGES} changes), and the "
+                        f"written scenario keeps days = {facts.days}")
+        scenario = scenario.with_values({"days": days}, source="calibration")
     missing = facts.missing + notes
     total = (MAX_EVALUATIONS * reps + (1 + POLISH_EVALUATIONS) * check_reps) if params else check_reps
     progress = _Progress(callback, total)
@@ -474,14 +490,16 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
         results = best.replications
         converged = best.good(1.0)
     origins = _origins(facts, params)
-    text = _toml(scenario, origins, facts)
+    text = _toml(scenario.with_values({"days": facts.days}, source="calibration"), origins, facts)
     written = load_scenario_text(text, "calibrated.toml")
-    if results is None or written != scenario:
-        tasks = [(written, seed, k, benchmark) for k in range(check_reps)]
+    checked = written.with_values({"days": days}, source="calibration") if days < facts.days else written
+    if results is None or checked != scenario:
+        tasks = [(checked, seed, k, benchmark) for k in range(check_reps)]
         results = run_tasks(_replication_metrics, tasks, workers=workers, callback=progress.batch())
     scenario = written
     progress.finish()
-    fit = {"reps": reps, "evaluations": evaluations, "converged": converged, "parameters": [p.key for p in params]}
+    fit = {"reps": reps, "evaluations": evaluations, "converged": converged, "parameters": [p.key for p in params],
+           "days_simulated": days}
     report = _report(facts, scenario, results, origins, fit, missing, check_reps, seed, benchmark)
     sentence = stability_sentence(report["stability"])
     if sentence:
@@ -493,6 +511,14 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
                             f"is outside the calibration bar")
     report["warnings"] = warnings
     return CalibrationResult(scenario, text, report, warnings)
+
+
+def fit_days(changes: int, days: int) -> int:
+    """Days each fitting replication simulates: the logs' window, or fewer when that would simulate more
+    than :data:`FIT_CHANGES` changes (never fewer than :data:`MIN_FIT_DAYS`)."""
+    if changes <= FIT_CHANGES:
+        return days
+    return min(days, max(MIN_FIT_DAYS, math.ceil(days * FIT_CHANGES / changes)))
 
 
 def _resolve_base(base: Scenario | None, warnings: list[str]) -> Scenario:

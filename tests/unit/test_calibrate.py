@@ -10,7 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis.calibrate import bar_error, calibrate, default_base_path, scaled_error
+import sim.analysis.calibrate
+from sim.analysis.calibrate import (
+    MIN_FIT_DAYS,
+    bar_error,
+    calibrate,
+    default_base_path,
+    fit_days,
+    scaled_error,
+)
 from sim.analysis.log_facts import _coverage_for, _interval_lognormal_median, read_facts
 from sim.cli import main
 from sim.errors import InputError
@@ -194,6 +202,26 @@ def test_progress_callback_counts_up_to_its_total():
     assert calls
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
     assert calls[-1][0] == calls[-1][1]
+
+
+def test_fit_days_keep_a_usual_window_whole_and_cut_a_huge_one():
+    assert fit_days(5_000, 90) == 90
+    assert fit_days(sim.analysis.calibrate.FIT_CHANGES, 365) == 365
+    assert fit_days(300_000, 90) == 45                 # half the window holds FIT_CHANGES
+    assert fit_days(2_000_000, 366) == MIN_FIT_DAYS   # never fewer days than that
+    assert fit_days(2_000_000, 10) == 10               # nor more than the logs hold
+
+
+def test_big_logs_are_fitted_on_their_first_days_and_keep_their_window(monkeypatch):
+    monkeypatch.setattr(sim.analysis.calibrate, "FIT_CHANGES", 100)
+    logs, _ = simulated_logs(days=63, team__engineers=5, release__cadence="daily")
+    result = calibrate(logs, base=BASE, reps=2, check_reps=2, workers=1)
+    window_days = result.report["window"]["days"]
+    assert window_days > MIN_FIT_DAYS
+    assert result.report["fit"]["days_simulated"] == MIN_FIT_DAYS
+    assert any(f"simulates the first {MIN_FIT_DAYS} days" in line for line in result.warnings)
+    assert result.scenario.days == window_days        # the written scenario is the team's whole window
+    assert load_scenario_text(result.toml, "calibrated.toml") == result.scenario
 
 
 # ---------------------------------------------------------------------------------------------
