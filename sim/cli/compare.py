@@ -36,6 +36,10 @@ def deltas(reference: RunResult, other: RunResult) -> dict[str, float | None]:
 
 
 def run(args) -> int:
+    if args.report:  # before the run: a mistyped path must not cost its results
+        from sim.report import check_report_path
+
+        check_report_path(args.report)
     benchmark = check_benchmark(args.benchmark)
     scenarios = [scenario_from_args(path, args) for path in args.scenarios]
     results = [run_scenario(s, args.reps or DEFAULT_REPS, args.seed, workers=args.workers, benchmark=benchmark,

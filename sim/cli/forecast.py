@@ -68,6 +68,10 @@ def load_subject(text: str, overrides: list[str]) -> tuple[Scenario, tuple[Any, 
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.report:  # before the run: a mistyped path must not cost its results
+        from sim.report import check_report_path
+
+        check_report_path(args.report)
     scenario, phases, name = load_subject(args.scenario, args.overrides)
     start = parse_date(args.start, "--start") if args.start else None
     target = parse_date(args.target, "--target") if args.target else None

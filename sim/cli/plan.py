@@ -46,6 +46,10 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    if args.report:  # before the run: a mistyped path must not cost its results
+        from sim.report import check_report_path
+
+        check_report_path(args.report)
     benchmark = check_benchmark(args.benchmark)
     plan = load_plan(require_file(str(locate(args.plan, "plan")), "plan file"), args.overrides, args.days)
     result = run_plan(plan, args.reps, args.seed, workers=args.workers, benchmark=benchmark,

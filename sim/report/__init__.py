@@ -7,19 +7,34 @@ by ``vl-convert`` when the ``report`` extra is installed.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sim.errors import InputError
 from sim.report.html import compare_report, forecast_report, plan_report
 
-__all__ = ["compare_report", "forecast_report", "plan_report", "write_report"]
+__all__ = ["check_report_path", "compare_report", "forecast_report", "plan_report", "write_report"]
+
+
+def check_report_path(path: str | Path) -> Path:
+    """Before a run: a one-line :class:`InputError` when the report plainly cannot be written there, so a
+    long run's results are not lost to a mistyped name."""
+    target = Path(path)
+    if target.suffix.lower() not in (".html", ".htm"):
+        raise InputError(f"--report {path}: the report is HTML; name the file *.html")
+    if target.is_dir():
+        raise InputError(f"--report {path}: is a folder; name the file *.html")
+    folder = target.parent
+    if not folder.is_dir():
+        raise InputError(f"--report {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(f"--report {path}: the folder {folder} cannot be written to")
+    return target
 
 
 def write_report(path: str | Path, document: str) -> Path:
     """Write a report, or a one-line :class:`InputError` saying why it cannot be written."""
-    target = Path(path)
-    if target.suffix.lower() not in (".html", ".htm"):
-        raise InputError(f"--report {path}: the report is HTML; name the file *.html")
+    target = check_report_path(path)
     try:
         target.write_text(document, encoding="utf-8")
     except OSError as exc:

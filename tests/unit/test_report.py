@@ -81,3 +81,30 @@ def test_write_report_refuses_a_non_html_name(tmp_path):
 
     with pytest.raises(InputError, match="name the file"):
         write_report(tmp_path / "r.pdf", "<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize("command", [
+    ["compare", "baseline", "elite"],
+    ["plan", "plan_90_days"],
+    ["forecast", "baseline", "--changes", "10", "--start", "2026-03-02"],
+])
+@pytest.mark.parametrize(("where", "message"), [
+    ("missing/r.html", "does not exist"),
+    ("r.txt", "name the file"),
+    (".", "name the file"),
+])
+def test_a_report_path_that_cannot_work_fails_before_the_run(command, where, message, tmp_path, monkeypatch, capsys):
+    import sim.cli.compare
+    import sim.cli.forecast
+    import sim.cli.plan
+
+    def no_run(*args, **kwargs):
+        raise AssertionError("the run started although its report could not be written")
+
+    for module, name in ((sim.cli.compare, "run_scenario"), (sim.cli.plan, "run_plan"),
+                         (sim.cli.forecast, "forecast")):
+        monkeypatch.setattr(module, name, no_run)
+    monkeypatch.chdir(tmp_path)
+    assert main([*command, "--report", where]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err and where in err
