@@ -368,8 +368,8 @@ def run_plan_replication(scenario: Scenario, seed: int, replication: int, benchm
     teams: tuple[dict[str, float | None], ...] = ()
     if records.teams > 1:
         start = window_start + first_day * day
-        teams = tuple(score_columns(columns.for_team(k), start=start, end=start + length * day,
-                                    benchmark=benchmark)["metrics"] for k in range(records.teams))
+        teams = tuple(score_columns(part, start=start, end=start + length * day, benchmark=benchmark)["metrics"]
+                      for part in columns.by_team(records.teams))
     judged_from = records.window_end - 24.0 * max(STABILITY_DAYS, scenario.days // 3)
     final = ReplicationResult(replication, result["metrics"], result["bands"]["overall"], result["counts"],
                               stage_totals(records, deployed), int(deployed.sum()),

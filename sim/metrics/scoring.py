@@ -246,19 +246,6 @@ class LogColumns:
             change_team=self.change_team[c], deploy_team=self.deploy_team[d], incident_team=self.incident_team[i],
         )
 
-    def for_team(self, team: int) -> LogColumns:
-        """The rows of one team (the logs must carry teams): its changes, deployments and incidents."""
-        if self.change_team is None or self.deploy_team is None or self.incident_team is None:
-            raise ValueError("these logs carry no team column")
-        c, d, i = self.change_team == team, self.deploy_team == team, self.incident_team == team
-        return LogColumns(
-            change_t=self.change_t[c], change_first=self.change_first[c], deploy_t=self.deploy_t[d],
-            deploy_key=self.deploy_key[d], unplanned=self.unplanned[d], incident_t=self.incident_t[i],
-            resolved_t=self.resolved_t[i], resolved=self.resolved[i], incident_deploy=self.incident_deploy[i],
-            incident_deploy_known=self.incident_deploy_known[i],
-            change_team=self.change_team[c], deploy_team=self.deploy_team[d], incident_team=self.incident_team[i],
-        )
-
     @property
     def incident_named_deploy(self) -> np.ndarray:
         """Whether each incident names a deployment (known to the log or not)."""
