@@ -40,7 +40,7 @@ DEFAULT_CHANGES = 40
 DEFAULT_REPS = 100
 FIRST_HORIZON_DAYS = 42
 MAX_HORIZON_DAYS = 730
-QUANTILES = (50, 85, 95)
+QUANTILES = (5, 10, 50, 85, 95)
 
 
 @dataclass(frozen=True)
@@ -95,12 +95,11 @@ def _quantile_day(days: Sequence[float], q: float, reps: int) -> float | None:
     return ordered[need - 1] if need <= len(ordered) else None
 
 
-def summarize_ships(results: Sequence[ShipResult], *, scenario_name: str, changes: int, start: dt.date,
-                    seed: int, target: dt.date | None = None) -> dict[str, Any]:
-    """The ``forecast`` JSON of docs/cli.md from the replications' ship times."""
-    reps = len(results)
-    finished = [r for r in results if r.hours is not None]
-    day_counts = [math.floor(r.hours / 24.0) for r in finished if r.hours is not None]
+def summarize_days(days: Sequence[int | None], *, scenario_name: str, changes: int, start: dt.date, seed: int,
+                   target: dt.date | None = None, max_days: int = MAX_HORIZON_DAYS) -> dict[str, Any]:
+    """The ``forecast`` JSON of docs/cli.md from each replication's ship day (0 = the start day; None: never)."""
+    reps = len(days)
+    day_counts = [d for d in days if d is not None]
     quantiles = {q: _quantile_day(day_counts, q, reps) for q in QUANTILES}
     dates = {f"p{q}": (None if d is None else (start + dt.timedelta(days=d)).isoformat())
              for q, d in quantiles.items()}
@@ -108,7 +107,6 @@ def summarize_ships(results: Sequence[ShipResult], *, scenario_name: str, change
     if target is not None:
         allowed = (target - start).days
         probability = sum(1 for d in day_counts if d <= allowed) / reps if reps else None
-    working = [r.hours / 24.0 for r in finished if r.hours is not None]
     p50, p95 = quantiles[50], quantiles[95]
     return {
         "scenario": scenario_name,
@@ -119,15 +117,24 @@ def summarize_ships(results: Sequence[ShipResult], *, scenario_name: str, change
         **dates,
         "target": None if target is None else target.isoformat(),
         "probability_by_target": probability,
-        "days_p50": p50,
-        "days_p85": quantiles[85],
-        "days_p95": p95,
+        **{f"days_p{q}": quantiles[q] for q in QUANTILES},
         "spread_days": None if p50 is None or p95 is None else p95 - p50,
-        "mean_days": float(np.mean(working)) if working else None,
-        "unfinished": reps - len(finished),
-        "max_horizon_days": max((r.horizon_days for r in results), default=0),
-        "ship_dates": [None if r.hours is None else _date_of(start, r.hours).isoformat() for r in results],
+        "mean_days": float(np.mean(day_counts)) if day_counts else None,
+        "unfinished": reps - len(day_counts),
+        "max_horizon_days": max_days,
+        "ship_dates": [None if d is None else (start + dt.timedelta(days=d)).isoformat() for d in days],
     }
+
+
+def summarize_ships(results: Sequence[ShipResult], *, scenario_name: str, changes: int, start: dt.date,
+                    seed: int, target: dt.date | None = None) -> dict[str, Any]:
+    """The ``forecast`` JSON of docs/cli.md from the replications' ship times."""
+    days = [None if r.hours is None else math.floor(r.hours / 24.0) for r in results]
+    result = summarize_days(days, scenario_name=scenario_name, changes=changes, start=start, seed=seed,
+                            target=target, max_days=max((r.horizon_days for r in results), default=0))
+    finished = [r.hours / 24.0 for r in results if r.hours is not None]
+    result["mean_days"] = float(np.mean(finished)) if finished else None
+    return result
 
 
 def forecast(scenario: Scenario, changes: int = DEFAULT_CHANGES, start: dt.date | None = None, *,
