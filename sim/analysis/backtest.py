@@ -178,7 +178,7 @@ def backtest_cut(logs: EventLogs, cut: dt.date, settings: BacktestSettings) -> d
         return record
     scenario = None
     if settings.method in ("model", "both"):
-        scenario, record["calibration"] = _calibrate_window(window, settings)
+        scenario, record["calibration"] = _calibrate_window(window, (window_start, cut), settings)
     for n in sizes:
         actual, reason = actual_ship_day(columns, cut, n)
         case: dict[str, Any] = {"cut": cut.isoformat(), "n": n, "actual_days": actual}
@@ -204,11 +204,13 @@ def backtest_cut(logs: EventLogs, cut: dt.date, settings: BacktestSettings) -> d
     return record
 
 
-def _calibrate_window(window: EventLogs, settings: BacktestSettings) -> tuple[Scenario, dict[str, Any]]:
+def _calibrate_window(window: EventLogs, bounds: tuple[dt.date, dt.date],
+                      settings: BacktestSettings) -> tuple[Scenario, dict[str, Any]]:
     from sim.analysis.calibrate import calibrate
 
     result = calibrate(window, base=settings.base, reps=settings.calibration_reps,
-                       check_reps=settings.calibration_check_reps, seed=settings.seed, workers=1)
+                       check_reps=settings.calibration_check_reps, seed=settings.seed, workers=1,
+                       window=bounds)
     report = result.report
     within = {key: row.get("within_bar") for key, row in report["metrics"].items() if key in DORA_METRICS}
     summary = {"within_bar": within, "observed": {k: report["metrics"][k]["observed"] for k in within},

@@ -32,6 +32,7 @@ warning says how many days were simulated (a year of 2 M changes: 28 days a repl
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -441,11 +442,13 @@ def fit_by_simulation(evaluator: _Evaluator, x0: np.ndarray, reps: int, check_re
 
 def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFAULT_REPS, seed: int | None = None,
               workers: int | None = None, callback: Callable[[int, int], Any] | None = None,
-              check_reps: int = CHECK_REPS, benchmark: str = "2023") -> CalibrationResult:
+              check_reps: int = CHECK_REPS, benchmark: str = "2023",
+              window: tuple[dt.date, dt.date] | None = None) -> CalibrationResult:
     """Fit a scenario to a team's logs; see the module docstring.
 
     ``reps`` replications per evaluation while fitting, ``check_reps`` for the final comparison;
-    ``callback(done, total)`` reports progress in replications simulated.
+    ``callback(done, total)`` reports progress in replications simulated. ``window`` (start, end
+    exclusive, UTC days) sets the window instead of inferring it from the logs.
     """
     benchmark = check_benchmark(benchmark)
     if reps < 1 or check_reps < 1:
@@ -453,7 +456,9 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
     warnings: list[str] = []
     base = _resolve_base(base, warnings)
     _check_logs(logs)
-    facts = read_facts(logs, base)
+    if window is not None:
+        window = check_window(logs, window)
+    facts = read_facts(logs, base, window)
     warnings.extend(facts.warnings)
     seed = base.seed if seed is None else seed
     estimated = {key: est.value for key, est in facts.estimates.items()}
@@ -511,6 +516,19 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
                             f"is outside the calibration bar")
     report["warnings"] = warnings
     return CalibrationResult(scenario, text, report, warnings)
+
+
+def check_window(logs: EventLogs, window: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
+    """The window if it is a real one that holds a deployment, else a one-line :class:`InputError`."""
+    start, end = window
+    if end <= start:
+        raise InputError(f"--start {start.isoformat()} --end {end.isoformat()}: the end must come after the start")
+    times = logs.deployments["time_created"]
+    inside = ((times >= pd.Timestamp(start, tz="UTC")) & (times < pd.Timestamp(end, tz="UTC"))).sum()
+    if inside == 0:
+        raise InputError(f"--start {start.isoformat()} --end {end.isoformat()}: no deployment in the window: the "
+                         f"release train cannot be calibrated (choose a window with releases)")
+    return start, end
 
 
 def fit_days(changes: int, days: int) -> int:

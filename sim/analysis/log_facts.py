@@ -311,7 +311,7 @@ def _local_offset_hours(change_t: np.ndarray) -> int:
 class _Reader:
     """Holds the arrays, the window and the local-time offset while the estimates are made."""
 
-    def __init__(self, logs: EventLogs, base: Scenario):
+    def __init__(self, logs: EventLogs, base: Scenario, window: tuple[int, int] | None = None):
         self.base = base
         self.a = a = _arrays(logs)
         self.offset_ns = _local_offset_hours(a.change_t) * NS_PER_HOUR
@@ -323,13 +323,16 @@ class _Reader:
         if self.cadence and len(planned) < MIN_DEPLOYMENTS and self.cadence[0] not in WEEKEND_CADENCES:
             self.cadence = None  # a few weekday deployments do not show a pattern; a few Saturdays do
         scheduled = self.cadence is not None and self.cadence[0] in WEEKEND_CADENCES
-        self.start = infer_start(a, first_day, self.end, self._no_release_before(), scheduled)
-        self.end = _quiet_weekend_end(self.start, self.end)
+        if window is not None:  # set by the user (--start/--end) or recorded by the import
+            self.start, self.end = window
+        else:
+            self.start = infer_start(a, first_day, self.end, self._no_release_before(), scheduled)
+            self.end = _quiet_weekend_end(self.start, self.end)
         start, end = pd.Timestamp(self.start, tz="UTC"), pd.Timestamp(self.end, tz="UTC")
         observed = score(logs.changes, logs.deployments, logs.incidents, start=start, end=end)
         self.facts = LogFacts(start, end, observed)
         self.facts.warnings.extend(observed["warnings"])
-        if first_day < self.start:
+        if window is None and first_day < self.start:
             self._note_window(logs, first_day)
         if self.offset_ns:
             hour = (WORK_START_HOUR - self.offset_ns / NS_PER_HOUR) % 24
@@ -826,9 +829,12 @@ def _interval_lognormal_median(lows: np.ndarray, highs: np.ndarray) -> float:
     return float(math.exp(fit.x[0]))
 
 
-def read_facts(logs: EventLogs, base: Scenario) -> LogFacts:
-    """The window, the observed metrics and every direct estimate the logs allow."""
-    reader = _Reader(logs, base)
+def read_facts(logs: EventLogs, base: Scenario, window: tuple[dt.date, dt.date] | None = None) -> LogFacts:
+    """The window (``window``, end exclusive, or inferred), the observed metrics and every direct estimate."""
+    bounds = None
+    if window is not None:
+        bounds = (int(pd.Timestamp(window[0], tz="UTC").value), int(pd.Timestamp(window[1], tz="UTC").value))
+    reader = _Reader(logs, base, bounds)
     facts = reader.facts
     counts = facts.observed["counts"]
     undeployed = counts["undeployed_changes"]

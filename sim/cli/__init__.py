@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 
-COMMANDS = ("run", "compare", "events", "score", "plan", "forecast", "calibrate", "sweep", "bench", "import")
+COMMANDS = ("run", "compare", "events", "score", "plan", "forecast", "calibrate", "backtest", "sweep", "bench", "import")
 MODULES = {"import": "import_logs"}  # a command whose module name differs (``import`` is a keyword)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sim.analysis.calibrate import CHECK_REPS, DEFAULT_REPS, METRICS, calibrate, default_base_path
+from sim.analysis.forecast import parse_date
 from sim.analysis.parallel import show_progress
 from sim.cli.common import (
     add_benchmark_option,
@@ -46,9 +49,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_reps_option(parser, f"replications of the final check the report shows (default {CHECK_REPS})",
                     CHECK_REPS, flag="--check-reps")
     add_seed_option(parser, "root seed of every simulation (default: the base scenario's); written to the file")
+    parser.add_argument("--start", metavar="DATE", default=None,
+                        help="first day of the window, YYYY-MM-DD (default: the window import_report.json beside "
+                             "changes.csv records, else inferred from the logs)")
+    parser.add_argument("--end", metavar="DATE", default=None, help="day after the window, YYYY-MM-DD (end exclusive)")
     add_workers_option(parser)
     add_benchmark_option(parser)
     add_json_option(parser)
+
+
+def recorded_window(changes_csv: str) -> tuple[dt.date, dt.date] | None:
+    """The window an import recorded in ``import_report.json`` beside ``changes.csv`` (None: none recorded).
+
+    ``window.start``/``window.end`` when the report has them, else ``settings.since``/``settings.until``
+    when both were given to the import.
+    """
+    path = Path(changes_csv).parent / "import_report.json"
+    if not path.is_file():
+        return None
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise InputError(f"{path}: not a readable JSON import report (remove it or pass --start and --end)") from None
+    window = report.get("window") if isinstance(report, dict) else None
+    settings = report.get("settings") if isinstance(report, dict) else None
+    pair = None
+    if isinstance(window, dict) and window.get("start") and window.get("end"):
+        pair = (window["start"], window["end"])
+    elif isinstance(settings, dict) and settings.get("since") and settings.get("until"):
+        pair = (settings["since"], settings["until"])
+    if pair is None:
+        return None
+    return parse_date(str(pair[0])[:10], f"{path} window start"), parse_date(str(pair[1])[:10], f"{path} window end")
+
+
+def chosen_window(args: argparse.Namespace) -> tuple[tuple[dt.date, dt.date] | None, str]:
+    """(window, where it comes from) for ``--start``/``--end`` (both or neither) or the import's record."""
+    if (args.start is None) != (args.end is None):
+        given = "--start" if args.start is not None else "--end"
+        raise InputError(f"{given}: give --start and --end together (the window is [start, end))")
+    if args.start is not None:
+        return (parse_date(args.start, "--start"), parse_date(args.end, "--end")), "--start/--end"
+    recorded = recorded_window(args.changes)
+    return recorded, ("import_report.json" if recorded else "inferred from the logs")
 
 
 def _out_path(text: str) -> Path:
@@ -66,14 +109,16 @@ def run(args: argparse.Namespace) -> int:
     base = load_scenario(locate(str(base_path), "scenario")) if base_path is not None else None
     with status("reading the logs") as step:
         logs = read_logs(args.changes, args.deployments, args.incidents, progress=step)
+    window, window_source = chosen_window(args)
     bar = _ProgressBar() if show_progress(None) else None
     try:
         result = calibrate(logs, base=base, reps=args.reps, check_reps=args.check_reps, seed=args.seed,
-                           workers=args.workers, benchmark=args.benchmark,
+                           workers=args.workers, benchmark=args.benchmark, window=window,
                            callback=bar.update if bar else None)
     finally:
         if bar is not None:
             bar.close()
+    result.report["window"]["source"] = window_source
     write_text(out, result.toml, name=f"--out {args.out}")
     if args.json:
         print_json(result.report)
