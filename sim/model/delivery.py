@@ -183,8 +183,11 @@ class DeliveryModel:
     """
 
     def __init__(self, scenario: Scenario, streams: dict[str, Stream], phases: tuple[Phase, ...] = (), *,
-                 record_ci_waits: bool = False):
+                 record_ci_waits: bool = False, fast_paths: bool = True):
         self.scenario = scenario
+        # settings that never change during the run are worked out once (``fast_paths``); without it every
+        # look-up goes through the schedule, as during a plan (the tests prove the two give the same logs)
+        self.fast_paths = fast_paths
         self.rng = streams
         warmup = scenario.simulation.warmup_days
         self.origin = scenario.start - dt.timedelta(days=warmup)
@@ -214,18 +217,18 @@ class DeliveryModel:
         self._release_rng = self.rng["release"]
         self._production_rng = self.rng["production"]
         # the cadence every change follows when no plan switches it (the per-change hot path)
-        self._static_cadence: str | None = (None if "release.cadence" in self.params.dynamic
+        self._static_cadence: str | None = (None if "release.cadence" in self.params.dynamic or not fast_paths
                                             else self.params.get("release.cadence", 0.0))
         # a release train whose settings never change decides each step without looking them up
         self._static_train: tuple[str, int, float, float] | None = None
-        if self.params.dynamic.isdisjoint(RELEASE_KEYS) and not self.params.has_costs:
+        if fast_paths and self.params.dynamic.isdisjoint(RELEASE_KEYS) and not self.params.has_costs:
             method = self.params.get("release.deploy", 0.0)
             hours, cv = ((self.params.get("release.manual_deploy_hours", 0.0), MANUAL_DEPLOY_CV) if method == "manual"
                          else (self.params.get("release.automated_deploy_minutes", 0.0) / 60.0, AUTOMATED_STEP_CV))
             self._static_train = (method, self.params.get("release.max_batch_size", 0.0), hours, cv)
         # CI settings that never change are worked out once (the per-change hot path)
         self._ci_static: CISettings | None = None
-        if self.params.dynamic.isdisjoint(CI_KEYS):
+        if fast_paths and self.params.dynamic.isdisjoint(CI_KEYS):
             self._ci_static = self._ci_settings_at(0.0, 0)
 
     def slowdown(self, t: float, team: int) -> float:
@@ -287,7 +290,7 @@ class DeliveryModel:
         """Each change's defect probability (fatigue and adoption cost included) and whether it is flagged."""
         p = self.params
         n = len(t_all)
-        if p.dynamic.isdisjoint(WORK_KEYS) and not p.has_costs:
+        if self.fast_paths and p.dynamic.isdisjoint(WORK_KEYS) and not p.has_costs:
             fatigue = 1.0 + p.get("team.fatigue_defect_factor", 0.0) * (p.get("team.overtime", 0.0) - 1.0)
             p_def = np.full(n, min(1.0, p.get("quality.defect_rate", 0.0) * fatigue))
             flagged = (u_flag < p.get("branching.flag_coverage", 0.0)) & bool(p.get("branching.feature_flags", 0.0))
@@ -328,7 +331,7 @@ class DeliveryModel:
 
     def _all_trunk_and_static(self) -> bool:
         p = self.params
-        return (p.get("branching.strategy", 0.0) == "trunk" and not p.has_costs
+        return (self.fast_paths and p.get("branching.strategy", 0.0) == "trunk" and not p.has_costs
                 and p.dynamic.isdisjoint(BRANCH_KEYS))
 
     def _form_trunk_units(self) -> None:
