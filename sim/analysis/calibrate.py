@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from sim.analysis.log_facts import LogFacts, read_facts
+from sim.analysis.log_facts import Estimate, LogFacts, read_facts
 from sim.analysis.parallel import run_tasks
 from sim.analysis.runner import percentiles, run_replication
 from sim.analysis.stability import stability_sentence
@@ -140,6 +140,14 @@ def _escape_share(scenario: Scenario) -> float:
     return skip + (1.0 - skip) * (1.0 - scenario.quality.test_detection_rate)
 
 
+def _quiet_defect_rate(facts: LogFacts, scenario: Scenario) -> float:
+    """A defect rate for logs without incidents: the failure rate 0.5 / (n + 1) of n deployments, per change."""
+    n = facts.observed["counts"]["deployments"]
+    size = max(1.0, float(facts.stats.get("changes_per_planned_deployment", 1.0)))
+    per_change = 1.0 - (1.0 - 0.5 / (n + 1)) ** (1.0 / size)
+    return round(min(0.9, max(1e-4, per_change / max(0.05, _escape_share(scenario)))), 6)
+
+
 def _hotfix_start(scenario: Scenario, restore: float, incidents_per_hour: float, batch: float) -> float:
     """Hand-repair hours that give the observed restore time, queue included (an M/G/c guess).
 
@@ -199,8 +207,12 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
     incidents = facts.stats.get("restore_paths")
     cfr = observed["change_failure_rate"]
     if not incidents or cfr is None or cfr == 0:
-        notes.append("no incidents caused by a deployment: defect rate, detection and repair times left at the "
-                     "base's values (the simulated change failure rate is the base's, not the team's)")
+        if "quality.defect_rate" in facts.estimates:
+            notes.append("no incidents caused by a deployment: detection and repair times left at the base's "
+                         "values; the defect rate is read from zero failures (see its note)")
+        else:
+            notes.append("no incidents caused by a deployment: defect rate, detection and repair times left at the "
+                         "base's values (the simulated change failure rate is the base's, not the team's)")
         return fit, notes
     size = max(1.0, facts.stats.get("changes_per_planned_deployment", 1.0))
     per_change = facts.stats.get("escaped_defects_per_change", 1.0 - (1.0 - min(cfr, 0.95)) ** (1.0 / size))
@@ -471,6 +483,15 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
                         f"{counts['incidents']} incidents"),
         "start": start, "days": facts.days, "seed": seed,
     }
+    if counts["incidents"] == 0 and counts["deployments"] >= 1 and "quality.defect_rate" not in estimated:
+        estimated["quality.defect_rate"] = _quiet_defect_rate(facts, base)
+        facts.estimates["quality.defect_rate"] = Estimate(estimated["quality.defect_rate"], (
+            f"no incident in {counts['deployments']} deployments: the defect rate that gives a change failure "
+            f"rate of 0.5 / (deployments + 1), the Jeffreys estimate of a rate seen zero times"))
+    if estimated.get("release.cadence") == "irregular":  # the train's state at the window's end
+        estimated["release.state_day"] = (facts.end.date() - start).days
+        facts.estimates["release.state_day"] = Estimate(estimated["release.state_day"],
+                                                        f"the window's end, {facts.end.date()}: forecasts start there")
     scenario = base.with_values({**identity, **estimated}, source="calibration")
     params, notes = plan_fit(facts, scenario)
     days = fit_days(counts["changes"], facts.days)

@@ -151,12 +151,12 @@ def forecast(scenario: Scenario, changes: int = DEFAULT_CHANGES, start: dt.date 
         raise InputError(f"--changes {changes}: must be >= 1")
     if reps < 1:
         raise InputError(f"--reps {reps}: must be >= 1")
-    start = scenario.start if start is None else start
+    start = (state_date(scenario) or scenario.start) if start is None else start
     if phases:
         if start < scenario.start:
             raise InputError(f"--start {start.isoformat()}: before the plan starts ({scenario.start.isoformat()})")
     elif start != scenario.start:
-        scenario = scenario.with_values({"start": start}, source="--start")
+        scenario = moved_to(scenario, start, source="--start")
     if target is not None and target < start:
         raise InputError(f"--target {target.isoformat()}: before --start {start.isoformat()}")
     seed = scenario.seed if seed is None else seed
@@ -164,6 +164,21 @@ def forecast(scenario: Scenario, changes: int = DEFAULT_CHANGES, start: dt.date 
     results: list[ShipResult] = run_tasks(ship_time, tasks, workers=workers, progress=progress, callback=callback)
     return summarize_ships(results, scenario_name=name or scenario.name, changes=changes, start=start, seed=seed,
                            target=target)
+
+
+def state_date(scenario: Scenario) -> dt.date | None:
+    """The day the scenario's recorded release state holds (None: no state)."""
+    day = scenario.release.state_day
+    return None if day < 0 else scenario.start + dt.timedelta(days=day)
+
+
+def moved_to(scenario: Scenario, start: dt.date, *, source: str) -> Scenario:
+    """The scenario starting on ``start``; a recorded state keeps its date (dropped when it would lie before)."""
+    values: dict[str, Any] = {"start": start}
+    recorded = state_date(scenario)
+    if recorded is not None:
+        values["release.state_day"] = (recorded - start).days if recorded >= start else -1
+    return scenario.with_values(values, source=source)
 
 
 def parse_date(text: str, flag: str) -> dt.date:

@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from sim.analysis.release_gaps import IRREGULAR_WINDOW_HOURS, fit_gaps, looks_irregular, release_gaps
 from sim.metrics.logs import EventLogs
 from sim.metrics.scoring import score
 from sim.model.scenario import Scenario, get_value
@@ -422,13 +423,20 @@ class _Reader:
                  f"{per_day:.1f} changes per working day at the base's ~{rate:g} per engineer")
         self.set("team.changes_per_engineer_per_day", round(per_engineer, 4),
                  f"{per_day:.1f} changes per working day / {engineers} engineers")
+        self.set("team.output_evidence", int(team_changes.sum()),
+                 "changes created in the window: each replication draws its own output per engineer")
 
     # -- release train ----------------------------------------------------------------------------
     def release(self) -> None:
         a = self.a
         rows = np.flatnonzero(self.planned)
         rows = rows[np.argsort(a.deploy_t[rows], kind="stable")]
-        if self.cadence is not None:
+        weekend_train = self.cadence is not None and self.cadence[0] in WEEKEND_CADENCES
+        gaps, waited = release_gaps(a.deploy_t[rows], self.end) if len(rows) else (np.empty(0), 0.0)
+        if len(rows) and looks_irregular(gaps, weekend_train, self.cadence is not None):
+            self._irregular(gaps, waited)
+            cadence = "irregular"
+        elif self.cadence is not None:
             cadence, how = self.cadence
             self.set("release.cadence", cadence, how)
         else:
@@ -441,8 +449,23 @@ class _Reader:
         sizes = self.n_listed(rows)
         cap = self._batch_cap(sizes)
         self.facts.stats["changes_per_planned_deployment"] = float(sizes.mean())
-        self._deploy_method(rows, cadence, cap)
+        # an irregular train's deployments are read as a continuous one's (no window to measure from)
+        self._deploy_method(rows, "continuous" if cadence == "irregular" else cadence, cap)
         self._lead_time_split(rows, cap)
+
+    def _irregular(self, gaps: np.ndarray, waited: float) -> None:
+        fit = fit_gaps(gaps, waited, self.facts.days)
+        self.set("release.cadence", "irregular", fit.note)
+        self.set("release.gap_days", round(min(3650.0, fit.gap_days), 4), "median of the fitted log-normal gaps")
+        self.set("release.gap_spread", round(fit.gap_spread, 4), "log-scale spread of the fitted gaps")
+        self.set("release.gap_evidence", fit.gaps, "complete gaps in the window: each replication draws its own "
+                                                   "gap median and spread")
+        self.set("release.days_since_release", round(min(3650.0, waited), 4),
+                 "days from the last release to the window's end (the state a forecast starts from)")
+        self.set("release.window_hours", IRREGULAR_WINDOW_HOURS,
+                 "a release is one cut of what is ready: its window closes before a second batch could follow")
+        self.facts.stats["days_since_release"] = waited
+        self.facts.stats["release_gaps_days"] = [round(float(g), 3) for g in gaps]
 
     def _cadence(self, rows: np.ndarray) -> tuple[str, str]:
         local = self.local(self.a.deploy_t[rows])

@@ -6,6 +6,8 @@ open at fixed times per cadence (docs/model.md: weekly = a weekend window):
 - ``daily``: 15:00 on working days; ``weekly``: Saturday 09:00; ``biweekly``: every other Saturday
   09:00 (weeks of even ordinal); ``monthly``: the first Saturday of each calendar month, 09:00.
 - ``continuous``: no schedule; a manual deployment still needs someone at work (working hours).
+- ``irregular``: windows at drawn instants (``Calendar.irregular_opens``, from
+  :mod:`sim.model.release_process`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class Calendar:
         self._opens: dict[str, list[float]] = {}
         work = [d * 24.0 + DAY_START_HOUR for d in range(self._days) if self.weekday(d) < 5]
         self._work_opens = work
+        # the irregular cadence's windows are drawn, not computed (sim.model.release_process)
+        self.irregular_opens: list[float] | None = None
 
     def weekday(self, day: int) -> int:
         return (self.weekday0 + day) % 7
@@ -81,6 +85,10 @@ class Calendar:
         return opens
 
     def _compute_opens(self, cadence: str) -> list[float]:
+        if cadence == "irregular":
+            if self.irregular_opens is None:
+                raise ValueError("the irregular cadence needs its drawn windows (Calendar.irregular_opens)")
+            return self.irregular_opens
         out = []
         for d in range(self._days):
             wd = self.weekday(d)

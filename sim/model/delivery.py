@@ -69,6 +69,7 @@ from sim.model.records import (
     column,
     int_column,
 )
+from sim.model.release_process import draw_parameters, irregular_opens, uses_irregular
 from sim.model.rng import Stream, replication_streams
 from sim.model.scenario import Scenario
 
@@ -197,6 +198,9 @@ class DeliveryModel:
         self.params = Schedule(scenario, phases, origin_offset_hours=self.window_start)
         self.calendar = Calendar(self.origin, self.total_days, scenario.team.working_hours_per_day,
                                  scenario.release.window_hours)
+        if uses_irregular(scenario) or "release.cadence" in self.params.dynamic:
+            self.calendar.irregular_opens = irregular_opens(scenario, streams["release_gaps"].generator,
+                                                            (self.total_days + 40) * 24.0, self.window_start)
         self.teams = scenario.org.teams
         self.env = Environment()
         self.runners = simpy.Resource(self.env, capacity=scenario.ci.runners)
@@ -893,4 +897,6 @@ def simulate(scenario: Scenario, root_seed: int | None = None, replication: int 
              phases: tuple[Phase, ...] = ()) -> SimulationRecords:
     """Run one replication and return its records (simulation hours)."""
     seed = scenario.seed if root_seed is None else root_seed
-    return DeliveryModel(scenario, replication_streams(seed, replication), phases).run()
+    streams = replication_streams(seed, replication)
+    scenario = draw_parameters(scenario, streams["parameters"].generator)  # itself unless it carries evidence
+    return DeliveryModel(scenario, streams, phases).run()

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-STREAMS = ("work", "branches", "ci", "quality", "release", "production", "restore", "adoption")
+STREAMS = ("work", "branches", "ci", "quality", "release", "production", "restore", "adoption", "parameters",
+           "release_gaps")
 _BLOCK = 512
 
 

@@ -26,7 +26,7 @@ from sim.errors import InputError
 from sim.files import TOML, LocalFiles, Resolver, read_text
 from sim.metrics import timerange
 
-CADENCES = ("continuous", "daily", "weekly", "biweekly", "monthly")
+CADENCES = ("continuous", "daily", "weekly", "biweekly", "monthly", "irregular")
 STRATEGIES = ("long_lived", "trunk")
 DEPLOY_METHODS = ("manual", "automated")
 
@@ -62,6 +62,9 @@ class Team(_Section):
     fatigue_defect_factor: float = _p("Extra defects from fatigue",
         1.5, "defect-rate increase per unit of overtime", "assumed",
         "defect rate is multiplied by 1 + factor x (overtime - 1)", ge=0, le=10)
+    output_evidence: int = _p("Changes observed", 0, "changes", "assumed",
+                              "changes the calibration window showed; each replication scales the output per "
+                              "engineer by a draw from its posterior (0 = take it as known)", ge=0, le=100_000_000)
 
 
 class Org(_Section):
@@ -134,10 +137,11 @@ class Quality(_Section):
 
 
 class Release(_Section):
-    cadence: Literal["continuous", "daily", "weekly", "biweekly", "monthly"] = _p("Release cadence",
-        "weekly", "continuous | daily | weekly | biweekly | monthly", "assumed",
+    cadence: Literal["continuous", "daily", "weekly", "biweekly", "monthly", "irregular"] = _p("Release cadence",
+        "weekly", "continuous | daily | weekly | biweekly | monthly | irregular", "assumed",
         "when merged changes may ship: continuous = as soon as ready; daily = 15:00 on working days; "
-        "weekly = Saturday 09:00 window; biweekly = every other Saturday; monthly = first Saturday of the month")
+        "weekly = Saturday 09:00 window; biweekly = every other Saturday; monthly = first Saturday of the month; "
+        "irregular = when the team judges it ready, gaps drawn from release.gap_days and release.gap_spread")
     max_batch_size: int = _p("Most changes per deployment", 0, "changes", "assumed", "most changes in one deployment; 0 = no cap", ge=0, le=100000)
     deploy: Literal["manual", "automated"] = _p("Deploy method",
         "manual", "manual | automated", "assumed",
@@ -149,6 +153,20 @@ class Release(_Section):
                                          gt=0, le=600)
     manual_error_rate: float = _p("Manual deployment error rate", 0.05, "probability per deploy", "assumed",
                                   "probability a manual deployment fails by a checklist error", ge=0, le=1)
+    gap_days: float = _p("Median gap between irregular releases", 14.0, "days", "assumed",
+                         "irregular cadence: median of the log-normal gaps between release windows", gt=0, le=3650)
+    gap_spread: float = _p("Spread of gaps between irregular releases", 0.8, "log-scale standard deviation",
+                           "assumed", "irregular cadence: standard deviation of the log of a gap (0 = fixed gaps)",
+                           ge=0, le=4)
+    gap_evidence: int = _p("Release gaps observed", 0, "gaps", "assumed",
+                           "irregular cadence: gaps the fit saw; each replication draws its own gap median and "
+                           "spread from their posterior (0 = take them as known)", ge=0, le=100000)
+    state_day: int = _p("Day the release state holds", -1, "days after start", "assumed",
+                        "the day after `start` on which the last release was release.days_since_release days "
+                        "earlier (-1 = no recorded state)", ge=-1, le=3650)
+    days_since_release: float = _p("Days since the last release", 0.0, "days", "assumed",
+                                   "irregular cadence: time since the last release on release.state_day", ge=0,
+                                   le=3650)
 
 
 class Operations(_Section):

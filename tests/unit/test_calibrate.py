@@ -243,13 +243,15 @@ def test_too_few_deployments_leave_the_fit_out_and_say_what_is_missing():
     assert get_value(result.scenario, "quality.defect_rate") == BASE.quality.defect_rate
 
 
-def test_no_change_caused_incidents_leave_defect_and_repair_at_defaults():
+def test_no_change_caused_incidents_read_a_low_defect_rate_and_leave_repair_at_defaults():
     logs, _ = simulated_logs(days=42, team__engineers=6, release__cadence="daily")
     quiet = make_logs(logs.changes, logs.deployments, logs.incidents.iloc[0:0])
     result = calibrate(quiet, base=BASE, reps=2, check_reps=2, workers=1)
     assert "quality.defect_rate" not in result.report["fit"]["parameters"]
     assert any("no incidents caused by a deployment" in note for note in result.report["missing"])
-    assert result.scenario.quality.defect_rate == BASE.quality.defect_rate
+    # zero failures in n deployments read as a failure rate of 0.5 / (n + 1), not as the base's defect rate
+    assert result.report["parameters"]["quality.defect_rate"]["origin"] == "estimated"
+    assert 0 < result.scenario.quality.defect_rate < BASE.quality.defect_rate
     assert result.scenario.operations.hotfix_hours == BASE.operations.hotfix_hours
 
 

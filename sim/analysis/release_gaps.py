@@ -1,0 +1,84 @@
+"""Fitting the irregular release process to a window's releases (``calibrate``; sim.model.release_process).
+
+The gaps between consecutive planned releases in the window are complete observations; the time from
+the last release to the window's end is a censored one (the next gap is at least that long). The
+log-normal's median and log-scale spread are fitted by maximum likelihood over both (a long wait at
+the end of the window pulls the fit towards longer gaps, as it should). With a single complete gap the
+spread is held at the prior's :data:`~sim.model.release_process.PRIOR_SPREAD`; with none the median
+is the window's length per release and the wait at its end, whichever is longer.
+
+A team is taken as releasing irregularly when its planned releases are at least
+:data:`IRREGULAR_MEDIAN_GAP_DAYS` apart at the median and follow no weekend train, or when there are too
+few of them to show any calendar pattern.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, stats
+
+from sim.model.release_process import PRIOR_SPREAD
+
+NS_PER_DAY = 86_400 * 10**9
+MIN_GAP_DAYS = 1 / 24            # same-hour releases count as an hour apart
+IRREGULAR_MEDIAN_GAP_DAYS = 2.0  # releases further apart than this at the median are not a continuous flow
+IRREGULAR_WINDOW_HOURS = 0.25   # an irregular release ships one batch: its window closes within the quarter hour
+MIN_SPREAD = 0.2
+MAX_SPREAD = 3.0
+
+
+@dataclass(frozen=True)
+class GapFit:
+    gap_days: float            # median of the fitted log-normal
+    gap_spread: float          # log-scale standard deviation
+    gaps: int                  # complete gaps observed
+    days_since_release: float  # the censored wait at the window's end
+    note: str
+
+
+def release_gaps(times_ns: np.ndarray, window_end_ns: int) -> tuple[np.ndarray, float]:
+    """(complete gaps in days between consecutive releases, days from the last release to the window's end)."""
+    times = np.sort(np.asarray(times_ns, dtype=np.int64))
+    gaps = np.maximum(np.diff(times) / NS_PER_DAY, MIN_GAP_DAYS)
+    waited = max(0.0, (window_end_ns - int(times[-1])) / NS_PER_DAY) if times.size else 0.0
+    return gaps.astype(float), float(waited)
+
+
+def fit_gaps(gaps: np.ndarray, waited: float, window_days: float) -> GapFit:
+    """Median and log-scale spread of the gaps (days), the censored wait included; see the module docstring."""
+    gaps = np.asarray(gaps, dtype=float)
+    n = gaps.size
+    if n == 0:
+        median = max(window_days, waited, 1.0)
+        return GapFit(median, PRIOR_SPREAD, 0, waited,
+                      f"one release in {window_days:.0f} days: a gap of about the window's length, prior spread")
+    logs = np.log(gaps)
+    censored = math.log(waited) if waited > MIN_GAP_DAYS else None
+
+    def negative_log_likelihood(theta: np.ndarray) -> float:
+        mu, spread = float(theta[0]), (math.exp(float(theta[1])) if n >= 2 else PRIOR_SPREAD)
+        total = float(np.sum(stats.norm.logpdf(logs, mu, spread)))
+        if censored is not None:
+            total += float(stats.norm.logsf(censored, mu, spread))
+        return -total
+
+    start = np.array([float(logs.mean()), math.log(max(MIN_SPREAD, float(logs.std(ddof=1)) if n >= 2 else 1.0))])
+    best = optimize.minimize(negative_log_likelihood, start, method="Nelder-Mead",
+                             options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 400})
+    mu = float(best.x[0])
+    spread = min(MAX_SPREAD, max(MIN_SPREAD, math.exp(float(best.x[1])))) if n >= 2 else PRIOR_SPREAD
+    note = (f"{n} gaps between planned releases (median {float(np.median(gaps)):.1f} days) and {waited:.0f} days "
+            f"since the last one at the window's end, fitted as log-normal")
+    return GapFit(float(math.exp(mu)), float(spread), n, waited, note)
+
+
+def looks_irregular(gaps: np.ndarray, weekend_train: bool, enough: bool) -> bool:
+    """Whether the releases are better described by drawn gaps than by a calendar cadence."""
+    if weekend_train:
+        return False
+    if not enough:
+        return True
+    return bool(gaps.size and float(np.median(gaps)) >= IRREGULAR_MEDIAN_GAP_DAYS)

@@ -1,0 +1,118 @@
+"""Teams that release when ready: irregular release windows, the train's state at the start, and parameter draws.
+
+**Irregular releases** (``release.cadence = "irregular"``). Many teams cut a release when they judge it
+ready, not on a calendar: the gaps between their releases range from days to months. The model draws
+the gaps between release windows from a log-normal distribution with median ``release.gap_days`` and
+log-scale spread ``release.gap_spread`` (the standard deviation of the log of a gap), fitted by
+``calibrate`` to the window's releases. A window opens at the drawn instant (any day, any hour) and
+stays open ``release.window_hours``; the train ships what is ready then, as at a calendar window.
+
+**State at the start.** ``release.state_day`` >= 0 says that on that day after ``start`` the last
+release was ``release.days_since_release`` days earlier (``calibrate`` records it at the end of its
+window, and a forecast from that day starts from it). The windows are then built around that anchor:
+the gap running at the state day is drawn from the gaps longer than the time already waited (a release
+100 days overdue is not expected within a typical gap), later gaps are drawn afresh, and earlier ones
+backwards from the anchor to fill the warm-up. Without a state the first window falls a uniform share
+of a gap into the run.
+
+**Parameter draws.** A calibrated scenario knows its parameters only as well as its window shows them.
+``release.gap_evidence`` (the number of gaps observed, 0 = take the gap distribution as known) and
+``team.output_evidence`` (changes observed, 0 = take the output as known) make every replication draw
+its own values before it runs (:func:`draw_parameters`), so three releases give a wide range and
+thirty a narrow one:
+
+- the log-gap mean and spread from the normal–scaled-inverse-χ² posterior of ``n`` log gaps with mean
+  log(``gap_days``) and spread ``gap_spread`` under a weak prior (:data:`PRIOR_NU` pseudo-gaps of spread
+  :data:`PRIOR_SPREAD`, :data:`PRIOR_KAPPA` for the mean): σ² ~ ν_n s_n² / χ²(ν_n), μ ~ N(m, σ²/κ_n);
+- the output per engineer scaled by a Gamma(k + ½, 1/k) factor for ``k`` observed changes (the
+  Jeffreys posterior of a Poisson rate, relative to its estimate).
+
+Every draw comes from the replication's own named streams (``parameters``, ``release_gaps``), so runs
+stay reproducible and a scenario without these keys draws nothing and runs exactly as before.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import special
+
+from sim.model.scenario import Scenario
+
+HOURS_PER_DAY = 24.0
+PRIOR_NU = 1.0        # pseudo-gaps of prior spread (weak: one gap's worth)
+PRIOR_SPREAD = 1.0    # prior log-scale spread of gaps: a factor e ≈ 2.7 either way
+PRIOR_KAPPA = 1.0     # pseudo-gaps behind the prior mean (centred on the estimate)
+MIN_GAP_HOURS = 1.0   # two windows never open within the hour
+MAX_GAPS = 100_000    # a guard: a run never needs more windows than this
+
+
+def uses_irregular(scenario: Scenario) -> bool:
+    return scenario.release.cadence == "irregular"
+
+
+def _gap_hours(mu: float, sigma: float, u: np.ndarray) -> np.ndarray:
+    """Log-normal gaps (hours) at uniform quantiles ``u``."""
+    return np.maximum(MIN_GAP_HOURS, np.exp(mu + sigma * math.sqrt(2.0) * special.erfinv(2.0 * u - 1.0)))
+
+
+def residual_gap_hours(mu: float, sigma: float, waited_hours: float, u: float) -> float:
+    """A gap drawn from those longer than ``waited_hours`` (quantile ``u`` of the conditional law), in hours."""
+    if waited_hours <= 0:
+        return float(_gap_hours(mu, sigma, np.array([u]))[0])
+    z = (math.log(waited_hours) - mu) / sigma
+    below = 0.5 * math.erfc(-z / math.sqrt(2.0))  # P(gap <= waited)
+    q = below + u * (1.0 - below)
+    q = min(q, 1.0 - 1e-12)
+    gap = float(_gap_hours(mu, sigma, np.array([q]))[0])
+    return max(gap, waited_hours + MIN_GAP_HOURS)
+
+
+def irregular_opens(scenario: Scenario, generator: np.random.Generator, total_hours: float,
+                    window_start_hours: float) -> list[float]:
+    """Release-window opening times (simulation hours, ascending) over ``[0, total_hours)``."""
+    release = scenario.release
+    mu, sigma = math.log(release.gap_days * HOURS_PER_DAY), max(release.gap_spread, 1e-3)
+    opens: list[float] = []
+    if release.state_day >= 0:
+        anchor = window_start_hours + (release.state_day - release.days_since_release) * HOURS_PER_DAY
+        waited = release.days_since_release * HOURS_PER_DAY
+        t = anchor + residual_gap_hours(mu, sigma, waited, float(generator.random()))
+        back = anchor
+        while back >= 0 and len(opens) < MAX_GAPS:
+            opens.append(back)
+            back -= float(_gap_hours(mu, sigma, generator.random(1))[0])
+        opens.reverse()
+    else:
+        t = float(generator.random()) * float(_gap_hours(mu, sigma, generator.random(1))[0])
+    while t < total_hours and len(opens) < MAX_GAPS:
+        opens.append(t)
+        t += float(_gap_hours(mu, sigma, generator.random(1))[0])
+    opens.append(t)  # one beyond the horizon, so "the next window" exists
+    return opens
+
+
+def draw_parameters(scenario: Scenario, generator: np.random.Generator) -> Scenario:
+    """This replication's own parameter set (the scenario itself when it carries no evidence counts)."""
+    release, team = scenario.release, scenario.team
+    values: dict[str, float] = {}
+    n = release.gap_evidence
+    if n > 0 and release.cadence == "irregular":
+        m = math.log(release.gap_days)
+        s2 = release.gap_spread ** 2
+        nu_n = PRIOR_NU + n
+        kappa_n = PRIOR_KAPPA + n
+        scale = (PRIOR_NU * PRIOR_SPREAD ** 2 + max(n - 1, 0) * s2) / nu_n
+        sigma2 = nu_n * scale / float(generator.chisquare(nu_n))
+        mu = float(generator.normal(m, math.sqrt(sigma2 / kappa_n)))
+        values["release.gap_days"] = float(min(3650.0, max(0.05, math.exp(mu))))
+        values["release.gap_spread"] = float(min(4.0, max(0.01, math.sqrt(sigma2))))
+    k = team.output_evidence
+    if k > 0:
+        factor = float(generator.gamma(k + 0.5, 1.0 / k))
+        values["team.changes_per_engineer_per_day"] = float(min(50.0, max(1e-4,
+                                                                          team.changes_per_engineer_per_day * factor)))
+    if not values:
+        return scenario
+    return scenario.with_values(values, source="parameter draw")
