@@ -80,6 +80,7 @@ MAX_RESIDUAL = 8.0        # residuals are clipped here: far off is far off
 NULL_RESIDUAL = 10.0      # the cost of a metric the simulation leaves null where the logs have it
 POLISH_ABOVE = 0.5        # re-fit with the check's replications when a residual there exceeds this
 POLISH_EVALUATIONS = 4
+IRREGULAR_MAX_BRANCH_DAYS = 120.0  # the longest branch life the fit may choose for a team releasing when ready
 PATIENCE = 4              # evaluations in a row without a 2% better cost before a search gives up
 
 
@@ -188,6 +189,10 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
     if lead is not None:
         trunk = scenario.branching.strategy == "trunk"
         low, high = (0.01, 2.0) if trunk else (0.25, 60.0)
+        if scenario.release.cadence == "irregular":
+            # work waits for a release judged ready: how long it sat before is the only other part of
+            # lead time the logs show, and on such teams it can be weeks whatever the branching
+            low, high = 0.01, IRREGULAR_MAX_BRANCH_DAYS
         before = facts.stats.get("median_hours_before_release")
         if before is None:
             start = scenario.branching.branch_lifetime_days

@@ -425,6 +425,10 @@ class _Reader:
                  f"{per_day:.1f} changes per working day / {engineers} engineers")
         self.set("team.output_evidence", int(team_changes.sum()),
                  "changes created in the window: each replication draws its own output per engineer")
+        spread = output_spread(a.change_t[team_changes], self.start, self.end)
+        if spread is not None:
+            self.set("team.output_spread", round(spread, 4),
+                     f"changes per {OUTPUT_BLOCK_DAYS} days vary beyond chance by this coefficient of variation")
 
     # -- release train ----------------------------------------------------------------------------
     def release(self) -> None:
@@ -433,7 +437,7 @@ class _Reader:
         rows = rows[np.argsort(a.deploy_t[rows], kind="stable")]
         weekend_train = self.cadence is not None and self.cadence[0] in WEEKEND_CADENCES
         gaps, waited = release_gaps(a.deploy_t[rows], self.end) if len(rows) else (np.empty(0), 0.0)
-        if len(rows) and looks_irregular(gaps, weekend_train, self.cadence is not None):
+        if len(rows) and looks_irregular(len(rows), self.facts.days, weekend_train, self.cadence is not None):
             self._irregular(gaps, waited)
             cadence = "irregular"
         elif self.cadence is not None:
@@ -850,6 +854,24 @@ def _interval_lognormal_median(lows: np.ndarray, highs: np.ndarray) -> float:
     start = np.array([float(np.median(log_hi)) - 0.5, 0.0])
     fit = optimize.minimize(negative_ll, start, method="Nelder-Mead")
     return float(math.exp(fit.x[0]))
+
+
+OUTPUT_BLOCK_DAYS = 30  # the output's spread is read from counts of changes per block of this many days
+
+
+def output_spread(created: np.ndarray, start: int, end: int) -> float | None:
+    """The coefficient of variation of the rate behind the changes per :data:`OUTPUT_BLOCK_DAYS` days beyond
+    Poisson noise (Gamma-Poisson, method of moments); None with fewer than three whole blocks or no change."""
+    blocks = int((end - start) // (OUTPUT_BLOCK_DAYS * NS_PER_DAY))
+    if blocks < 3 or created.size == 0:
+        return None
+    index = (created - start) // (OUTPUT_BLOCK_DAYS * NS_PER_DAY)
+    counts = np.bincount(index[(index >= 0) & (index < blocks)].astype(np.int64), minlength=blocks)[:blocks]
+    mean = float(counts.mean())
+    if mean <= 0:
+        return None
+    excess = float(counts.var(ddof=1)) / (mean * mean) - 1.0 / mean
+    return float(min(5.0, math.sqrt(max(0.0, excess))))
 
 
 def read_facts(logs: EventLogs, base: Scenario, window: tuple[dt.date, dt.date] | None = None) -> LogFacts:

@@ -1,6 +1,7 @@
 """Fitting the irregular release process to a window's releases (``calibrate``; sim.model.release_process).
 
-The gaps between consecutive planned releases in the window are complete observations; the time from
+The gaps between consecutive planned releases in the window are complete observations (a release
+within :data:`SAME_RELEASE_DAYS` of the one before is a fix-up of it, not a gap); the time from
 the last release to the window's end is a censored one (the next gap is at least that long). The
 log-normal's median and log-scale spread are fitted by maximum likelihood over both (a long wait at
 the end of the window pulls the fit towards longer gaps, as it should). With a single complete gap the
@@ -8,7 +9,7 @@ spread is held at the prior's :data:`~sim.model.release_process.PRIOR_SPREAD`; w
 is the window's length per release and the wait at its end, whichever is longer.
 
 A team is taken as releasing irregularly when its planned releases are at least
-:data:`IRREGULAR_MEDIAN_GAP_DAYS` apart at the median and follow no weekend train, or when there are too
+:data:`IRREGULAR_MEAN_GAP_DAYS` apart on average and follow no weekend train, or when there are too
 few of them to show any calendar pattern.
 """
 
@@ -24,7 +25,8 @@ from sim.model.release_process import PRIOR_SPREAD
 
 NS_PER_DAY = 86_400 * 10**9
 MIN_GAP_DAYS = 1 / 24            # same-hour releases count as an hour apart
-IRREGULAR_MEDIAN_GAP_DAYS = 2.0  # releases further apart than this at the median are not a continuous flow
+SAME_RELEASE_DAYS = 1.0          # releases closer than this are one release event for the gap fit
+IRREGULAR_MEAN_GAP_DAYS = 2.0   # releases further apart than this on average are not a continuous flow
 IRREGULAR_WINDOW_HOURS = 0.25   # an irregular release ships one batch: its window closes within the quarter hour
 MIN_SPREAD = 0.2
 MAX_SPREAD = 3.0
@@ -42,7 +44,9 @@ class GapFit:
 def release_gaps(times_ns: np.ndarray, window_end_ns: int) -> tuple[np.ndarray, float]:
     """(complete gaps in days between consecutive releases, days from the last release to the window's end)."""
     times = np.sort(np.asarray(times_ns, dtype=np.int64))
-    gaps = np.maximum(np.diff(times) / NS_PER_DAY, MIN_GAP_DAYS)
+    gaps = np.diff(times) / NS_PER_DAY
+    # a fix-up release within the day belongs to the release before it: the model's window ships both
+    gaps = np.maximum(gaps[gaps >= SAME_RELEASE_DAYS], MIN_GAP_DAYS)
     waited = max(0.0, (window_end_ns - int(times[-1])) / NS_PER_DAY) if times.size else 0.0
     return gaps.astype(float), float(waited)
 
@@ -75,10 +79,11 @@ def fit_gaps(gaps: np.ndarray, waited: float, window_days: float) -> GapFit:
     return GapFit(float(math.exp(mu)), float(spread), n, waited, note)
 
 
-def looks_irregular(gaps: np.ndarray, weekend_train: bool, enough: bool) -> bool:
-    """Whether the releases are better described by drawn gaps than by a calendar cadence."""
+def looks_irregular(releases: int, window_days: float, weekend_train: bool, enough: bool) -> bool:
+    """Whether the releases are better described by drawn gaps than by a calendar cadence: no weekend train,
+    and too few releases to show a pattern or fewer than one every :data:`IRREGULAR_MEAN_GAP_DAYS` days."""
     if weekend_train:
         return False
     if not enough:
         return True
-    return bool(gaps.size and float(np.median(gaps)) >= IRREGULAR_MEDIAN_GAP_DAYS)
+    return window_days / max(1, releases) >= IRREGULAR_MEAN_GAP_DAYS

@@ -65,6 +65,10 @@ class Team(_Section):
     output_evidence: int = _p("Changes observed", 0, "changes", "assumed",
                               "changes the calibration window showed; each replication scales the output per "
                               "engineer by a draw from its posterior (0 = take it as known)", ge=0, le=100_000_000)
+    output_spread: float = _p("Month-to-month spread of output", 0.0, "coefficient of variation", "assumed",
+                              "how much the team's output varies from month to month beyond chance; each "
+                              "replication scales the output per engineer by a Gamma draw of this spread "
+                              "(0 = steady)", ge=0, le=5)
 
 
 class Org(_Section):
