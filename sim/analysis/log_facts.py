@@ -435,9 +435,8 @@ class _Reader:
         a = self.a
         rows = np.flatnonzero(self.planned)
         rows = rows[np.argsort(a.deploy_t[rows], kind="stable")]
-        weekend_train = self.cadence is not None and self.cadence[0] in WEEKEND_CADENCES
         gaps, waited = release_gaps(a.deploy_t[rows], self.end) if len(rows) else (np.empty(0), 0.0)
-        if len(rows) and looks_irregular(len(rows), self.facts.days, weekend_train, self.cadence is not None):
+        if len(rows) and looks_irregular(len(rows), self.facts.days, self.cadence[0] if self.cadence else None):
             self._irregular(gaps, waited)
             cadence = "irregular"
         elif self.cadence is not None:

@@ -8,9 +8,9 @@ the end of the window pulls the fit towards longer gaps, as it should). With a s
 spread is held at the prior's :data:`~sim.model.release_process.PRIOR_SPREAD`; with none the median
 is the window's length per release and the wait at its end, whichever is longer.
 
-A team is taken as releasing irregularly when its planned releases are at least
-:data:`IRREGULAR_MEAN_GAP_DAYS` apart on average and follow no weekend train, or when there are too
-few of them to show any calendar pattern.
+A team is taken as releasing irregularly when its planned releases follow no calendar pattern (no
+weekend train, no daily window) and are at least :data:`IRREGULAR_MEAN_GAP_DAYS` apart on average, or
+when there are too few of them to show any pattern.
 """
 
 from __future__ import annotations
@@ -79,11 +79,10 @@ def fit_gaps(gaps: np.ndarray, waited: float, window_days: float) -> GapFit:
     return GapFit(float(math.exp(mu)), float(spread), n, waited, note)
 
 
-def looks_irregular(releases: int, window_days: float, weekend_train: bool, enough: bool) -> bool:
-    """Whether the releases are better described by drawn gaps than by a calendar cadence: no weekend train,
-    and too few releases to show a pattern or fewer than one every :data:`IRREGULAR_MEAN_GAP_DAYS` days."""
-    if weekend_train:
-        return False
-    if not enough:
+def looks_irregular(releases: int, window_days: float, calendar_cadence: str | None) -> bool:
+    """Whether the releases are better described by drawn gaps than by a calendar cadence: too few releases
+    to show a pattern, or no calendar pattern (``continuous``, the catch-all) and fewer than one release
+    every :data:`IRREGULAR_MEAN_GAP_DAYS` days."""
+    if calendar_cadence is None:
         return True
-    return window_days / max(1, releases) >= IRREGULAR_MEAN_GAP_DAYS
+    return calendar_cadence == "continuous" and window_days / max(1, releases) >= IRREGULAR_MEAN_GAP_DAYS
