@@ -43,7 +43,7 @@ def pinball(quantile: float, forecast: float, outcome: float) -> float:
     return quantile * diff if diff >= 0 else (quantile - 1.0) * diff
 
 
-def empirical_quantile(samples: Sequence[float], q: float) -> float:
+def empirical_quantile(samples: Sequence[float] | np.ndarray, q: float) -> float:
     """The first value by which at least ``q`` (0..1) of the ensemble lies (as forecasts' dates are read)."""
     x = np.sort(np.asarray(samples, dtype=float))
     need = max(1, int(np.ceil(q * x.size - 1e-9)))

@@ -51,8 +51,10 @@ from sim.errors import InputError
 from sim.metrics.bands import bands_for, check_benchmark
 from sim.metrics.logs import EventLogs
 from sim.metrics.registry import KEY_METRICS
+from sim.model.advice import fit_caveat
 from sim.model.catalog import shipped
 from sim.model.scenario import (
+    Calibration,
     Scenario,
     get_value,
     load_scenario,
@@ -541,7 +543,26 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
             warnings.append(f"{key}: simulated p50 {row['simulated_p50']:.4g} vs observed {row['observed']:.4g} "
                             f"is outside the calibration bar")
     report["warnings"] = warnings
+    diagnostics = _diagnostics(report, facts, missing)
+    report["diagnostics"] = diagnostics.model_dump()
+    text = _toml(scenario.model_copy(update={"calibration": diagnostics}), origins, facts)
+    scenario = load_scenario_text(text, "calibrated.toml")
+    caveat = fit_caveat(scenario)
+    report["caveat"] = caveat
     return CalibrationResult(scenario, text, report, warnings)
+
+
+def _diagnostics(report: dict[str, Any], facts: LogFacts, missing: list[str]) -> Calibration:
+    """What travels with the written file: how much data, which metrics are within the bar, what was not fitted."""
+    rows = report["metrics"]
+    counts = facts.observed["counts"]
+    return Calibration(
+        window=f"{facts.start.date()} to {facts.end.date()}",
+        deployments=int(counts["deployments"]), changes=int(counts["changes"]), incidents=int(counts["incidents"]),
+        within_bar=", ".join(key for key in METRICS if rows[key]["within_bar"] is True),
+        outside_bar=", ".join(key for key in METRICS if rows[key]["within_bar"] is False),
+        not_fitted="; ".join(missing),
+    )
 
 
 def check_window(logs: EventLogs, window: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:

@@ -7,7 +7,7 @@ checker knows every key. ``MetricStats`` is one metric over replications; ``RunR
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class MetricStats(TypedDict):
@@ -91,6 +91,7 @@ class PlanResult(TypedDict):
     final: RunResult
     probability_elite_at_end: float
     first_elite_week: int | None
+    caveat: NotRequired[str]  # only for a calibrated baseline whose fit is poor or data thin
 
 
 class TornadoRow(TypedDict):

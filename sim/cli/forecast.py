@@ -7,19 +7,34 @@ a plan keeps its own start and phases, and the work may start on its first day o
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
-from sim.analysis.forecast import DEFAULT_CHANGES, DEFAULT_REPS, forecast, parse_date, probability_curve
+from sim.analysis.forecast import (
+    DEFAULT_CHANGES,
+    DEFAULT_REPS,
+    forecast,
+    parse_date,
+    probability_curve,
+    state_date,
+)
+from sim.analysis.throughput import DEFAULT_REPS as THROUGHPUT_REPS
+from sim.analysis.throughput import throughput_from_logs
 from sim.cli.common import add_json_option, nonneg_int, positive_int, print_json
 from sim.cli.tables import print_renderable
+from sim.errors import InputError
+from sim.metrics.logs import read_logs
+from sim.model.advice import fit_caveat
 from sim.model.catalog import locate, shipped
 from sim.model.scenario import Scenario, load_scenario, parse_override
 
-HELP = "forecast when a piece of work (N changes from a start date) is live: p50/p85/p95 dates, odds of a target"
+HELP = ("forecast when a piece of work (N changes from a start date) is live: p5–p95 dates, odds of a target, "
+        "beside the throughput Monte Carlo on request")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="processes (default: the machine's cores); output does not depend on it")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override one dotted key, e.g. --set ci.runners=8 (repeatable)")
+    parser.add_argument("--method", choices=("model", "throughput", "both"), default="model",
+                        help="model (default), throughput (the throughput Monte Carlo on the logs' window) or both")
+    parser.add_argument("--logs", metavar="DIR", default=None,
+                        help="with --method throughput|both: the folder holding changes.csv, deployments.csv and "
+                             "incidents.csv whose window is resampled")
+    parser.add_argument("--window-days", type=positive_int("--window-days"), default=180,
+                        help="days before the start the throughput Monte Carlo resamples (default 180)")
     parser.add_argument("--report", metavar="FILE.html", default=None,
                         help="also write a self-contained HTML report (charts included)")
     add_json_option(parser)
@@ -72,11 +94,25 @@ def run(args: argparse.Namespace) -> int:
         from sim.report import check_report_path
 
         check_report_path(args.report)
+    if args.method != "model" and args.logs is None:
+        raise InputError(f"--method {args.method}: give --logs DIR (the folder with the team's three CSVs) for the "
+                         f"throughput Monte Carlo to resample")
     scenario, phases, name = load_subject(args.scenario, args.overrides)
     start = parse_date(args.start, "--start") if args.start else None
     target = parse_date(args.target, "--target") if args.target else None
-    result = forecast(scenario, args.changes, start, reps=args.reps, seed=args.seed, target=target, phases=phases,
-                      workers=args.workers, name=name, progress=f"forecasting {name}")
+    throughput = None
+    if args.method != "model":
+        throughput = throughput_side(args, start or state_date(scenario) or scenario.start, target)
+    if args.method == "throughput":
+        assert throughput is not None
+        result = throughput
+    else:
+        result = forecast(scenario, args.changes, start, reps=args.reps, seed=args.seed, target=target,
+                          phases=phases, workers=args.workers, name=name, progress=f"forecasting {name}")
+        result["method"] = "model"
+        result["caveat"] = fit_caveat(scenario)
+        if throughput is not None:
+            result["throughput"] = throughput
     if args.report:
         from sim.report import forecast_report, write_report
 
@@ -85,17 +121,42 @@ def run(args: argparse.Namespace) -> int:
         print_json(result)
     else:
         print_renderable(forecast_table(result))
+        if result.get("throughput"):
+            print_renderable(forecast_table(result["throughput"]))
+        if result.get("caveat"):
+            print_renderable(Text(f"note: {result['caveat']}", style="yellow"))
     return 0
+
+
+def throughput_side(args: argparse.Namespace, start: Any, target: Any) -> dict[str, Any]:
+    """The throughput Monte Carlo of ``--logs`` for the same work (its window: ``--window-days`` before the start)."""
+    folder = Path(args.logs)
+    if not folder.is_dir():
+        raise InputError(f"--logs {args.logs}: not a folder (give the folder holding the three CSVs)")
+    logs = read_logs(str(folder / "changes.csv"), str(folder / "deployments.csv"), str(folder / "incidents.csv"))
+    seed = 1 if args.seed is None else args.seed
+    result = throughput_from_logs(logs, args.changes, start, window_days=args.window_days,
+                                  reps=max(args.reps, THROUGHPUT_REPS), seed=seed)
+    if target is not None:
+        days = [None if d is None else (dt.date.fromisoformat(d) - start).days for d in result["ship_dates"]]
+        allowed = (target - start).days
+        result["target"] = target.isoformat()
+        result["probability_by_target"] = sum(1 for d in days if d is not None and d <= allowed) / len(days)
+    return result
 
 
 def forecast_table(result: dict[str, Any]) -> Table:
     title = (f"{result['scenario']}: {result['changes']} changes from {result['start']} — "
              f"{result['reps']} replications, seed {result['seed']}")
     table = Table(title=title, title_justify="left")
+    if result.get("method") == "throughput":
+        window = result.get("window") or {}
+        table.title = (f"throughput Monte Carlo: {result['changes']} changes from {result['start']} — resampling "
+                       f"{window.get('start')} to {window.get('end')}, {result['reps']} replications")
     table.add_column("live by")
     table.add_column("date")
     table.add_column("days after the start", justify="right")
-    for q in (50, 85, 95):
+    for q in (5, 10, 50, 85, 95):
         date, days = result[f"p{q}"], result[f"days_p{q}"]
         table.add_row(f"p{q} ({q}% of replications)", date or "not within the horizon", "—" if days is None else str(days))
     if result["target"] is not None:

@@ -7,6 +7,7 @@ from typing import Any
 from rich import box
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from sim.analysis.plan import load_plan, run_plan
 from sim.analysis.results import MetricStats, PlanResult
@@ -24,6 +25,7 @@ from sim.cli.common import (
 from sim.cli.tables import band_text, print_renderable, run_table
 from sim.metrics.bands import check_benchmark
 from sim.metrics.registry import BY_KEY, METRIC_KEYS
+from sim.model.advice import fit_caveat
 from sim.model.catalog import locate
 
 HELP = "forecast a phased transformation plan week by week: DORA metrics, bands and the odds of Elite"
@@ -58,10 +60,15 @@ def run(args) -> int:
         from sim.report import plan_report, write_report
 
         write_report(args.report, plan_report([result], {plan.name: plan.scenario}))
+    caveat = fit_caveat(plan.scenario)
+    if caveat:  # a calibrated baseline whose fit is poor or data thin says so next to the results
+        result["caveat"] = caveat
     if args.json:
         print_json(result)
     else:
         print_renderable(plan_view(result))
+        if caveat:
+            print_renderable(Text(f"note: {caveat}", style="yellow"))
     return 0
 
 

@@ -16,4 +16,26 @@ def scenario_notes(scenario: Scenario) -> list[str]:
     if given < asked - 1e-9:
         notes.append(f"team.overtime = {scenario.team.overtime:g} asks for {asked:.0f}-hour weeks, but evenings "
                      f"and weekends hold only {given:.0f} hours: the extra beyond that is not worked")
+    caveat = fit_caveat(scenario)
+    if caveat:
+        notes.append(caveat)
     return notes
+
+
+THIN_DEPLOYMENTS = 5  # fewer deployments than this in a calibration window leave its fit thin
+
+
+def fit_caveat(scenario: Scenario) -> str | None:
+    """One line when a calibrated scenario's fit is poor or its data thin (None otherwise)."""
+    fit = scenario.calibration
+    if fit is None:
+        return None
+    problems = []
+    if fit.deployments < THIN_DEPLOYMENTS:
+        problems.append(f"only {fit.deployments} deployment(s) in its window")
+    if fit.outside_bar:
+        problems.append(f"{fit.outside_bar} outside the calibration bar")
+    if not problems:
+        return None
+    return (f"calibrated on {fit.window or 'a team’s logs'} with {' and '.join(problems)}: read its numbers as "
+            f"rough (the ranges carry the parameter uncertainty the data leave; docs/model.md)")

@@ -197,6 +197,18 @@ class Simulation(_Section):
                           ge=0, le=365)
 
 
+class Calibration(_Section):
+    """What ``calibrate`` saw and how well the written scenario reproduces it (not a model parameter)."""
+
+    window: str = Field(default="", description="the logs' window, start to end (end exclusive)")
+    deployments: int = Field(default=0, ge=0, description="deployments in the window")
+    changes: int = Field(default=0, ge=0, description="changes created in the window")
+    incidents: int = Field(default=0, ge=0, description="incidents in the window")
+    within_bar: str = Field(default="", description="metrics whose simulated p50 is within the calibration bar")
+    outside_bar: str = Field(default="", description="metrics whose simulated p50 is outside the calibration bar")
+    not_fitted: str = Field(default="", description="what the logs could not show, left at the base's values")
+
+
 class Scenario(BaseModel):
     """A validated, immutable scenario. Build with :func:`load_scenario` or :func:`scenario_from_dict`."""
 
@@ -215,6 +227,7 @@ class Scenario(BaseModel):
     release: Release = Release()
     operations: Operations = Operations()
     simulation: Simulation = Simulation()
+    calibration: Calibration | None = None  # written by ``calibrate``: its diagnostics travel with the file
 
     @model_validator(mode="after")
     def _teams_have_people(self) -> Scenario:
@@ -506,4 +519,8 @@ def scenario_to_toml(scenario: Scenario, comments: Mapping[str, str] | None = No
             info = parameter_info(key)
             note = comments.get(key) or f"{info['unit']}; {info['source']}"
             lines.append(f"{field} = {fmt(get_value(scenario, key))}  # {note}")
+    if scenario.calibration is not None:
+        lines += ["", "[calibration]  # what calibrate saw and how well this file reproduces it"]
+        for field, value in scenario.calibration.model_dump().items():
+            lines.append(f"{field} = {fmt(value)}")
     return "\n".join(lines) + "\n"
