@@ -63,7 +63,8 @@ def fit_gaps(gaps: np.ndarray, waited: float, window_days: float) -> GapFit:
     censored = math.log(waited) if waited > MIN_GAP_DAYS else None
 
     def negative_log_likelihood(theta: np.ndarray) -> float:
-        mu, spread = float(theta[0]), (math.exp(float(theta[1])) if n >= 2 else PRIOR_SPREAD)
+        spread = min(10.0, max(1e-3, math.exp(min(5.0, float(theta[1]))))) if n >= 2 else PRIOR_SPREAD
+        mu = float(theta[0])
         total = float(np.sum(stats.norm.logpdf(logs, mu, spread)))
         if censored is not None:
             total += float(stats.norm.logsf(censored, mu, spread))

@@ -1,0 +1,174 @@
+"""Backtests (``sim.analysis.backtest``, ``python -m sim backtest``) and calibration windows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+
+from sim.analysis.backtest import (
+    BacktestSettings,
+    actual_ship_day,
+    backtest,
+    cut_dates,
+    logs_at,
+    parse_sizes,
+)
+from sim.analysis.calibrate import calibrate
+from sim.cli import main
+from sim.errors import InputError
+from sim.metrics.logs import make_logs, write_logs
+from sim.metrics.scoring import columns_from_frames
+
+CUT = dt.date(2026, 3, 2)
+
+
+def ts(day: dt.date, hours: float = 12.0) -> pd.Timestamp:
+    return pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=hours)
+
+
+def release_logs(days: int = 400, every: int = 10, end: dt.date = CUT + dt.timedelta(days=120)):
+    """Two changes a day; a release every ``every`` days shipping everything made since the last one."""
+    first = end - dt.timedelta(days=days)
+    changes, deployments, pending = [], [], []
+    for day in range(days):
+        date = first + dt.timedelta(days=day)
+        if day % every == 0 and pending:
+            deployments.append({"deploy_id": f"r{day}", "time_created": ts(date, 18), "change_ids": " ".join(pending)})
+            pending = []
+        for k in (0, 1):
+            changes.append({"change_id": f"c{day}_{k}", "time_created": ts(date, 9 + 4 * k)})
+            pending.append(f"c{day}_{k}")
+    incidents = [{"incident_id": "i1", "time_created": ts(CUT - dt.timedelta(days=3)),
+                  "time_resolved": ts(CUT + dt.timedelta(days=2)), "deploy_id": deployments[-15]["deploy_id"]}]
+    return make_logs(changes, deployments, incidents)
+
+
+def test_logs_at_a_cut_hold_what_the_team_knew_then():
+    logs = release_logs()
+    window = logs_at(logs, CUT - dt.timedelta(days=60), CUT)
+    assert (window.deployments["time_created"] < ts(CUT, 0)).all()
+    assert (window.deployments["time_created"] >= ts(CUT - dt.timedelta(days=60), 0)).all()
+    assert (window.changes["time_created"] < ts(CUT, 0)).all()
+    # the incident resolved after the cut is still open at it
+    assert window.incidents["time_resolved"].isna().all() and len(window.incidents) == 1
+    # changes already live before the window are history, not part of it
+    columns = columns_from_frames(window.changes, window.deployments, window.incidents)
+    assert columns.change_t.min() >= ts(CUT - dt.timedelta(days=60 + 10), 0).value
+
+
+def test_the_actual_ship_day_is_the_last_first_deployment_of_the_first_n_changes():
+    logs = release_logs(every=10)
+    columns = columns_from_frames(logs.changes, logs.deployments, logs.incidents)
+    day, reason = actual_ship_day(columns, CUT, 6)  # three days of changes, shipped at the next release
+    assert reason is None
+    releases = sorted(pd.to_datetime(logs.deployments["time_created"]).dt.date)
+    next_release = next(d for d in releases if d > CUT + dt.timedelta(days=2))
+    assert day == (next_release - CUT).days
+    day, reason = actual_ship_day(columns, CUT, 10_000)
+    assert day is None and "only" in reason
+
+
+def test_cut_dates_leave_a_window_before_and_a_horizon_after():
+    logs = release_logs()
+    columns = columns_from_frames(logs.changes, logs.deployments, logs.incidents)
+    cuts = cut_dates(columns, every_days=30, window_days=180, horizon_days=90)
+    assert cuts == sorted(cuts) and len(cuts) >= 3
+    first = pd.Timestamp(int(columns.deploy_t.min()), tz="UTC").date()
+    last = pd.Timestamp(int(columns.deploy_t.max()), tz="UTC").date()
+    assert all(c >= first + dt.timedelta(days=180) and c <= last - dt.timedelta(days=90) for c in cuts)
+    with pytest.raises(InputError, match="too little history"):
+        cut_dates(columns, every_days=30, window_days=600, horizon_days=90)
+
+
+def test_a_throughput_backtest_scores_every_case_it_can_judge():
+    logs = release_logs()
+    settings = BacktestSettings(method="throughput", sizes=(6, 40), throughput_reps=300)
+    result = backtest(logs, cuts=[CUT], settings=settings, workers=1)
+    assert [c["n"] for c in result["cases"]] == [6, 40]
+    for case in result["cases"]:
+        scored = case["throughput"]
+        assert {"p5", "p50", "p85", "p95", "crps", "in_p5_p95", "le_p85"} <= set(scored)
+        assert "model" not in case
+    assert result["summary"]["throughput"]["cases"] == 2
+    # a steady team releasing every ten days: the resampled window brackets what happened
+    assert result["summary"]["throughput"]["coverage_p5_p95"] == 1.0
+    assert backtest(logs, cuts=[CUT], settings=settings, workers=1)["cases"] == result["cases"]
+
+
+def test_a_model_backtest_calibrates_each_window_and_forecasts_from_the_cut():
+    logs = release_logs()
+    settings = BacktestSettings(method="both", sizes=(10,), reps=6, calibration_reps=2, calibration_check_reps=2)
+    result = backtest(logs, cuts=[CUT], settings=settings, workers=1)
+    (case,) = result["cases"]
+    assert "model" in case and "throughput" in case
+    window = result["windows"][0]
+    assert window["calibration"]["deployments"] >= 3
+    assert result["dora"][0]["metrics"]["deployment_frequency_per_day"]["observed"] == pytest.approx(9 / 90, abs=0.02)
+    assert result["summary"]["crps_ratio_model_to_throughput"] is not None
+
+
+def test_a_window_without_releases_is_not_judged():
+    logs = release_logs()
+    quiet = make_logs(logs.changes, logs.deployments[logs.deployments["time_created"] >= ts(CUT, 0)],
+                      logs.incidents.iloc[0:0])
+    result = backtest(quiet, cuts=[CUT], settings=BacktestSettings(method="throughput"), workers=1)
+    assert result["cases"] == [] and "no release" in result["not_judged"][0]["reason"]
+
+
+def test_sizes_parse_and_bad_ones_are_one_line():
+    assert parse_sizes(["actual30", "20"]) == ("actual30", 20)
+    with pytest.raises(InputError, match="--n 'x'"):
+        parse_sizes(["x"])
+    with pytest.raises(InputError, match="--n 0"):
+        parse_sizes(["0"])
+
+
+def test_calibrate_takes_a_window_and_refuses_one_without_releases():
+    logs = release_logs()
+    start, end = CUT - dt.timedelta(days=90), CUT
+    result = calibrate(logs_at(logs, start, end), reps=2, check_reps=2, workers=1, window=(start, end))
+    assert result.report["window"] == {"start": start.isoformat(), "end": end.isoformat(), "days": 90}
+    assert result.scenario.release.cadence == "irregular"
+    assert result.scenario.release.gap_days == pytest.approx(10.0, rel=0.25)
+    assert result.scenario.calibration is not None and result.scenario.calibration.deployments == 9
+    with pytest.raises(InputError, match="no deployment in the window"):
+        calibrate(logs, reps=2, check_reps=2, workers=1, window=(dt.date(2020, 1, 1), dt.date(2020, 3, 1)))
+    with pytest.raises(InputError, match="end must come after"):
+        calibrate(logs, reps=2, check_reps=2, workers=1, window=(end, start))
+
+
+def _write(logs, folder):
+    write_logs(logs, folder)
+    return [f"--changes={folder / 'changes.csv'}", f"--deployments={folder / 'deployments.csv'}",
+            f"--incidents={folder / 'incidents.csv'}"]
+
+
+def test_cli_backtest_json_and_one_line_errors(tmp_path, capsys):
+    files = _write(release_logs(), tmp_path)
+    code = main(["backtest", *files, "--method", "throughput", "--cuts", CUT.isoformat(), "--n", "8", "--json"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["cases"][0]["n"] == 8 and "summary" in doc and "dora" in doc
+    assert main(["backtest", "--method", "throughput"]) == 2
+    assert "--changes" in capsys.readouterr().err
+    assert main(["backtest", *files, "--repo", str(tmp_path)]) == 2
+    assert main(["backtest", *files, "--window-days", "900"]) == 2
+    assert "too little history" in capsys.readouterr().err
+
+
+def test_cli_calibrate_reads_the_window_the_import_recorded(tmp_path, capsys):
+    files = _write(release_logs(), tmp_path)
+    report = {"source": "git", "settings": {"since": "2025-12-01", "until": "2026-03-01"}}
+    (tmp_path / "import_report.json").write_text(json.dumps(report), encoding="utf-8")
+    code = main(["calibrate", *files, "--out", str(tmp_path / "ours.toml"), "--reps", "2", "--check-reps", "2",
+                 "--json"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["window"]["start"] == "2025-12-01" and doc["window"]["end"] == "2026-03-01"
+    assert doc["window"]["source"] == "import_report.json"
+    assert "[calibration]" in (tmp_path / "ours.toml").read_text(encoding="utf-8")
+    assert main(["calibrate", *files, "--out", str(tmp_path / "x.toml"), "--start", "2026-01-01"]) == 2
+    assert "together" in capsys.readouterr().err

@@ -1,0 +1,118 @@
+"""Irregular releases, the release train's state and per-replication parameter draws (sim.model.release_process),
+and fitting them to a window's releases (sim.analysis.release_gaps)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim.analysis.release_gaps import NS_PER_DAY, fit_gaps, looks_irregular, release_gaps
+from sim.model.delivery import simulate
+from sim.model.release_process import draw_parameters, irregular_opens, residual_gap_hours
+from sim.model.scenario import Scenario
+
+IRREGULAR = Scenario().with_values({"release.cadence": "irregular", "release.gap_days": 10.0,
+                                    "release.gap_spread": 0.6}, source="test")
+
+
+def test_an_unconditional_gap_is_the_log_normal_quantile():
+    mu, sigma = math.log(240.0), 0.6
+    assert residual_gap_hours(mu, sigma, 0.0, 0.5) == pytest.approx(240.0)
+    assert residual_gap_hours(mu, sigma, 0.0, 0.9) == pytest.approx(stats.lognorm(sigma, scale=240.0).ppf(0.9))
+
+
+@pytest.mark.parametrize("waited", [24.0, 240.0, 2400.0])
+def test_the_running_gap_is_drawn_from_gaps_longer_than_the_wait(waited):
+    mu, sigma = math.log(240.0), 0.6
+    law = stats.lognorm(sigma, scale=240.0)
+    for u in (0.0, 0.3, 0.5, 0.9):
+        gap = residual_gap_hours(mu, sigma, waited, u)
+        assert gap > waited
+        if u > 0 and law.sf(waited) > 1e-6:
+            # quantile u of the law conditioned on gap > waited
+            assert gap == pytest.approx(law.ppf(law.cdf(waited) + u * law.sf(waited)), rel=1e-6)
+
+
+def test_irregular_windows_have_the_gap_law_asked_for():
+    generator = np.random.default_rng(5)
+    opens = irregular_opens(IRREGULAR, generator, total_hours=24 * 20_000, window_start_hours=0.0)
+    gaps = np.diff(opens) / 24.0
+    assert np.median(gaps) == pytest.approx(10.0, rel=0.05)
+    assert np.std(np.log(gaps)) == pytest.approx(0.6, rel=0.05)
+
+
+def test_a_recorded_state_places_the_last_release_and_delays_the_next():
+    state = IRREGULAR.with_values({"release.state_day": 50, "release.days_since_release": 30.0}, source="test")
+    for seed in range(20):
+        opens = irregular_opens(state, np.random.default_rng(seed), total_hours=24 * 200, window_start_hours=24 * 28)
+        anchor = 24 * (28 + 50 - 30)
+        assert anchor in opens
+        after = [t for t in opens if t > anchor]
+        assert after[0] > 24 * (28 + 50)  # no release between the last one and the state day
+
+
+def test_no_evidence_draws_nothing_and_evidence_narrows_with_data():
+    assert draw_parameters(IRREGULAR, np.random.default_rng(1)) is IRREGULAR
+
+    def medians(n: int) -> np.ndarray:
+        scenario = IRREGULAR.with_values({"release.gap_evidence": n}, source="test")
+        generator = np.random.default_rng(2)
+        return np.array([draw_parameters(scenario, generator).release.gap_days for _ in range(400)])
+
+    few, many = medians(2), medians(200)
+    assert np.std(np.log(few)) > 3 * np.std(np.log(many))
+    assert np.median(many) == pytest.approx(10.0, rel=0.05)
+
+
+def test_output_draws_are_centred_and_spread_by_the_output_spread():
+    scenario = Scenario().with_values({"team.output_evidence": 10_000, "team.output_spread": 0.5}, source="test")
+    generator = np.random.default_rng(3)
+    rates = np.array([draw_parameters(scenario, generator).team.changes_per_engineer_per_day for _ in range(2000)])
+    base = scenario.team.changes_per_engineer_per_day
+    assert np.mean(rates) == pytest.approx(base, rel=0.05)
+    assert np.std(rates) / np.mean(rates) == pytest.approx(0.5, rel=0.1)
+
+
+def test_a_simulated_irregular_team_deploys_at_the_renewal_rate():
+    # plenty of work and one deployment a window: deployments per day -> 1 / E[gap] = 1 / (median e^(σ²/2))
+    scenario = IRREGULAR.with_values({"days": 1500, "release.deploy": "automated", "release.window_hours": 0.25,
+                                      "quality.defect_rate": 0.0, "team.engineers": 4}, source="test")
+    counts = []
+    for k in range(3):
+        records = simulate(scenario, 7, k)
+        start = np.asarray(records.deployments.start)
+        counts.append(np.sum((start >= records.window_start) & (start < records.window_end)))
+    rate = np.mean(counts) / 1500
+    assert rate == pytest.approx(1 / (10.0 * math.exp(0.6**2 / 2)), rel=0.1)
+
+
+def test_same_day_fix_up_releases_join_the_release_before():
+    times = np.array([0, 10, 10.2, 25]) * NS_PER_DAY
+    gaps, waited = release_gaps(times, int(30 * NS_PER_DAY))
+    assert gaps.tolist() == pytest.approx([10.0, 14.8])
+    assert waited == pytest.approx(5.0)
+
+
+def test_the_gap_fit_recovers_a_log_normal_and_heeds_the_wait():
+    sample = stats.lognorm(0.7, scale=20.0).rvs(size=400, random_state=np.random.default_rng(4))
+    fit = fit_gaps(sample, 0.0, 3000)
+    assert fit.gap_days == pytest.approx(20.0, rel=0.1)
+    assert fit.gap_spread == pytest.approx(0.7, rel=0.1)
+    few = np.array([10.0, 12.0, 11.0])
+    assert fit_gaps(few, 90.0, 180).gap_days > fit_gaps(few, 2.0, 180).gap_days  # a long wait is evidence
+
+
+def test_thin_data_fall_back_to_the_window_and_the_prior():
+    assert fit_gaps(np.empty(0), 40.0, 180).gap_days == 180
+    one = fit_gaps(np.array([30.0]), 0.0, 180)
+    assert one.gaps == 1 and one.gap_spread == 1.0
+
+
+def test_what_counts_as_irregular():
+    assert looks_irregular(3, 180, None)               # too few to show a pattern
+    assert looks_irregular(20, 180, "continuous")      # one release every nine days
+    assert not looks_irregular(150, 180, "continuous")  # releases most days
+    assert not looks_irregular(40, 180, "daily") and not looks_irregular(20, 180, "weekly")
