@@ -82,6 +82,7 @@ MAX_RESIDUAL = 8.0        # residuals are clipped here: far off is far off
 NULL_RESIDUAL = 10.0      # the cost of a metric the simulation leaves null where the logs have it
 POLISH_ABOVE = 0.5        # re-fit with the check's replications when a residual there exceeds this
 POLISH_EVALUATIONS = 4
+MIN_LEAD_FIT_DEPLOYMENTS = 3  # an irregular team's lead time is fitted from this many releases on
 IRREGULAR_MAX_BRANCH_DAYS = 120.0  # the longest branch life the fit may choose for a team releasing when ready
 PATIENCE = 4              # evaluations in a row without a 2% better cost before a search gives up
 
@@ -177,33 +178,44 @@ def _hotfix_start(scenario: Scenario, restore: float, incidents_per_hour: float,
     return float(optimize.brentq(lambda h: predicted(h) - restore, 0.05, high, xtol=1e-3))
 
 
+def _lead_parameter(facts: LogFacts, scenario: Scenario) -> FitParameter:
+    """The branch lifetime, fitted to the median lead time, with its range and a start from the lead-time split."""
+    trunk = scenario.branching.strategy == "trunk"
+    low, high = (0.01, 2.0) if trunk else (0.25, 60.0)
+    if scenario.release.cadence == "irregular":
+        # work waits for a release judged ready: how long it sat before is the only other part of
+        # lead time the logs show, and on such teams it can be weeks whatever the branching
+        low, high = 0.01, IRREGULAR_MAX_BRANCH_DAYS
+    before = facts.stats.get("median_hours_before_release")
+    if before is None:
+        start = scenario.branching.branch_lifetime_days
+    elif trunk:
+        start = before / 24.0 / 2.0
+    else:
+        start = before / 24.0 / 0.55  # about half a branch's life passes before a change merges
+    return FitParameter("branching.branch_lifetime_days", "lead_time_hours", low, high, min(high, max(low, start)), 0.6)
+
+
 def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], list[str]]:
     """The parameters to fit, each with its range and starting value, and notes on what is not fitted."""
     observed = facts.observed["metrics"]
     counts = facts.observed["counts"]
     notes: list[str] = []
-    if counts["deployments"] < 5:
+    irregular = scenario.release.cadence == "irregular"
+    lead = observed["lead_time_hours"]
+    if counts["deployments"] < 5 and not (irregular and counts["deployments"] >= MIN_LEAD_FIT_DEPLOYMENTS
+                                          and lead is not None):
         notes.append(f"only {counts['deployments']} deployment(s) in the window (at least 5 needed): nothing fitted by "
                      "simulation; defect rate, branch lifetime and repair times left at the base's values")
         return [], notes
     fit: list[FitParameter] = []
-    lead = observed["lead_time_hours"]
+    if counts["deployments"] < 5:
+        # a team releasing when ready shows its lead time in a few releases; failures need more
+        notes.append(f"only {counts['deployments']} deployments in the window: the branch lifetime is fitted to "
+                     "the lead time; defect rate and repair times left at the base's values (5 needed)")
+        return [_lead_parameter(facts, scenario)], notes
     if lead is not None:
-        trunk = scenario.branching.strategy == "trunk"
-        low, high = (0.01, 2.0) if trunk else (0.25, 60.0)
-        if scenario.release.cadence == "irregular":
-            # work waits for a release judged ready: how long it sat before is the only other part of
-            # lead time the logs show, and on such teams it can be weeks whatever the branching
-            low, high = 0.01, IRREGULAR_MAX_BRANCH_DAYS
-        before = facts.stats.get("median_hours_before_release")
-        if before is None:
-            start = scenario.branching.branch_lifetime_days
-        elif trunk:
-            start = before / 24.0 / 2.0
-        else:
-            start = before / 24.0 / 0.55  # about half a branch's life passes before a change merges
-        fit.append(FitParameter("branching.branch_lifetime_days", "lead_time_hours", low, high,
-                                min(high, max(low, start)), 0.6))
+        fit.append(_lead_parameter(facts, scenario))
         if facts.stats.get("release_train_full"):
             # changes queue for a full release train: their wait also depends on the backlog the
             # window opened with, which the days simulated before the window build up

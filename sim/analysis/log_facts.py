@@ -437,7 +437,7 @@ class _Reader:
         rows = rows[np.argsort(a.deploy_t[rows], kind="stable")]
         gaps, waited = release_gaps(a.deploy_t[rows], self.end) if len(rows) else (np.empty(0), 0.0)
         if len(rows) and looks_irregular(len(rows), self.facts.days, self.cadence[0] if self.cadence else None):
-            self._irregular(gaps, waited)
+            self._irregular(gaps, waited, (int(a.deploy_t[rows].min()) - self.start) / NS_PER_DAY)
             cadence = "irregular"
         elif self.cadence is not None:
             cadence, how = self.cadence
@@ -456,8 +456,8 @@ class _Reader:
         self._deploy_method(rows, "continuous" if cadence == "irregular" else cadence, cap)
         self._lead_time_split(rows, cap)
 
-    def _irregular(self, gaps: np.ndarray, waited: float) -> None:
-        fit = fit_gaps(gaps, waited, self.facts.days)
+    def _irregular(self, gaps: np.ndarray, waited: float, lead_in: float) -> None:
+        fit = fit_gaps(gaps, waited, self.facts.days, lead_in)
         self.set("release.cadence", "irregular", fit.note)
         self.set("release.gap_days", round(min(3650.0, fit.gap_days), 4), "median of the fitted log-normal gaps")
         self.set("release.gap_spread", round(fit.gap_spread, 4), "log-scale spread of the fitted gaps")

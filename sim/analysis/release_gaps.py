@@ -2,11 +2,12 @@
 
 The gaps between consecutive planned releases in the window are complete observations (a release
 within :data:`SAME_RELEASE_DAYS` of the one before is a fix-up of it, not a gap); the time from
-the last release to the window's end is a censored one (the next gap is at least that long). The
-log-normal's median and log-scale spread are fitted by maximum likelihood over both (a long wait at
-the end of the window pulls the fit towards longer gaps, as it should). With a single complete gap the
-spread is held at the prior's :data:`~sim.model.release_process.PRIOR_SPREAD`; with none the median
-is the window's length per release and the wait at its end, whichever is longer.
+the last release to the window's end is a censored one (the next gap is at least that long), and so
+is the time from the window's start to its first release (the gap running then was at least that
+long). The log-normal's median and log-scale spread are fitted by maximum likelihood over all of them
+(long waits at either end pull the fit towards longer gaps, as they should). With a single complete gap the
+spread is held at the prior's :data:`~sim.model.release_process.PRIOR_SPREAD`; with none (a single
+release event) the mean gap is the window over 1.5 (the Jeffreys estimate of a Poisson rate seen once).
 
 A team is taken as releasing irregularly when its planned releases follow no calendar pattern (no
 weekend train, no daily window) and are at least :data:`IRREGULAR_MEAN_GAP_DAYS` apart on average, or
@@ -51,23 +52,28 @@ def release_gaps(times_ns: np.ndarray, window_end_ns: int) -> tuple[np.ndarray, 
     return gaps.astype(float), float(waited)
 
 
-def fit_gaps(gaps: np.ndarray, waited: float, window_days: float) -> GapFit:
-    """Median and log-scale spread of the gaps (days), the censored wait included; see the module docstring."""
+def fit_gaps(gaps: np.ndarray, waited: float, window_days: float, lead_in: float = 0.0) -> GapFit:
+    """Median and log-scale spread of the gaps (days), the censored waits at both ends included; see the module
+    docstring."""
     gaps = np.asarray(gaps, dtype=float)
     n = gaps.size
     if n == 0:
-        median = max(window_days, waited, 1.0)
+        # one release event in the window: the Jeffreys estimate of a Poisson rate, (1 + ½) / window, sets
+        # the mean gap, and the prior spread turns it into a median
+        mean = window_days / 1.5
+        median = max(1.0, mean / math.exp(PRIOR_SPREAD**2 / 2))
         return GapFit(median, PRIOR_SPREAD, 0, waited,
-                      f"one release in {window_days:.0f} days: a gap of about the window's length, prior spread")
+                      f"one release in {window_days:.0f} days: a mean gap of {mean:.0f} days (the Jeffreys "
+                      f"estimate of the release rate) with the prior spread")
     logs = np.log(gaps)
-    censored = math.log(waited) if waited > MIN_GAP_DAYS else None
+    censored = [math.log(t) for t in (waited, lead_in) if t > MIN_GAP_DAYS]
 
     def negative_log_likelihood(theta: np.ndarray) -> float:
         spread = min(10.0, max(1e-3, math.exp(min(5.0, float(theta[1]))))) if n >= 2 else PRIOR_SPREAD
         mu = float(theta[0])
         total = float(np.sum(stats.norm.logpdf(logs, mu, spread)))
-        if censored is not None:
-            total += float(stats.norm.logsf(censored, mu, spread))
+        if censored:
+            total += float(np.sum(stats.norm.logsf(censored, mu, spread)))
         return -total
 
     start = np.array([float(logs.mean()), math.log(max(MIN_SPREAD, float(logs.std(ddof=1)) if n >= 2 else 1.0))])
@@ -75,8 +81,8 @@ def fit_gaps(gaps: np.ndarray, waited: float, window_days: float) -> GapFit:
                              options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 400})
     mu = float(best.x[0])
     spread = min(MAX_SPREAD, max(MIN_SPREAD, math.exp(float(best.x[1])))) if n >= 2 else PRIOR_SPREAD
-    note = (f"{n} gaps between planned releases (median {float(np.median(gaps)):.1f} days) and {waited:.0f} days "
-            f"since the last one at the window's end, fitted as log-normal")
+    note = (f"{n} gaps between planned releases (median {float(np.median(gaps)):.1f} days), {lead_in:.0f} days "
+            f"before the first and {waited:.0f} days since the last one in the window, fitted as log-normal")
     return GapFit(float(math.exp(mu)), float(spread), n, waited, note)
 
 

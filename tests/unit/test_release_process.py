@@ -106,7 +106,8 @@ def test_the_gap_fit_recovers_a_log_normal_and_heeds_the_wait():
 
 
 def test_thin_data_fall_back_to_the_window_and_the_prior():
-    assert fit_gaps(np.empty(0), 40.0, 180).gap_days == 180
+    lone = fit_gaps(np.empty(0), 40.0, 180)
+    assert lone.gap_days * math.exp(lone.gap_spread**2 / 2) == pytest.approx(120.0)  # mean gap 180 / 1.5
     one = fit_gaps(np.array([30.0]), 0.0, 180)
     assert one.gaps == 1 and one.gap_spread == 1.0
 
