@@ -32,7 +32,7 @@ from sim.model.calendar import Calendar
 from sim.model.flow.branches import BranchStage
 from sim.model.flow.ci import CIStage
 from sim.model.flow.deployment import DeploymentStage
-from sim.model.flow.engine import Environment
+from sim.model.flow.engine import Environment, drop_pending
 from sim.model.flow.production import ProductionStage
 from sim.model.flow.release import ReleaseStage
 from sim.model.flow.state import FlowState
@@ -91,7 +91,7 @@ class DeliveryModel:
         try:
             self.start()
             self.env.run_to(self.window_end)
-            self.env.drop_pending()
+            drop_pending(self.env)
         finally:
             if collecting:
                 gc.enable()

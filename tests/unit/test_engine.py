@@ -1,7 +1,7 @@
 """The model's engine shortcuts (sim/model/flow/engine.py) against SimPy's own behaviour.
 
 Each shortcut must do exactly what the SimPy construct it replaces does: the same events in the same
-order. A model run with the written-out loop must equal one with ``simpy.Environment.run(until=)``.
+order; a model run with the written-out loop equals one with ``simpy.Environment.run(until=)``.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from sim.model.delivery import DeliveryModel
 from sim.model.flow.engine import (
     RUNNER_TOKEN,
     Environment,
+    Later,
+    QueueNow,
+    StartNow,
+    drop_pending,
     give_back,
-    later,
     nothing_else_due,
-    queue_now,
-    start_now,
     take_free,
 )
 from sim.model.records import SimulationRecords
@@ -45,15 +46,15 @@ def _order_with_simpy(env: simpy.Environment, log: list[str]) -> None:
     env.timeout(1.0).callbacks.append(lambda _e: log.append("other timeout at 1"))
 
 
-def _order_with_steps(env: Environment, log: list[str]) -> None:
+def _order_with_steps(env: simpy.Environment, log: list[str]) -> None:
     def at_one(_event: object) -> None:
         log.append("timeout")
-        start_now(env, lambda _e: log.append("process started at 1"))
-        queue_now(env, lambda _e: log.append("zero timeout at 1"))
+        StartNow(env, lambda _e: log.append("process started at 1"))
+        QueueNow(env, lambda _e: log.append("zero timeout at 1"))
 
     # a process first starts (an urgent event), then its timeout is scheduled
-    start_now(env, lambda _e: later(env, 1.0, at_one))
-    later(env, 1.0, lambda _e: log.append("other timeout at 1"))
+    StartNow(env, lambda _e: Later(env, 1.0, at_one))
+    Later(env, 1.0, lambda _e: log.append("other timeout at 1"))
 
 
 def test_steps_run_in_the_order_simpy_runs_processes_and_timeouts() -> None:
@@ -62,7 +63,7 @@ def test_steps_run_in_the_order_simpy_runs_processes_and_timeouts() -> None:
     _order_with_simpy(env, expected)
     env.run()
     got: list[str] = []
-    steps = Environment()
+    steps = simpy.Environment()
     _order_with_steps(steps, got)
     steps.run()
     assert got == expected
@@ -70,11 +71,11 @@ def test_steps_run_in_the_order_simpy_runs_processes_and_timeouts() -> None:
 
 
 def test_nothing_else_due_sees_the_events_due_now() -> None:
-    env = Environment()
+    env = simpy.Environment()
     seen: list[bool] = []
-    later(env, 1.0, lambda _e: seen.append(nothing_else_due(env)))
-    later(env, 1.0, lambda _e: seen.append(nothing_else_due(env)))
-    later(env, 2.0, lambda _e: seen.append(nothing_else_due(env)))
+    Later(env, 1.0, lambda _e: seen.append(nothing_else_due(env)))
+    Later(env, 1.0, lambda _e: seen.append(nothing_else_due(env)))
+    Later(env, 2.0, lambda _e: seen.append(nothing_else_due(env)))
     env.run()
     assert seen == [False, True, True]
 
@@ -108,19 +109,27 @@ def test_taking_a_free_runner_grants_what_a_request_would(capacity: int) -> None
     assert _pool_grants(True, capacity, holds) == _pool_grants(False, capacity, holds)
 
 
+def test_dropping_pending_steps_empties_the_queue() -> None:
+    env = simpy.Environment()
+    Later(env, 5.0, lambda _e: None)
+    env.run(until=1.0)
+    drop_pending(env)
+    assert env.peek() == float("inf")
+
+
 def test_run_to_refuses_a_time_in_the_past() -> None:
     env = Environment()
     with pytest.raises(ValueError, match="must be greater than the current simulation time"):
         env.run_to(0.0)
 
 
-def _columns(records: SimulationRecords) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {}
+def _columns(records: SimulationRecords) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
     for name in ("changes", "units", "deployments", "incidents"):
         table = getattr(records, name)
         for slot in type(table).__slots__:
             values = getattr(table, slot)
-            out[f"{name}.{slot}"] = values.tolist() if isinstance(values, array) else list(values)
+            out[f"{name}.{slot}"] = np.array(values.tolist() if isinstance(values, array) else values)
     return out
 
 

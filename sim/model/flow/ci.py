@@ -17,11 +17,11 @@ import simpy
 
 from sim.model.flow.engine import (
     RUNNER_TOKEN,
+    Later,
+    QueueNow,
+    StartNow,
     give_back,
-    later,
     nothing_else_due,
-    queue_now,
-    start_now,
     take_free,
 )
 from sim.model.flow.state import FlowState
@@ -114,7 +114,7 @@ class CIStage:
         a queueing model). Units added during the run (follow-up fixes) start their own CI flow when they
         are written, so the source never picks them up a second time."""
         self._formed_units = len(self.flow.units)
-        start_now(self.env, partial(self._arrive, 0))
+        StartNow(self.env, partial(self._arrive, 0))
 
     def _arrive(self, first: int, _event: object = None) -> None:
         env = self.env
@@ -124,7 +124,7 @@ class CIStage:
         for index in range(first, self._formed_units):
             merge = merges[index]
             if merge > now:
-                later(env, merge - now, partial(self._arrive, index))
+                Later(env, merge - now, partial(self._arrive, index))
                 return
             # the unit's flow begins right here: nothing else can be due before it (the arrival is the
             # step being processed, and urgent steps due now would already have run); units merging at
@@ -134,7 +134,7 @@ class CIStage:
     # -- one unit's way through CI -----------------------------------------------------------
     def start(self, unit: int) -> None:
         """A merge unit reaches CI: it starts its own flow now (after anything already due now)."""
-        start_now(self.env, partial(self._begin, unit))
+        StartNow(self.env, partial(self._begin, unit))
 
     def _begin(self, unit: int, _event: object = None, shares_step: bool = False) -> None:
         units = self.flow.units
@@ -142,7 +142,7 @@ class CIStage:
         run = CIRun(unit, units.team[unit], shares_step)
         if conflict_hours > 0:
             run.shares_step = False
-            later(self.env, conflict_hours, partial(self._try, run))  # resolving the conflict first
+            Later(self.env, conflict_hours, partial(self._try, run))  # resolving the conflict first
         else:
             self._try(run)
 
@@ -170,7 +170,7 @@ class CIStage:
             if not run.shares_step and nothing_else_due(self.env):
                 self._granted(run)
             else:
-                queue_now(self.env, partial(self._granted, run))
+                QueueNow(self.env, partial(self._granted, run))
         else:
             run.holder = request = self.runners.request()
             request.callbacks.append(partial(self._granted, run))
@@ -184,8 +184,9 @@ class CIStage:
         ci_waits = self.flow.ci_waits
         if ci_waits is not None:
             ci_waits.append(waited)
-        hours = self.rng.gamma(run.settings.suite_hours, run.settings.suite_cv)
-        later(self.env, hours, partial(self._ran, run, hours))
+        settings = run.settings
+        hours = self.rng.gamma(settings.suite_hours, settings.suite_cv)
+        Later(self.env, hours, partial(self._ran, run, hours))
 
     def _ran(self, run: CIRun, hours: float, _event: object = None) -> None:
         """The suite finished: free the runner, re-run a flaky failure, or fix what it caught."""
@@ -196,10 +197,10 @@ class CIStage:
             self._request(run)
             return
         fix = self._fix_caught_defects(run.members, run.team)
-        if fix is None:
-            self._tested(run)
+        if fix is None:  # tested: the changes are ready for the first time
+            self.release.make_ready(run.members, run.team, first_time=True, step_ends_here=True)
         else:
-            later(self.env, fix, partial(self._fixed_defects, run, fix))
+            Later(self.env, fix, partial(self._fixed_defects, run, fix))
 
     def _fixed_defects(self, run: CIRun, hours: float, _event: object = None) -> None:
         self.flow.units.fix_hours[run.unit] += hours
@@ -207,11 +208,7 @@ class CIStage:
 
     def _tested(self, run: CIRun) -> None:
         """The unit's changes are ready for the first time: they join their team's release train."""
-        first_ready = self.flow.changes.first_ready
-        now = self.env._now
-        for c in run.members:
-            first_ready[c] = now
-        self.release.make_ready(run.members, run.team, step_ends_here=not run.shares_step)
+        self.release.make_ready(run.members, run.team, first_time=True, step_ends_here=not run.shares_step)
 
     def _fix_caught_defects(self, members: Sequence[int], team: int) -> float | None:
         """Hours to fix the defects this run caught (each fixed defect is gone); None when it caught none."""

@@ -24,7 +24,7 @@ class DeploymentStage:
         self.flow = flow
         self.env = flow.env
         self.rng = flow.streams["release"]
-        self.production: ProductionStage | None = None  # wired by the model
+        self.production: ProductionStage  # wired by the model (production deploys hotfixes through this stage)
 
     def duration(self, method: str, team: int) -> float:
         """Hours a deployment by ``method`` takes now."""
@@ -51,5 +51,4 @@ class DeploymentStage:
             if first_end[c] != first_end[c]:  # NaN: never deployed before
                 first_start[c] = start
                 first_end[c] = end
-        assert self.production is not None
         self.production.check(index, batch, team, end, method)

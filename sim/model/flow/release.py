@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import simpy
 
 from sim.model.constants import AUTOMATED_STEP_CV, MANUAL_DEPLOY_CV
-from sim.model.flow.engine import later, nothing_else_due, queue_now, start_now
+from sim.model.flow.engine import Later, QueueNow, StartNow, nothing_else_due
 from sim.model.flow.state import FlowState
 
 if TYPE_CHECKING:
@@ -41,6 +41,10 @@ class Deployer(enum.Enum):
     AWAITING_WINDOW = "awaiting window"  # idle until ``ReleaseTrain.window_at`` (or new work that ships sooner)
 
 
+# the members as plain names: a member looked up on an Enum class costs ten times a global on Python 3.11
+BUSY, AWAITING_WORK, AWAITING_WINDOW = Deployer.BUSY, Deployer.AWAITING_WORK, Deployer.AWAITING_WINDOW
+
+
 class TrainSettings(NamedTuple):
     """A train's deployment settings when none of them changes during the run."""
 
@@ -59,7 +63,7 @@ class ReleaseTrain:
         self.team = team
         self.ready: dict[str, ReadyQueue] = {}  # ready changes per cadence
         self.ready_seq = 0
-        self.deployer = Deployer.BUSY
+        self.deployer: Deployer = BUSY
         self.window_at = math.inf  # when an idle deployer awaiting a window looks again
         # what wakes a deployer awaiting a window early (new work that could ship sooner)
         self.ready_signal: simpy.Event | None = None
@@ -94,10 +98,12 @@ class ReleaseStage:
     def start(self) -> None:
         """Start every train: each ships eligible ready changes in batches and otherwise waits."""
         for train in self.trains:
-            start_now(self.env, partial(self._begin, train))
+            StartNow(self.env, partial(self._begin, train))
 
-    def make_ready(self, changes: Sequence[int], team: int, *, step_ends_here: bool = False) -> None:
-        """Changes of one team join its release train, each in the queue of the cadence it follows.
+    def make_ready(self, changes: Sequence[int], team: int, *, first_time: bool = False,
+                   step_ends_here: bool = False) -> None:
+        """Changes of one team join its release train, each in the queue of the cadence it follows
+        (``first_time``: they have just passed CI; their time of first being ready is now).
 
         An idle deployer is woken when one of them could ship before it would look anyway. When
         nothing else is due now, the deployer awaits nothing but work, and nothing follows in the
@@ -106,41 +112,45 @@ class ReleaseStage:
         """
         now = self.env._now
         train = self.trains[team]
-        wake_now = self._enqueue(train, changes, now)
-        if not wake_now or train.signalled:
-            return
-        if step_ends_here and train.deployer is Deployer.AWAITING_WORK and nothing_else_due(self.env):
-            train.deployer = Deployer.BUSY
-            self._step(train)
-            return
-        train.signalled = True
-        signal = train.ready_signal
-        if signal is None:  # awaiting work alone: the wake-up is the step a fired signal would be
-            queue_now(self.env, partial(self._wakes, train))
-        else:
-            signal.succeed()
-
-    def _enqueue(self, train: ReleaseTrain, changes: Sequence[int], now: float) -> bool:
-        """Queue the changes by cadence; whether one could ship before an idle deployer looks again."""
         p = self.flow.params
         u_adopt = self.flow.changes.u_adopt
+        first_ready = self.flow.changes.first_ready
         ready = train.ready
         fixed = self._fixed_cadence
-        idle = train.deployer is not Deployer.BUSY
-        looks_at = train.window_at if train.deployer is Deployer.AWAITING_WINDOW else math.inf
+        deployer = train.deployer
+        looks_at = train.window_at if deployer is AWAITING_WINDOW else math.inf
         wake_now = False
         for c in changes:
-            cadence = fixed or p.get("release.cadence", now, u_adopt[c], train.team)
+            if first_time:
+                first_ready[c] = now
+            cadence = fixed or p.get("release.cadence", now, u_adopt[c], team)
             queue = ready.get(cadence)
             if queue is None:
                 queue = ready[cadence] = deque()
             queue.append((train.ready_seq, c))
             train.ready_seq += 1
             # only disturb an idle deployer when this cadence could ship before it would look anyway
-            if idle and not wake_now:
-                nxt = self.calendar.next_opportunity(cadence, now, manual=False)
-                wake_now = cadence == "continuous" or nxt is None or nxt < looks_at
-        return wake_now
+            if deployer is not BUSY and not wake_now:
+                if cadence == "continuous":
+                    wake_now = True
+                else:
+                    nxt = self.calendar.next_opportunity(cadence, now, manual=False)
+                    wake_now = nxt is None or nxt < looks_at
+        if wake_now and not train.signalled:
+            self._wake(train, step_ends_here)
+
+    def _wake(self, train: ReleaseTrain, step_ends_here: bool) -> None:
+        """Wake an idle deployer now: at once when nothing else can come first, else by its signal."""
+        if step_ends_here and train.deployer is AWAITING_WORK and nothing_else_due(self.env):
+            train.deployer = BUSY
+            self._step(train)
+            return
+        train.signalled = True
+        signal = train.ready_signal
+        if signal is None:  # awaiting work alone: the wake-up is the step a fired signal would be
+            QueueNow(self.env, partial(self._wakes, train))
+        else:
+            signal.succeed()
 
     def _begin(self, train: ReleaseTrain, _event: object = None) -> None:
         train.u_method = self.rng.uniform()
@@ -159,7 +169,7 @@ class ReleaseStage:
             else:
                 batch = take_oldest(queues, self.flow.params.get("release.max_batch_size", now, 0.5, train.team))
                 hours = self.deployment.duration(method, train.team)
-            later(self.env, hours, partial(self._deployed, train, batch, now, method))
+            Later(self.env, hours, partial(self._deployed, train, batch, now, method))
             return
         self._wait(train, self.next_look(train, now, method == "manual"))
 
@@ -187,16 +197,16 @@ class ReleaseStage:
         train.signalled = False
         if window_at is None:  # nothing to wait for but work: no event until work arrives (see make_ready)
             train.ready_signal = None
-            train.deployer = Deployer.AWAITING_WORK
+            train.deployer = AWAITING_WORK
             return
         env = self.env
         train.ready_signal = signal = simpy.Event(env)
-        train.deployer = Deployer.AWAITING_WINDOW
+        train.deployer = AWAITING_WINDOW
         train.window_at = window_at
         (signal | env.timeout(window_at - env._now)).callbacks.append(partial(self._wakes, train))
 
     def _wakes(self, train: ReleaseTrain, _event: object = None) -> None:
-        train.deployer = Deployer.BUSY
+        train.deployer = BUSY
         self._step(train)
 
     def _deployed(self, train: ReleaseTrain, batch: list[int], start: float, method: str,

@@ -6,10 +6,10 @@ from array import array
 from dataclasses import dataclass, field
 
 import numpy as np
+import simpy
 
 from sim.model.calendar import Calendar
 from sim.model.constants import MIN_CAPACITY_FACTOR
-from sim.model.flow.engine import Environment
 from sim.model.params import Schedule
 from sim.model.records import ChangeTable, DeploymentTable, IncidentTable, UnitTable
 from sim.model.rng import Stream
@@ -38,7 +38,7 @@ class FlowState:
         conflicts: merges that conflicted.
     """
 
-    env: Environment
+    env: simpy.Environment
     params: Schedule
     calendar: Calendar
     streams: dict[str, Stream]
