@@ -18,11 +18,11 @@ from sim.model.constants import CONFLICT_REFERENCE_AGE_DAYS, CONFLICT_RESOLUTION
 from sim.model.flow.state import FlowState
 from sim.model.flow.work import team_of
 from sim.model.records import column, int_column
+from sim.model.scenario import keys_deciding
 
-# what decides how units form: while none of them changes (and trunk is the strategy), units form in bulk
-BRANCH_KEYS = frozenset({"branching.strategy", "branching.branch_lifetime_days", "branching.conflict_rate",
-                         "branching.conflict_resolution_hours", "branching.conflict_defect_multiplier",
-                         "branching.branch_lifetime_cv"})
+# what decides how units form (declared on the fields): while none of them changes (and trunk is the
+# strategy), units form in bulk
+BRANCH_KEYS = keys_deciding("branches")
 
 
 @dataclass(slots=True)

@@ -26,15 +26,15 @@ from sim.model.flow.engine import (
 )
 from sim.model.flow.state import FlowState
 from sim.model.rng import Stream
+from sim.model.scenario import keys_deciding
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from sim.model.flow.release import ReleaseStage
 
-# what decides a CI run's settings: while none of them changes, they are worked out once per run
-CI_KEYS = frozenset({"ci.test_suite_minutes", "ci.skip_threshold_minutes", "ci.flaky_distrust", "ci.flaky_rate",
-                     "ci.suite_cv", "ci.skip_scale", "ci.max_skip_share", "ci.max_flaky_reruns"})
+# what decides a CI run's settings (declared on the fields): while none of them changes, worked out once per run
+CI_KEYS = keys_deciding("ci")
 
 
 class CISettings(NamedTuple):

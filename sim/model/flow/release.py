@@ -22,13 +22,15 @@ import simpy
 from sim.model.constants import AUTOMATED_STEP_CV, MANUAL_DEPLOY_CV
 from sim.model.flow.engine import Later, QueueNow, StartNow, nothing_else_due
 from sim.model.flow.state import FlowState
+from sim.model.scenario import keys_deciding
 
 if TYPE_CHECKING:
     from sim.model.flow.deployment import DeploymentStage
 
-# what decides a train's deployments: while none of them changes (and no phase costs), they are worked out once
-RELEASE_KEYS = frozenset({"release.deploy", "release.max_batch_size", "release.manual_deploy_hours",
-                          "release.automated_deploy_minutes"})
+# what decides a train's deployments and the cadence of changes (declared on the fields): while none of them
+# changes, they are worked out once per run
+RELEASE_KEYS = keys_deciding("release")
+CADENCE_KEYS = keys_deciding("cadence")
 
 ReadyQueue = deque[tuple[int, int]]  # (ready sequence number, change), oldest first
 
@@ -84,7 +86,7 @@ class ReleaseStage:
         p = flow.params
         # the cadence every change follows when no plan switches it (the per-change hot path)
         self._fixed_cadence: str | None = (p.get("release.cadence", 0.0)
-                                           if flow.unchanging(frozenset({"release.cadence"}), costs_matter=False)
+                                           if flow.unchanging(CADENCE_KEYS, costs_matter=False)
                                            else None)
         self._fixed: TrainSettings | None = self._fixed_settings() if flow.unchanging(RELEASE_KEYS) else None
 

@@ -11,10 +11,11 @@ import numpy as np
 
 from sim.model.flow.state import FlowState
 from sim.model.records import ChangeTable
+from sim.model.scenario import keys_deciding
 
-# what decides the defect odds and flags: while none of them changes, they are worked out for all changes at once
-WORK_KEYS = frozenset({"team.overtime", "team.fatigue_defect_factor", "quality.defect_rate",
-                       "branching.feature_flags", "branching.flag_coverage"})
+# what decides the defect odds and flags (declared on the fields): while none of them changes, they are worked
+# out for all changes at once
+WORK_KEYS = keys_deciding("work")
 
 
 def team_of(engineer: int, teams: int) -> int:
