@@ -38,7 +38,7 @@ def _files() -> list[Path]:
     files: list[Path] = []
     for entry in NUMBER_MODULES:
         path = _SIM / entry
-        files.extend(sorted(p for p in path.glob("*.py") if p.name not in _SHOWN_ONLY) if path.is_dir() else [path])
+        files.extend(sorted(p for p in path.rglob("*.py") if p.name not in _SHOWN_ONLY) if path.is_dir() else [path])
     return files
 
 

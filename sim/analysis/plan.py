@@ -64,6 +64,7 @@ from sim.model.scenario import (
     IDENTITY_KEYS,
     SECTIONS,
     Scenario,
+    fixed_keys,
     get_value,
     parameter_keys,
     parse_override,
@@ -89,15 +90,9 @@ DEFAULT_DEFECT_COST = 1.0
 MAX_DEFECT_COST = 10.0
 
 # The model sizes these once per run (the CI runner pool, the experts' pool, the calendar and
-# the warm-up), so a phase cannot change them; a plan sets them at the top level instead.
-STATIC_KEYS = {
-    "ci.runners": "the CI runner pool is sized once per run",
-    "operations.experts": "the pool of experts is sized once per run",
-    "team.working_hours_per_day": "the working calendar is built once per run",
-    "release.window_hours": "the release calendar is built once per run",
-    "simulation.warmup_days": "the warm-up happens before the plan starts",
-    "org.teams": "the teams are formed once per run",
-}
+# the warm-up), so a phase cannot change them; a plan sets them at the top level instead. Each says
+# why on its field (``fixed``, sim/model/sections.py).
+STATIC_KEYS = fixed_keys()
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ One pipeline, as in Ciw: read TOML → resolve ``extends`` → apply overrides �
 (unknown keys, wrong types and out-of-range values are errors) → an immutable :class:`Scenario`.
 Every error is one line naming the file, the dotted key, the value and the rule.
 
-Every parameter carries its unit and a source label — ``published`` (with a citation)
-or ``assumed`` — so the README and the app can show where each number comes from.
+The parameters themselves — label, unit, source, range, and what a plan may do with each — are
+declared once, on their fields, in :mod:`sim.model.sections`.
 """
 
 from __future__ import annotations
@@ -13,192 +13,35 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import difflib
+import functools
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic.config import JsonDict
 from pydantic_core import ErrorDetails
 
 from sim.errors import InputError
 from sim.files import TOML, LocalFiles, Resolver, read_text
 from sim.metrics import timerange
-
-CADENCES = ("continuous", "daily", "weekly", "biweekly", "monthly", "irregular")
-STRATEGIES = ("long_lived", "trunk")
-DEPLOY_METHODS = ("manual", "automated")
-
-BRINDESCU = "Brindescu et al. 2020, 'An empirical investigation into merge conflicts and their effect on software quality', EMSE"
-DIAS = "Dias et al. 2020, 'Understanding predictive factors for merge conflicts', IST"
-GOOGLE_FLAKY = "Micco 2016, 'Flaky tests at Google and how we mitigate them' (Google Testing Blog): ~1.5% of test runs flaky"
-DORA_2018 = "DORA / Forsgren, Humble, Kim 2018, Accelerate and the 2018 State of DevOps report"
-
-
-def _p(label: str, default: Any, unit: str, source: str, help: str, cite: str = "", **limits: Any) -> Any:
-    """A parameter: a pydantic Field carrying its label in plain words, unit, source label and citation."""
-    extra: JsonDict = {"label": label, "unit": unit, "source": source, "cite": cite}
-    return Field(default, description=help, json_schema_extra=extra, **limits)
+from sim.model.sections import (
+    CI,
+    STAGES,
+    Branching,
+    Operations,
+    Org,
+    Quality,
+    Release,
+    Simulation,
+    Team,
+)
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-class Team(_Section):
-    engineers: int = _p("Engineers", 8, "people", "assumed", "people committing changes (split across org.teams)",
-                        ge=1, le=10000)
-    changes_per_engineer_per_day: float = _p("Changes per engineer per day",
-        2.0, "changes / engineer / working day", "assumed",
-        "completed changes (commits that will ship) per engineer per working day", gt=0, le=50)
-    overtime: float = _p("Working hours (overtime)",
-        1.0, "x normal hours", "assumed",
-        "heroics: 1.0 = normal 40-hour weeks; 1.5 = 60 hours (long days, then weekends)", ge=1.0, le=2.0)
-    working_hours_per_day: float = _p("Hours in a working day", 8.0, "hours", "assumed", "a normal working day (starts 09:00)", ge=1, le=12)
-    overtime_productivity: float = _p("Output of a tired extra hour",
-        0.5, "share of a normal hour's output", "assumed",
-        "output of an extra (tired) hour relative to a normal hour", ge=0, le=1)
-    fatigue_defect_factor: float = _p("Extra defects from fatigue",
-        1.5, "defect-rate increase per unit of overtime", "assumed",
-        "defect rate is multiplied by 1 + factor x (overtime - 1)", ge=0, le=10)
-    output_evidence: int = _p("Changes observed", 0, "changes", "assumed",
-                              "changes the calibration window showed; each replication scales the output per "
-                              "engineer by a draw from its posterior (0 = take it as known)", ge=0, le=100_000_000)
-    output_spread: float = _p("Month-to-month spread of output", 0.0, "coefficient of variation", "assumed",
-                              "how much the team's output varies from month to month beyond chance; each "
-                              "replication scales the output per engineer by a Gamma draw of this spread "
-                              "(0 = steady)", ge=0, le=5)
-
-
-class Org(_Section):
-    teams: int = _p(
-        "Teams", 1, "teams", "assumed",
-        "the engineers are split across this many teams; each team has its own branches (conflicts happen within a "
-        "team), release train and deployable service; the CI runner pool and the experts are shared", ge=1, le=500)
-
-
-class Branching(_Section):
-    strategy: Literal["long_lived", "trunk"] = _p("Branching strategy",
-        "long_lived", "long_lived | trunk", "assumed",
-        "long_lived: an engineer's changes wait on a feature branch until it merges; trunk: each change merges on its own")
-    branch_lifetime_days: float = _p("Branch lifetime (trunk: review time)",
-        10.0, "days", "assumed", "mean time a branch lives before it merges (trunk: review time of one change)",
-        gt=0, le=120)
-    branch_lifetime_cv: float = _p(
-        "How much branch lifetimes vary", 0.7, "coefficient of variation", "assumed",
-        "spread of long-lived branch lifetimes (Gamma; 1 = exponential, 0 = every branch lives exactly the mean)",
-        ge=0.05, le=3)
-    feature_flags: bool = _p("Feature flags", False, "switch", "assumed", "unfinished or failing work can be switched off without a deploy")
-    flag_coverage: float = _p("Share of changes behind a flag",
-        0.8, "share of changes", "assumed", "share of changes behind a flag when feature flags are used", ge=0, le=1)
-    conflict_rate: float = _p("Merge-conflict hazard",
-        0.005, "per branch-day per other open branch", "assumed",
-        "merge-conflict hazard: P(conflict) = 1 - exp(-rate x branch age in days x other open branches); "
-        "calibrated so ~1 in 5 long-lived merges conflict", cite=f"calibrated to {BRINDESCU}; {DIAS}", ge=0, le=1)
-    conflict_resolution_hours: float = _p("Time to resolve a conflict",
-        4.0, "hours", "assumed", "mean rework to resolve a conflict on a 5-day-old branch (grows with age)", ge=0, le=200)
-    conflict_defect_multiplier: float = _p("Extra defects in conflicting code",
-        2.0, "x defect rate", "published", "conflicting code is about twice as likely to carry a defect",
-        cite=BRINDESCU, ge=1, le=10)
-
-
-class CI(_Section):
-    test_suite_minutes: float = _p("Test suite duration", 60.0, "minutes", "assumed", "mean duration of the test suite", gt=0, le=1440)
-    suite_cv: float = _p("How much suite duration varies",
-        0.3, "coefficient of variation", "assumed", "spread of suite durations (1 = exponential)", ge=0, le=3)
-    runners: int = _p("CI runners", 2, "runners", "assumed", "parallel CI runners (a queue forms when all are busy)", ge=1, le=1000)
-    flaky_rate: float = _p("Flaky test rate",
-        0.10, "probability per run", "assumed",
-        "probability a run fails for no reason and is re-run (the automated and elite scenarios use Google's ~1.5%; "
-        "the baseline's 10% for a neglected suite is assumed)",
-        cite=GOOGLE_FLAKY, ge=0, le=0.95)
-    skip_threshold_minutes: float = _p("Suite length people start skipping at",
-        20.0, "minutes", "assumed", "above this suite duration engineers start skipping tests", gt=0, le=1440)
-    max_flaky_reruns: int = _p(
-        "Flaky re-runs before overriding", 3, "runs", "assumed",
-        "after this many flaky failures in a row the run is overridden as green", ge=0, le=20)
-    skip_scale: float = _p(
-        "How fast skipping grows with suite length", 3.0, "x the skip threshold", "assumed",
-        "slow-suite skip probability = 1 - exp(-(suite - threshold) / (scale x threshold)): with 3, a suite three "
-        "times the threshold is skipped ~49% of the time", gt=0, le=100)
-    max_skip_share: float = _p(
-        "Most runs ever skipped", 0.95, "share of runs", "assumed",
-        "however slow or flaky the suite, at most this share of runs is skipped or overridden", ge=0, le=1)
-    flaky_distrust: float = _p("Skipping because tests are flaky",
-        2.0, "skip probability per unit flaky rate", "assumed",
-        "a suite nobody trusts is skipped or overridden more: adds factor x flaky_rate to the skip probability",
-        ge=0, le=10)
-
-
-class Quality(_Section):
-    defect_rate: float = _p("Defect rate", 0.08, "probability per change", "assumed",
-                            "probability that a change carries a production defect", ge=0, le=1)
-    test_detection_rate: float = _p("Share of defects tests catch", 0.6, "probability", "assumed",
-                                    "probability the suite catches a defect when it runs", ge=0, le=1)
-    fix_hours: float = _p("Time to fix what CI caught", 3.0, "hours", "assumed", "mean time to fix a defect CI caught, before re-testing",
-                          ge=0, le=200)
-
-
-class Release(_Section):
-    cadence: Literal["continuous", "daily", "weekly", "biweekly", "monthly", "irregular"] = _p("Release cadence",
-        "weekly", "continuous | daily | weekly | biweekly | monthly | irregular", "assumed",
-        "when merged changes may ship: continuous = as soon as ready; daily = 15:00 on working days; "
-        "weekly = Saturday 09:00 window; biweekly = every other Saturday; monthly = first Saturday of the month; "
-        "irregular = when the team judges it ready, gaps drawn from release.gap_days and release.gap_spread")
-    max_batch_size: int = _p("Most changes per deployment", 0, "changes", "assumed", "most changes in one deployment; 0 = no cap", ge=0, le=100000)
-    deploy: Literal["manual", "automated"] = _p("Deploy method",
-        "manual", "manual | automated", "assumed",
-        "manual: checklist, hours, error-prone, only in the release window; automated: one click, minutes")
-    window_hours: float = _p("Release window length", 8.0, "hours", "assumed",
-                             "how long a scheduled release window stays open for further batches", gt=0, le=72)
-    manual_deploy_hours: float = _p("Manual deployment duration", 3.0, "hours", "assumed", "mean duration of a manual deployment", gt=0, le=48)
-    automated_deploy_minutes: float = _p("Automated deployment duration", 10.0, "minutes", "assumed", "mean duration of an automated deployment",
-                                         gt=0, le=600)
-    manual_error_rate: float = _p("Manual deployment error rate", 0.05, "probability per deploy", "assumed",
-                                  "probability a manual deployment fails by a checklist error", ge=0, le=1)
-    gap_days: float = _p("Median gap between irregular releases", 14.0, "days", "assumed",
-                         "irregular cadence: median of the log-normal gaps between release windows", gt=0, le=3650)
-    gap_spread: float = _p("Spread of gaps between irregular releases", 0.8, "log-scale standard deviation",
-                           "assumed", "irregular cadence: standard deviation of the log of a gap (0 = fixed gaps)",
-                           ge=0, le=4)
-    gap_evidence: int = _p("Release gaps observed", 0, "gaps", "assumed",
-                           "irregular cadence: gaps the fit saw; each replication draws its own gap median and "
-                           "spread from their posterior (0 = take them as known)", ge=0, le=100000)
-    state_day: int = _p("Day the release state holds", -1, "days after start", "assumed",
-                        "the day after `start` on which the last release was release.days_since_release days "
-                        "earlier (-1 = no recorded state)", ge=-1, le=3650)
-    days_since_release: float = _p("Days since the last release", 0.0, "days", "assumed",
-                                   "irregular cadence: time since the last release on release.state_day", ge=0,
-                                   le=3650)
-
-
-class Operations(_Section):
-    automated_rollback: bool = _p("Automated rollback", False, "switch", "assumed",
-                                  "health checks roll a bad deployment back by themselves")
-    detect_minutes: float = _p("Time to detect a failure", 120.0, "minutes", "assumed", "mean time from failure to detection", gt=0, le=20160)
-    hotfix_hours: float = _p("Time to hotfix by hand", 8.0, "hours", "assumed",
-                             "mean time to diagnose and prepare a fix by hand for a one-change deployment",
-                             gt=0, le=500)
-    diagnosis_growth: float = _p("Extra diagnosis time for big batches", 0.25, "x per doubling of batch size", "assumed",
-                                 "hand diagnosis time = hotfix_hours x (1 + growth x log2(batch size))", ge=0, le=5)
-    experts: int = _p("Experts on call", 1, "people", "assumed", "people who can restore production by hand (incidents queue for them)",
-                      ge=1, le=1000)
-    rollback_minutes: float = _p("Automated rollback time", 10.0, "minutes", "assumed", "automated rollback once a failure is detected",
-                                 gt=0, le=600)
-    flag_flip_minutes: float = _p("Time to switch a flag off", 5.0, "minutes", "assumed", "switching a feature flag off", gt=0, le=600)
-    fire_delay_hours: float = _p("Time until a defect hurts users", 2.0, "hours", "assumed", "mean time from a deployment to its defect hurting users",
-                                 ge=0, le=720)
-
-
-class Simulation(_Section):
-    warmup_days: int = _p("Warm-up before the window", 28, "days", "assumed",
-                          "days simulated before `start` so queues and branches are full when the window opens",
-                          ge=0, le=365)
-
-
-class Calibration(_Section):
+class Calibration(BaseModel):
     """What ``calibrate`` saw and how well the written scenario reproduces it (not a model parameter)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     window: str = Field(default="", description="the logs' window, start to end (end exclusive)")
     deployments: int = Field(default=0, ge=0, description="deployments in the window")
@@ -282,6 +125,21 @@ def parameter_info(key: str) -> dict[str, Any]:
             if getattr(meta, attr, None) is not None:
                 limits[attr] = getattr(meta, attr)
     return {"key": key, "default": info.default, "help": info.description or "", "limits": limits, **extra}
+
+
+@functools.cache
+def keys_deciding(stage: str) -> frozenset[str]:
+    """The keys a stage works settings out from once per run while none of them changes (their
+    ``decides`` on the field): when a plan changes one, the stage looks the settings up at every use."""
+    if stage not in STAGES:
+        raise KeyError(f"{stage!r} is not one of the stages {STAGES}")
+    return frozenset(key for key in parameter_keys() if stage in parameter_info(key).get("decides", ()))
+
+
+@functools.cache
+def fixed_keys() -> dict[str, str]:
+    """The keys a plan phase cannot change, each with why (their ``fixed`` on the field)."""
+    return {key: info["fixed"] for key in parameter_keys() if (info := parameter_info(key)).get("fixed")}
 
 
 def get_value(scenario: Scenario, key: str) -> Any:

@@ -1,6 +1,6 @@
 """The CI runner pool against queueing theory (M/M/c, Erlang C).
 
-The model's own CI flow (``DeliveryModel.start_ci``, queueing on ``DeliveryModel.runners``) is
+The model's own CI flow (``sim.model.flow.ci``: ``CIStage.start_arrivals``, queueing on ``CIStage.runners``) is
 fed synthetic merge units arriving as a Poisson stream; with exponential suite durations
 (``ci.suite_cv = 1``), no flaky re-runs, no skipping and no defects, the pool is an M/M/c queue.
 The closed form is written here from its textbook definition, not taken from the model.
@@ -63,10 +63,10 @@ def feed_poisson_merges(
 ) -> np.ndarray:
     """Run the model's CI process on ``arrivals`` empty merge units arriving as a Poisson stream."""
     times = np.cumsum(rng.exponential(1.0 / rate_per_hour, arrivals))
-    model.units = UnitTable()
+    model.flow.units = UnitTable()
     for t in times:
-        model.units.add(float(t), float(t), 0, 0, False, [])
-    model.start_arrivals()
+        model.flow.units.add(float(t), float(t), 0, 0, False, [])
+    model.ci.start_arrivals()
     model.env.run()
     return times
 
@@ -86,12 +86,12 @@ def test_runner_pool_is_a_first_come_first_served_c_server_queue():
     """Given the suite durations the model drew, every recorded wait is exactly the FCFS queue's."""
     model = ci_only_model(runners=3, seed=11, replication=0, suite_cv=0.5)
     arrivals = feed_poisson_merges(model, rate_per_hour=2.7, arrivals=3000, rng=np.random.default_rng(11))
-    services = np.asarray(model.units.run_hours)
+    services = np.asarray(model.flow.units.run_hours)
     expected = fcfs_waits(arrivals, services, servers=3)
-    assert len(model.ci_waits) == len(arrivals)  # one runner request per unit
+    assert len(model.flow.ci_waits) == len(arrivals)  # one runner request per unit
     assert expected.max() > 1.0  # the queue really formed
-    np.testing.assert_allclose(model.ci_waits, expected, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(np.asarray(model.units.queue_hours), expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(model.flow.ci_waits, expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(np.asarray(model.flow.units.queue_hours), expected, rtol=0, atol=1e-9)
 
 
 def mean_ci_wait(runners: int, utilisation: float, reps: int, arrivals: int, warmup: int) -> float:
@@ -102,7 +102,7 @@ def mean_ci_wait(runners: int, utilisation: float, reps: int, arrivals: int, war
         model = ci_only_model(runners, seed=2024, replication=k)
         feed_poisson_merges(model, rate, arrivals, np.random.default_rng([2024, k]))
         # FCFS: runners are granted in arrival order, so ci_waits[i] is the i-th arrival's wait
-        waits = np.asarray(model.ci_waits)
+        waits = np.asarray(model.flow.ci_waits)
         assert len(waits) == arrivals
         total += float(waits[warmup:].sum())
         count += len(waits) - warmup

@@ -1,0 +1,159 @@
+"""Stage 6, production: deployments that fail, incidents, and the three ways back.
+
+A deployment fails when a shipped defect fires (risk 1 − (1 − p)^n for n changes) or its manual
+checklist failed. After detection (``operations.detect_minutes``) it is restored by a feature-flag
+flip (every culprit behind a flag), an automated rollback, or hand diagnosis by a scarce expert (a
+capacity-limited ``Resource`` shared by every team: incidents queue) whose time grows with
+log2(batch size), followed by an untested, unplanned hotfix deployment. Fixed changes come back:
+a flag flip's proper fix goes through CI; rolled-back changes return to the release train.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import simpy
+
+from sim.model.constants import AUTOMATED_STEP_CV, HOTFIX_DIAGNOSIS_CV
+from sim.model.flow.engine import Process
+from sim.model.flow.state import FlowState
+from sim.model.records import NONE
+
+if TYPE_CHECKING:
+    from sim.model.flow.ci import CIStage
+    from sim.model.flow.deployment import DeploymentStage
+    from sim.model.flow.release import ReleaseStage
+
+
+class ProductionStage:
+    """Failures in production and how they are restored, with the shared pool of experts."""
+
+    def __init__(self, flow: FlowState, experts: int, ci: CIStage, release: ReleaseStage,
+                 deployment: DeploymentStage) -> None:
+        self.flow = flow
+        self.env = flow.env
+        self.experts = simpy.Resource(flow.env, capacity=experts)
+        self.ci = ci
+        self.release = release
+        self.deployment = deployment
+        self.rng = flow.streams["production"]
+        self.restore_rng = flow.streams["restore"]
+
+    def check(self, deployment: int, batch: list[int], team: int, end: float, method: str) -> None:
+        """Whether the deployment fails: a checklist error at once, or an escaped defect that fires later."""
+        rng = self.rng
+        p = self.flow.params
+        checklist_error = method == "manual" and rng.uniform() < min(
+            1.0, p.get("release.manual_error_rate", end, 0.5, team) * p.defect_factor(end, team))
+        defective = self.flow.changes.defective
+        escaped = [c for c in batch if defective[c]]
+        delay = rng.exponential(p.get("operations.fire_delay_hours", end, 0.5, team)) if escaped else math.inf
+        if checklist_error:
+            fire = end
+        elif escaped:
+            fire = end + delay
+        else:
+            return
+        self.env.process(self.incident(deployment, batch, team, fire, escaped, checklist_error))
+
+    def incident(self, deployment: int, batch: list[int], team: int, fire: float, escaped: list[int],
+                 checklist_error: bool) -> Process:
+        """A failure hurts users from ``fire``; after detection it is restored by a flag, a rollback or by hand."""
+        env = self.env
+        rng = self.restore_rng
+        p = self.flow.params
+        u_incident = rng.uniform()
+        if fire > env.now:
+            yield env.timeout(fire - env.now)
+        incident = self.flow.incidents.add(deployment, env.now)
+        yield env.timeout(rng.exponential(p.get("operations.detect_minutes", env.now, 0.5, team) / 60.0))
+        flagged = self.flow.changes.flagged
+        if not checklist_error and escaped and all(flagged[c] for c in escaped):
+            yield from self.flip_flag(incident, team, escaped)
+        elif p.get("operations.automated_rollback", env.now, u_incident, team):
+            yield from self.roll_back(incident, team, batch, escaped)
+        else:
+            yield from self.hotfix(incident, team, batch, escaped)
+
+    def flip_flag(self, incident: int, team: int, escaped: list[int]) -> Process:
+        """Every culprit is behind a flag: switch them off; the proper fix ships later as a normal change."""
+        env = self.env
+        minutes = self.flow.params.get("operations.flag_flip_minutes", env.now, 0.5, team)
+        yield env.timeout(self.restore_rng.gamma(minutes / 60.0, AUTOMATED_STEP_CV))
+        self.flow.incidents.resolve(incident, env.now, "flag")
+        defective = self.flow.changes.defective
+        for c in escaped:
+            defective[c] = False  # switched off now, fixed later by a follow-up change
+        env.process(self.follow_up_fix(len(escaped), team))
+
+    def roll_back(self, incident: int, team: int, batch: list[int], escaped: list[int]) -> Process:
+        """Health checks roll the deployment back (itself an unplanned deployment of nothing)."""
+        env = self.env
+        minutes = self.flow.params.get("operations.rollback_minutes", env.now, 0.5, team)
+        yield env.timeout(self.restore_rng.gamma(minutes / 60.0, AUTOMATED_STEP_CV))
+        self.flow.deployments.add(env.now, env.now, [], True, "automated", team)
+        self.flow.incidents.resolve(incident, env.now, "rollback")
+        env.process(self.return_rolled_back(batch, team, escaped))
+
+    def hotfix(self, incident: int, team: int, batch: list[int], escaped: list[int]) -> Process:
+        """An expert (incidents queue for them) diagnoses by hand and ships an untested hotfix."""
+        env = self.env
+        asked = env.now
+        with self.experts.request() as req:
+            yield req
+            self.flow.incidents.set_path(incident, "hotfix" if env.now == asked else "hotfix_queued")
+            yield env.timeout(self.restore_rng.gamma(self._diagnosis_hours(team, len(batch)), HOTFIX_DIAGNOSIS_CV))
+            fix = self._write_hotfix(team, escaped)
+            method = self.flow.params.get("release.deploy", env.now, self.restore_rng.uniform(), team)
+            yield from self.deployment.deploy([fix], team, unplanned=True, method=method)
+            self.flow.incidents.resolve(incident, env.now)
+
+    def _diagnosis_hours(self, team: int, batch_size: int) -> float:
+        """Mean hours of hand diagnosis: longer for bigger batches and while a phase ramps."""
+        now = self.env.now
+        p = self.flow.params
+        growth = p.get("operations.diagnosis_growth", now, 0.5, team)
+        return (p.get("operations.hotfix_hours", now, 0.5, team) * self.flow.slowdown(now, team)
+                * (1.0 + growth * math.log2(max(1, batch_size))))
+
+    def _write_hotfix(self, team: int, escaped: list[int]) -> int:
+        """The escaped defects are fixed by a new change that skips CI, and so may carry a defect itself."""
+        now = self.env.now
+        rng = self.restore_rng
+        p = self.flow.params
+        changes = self.flow.changes
+        for c in escaped:
+            changes.defective[c] = False
+        fix = changes.add(now, NONE, team, 0.0, 1.0, rng.uniform(), False)
+        # a rushed hotfix skips CI: it carries a defect with the ordinary defect rate
+        changes.defective[fix] = rng.uniform() < min(1.0, p.get("quality.defect_rate", now, 0.5, team)
+                                                     * p.defect_factor(now, team))
+        changes.first_ready[fix] = now
+        return fix
+
+    def follow_up_fix(self, defects: int, team: int) -> Process:
+        """After a flag flip the defect is fixed properly and ships through the normal pipeline."""
+        env = self.env
+        rng = self.restore_rng
+        flow = self.flow
+        yield env.timeout(rng.exponential(flow.params.get("quality.fix_hours", env.now, 0.5, team)) * defects)
+        c = flow.changes.add(env.now, NONE, team, 0.0, 1.0, rng.uniform(), False)
+        unit = flow.units.add(env.now, env.now, NONE, team, False, [c])
+        flow.changes.unit[c] = unit
+        self.ci.start(unit)
+
+    def return_rolled_back(self, changes: list[int], team: int, escaped: list[int]) -> Process:
+        """Rolled-back changes go back to the release queue; the defective ones after a fix."""
+        env = self.env
+        bad = set(escaped)
+        good = [c for c in changes if c not in bad]
+        if good:
+            self.release.make_ready(good, team)
+        if escaped:
+            hours = self.restore_rng.exponential(self.flow.params.get("quality.fix_hours", env.now, 0.5, team))
+            yield env.timeout(hours * len(escaped))
+            defective = self.flow.changes.defective
+            for c in escaped:
+                defective[c] = False
+            self.release.make_ready(escaped, team)

@@ -1,0 +1,233 @@
+"""Stage 4, release trains: ready changes wait for their cadence's next opportunity and ship in batches.
+
+Each team has one train. Its ready changes queue per cadence (FIFO); the train ships the oldest
+eligible ones, at most ``release.max_batch_size``, one deployment at a time, and otherwise waits for
+work or for its next window. Manual deploys only run in their window (continuous + manual = working
+hours). When a train may ship and when it should look again are asked of the calendar in
+:meth:`ReleaseStage.open_queues` and :meth:`ReleaseStage.next_look` — the two places a new kind of
+release schedule plugs in.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections import deque
+from collections.abc import Sequence
+from functools import partial
+from typing import TYPE_CHECKING, NamedTuple
+
+import simpy
+
+from sim.model.constants import AUTOMATED_STEP_CV, MANUAL_DEPLOY_CV
+from sim.model.flow.engine import Later, QueueNow, StartNow, nothing_else_due
+from sim.model.flow.state import FlowState
+from sim.model.scenario import keys_deciding
+
+if TYPE_CHECKING:
+    from sim.model.flow.deployment import DeploymentStage
+
+# what decides a train's deployments and the cadence of changes (declared on the fields): while none of them
+# changes, they are worked out once per run
+RELEASE_KEYS = keys_deciding("release")
+CADENCE_KEYS = keys_deciding("cadence")
+
+ReadyQueue = deque[tuple[int, int]]  # (ready sequence number, change), oldest first
+
+
+class Deployer(enum.Enum):
+    """What a train's deployer is doing."""
+
+    BUSY = "busy"                        # deploying, or deciding what to deploy
+    AWAITING_WORK = "awaiting work"      # idle, nothing ready could ship at any future window
+    AWAITING_WINDOW = "awaiting window"  # idle until ``ReleaseTrain.window_at`` (or new work that ships sooner)
+
+
+# the members as plain names: a member looked up on an Enum class costs ten times a global on Python 3.11
+BUSY, AWAITING_WORK, AWAITING_WINDOW = Deployer.BUSY, Deployer.AWAITING_WORK, Deployer.AWAITING_WINDOW
+
+
+class TrainSettings(NamedTuple):
+    """A train's deployment settings when none of them changes during the run."""
+
+    method: str
+    max_batch_size: int
+    deploy_hours: float
+    deploy_cv: float
+
+
+class ReleaseTrain:
+    """One team's release train: its ready changes per cadence, and its deployer's state."""
+
+    __slots__ = ("deployer", "ready", "ready_seq", "ready_signal", "signalled", "team", "u_method", "window_at")
+
+    def __init__(self, team: int) -> None:
+        self.team = team
+        self.ready: dict[str, ReadyQueue] = {}  # ready changes per cadence
+        self.ready_seq = 0
+        self.deployer: Deployer = BUSY
+        self.window_at = math.inf  # when an idle deployer awaiting a window looks again
+        # what wakes a deployer awaiting a window early (new work that could ship sooner)
+        self.ready_signal: simpy.Event | None = None
+        self.signalled = False  # new work has already asked the idle deployer to look
+        self.u_method = 0.5  # this deployment's draw for adopting automated deploys during a plan
+
+
+class ReleaseStage:
+    """Every team's release train."""
+
+    def __init__(self, flow: FlowState, deployment: DeploymentStage) -> None:
+        self.flow = flow
+        self.env = flow.env
+        self.calendar = flow.calendar
+        self.deployment = deployment
+        self.rng = flow.streams["release"]
+        self.trains = [ReleaseTrain(team) for team in range(flow.teams)]
+        p = flow.params
+        # the cadence every change follows when no plan switches it (the per-change hot path)
+        self._fixed_cadence: str | None = (p.get("release.cadence", 0.0)
+                                           if flow.unchanging(CADENCE_KEYS, costs_matter=False)
+                                           else None)
+        self._fixed: TrainSettings | None = self._fixed_settings() if flow.unchanging(RELEASE_KEYS) else None
+
+    def _fixed_settings(self) -> TrainSettings:
+        p = self.flow.params
+        method = p.get("release.deploy", 0.0)
+        hours, cv = ((p.get("release.manual_deploy_hours", 0.0), MANUAL_DEPLOY_CV) if method == "manual"
+                     else (p.get("release.automated_deploy_minutes", 0.0) / 60.0, AUTOMATED_STEP_CV))
+        return TrainSettings(method, p.get("release.max_batch_size", 0.0), hours, cv)
+
+    def start(self) -> None:
+        """Start every train: each ships eligible ready changes in batches and otherwise waits."""
+        for train in self.trains:
+            StartNow(self.env, partial(self._begin, train))
+
+    def make_ready(self, changes: Sequence[int], team: int, *, first_time: bool = False,
+                   step_ends_here: bool = False) -> None:
+        """Changes of one team join its release train, each in the queue of the cadence it follows
+        (``first_time``: they have just passed CI; their time of first being ready is now).
+
+        An idle deployer is woken when one of them could ship before it would look anyway. When
+        nothing else is due now, the deployer awaits nothing but work, and nothing follows in the
+        current step (``step_ends_here``), it starts at once instead, exactly where the wake-up would
+        have started it.
+        """
+        now = self.env._now
+        train = self.trains[team]
+        p = self.flow.params
+        u_adopt = self.flow.changes.u_adopt
+        first_ready = self.flow.changes.first_ready
+        ready = train.ready
+        fixed = self._fixed_cadence
+        deployer = train.deployer
+        looks_at = train.window_at if deployer is AWAITING_WINDOW else math.inf
+        wake_now = False
+        for c in changes:
+            if first_time:
+                first_ready[c] = now
+            cadence = fixed or p.get("release.cadence", now, u_adopt[c], team)
+            queue = ready.get(cadence)
+            if queue is None:
+                queue = ready[cadence] = deque()
+            queue.append((train.ready_seq, c))
+            train.ready_seq += 1
+            # only disturb an idle deployer when this cadence could ship before it would look anyway
+            if deployer is not BUSY and not wake_now:
+                if cadence == "continuous":
+                    wake_now = True
+                else:
+                    nxt = self.calendar.next_opportunity(cadence, now, manual=False)
+                    wake_now = nxt is None or nxt < looks_at
+        if wake_now and not train.signalled:
+            self._wake(train, step_ends_here)
+
+    def _wake(self, train: ReleaseTrain, step_ends_here: bool) -> None:
+        """Wake an idle deployer now: at once when nothing else can come first, else by its signal."""
+        if step_ends_here and train.deployer is AWAITING_WORK and nothing_else_due(self.env):
+            train.deployer = BUSY
+            self._step(train)
+            return
+        train.signalled = True
+        signal = train.ready_signal
+        if signal is None:  # awaiting work alone: the wake-up is the step a fired signal would be
+            QueueNow(self.env, partial(self._wakes, train))
+        else:
+            signal.succeed()
+
+    def _begin(self, train: ReleaseTrain, _event: object = None) -> None:
+        train.u_method = self.rng.uniform()
+        self._step(train)
+
+    def _step(self, train: ReleaseTrain) -> None:
+        """Ship a batch if a queue may deploy now; otherwise wait for the next window or for work."""
+        now = self.env._now
+        fixed = self._fixed
+        method = fixed.method if fixed else self.flow.params.get("release.deploy", now, train.u_method, train.team)
+        queues = self.open_queues(train, now, method == "manual")
+        if queues:
+            if fixed:
+                batch = take_oldest(queues, fixed.max_batch_size)
+                hours = self.rng.gamma(fixed.deploy_hours, fixed.deploy_cv)
+            else:
+                batch = take_oldest(queues, self.flow.params.get("release.max_batch_size", now, 0.5, train.team))
+                hours = self.deployment.duration(method, train.team)
+            Later(self.env, hours, partial(self._deployed, train, batch, now, method))
+            return
+        self._wait(train, self.next_look(train, now, method == "manual"))
+
+    def open_queues(self, train: ReleaseTrain, now: float, manual: bool) -> list[ReadyQueue]:
+        """The train's non-empty queues whose cadence may deploy now."""
+        ready = train.ready
+        cal = self.calendar
+        if len(ready) == 1:  # one cadence (no plan switching it): no list to build
+            (cadence, queue), = ready.items()
+            return [queue] if queue and ((cadence == "continuous" and not manual)  # always open
+                                         or cal.may_deploy(cadence, now, manual)) else []
+        return [q for cadence, q in ready.items() if q and cal.may_deploy(cadence, now, manual)]
+
+    def next_look(self, train: ReleaseTrain, now: float, manual: bool) -> float | None:
+        """When a queue with changes may next deploy (None: no future window; wait for work)."""
+        wake = None
+        for cadence, queue in train.ready.items():
+            if queue:
+                nxt = self.calendar.next_opportunity(cadence, now, manual)
+                if nxt is not None and nxt > now and (wake is None or nxt < wake):
+                    wake = nxt
+        return wake
+
+    def _wait(self, train: ReleaseTrain, window_at: float | None) -> None:
+        train.signalled = False
+        if window_at is None:  # nothing to wait for but work: no event until work arrives (see make_ready)
+            train.ready_signal = None
+            train.deployer = AWAITING_WORK
+            return
+        env = self.env
+        train.ready_signal = signal = simpy.Event(env)
+        train.deployer = AWAITING_WINDOW
+        train.window_at = window_at
+        (signal | env.timeout(window_at - env._now)).callbacks.append(partial(self._wakes, train))
+
+    def _wakes(self, train: ReleaseTrain, _event: object = None) -> None:
+        train.deployer = BUSY
+        self._step(train)
+
+    def _deployed(self, train: ReleaseTrain, batch: list[int], start: float, method: str,
+                  _event: object = None) -> None:
+        self.deployment.record(batch, train.team, start, False, method)
+        train.u_method = self.rng.uniform()
+        self._step(train)
+
+
+def take_oldest(queues: list[ReadyQueue], cap: int) -> list[int]:
+    """The oldest ready changes across the open queues, at most ``cap`` (0 = all)."""
+    if len(queues) == 1:
+        queue = queues[0]
+        n = len(queue) if cap <= 0 else min(cap, len(queue))
+        if n == 1:
+            return [queue.popleft()[1]]
+        return [queue.popleft()[1] for _ in range(n)]
+    batch: list[int] = []
+    while any(queues) and (cap <= 0 or len(batch) < cap):
+        oldest = min((q for q in queues if q), key=lambda q: q[0][0])
+        batch.append(oldest.popleft()[1])
+    return batch

@@ -1,0 +1,123 @@
+"""Stage 1, work: engineers finish changes in working hours (Mon–Fri) across the whole horizon.
+
+``team.overtime`` adds evening and weekend hours at lower productivity (``team.overtime_productivity``)
+and fatigue raises the defect rate. Every change's completion time, engineer, defect odds and draws
+are decided up front, array at a time: the later stages only read them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.model.flow.state import FlowState
+from sim.model.records import ChangeTable
+from sim.model.scenario import keys_deciding
+
+# what decides the defect odds and flags (declared on the fields): while none of them changes, they are worked
+# out for all changes at once
+WORK_KEYS = keys_deciding("work")
+
+
+def team_of(engineer: int, teams: int) -> int:
+    """Engineers are dealt to teams in turn (0-based), so headcount changes keep everyone's team."""
+    return engineer % teams
+
+
+def team_size(team: int, engineers: int, teams: int) -> int:
+    return (engineers - team + teams - 1) // teams if team < engineers else 0
+
+
+class WorkSegments:
+    """The work segments of the horizon that produced changes: first hour, length, team and raw draws."""
+
+    def __init__(self) -> None:
+        self.starts: list[float] = []
+        self.lengths: list[float] = []
+        self.teams: list[int] = []
+        self.counts: list[int] = []
+        self.within: list[np.ndarray] = []  # each change's place in its segment, U(0, 1)
+        self.whose: list[np.ndarray] = []  # each change's engineer within its team
+
+
+class WorkStage:
+    """Draws every change of the horizon (``generate``) into the flow's change table."""
+
+    def __init__(self, flow: FlowState, total_days: int) -> None:
+        self.flow = flow
+        self.total_days = total_days
+
+    def generate(self) -> None:
+        """Draw every change's completion time, engineer and defect odds for the whole horizon."""
+        flow = self.flow
+        segments = self._segments()
+        if not segments.counts:
+            return
+        counts, teams = segments.counts, flow.teams
+        # the arithmetic is done once for all segments (the same floats, element by element)
+        t_all = (np.repeat(segments.starts, counts)
+                 + np.repeat(segments.lengths, counts) * np.concatenate(segments.within))
+        e_all = np.repeat(segments.teams, counts) + teams * np.concatenate(segments.whose)
+        order = np.argsort(t_all, kind="stable")
+        t_all, e_all = t_all[order], e_all[order]
+        team_all = e_all % teams
+        n = len(t_all)
+        # one row of draws per change, so change i keeps its draws when output elsewhere changes
+        u_defect = flow.streams["quality"].generator.random(n)
+        u_adopt, u_flag = flow.streams["adoption"].generator.random((n, 2)).T
+        p_defect, flagged = self.defect_odds_and_flags(t_all, team_all, u_adopt, u_flag)
+        flow.changes = ChangeTable(t_all, e_all, team_all, p_defect, u_defect, u_adopt, flagged)
+
+    def _segments(self) -> WorkSegments:
+        """Per day and team, how many changes each working segment produced (Poisson) and their draws."""
+        flow = self.flow
+        rng = flow.streams["work"].generator
+        p = flow.params
+        teams = flow.teams
+        out = WorkSegments()
+        for day in range(self.total_days):
+            t_day = day * 24.0 + 12.0
+            people = max(teams, int(p.get("team.engineers", t_day)))
+            segments = flow.calendar.work_segments(day, p.get("team.overtime", t_day))
+            for team in range(teams):
+                size = team_size(team, people, teams)
+                rate_per_hour = (p.get("team.changes_per_engineer_per_day", t_day, 0.5, team)
+                                 / p.get("team.working_hours_per_day", t_day))
+                capacity = p.capacity_factor(t_day, team)
+                tired_output = p.get("team.overtime_productivity", t_day, 0.5, team)
+                for start, length, tired in segments:
+                    expected = size * length * rate_per_hour * capacity * (tired_output if tired else 1.0)
+                    n = int(rng.poisson(expected)) if expected > 0 else 0
+                    if n:
+                        out.starts.append(day * 24.0 + start)
+                        out.lengths.append(length)
+                        out.teams.append(team)
+                        out.counts.append(n)
+                        out.within.append(rng.random(n))
+                        out.whose.append(rng.integers(0, size, n))
+        return out
+
+    def defect_odds_and_flags(self, t_all: np.ndarray, team_all: np.ndarray, u_adopt: np.ndarray,
+                              u_flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each change's defect probability (fatigue and adoption cost included) and whether it is flagged."""
+        if self.flow.unchanging(WORK_KEYS):
+            return self._fixed_defect_odds_and_flags(len(t_all), u_flag)
+        p = self.flow.params
+        n = len(t_all)
+        p_def = np.empty(n)
+        flagged = np.empty(n, dtype=bool)
+        for i in range(n):
+            t, team = float(t_all[i]), int(team_all[i])
+            fatigue = 1.0 + p.get("team.fatigue_defect_factor", t, 0.5, team) * (
+                p.get("team.overtime", t, 0.5, team) - 1.0)
+            p_def[i] = min(1.0, p.get("quality.defect_rate", t, 0.5, team) * fatigue * p.defect_factor(t, team))
+            flagged[i] = bool(p.get("branching.feature_flags", t, u_adopt[i], team)) and (
+                u_flag[i] < p.get("branching.flag_coverage", t, 0.5, team))
+        return p_def, flagged
+
+    def _fixed_defect_odds_and_flags(self, n: int, u_flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`defect_odds_and_flags` when nothing deciding them changes: one value for every change."""
+        p = self.flow.params
+        fatigue = 1.0 + p.get("team.fatigue_defect_factor", 0.0) * (p.get("team.overtime", 0.0) - 1.0)
+        p_def = np.full(n, min(1.0, p.get("quality.defect_rate", 0.0) * fatigue))
+        flagged = (u_flag < p.get("branching.flag_coverage", 0.0)) & bool(p.get("branching.feature_flags", 0.0))
+        return p_def, flagged
