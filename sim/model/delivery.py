@@ -39,7 +39,7 @@ from sim.model.flow.state import FlowState
 from sim.model.flow.work import WorkStage, team_of, team_size
 from sim.model.params import Phase, Schedule
 from sim.model.records import SimulationRecords
-from sim.model.release_process import draw_parameters, irregular_opens, uses_irregular
+from sim.model.release_process import draw_parameters, irregular_opens, output_month_factors, uses_irregular
 from sim.model.rng import Stream, replication_streams
 from sim.model.scenario import Scenario
 
@@ -80,6 +80,7 @@ class DeliveryModel:
             streams=streams, teams=scenario.org.teams, fast_paths=fast_paths,
             ci_waits=array("d") if record_ci_waits else None)
         self.work = WorkStage(self.flow, self.total_days)
+        self.work.month_factors = output_month_factors(scenario, streams["parameters"].generator, self.total_days)
         self.branches = BranchStage(self.flow)
         self.deployment = DeploymentStage(self.flow)
         self.release = ReleaseStage(self.flow, self.deployment)

@@ -25,9 +25,11 @@ thirty a narrow one:
   log(``gap_days``) and spread ``gap_spread`` under a weak prior (:data:`PRIOR_NU` pseudo-gaps of spread
   :data:`PRIOR_SPREAD`, :data:`PRIOR_KAPPA` for the mean): σ² ~ ν_n s_n² / χ²(ν_n), μ ~ N(m, σ²/κ_n);
 - the output per engineer scaled by a Gamma(k + ½, 1/k) factor for ``k`` observed changes (the
-  Jeffreys posterior of a Poisson rate, relative to its estimate), and by a mean-one Gamma factor of
-  coefficient of variation ``team.output_spread``: teams do not produce at a steady rate, and the
-  month-to-month variation the window showed beyond chance is the output's own uncertainty.
+  Jeffreys posterior of a Poisson rate, relative to its estimate).
+
+**Output that varies.** Teams do not produce at a steady rate. With ``team.output_spread`` > 0 each
+30 days of a run get their own mean-one Gamma factor of that coefficient of variation
+(:func:`output_month_factors`): the month-to-month variation the window showed beyond chance.
 
 Every draw comes from the replication's own named streams (``parameters``, ``release_gaps``), so runs
 stay reproducible and a scenario without these keys draws nothing and runs exactly as before.
@@ -95,6 +97,15 @@ def irregular_opens(scenario: Scenario, generator: np.random.Generator, total_ho
     return opens
 
 
+def output_month_factors(scenario: Scenario, generator: np.random.Generator, total_days: int) -> np.ndarray | None:
+    """Mean-one Gamma factors of the team's output, one per 30 days of the run (None when the output is steady)."""
+    spread = scenario.team.output_spread
+    if spread <= 0:
+        return None
+    shape = 1.0 / (spread * spread)
+    return generator.gamma(shape, 1.0 / shape, size=total_days // 30 + 1)
+
+
 def draw_parameters(scenario: Scenario, generator: np.random.Generator) -> Scenario:
     """This replication's own parameter set (the scenario itself when it carries no evidence counts)."""
     release, team = scenario.release, scenario.team
@@ -110,12 +121,9 @@ def draw_parameters(scenario: Scenario, generator: np.random.Generator) -> Scena
         mu = float(generator.normal(m, math.sqrt(sigma2 / kappa_n)))
         values["release.gap_days"] = float(min(3650.0, max(0.05, math.exp(mu))))
         values["release.gap_spread"] = float(min(4.0, max(0.01, math.sqrt(sigma2))))
-    k, spread = team.output_evidence, team.output_spread
-    if k > 0 or spread > 0:
-        factor = float(generator.gamma(k + 0.5, 1.0 / k)) if k > 0 else 1.0
-        if spread > 0:  # the output of the months ahead is one draw of a varying rate (Gamma-Poisson)
-            shape = 1.0 / (spread * spread)
-            factor *= float(generator.gamma(shape, 1.0 / shape))
+    k = team.output_evidence
+    if k > 0:
+        factor = float(generator.gamma(k + 0.5, 1.0 / k))
         values["team.changes_per_engineer_per_day"] = float(min(50.0, max(1e-4,
                                                                           team.changes_per_engineer_per_day * factor)))
     if not values:

@@ -11,7 +11,12 @@ from scipy import stats
 
 from sim.analysis.release_gaps import NS_PER_DAY, fit_gaps, looks_irregular, release_gaps
 from sim.model.delivery import simulate
-from sim.model.release_process import draw_parameters, irregular_opens, residual_gap_hours
+from sim.model.release_process import (
+    draw_parameters,
+    irregular_opens,
+    output_month_factors,
+    residual_gap_hours,
+)
 from sim.model.scenario import Scenario
 
 IRREGULAR = Scenario().with_values({"release.cadence": "irregular", "release.gap_days": 10.0,
@@ -67,13 +72,29 @@ def test_no_evidence_draws_nothing_and_evidence_narrows_with_data():
     assert np.median(many) == pytest.approx(10.0, rel=0.05)
 
 
-def test_output_draws_are_centred_and_spread_by_the_output_spread():
+def test_output_draws_are_centred_and_vary_month_to_month():
     scenario = Scenario().with_values({"team.output_evidence": 10_000, "team.output_spread": 0.5}, source="test")
     generator = np.random.default_rng(3)
     rates = np.array([draw_parameters(scenario, generator).team.changes_per_engineer_per_day for _ in range(2000)])
-    base = scenario.team.changes_per_engineer_per_day
-    assert np.mean(rates) == pytest.approx(base, rel=0.05)
-    assert np.std(rates) / np.mean(rates) == pytest.approx(0.5, rel=0.1)
+    assert np.mean(rates) == pytest.approx(scenario.team.changes_per_engineer_per_day, rel=0.01)
+    assert np.std(rates) / np.mean(rates) < 0.02  # 10,000 changes pin the mean down
+    factors = output_month_factors(scenario, np.random.default_rng(4), 30 * 3000)
+    assert len(factors) == 3001
+    assert np.mean(factors) == pytest.approx(1.0, rel=0.05)
+    assert np.std(factors) == pytest.approx(0.5, rel=0.1)
+    assert output_month_factors(Scenario(), np.random.default_rng(4), 90) is None
+
+
+def test_a_varying_output_makes_the_monthly_counts_overdispersed():
+    steady = Scenario().with_values({"days": 900, "team.engineers": 2}, source="test")
+    varying = steady.with_values({"team.output_spread": 0.6}, source="test")
+
+    def monthly_cv(scenario: Scenario) -> float:
+        created = np.asarray(simulate(scenario, 3, 0).created) / 24.0
+        counts = np.bincount((created // 30).astype(int))[1:-1]
+        return float(np.std(counts) / np.mean(counts))
+
+    assert monthly_cv(varying) > 2 * monthly_cv(steady)
 
 
 def test_a_simulated_irregular_team_deploys_at_the_renewal_rate():

@@ -16,6 +16,7 @@ from sim.model.scenario import keys_deciding
 # what decides the defect odds and flags (declared on the fields): while none of them changes, they are worked
 # out for all changes at once
 WORK_KEYS = keys_deciding("work")
+MONTH_DAYS = 30  # the output varies from block to block of this many days (team.output_spread)
 
 
 def team_of(engineer: int, teams: int) -> int:
@@ -45,6 +46,9 @@ class WorkStage:
     def __init__(self, flow: FlowState, total_days: int) -> None:
         self.flow = flow
         self.total_days = total_days
+        # the output's month-to-month factors (team.output_spread; None = steady), from
+        # sim.model.release_process.output_month_factors
+        self.month_factors: np.ndarray | None = None
 
     def generate(self) -> None:
         """Draw every change's completion time, engineer and defect odds for the whole horizon."""
@@ -83,6 +87,8 @@ class WorkStage:
                 rate_per_hour = (p.get("team.changes_per_engineer_per_day", t_day, 0.5, team)
                                  / p.get("team.working_hours_per_day", t_day))
                 capacity = p.capacity_factor(t_day, team)
+                if self.month_factors is not None:
+                    capacity *= float(self.month_factors[day // MONTH_DAYS])
                 tired_output = p.get("team.overtime_productivity", t_day, 0.5, team)
                 for start, length, tired in segments:
                     expected = size * length * rate_per_hour * capacity * (tired_output if tired else 1.0)
