@@ -60,6 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=nonneg_int("--seed"), default=1, help="root seed (default 1)")
     parser.add_argument("--workers", type=positive_int("--workers"), default=None,
                         help="processes, one cut each (default: the machine's cores); output does not depend on it")
+    parser.add_argument("--report", metavar="FILE.html", default=None,
+                        help="also write the backtest as a self-contained HTML report")
     add_json_option(parser)
 
 
@@ -80,6 +82,10 @@ def load_logs(args: argparse.Namespace) -> tuple[EventLogs, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.report:  # before the run: a mistyped path must not cost its results
+        from sim.report import check_report_path
+
+        check_report_path(args.report)
     logs, name = load_logs(args)
     settings = BacktestSettings(window_days=args.window_days, horizon_days=args.horizon_days,
                                 sizes=parse_sizes(args.sizes or ["actual30", "20"]), method=args.method,
@@ -94,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
                          horizon_days=args.horizon_days)[-args.max_cuts:]
     result = backtest(logs, cuts=cuts, every_days=args.every, settings=settings, workers=args.workers,
                       progress="backtesting", name=name)
+    if args.report:
+        from sim.report import backtest_report, write_report
+
+        write_report(args.report, backtest_report(result))
     if args.json:
         print_json(result)
     else:

@@ -116,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         from sim.report import forecast_report, write_report
 
-        write_report(args.report, forecast_report([result], {name: probability_curve(result)}, {name: scenario}))
+        shown = [result, result["throughput"]] if result.get("throughput") else [result]
+        curves = {r["scenario"]: probability_curve(r) for r in shown}
+        write_report(args.report, forecast_report(shown, curves, {name: scenario}))
     if args.json:
         print_json(result)
     else:

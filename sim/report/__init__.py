@@ -1,5 +1,5 @@
-"""Self-contained HTML reports (charts included, readable offline, printable) of a comparison, a plan
-and a forecast: the same documents from the command line (``--report FILE.html``) and the app.
+"""Self-contained HTML reports (charts included, readable offline, printable) of a comparison, a plan,
+a forecast and a backtest: the same documents from the command line (``--report FILE.html``) and the app.
 
 Charts are Vega-Lite specs built as plain dicts (:mod:`sim.report.specs`) and drawn to inline SVG
 by ``vl-convert`` when the ``report`` extra is installed.
@@ -11,9 +11,10 @@ import os
 from pathlib import Path
 
 from sim.errors import InputError
+from sim.report.backtest import backtest_report
 from sim.report.html import compare_report, forecast_report, plan_report
 
-__all__ = ["check_report_path", "compare_report", "forecast_report", "plan_report", "write_report"]
+__all__ = ["backtest_report", "check_report_path", "compare_report", "forecast_report", "plan_report", "write_report"]
 
 
 def check_report_path(path: str | Path) -> Path:

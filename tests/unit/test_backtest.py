@@ -172,3 +172,28 @@ def test_cli_calibrate_reads_the_window_the_import_recorded(tmp_path, capsys):
     assert "[calibration]" in (tmp_path / "ours.toml").read_text(encoding="utf-8")
     assert main(["calibrate", *files, "--out", str(tmp_path / "x.toml"), "--start", "2026-01-01"]) == 2
     assert "together" in capsys.readouterr().err
+
+
+def test_cli_backtest_writes_its_report(tmp_path, capsys):
+    files = _write(release_logs(), tmp_path)
+    report = tmp_path / "backtest.html"
+    code = main(["backtest", *files, "--method", "throughput", "--cuts", CUT.isoformat(), "--n", "8",
+                 "--report", str(report)])
+    assert code == 0
+    text = report.read_text(encoding="utf-8")
+    assert "Every case" in text and CUT.isoformat() in text
+    assert main(["backtest", *files, "--report", str(tmp_path / "x.txt")]) == 2
+
+
+def test_cli_forecast_sets_the_throughput_monte_carlo_beside_the_model(tmp_path, capsys):
+    _write(release_logs(), tmp_path)
+    code = main(["forecast", "baseline", "--changes", "8", "--start", CUT.isoformat(), "--reps", "4",
+                 "--workers", "1", "--method", "both", "--logs", str(tmp_path), "--json"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["method"] == "model" and doc["throughput"]["method"] == "throughput"
+    for key in ("p5", "p10", "p50", "p85", "p95", "days_p5", "days_p10"):
+        assert key in doc and key in doc["throughput"]
+    assert doc["throughput"]["window"]["end"] == CUT.isoformat()
+    assert main(["forecast", "baseline", "--method", "throughput"]) == 2
+    assert "--logs" in capsys.readouterr().err
