@@ -314,6 +314,8 @@ class _Reader:
 
     def __init__(self, logs: EventLogs, base: Scenario, window: tuple[int, int] | None = None):
         self.base = base
+        column = next((c for c in AUTHOR_COLUMNS if c in logs.changes), None)
+        self.authors = None if column is None else logs.changes[column].astype("str").to_numpy()
         self.a = a = _arrays(logs)
         self.offset_ns = _local_offset_hours(a.change_t) * NS_PER_HOUR
         first_day, self.end = default_window(a)
@@ -417,10 +419,18 @@ class _Reader:
                     f"{share:.0%} of changes were made at weekends; the scenario keeps team.overtime at "
                     f"{self.base_value('team.overtime')} (set it if the team works weekends)")
         rate = float(self.base_value("team.changes_per_engineer_per_day"))
-        engineers = int(min(500, max(1, round(per_day / rate))))
+        effective = None if self.authors is None else effective_authors(self.authors[team_changes])
+        if effective is not None:
+            engineers = int(min(500, max(1, round(effective))))
+            self.set("team.engineers", engineers,
+                     f"the effective number of authors of the window's changes ({effective:.1f}: the exponential of "
+                     f"the entropy of their shares; {len(set(self.authors[team_changes]))} distinct)")
+        else:
+            engineers = int(min(500, max(1, round(per_day / rate))))
+            self.set("team.engineers", engineers,
+                     f"{per_day:.1f} changes per working day at the base's ~{rate:g} per engineer (no author "
+                     f"column in changes.csv to count them)")
         per_engineer = min(50.0, per_day / engineers)
-        self.set("team.engineers", engineers,
-                 f"{per_day:.1f} changes per working day at the base's ~{rate:g} per engineer")
         self.set("team.changes_per_engineer_per_day", round(per_engineer, 4),
                  f"{per_day:.1f} changes per working day / {engineers} engineers")
         self.set("team.output_evidence", int(team_changes.sum()),
@@ -853,6 +863,20 @@ def _interval_lognormal_median(lows: np.ndarray, highs: np.ndarray) -> float:
     start = np.array([float(np.median(log_hi)) - 0.5, 0.0])
     fit = optimize.minimize(negative_ll, start, method="Nelder-Mead")
     return float(math.exp(fit.x[0]))
+
+
+AUTHOR_COLUMNS = ("author", "author_email")  # an optional changes.csv column naming who made each change
+
+
+def effective_authors(authors: np.ndarray) -> float | None:
+    """The effective number of people behind the changes: exp of the Shannon entropy of their shares (a Hill
+    number of order 1: n people sharing equally count n; one main author with occasional helpers count a few)."""
+    names = [a for a in authors if a and a.lower() not in ("nan", "none", "<na>")]
+    if not names:
+        return None
+    _, counts = np.unique(names, return_counts=True)
+    shares = counts / counts.sum()
+    return float(np.exp(-np.sum(shares * np.log(shares))))
 
 
 OUTPUT_BLOCK_DAYS = 30  # the output's spread is read from counts of changes per block of this many days

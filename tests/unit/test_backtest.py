@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -197,3 +198,21 @@ def test_cli_forecast_sets_the_throughput_monte_carlo_beside_the_model(tmp_path,
     assert doc["throughput"]["window"]["end"] == CUT.isoformat()
     assert main(["forecast", "baseline", "--method", "throughput"]) == 2
     assert "--logs" in capsys.readouterr().err
+
+
+def test_team_size_is_the_effective_number_of_authors_when_the_logs_name_them():
+    from sim.analysis.log_facts import effective_authors
+
+    assert effective_authors(np.array(["a", "b", "c", "d"] * 5)) == pytest.approx(4.0)
+    assert effective_authors(np.array(["a"] * 9)) == pytest.approx(1.0)
+    assert 1.0 < effective_authors(np.array(["a"] * 90 + ["b", "c", "d"] * 3)) < 2.0
+    assert effective_authors(np.array(["nan"])) is None
+    logs = release_logs()
+    changes = logs.changes.copy()
+    changes["author"] = [f"dev{i % 3}" for i in range(len(changes))]
+    start, end = CUT - dt.timedelta(days=90), CUT
+    named = make_logs(changes, logs.deployments, logs.incidents)
+    result = calibrate(logs_at(named, start, end), reps=2, check_reps=2, workers=1, window=(start, end))
+    assert result.scenario.team.engineers == 3
+    per_day = result.report["log_statistics"]["changes_per_working_day"]
+    assert result.scenario.team.changes_per_engineer_per_day == pytest.approx(per_day / 3, rel=1e-3)
