@@ -4,8 +4,9 @@
 
 Each repository (a bare mirror ``MIRRORS_DIR/<owner>+<name>/repo``) is imported as ``import git --reverts``
 would, then pre-releases (PEP 440 ``a``/``b``/``rc``/``dev``, semver ``-…``) are folded into the next final
-release — what such a tag shipped is counted as shipped by the release users took — and the backtest runs
-on rolling cuts. The table printed is the one benchmarks/README.md records.
+release — what such a tag shipped is counted as shipped by the release users took — each change gets its
+author's e-mail (an ``author`` column: calibrate reads team size from it), and the backtest runs on rolling
+cuts. The table printed is the one benchmarks/README.md records.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -68,6 +70,16 @@ def final_releases(logs: EventLogs) -> tuple[EventLogs, int]:
     return EventLogs(logs.changes, frame, incidents.reset_index(drop=True)), folded
 
 
+def with_authors(logs: EventLogs, repo: Path) -> EventLogs:
+    """The changes with an ``author`` column (the commit's author e-mail), which calibrate reads for team size."""
+    out = subprocess.run(["git", "-C", str(repo), "log", "--all", "--format=%H %ae"], capture_output=True, text=True,
+                         check=True).stdout
+    emails = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
+    changes = logs.changes.copy()
+    changes["author"] = changes["change_id"].map(lambda sha: emails.get(sha, "")).astype("str")
+    return EventLogs(changes, logs.deployments, logs.incidents)
+
+
 def describe(logs: EventLogs) -> dict[str, Any]:
     times = logs.deployments["time_created"]
     return {"first_release": str(times.min().date()), "last_release": str(times.max().date()),
@@ -91,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         path = Path(args.mirrors) / name / "repo"
         logs = import_git(path, tags=REPOS.get(name), reverts=True).logs
         logs, folded = final_releases(logs)
+        logs = with_authors(logs, path)
         columns = columns_from_frames(logs.changes, logs.deployments, logs.incidents)
         cuts = cut_dates(columns, every_days=args.every, window_days=settings.window_days,
                          horizon_days=settings.horizon_days)[-args.max_cuts:]

@@ -215,7 +215,9 @@ def _calibrate_window(window: EventLogs, bounds: tuple[dt.date, dt.date],
     within = {key: row.get("within_bar") for key, row in report["metrics"].items() if key in DORA_METRICS}
     summary = {"within_bar": within, "observed": {k: report["metrics"][k]["observed"] for k in within},
                "simulated_p50": {k: report["metrics"][k]["simulated_p50"] for k in within},
-               "deployments": report["counts"].get("deployments")}
+               "deployments": report["counts"].get("deployments"),
+               "engineers": result.scenario.team.engineers, "cadence": result.scenario.release.cadence,
+               "gap_days": result.scenario.release.gap_days if result.scenario.release.cadence == "irregular" else None}
     return result.scenario, summary
 
 
