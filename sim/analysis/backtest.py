@@ -217,7 +217,9 @@ def _calibrate_window(window: EventLogs, bounds: tuple[dt.date, dt.date],
                "simulated_p50": {k: report["metrics"][k]["simulated_p50"] for k in within},
                "deployments": report["counts"].get("deployments"),
                "engineers": result.scenario.team.engineers, "cadence": result.scenario.release.cadence,
-               "gap_days": result.scenario.release.gap_days if result.scenario.release.cadence == "irregular" else None}
+               "gap_days": result.scenario.release.gap_days if result.scenario.release.cadence == "irregular" else None,
+               "pending_hazard": (result.scenario.release.pending_hazard
+                                  if result.scenario.release.cadence == "when_ready" else None)}
     return result.scenario, summary
 
 

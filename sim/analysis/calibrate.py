@@ -83,7 +83,8 @@ NULL_RESIDUAL = 10.0      # the cost of a metric the simulation leaves null wher
 POLISH_ABOVE = 0.5        # re-fit with the check's replications when a residual there exceeds this
 POLISH_EVALUATIONS = 4
 MIN_LEAD_FIT_DEPLOYMENTS = 3  # an irregular team's lead time is fitted from this many releases on
-IRREGULAR_MAX_BRANCH_DAYS = 120.0  # the longest branch life the fit may choose for a team releasing when ready
+IRREGULAR_MAX_BRANCH_DAYS = 120.0
+RELEASE_WHEN_READY = ("irregular", "when_ready")  # cadences of teams that release when they judge it ready  # the longest branch life the fit may choose for a team releasing when ready
 PATIENCE = 4              # evaluations in a row without a 2% better cost before a search gives up
 
 
@@ -182,7 +183,7 @@ def _lead_parameter(facts: LogFacts, scenario: Scenario) -> FitParameter:
     """The branch lifetime, fitted to the median lead time, with its range and a start from the lead-time split."""
     trunk = scenario.branching.strategy == "trunk"
     low, high = (0.01, 2.0) if trunk else (0.25, 60.0)
-    if scenario.release.cadence == "irregular":
+    if scenario.release.cadence in RELEASE_WHEN_READY:
         # work waits for a release judged ready: how long it sat before is the only other part of
         # lead time the logs show, and on such teams it can be weeks whatever the branching
         low, high = 0.01, IRREGULAR_MAX_BRANCH_DAYS
@@ -201,7 +202,7 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
     observed = facts.observed["metrics"]
     counts = facts.observed["counts"]
     notes: list[str] = []
-    irregular = scenario.release.cadence == "irregular"
+    irregular = scenario.release.cadence in RELEASE_WHEN_READY
     lead = observed["lead_time_hours"]
     if counts["deployments"] < 5 and not (irregular and counts["deployments"] >= MIN_LEAD_FIT_DEPLOYMENTS
                                           and lead is not None):

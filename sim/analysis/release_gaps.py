@@ -40,6 +40,56 @@ class GapFit:
     gaps: int                  # complete gaps observed
     days_since_release: float  # the censored wait at the window's end
     note: str
+    log_likelihood: float | None = None  # of the gaps and censored waits (days), at the fit; None: nothing fitted
+    parameters: int = 2
+
+
+@dataclass(frozen=True)
+class HazardFit:
+    per_day: float             # release chance per waiting change per day (the MLE)
+    releases: int
+    waiting_change_days: float  # ∫ P(t) dt over the window
+    log_likelihood: float      # of the release times given the waiting work (days); -inf if one came with none
+    note: str
+
+
+def pending_fit(created_ns: np.ndarray, first_ns: np.ndarray, release_ns: np.ndarray, start_ns: int,
+                end_ns: int) -> HazardFit | None:
+    """Maximum likelihood of a release rate proportional to the work waiting (``when_ready``).
+
+    P(t) = changes created by t and not yet first shipped (``first_ns`` < 0: never). Releases at t_i,
+    i = 1..R, in the window: log L = Σ log(h P(t_i)) − h ∫ P dt, so h = R / ∫ P dt.
+    """
+    releases = np.sort(np.asarray(release_ns, dtype=np.int64))
+    if releases.size == 0:
+        return None
+    created = np.asarray(created_ns, dtype=np.int64)
+    first = np.asarray(first_ns, dtype=np.int64)
+    shipped_at = np.where(first < 0, np.iinfo(np.int64).max, first)
+    begin = np.maximum(created, start_ns)
+    finish = np.minimum(shipped_at, end_ns)
+    area = float(np.sum(np.clip(finish - begin, 0, None))) / NS_PER_DAY
+    if area <= 0:
+        return None
+    waiting = np.array([int(np.sum((created < t) & (shipped_at >= t))) for t in releases])
+    per_day = releases.size / area
+    if (waiting == 0).any():
+        log_likelihood = -math.inf
+    else:
+        log_likelihood = float(np.sum(np.log(per_day * waiting))) - releases.size
+    note = (f"{releases.size} releases against {area:.0f} change-days of waiting work in the window "
+            f"({per_day:.4g} per waiting change per day, maximum likelihood)")
+    return HazardFit(per_day, int(releases.size), area, log_likelihood, note)
+
+
+def prefers_pending(gaps: GapFit, hazard: HazardFit | None) -> bool:
+    """Whether the work-driven release rate explains the window's releases better than the release clock
+    (Akaike's criterion: lower 2k − 2 log L)."""
+    if hazard is None or not math.isfinite(hazard.log_likelihood):
+        return False
+    if gaps.log_likelihood is None:
+        return True
+    return 2 * 1 - 2 * hazard.log_likelihood < 2 * gaps.parameters - 2 * gaps.log_likelihood
 
 
 def release_gaps(times_ns: np.ndarray, window_end_ns: int) -> tuple[np.ndarray, float]:
@@ -83,7 +133,10 @@ def fit_gaps(gaps: np.ndarray, waited: float, window_days: float, lead_in: float
     spread = min(MAX_SPREAD, max(MIN_SPREAD, math.exp(float(best.x[1])))) if n >= 2 else PRIOR_SPREAD
     note = (f"{n} gaps between planned releases (median {float(np.median(gaps)):.1f} days), {lead_in:.0f} days "
             f"before the first and {waited:.0f} days since the last one in the window, fitted as log-normal")
-    return GapFit(float(math.exp(mu)), float(spread), n, waited, note)
+    # the likelihood in days (the log-normal density of a gap is that of its log over the gap)
+    log_likelihood = float(np.sum(stats.norm.logpdf(logs, mu, spread) - logs)
+                           + (np.sum(stats.norm.logsf(censored, mu, spread)) if censored else 0.0))
+    return GapFit(float(math.exp(mu)), float(spread), n, waited, note, log_likelihood, 2 if n >= 2 else 1)
 
 
 def looks_irregular(releases: int, window_days: float, calendar_cadence: str | None) -> bool:

@@ -38,6 +38,7 @@ stay reproducible and a scenario without these keys draws nothing and runs exact
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 
 import numpy as np
 from scipy import special
@@ -121,6 +122,9 @@ def draw_parameters(scenario: Scenario, generator: np.random.Generator) -> Scena
         mu = float(generator.normal(m, math.sqrt(sigma2 / kappa_n)))
         values["release.gap_days"] = float(min(3650.0, max(0.05, math.exp(mu))))
         values["release.gap_spread"] = float(min(4.0, max(0.01, math.sqrt(sigma2))))
+    if n > 0 and release.cadence == "when_ready":  # Gamma(R + ½, ∫P) posterior of the hazard, relative
+        values["release.pending_hazard"] = float(min(100.0, release.pending_hazard
+                                                     * generator.gamma(n + 0.5, 1.0 / n)))
     k = team.output_evidence
     if k > 0:
         factor = float(generator.gamma(k + 0.5, 1.0 / k))
@@ -129,3 +133,72 @@ def draw_parameters(scenario: Scenario, generator: np.random.Generator) -> Scena
     if not values:
         return scenario
     return scenario.with_values(values, source="parameter draw")
+
+
+class PendingHazard:
+    """A team that releases when enough work is waiting (``release.cadence = "when_ready"``).
+
+    Each change created and not yet shipped adds ``release.pending_hazard`` per day to the chance that
+    the team cuts a release: the release rate at time t is h × P(t), with P(t) the team's changes
+    created by t and not yet shipped by its train (a non-homogeneous Poisson process). A burst of work
+    brings the next release closer; a quiet spell puts it off. Change creation times are known up front
+    (:mod:`sim.model.flow.work`), so the time the accumulated hazard reaches its Exp(1) draw is found
+    exactly (:meth:`due`), and it moves only when the train ships.
+    """
+
+    def __init__(self, created_hours: np.ndarray, per_day: float, generator: np.random.Generator,
+                 numbers: np.ndarray | None = None) -> None:
+        order = np.argsort(created_hours, kind="stable")
+        numbers = np.arange(len(order)) if numbers is None else np.asarray(numbers)
+        self.created = np.asarray(created_hours, dtype=float)[order]
+        self.prefix = np.concatenate([[0.0], np.cumsum(self.created)])
+        self.rate = per_day / HOURS_PER_DAY  # per waiting change per hour
+        self.generator = generator
+        self.position = {int(numbers[c]): i for i, c in enumerate(order)}  # change number -> place in ``created``
+        self.seen = np.zeros(len(order), dtype=bool)
+        self.shipped = 0
+        self.t = 0.0
+        self.left = float(generator.standard_exponential())
+        self._due: float | None = None
+
+    def _area(self, time: float) -> float:
+        """∫₀^time (changes created by t) dt."""
+        k = int(np.searchsorted(self.created, time, side="right"))
+        return k * time - float(self.prefix[k])
+
+    def _waiting_area(self, time: float) -> float:
+        return self._area(time) - self.shipped * time
+
+    def due(self) -> float:
+        """When the accumulated hazard since the last release reaches its draw (inf: never within the run)."""
+        if self._due is not None:
+            return self._due
+        if self.rate <= 0:
+            self._due = math.inf
+            return self._due
+        target = self._waiting_area(self.t) + self.left / self.rate
+        n = len(self.created)
+        # the waiting area grows piecewise linearly; find the creation after which it passes the target
+        lo = int(np.searchsorted(self.created, self.t, side="right"))
+        j = bisect_left(range(lo, n), target, key=lambda i: self._waiting_area(float(self.created[i]))) + lo
+        if j >= n:
+            slope = n - self.shipped
+            start = max(self.t, float(self.created[-1])) if n else self.t
+            self._due = math.inf if slope <= 0 else start + (target - self._waiting_area(start)) / slope
+        else:
+            start = max(self.t, float(self.created[j - 1])) if j > 0 else self.t
+            slope = j - self.shipped
+            self._due = (float(self.created[j]) if slope <= 0
+                         else start + (target - self._waiting_area(start)) / slope)
+        return self._due
+
+    def released(self, batch: list[int], now: float) -> None:
+        """The train shipped ``batch`` at ``now``: the hazard starts afresh with a new draw."""
+        for c in batch:
+            i = self.position.get(c)
+            if i is not None and not self.seen[i]:
+                self.seen[i] = True
+                self.shipped += 1
+        self.t = now
+        self.left = float(self.generator.standard_exponential())
+        self._due = None

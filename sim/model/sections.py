@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-CADENCES = ("continuous", "daily", "weekly", "biweekly", "monthly", "irregular")
+CADENCES = ("continuous", "daily", "weekly", "biweekly", "monthly", "irregular", "when_ready")
 STRATEGIES = ("long_lived", "trunk")
 DEPLOY_METHODS = ("manual", "automated")
 
@@ -145,11 +145,13 @@ class Quality(_Section):
 
 
 class Release(_Section):
-    cadence: Literal["continuous", "daily", "weekly", "biweekly", "monthly", "irregular"] = _p("Release cadence",
-        "weekly", "continuous | daily | weekly | biweekly | monthly | irregular", "assumed",
+    cadence: Literal["continuous", "daily", "weekly", "biweekly", "monthly", "irregular", "when_ready"] = _p(
+        "Release cadence", "weekly", "continuous | daily | weekly | biweekly | monthly | irregular | when_ready",
+        "assumed",
         "when merged changes may ship: continuous = as soon as ready; daily = 15:00 on working days; "
         "weekly = Saturday 09:00 window; biweekly = every other Saturday; monthly = first Saturday of the month; "
-        "irregular = when the team judges it ready, gaps drawn from release.gap_days and release.gap_spread",
+        "irregular = when the team judges it ready, gaps drawn from release.gap_days and release.gap_spread; "
+        "when_ready = the more work waits, the sooner a release (release.pending_hazard)",
         decides=("cadence",))
     max_batch_size: int = _p("Most changes per deployment", 0, "changes", "assumed", "most changes in one deployment; 0 = no cap", ge=0, le=100000, decides=("release",))
     deploy: Literal["manual", "automated"] = _p("Deploy method",
@@ -169,9 +171,13 @@ class Release(_Section):
                            "assumed", "irregular cadence: standard deviation of the log of a gap (0 = fixed gaps)",
                            ge=0, le=4, fixed="the irregular release windows are drawn once per run")
     gap_evidence: int = _p("Release gaps observed", 0, "gaps", "assumed",
-                           "irregular cadence: gaps the fit saw; each replication draws its own gap median and "
-                           "spread from their posterior (0 = take them as known)", ge=0, le=100000,
+                           "irregular and when_ready cadences: gaps (releases) the fit saw; each replication draws "
+                           "its own gap law (release hazard) from their posterior (0 = take them as known)", ge=0, le=100000,
                            fixed="the irregular release windows are drawn once per run")
+    pending_hazard: float = _p("Release chance per waiting change", 0.01, "per change per day", "assumed",
+                               "when_ready cadence: each change made and not yet shipped adds this to the daily "
+                               "chance of a release", ge=0, le=100,
+                               fixed="the release hazard follows the work drawn for the whole run")
     state_day: int = _p("Day the release state holds", -1, "days after start", "assumed",
                         "the day after `start` on which the last release was release.days_since_release days "
                         "earlier (-1 = no recorded state)", ge=-1, le=3650, fixed="the irregular release windows are drawn once per run")

@@ -138,3 +138,34 @@ def test_what_counts_as_irregular():
     assert looks_irregular(20, 180, "continuous")      # one release every nine days
     assert not looks_irregular(150, 180, "continuous")  # releases most days
     assert not looks_irregular(40, 180, "daily") and not looks_irregular(20, 180, "weekly")
+
+
+def test_a_when_ready_team_releases_at_the_rayleigh_rate_of_its_growing_backlog():
+    # trunk, fast CI, automated deploys: waiting work grows at r changes a day from each release, so the
+    # release hazard h·r·t gives Rayleigh gaps with median sqrt(2 ln 2 / (h r))
+    scenario = Scenario().with_values({
+        "release.cadence": "when_ready", "release.pending_hazard": 0.004, "days": 1500, "team.engineers": 2,
+        "branching.strategy": "trunk", "branching.branch_lifetime_days": 0.01, "ci.test_suite_minutes": 5.0,
+        "ci.flaky_rate": 0.0, "release.deploy": "automated", "quality.defect_rate": 0.0,
+        "release.window_hours": 0.25}, source="test")
+    gaps = []
+    for k in range(3):
+        records = simulate(scenario, 11, k)
+        start = np.sort(np.asarray(records.deployments.start))
+        gaps.extend(np.diff(start[start >= records.window_start]) / 24.0)
+        rate = len(records.created) / (records.window_end / 24.0)
+    expected = math.sqrt(2 * math.log(2) / (0.004 * rate))
+    assert np.median(gaps) == pytest.approx(expected, rel=0.15)
+
+
+def test_the_when_ready_fit_is_releases_over_waiting_change_days():
+    from sim.analysis.release_gaps import pending_fit
+
+    day = NS_PER_DAY
+    created = np.array([0, 1, 2, 3]) * day
+    first = np.array([5, 5, 5, -1]) * day  # the fourth never shipped
+    fit = pending_fit(created, np.where(first < 0, -1, first), np.array([5 * day]), 0, 10 * day)
+    # waiting change-days: 5 + 4 + 3 + 7 = 19; one release
+    assert fit.waiting_change_days == pytest.approx(19.0)
+    assert fit.per_day == pytest.approx(1 / 19)
+    assert fit.log_likelihood == pytest.approx(math.log(4 / 19) - 1)  # four changes waited at the release

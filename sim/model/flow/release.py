@@ -17,11 +17,13 @@ from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING, NamedTuple
 
+import numpy as np
 import simpy
 
 from sim.model.constants import AUTOMATED_STEP_CV, MANUAL_DEPLOY_CV
 from sim.model.flow.engine import Later, QueueNow, StartNow, nothing_else_due
 from sim.model.flow.state import FlowState
+from sim.model.release_process import PendingHazard
 from sim.model.scenario import keys_deciding
 
 if TYPE_CHECKING:
@@ -59,7 +61,8 @@ class TrainSettings(NamedTuple):
 class ReleaseTrain:
     """One team's release train: its ready changes per cadence, and its deployer's state."""
 
-    __slots__ = ("deployer", "ready", "ready_seq", "ready_signal", "signalled", "team", "u_method", "window_at")
+    __slots__ = ("deployer", "hazard", "ready", "ready_seq", "ready_signal", "signalled", "team", "u_method",
+                 "window_at")
 
     def __init__(self, team: int) -> None:
         self.team = team
@@ -71,6 +74,7 @@ class ReleaseTrain:
         self.ready_signal: simpy.Event | None = None
         self.signalled = False  # new work has already asked the idle deployer to look
         self.u_method = 0.5  # this deployment's draw for adopting automated deploys during a plan
+        self.hazard: PendingHazard | None = None  # a team releasing when enough work waits ("when_ready")
 
 
 class ReleaseStage:
@@ -99,6 +103,15 @@ class ReleaseStage:
 
     def start(self) -> None:
         """Start every train: each ships eligible ready changes in batches and otherwise waits."""
+        if self.flow.params.get("release.cadence", 0.0) == "when_ready":  # the work is drawn by now
+            changes = self.flow.changes
+            team_of = np.asarray(changes.team)
+            created = np.asarray(changes.created)
+            per_day = self.flow.params.get("release.pending_hazard", 0.0)
+            for train in self.trains:
+                mine = np.flatnonzero(team_of == train.team)
+                train.hazard = PendingHazard(created[mine], per_day, self.flow.streams["release_gaps"].generator,
+                                             mine)
         for train in self.trains:
             StartNow(self.env, partial(self._begin, train))
 
@@ -135,6 +148,8 @@ class ReleaseStage:
             if deployer is not BUSY and not wake_now:
                 if cadence == "continuous":
                     wake_now = True
+                elif cadence == "when_ready" and train.hazard is not None:
+                    wake_now = train.hazard.due() < looks_at
                 else:
                     nxt = self.calendar.next_opportunity(cadence, now, manual=False)
                     wake_now = nxt is None or nxt < looks_at
@@ -171,6 +186,8 @@ class ReleaseStage:
             else:
                 batch = take_oldest(queues, self.flow.params.get("release.max_batch_size", now, 0.5, train.team))
                 hours = self.deployment.duration(method, train.team)
+            if train.hazard is not None:
+                train.hazard.released(batch, now)
             Later(self.env, hours, partial(self._deployed, train, batch, now, method))
             return
         self._wait(train, self.next_look(train, now, method == "manual"))
@@ -182,15 +199,23 @@ class ReleaseStage:
         if len(ready) == 1:  # one cadence (no plan switching it): no list to build
             (cadence, queue), = ready.items()
             return [queue] if queue and ((cadence == "continuous" and not manual)  # always open
-                                         or cal.may_deploy(cadence, now, manual)) else []
-        return [q for cadence, q in ready.items() if q and cal.may_deploy(cadence, now, manual)]
+                                         or cal.may_deploy(cadence, now, manual)
+                                         or (cadence == "when_ready" and self._hazard_due(train, now))) else []
+        return [q for cadence, q in ready.items() if q and (cal.may_deploy(cadence, now, manual)
+                                                             or (cadence == "when_ready"
+                                                                 and self._hazard_due(train, now)))]
+
+    @staticmethod
+    def _hazard_due(train: ReleaseTrain, now: float) -> bool:
+        return train.hazard is not None and train.hazard.due() <= now + 1e-9
 
     def next_look(self, train: ReleaseTrain, now: float, manual: bool) -> float | None:
         """When a queue with changes may next deploy (None: no future window; wait for work)."""
         wake = None
         for cadence, queue in train.ready.items():
             if queue:
-                nxt = self.calendar.next_opportunity(cadence, now, manual)
+                nxt = (train.hazard.due() if cadence == "when_ready" and train.hazard is not None
+                       else self.calendar.next_opportunity(cadence, now, manual))
                 if nxt is not None and nxt > now and (wake is None or nxt < wake):
                     wake = nxt
         return wake
