@@ -64,14 +64,14 @@ from sim.analysis.release_gaps import (
 )
 from sim.metrics.logs import EventLogs
 from sim.metrics.scoring import score
+from sim.model.calendar import Calendar
+from sim.model.constants import DAILY_RELEASE_HOUR, DAY_START_HOUR, WEEKEND_RELEASE_HOUR
 from sim.model.scenario import Scenario, get_value
 
 NS_PER_HOUR = 3_600 * 10**9
 NS_PER_DAY = 24 * NS_PER_HOUR
 SATURDAY = 5
-DAILY_RELEASE_HOUR = 15.0   # the model's daily window (sim.model.calendar)
-WEEKEND_RELEASE_HOUR = 9.0  # the model's weekend window
-WORK_START_HOUR = 9.0
+WORK_START_HOUR = DAY_START_HOUR  # the model's hours, read from its constants (sim.model.calendar uses them)
 SAME_INSTANT_HOURS = 1 / 60  # an incident within a minute of its deployment began with it
 RESOLVE_BEFORE_HOURS = 0.5   # a restoring deployment is logged at most this long before the resolution
 RESOLVE_AFTER_HOURS = 5 / 60  # ... or this long after it
@@ -527,7 +527,7 @@ class _Reader:
         saturdays = {(d - pd.Timedelta(days=d.day_of_week - SATURDAY)).date() for d in weekend_local.normalize()}
         first = pd.Timestamp(self.start + self.offset_ns).date()
         days = [first + dt.timedelta(days=i) for i in range((self.end - self.start) // NS_PER_DAY)]
-        candidates = {cadence: {d for d in days if _opens_on(cadence, d)} for cadence in ("weekly", "biweekly", "monthly")}
+        candidates = {cadence: window_days(cadence, first, len(days)) for cadence in ("weekly", "biweekly", "monthly")}
 
         def jaccard(windows: set) -> float:
             return len(windows & saturdays) / max(1, len(windows | saturdays))
@@ -855,15 +855,11 @@ def _coverage_for(share: float, escaped: float) -> float:
     return float(optimize.brentq(lambda c: switched_off(c) - share, 0.0, 1.0))
 
 
-def _opens_on(cadence: str, day: dt.date) -> bool:
-    """Whether the model opens a weekend release window of ``cadence`` on ``day`` (sim.model.calendar)."""
-    if day.weekday() != SATURDAY:
-        return False
-    if cadence == "biweekly":
-        return (day.toordinal() // 7) % 2 == 0
-    if cadence == "monthly":
-        return day.day <= 7
-    return cadence == "weekly"
+def window_days(cadence: str, first: dt.date, days: int) -> set[dt.date]:
+    """The days on which the model's calendar opens a release window of ``cadence`` within ``days`` days from
+    ``first`` (read from :class:`sim.model.calendar.Calendar`, not copied)."""
+    calendar = Calendar(first, days)
+    return {first + dt.timedelta(days=int(hour // 24)) for hour in calendar.window_opens(cadence) if hour < days * 24}
 
 
 def _interval_lognormal_median(lows: np.ndarray, highs: np.ndarray) -> float:
