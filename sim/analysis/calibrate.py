@@ -10,18 +10,10 @@ Two halves:
    i.e. the backlog the window opens with) and the hand-repair or detection time (→ time to
    restore) are chosen so that the p50 of the simulated DORA metrics matches the observed values.
 
-The fit is a trust-region search on a local linear model of the residuals, re-estimated by
-weighted least squares from every point evaluated so far (a response-surface method, robust to
-the small jumps a discrete-event simulation makes) and leaning on a rough prior Jacobian; each
-step solves the bounded linear problem with :func:`scipy.optimize.lsq_linear`. Every evaluation
-runs the same replications with the same seeds (common random numbers), so two parameter sets
-differ by their effect, not by luck. It starts with few replications per point (``reps``), then
-checks the best point with ``check_reps`` (the report's numbers, and what ``run`` with that
-many replications shows) and takes a few smaller steps more if the check drifted. Residuals are
-scaled by the accuracy bar: relative errors of deployment frequency (20%), lead time (30%) and
-time to restore (35%) on a log scale, absolute error of the change failure rate (0.07).
-Parameters stay within their validated ranges; what the data cannot tell stays at the base
-scenario's value.
+The search is in :mod:`sim.analysis.calibrate_search` (a trust-region search on a response surface,
+every evaluation with common random numbers, residuals scaled by the accuracy bar), the file, report
+and diagnostics it writes in :mod:`sim.analysis.calibrate_report`. Parameters stay within their
+validated ranges; what the data cannot tell stays at the base scenario's value.
 
 Big logs are fitted on part of their window: when simulating the whole window would make more than
 :data:`FIT_CHANGES` changes a replication, every replication of the fit and of the check simulates
@@ -43,59 +35,43 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from sim.analysis.calibrate_report import diagnostics, origins_of, report_of, scenario_text
+from sim.analysis.calibrate_search import (
+    BAR,
+    MAX_EVALUATIONS,
+    METRICS,
+    POLISH_EVALUATIONS,
+    FitParameter,
+    _Evaluator,
+    _replication_metrics,
+    bar_error,
+    fit_by_simulation,
+    scaled_error,
+)
 from sim.analysis.log_facts import Estimate, LogFacts, read_facts
 from sim.analysis.parallel import run_tasks
-from sim.analysis.runner import percentiles, run_replication
 from sim.analysis.stability import stability_sentence
 from sim.errors import InputError
-from sim.metrics.bands import bands_for, check_benchmark
+from sim.metrics.bands import check_benchmark
 from sim.metrics.logs import EventLogs
-from sim.metrics.registry import KEY_METRICS
 from sim.model.advice import fit_caveat
 from sim.model.catalog import shipped
 from sim.model.scenario import (
-    Calibration,
     Scenario,
-    get_value,
     load_scenario,
     load_scenario_text,
-    parameter_info,
-    parameter_keys,
-    scenario_to_toml,
 )
+
+__all__ = ["BAR", "CHECK_REPS", "DEFAULT_REPS", "METRICS", "CalibrationResult", "bar_error", "calibrate",
+           "check_window", "default_base_path", "fit_days", "plan_fit", "scaled_error"]
 
 DEFAULT_REPS = 8          # replications per evaluation while fitting
 CHECK_REPS = 20           # replications of the final check (what the report shows)
-MAX_EVALUATIONS = 18      # parameter sets simulated while fitting, at most
 FIT_CHANGES = 150_000     # changes a replication simulates in its window while fitting, at most
 MIN_FIT_DAYS = 28         # ... but never fewer days than this (four weeks: every weekday four times)
-GOOD_ENOUGH = 0.3         # stop when every scaled residual is within 30% of the accuracy bar
-METRICS = ("deployment_frequency_per_day", "lead_time_hours", "change_failure_rate", "time_to_restore_hours")
-# the accuracy bar: (relative?, tolerance)
-BAR = {
-    "deployment_frequency_per_day": (True, 0.20),
-    "lead_time_hours": (True, 0.30),
-    "change_failure_rate": (False, 0.07),
-    "time_to_restore_hours": (True, 0.35),
-}
-MAX_RESIDUAL = 8.0        # residuals are clipped here: far off is far off
-NULL_RESIDUAL = 10.0      # the cost of a metric the simulation leaves null where the logs have it
-POLISH_ABOVE = 0.5        # re-fit with the check's replications when a residual there exceeds this
-POLISH_EVALUATIONS = 4
 MIN_LEAD_FIT_DEPLOYMENTS = 3  # an irregular team's lead time is fitted from this many releases on
-IRREGULAR_MAX_BRANCH_DAYS = 120.0
-RELEASE_WHEN_READY = ("irregular", "when_ready")  # cadences of teams that release when they judge it ready  # the longest branch life the fit may choose for a team releasing when ready
-PATIENCE = 4              # evaluations in a row without a 2% better cost before a search gives up
-
-
-FIT_NOTES = {
-    "quality.defect_rate": "chosen by simulation so the simulated change failure rate matches the logs",
-    "branching.branch_lifetime_days": "chosen by simulation so the simulated median lead time matches the logs",
-    "simulation.warmup_days": "chosen by simulation: the backlog the window opens with gives the observed "
-                              "median lead time",
-    "operations.hotfix_hours": "chosen by simulation so the simulated median time to restore matches the logs",
-    "operations.detect_minutes": "chosen by simulation so the simulated median time to restore matches the logs",
-}
+IRREGULAR_MAX_BRANCH_DAYS = 120.0  # the longest branch life the fit may choose for a team releasing when ready
+RELEASE_WHEN_READY = ("irregular", "when_ready")  # cadences of teams that release when they judge it ready
 
 
 @dataclass(frozen=True)
@@ -115,25 +91,6 @@ def default_base_path() -> Path | None:
 
 # ---------------------------------------------------------------------------------------------
 # What to fit
-
-
-@dataclass(frozen=True)
-class FitParameter:
-    key: str
-    target: str           # the metric it mainly moves
-    low: float
-    high: float
-    start: float
-    elasticity: float = 1.0  # rough change of the target per unit change of log(parameter), a prior
-    integer: bool = False
-
-    def clip(self, value: float) -> float:
-        return float(min(self.high, max(self.low, value)))
-
-    def file_value(self, value: float) -> float | int:
-        """The value as the scenario file holds it (what the simulation then runs)."""
-        value = self.clip(value)
-        return round(value) if self.integer else _round(value)
 
 
 def _escape_share(scenario: Scenario) -> float:
@@ -263,212 +220,6 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
 
 
 # ---------------------------------------------------------------------------------------------
-# Evaluating parameter sets by simulation
-
-
-def _replication_metrics(scenario: Scenario, seed: int, replication: int, benchmark: str) -> dict[str, Any]:
-    """One replication's metrics, and whether its backlog ran away (``unstable``)."""
-    result = run_replication(scenario, seed, replication, benchmark)
-    return {**result.metrics, "unstable": result.backlog.unstable}
-
-
-@dataclass
-class Evaluation:
-    """One parameter set simulated: log-parameters, per-replication metrics, p50s, scaled residuals."""
-
-    x: np.ndarray
-    replications: list[dict[str, Any]]
-    p50: dict[str, float | None]
-    residuals: np.ndarray
-
-    @property
-    def cost(self) -> float:
-        r = np.where(np.isnan(self.residuals), NULL_RESIDUAL, self.residuals)
-        return float(np.sum(r * r))
-
-    def good(self, limit: float) -> bool:
-        return bool(np.all(np.abs(np.nan_to_num(self.residuals, nan=math.inf)) <= limit))
-
-
-class _Evaluator:
-    """Simulates parameter sets with common random numbers and scores them against the logs."""
-
-    def __init__(self, scenario: Scenario, params: list[FitParameter], observed: dict[str, Any], *,
-                 seed: int, workers: int | None, benchmark: str, tick: Callable[[int], None]):
-        self.scenario = scenario
-        self.params = params
-        self.observed = observed
-        self.targets = [key for key in METRICS if observed.get(key) is not None]
-        self.seed = seed
-        self.workers = workers
-        self.benchmark = benchmark
-        self.tick = tick
-        self.evaluations = 0
-        self.low = np.log([p.low for p in params])
-        self.high = np.log([p.high for p in params])
-
-    def prior(self) -> np.ndarray:
-        """A rough Jacobian: each parameter moves its own target metric only."""
-        jacobian = np.zeros((len(self.targets), len(self.params)))
-        for j, p in enumerate(self.params):
-            if p.target in self.targets:
-                relative, tolerance = BAR[p.target]
-                jacobian[self.targets.index(p.target), j] = p.elasticity / (
-                    math.log(1.0 + tolerance) if relative else tolerance)
-        return jacobian
-
-    def values(self, x: np.ndarray) -> dict[str, float | int]:
-        return {p.key: p.file_value(math.exp(v)) for p, v in zip(self.params, x)}
-
-    def snap(self, x: np.ndarray) -> np.ndarray:
-        """The log-parameters the scenario file will hold (rounded, within range)."""
-        return np.log(list(self.values(x).values()))
-
-    def scenario_at(self, x: np.ndarray) -> Scenario:
-        return self.scenario.with_values(self.values(x), source="calibration")
-
-    def evaluate(self, points: list[np.ndarray], reps: int) -> list[Evaluation]:
-        """Simulate each point over replications 0..reps-1 (the same seeds for every point)."""
-        points = [self.snap(x) for x in points]
-        tasks = [(self.scenario_at(x), self.seed, k, self.benchmark) for x in points for k in range(reps)]
-        done = 0
-
-        def progress(finished: int, _total: int) -> None:
-            nonlocal done
-            self.tick(finished - done)
-            done = finished
-
-        results = run_tasks(_replication_metrics, tasks, workers=self.workers, callback=progress)
-        out = []
-        for i, x in enumerate(points):
-            chunk = results[i * reps:(i + 1) * reps]
-            p50 = {key: percentiles([r.get(key) for r in chunk])["p50"] for key in METRICS}
-            residuals = np.array([scaled_error(key, p50[key], self.observed[key]) for key in self.targets])
-            out.append(Evaluation(x, chunk, p50, residuals))
-        self.evaluations += len(points)
-        return out
-
-
-def scaled_error(key: str, simulated: float | None, observed: float | None) -> float:
-    """Signed error in units of the accuracy bar (±1 = at the bar).
-
-    NaN when the simulation has no value where the logs have one (no incident resolved, say):
-    its direction is unknown, and it counts as :data:`NULL_RESIDUAL` in the cost.
-    """
-    if observed is None:
-        return 0.0
-    if simulated is None:
-        return math.nan
-    relative, tolerance = BAR[key]
-    if not relative:
-        error = (simulated - observed) / tolerance
-    elif observed <= 0:
-        error = 0.0 if simulated <= 0 else MAX_RESIDUAL
-    else:
-        error = math.log(max(simulated, 1e-9) / observed) / math.log(1.0 + tolerance)
-    return float(np.clip(error, -MAX_RESIDUAL, MAX_RESIDUAL))
-
-
-def bar_error(key: str, simulated: float | None, observed: float | None) -> float | None:
-    """The error the accuracy bar measures: relative (|sim/obs − 1|) or absolute (CFR)."""
-    if simulated is None or observed is None:
-        return None
-    relative, _ = BAR[key]
-    if not relative:
-        return abs(simulated - observed)
-    return abs(simulated / observed - 1.0) if observed > 0 else (0.0 if simulated == 0 else None)
-
-
-def _round(value: float) -> float:
-    """Four significant digits (and at most six decimals, as the TOML file keeps), so the file
-    reproduces the fitted scenario exactly."""
-    return round(float(f"{value:.4g}"), 6)
-
-
-def search(evaluator: _Evaluator, history: list[Evaluation], reps: int, budget: int, good: float,
-           prior: np.ndarray | None = None, patience: int = PATIENCE,
-           radius: float = 1.0) -> tuple[Evaluation, np.ndarray | None]:
-    """Trust-region steps on a local linear model of the scaled residuals, refitted after each point.
-
-    Stops when every residual is within ``good``, after ``budget`` evaluations, or after
-    ``patience`` evaluations in a row that did not lower the cost by 2%. ``radius`` is the first
-    trust region (in log-parameter units). Returns the best evaluation and the last local
-    Jacobian (a prior for a later search).
-    """
-    best = min(history, key=lambda e: e.cost)
-    jacobian = prior
-    spent = stalled = 0
-    while spent < budget and stalled < patience and not best.good(good):
-        jacobian, offset = _local_model(history, best, radius, prior)
-        lower = np.maximum(evaluator.low - best.x, -radius)
-        upper = np.minimum(evaluator.high - best.x, radius)
-        solution = optimize.lsq_linear(jacobian, -offset, bounds=(lower, np.maximum(upper, lower + 1e-9)))
-        candidate = evaluator.snap(best.x + solution.x)
-        if any(np.allclose(candidate, e.x) for e in history):
-            radius *= 0.5
-            if radius < 0.02:
-                break
-            continue
-        trial = evaluator.evaluate([candidate], reps)[0]
-        spent += 1
-        history.append(trial)
-        stalled = 0 if trial.cost < 0.98 * best.cost else stalled + 1
-        if trial.cost < best.cost:
-            best = trial
-            radius = min(2.0, radius * 1.5)
-        else:
-            radius *= 0.5
-            if radius < 0.02:
-                break
-    return best, jacobian
-
-
-def _local_model(history: list[Evaluation], center: Evaluation, radius: float,
-                 prior: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted least squares r(x) ≈ offset + J (x − center): near points weigh more, J leans on ``prior``."""
-    xs = np.array([e.x for e in history])
-    rs = np.array([e.residuals for e in history])
-    k = xs.shape[1]
-    distance = np.linalg.norm(xs - center.x, axis=1)
-    weights = np.exp(-0.5 * (distance / max(radius, 0.2)) ** 2) + 1e-3
-    design = np.hstack([np.ones((len(xs), 1)), xs - center.x]) * np.sqrt(weights)[:, None]
-    pull = np.eye(k + 1) * (1.0 if prior is not None else 1e-3)
-    pull[0, 0] = 0.0
-    jacobian = np.zeros((rs.shape[1], k))
-    offset = np.nan_to_num(center.residuals, nan=0.0).copy()
-    for j in range(rs.shape[1]):
-        ok = ~np.isnan(rs[:, j])
-        if ok.sum() == 0:
-            continue
-        a = design[ok]
-        b = rs[ok, j] * np.sqrt(weights[ok])
-        target = np.zeros(k + 1) if prior is None else np.concatenate([[0.0], prior[j]])
-        coef = np.linalg.solve(a.T @ a + pull, a.T @ b + pull @ target)
-        offset[j], jacobian[j] = coef[0], coef[1:]
-    return jacobian, offset
-
-
-def fit_by_simulation(evaluator: _Evaluator, x0: np.ndarray, reps: int, check_reps: int,
-                      budget: int = MAX_EVALUATIONS) -> tuple[Evaluation, int]:
-    """Fit with ``reps`` replications per point, then polish with ``check_reps`` (the final check).
-
-    Returns the best evaluation at ``check_reps`` replications and the evaluations spent.
-    """
-    k = len(x0)
-    step = 0.4
-    design = [x0] + [x0 + np.where(np.arange(k) == i, step if x0[i] + step <= evaluator.high[i] else -step, 0.0)
-                     for i in range(k)]
-    history = evaluator.evaluate(design, reps)
-    best, jacobian = search(evaluator, history, reps, budget - len(design), GOOD_ENOUGH, prior=evaluator.prior())
-    # the check runs more replications: if its p50s drift from the fit's, take a few steps more
-    checked = evaluator.evaluate([best.x], check_reps)[0]
-    if not checked.good(POLISH_ABOVE):
-        checked, _ = search(evaluator, [checked], check_reps, POLISH_EVALUATIONS, GOOD_ENOUGH, prior=jacobian,
-                            patience=3, radius=0.25)
-    return checked, evaluator.evaluations
-
-
-# ---------------------------------------------------------------------------------------------
 # The whole calibration
 
 
@@ -535,8 +286,8 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
         scenario = evaluator.scenario_at(best.x)
         results = best.replications
         converged = best.good(1.0)
-    origins = _origins(facts, params)
-    text = _toml(scenario.with_values({"days": facts.days}, source="calibration"), origins, facts)
+    origins = origins_of(facts, params)
+    text = scenario_text(scenario.with_values({"days": facts.days}, source="calibration"), origins, facts)
     written = load_scenario_text(text, "calibrated.toml")
     checked = written.with_values({"days": days}, source="calibration") if days < facts.days else written
     if results is None or checked != scenario:
@@ -546,7 +297,7 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
     progress.finish()
     fit = {"reps": reps, "evaluations": evaluations, "converged": converged, "parameters": [p.key for p in params],
            "days_simulated": days}
-    report = _report(facts, scenario, results, origins, fit, missing, check_reps, seed, benchmark)
+    report = report_of(facts, scenario, results, origins, fit, missing, check_reps, seed, benchmark)
     sentence = stability_sentence(report["stability"])
     if sentence:
         warnings.append(f"the calibrated scenario is unstable: {sentence}")
@@ -556,26 +307,13 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
             warnings.append(f"{key}: simulated p50 {row['simulated_p50']:.4g} vs observed {row['observed']:.4g} "
                             f"is outside the calibration bar")
     report["warnings"] = warnings
-    diagnostics = _diagnostics(report, facts, missing)
-    report["diagnostics"] = diagnostics.model_dump()
-    text = _toml(scenario.model_copy(update={"calibration": diagnostics}), origins, facts)
+    fit_record = diagnostics(report, facts, missing)
+    report["diagnostics"] = fit_record.model_dump()
+    text = scenario_text(scenario.model_copy(update={"calibration": fit_record}), origins, facts)
     scenario = load_scenario_text(text, "calibrated.toml")
     caveat = fit_caveat(scenario)
     report["caveat"] = caveat
     return CalibrationResult(scenario, text, report, warnings)
-
-
-def _diagnostics(report: dict[str, Any], facts: LogFacts, missing: list[str]) -> Calibration:
-    """What travels with the written file: how much data, which metrics are within the bar, what was not fitted."""
-    rows = report["metrics"]
-    counts = facts.observed["counts"]
-    return Calibration(
-        window=f"{facts.start.date()} to {facts.end.date()}",
-        deployments=int(counts["deployments"]), changes=int(counts["changes"]), incidents=int(counts["incidents"]),
-        within_bar=", ".join(key for key in METRICS if rows[key]["within_bar"] is True),
-        outside_bar=", ".join(key for key in METRICS if rows[key]["within_bar"] is False),
-        not_fitted="; ".join(missing),
-    )
 
 
 def check_window(logs: EventLogs, window: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
@@ -642,82 +380,3 @@ def _check_logs(logs: EventLogs) -> None:
                          "calibrated (every DORA metric but rework needs deployments)")
 
 
-def _origins(facts: LogFacts, params: list[FitParameter]) -> dict[str, dict]:
-    """Where each parameter's value comes from: estimated, fitted, or the base's default."""
-    origins: dict[str, dict] = {}
-    fitted = {p.key: p for p in params}
-    for key in parameter_keys():
-        if key in fitted:
-            origins[key] = {"origin": "fitted", "note": FIT_NOTES[key]}
-        elif key in facts.estimates:
-            origins[key] = {"origin": "estimated", "note": facts.estimates[key].note}
-        else:
-            origins[key] = {"origin": "default",
-                            "note": f"the logs cannot show it; the base scenario's value ({parameter_info(key)['source']})"}
-    return origins
-
-
-def _toml(scenario: Scenario, origins: dict[str, dict], facts: LogFacts) -> str:
-    comments = {}
-    for key, origin in origins.items():
-        unit = parameter_info(key)["unit"]
-        label = {"estimated": "estimated from the logs", "fitted": "fitted", "default": "left at default"}
-        comments[key] = f"{unit}; {label[origin['origin']]}: {origin['note']}"
-    comments["start"] = "the Monday on or before the first day the logs cover completely"
-    comments["days"] = f"the logs' window: {facts.start.date()} to {facts.end.date()} (end exclusive)"
-    header = ["# Calibrated by `dorasim calibrate` from a team's change, deployment and incident logs.",
-              "# Each value says where it comes from: estimated from the logs, fitted by simulation so the",
-              "# simulated DORA metrics match the observed ones, or left at the base scenario's default.", ""]
-    return "\n".join(header) + scenario_to_toml(scenario, comments)
-
-
-def _report(facts: LogFacts, scenario: Scenario, results: list[dict], origins: dict[str, dict], fit: dict[str, Any],
-            missing: list[str], check_reps: int, seed: int, benchmark: str) -> dict[str, Any]:
-    observed = facts.observed["metrics"]
-    simulated = {key: percentiles([r.get(key) for r in results]) for key in (*METRICS, "rework_rate")}
-    p50 = {key: value["p50"] for key, value in simulated.items()}
-    observed_bands = facts.observed["bands"]
-    simulated_bands = bands_for(p50, benchmark)
-    band_of = {m.key: m.band_key for m in KEY_METRICS if m.band_key}
-    unstable_share = sum(bool(r.get("unstable")) for r in results) / len(results) if results else 0.0
-    metrics = {}
-    for key in (*METRICS, "rework_rate"):
-        error = bar_error(key, p50[key], observed[key]) if key in BAR else None
-        metrics[key] = {
-            "observed": observed[key],
-            "simulated_p50": p50[key],
-            "simulated_p10": simulated[key]["p10"],
-            "simulated_p90": simulated[key]["p90"],
-            "observed_band": observed_bands.get(band_of[key]) if key in band_of else None,
-            "simulated_band": simulated_bands.get(band_of[key]) if key in band_of else None,
-            "error": error,
-            "bar": BAR[key][1] if key in BAR else None,
-            "within_bar": (error <= BAR[key][1]) if error is not None else None,
-        }
-    return {
-        "scenario": scenario.name,
-        "window": {"start": facts.start.date().isoformat(), "end": facts.end.date().isoformat(),
-                   "days": facts.days},
-        "benchmark": benchmark,
-        "seed": seed,
-        "reps": check_reps,
-        "fit": fit,
-        "metrics": metrics,
-        "bands": {"observed": observed_bands, "simulated": simulated_bands},
-        "counts": facts.observed["counts"],
-        "stability": {"stable": unstable_share <= 0.5, "unstable_share": unstable_share},
-        "lead_time_split": {key: facts.stats.get(key) for key in
-                            ("median_hours_before_release", "median_hours_waiting_for_release")},
-        "log_statistics": {k: v for k, v in facts.stats.items() if k not in
-                           ("median_hours_before_release", "median_hours_waiting_for_release")},
-        "parameters": {key: {"value": _json_value(get_value(scenario, key)), **origin}
-                       for key, origin in origins.items()},
-        "missing": missing,
-        "warnings": [],
-    }
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, bool | int | float | str) or value is None:
-        return value
-    return str(value)
