@@ -1,0 +1,93 @@
+"""Work: team size and output per engineer, their evidence and their month-to-month spread."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis.log_facts.facts import (
+    NS_PER_DAY,
+    SATURDAY,
+    _ReaderBase,
+)
+
+AUTHOR_COLUMNS = ("author", "author_email")  # an optional changes.csv column naming who made each change
+
+
+def effective_authors(authors: np.ndarray) -> float | None:
+    """The effective number of people behind the changes: exp of the Shannon entropy of their shares (a Hill
+    number of order 1: n people sharing equally count n; one main author with occasional helpers count a few)."""
+    names = [a for a in authors if a and a.lower() not in ("nan", "none", "<na>")]
+    if not names:
+        return None
+    _, counts = np.unique(names, return_counts=True)
+    shares = counts / counts.sum()
+    return float(np.exp(-np.sum(shares * np.log(shares))))
+
+
+OUTPUT_BLOCK_DAYS = 30  # the output's spread is read from counts of changes per block of this many days
+
+
+def output_spread(created: np.ndarray, start: int, end: int) -> float | None:
+    """The coefficient of variation of the rate behind the changes per :data:`OUTPUT_BLOCK_DAYS` days beyond
+    Poisson noise (Gamma-Poisson, method of moments); None with fewer than three whole blocks or no change."""
+    blocks = int((end - start) // (OUTPUT_BLOCK_DAYS * NS_PER_DAY))
+    if blocks < 3 or created.size == 0:
+        return None
+    index = (created - start) // (OUTPUT_BLOCK_DAYS * NS_PER_DAY)
+    counts = np.bincount(index[(index >= 0) & (index < blocks)].astype(np.int64), minlength=blocks)[:blocks]
+    mean = float(counts.mean())
+    if mean <= 0:
+        return None
+    excess = float(counts.var(ddof=1)) / (mean * mean) - 1.0 / mean
+    return float(min(5.0, math.sqrt(max(0.0, excess))))
+
+
+class WorkReader(_ReaderBase):
+    def work(self) -> None:
+        a = self.a
+        created_in = self.in_window(a.change_t)
+        first_unplanned = (a.first_deploy >= 0) & a.unplanned[np.clip(a.first_deploy, 0, None)]
+        team_changes = created_in & ~first_unplanned
+        local_days = self.local(a.change_t[team_changes])
+        weekend = local_days.day_of_week >= SATURDAY
+        n_days = self.facts.days
+        start_weekday = pd.Timestamp(self.start + self.offset_ns).day_of_week
+        working_days = int(np.sum((start_weekday + np.arange(n_days)) % 7 < SATURDAY))
+        if working_days == 0 or team_changes.sum() == 0:
+            self.facts.missing.append("no changes created on a working day inside the window: team size and "
+                                      "output per engineer left at the base's values")
+            return
+        per_day = float((~weekend).sum()) / working_days
+        self.facts.stats["changes_per_working_day"] = per_day
+        if weekend.any():
+            share = float(weekend.mean())
+            self.facts.stats["weekend_change_share"] = share
+            if share > 0.03:
+                self.facts.warnings.append(
+                    f"{share:.0%} of changes were made at weekends; the scenario keeps team.overtime at "
+                    f"{self.base_value('team.overtime')} (set it if the team works weekends)")
+        rate = float(self.base_value("team.changes_per_engineer_per_day"))
+        names = None if self.authors is None else self.authors[team_changes]
+        effective = None if names is None else effective_authors(names)
+        if names is not None and effective is not None:
+            engineers = int(min(500, max(1, round(effective))))
+            self.set("team.engineers", engineers,
+                     f"the effective number of authors of the window's changes ({effective:.1f}: the exponential of "
+                     f"the entropy of their shares; {len(set(names))} distinct)")
+        else:
+            engineers = int(min(500, max(1, round(per_day / rate))))
+            self.set("team.engineers", engineers,
+                     f"{per_day:.1f} changes per working day at the base's ~{rate:g} per engineer (no author "
+                     f"column in changes.csv to count them)")
+        per_engineer = min(50.0, per_day / engineers)
+        self.set("team.changes_per_engineer_per_day", round(per_engineer, 4),
+                 f"{per_day:.1f} changes per working day / {engineers} engineers")
+        self.set("team.output_evidence", int(team_changes.sum()),
+                 "changes created in the window: each replication draws its own output per engineer")
+        spread = output_spread(a.change_t[team_changes], self.start, self.end)
+        if spread is not None:
+            self.set("team.output_spread", round(spread, 4),
+                     f"changes per {OUTPUT_BLOCK_DAYS} days vary beyond chance by this coefficient of variation")
