@@ -22,11 +22,16 @@ Working hours
     every time-of-day pattern is read in that local time.
 Work
     changes per working day (hotfix changes excluded) → ``team.engineers`` x
-    ``team.changes_per_engineer_per_day`` at the base's rate per engineer.
+    ``team.changes_per_engineer_per_day``: the team size is the effective number of authors when
+    ``changes.csv`` names them (an ``author`` column), else the output at the base's rate per
+    engineer; the changes seen → ``team.output_evidence``, their month-to-month spread beyond
+    chance → ``team.output_spread``.
 Release train
     planned deployments on weekends → weekly / biweekly / monthly (the model's Saturday 09:00
     windows, matched by which Saturdays shipped); on working days after 15:00 only, or one
-    deployment a day at a steady hour → daily; otherwise continuous. Deploy duration from
+    deployment a day at a steady hour → daily; otherwise continuous, unless releases come less than
+    every two days on average or are too few to show a pattern → irregular, with the log-normal gap
+    law, its evidence and the days since the last release (:mod:`sim.analysis.release_gaps`). Deploy duration from
     hotfix deployments (change created → deployed), from back-to-back deployments and from the
     delay after a scheduled window opens → ``release.deploy`` and its duration. Batch sizes piling
     up at one maximum → ``release.max_batch_size``.
