@@ -149,7 +149,7 @@ def _is_number(value: Any) -> TypeGuard[float]:
 
 def _build(data: dict[str, Any], source: str, anchor: str, path: Path | None, resolver: Resolver,
            changes: list[tuple[str, str, Any]]) -> Plan:
-    allowed = [*PLAN_KEYS, *IDENTITY_KEYS, *SECTIONS]
+    allowed = [*PLAN_KEYS, *IDENTITY_KEYS, *SECTIONS, "calibration"]  # a calibrated baseline's record may come along
     for key in data:
         if key not in allowed:
             raise InputError(f"{source}: unknown top-level key {key!r}{_suggest(key, allowed)}")

@@ -56,7 +56,8 @@ def test_slider_ranges_fit_the_values_people_use():
 
 def test_widget_kinds_follow_the_field_types():
     assert widget_spec("branching.feature_flags").kind == "toggle"
-    assert widget_spec("release.cadence").options == ("continuous", "daily", "weekly", "biweekly", "monthly")
+    assert widget_spec("release.cadence").options == ("continuous", "daily", "weekly", "biweekly", "monthly",
+                                                      "irregular", "when_ready")
     assert widget_spec("team.overtime").kind == "slider"
     assert widget_spec("ci.runners").is_int
     step = widget_spec("branching.conflict_rate").step

@@ -216,3 +216,18 @@ def test_team_size_is_the_effective_number_of_authors_when_the_logs_name_them():
     assert result.scenario.team.engineers == 3
     per_day = result.report["log_statistics"]["changes_per_working_day"]
     assert result.scenario.team.changes_per_engineer_per_day == pytest.approx(per_day / 3, rel=1e-3)
+
+
+def test_a_plan_from_a_thin_calibrated_baseline_says_so(tmp_path, capsys):
+    logs = release_logs()
+    start, end = CUT - dt.timedelta(days=30), CUT
+    result = calibrate(logs_at(logs, start, end), reps=2, check_reps=2, workers=1, window=(start, end))
+    (tmp_path / "ours.toml").write_text(result.toml, encoding="utf-8")
+    (tmp_path / "plan.toml").write_text('extends = "ours.toml"\ndays = 28\n\n[[phase]]\nday = 7\nname = "weekly"\n'
+                                        'set = { "release.cadence" = "weekly" }\n', encoding="utf-8")
+    assert result.scenario.calibration is not None and result.scenario.calibration.deployments < 5
+    assert main(["plan", str(tmp_path / "plan.toml"), "--reps", "2", "--workers", "1", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert "deployment(s) in its window" in doc["caveat"]
+    assert main(["run", str(tmp_path / "ours.toml"), "--reps", "2", "--workers", "1", "--json"]) == 0
+    assert any("calibrated on" in w for w in json.loads(capsys.readouterr().out)["warnings"])
