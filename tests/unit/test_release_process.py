@@ -169,3 +169,25 @@ def test_the_when_ready_fit_is_releases_over_waiting_change_days():
     assert fit.waiting_change_days == pytest.approx(19.0)
     assert fit.per_day == pytest.approx(1 / 19)
     assert fit.log_likelihood == pytest.approx(math.log(4 / 19) - 1)  # four changes waited at the release
+
+
+@pytest.mark.parametrize(("before", "after"), [("irregular", "weekly"), ("weekly", "when_ready")])
+def test_a_plan_moves_a_team_between_release_processes(before, after):
+    from sim.model.params import Phase
+
+    scenario = Scenario().with_values({
+        "release.cadence": before, "release.gap_days": 30.0, "release.pending_hazard": 0.01, "days": 240,
+        "team.engineers": 3, "release.deploy": "automated", "quality.defect_rate": 0.0}, source="test")
+    phase = Phase(day=60, name="switch", values={"release.cadence": after}, ramp_days=0)
+    records = simulate(scenario, 5, 0, (phase,))
+    start = np.asarray(records.deployments.start)
+    late = start[start >= records.window_start + 24 * 70]
+    assert len(late) >= 4  # the new process ships after the switch
+    created = np.asarray(records.created)
+    first = np.asarray(records.first_deploy_end)
+    early = created < records.window_start + 24 * 150
+    assert np.isfinite(first[early]).mean() > 0.9  # nothing is stranded by the switch
+    if after == "weekly":  # once the changes queued for the old process have shipped: Saturdays only
+        days = ((start[start >= records.window_start + 24 * 150] // 24).astype(int))
+        origin_weekday = records.origin.weekday()
+        assert all((origin_weekday + d) % 7 == 5 for d in days)  # Saturday windows only

@@ -103,7 +103,9 @@ class ReleaseStage:
 
     def start(self) -> None:
         """Start every train: each ships eligible ready changes in batches and otherwise waits."""
-        if self.flow.params.get("release.cadence", 0.0) == "when_ready":  # the work is drawn by now
+        params = self.flow.params
+        if params.get("release.cadence", 0.0) == "when_ready" or "release.cadence" in params.dynamic:
+            # the work is drawn by now; a plan may move a team to when_ready later
             changes = self.flow.changes
             team_of = np.asarray(changes.team)
             created = np.asarray(changes.created)
