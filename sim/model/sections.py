@@ -65,6 +65,9 @@ class Team(_Section):
     fatigue_defect_factor: float = _p("Extra defects from fatigue",
         1.5, "defect-rate increase per unit of overtime", "assumed",
         "defect rate is multiplied by 1 + factor x (overtime - 1)", ge=0, le=10, decides=("work",))
+    change_cluster: float = _p("Changes per burst of work", 1.0, "changes", "assumed",
+                               "changes come in bursts (a pull request's commits) of this mean size, geometric; "
+                               "1 = one at a time", ge=1, le=100)
     output_evidence: int = _p("Changes observed", 0, "changes", "assumed",
                               "changes the calibration window showed; each replication scales the output per "
                               "engineer by a draw from its posterior (0 = take it as known)", ge=0, le=100_000_000,

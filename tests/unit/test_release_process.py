@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -191,3 +192,20 @@ def test_a_plan_moves_a_team_between_release_processes(before, after):
         days = ((start[start >= records.window_start + 24 * 150] // 24).astype(int))
         origin_weekday = records.origin.weekday()
         assert all((origin_weekday + d) % 7 == 5 for d in days)  # Saturday windows only
+
+
+def test_bursts_keep_the_output_and_the_estimator_reads_their_size_back():
+    from sim.analysis.log_facts import change_cluster
+
+    steady = Scenario().with_values({"days": 400, "team.engineers": 4, "simulation.warmup_days": 0,
+                                     "quality.defect_rate": 0.0}, source="test")
+    bursty = steady.with_values({"team.change_cluster": 4.0}, source="test")
+    a, b = simulate(steady, 2, 0), simulate(bursty, 2, 0)
+    assert len(b.created) == pytest.approx(len(a.created), rel=0.1)
+    origin = int(pd.Timestamp(b.origin, tz="UTC").value)
+    ns = origin + (np.asarray(b.created) * 3600e9).astype(np.int64)
+    start = origin
+    estimate = change_cluster(ns, start, start + 400 * 86_400 * 10**9)
+    assert estimate == pytest.approx(4.0, rel=0.25)
+    ns = origin + (np.asarray(a.created) * 3600e9).astype(np.int64)
+    assert change_cluster(ns, start, start + 400 * 86_400 * 10**9) == pytest.approx(1.0, abs=0.3)

@@ -25,7 +25,8 @@ Work
     ``team.changes_per_engineer_per_day``: the team size is the effective number of authors when
     ``changes.csv`` names them (an ``author`` column), else the output at the base's rate per
     engineer; the changes seen → ``team.output_evidence``, their month-to-month spread beyond
-    chance → ``team.output_spread``.
+    chance → ``team.output_spread``, the overdispersion of working days' counts → the mean size of
+    the bursts changes come in, ``team.change_cluster``.
 Release train
     planned deployments on weekends → weekly / biweekly / monthly (the model's Saturday 09:00
     windows, matched by which Saturdays shipped); on working days after 15:00 only, or one
@@ -54,7 +55,7 @@ from sim.analysis.log_facts.facts import Estimate, LogFacts
 from sim.analysis.log_facts.reader import read_facts
 from sim.analysis.log_facts.release import _interval_lognormal_median, window_days
 from sim.analysis.log_facts.restores import _coverage_for
-from sim.analysis.log_facts.work import effective_authors, output_spread
+from sim.analysis.log_facts.work import change_cluster, effective_authors, output_spread
 
-__all__ = ["Estimate", "LogFacts", "_coverage_for", "_interval_lognormal_median", "effective_authors",
+__all__ = ["Estimate", "LogFacts", "_coverage_for", "_interval_lognormal_median", "change_cluster", "effective_authors",
            "output_spread", "read_facts", "window_days"]

@@ -30,6 +30,22 @@ def effective_authors(authors: np.ndarray) -> float | None:
 OUTPUT_BLOCK_DAYS = 30  # the output's spread is read from counts of changes per block of this many days
 
 
+def change_cluster(created: np.ndarray, start: int, end: int, offset_ns: int = 0) -> float | None:
+    """The mean burst size behind the working days' change counts: with bursts of geometric size and mean m,
+    the index of dispersion of daily counts is 2m − 1 (None with fewer than 20 working days or no change)."""
+    days = int((end - start) // NS_PER_DAY)
+    if created.size == 0 or days < 1:
+        return None
+    index = (created - start) // NS_PER_DAY
+    counts = np.bincount(index[(index >= 0) & (index < days)].astype(np.int64), minlength=days)[:days]
+    weekday = (pd.Timestamp(start + offset_ns).day_of_week + np.arange(days)) % 7 < SATURDAY
+    working = counts[weekday]
+    if working.size < 20 or working.mean() <= 0:
+        return None
+    dispersion = float(working.var(ddof=1) / working.mean())
+    return float(min(100.0, max(1.0, (dispersion + 1.0) / 2.0)))
+
+
 def output_spread(created: np.ndarray, start: int, end: int) -> float | None:
     """The coefficient of variation of the rate behind the changes per :data:`OUTPUT_BLOCK_DAYS` days beyond
     Poisson noise (Gamma-Poisson, method of moments); None with fewer than three whole blocks or no change."""
@@ -87,6 +103,11 @@ class WorkReader(_ReaderBase):
                  f"{per_day:.1f} changes per working day / {engineers} engineers")
         self.set("team.output_evidence", int(team_changes.sum()),
                  "changes created in the window: each replication draws its own output per engineer")
+        burst = change_cluster(a.change_t[team_changes], self.start, self.end, self.offset_ns)
+        if burst is not None:
+            self.set("team.change_cluster", round(burst, 3),
+                     "working days' change counts are overdispersed beyond Poisson: changes come in bursts of "
+                     "this mean size (index of dispersion D, bursts geometric: (D + 1) / 2)")
         spread = output_spread(a.change_t[team_changes], self.start, self.end)
         if spread is not None:
             self.set("team.output_spread", round(spread, 4),

@@ -90,8 +90,12 @@ class WorkStage:
                 if self.month_factors is not None:
                     capacity *= float(self.month_factors[day // MONTH_DAYS])
                 tired_output = p.get("team.overtime_productivity", t_day, 0.5, team)
+                cluster = p.get("team.change_cluster", t_day, 0.5, team)
                 for start, length, tired in segments:
                     expected = size * length * rate_per_hour * capacity * (tired_output if tired else 1.0)
+                    if cluster > 1.0:
+                        self._bursts(out, rng, expected, cluster, day * 24.0 + start, length, team, size)
+                        continue
                     n = int(rng.poisson(expected)) if expected > 0 else 0
                     if n:
                         out.starts.append(day * 24.0 + start)
@@ -101,6 +105,22 @@ class WorkStage:
                         out.within.append(rng.random(n))
                         out.whose.append(rng.integers(0, size, n))
         return out
+
+    @staticmethod
+    def _bursts(out: WorkSegments, rng: np.random.Generator, expected: float, cluster: float, start: float,
+                length: float, team: int, size: int) -> None:
+        """Changes in bursts (``team.change_cluster``): Poisson bursts of geometric size, one engineer and one
+        moment each, so the segment's expected output is unchanged."""
+        bursts = int(rng.poisson(expected / cluster)) if expected > 0 else 0
+        if not bursts:
+            return
+        sizes = rng.geometric(1.0 / cluster, bursts)
+        out.starts.append(start)
+        out.lengths.append(length)
+        out.teams.append(team)
+        out.counts.append(int(sizes.sum()))
+        out.within.append(np.repeat(rng.random(bursts), sizes))
+        out.whose.append(np.repeat(rng.integers(0, size, bursts), sizes))
 
     def defect_odds_and_flags(self, t_all: np.ndarray, team_all: np.ndarray, u_adopt: np.ndarray,
                               u_flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
