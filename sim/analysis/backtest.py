@@ -15,8 +15,9 @@ A case that cannot be judged — too little history before the cut, no release i
 than ``N`` changes after it, or work not yet live when the logs end — is kept in the result with the
 reason, never scored as a hit or a miss.
 
-Cuts run in parallel (one process per cut, :func:`sim.analysis.parallel.run_tasks`); inside a cut
-everything runs in that process, so a cut's numbers do not depend on the number of workers.
+Cuts run in parallel on the sweeps' executors (local processes or a Dask cluster,
+:mod:`sim.analysis.executors`), one task per cut; inside a cut everything runs in that process, so a
+cut's numbers do not depend on the executor or the number of workers.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.backtest_scores import score_case, summarize_scores
-from sim.analysis.parallel import run_tasks
+from sim.analysis.executors import check_executor, execute
 from sim.analysis.throughput import NS_PER_DAY, daily_released, day_ns, throughput_forecast
 from sim.errors import InputError
 from sim.metrics.logs import EventLogs
@@ -238,11 +239,14 @@ def _scored(forecast_result: dict[str, Any], actual: int) -> dict[str, Any]:
 
 def backtest(logs: EventLogs, *, cuts: Sequence[dt.date] | None = None, every_days: int = DEFAULT_EVERY_DAYS,
              settings: BacktestSettings | None = None, workers: int | None = None, progress: str | None = None,
-             callback: Callable[[int, int], Any] | None = None, name: str = "logs") -> dict[str, Any]:
+             callback: Callable[[int, int], Any] | None = None, name: str = "logs", executor: str = "local",
+             scheduler: str | None = None) -> dict[str, Any]:
     """Backtest dorasim (and the throughput Monte Carlo) on a team's logs; the ``backtest`` JSON of docs/cli.md.
 
-    ``callback(done, total)`` is called as cuts finish (the app's progress bar).
+    ``callback(done, total)`` is called as cuts finish (the app's progress bar). Cuts run on the sweeps'
+    executors (:mod:`sim.analysis.executors`): local processes, or a Dask cluster (``scheduler``).
     """
+    check_executor(executor, scheduler)
     settings = settings or BacktestSettings()
     if settings.method not in METHODS:
         raise InputError(f"--method {settings.method!r}: must be one of {', '.join(METHODS)}")
@@ -260,7 +264,8 @@ def backtest(logs: EventLogs, *, cuts: Sequence[dt.date] | None = None, every_da
             raise InputError("backtest: no cut date given")
     began = time.perf_counter()
     tasks = [(logs, cut, settings) for cut in cuts]
-    records = run_tasks(backtest_cut, tasks, workers=workers, progress=progress, callback=callback)
+    records = execute(backtest_cut, tasks, executor=executor, scheduler=scheduler, workers=workers,
+                      progress=progress, callback=callback)
     return summarize_backtest(records, settings, name=name, seconds=time.perf_counter() - began)
 
 

@@ -25,6 +25,7 @@ from sim.analysis.backtest import (
     backtest,
     parse_sizes,
 )
+from sim.analysis.executors import EXECUTORS
 from sim.analysis.forecast import parse_date
 from sim.cli.common import add_json_option, nonneg_int, positive_int, print_json, status
 from sim.errors import InputError
@@ -60,6 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=nonneg_int("--seed"), default=1, help="root seed (default 1)")
     parser.add_argument("--workers", type=positive_int("--workers"), default=None,
                         help="processes, one cut each (default: the machine's cores); output does not depend on it")
+    parser.add_argument("--executor", choices=EXECUTORS, default="local",
+                        help="local processes (default) or a Dask cluster, as sweeps")
+    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                        help="with --executor dask: the scheduler (default: a local cluster)")
     parser.add_argument("--report", metavar="FILE.html", default=None,
                         help="also write the backtest as a self-contained HTML report")
     add_json_option(parser)
@@ -82,6 +87,9 @@ def load_logs(args: argparse.Namespace) -> tuple[EventLogs, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sim.analysis.executors import check_executor
+
+    check_executor(args.executor, args.scheduler)
     if args.report:  # before the run: a mistyped path must not cost its results
         from sim.report import check_report_path
 
@@ -99,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         cuts = cut_dates(columns, every_days=args.every, window_days=args.window_days,
                          horizon_days=args.horizon_days)[-args.max_cuts:]
     result = backtest(logs, cuts=cuts, every_days=args.every, settings=settings, workers=args.workers,
-                      progress="backtesting", name=name)
+                      progress="backtesting", name=name, executor=args.executor, scheduler=args.scheduler)
     if args.report:
         from sim.report import backtest_report, write_report
 
