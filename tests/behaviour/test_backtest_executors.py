@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 import pandas as pd
+import pytest
 
 from sim.analysis.backtest import BacktestSettings, backtest
 from sim.metrics.logs import make_logs
