@@ -161,11 +161,15 @@ def report_view(report: dict[str, Any], out: Path | None = None) -> Group:
         parts.append(f"Lead time split: half the changes are ready to release within "
                      f"{format_metric('lead_time_hours', split['median_hours_before_release'])}; the rest of the "
                      f"median lead time is waiting for the release and deploying.")
+    if window.get("source"):
+        parts.append(f"Window {window['start']} to {window['end']} (end exclusive): {window['source']}.")
     parts += [Text(f"missing: {note}", style="yellow") for note in report["missing"]]
     parts += [Text(f"warning: {note}", style="yellow") for note in report["warnings"]]
     fit = report["fit"]
     parts.append(f"Fitted {', '.join(fit['parameters']) or 'nothing'} in {fit['evaluations']} simulated parameter "
                  f"sets ({fit['reps']} replications each).")
+    if report.get("caveat"):
+        parts.append(Text(f"note: {report['caveat']}", style="yellow"))
     if out is not None:
         parts.append(f"Wrote {out}: use it as the baseline of `compare` and `plan`.")
     return Group(*parts)
