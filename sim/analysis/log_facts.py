@@ -327,7 +327,7 @@ class _Reader:
         self.end = _quiet_weekend_end(self.start, self.end)
         start, end = pd.Timestamp(self.start, tz="UTC"), pd.Timestamp(self.end, tz="UTC")
         observed = score(logs.changes, logs.deployments, logs.incidents, start=start, end=end)
-        self.facts = LogFacts(start, end, observed)
+        self.facts = LogFacts(start, end, dict(observed))
         self.facts.warnings.extend(observed["warnings"])
         if first_day < self.start:
             self._note_window(logs, first_day)

@@ -348,7 +348,7 @@ def score_convention(changes: pd.DataFrame, deployments: pd.DataFrame, incidents
         return {name: score_convention(changes, deployments, incidents, convention=name, start=start, end=end,
                                        benchmark=bench) for name in CONVENTIONS}
     if convention == "dora":
-        return score(changes, deployments, incidents, start=start, end=end, benchmark=bench)
+        return dict(score(changes, deployments, incidents, start=start, end=end, benchmark=bench))
     run = fourkeys if convention == "fourkeys" else devlake
     return run(changes, deployments, incidents, start=start, end=end, benchmark=bench)
 
