@@ -17,8 +17,8 @@ import numpy as np
 from sim.model.constants import CONFLICT_REFERENCE_AGE_DAYS, CONFLICT_RESOLUTION_CV
 from sim.model.flow.state import FlowState
 from sim.model.flow.work import team_of
-from sim.model.records import column, int_column
 from sim.model.scenario import keys_deciding
+from sim.model.tables import column, int_column
 
 # what decides how units form (declared on the fields): while none of them changes (and trunk is the
 # strategy), units form in bulk

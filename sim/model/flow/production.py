@@ -18,7 +18,7 @@ import simpy
 from sim.model.constants import AUTOMATED_STEP_CV, HOTFIX_DIAGNOSIS_CV
 from sim.model.flow.engine import Process
 from sim.model.flow.state import FlowState
-from sim.model.records import NONE
+from sim.model.tables import NONE
 
 if TYPE_CHECKING:
     from sim.model.flow.ci import CIStage

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.flow.state import FlowState
-from sim.model.records import ChangeTable
 from sim.model.scenario import keys_deciding
+from sim.model.tables import ChangeTable
 
 # what decides the defect odds and flags (declared on the fields): while none of them changes, they are worked
 # out for all changes at once
