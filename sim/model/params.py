@@ -21,9 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sim.model.scenario import Scenario, get_value, parameter_keys
+from pydantic import BaseModel
+
+from sim.model.scenario import SECTIONS, Scenario, get_value, parameter_keys, section_model
+
+Section = TypeVar("Section", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,11 @@ class Schedule:
                 self._costs.append((t0, t1, phase.capacity_cost, phase.defect_cost, phase.teams))
         self.dynamic = frozenset(self._segments)
         self.has_costs = bool(self._costs)
+        # a section no phase touches is the scenario's own, typed section; the others are read through views
+        self._section_names: dict[type[BaseModel], str] = {section_model(name): name for name in SECTIONS}
+        self._unchanged: dict[type[BaseModel], BaseModel] = {
+            model: getattr(scenario, name) for model, name in self._section_names.items()
+            if not any(key.startswith(f"{name}.") for key in self.dynamic)}
         if not self._segments:
             base_values = self.base
 
@@ -98,6 +107,19 @@ class Schedule:
             value = round(value)
         return value
 
+    def view(self, section: type[Section], t: float, team: int = 0, u: float = 0.5) -> Section:
+        """One section's values at ``t`` for a unit of work with draw ``u`` in ``team``, typed as the section.
+
+        ``p.view(CI, t, team).test_suite_minutes`` is ``p.get("ci.test_suite_minutes", t, 0.5, team)``
+        with the field's type and name checked: a section no phase changes is the scenario's own; one a
+        phase changes is read through :meth:`get` attribute by attribute. ``u`` is the draw that decides
+        switches (numbers ignore it), so one view serves one unit of work.
+        """
+        unchanged = self._unchanged.get(section)
+        if unchanged is not None:
+            return cast(Section, unchanged)
+        return cast(Section, SectionAt(self, self._section_names[section], t, u, team))
+
     def _cost(self, t: float, index: int, team: int) -> float:
         total = 0.0
         for t0, t1, capacity_cost, defect_cost, teams in self._costs:
@@ -112,3 +134,19 @@ class Schedule:
     def defect_factor(self, t: float, team: int = 0) -> float:
         """Multiplier on the defect rate while phases ramp (1.0 = no adoption cost)."""
         return 1.0 + self._cost(t, 1, team) if self._costs else 1.0
+
+
+class SectionAt:
+    """A section's values at one time, for one team and one unit of work, while a plan changes some of them."""
+
+    __slots__ = ("_prefix", "_schedule", "_t", "_team", "_u")
+
+    def __init__(self, schedule: Schedule, section: str, t: float, u: float, team: int) -> None:
+        self._schedule = schedule
+        self._prefix = section + "."
+        self._t = t
+        self._u = u
+        self._team = team
+
+    def __getattr__(self, field_name: str) -> Any:
+        return self._schedule.get(self._prefix + field_name, self._t, self._u, self._team)
