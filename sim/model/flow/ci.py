@@ -150,8 +150,8 @@ class CIStage:
         if not run.members:
             run.members = list(self.flow.units.changes(run.unit))
         run.settings = settings = self._fixed or self.settings_at(self.env._now, run.team)
-        if self.rng.uniform() < settings.skip_probability:
-            self._tested(run)
+        if self.rng.uniform() < settings.skip_probability:  # skipped: ready for the first time, untested
+            self.release.make_ready(run.members, run.team, first_time=True, step_ends_here=not run.shares_step)
             return
         run.flaky_failures = 0
         self._request(run)
@@ -204,10 +204,6 @@ class CIStage:
     def _fixed_defects(self, run: CIRun, hours: float, _event: object = None) -> None:
         self.flow.units.fix_hours[run.unit] += hours
         self._try(run)  # the fixed changes are tested again
-
-    def _tested(self, run: CIRun) -> None:
-        """The unit's changes are ready for the first time: they join their team's release train."""
-        self.release.make_ready(run.members, run.team, first_time=True, step_ends_here=not run.shares_step)
 
     def _fix_caught_defects(self, members: Sequence[int], team: int) -> float | None:
         """Hours to fix the defects this run caught (each fixed defect is gone); None when it caught none."""
