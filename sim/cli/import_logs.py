@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
-from sim.importers.files import FolderSource, Source, read_file_bytes, zip_source
+from sim.files import make_folder, write_bytes
+from sim.importers.files import FolderSource, Source, check_logs, read_file_bytes, safe_relative, zip_source
+from sim.importers.http import MB, Limits, check_api_url
 from sim.importers.incidents import FORMATS, IncidentRecord, link_incidents, parse_map, read_incidents
 from sim.importers.report import ImportReport
 from sim.metrics.logs import EventLogs, make_logs, write_logs
@@ -42,9 +45,35 @@ def _add_forge(parser: argparse.ArgumentParser, default_url: str, what: str) -> 
     parser.add_argument("--api-url", default=default_url, help=f"API base URL (default {default_url})")
     parser.add_argument("--environment", default="production", help="the production environment's name")
     parser.add_argument("--incident-label", default="Incident", help="label of incident issues (default Incident)")
-    parser.add_argument("--max-wait", type=float, default=900.0, metavar="SECONDS",
-                        help="longest total wait for rate limits before giving up (default 900)")
+    parser.add_argument("--deployments-from", choices=("auto", "deployments", "releases"), default="auto",
+                        help="deployments from the Deployments API or the Releases (default auto: Deployments when "
+                             "there are any, else Releases)")
+    live = Limits()
+    parser.add_argument("--max-wait", type=_positive(float, "--max-wait"), default=live.max_wait, metavar="SECONDS",
+                        help=f"longest total wait for rate limits before giving up (default {live.max_wait:g})")
+    parser.add_argument("--max-requests", type=_positive(int, "--max-requests"), default=live.max_requests,
+                        metavar="N", help=f"most requests one live import may send (default {live.max_requests})")
+    parser.add_argument("--max-pages", type=_positive(int, "--max-pages"), default=live.max_pages, metavar="N",
+                        help=f"most pages of one list (default {live.max_pages})")
+    parser.add_argument("--max-response-mb", type=_positive(float, "--max-response-mb"),
+                        default=live.max_bytes / MB, metavar="MB",
+                        help=f"largest response, after decompression (default {live.max_bytes / MB:g})")
+    parser.add_argument("--deadline", type=_positive(float, "--deadline"), default=live.deadline, metavar="SECONDS",
+                        help=f"longest time a live import may take in all (default {live.deadline:g})")
     _add_common(parser)
+
+
+def _positive(kind: Any, flag: str) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r}: expected a positive number") from None
+        if not (0 < value < 1e12):
+            raise argparse.ArgumentTypeError(f"{flag} {text!r}: expected a positive number below 1e12")
+        return value
+
+    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,9 +141,25 @@ def _concat(first: Any, second: Any) -> Any:
 
 def _source(args: argparse.Namespace, markers: tuple[str, ...]) -> Source:
     path = Path(args.from_dir)
-    if path.is_file():
+    if path.exists() and not path.is_dir():
         return zip_source(read_file_bytes(path), args.from_dir, markers)
     return FolderSource(path)
+
+
+def _save_raw(files: dict[str, bytes], raw: Path) -> None:
+    """The fetched responses under ``raw``: plain relative paths only, each written whole, never through a link."""
+    root = make_folder(raw).resolve()
+    for relative, data in sorted(files.items()):
+        target = raw / safe_relative(relative)
+        make_folder(target.parent)
+        if not target.parent.resolve().is_relative_to(root):
+            raise InputError(f"{target}: leads outside {raw}; refused")
+        write_bytes(target, data)
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return Limits(max_bytes=int(args.max_response_mb * MB), max_requests=args.max_requests, max_pages=args.max_pages,
+                  deadline=args.deadline, max_wait=args.max_wait)
 
 
 def _run_forge(args: argparse.Namespace) -> tuple[EventLogs, ImportReport]:
@@ -127,26 +172,27 @@ def _run_forge(args: argparse.Namespace) -> tuple[EventLogs, ImportReport]:
     if args.from_dir:
         if args.token_env:
             raise InputError("--token-env is for live mode (--repo); --from reads saved files")
-        source = _source(args, module.MARKERS)
+        source: Source = _source(args, module.MARKERS)
     else:
+        check_api_url(args.api_url)
+        module.check_repo(args.repo) if args.source == "github" else module.check_project(args.repo)
         token = token_from_env(args.token_env)
         fetch = github.fetch_github if args.source == "github" else gitlab.fetch_gitlab
-        source = fetch(args.repo, token, api_url=args.api_url, environment=args.environment,
-                       label=args.incident_label, max_wait=args.max_wait)
+        fetched = fetch(args.repo, token, api_url=args.api_url, environment=args.environment,
+                        label=args.incident_label, deployments_from=args.deployments_from, limits=_limits(args))
         raw = _out_dir(args.out) / "raw" / args.source
-        for relative, data in source.files.items():
-            target = raw / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        _save_raw(fetched.files, raw)
         report.note(f"the API responses are saved in {raw}; re-read them with --from {raw}")
+        source = fetched
     run = github.import_github if args.source == "github" else gitlab.import_gitlab
     return run(source, environment=args.environment, label=args.incident_label, extra_incidents=records,
-               report=report)
+               deployments_from=args.deployments_from, report=report)
 
 
 def run(args: argparse.Namespace) -> int:
     out = _out_dir(args.out)
     logs, report = _run_git(args) if args.source == "git" else _run_forge(args)
+    check_logs(logs)  # an import never writes logs that score would refuse
     write_logs(logs, out)
     report.written = {"changes": len(logs.changes), "deployments": len(logs.deployments),
                       "incidents": len(logs.incidents)}
@@ -164,4 +210,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {entry['count']} {entry['what']}: {entry['reason']}")
     for note in report.notes:
         print(f"note: {note}")
+    if written["deployments"] == 0:
+        why = report.why_none() or report.why_none("release") or "the source holds none"
+        print(f"warning: 0 deployments were written ({why})", file=sys.stderr)
     return 0
