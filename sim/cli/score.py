@@ -93,10 +93,11 @@ def run(args: argparse.Namespace) -> int:
         teams = [entry["team"] for entry in next(iter(documents.values()))["teams"]]
         for position, team in enumerate(teams):
             per_team = {name: doc["teams"][position] for name, doc in documents.items()}
+            shown = one_line(str(team), 120)  # a name from the file: control characters shown escaped
             if convention == "all":
-                console.print(conventions_table(per_team, f"Team {team}"))
+                console.print(conventions_table(per_team, f"Team {shown}"))
             else:
-                console.print(score_table(per_team[convention], title=f"Team {team} — {_title(convention)}"))
+                console.print(score_table(per_team[convention], title=f"Team {shown} — {_title(convention)}"))
     for name, doc in documents.items():
         for warning in doc["warnings"]:
             prefix = f"{LABELS[name]}: " if convention == "all" else ""

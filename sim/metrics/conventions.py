@@ -361,31 +361,64 @@ def score_logs_convention(logs: EventLogs, **kwargs: Any) -> dict[str, Any]:
 # Per team
 
 
+MAX_TEAMS = 1000  # teams ``score --by team`` scores one by one (docs/cli.md)
+
+
+def _team_column(frame: pd.DataFrame) -> pd.Series:
+    return frame["team"].astype(str).str.strip()
+
+
 def team_values(logs: EventLogs) -> list[str]:
-    """The teams named in all three files (sorted numerically when they are numbers)."""
+    """The teams named in all three files (sorted numerically when they are numbers), at most :data:`MAX_TEAMS`."""
     for kind, frame in logs.frames().items():
         if "team" not in frame.columns:
             raise InputError(f"--by team: {kind}.csv has no team column")
-    values = set()
+    values: set[str] = set()
     for frame in logs.frames().values():
-        values.update(frame["team"].astype(str).str.strip().tolist())
+        values.update(_team_column(frame).unique().tolist())
+        if len(values) > MAX_TEAMS + 1:
+            break
     values.discard("")
-    return sorted(values, key=lambda v: (0, float(v), v) if _is_number(v) else (1, 0.0, v))
+    if len(values) > MAX_TEAMS:
+        raise InputError(f"--by team: the logs name more than {MAX_TEAMS} teams; --by team scores at most "
+                         f"{MAX_TEAMS} (score the organisation without --by, or group the teams)")
+    return sorted(values, key=_team_order)
 
 
-def _is_number(text: str) -> bool:
+def _team_order(text: str) -> tuple[int, float, str]:
+    number = _finite_number(text)
+    return (0, number, text) if number is not None else (1, 0.0, text)
+
+
+def _finite_number(text: str) -> float | None:
+    if len(text) > 40:
+        return None
     try:
-        float(text)
+        value = float(text)
     except ValueError:
-        return False
-    return True
+        return None
+    return value if math.isfinite(value) else None
 
 
 def team_logs(logs: EventLogs, team: str) -> EventLogs:
     def pick(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.loc[frame["team"].astype(str).str.strip() == team].reset_index(drop=True)
+        return frame.loc[_team_column(frame) == team].reset_index(drop=True)
 
     return EventLogs(pick(logs.changes), pick(logs.deployments), pick(logs.incidents))
+
+
+def split_by_team(logs: EventLogs, teams: list[str]) -> dict[str, EventLogs]:
+    """Every team's rows, grouping each file once (not once per team)."""
+    parts: list[dict[str, pd.DataFrame]] = []
+    for frame in (logs.changes, logs.deployments, logs.incidents):
+        groups = {str(key): rows.reset_index(drop=True) for key, rows in frame.groupby(_team_column(frame), sort=False)}
+        parts.append(groups)
+    out = {}
+    for team in teams:
+        frames = [groups.get(team, frame.iloc[:0].reset_index(drop=True))
+                  for groups, frame in zip(parts, (logs.changes, logs.deployments, logs.incidents), strict=True)]
+        out[team] = EventLogs(*frames)
+    return out
 
 
 def pooled_window(logs: EventLogs, start: Any = None, end: Any = None) -> tuple[Any, Any]:
@@ -403,8 +436,8 @@ def score_by_team(logs: EventLogs, *, convention: str = "dora", start: Any = Non
     team_start, team_end = pooled_window(logs, start, end)
     names = CONVENTIONS if convention == "all" else (convention,)
     per_team = {name: [] for name in names}  # type: dict[str, list[dict[str, Any]]]
-    for team in teams:
-        result = score_logs_convention(team_logs(logs, team), convention=convention, start=team_start, end=team_end,
+    for team, rows in split_by_team(logs, teams).items():
+        result = score_logs_convention(rows, convention=convention, start=team_start, end=team_end,
                                        benchmark=benchmark)
         for name in names:
             per_team[name].append({"team": _team_value(team), **(result[name] if convention == "all" else result)})
@@ -414,4 +447,5 @@ def score_by_team(logs: EventLogs, *, convention: str = "dora", start: Any = Non
 
 
 def _team_value(team: str) -> int | str:
-    return int(team) if team.isdigit() else team
+    """A team number as a JSON number (plain ASCII digits, at most 18 of them), any other name as text."""
+    return int(team) if team.isascii() and team.isdigit() and len(team) <= 18 else team
