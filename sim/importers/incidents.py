@@ -177,9 +177,9 @@ def read_opsgenie(data: bytes, name: str, mapping: Mapping[str, str]) -> list[In
                 raise InputError(f"{where}: report.closeTime {str(close_ms)[:40]!r} is not a duration in milliseconds "
                                  f"from 0 to {MAX_CLOSE_MS} (a century)")
             if close_ms is not None:
+                if created.value + int(close_ms * 1_000_000) >= timerange.END.value:
+                    raise InputError(f"{where}: createdAt + report.closeTime {timerange.OUTSIDE}")
                 resolved = created + pd.Timedelta(milliseconds=float(close_ms))
-                if not timerange.in_range(resolved):
-                    raise InputError(f"{where}: createdAt + report.closeTime {timerange.outside(resolved.isoformat())}")
             elif item.get("status") == "closed":
                 resolved = parse_time(item.get("updatedAt"), where, "updatedAt", required=False)
             else:
