@@ -243,7 +243,7 @@ def test_rate_limit_waits_are_clamped_and_bounded(headers):
 
     with HostileServer(route) as server:
         client = Client(server.url, {}, sleep=waits.append, limits=Limits(max_wait=1e9, deadline=1e9))
-        with pytest.raises(InputError, match="rate limited|still rate limited"):
+        with pytest.raises(InputError, match=r"rate limited|still rate limited"):
             client.get_all("list")
     assert 1 <= len(waits) <= RATE_RETRIES
     assert all(MIN_WAIT <= w <= MAX_WAIT_ONE for w in waits), waits
@@ -269,7 +269,7 @@ def test_server_errors_are_retried_a_bounded_number_of_times(monkeypatch):
     waits: list[float] = []
     with HostileServer(lambda server, seen: json_answer({"message": "boom"}, 503)) as server:
         client = Client(server.url, {}, sleep=waits.append)
-        with pytest.raises(InputError, match="answered 503 .* 4 times"):
+        with pytest.raises(InputError, match=r"answered 503 .* 4 times"):
             client.get_all("list")
     assert len(server.seen) == 4
 
@@ -378,7 +378,7 @@ def test_a_silent_server_times_out(tmp_path):
 
     with HostileServer(lambda server, seen: silent) as server:
         client = Client(server.url, {}, limits=Limits(timeout=0.5, deadline=5.0), sleep=lambda s: None)
-        with pytest.raises(InputError, match="cannot reach the API|deadline"):
+        with pytest.raises(InputError, match=r"cannot reach the API|deadline"):
             client.get_all("list")
 
 
@@ -662,7 +662,7 @@ def test_a_symlinked_report_is_refused(tmp_path, capsys):
 
 def test_a_good_import_writes_logs_score_reads(tmp_path, capsys):
     out = tmp_path / "out"
-    code, text, err = run_cli(
+    code, _text, err = run_cli(
         capsys, "import", "github", "--from", str(saved_github(tmp_path / "saved")), "--out", str(out)
     )
     assert code == 0, err
