@@ -36,16 +36,34 @@ def upload(files: dict[str, object]) -> AppTest:
     return at
 
 
-@pytest.mark.parametrize("files, message", [
-    ({"deployments.json": [{**DEPLOYMENT, "id": "../../etc"}]}, "is not a numeric id"),
-    ({"deployments.json": [DEPLOYMENT], "deployments/1/statuses.json": STATUS,
-      "pulls.json": [PULL], "pulls/2/commits.json": [{"sha": SHA, "commit": "text"}]}, "commit must be a JSON object"),
-    ({"deployments.json": [{**DEPLOYMENT, "created_at": "9999-01-01T00:00:00Z"}],
-      "deployments/1/statuses.json": STATUS}, "is outside the dates"),
-    ({"deployments.json": "[" * 50_000 + "]" * 50_000}, "nested too deeply"),
-    ({"deployments.json": [1, "x", None]}, "expected a JSON object"),
-    ({"deployments.json": [DEPLOYMENT], "issues.json": [{"number": 1, "labels": 7}]}, "labels must be a JSON array"),
-])
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({"deployments.json": [{**DEPLOYMENT, "id": "../../etc"}]}, "is not a numeric id"),
+        (
+            {
+                "deployments.json": [DEPLOYMENT],
+                "deployments/1/statuses.json": STATUS,
+                "pulls.json": [PULL],
+                "pulls/2/commits.json": [{"sha": SHA, "commit": "text"}],
+            },
+            "commit must be a JSON object",
+        ),
+        (
+            {
+                "deployments.json": [{**DEPLOYMENT, "created_at": "9999-01-01T00:00:00Z"}],
+                "deployments/1/statuses.json": STATUS,
+            },
+            "is outside the dates",
+        ),
+        ({"deployments.json": "[" * 50_000 + "]" * 50_000}, "nested too deeply"),
+        ({"deployments.json": [1, "x", None]}, "expected a JSON object"),
+        (
+            {"deployments.json": [DEPLOYMENT], "issues.json": [{"number": 1, "labels": 7}]},
+            "labels must be a JSON array",
+        ),
+    ],
+)
 def test_a_hostile_archive_is_one_error_line(files, message):
     at = upload(files)
     assert not at.exception, [e.value for e in at.exception]
