@@ -14,6 +14,8 @@ from typing import Any
 
 from sim.errors import InputError
 from sim.files import make_folder, write_bytes
+from sim.importers.ci import FILE_NAME as CI_FILE
+from sim.importers.ci import CiRun, ci_csv_bytes, ci_frame, parse_ci_map, read_ci_csv, read_forge_ci
 from sim.importers.files import FolderSource, Source, check_logs, read_file_bytes, safe_relative, zip_source
 from sim.importers.http import MB, Limits, check_api_url
 from sim.importers.incidents import FORMATS, IncidentRecord, link_incidents, parse_map, read_incidents
@@ -33,6 +35,10 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--map", dest="column_map", metavar="KEY=COLUMN,...",
                         help="columns (csv) or dotted fields (JSON) of --incidents, e.g. created=Opened,resolved=Closed,"
                              "deploy=Service Deploy (keys: id, created, resolved, deploy, service, root_cause)")
+    parser.add_argument("--ci-runs", metavar="FILE.csv", help="CI runs from a CSV file, written to ci_runs.csv")
+    parser.add_argument("--ci-map", metavar="KEY=COLUMN,...",
+                        help="columns of --ci-runs (keys: run_id, commit, queued, started, finished, conclusion, "
+                             "attempt)")
     parser.add_argument("--json", action="store_true", help="print import_report.json instead of a summary")
 
 
@@ -45,6 +51,8 @@ def _add_forge(parser: argparse.ArgumentParser, default_url: str, what: str) -> 
     parser.add_argument("--api-url", default=default_url, help=f"API base URL (default {default_url})")
     parser.add_argument("--environment", default="production", help="the production environment's name")
     parser.add_argument("--incident-label", default="Incident", help="label of incident issues (default Incident)")
+    parser.add_argument("--ci", action="store_true",
+                        help="live mode: also fetch CI runs (GitHub Actions runs and jobs, GitLab pipelines and jobs)")
     parser.add_argument("--deployments-from", choices=("auto", "deployments", "releases"), default="auto",
                         help="deployments from the Deployments API or the Releases (default auto: Deployments when "
                              "there are any, else Releases)")
@@ -179,30 +187,51 @@ def _run_forge(args: argparse.Namespace) -> tuple[EventLogs, ImportReport]:
         token = token_from_env(args.token_env)
         fetch = github.fetch_github if args.source == "github" else gitlab.fetch_gitlab
         fetched = fetch(args.repo, token, api_url=args.api_url, environment=args.environment,
-                        label=args.incident_label, deployments_from=args.deployments_from, limits=_limits(args))
+                        label=args.incident_label, deployments_from=args.deployments_from, limits=_limits(args),
+                        ci=args.ci)
         raw = _out_dir(args.out) / "raw" / args.source
         _save_raw(fetched.files, raw)
         report.note(f"the API responses are saved in {raw}; re-read them with --from {raw}")
         source = fetched
     run = github.import_github if args.source == "github" else gitlab.import_gitlab
-    return run(source, environment=args.environment, label=args.incident_label, extra_incidents=records,
-               deployments_from=args.deployments_from, report=report)
+    result = run(source, environment=args.environment, label=args.incident_label, extra_incidents=records,
+                 deployments_from=args.deployments_from, report=report)
+    report.ci_runs = read_forge_ci(args.source, source, report)
+    return result
+
+
+def _ci_runs(args: argparse.Namespace, report: ImportReport) -> bytes | None:
+    """``ci_runs.csv`` from the forge's saved runs and/or ``--ci-runs FILE.csv`` (None when neither)."""
+    runs: list[CiRun] = list(report.ci_runs or [])
+    if args.ci_runs is not None:
+        runs += read_ci_csv(read_file_bytes(args.ci_runs), args.ci_runs, parse_ci_map(args.ci_map))
+    elif args.ci_map:
+        raise InputError("--ci-map describes --ci-runs FILE.csv: give the file too")
+    if not runs and args.ci_runs is None:
+        return None
+    report.written["ci_runs"] = len(runs)
+    return ci_csv_bytes(ci_frame(runs))
 
 
 def run(args: argparse.Namespace) -> int:
     out = _out_dir(args.out)
     logs, report = _run_git(args) if args.source == "git" else _run_forge(args)
     check_logs(logs)  # an import never writes logs that score would refuse
+    ci = _ci_runs(args, report)
     write_logs(logs, out)
+    if ci is not None:
+        write_bytes(out / CI_FILE, ci)
     report.written = {"changes": len(logs.changes), "deployments": len(logs.deployments),
-                      "incidents": len(logs.incidents)}
+                      "incidents": len(logs.incidents), **({"ci_runs": report.written["ci_runs"]}
+                                                           if "ci_runs" in report.written else {})}
     path = report.write(out)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
         return 0
     written = report.written
+    ci_text = f" and {written['ci_runs']} CI runs" if "ci_runs" in written else ""
     print(f"wrote {written['deployments']} deployments, {written['changes']} changes and {written['incidents']} "
-          f"incidents to {out}")
+          f"incidents{ci_text} to {out}")
     skipped = report.skipped()
     if skipped:
         print(f"skipped (details in {path}):")

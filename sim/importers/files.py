@@ -267,6 +267,21 @@ def safe_relative(relative: str) -> str:
     return relative
 
 
+def unwrap(value: Any, key: str, name: str) -> Any:
+    """The list under ``key`` of an object, or of each of a list of objects (pages); a plain list as it is."""
+    if isinstance(value, dict):
+        return value.get(key) if key in value else value
+    if isinstance(value, list) and value and all(isinstance(page, dict) and key in page for page in value):
+        items: list[Any] = []
+        for number, page in enumerate(value):
+            found = page[key]
+            if not isinstance(found, list):
+                raise InputError(f"{name}: page {number}: {key} must be a JSON array, found a JSON {json_type(found)}")
+            items.extend(found)
+        return items
+    return value
+
+
 class Source:
     """Named files by relative POSIX path (``pulls/12/commits.json``)."""
 
@@ -275,14 +290,18 @@ class Source:
     def read(self, relative: str) -> bytes | None:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def json(self, relative: str, what: str, *, required: bool = True) -> list[Any] | None:
+    def json(self, relative: str, what: str, *, required: bool = True, key: str | None = None) -> list[Any] | None:
+        """The items of a saved list; ``key``: the list is that field of an object (one a page)."""
         data = self.read(relative)
         if data is None:
             if required:
                 raise InputError(f"{self.name}: no {relative} (expected {what} as the provider's API returns them)")
             return None
         label = f"{self.name}/{relative}"
-        return expect_list(parse_pages(data, label), label, what)
+        value = parse_pages(data, label)
+        if key is not None:
+            value = unwrap(value, key, label)
+        return expect_list(value, label, what)
 
 
 class FolderSource(Source):

@@ -308,19 +308,19 @@ class Fetch:
         self.files: dict[str, bytes] = {}
 
     def save(self, relative: str, path: str, params: dict[str, Any] | None = None,
-             what: str = "items") -> list[dict[str, Any]]:
-        items = self.client.get_all(f"{self.base}/{path}", params, what)
+             what: str = "items", key: str | None = None) -> list[dict[str, Any]]:
+        items = self.client.get_all(f"{self.base}/{path}", params, what, key)
         self.files[relative] = dump(items, relative)
         return items
 
     def each(self, items: list[dict[str, Any]], key: str, relative: str, path: str, what: str,
-             keep: Callable[[dict[str, Any]], bool] = lambda item: True) -> None:
+             keep: Callable[[dict[str, Any]], bool] = lambda item: True, list_key: str | None = None) -> None:
         """For each item, save the list ``path`` (``{id}`` = the item's numeric ``key``) under ``relative``."""
         for position, item in enumerate(items):
             if not keep(item):
                 continue
             number = id_value(item.get(key), f"{self.client.base_url}/{self.base} {what} {position}", key)
-            self.save(relative.format(id=number), path.format(id=number), what=what)
+            self.save(relative.format(id=number), path.format(id=number), what=what, key=list_key)
 
 
 def check_object(value: Any, where: str, what: str) -> dict[str, Any]:

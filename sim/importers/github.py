@@ -184,7 +184,7 @@ def check_repo(repo: str) -> str:
 
 def fetch_github(repo: str, token: str, *, api_url: str = API_URL, environment: str = "production",
                  label: str = "Incident", client: Client | None = None, max_wait: float | None = None,
-                 deployments_from: str = "auto", limits: Limits | None = None) -> MemorySource:
+                 deployments_from: str = "auto", limits: Limits | None = None, ci: bool = False) -> MemorySource:
     """Fetch the files of the module docstring from the live API (or a server replaying it)."""
     check_repo(repo)
     client = client or Client(api_url, {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
@@ -206,6 +206,9 @@ def fetch_github(repo: str, token: str, *, api_url: str = API_URL, environment: 
         fetch.each(pulls, "number", "pulls/{id}/commits.json", "pulls/{id}/commits", "pull request commits",
                    keep=lambda pull: bool(pull.get("merged_at")))
         fetch.save("issues.json", "issues", {"state": "all", "labels": label}, "issues")
+        if ci:
+            runs = fetch.save("actions/runs.json", "actions/runs", None, "workflow runs", key="workflow_runs")
+            fetch.each(runs, "id", "actions/runs/{id}/jobs.json", "actions/runs/{id}/jobs", "jobs", list_key="jobs")
     finally:
         client.close()
     return memory(fetch, api_url)

@@ -149,7 +149,7 @@ def check_project(project: str) -> str:
 
 def fetch_gitlab(project: str, token: str, *, api_url: str = API_URL, environment: str = "production",
                  label: str = "Incident", client: Client | None = None, max_wait: float | None = None,
-                 deployments_from: str = "auto", limits: Limits | None = None) -> MemorySource:
+                 deployments_from: str = "auto", limits: Limits | None = None, ci: bool = False) -> MemorySource:
     """Fetch the files of the module docstring from the live API (or a server replaying it)."""
     check_project(project)
     client = client or Client(api_url, {"User-Agent": "dorasim-import"}, auth={"PRIVATE-TOKEN": token},
@@ -171,6 +171,9 @@ def fetch_gitlab(project: str, token: str, *, api_url: str = API_URL, environmen
         fetch.each(requests, "iid", "merge_requests/{id}/commits.json", "merge_requests/{id}/commits",
                    "merge request commits")
         fetch.save("issues.json", "issues", {"labels": label, "scope": "all"}, "issues")
+        if ci:
+            pipelines = fetch.save("pipelines.json", "pipelines", None, "pipelines")
+            fetch.each(pipelines, "id", "pipelines/{id}/jobs.json", "pipelines/{id}/jobs", "jobs")
     finally:
         client.close()
     return memory(fetch, api_url)

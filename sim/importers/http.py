@@ -32,7 +32,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -168,16 +168,18 @@ class Client:
                              "(or save the API responses and use --from DIR)") from None
         limits = limits or Limits()
         if max_wait is not None:
-            limits = Limits(**{**limits.__dict__, "max_wait": max_wait})
+            limits = replace(limits, max_wait=max_wait)
         if max_pages is not None:
-            limits = Limits(**{**limits.__dict__, "max_pages": max_pages})
+            limits = replace(limits, max_pages=max_pages)
         self.httpx, self.limits = httpx, limits
         self.base_url = check_api_url(base_url)
         self.origin = origin(self.base_url)
         self.auth = dict(auth or {})
         self.secrets = [v for v in self.auth.values() if v]
+        # proxies and certificates from the environment are honoured (HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE);
+        # redirects are never followed by httpx itself, only by _send after the origin check
         self.client = httpx.Client(headers=headers, timeout=limits.timeout, follow_redirects=False,
-                                   transport=transport, trust_env=False)
+                                   transport=transport)
         self.sleep, self.clock, self.monotonic = sleep, clock, monotonic
         self.started = monotonic()
         self.waited = 0.0
@@ -331,8 +333,11 @@ class Client:
         if status >= 300:
             raise self._error(f"{url}: the API answered {status} {response.reason_phrase}")
 
-    def get_all(self, path: str, params: dict[str, Any] | None = None, what: str = "items") -> list[Any]:
+    def get_all(self, path: str, params: dict[str, Any] | None = None, what: str = "items",
+                key: str | None = None) -> list[Any]:
         """Every item of a paginated list endpoint, following ``rel="next"`` links within the origin.
+
+        ``key``: the list is that field of an object (GitHub Actions answers ``{"workflow_runs": [...]}``).
 
         A list longer than ``max_pages`` pages stops the import with one line (never a silent cut).
         """
@@ -347,6 +352,8 @@ class Client:
                                   f"(raise the cap with --max-pages)")
             body, response = self.get(url, query)
             pages += 1
+            if key is not None and isinstance(body, dict):
+                body = body.get(key)
             items.extend(expect_list(body, url, what))
             seen.add(str(response.url))
             following = response.links.get("next", {}).get("url")

@@ -269,3 +269,43 @@ def test_incident_csv(rows):
         read_incidents(text.encode(), "export.csv", "csv")
     except InputError as exc:
         assert "\n" not in str(exc)
+
+
+GITHUB_CI: dict[str, Any] = {
+    "actions/runs.json": [{"id": 7, "head_sha": SHA, "status": "completed", "conclusion": "success", "run_attempt": 1,
+                           "created_at": "2024-03-01T10:00:00Z", "run_started_at": "2024-03-01T10:01:00Z",
+                           "updated_at": "2024-03-01T10:10:00Z", "name": "Build", "head_branch": "main"}],
+    "actions/runs/7/jobs.json": [{"started_at": "2024-03-01T10:02:00Z", "completed_at": "2024-03-01T10:09:00Z"}],
+}
+GITLAB_CI: dict[str, Any] = {
+    "pipelines.json": [{"id": 8, "sha": SHA, "status": "success", "created_at": "2024-03-01T10:00:00Z",
+                        "updated_at": "2024-03-01T10:10:00Z", "ref": "main", "source": "push"}],
+    "pipelines/8/jobs.json": [{"started_at": "2024-03-01T10:02:00Z", "finished_at": "2024-03-01T10:09:00Z"}],
+}
+
+
+def _ci(kind: str, files: dict[str, Any]) -> None:
+    from sim.importers.ci import ci_frame, read_forge_ci
+    from sim.importers.report import ImportReport
+
+    source = MemorySource({name: json.dumps(value).encode() for name, value in files.items()}, kind)
+    try:
+        runs = read_forge_ci(kind, source, ImportReport(kind))
+        frame = ci_frame(runs or [])
+    except InputError as exc:
+        assert "\n" not in str(exc)
+        return
+    started, finished = frame["time_started"], frame["time_finished"]
+    assert not (started < frame["time_queued"]).any() and not (finished < started).any()
+
+
+@SETTINGS
+@given(st.sampled_from(["github", "gitlab"]), st.data())
+def test_ci_runs_with_any_json_in_a_file_or_a_field(kind, data):
+    files = json.loads(json.dumps(GITHUB_CI if kind == "github" else GITLAB_CI))
+    name = data.draw(st.sampled_from(sorted(files)))
+    if data.draw(st.booleans()):
+        files[name] = data.draw(json_values)
+    else:
+        files[name][0][data.draw(st.sampled_from(sorted(files[name][0])))] = data.draw(json_values)
+    _ci(kind, files)
