@@ -200,6 +200,28 @@ def read_incident_issues(forge: Forge, source: Source, label: str, report: Impor
     return out
 
 
+DEPLOYMENTS_FROM = ("auto", "deployments", "releases")
+
+
+def choose_deployments(source: Source, deployments_from: str, report: ImportReport,
+                       read_deployments: Callable[[], list[ForgeDeployment]],
+                       read_releases: Callable[[], list[ForgeDeployment]]) -> list[ForgeDeployment]:
+    """The provider's Deployments, or its Releases when there are none (``auto``) or when asked to."""
+    if deployments_from not in DEPLOYMENTS_FROM:
+        raise InputError(f"--deployments-from {deployments_from!r}: choose one of {', '.join(DEPLOYMENTS_FROM)}")
+    has_deployments = bool(source.json("deployments.json", "deployments", required=False))
+    has_releases = source.read("releases.json") is not None
+    use_releases = deployments_from == "releases" or (deployments_from == "auto" and not has_deployments
+                                                      and has_releases)
+    report.settings["deployments_from"] = "releases" if use_releases else "deployments"
+    if not use_releases:
+        return read_deployments()
+    if not has_releases:
+        raise InputError(f"{source.name}: no releases.json (expected the releases as the API returns them)")
+    report.note("deployments are the releases (no Deployments were used)")
+    return read_releases()
+
+
 def read_forge(forge: Forge, source: Source, deployments: list[ForgeDeployment], *, environment: str, label: str,
                extra_incidents: list[IncidentRecord] | None, report: ImportReport) -> tuple[EventLogs, ImportReport]:
     """The logs from a provider's deployments (read by its module) and the shared requests and issues."""
@@ -321,6 +343,18 @@ class Fetch:
                 continue
             number = id_value(item.get(key), f"{self.client.base_url}/{self.base} {what} {position}", key)
             self.save(relative.format(id=number), path.format(id=number), what=what, key=list_key)
+
+
+def fetch_deployments(fetch: Fetch, deployments_from: str, deployments: Callable[[], object],
+                      releases: Callable[[], object]) -> None:
+    """Fetch the Deployments, and the Releases when asked to or when there are no Deployments (``auto``)."""
+    if deployments_from != "releases":
+        deployments()
+    if deployments_from == "releases" or (deployments_from == "auto"
+                                          and not fetch.files.get("deployments.json", b"[]").strip(b"[] \n")):
+        releases()
+        if deployments_from == "auto":
+            fetch.files.pop("deployments.json", None)  # empty: the releases stand in
 
 
 def check_object(value: Any, where: str, what: str) -> dict[str, Any]:

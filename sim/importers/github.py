@@ -38,7 +38,16 @@ from sim.importers.files import (
     sha_value,
     text_value,
 )
-from sim.importers.forge import Fetch, Forge, ForgeDeployment, memory, read_forge, unique
+from sim.importers.forge import (
+    Fetch,
+    Forge,
+    ForgeDeployment,
+    choose_deployments,
+    fetch_deployments,
+    memory,
+    read_forge,
+    unique,
+)
 from sim.importers.http import Client, Limits
 from sim.importers.incidents import IncidentRecord
 from sim.importers.report import ImportReport
@@ -46,7 +55,6 @@ from sim.metrics.logs import EventLogs
 
 API_URL = "https://api.github.com"
 MARKERS = ("deployments.json", "releases.json", "pulls.json", "issues.json")
-DEPLOYMENTS_FROM = ("auto", "deployments", "releases")
 NAME = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
 
 FORGE = Forge(
@@ -148,29 +156,14 @@ def _tag_commits(source: Source) -> dict[str, str]:
     return out
 
 
-def choose_deployments(source: Source, environment: str, deployments_from: str,
-                       report: ImportReport) -> list[ForgeDeployment]:
-    if deployments_from not in DEPLOYMENTS_FROM:
-        raise InputError(f"--deployments-from {deployments_from!r}: choose one of {', '.join(DEPLOYMENTS_FROM)}")
-    has_deployments = bool(source.json("deployments.json", "deployments", required=False))
-    has_releases = source.read("releases.json") is not None
-    use_releases = deployments_from == "releases" or (deployments_from == "auto" and not has_deployments
-                                                      and has_releases)
-    report.settings["deployments_from"] = "releases" if use_releases else "deployments"
-    if use_releases:
-        if not has_releases:
-            raise InputError(f"{source.name}: no releases.json (expected the releases as the API returns them)")
-        report.note("deployments are the published releases (no Deployments were used)")
-        return read_releases(source, report)
-    return read_deployments(source, environment, report)
-
-
 def import_github(source: Source, *, environment: str = "production", label: str = "Incident",
                   extra_incidents: list[IncidentRecord] | None = None, deployments_from: str = "auto",
                   report: ImportReport | None = None) -> tuple[EventLogs, ImportReport]:
     """Logs from saved (or just fetched) GitHub API responses."""
     report = report or ImportReport("github")
-    deployments = choose_deployments(source, environment, deployments_from, report)
+    deployments = choose_deployments(source, deployments_from, report,
+                                     lambda: read_deployments(source, environment, report),
+                                     lambda: read_releases(source, report))
     return read_forge(FORGE, source, deployments, environment=environment, label=label,
                       extra_incidents=extra_incidents, report=report)
 
@@ -192,16 +185,13 @@ def fetch_github(repo: str, token: str, *, api_url: str = API_URL, environment: 
                               auth={"Authorization": f"Bearer {token}"}, max_wait=max_wait, limits=limits)
     fetch = Fetch(client, f"repos/{repo}")
     try:
-        if deployments_from != "releases":
-            deployments = fetch.save("deployments.json", "deployments", {"environment": environment}, "deployments")
-            fetch.each(deployments, "id", "deployments/{id}/statuses.json", "deployments/{id}/statuses",
-                       "deployment statuses")
-        if deployments_from == "releases" or (deployments_from == "auto" and not fetch.files.get("deployments.json",
-                                                                                                  b"[]").strip(b"[] \n")):
-            fetch.save("releases.json", "releases", None, "releases")
-            fetch.save("tags.json", "tags", None, "tags")
-            if deployments_from == "auto":
-                fetch.files.pop("deployments.json", None)
+        fetch_deployments(
+            fetch, deployments_from,
+            lambda: fetch.each(fetch.save("deployments.json", "deployments", {"environment": environment}, "deployments"),
+                               "id", "deployments/{id}/statuses.json", "deployments/{id}/statuses",
+                               "deployment statuses"),
+            lambda: (fetch.save("releases.json", "releases", None, "releases"),
+                     fetch.save("tags.json", "tags", None, "tags")))
         pulls = fetch.save("pulls.json", "pulls", {"state": "closed"}, "pull requests")
         fetch.each(pulls, "number", "pulls/{id}/commits.json", "pulls/{id}/commits", "pull request commits",
                    keep=lambda pull: bool(pull.get("merged_at")))

@@ -29,7 +29,16 @@ from urllib.parse import quote
 
 from sim.errors import InputError
 from sim.importers.files import MemorySource, Source, id_value, parse_time, path_value, sha_value, text_value
-from sim.importers.forge import Fetch, Forge, ForgeDeployment, memory, read_forge, unique
+from sim.importers.forge import (
+    Fetch,
+    Forge,
+    ForgeDeployment,
+    choose_deployments,
+    fetch_deployments,
+    memory,
+    read_forge,
+    unique,
+)
 from sim.importers.http import Client, Limits
 from sim.importers.incidents import IncidentRecord
 from sim.importers.report import ImportReport
@@ -37,7 +46,6 @@ from sim.metrics.logs import EventLogs
 
 API_URL = "https://gitlab.com/api/v4"
 MARKERS = ("deployments.json", "releases.json", "merge_requests.json", "issues.json")
-DEPLOYMENTS_FROM = ("auto", "deployments", "releases")
 STATUSES = ("created", "running", "success", "failed", "canceled", "skipped", "blocked")
 
 FORGE = Forge(
@@ -111,29 +119,14 @@ def read_releases(source: Source, report: ImportReport) -> list[ForgeDeployment]
     return out
 
 
-def choose_deployments(source: Source, environment: str, deployments_from: str,
-                       report: ImportReport) -> list[ForgeDeployment]:
-    if deployments_from not in DEPLOYMENTS_FROM:
-        raise InputError(f"--deployments-from {deployments_from!r}: choose one of {', '.join(DEPLOYMENTS_FROM)}")
-    has_deployments = bool(source.json("deployments.json", "deployments", required=False))
-    has_releases = source.read("releases.json") is not None
-    use_releases = deployments_from == "releases" or (deployments_from == "auto" and not has_deployments
-                                                      and has_releases)
-    report.settings["deployments_from"] = "releases" if use_releases else "deployments"
-    if use_releases:
-        if not has_releases:
-            raise InputError(f"{source.name}: no releases.json (expected the releases as the API returns them)")
-        report.note("deployments are the releases (no Deployments were used)")
-        return read_releases(source, report)
-    return read_deployments(source, environment, report)
-
-
 def import_gitlab(source: Source, *, environment: str = "production", label: str = "Incident",
                   extra_incidents: list[IncidentRecord] | None = None, deployments_from: str = "auto",
                   report: ImportReport | None = None) -> tuple[EventLogs, ImportReport]:
     """Logs from saved (or just fetched) GitLab API responses."""
     report = report or ImportReport("gitlab")
-    deployments = choose_deployments(source, environment, deployments_from, report)
+    deployments = choose_deployments(source, deployments_from, report,
+                                     lambda: read_deployments(source, environment, report),
+                                     lambda: read_releases(source, report))
     return read_forge(FORGE, source, deployments, environment=environment, label=label,
                       extra_incidents=extra_incidents, report=report)
 
@@ -156,16 +149,12 @@ def fetch_gitlab(project: str, token: str, *, api_url: str = API_URL, environmen
                               max_wait=max_wait, limits=limits)
     fetch = Fetch(client, f"projects/{quote(project, safe='')}")
     try:
-        if deployments_from != "releases":
-            deployments = fetch.save("deployments.json", "deployments", {"environment": environment}, "deployments")
-            fetch.each(deployments, "id", "deployments/{id}/merge_requests.json",
-                       "deployments/{id}/merge_requests", "deployment merge requests",
-                       keep=lambda d: d.get("status") == "success")
-        if deployments_from == "releases" or (deployments_from == "auto" and not fetch.files.get("deployments.json",
-                                                                                                  b"[]").strip(b"[] \n")):
-            fetch.save("releases.json", "releases", None, "releases")
-            if deployments_from == "auto":
-                fetch.files.pop("deployments.json", None)
+        fetch_deployments(
+            fetch, deployments_from,
+            lambda: fetch.each(fetch.save("deployments.json", "deployments", {"environment": environment}, "deployments"),
+                               "id", "deployments/{id}/merge_requests.json", "deployments/{id}/merge_requests",
+                               "deployment merge requests", keep=lambda d: d.get("status") == "success"),
+            lambda: fetch.save("releases.json", "releases", None, "releases"))
         requests = fetch.save("merge_requests.json", "merge_requests", {"state": "merged", "scope": "all"},
                               "merge requests")
         fetch.each(requests, "iid", "merge_requests/{id}/commits.json", "merge_requests/{id}/commits",
