@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -220,7 +221,13 @@ class Client:
     def _limit_wait(self, response: Any) -> float | None:
         headers = response.headers
         if "retry-after" in headers:
-            return _number(headers["retry-after"])
+            seconds = _number(headers["retry-after"])
+            if seconds is None:  # an HTTP date (RFC 9110) rather than seconds
+                try:
+                    seconds = parsedate_to_datetime(headers["retry-after"][:64]).timestamp() - self.clock()
+                except (TypeError, ValueError, IndexError, OverflowError):
+                    return None
+            return seconds
         reset = headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset")
         if reset is not None:
             value = _number(reset)

@@ -250,6 +250,15 @@ def test_rate_limit_waits_are_clamped_and_bounded(headers):
     assert len(server.seen) <= RATE_RETRIES + 1
 
 
+def test_a_retry_after_date_waits_until_then():
+    waits: list[float] = []
+    answers = iter([json_answer({}, 429, {"Retry-After": "Wed, 21 Oct 2015 07:28:30 GMT"}), json_answer([])])
+    with HostileServer(lambda server, seen: next(answers)) as server:
+        client = Client(server.url, {}, sleep=waits.append, clock=lambda: 1445412480.0)  # 30 s before that date
+        assert client.get_all("list") == []
+    assert waits == [30.0]
+
+
 def test_clamp_wait():
     assert clamp_wait(float("nan")) == clamp_wait(float("inf")) == clamp_wait(None) == 60.0
     assert clamp_wait(-5) == MIN_WAIT and clamp_wait(1e30) == MAX_WAIT_ONE and clamp_wait(12.5) == 12.5
