@@ -7,7 +7,7 @@ The history (dates UTC; ``A`` = author date where it differs from the commit dat
     feature: f1 (Jan 3) ─ f2 (Jan 4), branched from c2
     maint:   x1 (Jan 5), branched from c2;  v1.0.1 (annotated Jan 7, on x1)
 
-plus ``v9-tree`` (a tag of a tree) and ``release-candidate`` (matches no default glob).
+plus ``v9`` (a tag of a tree) and ``release-candidate`` (matches no default glob).
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def history(tmp_path_factory) -> dict[str, str]:
     repo.tag("2.0")
     repo.tag("release-candidate")
     tree = repo.git("rev-parse", "HEAD^{tree}")
-    repo.tag("v9-tree", tree)
+    repo.tag("v9", tree)
     return c
 
 
@@ -121,7 +121,7 @@ def test_tags_matching_the_default_globs_are_deployments_ordered_by_time_then_na
     assert deployments["deploy_id"].tolist() == ["v1.0", "v1.0.1", "v1.1", "v1.2", "v1.3", "2.0", "v2.0"]
     skipped = {(s["what"], s["reason"]): s["examples"] for s in report["skipped"]}
     assert skipped[("tag", "name matches none of v[0-9]*, [0-9]*")] == ["release-candidate"]
-    assert skipped[("tag", "does not point at a commit (a tag of a tree or a blob)")] == ["v9-tree"]
+    assert skipped[("tag", "does not point at a commit (a tag of a tree or a blob)")] == ["v9"]
 
 
 def test_annotated_tags_take_the_tagger_date_lightweight_the_committer_date(history):
