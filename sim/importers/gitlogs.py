@@ -149,10 +149,10 @@ def incident_rows(ctx: LogState, pairs: list[tuple[int, int]]) -> list[dict[str,
             report.skip("revert", "the reverted commit was never deployed", revert_sha)
         elif not usable(authored):
             report.skip("revert", f"its author date is {BAD_DATE}", revert_sha)
-        elif ns(authored) < ordered[failed].time_ns:
+        elif ns(authored) < ordered[failed].time_ns or 0 <= owner[revert] <= failed:
             caught += 1
-            report.skip("revert", "caught before release: authored before the reverted commit was first deployed",
-                        revert_sha)
+            report.skip("revert", "caught before release: authored before the reverted commit was first deployed, "
+                        "or shipped with it", revert_sha)
         elif not ctx.keep[failed]:
             report.skip("revert", "reverts a commit shipped by a deployment outside [since, until)", revert_sha)
         elif owner[revert] >= 0 and ordered[owner[revert]].time_ns < ns(authored):
@@ -172,6 +172,7 @@ def incident_rows(ctx: LogState, pairs: list[tuple[int, int]]) -> list[dict[str,
     report.links["reverts"] = {
         "incidents": previous.get("incidents", 0) + len(rows),
         "caught_before_release": previous.get("caught_before_release", 0) + caught,
-        "rule": "the deployment that first shipped the reverted commit, unless the revert was authored before it",
+        "rule": "the deployment that first shipped the reverted commit, unless the revert was authored before it "
+                "or shipped with it",
     }
     return rows
