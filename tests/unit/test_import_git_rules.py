@@ -258,3 +258,34 @@ def test_two_folders_with_one_name_need_team_names(tmp_path):
     a, b = Repo(tmp_path / "x" / "repo"), Repo(tmp_path / "y" / "repo")
     with pytest.raises(InputError, match="would both be team 'repo'"):
         import_repositories([str(a.path), str(b.path)], team_per_repo=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The import window, and score's warning
+
+
+@pytest.mark.parametrize("window, warns", [
+    (("2024-03-02", "2024-03-04"), False),  # inside what the import kept
+    (("2024-03-01", "2024-03-04"), True),  # starts before --since
+    (("2024-03-02", "2024-03-10"), True),  # ends after --until
+])
+def test_score_warns_when_the_scored_window_is_wider_than_the_import(released, tmp_path, capsys, window, warns):
+    out = tmp_path / "out"
+    assert main(["import", "git", released["path"], "--since", "2024-03-02", "--until", "2024-03-04T12:00",
+                 "--out", str(out)]) == 0
+    report = json.loads((out / "import_report.json").read_text())
+    assert (report["settings"]["since"], report["settings"]["until"]) == ("2024-03-02T00:00:00+00:00",
+                                                                          "2024-03-04T12:00:00+00:00")
+    capsys.readouterr()
+    files = [f"--{k}={out / f'{k}.csv'}" for k in ("changes", "deployments", "incidents")]
+    assert main(["score", *files, "--start", window[0], "--end", window[1], "--json"]) == 0
+    warnings = json.loads(capsys.readouterr().out)["warnings"]
+    assert any("narrower window than the one scored" in w for w in warnings) == warns
+
+
+def test_a_broken_import_report_gives_no_warning_and_no_error(released, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["import", "git", released["path"], "--since", "2024-03-02", "--out", str(out)]) == 0
+    (out / "import_report.json").write_text('{"settings": {"since": "not a date"')
+    files = [f"--{k}={out / f'{k}.csv'}" for k in ("changes", "deployments", "incidents")]
+    assert main(["score", *files, "--start", "2024-01-01", "--end", "2024-04-01"]) == 0
