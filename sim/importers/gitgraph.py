@@ -73,7 +73,8 @@ def _shallow_merges(git: Git, index: dict[str, int]) -> frozenset[int]:
     shallow_file = Path(git.text(["rev-parse", "--git-path", "shallow"]).strip())
     if not shallow_file.is_absolute():
         shallow_file = git.repo / shallow_file
-    boundary = [sha for sha in shallow_file.read_text().split() if sha in index] if shallow_file.is_file() else []
+    text = shallow_file.read_bytes().decode("ascii", "replace") if shallow_file.is_file() else ""
+    boundary = [sha for sha in text.split() if sha in index]
     merges = set()
     for sha in boundary:
         header = git.run(["cat-file", "commit", sha]).split(b"\n\n", 1)[0]

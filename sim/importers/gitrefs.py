@@ -88,11 +88,17 @@ def _tag_skip_reason(name: str, globs: Sequence[str], excludes: Sequence[str], v
 def read_tags(git: Git, globs: Sequence[str], excludes: Sequence[str], versions_only: bool,
               report: ImportReport, label: Callable[[str], str]) -> list[Tag]:
     """The tags that are deployments, peeled to commits (ref names hold no tab, NUL or newline)."""
-    out = git.text(["for-each-ref", "--format=%(refname)%09%(objecttype)%09%(taggerdate:unix)", "refs/tags"])
+    out = git.run(["for-each-ref", "--format=%(refname)%09%(objecttype)%09%(taggerdate:unix)", "refs/tags"])
     lines = out.splitlines()
     report.count("tags", len(lines))
     matched: list[tuple[str, str, str]] = []
-    for line in lines:
+    for raw in lines:
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raw_name = raw.split(b"\t", 1)[0].removeprefix(b"refs/tags/")
+            report.skip("tag", "its name is not UTF-8 text", label(raw_name.decode("utf-8", "replace")))
+            continue
         ref, kind, tagger = line.split("\t")
         name = ref.removeprefix("refs/tags/")
         reason = _tag_skip_reason(name, globs, excludes, versions_only)

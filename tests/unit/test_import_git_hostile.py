@@ -259,3 +259,26 @@ def test_the_environment_of_the_caller_is_left_untouched(signed):
     before = dict(os.environ)
     import_git(signed[0].path)
     assert dict(os.environ) == before
+
+
+def test_a_tag_name_that_is_not_utf8_is_skipped_and_reported(base, tmp_path):
+    sha = base.git("rev-parse", "HEAD")
+    (base.path / ".git" / "refs" / "tags" / "v1.\xff".encode("latin-1").decode("utf-8", "surrogateescape")).write_text(
+        sha + "\n")
+    base.tag("v2.0")
+    result, report = import_and_score(base.path, tmp_path / "out", "--tags", "v*")
+    assert result["counts"]["deployments"] == 1
+    assert skipped(report)[("tag", "its name is not UTF-8 text")] == ["v1.\ufffd"]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give the files away")
+def test_a_repository_owned_by_another_user_is_read(base, tmp_path):
+    """git refuses it by default ("dubious ownership"); the named repository is read, its programs never run."""
+    base.tag("v1.0")
+    for path in [base.path, *base.path.rglob("*")]:
+        os.lchown(path, 65534, 65534)
+    plain = subprocess.run(["git", "-C", str(base.path), "rev-parse", "--git-dir"], capture_output=True,
+                           env={**os.environ, "HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"})
+    assert plain.returncode != 0 and b"dubious ownership" in plain.stderr
+    result, _ = import_and_score(base.path, tmp_path / "out")
+    assert result["counts"]["deployments"] == 1

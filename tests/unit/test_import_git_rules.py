@@ -289,3 +289,18 @@ def test_a_broken_import_report_gives_no_warning_and_no_error(released, tmp_path
     (out / "import_report.json").write_text('{"settings": {"since": "not a date"')
     files = [f"--{k}={out / f'{k}.csv'}" for k in ("changes", "deployments", "incidents")]
     assert main(["score", *files, "--start", "2024-01-01", "--end", "2024-04-01"]) == 0
+
+
+def test_incidents_from_a_file_take_the_team_of_their_deployment(two_repos, tmp_path):
+    web, api = two_repos
+    export = tmp_path / "incidents.csv"
+    export.write_text("incident_id,time_created,time_resolved,deploy_id\n"
+                      "P1,2024-08-05T00:00:00Z,2024-08-05T02:00:00Z,api:v1.1\n"
+                      "P2,2024-08-06T00:00:00Z,,\n")
+    out = tmp_path / "out"
+    assert main(["import", "git", str(web.path), str(api.path), "--team-per-repo", "--incidents", str(export),
+                 "--incident-format", "csv", "--out", str(out)]) == 0
+    incidents = read_out(out).incidents.set_index("incident_id")
+    assert incidents.loc["P1", "team"] == "api"
+    # linked by DevLake's rule to the last deployment before it: api:v1.1 (Aug 4) or web:v1.1 (Aug 3)
+    assert incidents.loc["P2", "team"] == incidents.loc["P2", "deploy_id"].split(":")[0]
