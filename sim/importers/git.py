@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import InputError
-from sim.importers.gitgraph import first_shipped, read_graph
+from sim.importers.gitgraph import CommitGraph, first_shipped, read_graph
 from sim.importers.gitlogs import (
     CHANGE_COLUMNS,
     DEPLOY_COLUMNS,
@@ -56,6 +56,8 @@ from sim.importers.gitproc import Git
 from sim.importers.gitrefs import (
     BAD_DATE,
     DEFAULT_TAG_GLOBS,
+    Deployment,
+    Tag,
     branch_commit,
     branch_deployments,
     check_repository,
@@ -70,11 +72,38 @@ __all__ = ["DEFAULT_TAG_GLOBS", "GitImport", "import_git", "import_repositories"
 
 TEAM_PATTERN = re.compile(r"[^\s:]{1,64}")
 
+
 @dataclass
 class GitImport:
     logs: EventLogs
     report: ImportReport
     warnings: list[str]
+
+
+@dataclass
+class _Refs:
+    """Where the deployments come from: the tips to read history from, and the branch or the tags."""
+
+    tips: list[str]
+    trunk: str | None  # the ref whose unreleased work is written
+    first_parent: list[str] | None = None  # --branch: its first-parent history, newest first
+    tags: list[Tag] | None = None
+
+    @classmethod
+    def read(cls, git: Git, branch: str | None, globs: Sequence[str], exclude: Sequence[str], *,
+             versions_only: bool, report: ImportReport, label: Callable[[str], str]) -> _Refs:
+        if branch:
+            first_parent = git.text(["rev-list", "--first-parent", branch_commit(git, branch)]).split()
+            return cls(first_parent[:1], f"branch {branch}", first_parent=first_parent)
+        tags = read_tags(git, globs, exclude, versions_only, report, label)
+        trunk = default_branch(git)
+        return cls([t.commit for t in tags] + ([trunk[1]] if trunk else []), trunk[0] if trunk else None, tags=tags)
+
+    def deployments(self, graph: CommitGraph, report: ImportReport, label: Callable[[str], str]) -> list[Deployment]:
+        if self.first_parent is not None:
+            return branch_deployments(self.first_parent, graph, report, label)
+        assert self.tags is not None
+        return time_tags(self.tags, graph, report, label)
 
 
 BRANCH_WARNING = ("--branch {branch}: every commit on {branch} counts as a deployment, so lead time measures "
@@ -123,25 +152,14 @@ def import_git(
 
     with Git(repo) as git:
         check_repository(git)
-        if branch:
-            head = branch_commit(git, branch)
-            first_parent = git.text(["rev-list", "--first-parent", head]).split()
-            tips, trunk = first_parent[:1], None
-        else:
-            tag_list = read_tags(git, globs, exclude, not tags, report, label)
-            trunk = default_branch(git)
-            tips = [t.commit for t in tag_list] + ([trunk[1]] if trunk else [])
-        graph = read_graph(git, tips)
+        refs = _Refs.read(git, branch, globs, exclude, versions_only=not tags, report=report, label=label)
+        graph = read_graph(git, refs.tips)
         report.count("commits", len(graph.shas))
         if git.text(["rev-parse", "--is-shallow-repository"]).strip() == "true":
             report.note("a shallow clone: history before its boundary is absent, so the earliest deployments ship "
                         "only the commits the clone holds")
-        if branch:
-            ordered = branch_deployments(first_parent, graph, report, label)
-            settings["unreleased_work_from"] = f"branch {branch}"
-        else:
-            ordered = time_tags(tag_list, graph, report, label)
-            settings["unreleased_work_from"] = trunk[0] if trunk else None
+        ordered = refs.deployments(graph, report, label)
+        settings["unreleased_work_from"] = refs.trunk
         if not ordered:
             raise InputError(f"{repo}: no deployment has a usable date ({BAD_DATE})")
         report.count("deployments", len(ordered))
@@ -154,7 +172,7 @@ def import_git(
         merges = sum(1 for i in range(len(graph.shas)) if graph.is_merge(i))
         if merges:
             report.skip("commit", "merge commit (not a change)", None, merges)
-        incidents = incident_rows(ctx, find_reverts(git, tips, graph, report, label)) if reverts else []
+        incidents = incident_rows(ctx, find_reverts(git, refs.tips, graph, report, label)) if reverts else []
 
     warnings = [BRANCH_WARNING.format(branch=branch)] if branch else []
     if warnings:
