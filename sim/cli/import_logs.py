@@ -86,16 +86,28 @@ def _positive(kind: Any, flag: str) -> Any:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="source", required=True, parser_class=type(parser))
-    git = sub.add_parser("git", help="a git work tree or bare repository",
-                         description="Deployments from release tags or a branch, changes from commits.")
-    git.add_argument("repo", metavar="REPO", help="a work tree or a bare repository")
+    git = sub.add_parser("git", help="git work trees or bare repositories",
+                         description="Deployments from release tags or a branch, changes from commits. Import the "
+                                     "whole history and choose the window when scoring (score --start/--end).")
+    git.add_argument("repo", metavar="REPO", nargs="+",
+                     help="a work tree or a bare repository; several with --team-per-repo or --team per repository")
     how = git.add_mutually_exclusive_group()
     how.add_argument("--tags", action="append", metavar="GLOB",
-                     help="deployments are tags matching GLOB (repeatable; default v[0-9]* and [0-9]*)")
-    how.add_argument("--branch", metavar="NAME", help="deployments are the first-parent commits of NAME")
-    git.add_argument("--since", metavar="DATE", help="keep deployments created at or after DATE (UTC)")
+                     help="deployments are tags matching GLOB (repeatable; default v[0-9]* and [0-9]*, release "
+                          "versions only: pre-releases and names like 1.x are skipped)")
+    how.add_argument("--branch", metavar="NAME", help="deployments are the first-parent commits of NAME (lead time "
+                                                      "then measures commit → NAME, not commit → production)")
+    git.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                     help="drop tags matching GLOB (repeatable)")
+    git.add_argument("--since", metavar="DATE", help="keep deployments created at or after DATE (UTC); better: import "
+                                                     "everything and score a window with score --start/--end")
     git.add_argument("--until", metavar="DATE", help="keep deployments created before DATE (UTC)")
     git.add_argument("--reverts", action="store_true", help="a revert opens an incident on the deployment it reverts")
+    teams = git.add_mutually_exclusive_group()
+    teams.add_argument("--team", action="append", metavar="NAME",
+                       help="the team of each REPO, in order (repeatable); writes a team column, ids become TEAM:id")
+    teams.add_argument("--team-per-repo", action="store_true",
+                       help="each REPO is a team named after its folder; writes a team column, ids become TEAM:id")
     _add_common(git)
     from sim.importers.github import API_URL as GITHUB_URL
     from sim.importers.gitlab import API_URL as GITLAB_URL
@@ -124,20 +136,29 @@ def _out_dir(out: str) -> Path:
 
 
 def _run_git(args: argparse.Namespace) -> tuple[EventLogs, ImportReport]:
-    from sim.importers.git import import_git
+    import sys
+
+    from sim.importers.git import import_repositories
 
     since = parse_instant(args.since, "--since") if args.since else None
     until = parse_instant(args.until, "--until") if args.until else None
     records = _incident_records(args)
-    result = import_git(args.repo, tags=args.tags, branch=args.branch, since=since, until=until, reverts=args.reverts)
+    result = import_repositories(args.repo, teams=args.team, team_per_repo=args.team_per_repo, tags=args.tags,
+                                 exclude=args.exclude, branch=args.branch, since=since, until=until,
+                                 reverts=args.reverts)
     logs, report = result.logs, result.report
     if records:
         report.settings["incidents"] = f"{args.incidents} ({args.incident_format})"
         rows = link_incidents(records, logs.deployments, report)
         frame = logs.incidents
         extra = make_logs(logs.changes.iloc[:0], logs.deployments.iloc[:0], rows).incidents
+        if "team" in logs.deployments.columns:  # an incident belongs to the team of the deployment it names
+            teams = dict(zip(logs.deployments["deploy_id"], logs.deployments["team"], strict=True))
+            extra["team"] = extra["deploy_id"].map(teams).fillna("")
         merged = extra if frame.empty else _concat(frame, extra)
         logs = EventLogs(logs.changes, logs.deployments, merged)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return logs, report
 
 
