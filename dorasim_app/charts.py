@@ -49,15 +49,15 @@ def display_height(chart: alt.TopLevelMixin) -> int:
     return (height if isinstance(height, int) else DEFAULT_HEIGHT_PX) + CHART_CHROME_PX
 
 
-def show(chart: alt.TopLevelMixin) -> None:
-    """Draw a chart across its column at the height it asks for.
+def show(chart: alt.TopLevelMixin, height: int | None = None) -> None:
+    """Draw a chart across its column at the height it asks for (or ``height`` pixels, title and axes included).
 
     The Vega-Lite spec is built without Altair's JSON-schema validation, which costs more than the rest of a
     rerun together (the charts here are fixed in code; ``tests/app`` validates every one of them).
     """
     import streamlit as st
 
-    st.vega_lite_chart(chart.to_dict(validate=False), width="stretch", height=display_height(chart))
+    st.vega_lite_chart(chart.to_dict(validate=False), width="stretch", height=height or display_height(chart))
 
 
 def share_axis(title: str) -> alt.Axis:

@@ -209,3 +209,43 @@ def test_distribution_ticks_use_scenario_colours_not_band_colours():
     assert ticks["encoding"]["color"]["scale"]["range"] == list(charts.SCENARIO_COLOURS)
 
 
+
+
+# ----------------------------------------------------------------------------------------------
+# What the workshop reads off deployments
+
+
+def test_fit_change_risk_recovers_the_risk_of_simulated_releases():
+    import numpy as np
+
+    from dorasim_app.lessons import fit_change_risk
+
+    rng = np.random.default_rng(7)
+    for p in (0.01, 0.05, 0.2):
+        sizes = rng.integers(1, 60, 4000)
+        failed = rng.random(4000) < 1 - (1 - p) ** sizes
+        assert abs(fit_change_risk(sizes, failed) - p) < 0.25 * p
+    assert fit_change_risk([], []) is None
+    assert fit_change_risk([3, 5], [False, False]) == 0.0
+    assert fit_change_risk([3, 5], [True, True]) == 1.0
+
+
+def test_deployment_outcomes_and_size_groups():
+    import pandas as pd
+
+    from dorasim_app.lessons import deployment_outcomes, release_facts, size_groups
+
+    deployments = pd.DataFrame({"deploy_id": ["D1", "D2", "D3", "D4"], "change_ids": ["a b c", "d", "", "e f g h i"],
+                                "unplanned": [False, True, False, False]})
+    incidents = pd.DataFrame({"deploy_id": ["D1", None, "D4"]})
+    out = deployment_outcomes(deployments, incidents)
+    assert out["size"].tolist() == [3, 1, 0, 5]
+    assert out["failed"].tolist() == [True, False, False, True]
+    assert out["hotfix"].tolist() == [False, True, False, False]
+    groups = size_groups(out)
+    assert groups["bin"].tolist() == ["1", "2–3", "4–7"]  # a deployment of no change is in no group
+    assert groups["count"].tolist() == [1, 1, 1]
+    facts = release_facts(out, weeks=2.0)
+    assert facts["hotfixes_per_week"] == 0.5
+    assert facts["size"] == (3 + 0 + 5) / 3
+    assert facts["failed"] == 2 / 3
