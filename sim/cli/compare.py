@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from sim.analysis.results import RunResult
 from sim.analysis.runner import DEFAULT_REPS, run_scenario
 from sim.cli.common import (
@@ -45,9 +47,12 @@ def run(args) -> int:
     results = [run_scenario(s, args.reps or DEFAULT_REPS, args.seed, workers=args.workers, benchmark=benchmark,
                             progress=f"simulating {s.name}") for s in scenarios]
     if args.report:
-        from sim.report import compare_report, write_report
+        from sim.report import charts_note, compare_report, write_report
 
         write_report(args.report, compare_report(results, {r["scenario"]: s for r, s in zip(results, scenarios)}))
+        note = charts_note(args.report)
+        if note:
+            sys.stderr.write(f"dorasim compare: note: {note}\n")
     if args.json:
         print_json({"reference": results[0]["scenario"], "scenarios": results,
                     "deltas": {r["scenario"]: deltas(results[0], r) for r in results[1:]}})
