@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from sim.analysis.results import RunResult
 from sim.analysis.runner import DEFAULT_REPS, run_scenario
@@ -16,6 +17,7 @@ from sim.cli.common import (
 from sim.cli.tables import compare_view, print_renderable
 from sim.metrics.bands import check_benchmark
 from sim.metrics.registry import METRIC_KEYS
+from sim.model.scenario import Scenario
 
 HELP = "compare scenarios (the first is the reference) with the same seeds"
 
@@ -37,13 +39,28 @@ def deltas(reference: RunResult, other: RunResult) -> dict[str, float | None]:
     return out
 
 
+def distinct_names(scenarios: list[Scenario], paths: list[str]) -> list[Scenario]:
+    """Scenarios whose ``name`` repeats (two files calibrated from the same logs are both "calibrated") are
+    named after their files instead, so every column and JSON entry says which file it is."""
+    names = [s.name for s in scenarios]
+    out = []
+    for index, (scenario, path) in enumerate(zip(scenarios, paths)):
+        if names.count(scenario.name) > 1:
+            stem = Path(path).name.removesuffix(".toml")
+            label = stem if [Path(p).name.removesuffix(".toml") for p in paths].count(stem) == 1 else \
+                f"{scenario.name} ({index + 1})"
+            scenario = scenario.with_values({"name": label}, source="compare")
+        out.append(scenario)
+    return out
+
+
 def run(args) -> int:
     if args.report:  # before the run: a mistyped path must not cost its results
         from sim.report import check_report_path
 
         check_report_path(args.report)
     benchmark = check_benchmark(args.benchmark)
-    scenarios = [scenario_from_args(path, args) for path in args.scenarios]
+    scenarios = distinct_names([scenario_from_args(path, args) for path in args.scenarios], args.scenarios)
     results = [run_scenario(s, args.reps or DEFAULT_REPS, args.seed, workers=args.workers, benchmark=benchmark,
                             progress=f"simulating {s.name}") for s in scenarios]
     if args.report:

@@ -41,3 +41,17 @@ def test_compare_report_without_the_report_extra_says_the_charts_are_missing(tmp
     assert report.exists()
     err = capsys.readouterr().err
     assert "without charts" in err and "pip install 'dorasim[report]'" in err
+
+
+def test_compare_names_scenarios_that_share_a_name_after_their_files(tmp_path, capsys):
+    base = (ROOT / "scenarios" / "baseline.toml").read_text(encoding="utf-8")
+    (tmp_path / "ours.toml").write_text(base.replace('name = "baseline"', 'name = "calibrated"'), encoding="utf-8")
+    (tmp_path / "ours_trunk.toml").write_text('extends = "ours.toml"\n[branching]\nstrategy = "trunk"\n',
+                                              encoding="utf-8")
+    assert main(["compare", str(tmp_path / "ours.toml"), str(tmp_path / "ours_trunk.toml"), "--reps", "1",
+                 "--days", "7", "--json"]) == 0
+    import json
+
+    document = json.loads(capsys.readouterr().out)
+    assert [s["scenario"] for s in document["scenarios"]] == ["ours", "ours_trunk"]
+    assert document["reference"] == "ours" and list(document["deltas"]) == ["ours_trunk"]
