@@ -213,6 +213,9 @@ def ship_curve(curves: Mapping[str, Sequence[Mapping[str, Any]]], target: str | 
                                   {"field": "share", "format": ".0%", "title": "chance live"}]}},
         {"data": {"values": [{"y": 0.85}]}, "mark": {"type": "rule", "color": "#888", "strokeDash": [2, 3]},
          "encoding": {"y": {"field": "y", "type": "quantitative"}}},
+        {"data": {"values": [{"y": 0.85, "label": "85 % sure"}]},
+         "mark": {"type": "text", "color": "#555", "align": "left", "baseline": "bottom", "dx": 3, "dy": -2},
+         "encoding": {"y": {"field": "y", "type": "quantitative"}, "x": {"value": 0}, "text": {"field": "label"}}},
     ]
     if target:
         layers.append({"data": {"values": [{"date": target, "label": "target"}]},

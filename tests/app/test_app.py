@@ -342,10 +342,46 @@ def test_share_view_shows_the_cli_command_and_the_toml():
     at = open_app(view="share", scenario="small_batch", **{"ci.runners": "5"})
     assert_clean(at)
     code = " ".join(c.value for c in at.code)
-    assert "--set ci.runners=5" in code
-    assert "scenarios/small_batch.toml" in code
+    # the comparison itself, with the tuned scenario as the file to download
+    assert "python -m sim compare scenarios/baseline.toml small_batch_tuned.toml" in code
     assert "runners = 5  # tuned in the app" in code
-    assert [b.label for b in at.get("download_button")] == ["Download the current scenario (TOML)"]
+    assert [b.label for b in at.get("download_button")] == ["Download small_batch as tuned (TOML)"]
+    assert "small_batch_tuned.toml" in " ".join(c.value for c in at.caption)
+
+
+def test_a_forecast_link_reopens_its_work_and_dates():
+    at = open_app(view="forecast", scenario="elite", **{"forecast.changes": "25", "forecast.start": "2026-03-02",
+                                                        "forecast.target": "2026-03-20", "forecast.reps": "10"})
+    assert_clean(at)
+    assert at.session_state["forecast.changes"] == 25
+    assert str(at.session_state["forecast.start"]) == "2026-03-02"
+    assert "25 changes created from Mon 02 Mar 2026" in " ".join(c.value for c in at.caption)
+    link = link_of(at)
+    assert link["forecast.start"] == "2026-03-02" and link["forecast.target"] == "2026-03-20"
+
+
+def test_forecast_starts_on_the_coming_monday_and_says_how_the_spreads_compare():
+    import datetime as dt
+
+    from dorasim_app.views.forecast import default_start, spread_sentence
+
+    assert default_start(dt.date(2026, 1, 5), dt.date(2026, 12, 2)) == dt.date(2026, 12, 7)  # a Wednesday
+    assert default_start(dt.date(2026, 1, 5), dt.date(2026, 12, 7)) == dt.date(2026, 12, 7)  # a Monday
+    assert default_start(dt.date(2027, 2, 1), dt.date(2026, 12, 2)) == dt.date(2027, 2, 1)
+    assert "narrows it" in spread_sentence({"baseline": 14, "elite": 0}, "baseline")
+    wider = spread_sentence({"baseline": 4, "elite (tuned)": 20}, "baseline")
+    assert "narrows" not in wider and "less predictable" in wider
+
+
+def test_share_view_gives_the_forecast_command_and_a_link_with_its_inputs():
+    at = open_app(view="forecast", scenario="elite", reps="4", days="28")
+    assert_clean(at)
+    at.session_state["view"] = "share"
+    at.run()
+    assert_clean(at)
+    code = " ".join(c.value for c in at.code)
+    assert "python -m sim forecast scenarios/elite.toml --changes 40 --start" in code
+    assert "forecast.changes=40" in code and "forecast.start=" in code and "forecast.target=" in code
 
 
 # ----------------------------------------------------------------------------------------------
