@@ -44,7 +44,7 @@ def main() -> None:
 
     with st.sidebar:
         st.caption("Numbers are medians over replications of a discrete-event model; every assumption and its source "
-                   "is listed in *Learn*.")
+                   "is listed under *Assumptions* at the foot of the *Workshop*.")
     state.remember_view()
     state.sync_query_params()
     compute.start_warmup()  # after the first page is drawn, so warming never slows it down

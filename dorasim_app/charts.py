@@ -30,13 +30,13 @@ from dorasim_app.style import (
 from sim.metrics.bands import BANDS, CUTOFFS
 from sim.metrics.registry import BY_KEY, format_duration, format_metric
 from sim.model.stages import ACTIVE_STAGES
-from sim.report.specs import axis_title, log_axis
+from sim.report.specs import LOG_FLOOR, PLAN_COLOURS, axis_title, log_axis, metric_domain
 
 # Streamlit sizes a chart element by its own height argument, not the Vega-Lite one: the room
 # around the plot (title, axis, a legend below) is added here.
 CHART_CHROME_PX = 125
 DEFAULT_HEIGHT_PX = 300
-PLAN_PALETTE = ("#2b6cb0", "#c05621", "#2f855a", "#6b46c1")
+PLAN_PALETTE = PLAN_COLOURS
 
 
 def display_height(chart: alt.TopLevelMixin) -> int:
@@ -76,7 +76,6 @@ def metric_axis(key: str, log: bool, lo: float = 0.0, hi: float = 0.0, title: st
 
 MIN_LABELLED_SHARE = 0.11  # a band region narrower than this share of the axis is not labelled (no overlaps)
 BAND_SCALE = alt.Scale(domain=[band_word(b) for b in BANDS], range=[BAND_COLOURS[b] for b in BANDS])
-_FLOOR = {"deployment_frequency_per_day": 1e-3, "lead_time_hours": 0.05, "time_to_restore_hours": 0.01}
 
 
 def band_regions(key: str, lo: float, hi: float, benchmark: str = "2023") -> list[dict[str, Any]]:
@@ -109,18 +108,6 @@ def thresholds(key: str, benchmark: str = "2023") -> list[dict[str, Any]]:
         op = "≤" if cut.inclusive else "<"
     return [{"value": value, "band": band_word(band), "label": f"{band_word(band)}: {op} {format_metric(key, value)}"}
             for band, value in zip(BANDS[:3], (cut.elite, cut.high, cut.medium))]
-
-
-def _domain(key: str, values: Sequence[float], benchmark: str, log: bool) -> tuple[float, float]:
-    cuts = [t["value"] for t in thresholds(key, benchmark)]
-    pool = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    if log:
-        floor = _FLOOR.get(key, 1e-3)
-        pool = [max(v, floor) for v in pool]
-        lo, hi = min([*pool, *cuts]), max([*pool, *cuts])
-        return lo / 2, hi * 2
-    hi = max([*pool, *cuts, 0.05])
-    return 0.0, min(1.0, hi * 1.15) if BY_KEY[key].kind == "share" else hi * 1.15
 
 
 def _band_layers(key: str, lo: float, hi: float, benchmark: str, x_scale: alt.Scale) -> list[alt.Chart]:
@@ -157,10 +144,10 @@ def distribution_chart(key: str, values: Mapping[str, Sequence[float | None]], b
         for v in series:
             if v is None or (isinstance(v, float) and math.isnan(v)):
                 continue
-            shown = max(v, _FLOOR.get(key, 0.0)) if log else v
+            shown = max(v, LOG_FLOOR.get(key, 0.0)) if log else v
             rows.append({"scenario": name, "value": v, "shown": shown, "text": format_metric(key, v)})
     data = pd.DataFrame(rows, columns=["scenario", "value", "shown", "text"])
-    lo, hi = _domain(key, data["shown"].tolist(), benchmark, log)
+    lo, hi = metric_domain(key, data["shown"].tolist(), benchmark, log)
     x_scale = alt.Scale(type="log", domain=[lo, hi]) if log else alt.Scale(domain=[lo, hi])
     names = list(values)
     colour = alt.Color("scenario:N", scale=alt.Scale(domain=names, range=list(SCENARIO_COLOURS)[: len(names)]),
@@ -243,9 +230,11 @@ def fan_chart(series: Mapping[str, Sequence[Mapping[str, Any]]], key: str, bench
               scale=alt.Scale(domain=[0.8, max([*data["week"].tolist(), 1]) + 0.2], nice=False))
     y_axis = metric_axis(key, log, lo, hi)
     layers: list[alt.Chart] = []
-    if not banded.empty:
+    if not banded.empty:  # the band takes its colour but not the legend: every legend shows a line with points
+        area_colour = alt.Color("plan:N", scale=alt.Scale(domain=names, range=list(PLAN_PALETTE[: len(names)])),
+                                legend=None)
         layers.append(alt.Chart(data.dropna(subset=["p10", "p90"])).mark_area(opacity=0.2).encode(
-            x=x, y=alt.Y("p10:Q", scale=y_scale, axis=y_axis), y2="p90:Q", color=colour))
+            x=x, y=alt.Y("p10:Q", scale=y_scale, axis=y_axis), y2="p90:Q", color=area_colour))
     layers.append(alt.Chart(data).mark_line(point=True).encode(
         x=x, y=alt.Y("p50:Q", scale=y_scale, axis=y_axis), color=colour,
         tooltip=[alt.Tooltip("plan:N"), alt.Tooltip("week:Q"), alt.Tooltip("text:N", title="this week")]))
@@ -276,8 +265,8 @@ def probability_chart(series: Mapping[str, Sequence[Mapping[str, Any]]], band: s
     x = alt.X("week:Q", title="week", axis=alt.Axis(tickMinStep=1, format="d"),
               scale=alt.Scale(domain=[0.8, max([*data["week"].tolist(), 1]) + 0.2], nice=False))
     line = alt.Chart(data).mark_line(point=True).encode(
-        x=x, y=alt.Y("p:Q", title=f"chance of {band_word(band)}", scale=alt.Scale(domain=[0, 1]),
-                     axis=alt.Axis(format="%")),
+        x=x, y=alt.Y("p:Q", title=f"chance of {band_word(band)}", scale=alt.Scale(domain=[-0.03, 1.03], nice=False),
+                     axis=alt.Axis(format="%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0])),  # 0 % points sit on the axis
         color=alt.Color("plan:N", scale=alt.Scale(domain=names, range=list(PLAN_PALETTE[: len(names)])),
                         legend=alt.Legend(title=None, orient="bottom")),
         tooltip=[alt.Tooltip("plan:N"), alt.Tooltip("week:Q"), alt.Tooltip("p:Q", title="probability", format=".0%")])

@@ -6,11 +6,14 @@ from sim.metrics.registry import METRICS, format_change
 from sim.model.scenario import parameter_info
 from sim.model.stages import STAGE_LABELS
 
+# colours are fixed once, in sim.report.specs: the reports and the app draw with the same ones
+from sim.report.specs import BAND_COLOURS as BAND_COLOURS
+from sim.report.specs import SERIES_COLOURS as SERIES_COLOURS
+
 # One palette for every chart and card. A band is always written as a word too, never colour alone.
-BAND_COLOURS = {"elite": "#1a9850", "high": "#2b8cbe", "medium": "#e69f00", "low": "#d7301f"}
 BAND_BADGES = {"elite": "green", "high": "blue", "medium": "orange", "low": "red"}
 NO_BAND_COLOUR = "#7f7f7f"
-SCENARIO_COLOURS = ("#6b7280", "#2b6cb0")  # baseline grey, scenario blue
+SCENARIO_COLOURS = SERIES_COLOURS[:2]  # baseline grey, scenario blue
 WAITING_COLOUR = "#e69f00"
 WORKING_COLOUR = "#2b8cbe"
 

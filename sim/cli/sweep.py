@@ -141,7 +141,7 @@ def format_swing(metric: str, swing: float | None) -> str:
         return "—"
     if metric == "deployment_frequency_per_day":
         return f"{swing:.2f} / day"
-    if metric.endswith("_hours"):
+    if BY_KEY[metric].kind == "duration":
         return format_duration(swing)
     return f"{swing * 100:.1f} pts"
 
