@@ -166,10 +166,15 @@ def distribution_chart(key: str, values: Mapping[str, Sequence[float | None]], b
         height=30 + 34 * len(names), title=f"{METRIC_LABELS[key]} — each replication (◆ median)")
 
 
-def waterfall_chart(breakdown: Mapping[str, float], title: str) -> alt.TopLevelMixin:
-    """Where a change's lead time goes, stage after stage (a waterfall of mean hours per change)."""
+def waterfall_chart(breakdown: Mapping[str, float], title: str, axis_hours: float | None = None
+                    ) -> alt.TopLevelMixin:
+    """Where a change's lead time goes, stage after stage (a waterfall of mean hours per change).
+
+    ``axis_hours``: the longest lead time of the charts drawn side by side, so they share one unit and one
+    axis (a bar of the same length is the same time)."""
     total = sum(breakdown.values())
-    in_days = total >= 72
+    longest = max(total, axis_hours or 0.0)
+    in_days = longest >= 72
     scale = 24.0 if in_days else 1.0
     unit = "days" if in_days else "hours"
     rows, t = [], 0.0
@@ -190,7 +195,7 @@ def waterfall_chart(breakdown: Mapping[str, float], title: str) -> alt.TopLevelM
                                           axis=alt.Axis(labelLimit=220, labelOverlap=False)))
     bars = base.mark_bar(height=14).encode(
         x=alt.X("start:Q", title=f"{unit} since the change was finished", scale=alt.Scale(nice=True,
-                                                                                           domain=[0, total / scale * 1.25])),
+                                                                                           domain=[0, longest / scale * 1.25])),
         x2="end:Q", color=colour,
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("text:N", title="time"),
                  alt.Tooltip("share:Q", title="share of lead time", format=".0%")])

@@ -111,17 +111,44 @@ def effort(base_name: str, base: Scenario, base_summary: dict[str, Any], name: s
     return " · ".join(parts) + "."
 
 
+def _more_or_fewer(before: float, after: float) -> str:
+    """``26% more``, ``12% fewer``, ``150 times as many`` (a ratio beyond ten is not a percentage)."""
+    ratio = after / before
+    if ratio >= 10:
+        return f"{ratio:.0f} times as many"
+    if ratio <= 0.1:
+        return f"a {1 / ratio:.0f}th as many" if ratio > 0 else "none of the"
+    return f"{abs(ratio - 1):.0%} {'more' if ratio >= 1 else 'fewer'}"
+
+
+def output_sentence(base: Scenario, base_summary: dict[str, Any], scenario: Scenario, summary: dict[str, Any]
+                    ) -> str | None:
+    """What more hours or more people ship — naming only what differs (hours, engineers or both)."""
+    out_a, out_b = changes_per_week(base_summary), changes_per_week(summary)
+    hours_a, hours_b = hours_per_week(base), hours_per_week(scenario)
+    people_a, people_b = base.team.engineers, scenario.team.engineers
+    if not out_a or not out_b or (abs(hours_a - hours_b) < 0.05 and people_a == people_b):
+        return None
+    hours = abs(hours_a - hours_b) >= 0.05
+    people = f"{people_b} engineer{'s' if people_b != 1 else ''} instead of {people_a}"
+    if hours:
+        who = f"Working {hours_b:.0f} hours a week instead of {hours_a:.0f}"
+        who += f", with {people}," if people_a != people_b else ""
+        verb = "ships"
+    else:
+        who, verb = people[:1].upper() + people[1:], "ship" if people_b != 1 else "ships"
+    same = all(k.startswith(("team.", "org.")) for k in changed_keys(base, scenario))
+    return (f"{who} {verb} {_more_or_fewer(out_a, out_b)} changes a week"
+            + (" — the process they go through is the same." if same else "."))
+
+
 def explain(base_name: str, base: Scenario, base_summary: dict[str, Any], name: str, scenario: Scenario,
             summary: dict[str, Any]) -> str:
     """A short paragraph: the settings that differ, then output and hours, lead time, failures and restore."""
     sentences = [f"**What changed:** compared with *{base_name}*, *{name}* has {describe_changes(base, scenario)}."]
-    if base.team.overtime != scenario.team.overtime or base.team.engineers != scenario.team.engineers:
-        out_a, out_b = changes_per_week(base_summary), changes_per_week(summary)
-        if out_a and out_b:
-            sentences.append(f"Working {hours_per_week(scenario):.0f} hours a week instead of "
-                             f"{hours_per_week(base):.0f} ships {abs(out_b / out_a - 1):.0%} "
-                             f"{'more' if out_b >= out_a else 'fewer'} changes a week — the process they go "
-                             f"through is the same.")
+    sentence = output_sentence(base, base_summary, scenario, summary)
+    if sentence:
+        sentences.append(sentence)
     lead_a = base_summary["metrics"]["lead_time_hours"]["p50"]
     lead_b = summary["metrics"]["lead_time_hours"]["p50"]
     if lead_a is not None and lead_b is not None:

@@ -69,5 +69,8 @@ div[data-testid="stMetricLabel"] p { font-weight: 600; white-space: normal; over
 div[data-testid="stMetricLabel"] > div { overflow: visible; }
 div[data-testid="stMetricDelta"] { font-size: 0.85rem; }
 section[data-testid="stSidebar"] div[data-testid="stExpander"] details summary p { font-weight: 600; }
+/* the sidebar's Run stays in view while the levers below it scroll: results show the last run */
+section[data-testid="stSidebar"] div.stElementContainer:has(div[data-testid="stFormSubmitButton"]) {
+  position: sticky; top: 0; z-index: 5; background-color: #f8f8f7; padding: 0.35rem 0; }
 </style>
 """

@@ -249,3 +249,21 @@ def test_deployment_outcomes_and_size_groups():
     assert facts["hotfixes_per_week"] == 0.5
     assert facts["size"] == (3 + 0 + 5) / 3
     assert facts["failed"] == 2 / 3
+
+
+def test_the_output_sentence_names_only_what_differs():
+    from dorasim_app.story import output_sentence
+    from sim.model.catalog import shipped_path
+    from sim.model.scenario import load_scenario
+
+    base = load_scenario(shipped_path("baseline"))
+    one = base.with_values({"team.engineers": 1}, source="test")
+    longer = base.with_values({"team.overtime": 1.5}, source="test")
+    summary = {"shipped_per_week": 2.0}
+    # a calibrated one-engineer team against a team of eight: people, not hours, and no absurd percentage
+    text = output_sentence(one, summary, base, {"shipped_per_week": 300.0})
+    assert text.startswith("8 engineers instead of 1 ship 150 times as many changes a week")
+    assert "hours" not in text
+    assert output_sentence(base, summary, longer, {"shipped_per_week": 2.5}).startswith(
+        "Working 60 hours a week instead of 40 ships 25% more changes a week — the process")
+    assert output_sentence(base, summary, base, summary) is None
