@@ -294,7 +294,12 @@ def timeline_charts(changes: pd.DataFrame, deployments: pd.DataFrame, incidents:
     the x domain, one date format and the width of their y axes, so their plot areas line up."""
     domain = [start.isoformat(), end.isoformat()]
     x_scale = alt.Scale(domain=domain)
-    axis = alt.Axis(format="%a %d %b", labelAngle=0, title=None, labelOverlap=True, grid=False)
+    # the first and last date labels sit inside the plot instead of being cut at its edges
+    axis = alt.Axis(format="%a %d %b", labelAngle=0, title=None, labelOverlap=True, grid=False, labelFlush=True)
+    # only what happens in the shown span: a mark outside the axis's domain would widen the panel and its
+    # dates would no longer line up with the panels above and below
+    deployments = deployments[(deployments["time_created"] >= start) & (deployments["time_created"] < end)]
+    incidents = incidents[(incidents["time_created"] >= start) & (incidents["time_created"] < end)]
     x = alt.X("time:T", scale=x_scale, axis=axis)
     y_width = 70  # every panel's y axis takes the same room, so the plot areas start at the same x
     in_window = changes[(changes["time_created"] >= start) & (changes["time_created"] < end)]
@@ -324,7 +329,8 @@ def timeline_charts(changes: pd.DataFrame, deployments: pd.DataFrame, incidents:
                  alt.Tooltip("batch:Q", title="changes"), alt.Tooltip("kind:N")],
     ).properties(height=130, title="Deployments (height and size: changes shipped; ▲ orange: an unplanned fix)")
     hours = (incidents["time_resolved"] - incidents["time_created"]).dt.total_seconds() / 3600
-    inc = incidents.assign(time=incidents["time_created"], stop=incidents["time_resolved"].fillna(end),
+    inc = incidents.assign(time=incidents["time_created"],
+                           stop=incidents["time_resolved"].fillna(end).clip(upper=end),
                            restore=[format_duration(h) if pd.notna(h) else "still open" for h in hours])
     inc = inc[["time", "stop", "restore", "incident_id", "deploy_id"]]
     tips = [alt.Tooltip("incident_id:N", title="incident"), alt.Tooltip("deploy_id:N", title="caused by"),
@@ -388,10 +394,9 @@ def tornado_chart(rows: Sequence[Mapping[str, Any]], key: str, base: float | Non
     values = [*data["low"].tolist(), *data["high"].tolist(), *([base] if base else [])]
     lo, hi = (min(values) / 1.5, max(values) * 1.5) if log and values else (0.0, 0.0)
     x_scale = alt.Scale(type="log", domain=[lo, hi]) if log else alt.Scale(zero=False)
-    title = f"median {METRIC_LABELS[key].lower()}"
-    if BY_KEY[key].kind == "frequency":
-        title += f" ({BY_KEY[key].unit})"
-    axis = metric_axis(key, log, lo, hi, title=title + (", log scale" if log else ""))
+    # the chart's title names the metric: the axis says only what a half-width column has room for
+    title = "median" + (" per day" if BY_KEY[key].kind == "frequency" else "") + (", log scale" if log else "")
+    axis = metric_axis(key, log, lo, hi, title=title)
     bars = alt.Chart(data).mark_bar(height=14).encode(
         x=alt.X("left:Q", scale=x_scale, axis=axis), x2="right:Q", y=y,
         color=alt.condition("datum.runaway", alt.value("#e5e7eb"), alt.value("#9aa5b1")),

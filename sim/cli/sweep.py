@@ -10,7 +10,7 @@ from rich.table import Table
 
 from sim.analysis.executors import EXECUTORS, check_executor
 from sim.analysis.results import SweepResult
-from sim.analysis.sweep import completed_points, format_value, load_sweep, run_sweep
+from sim.analysis.sweep import completed_points, format_value, load_sweep, ranked_levers, run_sweep
 from sim.cli.common import add_json_option, add_workers_option, print_json, require_file
 from sim.errors import InputError
 from sim.metrics.registry import BY_KEY, METRIC_KEYS, format_duration, format_metric
@@ -103,7 +103,7 @@ def top_levers_table(result: SweepResult) -> Table:
     if method:
         table.add_column(f"over the whole ranges ({method} share)")
     for metric in METRIC_KEYS:
-        rows = [r for r in result["tornado"][metric] if r["swing"]][:3]
+        rows = ranked_levers(result["tornado"][metric])[:3]
         local = "\n".join(f"{r['key']} ({format_swing(metric, r['swing'])})" + (" ⚠ unstable" if r.get("unstable")
                                                                                   else "")
                           for r in rows) or "none moves it"
