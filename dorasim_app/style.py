@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from sim.metrics.registry import METRICS, format_change
-from sim.model.scenario import parameter_info
-from sim.model.stages import STAGE_LABELS
 
 # colours are fixed once, in sim.report.specs: the reports and the app draw with the same ones
 from sim.report.specs import BAND_COLOURS as BAND_COLOURS
 from sim.report.specs import SERIES_COLOURS as SERIES_COLOURS
+from sim.report.story import band_word as band_word
+from sim.report.story import pretty_key as pretty_key
+from sim.report.story import stage_label as stage_label
 
 # One palette for every chart and card. A band is always written as a word too, never colour alone.
 BAND_BADGES = {"elite": "green", "high": "blue", "medium": "orange", "low": "red"}
@@ -26,10 +27,6 @@ LOG_SCALE_METRICS = {m.key for m in METRICS if m.log_scale}
 METRIC_UNITS = {m.key: m.unit for m in METRICS}
 
 
-def band_word(band: str | None) -> str:
-    return band.capitalize() if band else "No data"
-
-
 def band_badge(band: str | None) -> str:
     """Streamlit markdown for a coloured badge carrying the band word."""
     if band is None:
@@ -37,22 +34,9 @@ def band_badge(band: str | None) -> str:
     return f":{BAND_BADGES[band]}-badge[{band_word(band)}]"
 
 
-def stage_label(stage: str) -> str:
-    return STAGE_LABELS.get(stage, stage.replace("_", " "))
-
-
 def signed_delta(key: str, diff: float | None) -> str | None:
     """``+1.2 h`` / ``-3.0 days`` in the metric's own unit; the sign drives st.metric's arrow."""
     return format_change(key, diff)
-
-
-def pretty_key(key: str) -> str:
-    """A scenario key in plain words (its label in the scenario schema): ``ci.test_suite_minutes`` → ``Test suite duration``."""
-    try:
-        return parameter_info(key)["label"]
-    except (KeyError, ValueError, AttributeError):
-        field = key.split(".")[-1].replace("_", " ")
-        return field[:1].upper() + field[1:]
 
 
 CSS = """

@@ -140,7 +140,7 @@ def metric_ranges(key: str, rows: Sequence[Mapping[str, Any]], benchmark: str = 
                    "encoding": {"x": {"field": "p50", **x}, "y": y,
                                 "color": {"field": "scenario", "type": "nominal", "scale": series, "legend": None},
                                 "tooltip": {"field": "text"}}})
-    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "title": BY_KEY[key].label,
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "title": BY_KEY[key].short,
             "width": WIDTH, "height": 34 * max(len(names), 1) + 20, "layer": layers,
             "resolve": {"scale": {"color": "independent"}}, "config": _config()}
 
@@ -177,7 +177,7 @@ def weekly_fan(key: str, series: Mapping[str, Sequence[Mapping[str, Any]]],
                                                                   "color": "#222"},
                        "encoding": {"x": {"field": "week", "type": "quantitative"}, "y": {"value": 2},
                                     "text": {"field": "label"}}})
-    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "title": BY_KEY[key].label,
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "title": BY_KEY[key].short,
             "width": WIDTH, "height": 200, "layer": layers, "config": _config()}
 
 

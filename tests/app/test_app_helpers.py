@@ -267,3 +267,37 @@ def test_the_output_sentence_names_only_what_differs():
     assert output_sentence(base, summary, longer, {"shipped_per_week": 2.5}).startswith(
         "Working 60 hours a week instead of 40 ships 25% more changes a week — the process")
     assert output_sentence(base, summary, base, summary) is None
+
+
+def test_last_days_keeps_the_recent_window_and_the_changes_it_ships():
+    import pandas as pd
+
+    from dorasim_app.trim import last_days
+    from sim.metrics.logs import EventLogs
+
+    t = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
+    changes = pd.DataFrame({"change_id": ["old", "shipped_late", "new"],
+                            "time_created": [t("2020-01-01"), t("2020-02-01"), t("2023-12-20")]})
+    deployments = pd.DataFrame({"deploy_id": ["D1", "D2"], "time_created": [t("2020-01-02"), t("2024-01-01")],
+                                "change_ids": ["old", "shipped_late new"], "unplanned": [False, False]})
+    incidents = pd.DataFrame({"incident_id": ["I1"], "time_created": [t("2020-01-03")],
+                              "time_resolved": [t("2022-07-01")], "deploy_id": ["D1"]})
+    recent = last_days(EventLogs(changes, deployments, incidents), 730)
+    assert recent.deployments["deploy_id"].tolist() == ["D2"]
+    assert recent.incidents.empty
+    assert sorted(recent.changes["change_id"]) == ["new", "shipped_late"]
+
+
+def test_warnings_in_the_apps_words_and_a_note_on_a_long_restore():
+    import pandas as pd
+
+    from dorasim_app.trim import friendly_warning, restore_note
+
+    text = friendly_warning("lead_time_hours: simulated p50 9118 vs observed 212.5 is outside the calibration bar")
+    assert "lead_time_hours" not in text and "379.9 days" in text and "8.9 days" in text
+    assert "--start" not in friendly_warning("window inferred (9 days); set it with --start/--end")
+    t = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
+    incidents = pd.DataFrame({"incident_id": ["I1"], "time_created": [t("2020-01-03")],
+                              "time_resolved": [t("2022-07-01")], "deploy_id": ["D1"]})
+    note = restore_note(incidents)
+    assert note.startswith("Time to restore rests on 1 resolved incident;") and "the longest took" in note
