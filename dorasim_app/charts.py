@@ -36,6 +36,7 @@ from sim.report.specs import LOG_FLOOR, PLAN_COLOURS, axis_title, log_axis, metr
 # around the plot (title, axis, a legend below) is added here.
 CHART_CHROME_PX = 125
 DEFAULT_HEIGHT_PX = 300
+CHART_PADDING = {"left": 4, "top": 4, "right": 24, "bottom": 4}
 PLAN_PALETTE = PLAN_COLOURS
 
 
@@ -57,7 +58,9 @@ def show(chart: alt.TopLevelMixin, height: int | None = None) -> None:
     """
     import streamlit as st
 
-    st.vega_lite_chart(chart.to_dict(validate=False), width="stretch", height=height or display_height(chart))
+    spec = chart.to_dict(validate=False)
+    spec.setdefault("padding", CHART_PADDING)  # room for a date or tick label at the plot's right edge
+    st.vega_lite_chart(spec, width="stretch", height=height or display_height(chart))
 
 
 def share_axis(title: str) -> alt.Axis:

@@ -446,4 +446,8 @@ def render() -> None:
     logs = show_score()
     if logs is not None:
         calibrate_section(logs)
+    else:
+        st.subheader("3. Calibrate a baseline from them")
+        st.caption("Once your logs are scored, fit the model to them here and compare or plan from where your team "
+                   "really is.")
     upload_scenario()
