@@ -7,6 +7,7 @@ numbers the chart draws.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -285,9 +286,14 @@ def deploys_and_rollback() -> str:
     charts.show(alt.layer(whiskers, dots, labels).properties(
         title=f"Time to restore in {name}, daily releases ({_reps()} replications each)", height=CHART_HEIGHT - 40))
     first, last = rows[0], rows[-1]
+    heroes = rows[1:-1]
+    shorter = all(b["p50"] <= a["p50"] for a, b in itertools.pairwise(rows[:-1]))
+    more = ", ".join(f"{r['variant'].removesuffix(' on call')}: {r['median']}" for r in heroes)
+    heroes_text = (f"More heroes shorten the queue ({more})" if shorter and heroes else
+                   f"More heroes help only so much ({more})" if heroes else "")
     return (f"With daily releases (*{name}*, step 4) failures come often, and with one expert they queue "
-            f"behind each other: median restore **{first['median']}**. More heroes shorten the queue; one-click "
-            f"deploys with automated rollback remove it: **{last['median']}**, and nobody is woken up.")
+            f"behind each other: median restore **{first['median']}**. {heroes_text}; one-click deploys with "
+            f"automated rollback remove the queue: **{last['median']}**, and nobody is woken up.")
 
 
 def _trio_chart(summaries: dict[str, dict]) -> alt.TopLevelMixin:

@@ -136,25 +136,26 @@ def half_size(png: bytes):
 def matches_reference(page, name: str) -> str | None:
     """Compare the page (1280×720) with its reference; returns what is wrong, or None."""
     import numpy as np
+    from PIL import Image
 
     page.mouse.move(0, 0)  # no hover: a tooltip or toolbar is not part of the picture
     page.wait_for_timeout(300)
     shot = half_size(page.screenshot())
     reference = REFERENCES / f"{name}.png"
     shot.save(ARTIFACTS / f"{name}-half.png", optimize=True)
-    if os.environ.get("DORASIM_UPDATE_SCREENSHOTS") == "1":
+    if os.environ.get("DORASIM_UPDATE_SCREENSHOTS") == "1":  # a palette of 256 keeps a reference small
         REFERENCES.mkdir(parents=True, exist_ok=True)
-        shot.save(reference, optimize=True)
+        shot.quantize(colors=256, dither=Image.Dither.NONE).save(reference, optimize=True)
         return None
     if not reference.exists():
         return f"{name}: no reference {reference.relative_to(ROOT)} (DORASIM_UPDATE_SCREENSHOTS=1 writes it)"
-    from PIL import Image
-
     expected = np.asarray(Image.open(reference).convert("RGB"), dtype=float)
     got = np.asarray(shot, dtype=float)
     if expected.shape != got.shape:
         return f"{name}: {got.shape[1]}x{got.shape[0]} against the reference's {expected.shape[1]}x{expected.shape[0]}"
     diff = float(np.abs(expected - got).mean())
+    with open(ARTIFACTS / "screenshot-differences.txt", "a", encoding="utf-8") as log:
+        log.write(f"{name}\t{diff:.2f}\n")
     if diff > MAX_MEAN_DIFF:
         Image.fromarray(np.abs(expected - got).astype("uint8")).save(ARTIFACTS / f"{name}-diff.png")
         return f"{name}: mean pixel difference {diff:.1f} > {MAX_MEAN_DIFF} (see test-artifacts/{name}-diff.png)"
