@@ -218,8 +218,8 @@ def ship_curve(curves: Mapping[str, Sequence[Mapping[str, Any]]], target: str | 
         {"data": {"values": [{"y": 0.85}]}, "mark": {"type": "rule", "color": "#888", "strokeDash": [2, 3]},
          "encoding": {"y": {"field": "y", "type": "quantitative"}}},
         {"data": {"values": [{"y": 0.85, "label": "85 % sure"}]},
-         "mark": {"type": "text", "color": "#555", "align": "left", "baseline": "bottom", "dx": 3, "dy": -2},
-         "encoding": {"y": {"field": "y", "type": "quantitative"}, "x": {"value": 0}, "text": {"field": "label"}}},
+         "mark": {"type": "text", "color": "#555", "align": "right", "baseline": "top", "dx": -3, "dy": 3},
+         "encoding": {"y": {"field": "y", "type": "quantitative"}, "x": {"value": "width"}, "text": {"field": "label"}}},
     ]
     if target:
         layers.append({"data": {"values": [{"date": target, "label": "target"}]},
