@@ -219,6 +219,27 @@ def test_good_logs_are_scored_with_bands(simulated_csvs):
     assert ":red-badge[" in markdown_text(at) or ":orange-badge[" in markdown_text(at)
 
 
+def test_an_upload_is_announced_by_the_uploader_and_a_long_history_offers_its_last_730_days():
+    files = {
+        "changes.csv": b"change_id,time_created\nC1,2022-01-03T09:00:00Z\nC2,2024-12-02T09:00:00Z\n",
+        "deployments.csv": b"deploy_id,time_created,change_ids\nD1,2022-01-04T09:00:00Z,C1\nD2,2024-12-03T09:00:00Z,C2\n",
+        "incidents.csv": b"incident_id,time_created,time_resolved,deploy_id\nI1,2022-01-04T10:00:00Z,2024-07-01T10:00:00Z,D1\n",
+    }
+    at = upload_logs(open_app(view="data"), files)
+    assert_clean(at)
+    assert any("their scores are in section 2 just below" in s.value for s in at.success)
+    headings = [h.value for h in at.subheader]
+    assert headings[:4] == ["1. Your logs", "2. Their scores", "3. Calibrate a baseline from them",
+                            "4. Or bring a scenario file"]
+    # one incident resolved two and a half years later: the card's restore time gets a note
+    assert any("rests on 1 resolved incident" in c.value and "the longest took" in c.value for c in at.caption)
+    # no command-line options in the app's warnings
+    assert not any("--start" in w.value for w in at.warning)
+    # logs longer than the hosted app calibrates: the last 730 days are offered, the whole history is not
+    assert at.button(key="data.calibrate").disabled
+    assert at.button(key="data.calibrate-recent").label == "Calibrate from the last 730 days"
+
+
 @pytest.mark.parametrize("broken", ["missing column", "bad timestamp", "resolved before created"])
 def test_a_bad_upload_shows_the_clis_one_line_error(simulated_csvs, broken, tmp_path):
     files = dict(simulated_csvs)
