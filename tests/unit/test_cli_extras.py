@@ -26,7 +26,8 @@ def test_sweep_without_the_sweep_extra_says_how_to_install_it(tmp_path, monkeypa
     sweep = tmp_path / "tiny.toml"
     sweep.write_text(f'base = "{ROOT / "scenarios" / "baseline.toml"}"\ndesign = "grid"\nreps = 1\nseed = 1\n'
                      'sensitivity = "morris"\ntrajectories = 2\n[vary]\n"ci.runners" = [1, 4]\n')
-    monkeypatch.setitem(sys.modules, "SALib", None)  # as if SALib were not installed
+    for name in ["SALib", *[m for m in sys.modules if m.startswith("SALib.")]]:  # as if SALib were not installed
+        monkeypatch.setitem(sys.modules, name, None)
     assert main(["sweep", str(sweep), "--json"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
