@@ -349,12 +349,12 @@ def _overtime_chart(base: Scenario) -> tuple[alt.TopLevelMixin, str]:
                                                 color=OTHER_COLOUR).encode(
             x=x, y=alt.Y(f"{column}:Q", title=title, axis=alt.Axis(format=fmt), scale=alt.Scale(domain=[0, top])),
             tooltip=[alt.Tooltip("hours:Q"), alt.Tooltip(f"{column}:Q", title=title, format=fmt)],
-        ).properties(width=260, height=150))
+        ).properties(width=185, height=140))
     heading = (f"{gain:+.0%} changes a week for {last['hours'] - first['hours']:.0f} more hours each — and the change "
-               f"failure rate goes from {_cfr_value(first['cfr'])} to {_cfr_value(last['cfr'])}; median lead time "
+               f"failure rate {movement('change_failure_rate', first['cfr'], last['cfr'])}; median lead time "
                f"{movement('lead_time_hours', first['lead'], last['lead'])}.")
-    return alt.hconcat(*panels).properties(title=f"{base.name} with longer weeks, nothing else changed "
-                                                 f"({_reps()} replications at each level)"), heading
+    return alt.hconcat(*panels, spacing=24).properties(
+        title=f"{base.name}, longer weeks only ({_reps()} replications a level)"), heading
 
 
 def heroics() -> str:
@@ -363,7 +363,7 @@ def heroics() -> str:
         trio = list(dict.fromkeys([st.session_state["choice.baseline"], *trio[1:]]))
     summaries: dict[str, dict] = {name: _summary(state.with_run_settings(state.resolve(name)), f"Simulating {name}")
                                  for name in trio}
-    charts.show(_trio_chart(summaries), height=CHART_HEIGHT + 90)
+    charts.show(_trio_chart(summaries), height=CHART_HEIGHT + 50)
     base_name = trio[0]
     with st.expander(f"What longer weeks alone do to {base_name}"):
         chart, heading = _overtime_chart(state.baseline_scenario())
