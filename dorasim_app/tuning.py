@@ -102,8 +102,8 @@ def tuning_form() -> None:
         st.subheader(f"Tune {ss['choice.scenario']}")
         changed = f"{len(overrides)} lever{'s' if len(overrides) != 1 else ''} changed from the file" if overrides \
             else "as in its file"
-        st.caption(f"{changed}. Move any lever, then *Run*. Hover the (?) beside a lever for what it means "
-                   f"and where its number comes from.")
+        st.caption(f"{changed}. Move any lever, then *{run_label}*: until you do, the results show the last "
+                   f"run. Hover the (?) beside a lever for what it means and where its number comes from.")
         if overrides:
             st.button("Reset to the file's values", on_click=_on_reset, key="tune.reset", width="stretch")
         if "form_error" in ss:
