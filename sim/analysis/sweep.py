@@ -174,6 +174,14 @@ def summarize_sweep(spec: SweepSpec, points: Sequence[Point], stats: Mapping[int
 # Tornado and global sensitivity
 
 
+def ranked_levers(rows: Sequence[TornadoRow]) -> list[TornadoRow]:
+    """The levers that move a metric, largest swing first — those with a runaway end after the steady ones,
+    since their swing measures how long the run was, not the lever. The one ranking the command line's
+    "which levers matter most" and the app's "moves it most" both show."""
+    moving = [row for row in rows if row.get("swing")]
+    return [row for row in moving if not row.get("unstable")] + [row for row in moving if row.get("unstable")]
+
+
 def tornado_table(levers: Sequence[Lever], tornado_stats: Sequence[PointStats]) -> dict[str, list[TornadoRow]]:
     """Rows ``{key, low, high, swing, low_value, high_value, unstable, unstable_at}`` per metric, largest swing first.
 

@@ -14,7 +14,20 @@ from sim.errors import InputError
 from sim.files import check_writable, write_text
 from sim.report.html import compare_report, forecast_report, plan_report
 
-__all__ = ["check_report_path", "compare_report", "forecast_report", "plan_report", "write_report"]
+__all__ = ["charts_note", "check_report_path", "compare_report", "forecast_report", "plan_report", "write_report"]
+
+
+def charts_note(path: str | Path) -> str | None:
+    """What to tell the terminal when a report will be written without its charts (the ``report`` extra,
+    ``vl-convert-python``, is not installed); None when the charts can be drawn."""
+    try:
+        import vl_convert  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        return None
+    return (f"--report {path}: written with its tables but without charts: vl-convert-python is not installed "
+            f"(pip install 'dorasim[report]')")
 
 
 def check_report_path(path: str | Path) -> Path:

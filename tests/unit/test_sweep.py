@@ -473,3 +473,12 @@ def test_sweep_from_dict_accepts_a_scenario_as_base():
     base = load_scenario(DATA / "tiny_base.toml")
     spec = sweep_from_dict({"vary": {"ci.runners": [1, 2]}}, source="app", base=base)
     assert spec.base is base and spec.design == "grid" and spec.points == 2
+
+
+def test_ranked_levers_put_a_runaway_end_after_the_steady_levers():
+    from sim.analysis.sweep import ranked_levers
+
+    rows = [{"key": "a", "swing": 9.0, "unstable": True}, {"key": "b", "swing": 3.0, "unstable": False},
+            {"key": "c", "swing": 0.0, "unstable": False}, {"key": "d", "swing": 5.0, "unstable": False}]
+    # tornado rows come sorted by swing; a lever that does not move the metric is left out
+    assert [r["key"] for r in ranked_levers(sorted(rows, key=lambda r: -r["swing"]))] == ["d", "b", "a"]
