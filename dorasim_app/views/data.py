@@ -29,9 +29,10 @@ from sim.importers import github, gitlab
 from sim.importers.files import check_logs, zip_source
 from sim.importers.incidents import FORMATS, link_incidents, parse_map, read_incidents
 from sim.importers.report import ImportReport
-from sim.metrics.conventions import CHOICES, CONVENTIONS, LABELS, pooled_window, score_convention
+from sim.metrics.conventions import CHOICES, CONVENTIONS, LABELS, score_convention
 from sim.metrics.logs import EventLogs, make_logs
 from sim.metrics.registry import METRICS, format_metric
+from sim.metrics.teams import pooled_window
 from sim.model.scenario import scenario_to_toml
 
 KINDS = ("changes", "deployments", "incidents")

@@ -20,12 +20,12 @@ from sim.metrics.conventions import (
     CONVENTIONS,
     LABELS,
     check_convention,
-    score_by_team,
     score_logs_convention,
 )
 from sim.metrics.logs import read_logs
 from sim.metrics.registry import METRICS, format_metric
 from sim.metrics.scoring import parse_instant
+from sim.metrics.teams import score_by_team
 
 HELP = "Score change, deployment and incident logs (CSV) with the DORA metrics."
 

@@ -21,8 +21,9 @@ import pytest
 
 from sim.cli import main
 from sim.errors import InputError
-from sim.metrics.conventions import lower_median, score_by_team, score_convention
+from sim.metrics.conventions import lower_median, score_convention
 from sim.metrics.logs import EventLogs, make_logs, write_logs
+from sim.metrics.teams import score_by_team
 
 WINDOW = {"start": "2024-01-01", "end": "2024-01-15"}
 

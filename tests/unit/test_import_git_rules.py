@@ -15,9 +15,9 @@ from sim.importers.git import import_git, import_repositories
 from sim.importers.gitgraph import introduced_by_merge, read_graph
 from sim.importers.gitproc import Git
 from sim.importers.versions import NOT_A_VERSION, PRE_RELEASE, release_skip_reason
-from sim.metrics.conventions import score_by_team
 from sim.metrics.logs import read_logs
 from sim.metrics.scoring import score_logs
+from sim.metrics.teams import score_by_team
 from tests.unit.git_repos import Repo, utc
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")

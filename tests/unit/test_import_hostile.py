@@ -741,7 +741,7 @@ def test_score_by_team_names_odd_teams_safely(tmp_path, capsys):
 
 
 def test_score_by_team_refuses_more_teams_than_the_cap(tmp_path, capsys):
-    from sim.metrics.conventions import MAX_TEAMS
+    from sim.metrics.teams import MAX_TEAMS
 
     args = _team_logs(tmp_path / "logs", [f"t{n}" for n in range(MAX_TEAMS + 1)])
     began = time.monotonic()
