@@ -44,10 +44,26 @@ def main() -> None:
 
     with st.sidebar:
         st.caption("Numbers are medians over replications of a discrete-event model; every assumption and its source "
-                   "is listed in *Learn*.")
+                   "is listed under *Assumptions* at the foot of the *Workshop*.")
+    if st.session_state.get("shown_view") != st.session_state["view"]:
+        st.session_state["shown_view"] = st.session_state["view"]
+        scroll_to_top()  # a view opens at its top, not at the scroll position the previous view was left at
     state.remember_view()
     state.sync_query_params()
     compute.start_warmup()  # after the first page is drawn, so warming never slows it down
+
+
+SCROLL_TO_TOP = """<script>
+const main = window.parent.document.querySelector('[data-testid="stMain"]');
+if (main) { main.scrollTo(0, 0); }
+</script>"""
+
+
+def scroll_to_top() -> None:
+    import streamlit.components.v1 as components
+
+    with st.sidebar:  # a zero-height frame at the sidebar's foot leaves no gap in the view
+        components.html(SCROLL_TO_TOP, height=0)
 
 
 # Streamlit runs this script as ``__main__``. A worker process of the app's pool re-imports it as

@@ -30,13 +30,14 @@ from dorasim_app.style import (
 from sim.metrics.bands import BANDS, CUTOFFS
 from sim.metrics.registry import BY_KEY, format_duration, format_metric
 from sim.model.stages import ACTIVE_STAGES
-from sim.report.specs import axis_title, log_axis
+from sim.report.specs import LOG_FLOOR, PLAN_COLOURS, axis_title, log_axis, metric_domain
 
 # Streamlit sizes a chart element by its own height argument, not the Vega-Lite one: the room
 # around the plot (title, axis, a legend below) is added here.
 CHART_CHROME_PX = 125
 DEFAULT_HEIGHT_PX = 300
-PLAN_PALETTE = ("#2b6cb0", "#c05621", "#2f855a", "#6b46c1")
+CHART_PADDING = {"left": 4, "top": 4, "right": 24, "bottom": 4}
+PLAN_PALETTE = PLAN_COLOURS
 
 
 def display_height(chart: alt.TopLevelMixin) -> int:
@@ -49,15 +50,17 @@ def display_height(chart: alt.TopLevelMixin) -> int:
     return (height if isinstance(height, int) else DEFAULT_HEIGHT_PX) + CHART_CHROME_PX
 
 
-def show(chart: alt.TopLevelMixin) -> None:
-    """Draw a chart across its column at the height it asks for.
+def show(chart: alt.TopLevelMixin, height: int | None = None) -> None:
+    """Draw a chart across its column at the height it asks for (or ``height`` pixels, title and axes included).
 
     The Vega-Lite spec is built without Altair's JSON-schema validation, which costs more than the rest of a
     rerun together (the charts here are fixed in code; ``tests/app`` validates every one of them).
     """
     import streamlit as st
 
-    st.vega_lite_chart(chart.to_dict(validate=False), width="stretch", height=display_height(chart))
+    spec = chart.to_dict(validate=False)
+    spec.setdefault("padding", CHART_PADDING)  # room for a date or tick label at the plot's right edge
+    st.vega_lite_chart(spec, width="stretch", height=height or display_height(chart))
 
 
 def share_axis(title: str) -> alt.Axis:
@@ -76,7 +79,6 @@ def metric_axis(key: str, log: bool, lo: float = 0.0, hi: float = 0.0, title: st
 
 MIN_LABELLED_SHARE = 0.11  # a band region narrower than this share of the axis is not labelled (no overlaps)
 BAND_SCALE = alt.Scale(domain=[band_word(b) for b in BANDS], range=[BAND_COLOURS[b] for b in BANDS])
-_FLOOR = {"deployment_frequency_per_day": 1e-3, "lead_time_hours": 0.05, "time_to_restore_hours": 0.01}
 
 
 def band_regions(key: str, lo: float, hi: float, benchmark: str = "2023") -> list[dict[str, Any]]:
@@ -109,18 +111,6 @@ def thresholds(key: str, benchmark: str = "2023") -> list[dict[str, Any]]:
         op = "≤" if cut.inclusive else "<"
     return [{"value": value, "band": band_word(band), "label": f"{band_word(band)}: {op} {format_metric(key, value)}"}
             for band, value in zip(BANDS[:3], (cut.elite, cut.high, cut.medium))]
-
-
-def _domain(key: str, values: Sequence[float], benchmark: str, log: bool) -> tuple[float, float]:
-    cuts = [t["value"] for t in thresholds(key, benchmark)]
-    pool = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    if log:
-        floor = _FLOOR.get(key, 1e-3)
-        pool = [max(v, floor) for v in pool]
-        lo, hi = min([*pool, *cuts]), max([*pool, *cuts])
-        return lo / 2, hi * 2
-    hi = max([*pool, *cuts, 0.05])
-    return 0.0, min(1.0, hi * 1.15) if BY_KEY[key].kind == "share" else hi * 1.15
 
 
 def _band_layers(key: str, lo: float, hi: float, benchmark: str, x_scale: alt.Scale) -> list[alt.Chart]:
@@ -157,10 +147,10 @@ def distribution_chart(key: str, values: Mapping[str, Sequence[float | None]], b
         for v in series:
             if v is None or (isinstance(v, float) and math.isnan(v)):
                 continue
-            shown = max(v, _FLOOR.get(key, 0.0)) if log else v
+            shown = max(v, LOG_FLOOR.get(key, 0.0)) if log else v
             rows.append({"scenario": name, "value": v, "shown": shown, "text": format_metric(key, v)})
     data = pd.DataFrame(rows, columns=["scenario", "value", "shown", "text"])
-    lo, hi = _domain(key, data["shown"].tolist(), benchmark, log)
+    lo, hi = metric_domain(key, data["shown"].tolist(), benchmark, log)
     x_scale = alt.Scale(type="log", domain=[lo, hi]) if log else alt.Scale(domain=[lo, hi])
     names = list(values)
     colour = alt.Color("scenario:N", scale=alt.Scale(domain=names, range=list(SCENARIO_COLOURS)[: len(names)]),
@@ -179,10 +169,15 @@ def distribution_chart(key: str, values: Mapping[str, Sequence[float | None]], b
         height=30 + 34 * len(names), title=f"{METRIC_LABELS[key]} — each replication (◆ median)")
 
 
-def waterfall_chart(breakdown: Mapping[str, float], title: str) -> alt.TopLevelMixin:
-    """Where a change's lead time goes, stage after stage (a waterfall of mean hours per change)."""
+def waterfall_chart(breakdown: Mapping[str, float], title: str, axis_hours: float | None = None
+                    ) -> alt.TopLevelMixin:
+    """Where a change's lead time goes, stage after stage (a waterfall of mean hours per change).
+
+    ``axis_hours``: the longest lead time of the charts drawn side by side, so they share one unit and one
+    axis (a bar of the same length is the same time)."""
     total = sum(breakdown.values())
-    in_days = total >= 72
+    longest = max(total, axis_hours or 0.0)
+    in_days = longest >= 72
     scale = 24.0 if in_days else 1.0
     unit = "days" if in_days else "hours"
     rows, t = [], 0.0
@@ -203,7 +198,7 @@ def waterfall_chart(breakdown: Mapping[str, float], title: str) -> alt.TopLevelM
                                           axis=alt.Axis(labelLimit=220, labelOverlap=False)))
     bars = base.mark_bar(height=14).encode(
         x=alt.X("start:Q", title=f"{unit} since the change was finished", scale=alt.Scale(nice=True,
-                                                                                           domain=[0, total / scale * 1.25])),
+                                                                                           domain=[0, longest / scale * 1.25])),
         x2="end:Q", color=colour,
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("text:N", title="time"),
                  alt.Tooltip("share:Q", title="share of lead time", format=".0%")])
@@ -243,9 +238,11 @@ def fan_chart(series: Mapping[str, Sequence[Mapping[str, Any]]], key: str, bench
               scale=alt.Scale(domain=[0.8, max([*data["week"].tolist(), 1]) + 0.2], nice=False))
     y_axis = metric_axis(key, log, lo, hi)
     layers: list[alt.Chart] = []
-    if not banded.empty:
+    if not banded.empty:  # the band takes its colour but not the legend: every legend shows a line with points
+        area_colour = alt.Color("plan:N", scale=alt.Scale(domain=names, range=list(PLAN_PALETTE[: len(names)])),
+                                legend=None)
         layers.append(alt.Chart(data.dropna(subset=["p10", "p90"])).mark_area(opacity=0.2).encode(
-            x=x, y=alt.Y("p10:Q", scale=y_scale, axis=y_axis), y2="p90:Q", color=colour))
+            x=x, y=alt.Y("p10:Q", scale=y_scale, axis=y_axis), y2="p90:Q", color=area_colour))
     layers.append(alt.Chart(data).mark_line(point=True).encode(
         x=x, y=alt.Y("p50:Q", scale=y_scale, axis=y_axis), color=colour,
         tooltip=[alt.Tooltip("plan:N"), alt.Tooltip("week:Q"), alt.Tooltip("text:N", title="this week")]))
@@ -276,8 +273,8 @@ def probability_chart(series: Mapping[str, Sequence[Mapping[str, Any]]], band: s
     x = alt.X("week:Q", title="week", axis=alt.Axis(tickMinStep=1, format="d"),
               scale=alt.Scale(domain=[0.8, max([*data["week"].tolist(), 1]) + 0.2], nice=False))
     line = alt.Chart(data).mark_line(point=True).encode(
-        x=x, y=alt.Y("p:Q", title=f"chance of {band_word(band)}", scale=alt.Scale(domain=[0, 1]),
-                     axis=alt.Axis(format="%")),
+        x=x, y=alt.Y("p:Q", title=f"chance of {band_word(band)}", scale=alt.Scale(domain=[-0.03, 1.03], nice=False),
+                     axis=alt.Axis(format="%", values=[0, 0.2, 0.4, 0.6, 0.8, 1.0])),  # 0 % points sit on the axis
         color=alt.Color("plan:N", scale=alt.Scale(domain=names, range=list(PLAN_PALETTE[: len(names)])),
                         legend=alt.Legend(title=None, orient="bottom")),
         tooltip=[alt.Tooltip("plan:N"), alt.Tooltip("week:Q"), alt.Tooltip("p:Q", title="probability", format=".0%")])
@@ -300,7 +297,12 @@ def timeline_charts(changes: pd.DataFrame, deployments: pd.DataFrame, incidents:
     the x domain, one date format and the width of their y axes, so their plot areas line up."""
     domain = [start.isoformat(), end.isoformat()]
     x_scale = alt.Scale(domain=domain)
-    axis = alt.Axis(format="%a %d %b", labelAngle=0, title=None, labelOverlap=True, grid=False)
+    # the first and last date labels sit inside the plot instead of being cut at its edges
+    axis = alt.Axis(format="%a %d %b", labelAngle=0, title=None, labelOverlap=True, grid=False, labelFlush=True)
+    # only what happens in the shown span: a mark outside the axis's domain would widen the panel and its
+    # dates would no longer line up with the panels above and below
+    deployments = deployments[(deployments["time_created"] >= start) & (deployments["time_created"] < end)]
+    incidents = incidents[(incidents["time_created"] >= start) & (incidents["time_created"] < end)]
     x = alt.X("time:T", scale=x_scale, axis=axis)
     y_width = 70  # every panel's y axis takes the same room, so the plot areas start at the same x
     in_window = changes[(changes["time_created"] >= start) & (changes["time_created"] < end)]
@@ -330,7 +332,8 @@ def timeline_charts(changes: pd.DataFrame, deployments: pd.DataFrame, incidents:
                  alt.Tooltip("batch:Q", title="changes"), alt.Tooltip("kind:N")],
     ).properties(height=130, title="Deployments (height and size: changes shipped; ▲ orange: an unplanned fix)")
     hours = (incidents["time_resolved"] - incidents["time_created"]).dt.total_seconds() / 3600
-    inc = incidents.assign(time=incidents["time_created"], stop=incidents["time_resolved"].fillna(end),
+    inc = incidents.assign(time=incidents["time_created"],
+                           stop=incidents["time_resolved"].fillna(end).clip(upper=end),
                            restore=[format_duration(h) if pd.notna(h) else "still open" for h in hours])
     inc = inc[["time", "stop", "restore", "incident_id", "deploy_id"]]
     tips = [alt.Tooltip("incident_id:N", title="incident"), alt.Tooltip("deploy_id:N", title="caused by"),
@@ -394,10 +397,9 @@ def tornado_chart(rows: Sequence[Mapping[str, Any]], key: str, base: float | Non
     values = [*data["low"].tolist(), *data["high"].tolist(), *([base] if base else [])]
     lo, hi = (min(values) / 1.5, max(values) * 1.5) if log and values else (0.0, 0.0)
     x_scale = alt.Scale(type="log", domain=[lo, hi]) if log else alt.Scale(zero=False)
-    title = f"median {METRIC_LABELS[key].lower()}"
-    if BY_KEY[key].kind == "frequency":
-        title += f" ({BY_KEY[key].unit})"
-    axis = metric_axis(key, log, lo, hi, title=title + (", log scale" if log else ""))
+    # the chart's title names the metric: the axis says only what a half-width column has room for
+    title = "median" + (" per day" if BY_KEY[key].kind == "frequency" else "") + (", log scale" if log else "")
+    axis = metric_axis(key, log, lo, hi, title=title)
     bars = alt.Chart(data).mark_bar(height=14).encode(
         x=alt.X("left:Q", scale=x_scale, axis=axis), x2="right:Q", y=y,
         color=alt.condition("datum.runaway", alt.value("#e5e7eb"), alt.value("#9aa5b1")),

@@ -41,6 +41,8 @@ MAX_REPS = limits.MAX_REPS
 CUSTOM_MARK = "★ "  # prefix of scenarios that came from an upload or a calibration (not files)
 PREFERRED = {"baseline": "baseline", "scenario": "elite"}
 RUN_SETTINGS = ("reps", "seed", "days")
+# inputs of one view that a link carries besides the scenarios and settings (Forecast's piece of work)
+VIEW_INPUTS = ("forecast.changes", "forecast.start", "forecast.target", "forecast.reps", "forecast.plan")
 
 
 def scenario_files(directory: Path = SCENARIO_DIR) -> dict[str, Path]:
@@ -113,6 +115,7 @@ class LinkState:
     seed: int | None = None
     days: int | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    view_inputs: dict[str, str] = field(default_factory=dict)  # a view's own inputs (Forecast's work and dates)
 
 
 def encode_value(value: Any) -> str:
@@ -160,6 +163,8 @@ def state_from_query(params: Mapping[str, Any]) -> tuple[LinkState, list[str]]:
             state.seed = _int_param(name, raw, 0, 2**63 - 1, problems)
         elif name == "days":
             state.days = _int_param(name, raw, 1, limits.MAX_DAYS, problems)
+        elif name in VIEW_INPUTS:
+            state.view_inputs[name] = raw  # checked by the view that reads it
         elif name in parameter_keys():
             value = parse_override(f"{name}={raw}")[1]
             try:
@@ -188,6 +193,7 @@ def query_from_state(state: LinkState) -> dict[str, str]:
     for key in parameter_keys():
         if key in state.overrides:
             out[key] = encode_value(state.overrides[key])
+    out.update({k: v for k, v in state.view_inputs.items() if k in VIEW_INPUTS})
     return out
 
 
@@ -213,7 +219,7 @@ def init_session() -> list[str]:
     """Fill the canonical state once per session, from the URL when it has one."""
     ss = st.session_state
     if ss.get("initialised"):
-        return []
+        return link_problems()
     link, problems = state_from_query(st.query_params.to_dict())
     names = scenario_names()
     for role in ("baseline", "scenario"):
@@ -222,6 +228,9 @@ def init_session() -> list[str]:
             problems.append(f"{role}={chosen!r}: no such scenario in {SCENARIO_DIR.name}/")
             chosen = None
         ss[f"choice.{role}"] = chosen or default_choice(role)
+    if link.plan is not None and link.plan not in plan_files():
+        problems.append(f"plan={link.plan!r}: no such plan in {SCENARIO_DIR.name}/")
+        link.plan = None
     ss["choice.plan"] = link.plan
     ss["view"] = link.view
     ss["benchmark"] = link.benchmark
@@ -238,8 +247,21 @@ def init_session() -> list[str]:
         problems.append(str(exc))
         overrides = {}
     ss["overrides"] = diff_values(scenario, overrides)
+    ss["link.inputs"] = dict(link.view_inputs)
     ss["initialised"] = True
+    ss["link.problems"] = problems
+    ss["link.as_opened"] = query_from_state(current_link())
     return problems
+
+
+def link_problems() -> list[str]:
+    """What the opening link asked for and did not get — shown on every rerun (a rerun must not hide
+    it) until the user changes a choice the link made."""
+    ss = st.session_state
+    problems = ss.get("link.problems") or []
+    if problems and query_from_state(current_link()) != ss.get("link.as_opened"):
+        ss["link.problems"] = problems = []
+    return list(problems)
 
 
 def current_link() -> LinkState:
@@ -247,7 +269,8 @@ def current_link() -> LinkState:
     settings = ss["settings"]
     return LinkState(view=ss["view"], baseline=ss["choice.baseline"], scenario=ss["choice.scenario"],
                      plan=ss.get("choice.plan"), benchmark=ss["benchmark"], reps=settings["reps"],
-                     seed=settings["seed"], days=settings["days"], overrides=dict(ss["overrides"]))
+                     seed=settings["seed"], days=settings["days"], overrides=dict(ss["overrides"]),
+                     view_inputs=dict(ss.get("link.inputs", {})))
 
 
 def sync_query_params() -> None:

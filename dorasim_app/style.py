@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from sim.metrics.registry import METRICS, format_change
-from sim.model.scenario import parameter_info
-from sim.model.stages import STAGE_LABELS
+
+# colours are fixed once, in sim.report.specs: the reports and the app draw with the same ones
+from sim.report.specs import BAND_COLOURS as BAND_COLOURS
+from sim.report.specs import SERIES_COLOURS as SERIES_COLOURS
+from sim.report.story import band_word as band_word
+from sim.report.story import pretty_key as pretty_key
+from sim.report.story import stage_label as stage_label
 
 # One palette for every chart and card. A band is always written as a word too, never colour alone.
-BAND_COLOURS = {"elite": "#1a9850", "high": "#2b8cbe", "medium": "#e69f00", "low": "#d7301f"}
 BAND_BADGES = {"elite": "green", "high": "blue", "medium": "orange", "low": "red"}
 NO_BAND_COLOUR = "#7f7f7f"
-SCENARIO_COLOURS = ("#6b7280", "#2b6cb0")  # baseline grey, scenario blue
+SCENARIO_COLOURS = SERIES_COLOURS[:2]  # baseline grey, scenario blue
 WAITING_COLOUR = "#e69f00"
 WORKING_COLOUR = "#2b8cbe"
 
@@ -23,10 +27,6 @@ LOG_SCALE_METRICS = {m.key for m in METRICS if m.log_scale}
 METRIC_UNITS = {m.key: m.unit for m in METRICS}
 
 
-def band_word(band: str | None) -> str:
-    return band.capitalize() if band else "No data"
-
-
 def band_badge(band: str | None) -> str:
     """Streamlit markdown for a coloured badge carrying the band word."""
     if band is None:
@@ -34,22 +34,9 @@ def band_badge(band: str | None) -> str:
     return f":{BAND_BADGES[band]}-badge[{band_word(band)}]"
 
 
-def stage_label(stage: str) -> str:
-    return STAGE_LABELS.get(stage, stage.replace("_", " "))
-
-
 def signed_delta(key: str, diff: float | None) -> str | None:
     """``+1.2 h`` / ``-3.0 days`` in the metric's own unit; the sign drives st.metric's arrow."""
     return format_change(key, diff)
-
-
-def pretty_key(key: str) -> str:
-    """A scenario key in plain words (its label in the scenario schema): ``ci.test_suite_minutes`` → ``Test suite duration``."""
-    try:
-        return parameter_info(key)["label"]
-    except (KeyError, ValueError, AttributeError):
-        field = key.split(".")[-1].replace("_", " ")
-        return field[:1].upper() + field[1:]
 
 
 CSS = """
@@ -66,5 +53,8 @@ div[data-testid="stMetricLabel"] p { font-weight: 600; white-space: normal; over
 div[data-testid="stMetricLabel"] > div { overflow: visible; }
 div[data-testid="stMetricDelta"] { font-size: 0.85rem; }
 section[data-testid="stSidebar"] div[data-testid="stExpander"] details summary p { font-weight: 600; }
+/* the sidebar's Run stays in view while the levers below it scroll: results show the last run */
+section[data-testid="stSidebar"] div.stElementContainer:has(div[data-testid="stFormSubmitButton"]) {
+  position: sticky; top: 0; z-index: 5; background-color: #f8f8f7; padding: 0.35rem 0; }
 </style>
 """

@@ -89,23 +89,27 @@ def scenario_pickers() -> None:
                               "uploaded or calibrated (★).")
 
 
+RUN_LABELS = {"forecast": "Run the forecast"}  # the button says what it runs; Compare's is the default
+
+
 def tuning_form() -> None:
     """The levers in the sidebar, grouped and open, with *Run* at the top and the bottom of the form."""
     load_widgets()
     ss = st.session_state
     overrides = ss["overrides"]
+    run_label = RUN_LABELS.get(ss.get("view", ""), "Run the comparison")
     with st.sidebar:
         st.subheader(f"Tune {ss['choice.scenario']}")
         changed = f"{len(overrides)} lever{'s' if len(overrides) != 1 else ''} changed from the file" if overrides \
             else "as in its file"
-        st.caption(f"{changed}. Move any lever, then *Run*. Hover the (?) beside a lever for what it means "
-                   f"and where its number comes from.")
+        st.caption(f"{changed}. Move any lever, then *{run_label}*: until you do, the results show the last "
+                   f"run. Hover the (?) beside a lever for what it means and where its number comes from.")
         if overrides:
             st.button("Reset to the file's values", on_click=_on_reset, key="tune.reset", width="stretch")
         if "form_error" in ss:
             st.error(ss["form_error"])
         with st.form(FORM_KEY, border=False):
-            st.form_submit_button("Run the comparison", type="primary", key=SUBMIT_KEY, on_click=_on_submit,
+            st.form_submit_button(run_label, type="primary", key=SUBMIT_KEY, on_click=_on_submit,
                                   width="stretch")
             for section, keys in keys_by_section().items():
                 with st.expander(SECTION_TITLES.get(section, section.title()), expanded=section in OPEN_SECTIONS,
@@ -125,5 +129,5 @@ def tuning_form() -> None:
                                 help="Root seed shared by both scenarios (same seed ⇒ same numbers).")
                 st.number_input("Horizon (days)", min_value=7, max_value=3650, step=1, key=SETTING_KEYS["days"],
                                 help="Length of the scored window, for both scenarios.")
-            st.form_submit_button("Run the comparison", type="primary", key=SUBMIT_KEY + "-bottom",
+            st.form_submit_button(run_label, type="primary", key=SUBMIT_KEY + "-bottom",
                                   on_click=_on_submit, width="stretch")

@@ -10,7 +10,7 @@ from dorasim_app import charts, compute, state, tuning
 from dorasim_app.story import effort, explain
 from dorasim_app.style import band_badge
 from dorasim_app.widgets import metric_cards, stability_warning, teams_table
-from sim.metrics.registry import METRIC_KEYS
+from sim.metrics.registry import METRIC_KEYS, format_duration, format_metric
 from sim.model.scenario import Scenario
 
 REPORT_MIME = "text/html"
@@ -47,7 +47,9 @@ def render() -> None:
     # A run not computed yet shows a first estimate from its first replications at once, then refines.
     ready = all(compute.is_ready(sc, reps, seed, bench) for sc in (baseline, scenario))
     shown_reps = reps if ready or reps <= 2 * compute.ESTIMATE_REPS else compute.ESTIMATE_REPS
-    base_run = compute.run(baseline, shown_reps, seed, bench, label="Simulating the baseline")
+    # a baseline already computed keeps its settled numbers while only the tuned scenario is estimated
+    base_reps = reps if compute.is_ready(baseline, reps, seed, bench) else shown_reps
+    base_run = compute.run(baseline, base_reps, seed, bench, label="Simulating the baseline")
     run = compute.run(scenario, shown_reps, seed, bench, label="Simulating the scenario")
     results(base_name, baseline, base_run, shown_name, scenario, run, shown_reps, reps)
     tuning.tuning_form()
@@ -67,12 +69,13 @@ def results(base_name: str, baseline: Scenario, base_run: dict[str, Any], shown_
     bench = state.benchmark()
     base_summary = dict(base_run["summary"], shipped_per_week=base_run.get("shipped_per_week"))
     summary = dict(run["summary"], shipped_per_week=run.get("shipped_per_week"))
-    how_many = (f"{reps} replications" if shown_reps == reps else
-                f":orange[first estimate from {shown_reps} of {reps} replications — refining…]")
+    how_many = (f"{reps} replications × {settings['days']} days" if shown_reps == reps else
+                f"{reps} replications × {settings['days']} days :orange[(first estimate from {shown_reps} of them; "
+                f"refining)]")
     st.markdown(
         f"**Overall: {base_name} {band_badge(base_summary['bands']['overall'])} → "
-        f"{shown_name} {band_badge(summary['bands']['overall'])}** · {how_many} × "
-        f"{settings['days']} days, seed {settings['seed']}, DORA {bench} bands")
+        f"{shown_name} {band_badge(summary['bands']['overall'])}** · {how_many}, seed {settings['seed']}, "
+        f"DORA {bench} bands")
     stability_warning(base_name, base_summary)
     stability_warning(shown_name, summary)
     metric_cards(summary, base_summary, base_name)
@@ -97,11 +100,18 @@ def results(base_name: str, baseline: Scenario, base_run: dict[str, Any], shown_
             charts.show(charts.distribution_chart(key, values, bench))
 
     st.subheader("Where a change's lead time goes")
-    st.caption("Mean time per deployed change in each stage, in order. Amber is waiting, blue is someone working "
-               "on it. A few changes that wait very long pull the mean above the median on the cards.")
+    pairs = ((base_name, base_summary), (shown_name, summary))
+    means = "; ".join(f"*{label}* mean {format_duration(sum(r['lead_time_breakdown'].values()))}, median "
+                      f"{format_metric('lead_time_hours', r['metrics']['lead_time_hours']['p50'])}"
+                      for label, r in pairs)
+    st.caption(f"Mean time per deployed change in each stage, in order, on one axis. Amber is waiting, blue is "
+               f"someone working on it; flow efficiency is the blue share. The cards show the median change, the "
+               f"bars the mean ({means}): a few changes that wait long — a review left over a weekend, a release "
+               f"missed — pull the mean above the median.")
+    longest = max(sum(r["lead_time_breakdown"].values()) for _, r in pairs)
     left, right = st.columns(2)
-    for column, label, result in ((left, base_name, base_summary), (right, shown_name, summary)):
+    for column, (label, result) in zip((left, right), pairs):
         eff = result.get("flow_efficiency")
         title = f"{label}" + (f" — flow efficiency {eff:.0%}" if eff is not None else "")
         with column:
-            charts.show(charts.waterfall_chart(result["lead_time_breakdown"], title))
+            charts.show(charts.waterfall_chart(result["lead_time_breakdown"], title, axis_hours=longest))

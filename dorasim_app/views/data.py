@@ -15,6 +15,7 @@ import streamlit as st
 
 from dorasim_app import compute, limits, state
 from dorasim_app.style import METRIC_BAND_KEY, METRIC_LABELS, band_word, pretty_key
+from dorasim_app.trim import friendly_warning, last_days, restore_note
 from dorasim_app.uploads import (
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_MB,
@@ -25,12 +26,13 @@ from dorasim_app.uploads import (
 from dorasim_app.widgets import score_cards
 from sim.errors import InputError
 from sim.importers import github, gitlab
-from sim.importers.files import zip_source
+from sim.importers.files import check_logs, zip_source
 from sim.importers.incidents import FORMATS, link_incidents, parse_map, read_incidents
 from sim.importers.report import ImportReport
-from sim.metrics.conventions import CHOICES, CONVENTIONS, LABELS, pooled_window, score_convention
+from sim.metrics.conventions import CHOICES, CONVENTIONS, LABELS, score_convention
 from sim.metrics.logs import EventLogs, make_logs
 from sim.metrics.registry import METRICS, format_metric
+from sim.metrics.teams import pooled_window
 from sim.model.scenario import scenario_to_toml
 
 KINDS = ("changes", "deployments", "incidents")
@@ -78,7 +80,6 @@ def _use_as_baseline(name: str, role: str = "baseline") -> None:
 
 
 def upload_logs() -> None:
-    st.subheader("1. Score your logs")
     st.markdown("Upload the three CSV files (columns below; extra columns are ignored; timestamps in ISO 8601, "
                 f"UTC unless they carry an offset). Files are read as CSV only; at most {MAX_UPLOAD_MB} MB each.")
     uploads = {}
@@ -91,7 +92,7 @@ def upload_logs() -> None:
     files = [u for u in uploads.values() if u is not None]
     if len(files) == len(KINDS):
         logs, error = logs_from_uploads(uploads)
-        if error:
+        if error or logs is None:
             st.error(error)
             st.session_state.pop("data.logs", None)
             return
@@ -103,6 +104,9 @@ def upload_logs() -> None:
         st.session_state["data.signature"] = signature
         st.session_state["data.logs"] = logs
         st.session_state["data.source"] = ", ".join(u.name for u in files)
+        st.success(f"Read {len(logs.changes)} changes, {len(logs.deployments)} deployments and "
+                   f"{len(logs.incidents)} incidents: their scores are in section 2 just below.",
+                   icon=":material/arrow_downward:")
     elif any(uploads.values()):
         missing = [f"{k}.csv" for k, u in uploads.items() if not u]
         st.info(f"Waiting for {' and '.join(missing)}.")
@@ -131,6 +135,7 @@ def import_from_uploads(source: str, archive: Any, incidents: Any, incident_form
     files = zip_source(data, name, module.MARKERS, MAX_UPLOAD_BYTES)
     run = github.import_github if source == "github" else gitlab.import_gitlab
     logs, report = run(files, environment=environment or "production", extra_incidents=records)
+    check_logs(logs)  # as the CLI: never logs that scoring would refuse
     report.written = {"changes": len(logs.changes), "deployments": len(logs.deployments),
                       "incidents": len(logs.incidents)}
     return logs, report
@@ -144,6 +149,7 @@ def link_uploaded_incidents(logs: EventLogs, incidents: Any, incident_format: st
     records = read_incidents(data, name, incident_format, parse_map(column_map))
     rows = link_incidents(records, logs.deployments, report)
     linked = make_logs(logs.changes.iloc[:0], logs.deployments.iloc[:0], rows).incidents
+    check_logs(EventLogs(logs.changes, logs.deployments, linked))
     report.written = {"changes": len(logs.changes), "deployments": len(logs.deployments), "incidents": len(linked)}
     return EventLogs(logs.changes, logs.deployments, linked), report
 
@@ -157,7 +163,6 @@ def _loaded(logs: EventLogs, report: ImportReport, source: str) -> None:
 
 
 def import_section() -> None:
-    st.subheader("Or import from GitHub, GitLab and an incident tool")
     st.markdown("Upload the API responses saved by `python -m sim import github|gitlab --repo … --out DIR` "
                 "(the `raw` folder, zipped) or saved by hand in the same layout (docs/import.md), and optionally a "
                 "PagerDuty, Opsgenie or CSV incident export. Files are read in memory, at most "
@@ -181,6 +186,9 @@ def import_section() -> None:
             st.error(str(exc))
         else:
             _loaded(logs, report, f"{archive.name} ({source})" if archive is not None else source)
+            st.success(f"Imported {len(logs.changes)} changes, {len(logs.deployments)} deployments and "
+                       f"{len(logs.incidents)} incidents: their scores are in section 2 just below.",
+                       icon=":material/arrow_downward:")
     current = st.session_state.get("data.logs")
     if second.button("Link the incident export to the logs above", disabled=incidents is None or current is None,
                      key="import.link") and incidents is not None and current is not None:
@@ -248,7 +256,9 @@ def conventions_frame(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
 
 def show_score() -> EventLogs | None:
     logs = st.session_state.get("data.logs")
+    st.subheader("2. Their scores")
     if logs is None:
+        st.caption("Upload or import logs above — or use the simulated baseline logs — to score them here.")
         return None
     report = st.session_state.get("data.report")
     if report:
@@ -277,20 +287,32 @@ def show_score() -> EventLogs | None:
             st.caption(f"{LABELS[convention]} would label the deployment frequency “{label}” "
                        f"(median {details['deployment_days_per_week_median']:g} deployment days a week).")
         warnings = result["warnings"]
+        note = restore_note(logs.incidents, *(st.session_state.get("data.scored-window") or (None, None)))
+        if note:
+            st.caption(note)
     for warning in dict.fromkeys(warnings):
-        st.warning(warning)
+        st.warning(friendly_warning(warning))
     return logs
 
 
 def calibrate_section(logs: EventLogs) -> None:
-    st.subheader("2. Calibrate a baseline from them")
+    st.subheader("3. Calibrate a baseline from them")
     if not calibration_available():
         st.info("Calibration is not available in this version of dorasim.")
         return
     base = state.resolve(st.session_state["choice.baseline"])
     st.markdown(f"Fit the model's parameters to your logs, starting from *{base.name}* for what logs cannot show. "
                 f"The result becomes a scenario you can compare and plan with.")
-    if st.button("Calibrate", type="primary", key="data.calibrate"):
+    long_logs = _too_long(logs)
+    recent = False
+    if long_logs:
+        st.info(f"{long_logs} The app can calibrate from the last {limits.MAX_DAYS} days of them (the command line "
+                f"takes the whole history).")
+        recent = st.button(f"Calibrate from the last {limits.MAX_DAYS} days", type="primary",
+                           key="data.calibrate-recent")
+    if recent or st.button("Calibrate", type="primary", key="data.calibrate", disabled=bool(long_logs)):
+        if recent:
+            logs = last_days(logs, limits.MAX_DAYS)
         calibrate = importlib.import_module("sim.analysis.calibrate").calibrate
         bar = st.progress(0.0, text="Calibrating…")
 
@@ -313,14 +335,30 @@ def calibrate_section(logs: EventLogs) -> None:
     report_view(result.report)
     window_note(result.report["window"])
     for warning in result.warnings:
-        st.warning(warning)
+        st.warning(friendly_warning(warning))
     label = "your team" if result.scenario.name == "calibrated" else result.scenario.name
     name = state.add_custom_scenario(f"{label} (calibrated)", result.scenario)
+    within = [row.get("within_bar") for row in result.report["metrics"].values() if row.get("within_bar") is not None]
+    close = bool(within) and any(within)
+    if not close:
+        st.warning("No metric came close enough to what your logs show: a baseline from this fit would not look "
+                   "like your team. Look at the table above — a wider window, more incidents or another "
+                   "starting scenario may fit better.")
     left, right = st.columns(2)
-    left.button("Use as baseline in Compare and Plan", type="primary", on_click=_use_as_baseline, args=(name,),
-                key="data.use-calibrated")
+    left.button("Use as baseline in Compare and Plan", type="primary" if close else "secondary",
+                on_click=_use_as_baseline, args=(name,), key="data.use-calibrated")
     right.download_button("Download the calibrated scenario (TOML)", result.toml,
                           file_name=f"{result.scenario.name}.toml", mime="application/toml", key="data.download-toml")
+
+
+def _too_long(logs: EventLogs) -> str | None:
+    """Why the hosted app would refuse to calibrate from these logs as they are (None: it will not)."""
+    try:
+        limits.check_logs_for_calibration(logs)
+    except InputError as exc:
+        if "span" in str(exc):
+            return str(exc).split(";")[0][:1].upper() + str(exc).split(";")[0][1:] + "."
+    return None
 
 
 def _score_over(start: str, end: str) -> None:
@@ -377,7 +415,7 @@ def report_view(report: dict[str, Any]) -> None:
 
 
 def upload_scenario() -> None:
-    st.subheader("3. Or bring a scenario file")
+    st.subheader("4. Or bring a scenario file")
     st.markdown("A TOML scenario as in `scenarios/` (it may `extends = \"baseline.toml\"`). It is validated like "
                 "the command line validates it.")
     upload = st.file_uploader("scenario.toml", type=["toml"], key="upload.scenario")
@@ -402,9 +440,17 @@ def render() -> None:
     st.header("Your data")
     st.caption("Score your own team's logs with the same function the simulator uses, turn them into a baseline, "
                "and compare or plan from where you really are.")
-    upload_logs()
-    import_section()
+    st.subheader("1. Your logs")
+    csv_tab, import_tab = st.tabs(["Upload three CSV files", "Import from GitHub, GitLab and an incident tool"])
+    with csv_tab:
+        upload_logs()
+    with import_tab:
+        import_section()
     logs = show_score()
     if logs is not None:
         calibrate_section(logs)
+    else:
+        st.subheader("3. Calibrate a baseline from them")
+        st.caption("Once your logs are scored, fit the model to them here and compare or plan from where your team "
+                   "really is.")
     upload_scenario()

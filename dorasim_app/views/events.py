@@ -20,7 +20,7 @@ def _readable(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-SPANS = {"2 weeks": 14, "4 weeks": 28, "the whole horizon": None}
+SPANS = {"2 weeks": 14, "4 weeks": 28, "whole window": None}
 DEFAULT_SPAN = "4 weeks"
 
 
@@ -31,7 +31,7 @@ def render() -> None:
     settings = state.run_settings()
     labels = {"baseline": f"baseline: {ss['choice.baseline']}",
               "scenario": f"scenario: {ss['choice.scenario']}" + (" (tuned)" if ss["overrides"] else "")}
-    left, middle, right = st.columns([2, 1.2, 1])
+    left, middle, right = st.columns([2, 1.7, 0.9], gap="medium")
     which = left.radio("Scenario", list(labels), horizontal=True, format_func=labels.get, key="events.which")
     span = middle.segmented_control("Timeline shows", list(SPANS), default=DEFAULT_SPAN, key="events.span",
                                     help="The first weeks of the window are easier to read; the scores below "

@@ -23,18 +23,61 @@ DEFAULT_CHANGES = 40
 DEFAULT_REPS = 100
 DEFAULT_TARGET_DAYS = 28
 NONE = "(no plan)"
+NONE_LINK = "none"  # the link's word for "no plan"
 
 
 def _date(iso: str | None) -> str:
     return "not within two years" if iso is None else f"{dt.date.fromisoformat(iso):%a %d %b %Y}"
 
 
-def inputs(start_default: dt.date) -> dict[str, Any]:
+def default_start(scenario_start: dt.date, today: dt.date) -> dt.date:
+    """The work starts on the coming Monday (today, if it is one) — never before the scenario's own start."""
+    monday = today + dt.timedelta(days=-today.weekday() % 7)
+    return max(scenario_start, monday)
+
+
+def _link_inputs(problems: list[str]) -> dict[str, Any]:
+    """The Forecast inputs a shared link carries (``forecast.changes=40&forecast.start=…``), checked."""
+    raw = st.session_state.get("link.inputs", {})
+    out: dict[str, Any] = {}
+    for name, low, high in (("forecast.changes", 1, 5000), ("forecast.reps", 5, state.MAX_REPS)):
+        if name in raw:
+            try:
+                value = int(raw[name])
+            except ValueError:
+                problems.append(f"{name}={raw[name]!r}: not a whole number")
+                continue
+            if low <= value <= high:
+                out[name] = value
+            else:
+                problems.append(f"{name}={raw[name]!r}: must be between {low} and {high}")
+    for name in ("forecast.start", "forecast.target"):
+        if name in raw:
+            try:
+                out[name] = dt.date.fromisoformat(raw[name])
+            except ValueError:
+                problems.append(f"{name}={raw[name]!r}: not a date (YYYY-MM-DD)")
+    if "forecast.plan" in raw:
+        if raw["forecast.plan"] in (NONE_LINK, *state.plan_files()):
+            out["forecast.plan"] = NONE if raw["forecast.plan"] == NONE_LINK else raw["forecast.plan"]
+        else:
+            problems.append(f"forecast.plan={raw['forecast.plan']!r}: no such plan")
+    return out
+
+
+def inputs(scenario_start: dt.date) -> dict[str, Any]:
     ss = st.session_state
-    ss.setdefault("forecast.changes", DEFAULT_CHANGES)
-    ss.setdefault("forecast.start", start_default)
-    ss.setdefault("forecast.target", start_default + dt.timedelta(days=DEFAULT_TARGET_DAYS))
-    ss.setdefault("forecast.reps", DEFAULT_REPS)
+    if "forecast.changes" not in ss:  # first visit: the link's inputs, else the defaults
+        problems: list[str] = []
+        linked = _link_inputs(problems)
+        for line in problems:
+            st.warning(f"Ignored part of the link: {line}")
+        start = linked.get("forecast.start", default_start(scenario_start, dt.datetime.now(dt.UTC).date()))
+        ss["forecast.changes"] = linked.get("forecast.changes", DEFAULT_CHANGES)
+        ss["forecast.start"] = start
+        ss["forecast.target"] = linked.get("forecast.target", start + dt.timedelta(days=DEFAULT_TARGET_DAYS))
+        ss["forecast.reps"] = linked.get("forecast.reps", DEFAULT_REPS)
+        ss["forecast.plan"] = linked.get("forecast.plan", NONE)
     plans = [NONE, *state.plan_files()]
     if ss.get("forecast.plan") not in plans:
         ss["forecast.plan"] = NONE
@@ -49,8 +92,44 @@ def inputs(start_default: dt.date) -> dict[str, Any]:
                    help="Each replication is one possible future; the dates are percentiles over them.")
     e.selectbox("Also under a plan", plans, key="forecast.plan",
                 help="A 90-day plan from scenarios/plan_*.toml: the work ships while the plan's phases ramp in.")
-    return {"changes": int(ss["forecast.changes"]), "start": ss["forecast.start"], "target": ss["forecast.target"],
-            "reps": int(ss["forecast.reps"]), "plan": ss["forecast.plan"]}
+    choice = {"changes": int(ss["forecast.changes"]), "start": ss["forecast.start"], "target": ss["forecast.target"],
+              "reps": int(ss["forecast.reps"]), "plan": ss["forecast.plan"]}
+    # a shared link reopens this forecast with the same work, dates and plan
+    ss["link.inputs"] = {"forecast.changes": str(choice["changes"]), "forecast.start": choice["start"].isoformat(),
+                         "forecast.target": choice["target"].isoformat(), "forecast.reps": str(choice["reps"]),
+                         "forecast.plan": NONE_LINK if choice["plan"] == NONE else choice["plan"]}
+    return choice
+
+
+def spread_sentence(spreads: dict[str, int], reference: str) -> str:
+    """The spread between the median and the 95 % date, said as it is: narrower, wider or the same."""
+    words = ", ".join(f"*{k}* {v} day{'s' if v != 1 else ''}" for k, v in spreads.items())
+    text = (f"**The spread** between the median date and the 95 % date: {words}. A narrow spread is a date a team "
+            f"can commit to")
+    base = spreads.get(reference)
+    others = {k: v for k, v in spreads.items() if k != reference}
+    if base is None or not others:
+        return text + "."
+    narrower = [k for k, v in others.items() if v < base]
+    wider = [k for k, v in others.items() if v > base]
+    if narrower and not wider:
+        return text + (f"; {' and '.join(f'*{k}*' for k in narrower)} narrow{'s' if len(narrower) == 1 else ''} "
+                       f"it: smaller batches ship steadily instead of waiting for the next release train.")
+    if wider:
+        return text + (f"; here {' and '.join(f'*{k}*' for k in wider)} {'is' if len(wider) == 1 else 'are'} "
+                       f"less predictable than *{reference}* — look at what was tuned (bigger batches, rarer "
+                       f"releases, a backlog that grows) before committing to its date.")
+    return text + "; both are as predictable."
+
+
+def weekend_note(results: list[dict[str, Any]]) -> str | None:
+    """Why a date can be a Saturday or a Sunday: releases that go out in a weekend window."""
+    days = {r["scenario"]: [dt.date.fromisoformat(r[q]) for q in ("p50", "p85", "p95") if r[q]] for r in results}
+    weekend = [name for name, dates in days.items() if any(d.weekday() >= 5 for d in dates)]
+    if not weekend:
+        return None
+    return (f"Weekend dates ({', '.join(weekend)}): the work goes live with a release, and a weekly manual release "
+            f"goes out in a weekend window.")
 
 
 def spread_chart(results: list[dict[str, Any]]) -> alt.TopLevelMixin:
@@ -135,10 +214,10 @@ def render() -> None:
     result_cards(results, target)
     spreads = {r["scenario"]: r["spread_days"] for r in results if r["spread_days"] is not None}
     if len(spreads) >= 2:
-        words = ", ".join(f"*{k}* {v} days" for k, v in spreads.items())
-        st.markdown(f"**The spread** between the median date and the 95 % date: {words}. A narrow spread is a date "
-                    f"a team can commit to; process narrows it, because small batches ship continuously instead of "
-                    f"waiting for the next release train.")
+        st.markdown(spread_sentence(spreads, results[0]["scenario"]))
+    note = weekend_note(results)
+    if note:
+        st.caption(note)
     left, right = st.columns([3, 2])
     with left:
         spec = ship_curve({r["scenario"]: r["curve"] for r in results}, target.isoformat(), width="container")

@@ -15,7 +15,21 @@ from sim.metrics.registry import METRIC_KEYS, format_metric
 from sim.model.scenario import Scenario
 
 LEVERS_FILE = "sweep_levers.toml"
-TORNADO_REPS = 3
+TORNADO_REPS = 5  # as the shipped sweep: fewer makes a rate over a few monthly releases mostly noise
+# why a lever moves a metric when the obvious reading is wrong (the model's mechanism, docs/model.md)
+WHY = {
+    ("operations.automated_rollback", "change_failure_rate"):
+        "not because fewer releases fail: a rollback is a deployment that never fails, the rolled-back "
+        "batch's good changes ship again in a later release, and hand hotfixes — which skip CI and can fail "
+        "again — are gone, so the same failures are shared by more deployments",
+    ("operations.automated_rollback", "rework_rate"):
+        "a rolled-back batch's good changes ship again in later planned releases, and no hand hotfix fails and "
+        "needs another",
+    ("release.cadence", "change_failure_rate"):
+        "the cadence sets how many changes a release carries, and a release fails if any of them does",
+    ("release.max_batch_size", "change_failure_rate"):
+        "the cap sets how many changes a release carries, and a release fails if any of them does",
+}
 
 
 def available() -> bool:
@@ -87,7 +101,9 @@ def render() -> None:
     base = state.baseline_scenario() if around == "baseline" else state.tuned_scenario()
     reps = int(ss["levers.reps"])
     points = 2 * len(chosen) + 1
-    st.caption(f"{points} points × {reps} replications of {settings['days']} days around {base.name}.")
+    st.caption(f"{points} points × {reps} replications of {settings['days']} days around {base.name}. A rate over "
+               f"few deployments (monthly releases) moves a lot between replications: read short bars of failure "
+               f"and rework rate with more replications.")
     if not chosen:
         st.info("Choose at least one lever.")
         return
@@ -113,16 +129,20 @@ def render() -> None:
                                "runaway": bool(ends) or bool(row.get("unstable"))})
         with (left if i % 2 == 0 else right):
             charts.show(charts.tornado_chart(rows, key, base=result["base_p50"].get(key)))
+    from sim.analysis.sweep import ranked_levers
+
     lines = []
     for k in METRIC_KEYS:
-        ranked = [r for r in result["tornado"][k] if r.get("swing")]
-        steady = [r for r in ranked if not runaway.get(r["key"]) and not r.get("unstable")]
-        if not steady:
+        ranked = ranked_levers(result["tornado"][k])
+        if not ranked or ranked[0].get("unstable") or runaway.get(ranked[0]["key"]):
             continue
-        top = steady[0]
-        note = " (levers with a runaway end set aside)" if ranked and ranked[0] is not top else ""
+        top = ranked[0]
+        largest = max((r for r in result["tornado"][k] if r.get("swing")), key=lambda r: r["swing"])
+        note = " (levers with a runaway end set aside)" if largest is not top else ""
+        why = WHY.get((top["key"], k))
         lines.append(f"- **{METRIC_LABELS[k]}**: {pretty_key(top['key'])} moves it most "
                      f"({show_value(top['key'], top['low_value'])}: {format_metric(k, top['low'])} → "
-                     f"{show_value(top['key'], top['high_value'])}: {format_metric(k, top['high'])}){note}")
+                     f"{show_value(top['key'], top['high_value'])}: {format_metric(k, top['high'])}){note}"
+                     + (f" — {why}." if why else "."))
     if lines:
         st.markdown("\n".join(lines))

@@ -174,9 +174,9 @@ def render() -> None:
                    help="Every replication simulates the whole plan; the forecast shows their spread.")
     base_name = ss["choice.baseline"]
     with d:
-        start_here = st.toggle(f"Start from Compare's baseline ({base_name})", key="plan.from-baseline",
-                               help="Instead of each plan's own start: use this with a baseline calibrated from "
-                                    "your logs (Your data).")
+        start_here = st.toggle("From Compare's baseline", key="plan.from-baseline",
+                               help=f"Start each plan from Compare's baseline ({base_name}) instead of the plan's own "
+                                    f"start: use this with a baseline calibrated from your logs (Your data).")
     name = ss["choice.plan"]
     try:
         main = prepared(load(name), start_here)
@@ -196,7 +196,8 @@ def render() -> None:
     marks = _phase_marks(main)
     st.caption(f"Dashed lines: phases of {name} — {phase_legend(main)}. Shaded: p10–p90 across replications; line: "
                f"the median (change failure and rework rate: each week's pooled rate over all replications); dashed "
-               f"green: the Elite threshold. Dips after a phase starts are the J-curve.")
+               f"green: the Elite threshold. A metric getting worse for a week or two after a phase starts (failure "
+               f"rate up, deployments or the chance of Elite down) is the J-curve: the cost of learning.")
     charts.show(charts.probability_chart({label: result["weeks"] for label, (_, result) in runs.items()},
                                          phases=marks))
     left, right = st.columns(2)

@@ -72,13 +72,14 @@ def build_parser(only: str | None = None, full: bool = True) -> argparse.Argumen
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sim.cli.common import cap_workers
     from sim.errors import InputError, one_line
 
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     chosen = argv[0] if argv and argv[0] in COMMANDS else None
     parser = build_parser(chosen, full=False)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # --help and usage errors end here, before the numeric stack is imported
+    from sim.cli.common import cap_workers
+
     note = cap_workers(args)
     try:
         code = int(args._module.run(args) or 0)

@@ -113,7 +113,7 @@ def _unit(key: str, value: float) -> tuple[float, str]:
     """(scale, suffix) for a compact cell, chosen from the p50 so a range reads in the same unit."""
     if key == "deployment_frequency_per_day":
         return 1.0, "/d"
-    if key.endswith("_hours"):
+    if BY_KEY[key].kind == "duration":
         if value < 1:
             return 60.0, "min"
         return (1.0, "h") if value < 48 else (1 / 24, "d")

@@ -10,8 +10,9 @@ from rich.table import Table
 
 from sim.analysis.executors import EXECUTORS, check_executor
 from sim.analysis.results import SweepResult
-from sim.analysis.sweep import completed_points, format_value, load_sweep, run_sweep
+from sim.analysis.sweep import completed_points, format_value, load_sweep, ranked_levers, run_sweep
 from sim.cli.common import add_json_option, add_workers_option, print_json, require_file
+from sim.errors import InputError
 from sim.metrics.registry import BY_KEY, METRIC_KEYS, format_duration, format_metric
 from sim.model.catalog import locate
 
@@ -34,7 +35,23 @@ def add_arguments(parser) -> None:
     add_json_option(parser)
 
 
+EXTRA_MODULES = {"SALib": ("the global sensitivity analysis", ', or set sensitivity = "none" in the sweep file'),
+                 "dask": ("--executor dask", ""), "distributed": ("--executor dask", "")}
+
+
 def run(args) -> int:
+    try:
+        return _run(args)
+    except ModuleNotFoundError as exc:  # the sweep extra is not installed: say how to get it, no traceback
+        root = (exc.name or "").split(".")[0]
+        if root not in EXTRA_MODULES:
+            raise
+        needs, other = EXTRA_MODULES[root]
+        raise InputError(f"{root} is not installed and {needs} needs it: pip install 'dorasim[sweep]'{other}"
+                         ) from None
+
+
+def _run(args) -> int:
     executor = check_executor(args.executor or ("dask" if args.scheduler else "local"), args.scheduler)
     spec = load_sweep(require_file(str(locate(args.sweep, "sweep")), "sweep file"))
     if args.out:
@@ -86,7 +103,7 @@ def top_levers_table(result: SweepResult) -> Table:
     if method:
         table.add_column(f"over the whole ranges ({method} share)")
     for metric in METRIC_KEYS:
-        rows = [r for r in result["tornado"][metric] if r["swing"]][:3]
+        rows = ranked_levers(result["tornado"][metric])[:3]
         local = "\n".join(f"{r['key']} ({format_swing(metric, r['swing'])})" + (" ⚠ unstable" if r.get("unstable")
                                                                                   else "")
                           for r in rows) or "none moves it"
@@ -124,7 +141,7 @@ def format_swing(metric: str, swing: float | None) -> str:
         return "—"
     if metric == "deployment_frequency_per_day":
         return f"{swing:.2f} / day"
-    if metric.endswith("_hours"):
+    if BY_KEY[metric].kind == "duration":
         return format_duration(swing)
     return f"{swing * 100:.1f} pts"
 

@@ -20,6 +20,7 @@ from sim.model.constants import constants_table
 from sim.model.scenario import Scenario, get_value, parameter_info, parameter_keys
 from sim.model.stages import STAGE_LABELS
 from sim.report.specs import elite_probability, metric_ranges, ship_curve, weekly_fan
+from sim.report.story import explain, pretty_key, show_value, to_html
 
 CSS = """
 body { font-family: Helvetica, Arial, sans-serif; color: #1f2933; max-width: 1100px; margin: 24px auto;
@@ -125,14 +126,15 @@ def settings_section(scenarios: Mapping[str, Scenario]) -> str:
     first = next(iter(scenarios.values()))
     differing = [k for k in parameter_keys()
                  if any(get_value(s, k) != get_value(first, k) for s in scenarios.values())]
-    rows = [[parameter_info(k)["label"], k, *[value_text(get_value(s, k)) for s in scenarios.values()]]
+    rows = [[parameter_info(k)["label"], k, *[show_value(k, get_value(s, k)) for s in scenarios.values()]]
             for k in differing]
-    out = ["<h2>Settings</h2>"]
-    if len(names) > 1 and rows:
-        out.append("<p>Settings that differ between the scenarios (every other setting is the same):</p>")
+    out = []
+    if len(names) > 1 and rows:  # one scenario has no settings to set apart: its assumptions say everything
+        out.append("<h2>Settings</h2><p>Settings that differ between the scenarios (every other setting is the "
+                   "same):</p>")
         out.append(table(["setting", "key", *names], rows))
     elif len(names) > 1:
-        out.append("<p>The scenarios use the same settings.</p>")
+        out.append("<h2>Settings</h2><p>The scenarios use the same settings.</p>")
     out.append(assumptions_table(first, names[0]))
     return "".join(out)
 
@@ -141,7 +143,7 @@ def assumptions_table(scenario: Scenario, name: str) -> str:
     rows = []
     for key in parameter_keys():
         info = parameter_info(key)
-        rows.append([info["label"], key, value_text(get_value(scenario, key)), info["unit"], info["source"],
+        rows.append([info["label"], key, show_value(key, get_value(scenario, key)), info["unit"], info["source"],
                      info.get("cite", "")])
     constants = [[c["name"], value_text(c["value"]), c["unit"], c["source"], c["meaning"]] for c in constants_table()]
     return (f"<h2>Assumptions ({esc(name)})</h2><p>Every parameter, its unit and where the number comes from: "
@@ -157,7 +159,7 @@ def results_table(summaries: Sequence[Mapping[str, Any]]) -> str:
     headers = ["metric", *[s["scenario"] for s in summaries]]
     rows: list[list[Any]] = []
     for m in METRICS:
-        cells: list[Any] = [m.label]
+        cells: list[Any] = [m.short]  # the names the app's cards use
         for s in summaries:
             stats = s["metrics"][m.key]
             band = s["bands"].get(m.band_key) if m.band_key else None
@@ -217,12 +219,48 @@ def compare_report(summaries: Sequence[Mapping[str, Any]], scenarios: Mapping[st
                                        ref["benchmark"]) for m in METRICS]
     sections = [
         "<h2>Results</h2><p>Median over replications, the band of the median, and the p10–p90 spread.</p>",
-        stability_notes(summaries), results_table(summaries),
+        stability_notes(summaries), results_table(summaries), why_section(summaries, scenarios),
         "<h2>Spread across replications</h2><p>Line: p10–p90 of the replications; diamond: the median; "
         "shaded: the DORA bands.</p>", charts_block(chart_specs),
         breakdown_table(summaries), teams_section(summaries), settings_section(scenarios),
     ]
     return page(title, subtitle, sections)
+
+
+def why_section(summaries: Sequence[Mapping[str, Any]], scenarios: Mapping[str, Scenario]) -> str:
+    """The app's "What changed / Why" for each scenario against the reference."""
+    ref = summaries[0]
+    base = scenarios.get(ref["scenario"])
+    if base is None:
+        return ""
+    parts = []
+    for other in summaries[1:]:
+        scenario = scenarios.get(other["scenario"])
+        if scenario is not None:
+            text = explain(ref["scenario"], base, dict(ref), other["scenario"], scenario, dict(other))
+            parts.append(f"<p>{to_html(text)}</p>")
+    return ("<h2>What changed, and why</h2>" + "".join(parts)) if parts else ""
+
+
+def first_and_last_table(result: Mapping[str, Any]) -> str:
+    """Week 1 against the last two weeks, metric by metric: where the plan starts and where it ends."""
+    weeks = result.get("weeks") or []
+    if not weeks:
+        return ""
+    first, final = weeks[0], result["final"]
+    rows = []
+    pooled = first.get("pooled") or {}
+    for m in METRICS:
+        start = pooled[m.key] if m.key in pooled else first["metrics"][m.key]["p50"]
+        end = final["metrics"][m.key]["p50"]
+        band_start = first["bands"].get(m.band_key) if m.band_key else None
+        band_end = final["bands"].get(m.band_key) if m.band_key else None
+        rows.append([m.short, Raw(f"{esc(format_metric(m.key, start))} {band_span(band_start) if m.band_key else ''}"),
+                     Raw(f"{esc(format_metric(m.key, end))} {band_span(band_end) if m.band_key else ''}")])
+    rows.append(["Overall band", Raw(band_span(first["bands"]["overall"])), Raw(band_span(final["bands"]["overall"]))])
+    return (f"<h2>Where {esc(result['plan'])} starts and ends</h2><p>Week 1 against the last "
+            f"{final['days']} days (medians over replications; failure and rework rate in week 1 pooled over "
+            f"all replications' deployments).</p>" + table(["metric", "week 1", f"last {final['days']} days"], rows))
 
 
 def weekly_rows(key: str, weeks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -250,7 +288,7 @@ def plan_report(results: Sequence[Mapping[str, Any]], scenarios: Mapping[str, Sc
     phase_rows = []
     marks = []
     for number, phase in enumerate(main.get("phases", []), start=1):
-        changes = "; ".join(f"{k} → {value_text(v)}" for k, v in phase["set"].items()) or "—"
+        changes = "; ".join(f"{pretty_key(k)} → {show_value(k, v)}" for k, v in phase["set"].items()) or "—"
         phase_rows.append([number, value_text(phase["day"]), value_text(phase["ramp_days"]), phase["name"], changes,
                            f"−{phase['capacity_cost']:.0%} / +{phase['defect_cost']:.0%}"])
         if phase["set"]:
@@ -274,7 +312,7 @@ def plan_report(results: Sequence[Mapping[str, Any]], scenarios: Mapping[str, Sc
         "(numbers as in the table above). Change failure rate and rework rate are each week's pooled rate: failed "
         "(or unplanned) deployments / deployments over all replications together.</p>",
         charts_block(chart_specs),
-        "<h2>The last two weeks</h2>", results_table(finals), settings_section(scenarios),
+        first_and_last_table(main), "<h2>The last two weeks</h2>", results_table(finals), settings_section(scenarios),
     ]
     return page(title, subtitle, sections)
 

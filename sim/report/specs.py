@@ -18,7 +18,8 @@ SERIES_COLOURS = ("#6b7280", "#2b6cb0", "#c05621", "#2f855a", "#6b46c1", "#b8328
 PLAN_COLOURS = ("#2b6cb0", "#c05621", "#2f855a", "#6b46c1")
 WIDTH = 520
 FONT = "Helvetica, Arial, sans-serif"
-_FLOOR = {"deployment_frequency_per_day": 1e-3, "lead_time_hours": 0.05, "time_to_restore_hours": 0.01}
+# the smallest value a log axis draws (a zero sits on it): the app and the report share these
+LOG_FLOOR = {"deployment_frequency_per_day": 1e-3, "lead_time_hours": 0.05, "time_to_restore_hours": 0.01}
 # readable round ticks on a log axis of hours or deployments a day
 LOG_TICKS: dict[str, tuple[tuple[float, str], ...]] = {
     "lead_time_hours": ((1 / 6, "10 min"), (1, "1 h"), (6, "6 h"), (24, "1 day"), (168, "1 week"),
@@ -48,8 +49,10 @@ def _is_share(key: str) -> bool:
 
 def axis_title(key: str, log: bool = False) -> str:
     unit = AXIS_UNITS.get(key, BY_KEY[key].unit if key in BY_KEY else "")
-    if log and key.endswith("_hours"):
-        return "log scale"
+    if log and key in BY_KEY and BY_KEY[key].kind == "duration":
+        return "log scale"  # the ticks name their unit (1 h, 1 day, 1 week)
+    if log and key in BY_KEY and BY_KEY[key].kind == "frequency":
+        return "per day, log scale"
     return f"{unit}, log scale" if log else unit
 
 
@@ -77,11 +80,12 @@ def band_edges(key: str, benchmark: str) -> list[tuple[str, float, float]]:
             ("low", cut.medium, math.inf)]
 
 
-def _domain(key: str, values: Sequence[float], benchmark: str, log: bool) -> tuple[float, float]:
+def metric_domain(key: str, values: Sequence[float], benchmark: str, log: bool) -> tuple[float, float]:
+    """The axis range of one metric: its values (floored on a log axis) and its band cut-offs, with a margin."""
     cuts = [a for _, a, b in band_edges(key, benchmark) if math.isfinite(a)]
     pool = [v for v in values if v is not None and math.isfinite(v)]
     if log:
-        floor = _FLOOR.get(key, 1e-3)
+        floor = LOG_FLOOR.get(key, 1e-3)
         pool = [max(v, floor) for v in pool] + [c for c in cuts if c > 0]
         return min(pool) / 2, max(pool) * 2
     hi = max([*pool, *cuts, 0.05]) * 1.15
@@ -97,8 +101,8 @@ def metric_ranges(key: str, rows: Sequence[Mapping[str, Any]], benchmark: str = 
     names = [r["scenario"] for r in rows]
     shown = [{**r, "text": f"median {format_metric(key, r['p50'])} (p10–p90 {format_metric(key, r['p10'])} – "
                            f"{format_metric(key, r['p90'])})"} for r in rows if r.get("p50") is not None]
-    lo, hi = _domain(key, [v for r in shown for v in (r["p10"], r["p90"])], benchmark, log)
-    floor = _FLOOR.get(key, 0.0) if log else -math.inf
+    lo, hi = metric_domain(key, [v for r in shown for v in (r["p10"], r["p90"])], benchmark, log)
+    floor = LOG_FLOOR.get(key, 0.0) if log else -math.inf
     for r in shown:
         for q in ("p10", "p50", "p90"):
             r[q] = max(r[q], floor)
@@ -136,7 +140,7 @@ def metric_ranges(key: str, rows: Sequence[Mapping[str, Any]], benchmark: str = 
                    "encoding": {"x": {"field": "p50", **x}, "y": y,
                                 "color": {"field": "scenario", "type": "nominal", "scale": series, "legend": None},
                                 "tooltip": {"field": "text"}}})
-    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "title": BY_KEY[key].label,
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "title": BY_KEY[key].short,
             "width": WIDTH, "height": 34 * max(len(names), 1) + 20, "layer": layers,
             "resolve": {"scale": {"color": "independent"}}, "config": _config()}
 
@@ -173,7 +177,7 @@ def weekly_fan(key: str, series: Mapping[str, Sequence[Mapping[str, Any]]],
                                                                   "color": "#222"},
                        "encoding": {"x": {"field": "week", "type": "quantitative"}, "y": {"value": 2},
                                     "text": {"field": "label"}}})
-    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "title": BY_KEY[key].label,
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "title": BY_KEY[key].short,
             "width": WIDTH, "height": 200, "layer": layers, "config": _config()}
 
 
@@ -213,6 +217,9 @@ def ship_curve(curves: Mapping[str, Sequence[Mapping[str, Any]]], target: str | 
                                   {"field": "share", "format": ".0%", "title": "chance live"}]}},
         {"data": {"values": [{"y": 0.85}]}, "mark": {"type": "rule", "color": "#888", "strokeDash": [2, 3]},
          "encoding": {"y": {"field": "y", "type": "quantitative"}}},
+        {"data": {"values": [{"y": 0.85, "label": "85 % sure"}]},
+         "mark": {"type": "text", "color": "#555", "align": "right", "baseline": "top", "dx": -3, "dy": 3},
+         "encoding": {"y": {"field": "y", "type": "quantitative"}, "x": {"value": "width"}, "text": {"field": "label"}}},
     ]
     if target:
         layers.append({"data": {"values": [{"date": target, "label": "target"}]},

@@ -219,6 +219,27 @@ def test_good_logs_are_scored_with_bands(simulated_csvs):
     assert ":red-badge[" in markdown_text(at) or ":orange-badge[" in markdown_text(at)
 
 
+def test_an_upload_is_announced_by_the_uploader_and_a_long_history_offers_its_last_730_days():
+    files = {
+        "changes.csv": b"change_id,time_created\nC1,2022-01-03T09:00:00Z\nC2,2024-12-02T09:00:00Z\n",
+        "deployments.csv": b"deploy_id,time_created,change_ids\nD1,2022-01-04T09:00:00Z,C1\nD2,2024-12-03T09:00:00Z,C2\n",
+        "incidents.csv": b"incident_id,time_created,time_resolved,deploy_id\nI1,2022-01-04T10:00:00Z,2024-07-01T10:00:00Z,D1\n",
+    }
+    at = upload_logs(open_app(view="data"), files)
+    assert_clean(at)
+    assert any("their scores are in section 2 just below" in s.value for s in at.success)
+    headings = [h.value for h in at.subheader]
+    assert headings[:4] == ["1. Your logs", "2. Their scores", "3. Calibrate a baseline from them",
+                            "4. Or bring a scenario file"]
+    # one incident resolved two and a half years later: the card's restore time gets a note
+    assert any("rests on 1 resolved incident" in c.value and "the longest took" in c.value for c in at.caption)
+    # no command-line options in the app's warnings
+    assert not any("--start" in w.value for w in at.warning)
+    # logs longer than the hosted app calibrates: the last 730 days are offered, the whole history is not
+    assert at.button(key="data.calibrate").disabled
+    assert at.button(key="data.calibrate-recent").label == "Calibrate from the last 730 days"
+
+
 @pytest.mark.parametrize("broken", ["missing column", "bad timestamp", "resolved before created"])
 def test_a_bad_upload_shows_the_clis_one_line_error(simulated_csvs, broken, tmp_path):
     files = dict(simulated_csvs)
@@ -342,10 +363,46 @@ def test_share_view_shows_the_cli_command_and_the_toml():
     at = open_app(view="share", scenario="small_batch", **{"ci.runners": "5"})
     assert_clean(at)
     code = " ".join(c.value for c in at.code)
-    assert "--set ci.runners=5" in code
-    assert "scenarios/small_batch.toml" in code
+    # the comparison itself, with the tuned scenario as the file to download
+    assert "python -m sim compare scenarios/baseline.toml small_batch_tuned.toml" in code
     assert "runners = 5  # tuned in the app" in code
-    assert [b.label for b in at.get("download_button")] == ["Download the current scenario (TOML)"]
+    assert [b.label for b in at.get("download_button")] == ["Download small_batch as tuned (TOML)"]
+    assert "small_batch_tuned.toml" in " ".join(c.value for c in at.caption)
+
+
+def test_a_forecast_link_reopens_its_work_and_dates():
+    at = open_app(view="forecast", scenario="elite", **{"forecast.changes": "25", "forecast.start": "2026-03-02",
+                                                        "forecast.target": "2026-03-20", "forecast.reps": "10"})
+    assert_clean(at)
+    assert at.session_state["forecast.changes"] == 25
+    assert str(at.session_state["forecast.start"]) == "2026-03-02"
+    assert "25 changes created from Mon 02 Mar 2026" in " ".join(c.value for c in at.caption)
+    link = link_of(at)
+    assert link["forecast.start"] == "2026-03-02" and link["forecast.target"] == "2026-03-20"
+
+
+def test_forecast_starts_on_the_coming_monday_and_says_how_the_spreads_compare():
+    import datetime as dt
+
+    from dorasim_app.views.forecast import default_start, spread_sentence
+
+    assert default_start(dt.date(2026, 1, 5), dt.date(2026, 12, 2)) == dt.date(2026, 12, 7)  # a Wednesday
+    assert default_start(dt.date(2026, 1, 5), dt.date(2026, 12, 7)) == dt.date(2026, 12, 7)  # a Monday
+    assert default_start(dt.date(2027, 2, 1), dt.date(2026, 12, 2)) == dt.date(2027, 2, 1)
+    assert "narrows it" in spread_sentence({"baseline": 14, "elite": 0}, "baseline")
+    wider = spread_sentence({"baseline": 4, "elite (tuned)": 20}, "baseline")
+    assert "narrows" not in wider and "less predictable" in wider
+
+
+def test_share_view_gives_the_forecast_command_and_a_link_with_its_inputs():
+    at = open_app(view="forecast", scenario="elite", reps="4", days="28")
+    assert_clean(at)
+    at.session_state["view"] = "share"
+    at.run()
+    assert_clean(at)
+    code = " ".join(c.value for c in at.code)
+    assert "python -m sim forecast scenarios/elite.toml --changes 40 --start" in code
+    assert "forecast.changes=40" in code and "forecast.start=" in code and "forecast.target=" in code
 
 
 # ----------------------------------------------------------------------------------------------
@@ -428,9 +485,12 @@ def test_workshop_runs_step_by_step():
     assert "Step 6 of 6: Process vs heroics" in markdown_text(at)
     at.button(key="learn.run.heroics").click().run()
     assert_clean(at)
-    # the heading states what the chart shows: output up, failure rate from one number to another
+    # the heading states what the chart shows: output up, and how the failure rate and lead time moved
+    import re
+
     heading = next(m.value for m in at.markdown if "changes a week for" in m.value)
-    assert "change failure rate goes from" in heading
+    assert re.search(r"change failure rate (rose from|fell from|stayed)", heading), heading
+    assert "median lead time" in heading
     assert at.button(key="learn.next").disabled
 
 

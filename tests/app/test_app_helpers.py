@@ -210,3 +210,95 @@ def test_distribution_ticks_use_scenario_colours_not_band_colours():
     assert ticks["encoding"]["color"]["scale"]["range"] == list(charts.SCENARIO_COLOURS)
 
 
+
+
+# ----------------------------------------------------------------------------------------------
+# What the workshop reads off deployments
+
+
+def test_fit_change_risk_recovers_the_risk_of_simulated_releases():
+    import numpy as np
+
+    from dorasim_app.lessons import fit_change_risk
+
+    rng = np.random.default_rng(7)
+    for p in (0.01, 0.05, 0.2):
+        sizes = rng.integers(1, 60, 4000)
+        failed = rng.random(4000) < 1 - (1 - p) ** sizes
+        assert abs(fit_change_risk(sizes, failed) - p) < 0.25 * p
+    assert fit_change_risk([], []) is None
+    assert fit_change_risk([3, 5], [False, False]) == 0.0
+    assert fit_change_risk([3, 5], [True, True]) == 1.0
+
+
+def test_deployment_outcomes_and_size_groups():
+    import pandas as pd
+
+    from dorasim_app.lessons import deployment_outcomes, release_facts, size_groups
+
+    deployments = pd.DataFrame({"deploy_id": ["D1", "D2", "D3", "D4"], "change_ids": ["a b c", "d", "", "e f g h i"],
+                                "unplanned": [False, True, False, False]})
+    incidents = pd.DataFrame({"deploy_id": ["D1", None, "D4"]})
+    out = deployment_outcomes(deployments, incidents)
+    assert out["size"].tolist() == [3, 1, 0, 5]
+    assert out["failed"].tolist() == [True, False, False, True]
+    assert out["hotfix"].tolist() == [False, True, False, False]
+    groups = size_groups(out)
+    assert groups["bin"].tolist() == ["1", "2–3", "4–7"]  # a deployment of no change is in no group
+    assert groups["count"].tolist() == [1, 1, 1]
+    facts = release_facts(out, weeks=2.0)
+    assert facts["hotfixes_per_week"] == 0.5
+    assert facts["size"] == (3 + 0 + 5) / 3
+    assert facts["failed"] == 2 / 3
+
+
+def test_the_output_sentence_names_only_what_differs():
+    from dorasim_app.story import output_sentence
+    from sim.model.catalog import shipped_path
+    from sim.model.scenario import load_scenario
+
+    base = load_scenario(shipped_path("baseline"))
+    one = base.with_values({"team.engineers": 1}, source="test")
+    longer = base.with_values({"team.overtime": 1.5}, source="test")
+    summary = {"shipped_per_week": 2.0}
+    # a calibrated one-engineer team against a team of eight: people, not hours, and no absurd percentage
+    text = output_sentence(one, summary, base, {"shipped_per_week": 300.0})
+    assert text.startswith("8 engineers instead of 1 ship 150 times as many changes a week")
+    assert "hours" not in text
+    assert output_sentence(base, summary, longer, {"shipped_per_week": 2.5}).startswith(
+        "Working 60 hours a week instead of 40 ships 25% more changes a week — the process")
+    assert output_sentence(base, summary, base, summary) is None
+
+
+def test_last_days_keeps_the_recent_window_and_the_changes_it_ships():
+    import pandas as pd
+
+    from dorasim_app.trim import last_days
+    from sim.metrics.logs import EventLogs
+
+    t = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
+    changes = pd.DataFrame({"change_id": ["old", "shipped_late", "new"],
+                            "time_created": [t("2020-01-01"), t("2020-02-01"), t("2023-12-20")]})
+    deployments = pd.DataFrame({"deploy_id": ["D1", "D2"], "time_created": [t("2020-01-02"), t("2024-01-01")],
+                                "change_ids": ["old", "shipped_late new"], "unplanned": [False, False]})
+    incidents = pd.DataFrame({"incident_id": ["I1"], "time_created": [t("2020-01-03")],
+                              "time_resolved": [t("2022-07-01")], "deploy_id": ["D1"]})
+    recent = last_days(EventLogs(changes, deployments, incidents), 730)
+    assert recent.deployments["deploy_id"].tolist() == ["D2"]
+    assert recent.incidents.empty
+    assert sorted(recent.changes["change_id"]) == ["new", "shipped_late"]
+
+
+def test_warnings_in_the_apps_words_and_a_note_on_a_long_restore():
+    import pandas as pd
+
+    from dorasim_app.trim import friendly_warning, restore_note
+
+    text = friendly_warning("lead_time_hours: simulated p50 9118 vs observed 212.5 is outside the calibration bar")
+    assert "lead_time_hours" not in text and "379.9 days" in text and "8.9 days" in text
+    assert "--start" not in friendly_warning("window inferred (9 days); set it with --start/--end")
+    t = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
+    incidents = pd.DataFrame({"incident_id": ["I1"], "time_created": [t("2020-01-03")],
+                              "time_resolved": [t("2022-07-01")], "deploy_id": ["D1"]})
+    note = restore_note(incidents)
+    assert note.startswith("Time to restore rests on 1 resolved incident;") and "the longest took" in note

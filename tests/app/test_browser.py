@@ -2,6 +2,10 @@
 
 Walks every view at 1440×900 and at a 1280×720 projector and saves a screenshot of each under
 ``test-artifacts/`` (``<view>-<width>x<height>.png``, plus full-page ``<view>-full.png``): look at them.
+Visual regression: at 1280×720 every view and every workshop step (run) is compared with its reference in
+``docs/screenshots/`` (half size, so font antialiasing averages out) and must stay within a mean pixel
+difference of ``MAX_MEAN_DIFF``; ``DORASIM_UPDATE_SCREENSHOTS=1`` rewrites the references after a change
+made on purpose (look at them before committing).
 Checks what a screenshot alone cannot prove: no exception on any view, Compare's five cards with their
 whole labels and numbers visible without scrolling at 1280×720, a tuned change moves the cards, a shared
 link opens the results. Skipped (with the reason) where /usr/bin/chromium is missing — except in CI
@@ -30,6 +34,11 @@ RUN_SECONDS = 120
 SIZES = ((1440, 900), (1280, 720))
 VIEWS = ("compare", "forecast", "plan", "learn", "levers", "events", "data", "share")
 TINY = "reps=4&days=28"
+# Forecast's start and target pinned (by default the work starts on the coming Monday, a date that moves)
+PINNED = "forecast.start=2026-03-02&forecast.target=2026-03-30&forecast.reps=20"
+REFERENCES = ROOT / "docs" / "screenshots"
+MAX_MEAN_DIFF = 2.0  # mean absolute difference per channel (0–255) at half size; a changed sentence costs ~0.7
+WORKSHOP_STEPS = 6
 SERVER_PIDS: list[int] = []
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -115,6 +124,44 @@ def assert_no_exception(page, where: str) -> None:
     assert not errors, f"{where}: {errors[0][:500]}"
 
 
+def half_size(png: bytes):
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    return image.resize((image.width // 2, image.height // 2), Image.Resampling.BOX)
+
+
+def matches_reference(page, name: str) -> str | None:
+    """Compare the page (1280×720) with its reference; returns what is wrong, or None."""
+    import numpy as np
+    from PIL import Image
+
+    page.mouse.move(0, 0)  # no hover: a tooltip or toolbar is not part of the picture
+    page.wait_for_timeout(300)
+    shot = half_size(page.screenshot())
+    reference = REFERENCES / f"{name}.png"
+    shot.save(ARTIFACTS / f"{name}-half.png", optimize=True)
+    if os.environ.get("DORASIM_UPDATE_SCREENSHOTS") == "1":  # a palette of 256 keeps a reference small
+        REFERENCES.mkdir(parents=True, exist_ok=True)
+        shot.quantize(colors=256, dither=Image.Dither.NONE).save(reference, optimize=True)
+        return None
+    if not reference.exists():
+        return f"{name}: no reference {reference.relative_to(ROOT)} (DORASIM_UPDATE_SCREENSHOTS=1 writes it)"
+    expected = np.asarray(Image.open(reference).convert("RGB"), dtype=float)
+    got = np.asarray(shot, dtype=float)
+    if expected.shape != got.shape:
+        return f"{name}: {got.shape[1]}x{got.shape[0]} against the reference's {expected.shape[1]}x{expected.shape[0]}"
+    diff = float(np.abs(expected - got).mean())
+    with open(ARTIFACTS / "screenshot-differences.txt", "a", encoding="utf-8") as log:
+        log.write(f"{name}\t{diff:.2f}\n")
+    if diff > MAX_MEAN_DIFF:
+        Image.fromarray(np.abs(expected - got).astype("uint8")).save(ARTIFACTS / f"{name}-diff.png")
+        return f"{name}: mean pixel difference {diff:.1f} > {MAX_MEAN_DIFF} (see test-artifacts/{name}-diff.png)"
+    return None
+
+
 def full_screenshot(page, path: Path, width: int) -> None:
     """Streamlit scrolls inside its main block: grow the viewport to it so the whole page is captured."""
     height = page.evaluate("() => (document.querySelector('[data-testid=\"stMain\"]') || document.body).scrollHeight")
@@ -126,18 +173,46 @@ def full_screenshot(page, path: Path, width: int) -> None:
 @pytest.mark.parametrize(("width", "height"), SIZES)
 def test_every_view_draws_without_errors_and_is_captured(server, browser, width, height):
     page = browser.new_page(viewport={"width": width, "height": height})
+    changed = []
     for view in VIEWS:
         page.set_viewport_size({"width": width, "height": height})
-        page.goto(f"{server}/?view={view}&{TINY}")
+        page.goto(f"{server}/?view={view}&{TINY}&{PINNED}")
         wait_until_drawn(page)
         if view == "learn":  # the first workshop step, run
             page.get_by_role("button", name="Run it").click()
             wait_until_drawn(page)
         assert_no_exception(page, view)
         page.screenshot(path=str(ARTIFACTS / f"{view}-{width}x{height}.png"))
+        if width == 1280 and view != "learn":  # the workshop's steps are compared one by one below
+            changed.append(matches_reference(page, view))
         if width == 1440:
             full_screenshot(page, ARTIFACTS / f"{view}-full.png", width)
     page.close()
+    changed = [c for c in changed if c]
+    assert not changed, "\n".join(changed)
+
+
+def test_every_workshop_step_ends_on_its_picture_within_a_projector(server, browser):
+    """Each step, run, at 1280×720: question, chart and discussion all visible, and as in its reference."""
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.goto(f"{server}/?view=learn&{TINY}")
+    wait_until_drawn(page)
+    changed = []
+    for step in range(1, WORKSHOP_STEPS + 1):
+        page.locator('[data-testid="stButtonGroup"] button').nth(step - 1).click()
+        wait_until_drawn(page)
+        page.get_by_role("button", name="Run it").click()
+        wait_until_drawn(page)
+        assert_no_exception(page, f"workshop step {step}")
+        for testid in ("stAlertContentInfo", "stAlertContentSuccess", "stVegaLiteChart"):
+            box = page.locator(f'[data-testid="{testid}"]').first.bounding_box()
+            assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 720, \
+                f"step {step}: {testid} is not wholly on a 1280x720 screen ({box})"
+        page.screenshot(path=str(ARTIFACTS / f"learn-{step}-1280x720.png"))
+        changed.append(matches_reference(page, f"learn-{step}"))
+    page.close()
+    changed = [c for c in changed if c]
+    assert not changed, "\n".join(changed)
 
 
 def test_compare_cards_are_whole_and_visible_on_a_projector(server, browser):

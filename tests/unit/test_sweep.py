@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import sim.analysis.sweep as sweep_module
+import sim.analysis.sweep_spec as sweep_spec_module
 from sim.analysis.runner import ReplicationResult
 from sim.analysis.stability import Backlog
 from sim.analysis.sweep import (
@@ -203,7 +204,7 @@ def test_fingerprint_changes_with_anything_that_changes_the_numbers():
 def test_fingerprint_changes_with_the_simulator_build(monkeypatch):
     spec = load_sweep(DATA / "tiny.toml")
     before = spec.fingerprint()
-    monkeypatch.setattr(sweep_module, "model_digest", lambda: "another build")
+    monkeypatch.setattr(sweep_spec_module, "model_digest", lambda: "another build")
     assert spec.fingerprint() != before
 
 
@@ -472,3 +473,12 @@ def test_sweep_from_dict_accepts_a_scenario_as_base():
     base = load_scenario(DATA / "tiny_base.toml")
     spec = sweep_from_dict({"vary": {"ci.runners": [1, 2]}}, source="app", base=base)
     assert spec.base is base and spec.design == "grid" and spec.points == 2
+
+
+def test_ranked_levers_put_a_runaway_end_after_the_steady_levers():
+    from sim.analysis.sweep import ranked_levers
+
+    rows = [{"key": "a", "swing": 9.0, "unstable": True}, {"key": "b", "swing": 3.0, "unstable": False},
+            {"key": "c", "swing": 0.0, "unstable": False}, {"key": "d", "swing": 5.0, "unstable": False}]
+    # tornado rows come sorted by swing; a lever that does not move the metric is left out
+    assert [r["key"] for r in ranked_levers(sorted(rows, key=lambda r: -r["swing"]))] == ["d", "b", "a"]
