@@ -173,6 +173,12 @@ def backtest_cut(logs: EventLogs, cut: dt.date, settings: BacktestSettings) -> d
         n = created_between(columns, cut, cut + dt.timedelta(days=30)) if size == "actual30" else int(size)
         if n >= 1 and n not in sizes:
             sizes.append(n)
+    history = (day_ns(cut) - int(columns.deploy_t.min())) // NS_PER_DAY if columns.deploy_t.size else 0
+    if history < settings.window_days:
+        record["not_judged"] = (f"too little history: the first release is {max(history, 0)} days before the cut, "
+                                f"the window needs {settings.window_days}")
+        record["seconds"] = time.perf_counter() - began
+        return record
     if releases < MIN_WINDOW_RELEASES:
         record["not_judged"] = f"no release in the {settings.window_days} days before the cut"
         record["seconds"] = time.perf_counter() - began

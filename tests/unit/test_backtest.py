@@ -231,3 +231,11 @@ def test_a_plan_from_a_thin_calibrated_baseline_says_so(tmp_path, capsys):
     assert "deployment(s) in its window" in doc["caveat"]
     assert main(["run", str(tmp_path / "ours.toml"), "--reps", "2", "--workers", "1", "--json"]) == 0
     assert any("calibrated on" in w for w in json.loads(capsys.readouterr().out)["warnings"])
+
+
+def test_a_cut_with_too_little_history_is_not_judged():
+    logs = release_logs(days=200)
+    first = pd.to_datetime(logs.deployments["time_created"]).min().date()
+    cut = first + dt.timedelta(days=30)
+    result = backtest(logs, cuts=[cut], settings=BacktestSettings(method="throughput"), workers=1)
+    assert result["cases"] == [] and "too little history" in result["not_judged"][0]["reason"]
