@@ -113,8 +113,9 @@ def test_a_model_backtest_calibrates_each_window_and_forecasts_from_the_cut():
 
 def test_a_window_without_releases_is_not_judged():
     logs = release_logs()
-    quiet = make_logs(logs.changes, logs.deployments[logs.deployments["time_created"] >= ts(CUT, 0)],
-                      logs.incidents.iloc[0:0])
+    times = logs.deployments["time_created"]
+    keep = (times >= ts(CUT, 0)) | (times < ts(CUT - dt.timedelta(days=200), 0))  # history, then a quiet window
+    quiet = make_logs(logs.changes, logs.deployments[keep], logs.incidents.iloc[0:0])
     result = backtest(quiet, cuts=[CUT], settings=BacktestSettings(method="throughput"), workers=1)
     assert result["cases"] == [] and "no release" in result["not_judged"][0]["reason"]
 
