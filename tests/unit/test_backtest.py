@@ -240,3 +240,16 @@ def test_a_cut_with_too_little_history_is_not_judged():
     cut = first + dt.timedelta(days=30)
     result = backtest(logs, cuts=[cut], settings=BacktestSettings(method="throughput"), workers=1)
     assert result["cases"] == [] and "too little history" in result["not_judged"][0]["reason"]
+
+
+def test_a_calibrated_scenario_forecasts_from_the_end_of_its_window_with_its_release_state():
+    from sim.analysis.forecast import forecast, moved_to, state_date
+
+    logs = release_logs()
+    start, end = CUT - dt.timedelta(days=90), CUT
+    scenario = calibrate(logs_at(logs, start, end), reps=2, check_reps=2, workers=1, window=(start, end)).scenario
+    assert state_date(scenario) == CUT
+    assert forecast(scenario, 5, reps=2, workers=1)["start"] == CUT.isoformat()
+    later = moved_to(scenario, CUT - dt.timedelta(days=7), source="test")
+    assert state_date(later) == CUT  # the state keeps its date when the start moves before it
+    assert moved_to(scenario, CUT + dt.timedelta(days=7), source="test").release.state_day == -1
