@@ -225,6 +225,9 @@ def _calibrate_window(window: EventLogs, bounds: tuple[dt.date, dt.date],
                "deployments": report["counts"].get("deployments"),
                "engineers": result.scenario.team.engineers, "cadence": result.scenario.release.cadence,
                "gap_days": result.scenario.release.gap_days if result.scenario.release.cadence == "irregular" else None,
+               "gap_law": result.scenario.release.gap_law if result.scenario.release.cadence == "irregular" else None,
+               "branch_lifetime_days": result.scenario.branching.branch_lifetime_days,
+               "strategy": result.scenario.branching.strategy,
                "pending_hazard": (result.scenario.release.pending_hazard
                                   if result.scenario.release.cadence == "when_ready" else None)}
     return result.scenario, summary

@@ -49,6 +49,7 @@ from sim.analysis.calibrate_search import (
     scaled_error,
 )
 from sim.analysis.log_facts import Estimate, LogFacts, read_facts
+from sim.analysis.release_gaps import IRREGULAR_MAX_BRANCH_DAYS
 from sim.analysis.parallel import run_tasks
 from sim.analysis.stability import stability_sentence
 from sim.errors import InputError
@@ -70,7 +71,6 @@ CHECK_REPS = 20           # replications of the final check (what the report sho
 FIT_CHANGES = 150_000     # changes a replication simulates in its window while fitting, at most
 MIN_FIT_DAYS = 28         # ... but never fewer days than this (four weeks: every weekday four times)
 MIN_LEAD_FIT_DEPLOYMENTS = 3  # an irregular team's lead time is fitted from this many releases on
-IRREGULAR_MAX_BRANCH_DAYS = 120.0  # the longest branch life the fit may choose for a team releasing when ready
 RELEASE_WHEN_READY = ("irregular", "when_ready")  # cadences of teams that release when they judge it ready
 
 

@@ -4,10 +4,20 @@ The gaps between consecutive planned releases in the window are complete observa
 within :data:`SAME_RELEASE_DAYS` of the one before is a fix-up of it, not a gap); the time from
 the last release to the window's end is a censored one (the next gap is at least that long), and so
 is the time from the window's start to its first release (the gap running then was at least that
-long). The log-normal's median and log-scale spread are fitted by maximum likelihood over all of them
-(long waits at either end pull the fit towards longer gaps, as they should). With a single complete gap the
-spread is held at the prior's :data:`~sim.model.release_process.PRIOR_SPREAD`; with none (a single
-release event) the mean gap is the window over 1.5 (the Jeffreys estimate of a Poisson rate seen once).
+long). Two laws are fitted by maximum likelihood over all of them (long waits at either end pull the
+fit towards longer gaps, as they should):
+
+- the **log-normal** (median and log-scale spread; with a single complete gap the spread is held at
+  the prior's :data:`~sim.model.release_process.PRIOR_SPREAD`);
+- the **exponential**, a memoryless release clock (one parameter, the release rate).
+
+The law with the lower Akaike criterion (2k − 2 log L, the same gaps and censored waits for both) is
+kept. A spread-out log-normal has a hazard that falls with the time waited, so a few gaps and long
+censored waits make it predict ever longer waits; the exponential needs the evidence of a second
+parameter before it gives way. With fewer than two complete gaps the log-normal's spread could only be
+assumed, not read, and the exponential is kept. The exponential's rate is the Jeffreys estimate
+(R + ½) / T of R release events in the window's T days (the memoryless clock counts the gap running
+at the window's start whole), stored as the median gap ln 2 · T / (R + ½).
 
 A team is taken as releasing irregularly when its planned releases follow no calendar pattern (no
 weekend train, no daily window) and are at least :data:`IRREGULAR_MEAN_GAP_DAYS` apart on average, or
@@ -17,7 +27,7 @@ when there are too few of them to show any pattern.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import optimize, stats
@@ -29,6 +39,7 @@ MIN_GAP_DAYS = 1 / 24            # same-hour releases count as an hour apart
 SAME_RELEASE_DAYS = 1.0          # releases closer than this are one release event for the gap fit
 IRREGULAR_MEAN_GAP_DAYS = 2.0   # releases further apart than this on average are not a continuous flow
 IRREGULAR_WINDOW_HOURS = 0.25   # an irregular release ships one batch: its window closes within the quarter hour
+IRREGULAR_MAX_BRANCH_DAYS = 120.0  # the longest branch life read or fitted for a team releasing when ready
 MIN_SPREAD = 0.2
 MAX_SPREAD = 3.0
 
@@ -42,6 +53,8 @@ class GapFit:
     note: str
     log_likelihood: float | None = None  # of the gaps and censored waits (days), at the fit; None: nothing fitted
     parameters: int = 2
+    law: str = "lognormal"     # lognormal | exponential (release.gap_law)
+    evidence: int = 0          # release.gap_evidence: complete gaps (log-normal) or release events (exponential)
 
 
 @dataclass(frozen=True)
@@ -103,18 +116,53 @@ def release_gaps(times_ns: np.ndarray, window_end_ns: int) -> tuple[np.ndarray, 
 
 
 def fit_gaps(gaps: np.ndarray, waited: float, window_days: float, lead_in: float = 0.0) -> GapFit:
-    """Median and log-scale spread of the gaps (days), the censored waits at both ends included; see the module
-    docstring."""
+    """The gap law of the window (days), the censored waits at both ends included: the log-normal or the
+    exponential, whichever Akaike's criterion prefers; see the module docstring."""
+    gaps = np.asarray(gaps, dtype=float)
+    exponential = fit_exponential(gaps, waited, window_days, lead_in)
+    if gaps.size < 2:
+        return exponential
+    lognormal = fit_lognormal(gaps, waited, window_days, lead_in)
+    assert lognormal.log_likelihood is not None and exponential.log_likelihood is not None
+    aic_lognormal = 2 * lognormal.parameters - 2 * lognormal.log_likelihood
+    aic_exponential = 2 * exponential.parameters - 2 * exponential.log_likelihood
+    comparison = (f"; Akaike's criterion {aic_exponential:.1f} exponential, {aic_lognormal:.1f} log-normal")
+    if aic_lognormal < aic_exponential:
+        return replace(lognormal, note=lognormal.note + comparison)
+    return replace(exponential, note=exponential.note + comparison)
+
+
+def fit_exponential(gaps: np.ndarray, waited: float, window_days: float, lead_in: float = 0.0) -> GapFit:
+    """The memoryless release clock: the Jeffreys rate (R + ½) / T of the window's R release events, as a median
+    gap; its log-likelihood (for the comparison) at the maximum over the same gaps and censored waits as the
+    log-normal's."""
+    gaps = np.asarray(gaps, dtype=float)
+    n = gaps.size
+    events = n + 1
+    rate = (events + 0.5) / max(window_days, MIN_GAP_DAYS)
+    median = math.log(2.0) / rate
+    exposure = float(gaps.sum()) + sum(t for t in (waited, lead_in) if t > MIN_GAP_DAYS)
+    log_likelihood = None
+    if n > 0 and exposure > 0:
+        best = n / exposure
+        log_likelihood = n * math.log(best) - best * exposure
+    note = (f"{_count(events, 'release')} in {window_days:.0f} days ({n} complete gaps, {lead_in:.0f} days before the "
+            f"first and {waited:.0f} days since the last one): a memoryless release clock of mean gap "
+            f"{1 / rate:.0f} days (the Jeffreys estimate of the release rate), exponential")
+    return GapFit(median, PRIOR_SPREAD, n, waited, note, log_likelihood, 1, "exponential", events)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def fit_lognormal(gaps: np.ndarray, waited: float, window_days: float, lead_in: float = 0.0) -> GapFit:
+    """Median and log-scale spread of at least one complete gap (days), the censored waits at both ends
+    included."""
     gaps = np.asarray(gaps, dtype=float)
     n = gaps.size
     if n == 0:
-        # one release event in the window: the Jeffreys estimate of a Poisson rate, (1 + ½) / window, sets
-        # the mean gap, and the prior spread turns it into a median
-        mean = window_days / 1.5
-        median = max(1.0, mean / math.exp(PRIOR_SPREAD**2 / 2))
-        return GapFit(median, PRIOR_SPREAD, 0, waited,
-                      f"one release in {window_days:.0f} days: a mean gap of {mean:.0f} days (the Jeffreys "
-                      f"estimate of the release rate) with the prior spread")
+        raise ValueError("a log-normal gap law needs at least one complete gap")
     logs = np.log(gaps)
     censored = [math.log(t) for t in (waited, lead_in) if t > MIN_GAP_DAYS]
 
@@ -136,7 +184,8 @@ def fit_gaps(gaps: np.ndarray, waited: float, window_days: float, lead_in: float
     # the likelihood in days (the log-normal density of a gap is that of its log over the gap)
     log_likelihood = float(np.sum(stats.norm.logpdf(logs, mu, spread) - logs)
                            + (np.sum(stats.norm.logsf(censored, mu, spread)) if censored else 0.0))
-    return GapFit(float(math.exp(mu)), float(spread), n, waited, note, log_likelihood, 2 if n >= 2 else 1)
+    return GapFit(float(math.exp(mu)), float(spread), n, waited, note, log_likelihood, 2 if n >= 2 else 1,
+                  "lognormal", n)
 
 
 def looks_irregular(releases: int, window_days: float, calendar_cadence: str | None) -> bool:

@@ -57,15 +57,21 @@ def uses_irregular(scenario: Scenario) -> bool:
     return scenario.release.cadence == "irregular"
 
 
-def _gap_hours(mu: float, sigma: float, u: np.ndarray) -> np.ndarray:
-    """Log-normal gaps (hours) at uniform quantiles ``u``."""
+def _gap_hours(mu: float, sigma: float, u: np.ndarray, law: str = "lognormal") -> np.ndarray:
+    """Gaps (hours) at uniform quantiles ``u``: log-normal of log-median ``mu`` and spread ``sigma``, or
+    exponential of median exp(``mu``) (``law = "exponential"``)."""
+    if law == "exponential":
+        return np.maximum(MIN_GAP_HOURS, math.exp(mu) / math.log(2.0) * -np.log1p(-np.minimum(u, 1.0 - 1e-12)))
     return np.maximum(MIN_GAP_HOURS, np.exp(mu + sigma * math.sqrt(2.0) * special.erfinv(2.0 * u - 1.0)))
 
 
-def residual_gap_hours(mu: float, sigma: float, waited_hours: float, u: float) -> float:
-    """A gap drawn from those longer than ``waited_hours`` (quantile ``u`` of the conditional law), in hours."""
+def residual_gap_hours(mu: float, sigma: float, waited_hours: float, u: float, law: str = "lognormal") -> float:
+    """A gap drawn from those longer than ``waited_hours`` (quantile ``u`` of the conditional law), in hours.
+    The exponential law is memoryless: the time still to wait does not depend on the time waited."""
     if waited_hours <= 0:
-        return float(_gap_hours(mu, sigma, np.array([u]))[0])
+        return float(_gap_hours(mu, sigma, np.array([u]), law)[0])
+    if law == "exponential":
+        return waited_hours + max(MIN_GAP_HOURS, float(_gap_hours(mu, sigma, np.array([u]), law)[0]))
     z = (math.log(waited_hours) - mu) / sigma
     below = 0.5 * math.erfc(-z / math.sqrt(2.0))  # P(gap <= waited)
     q = below + u * (1.0 - below)
@@ -79,21 +85,22 @@ def irregular_opens(scenario: Scenario, generator: np.random.Generator, total_ho
     """Release-window opening times (simulation hours, ascending) over ``[0, total_hours)``."""
     release = scenario.release
     mu, sigma = math.log(release.gap_days * HOURS_PER_DAY), max(release.gap_spread, 1e-3)
+    law = release.gap_law
     opens: list[float] = []
     if release.state_day >= 0:
         anchor = window_start_hours + (release.state_day - release.days_since_release) * HOURS_PER_DAY
         waited = release.days_since_release * HOURS_PER_DAY
-        t = anchor + residual_gap_hours(mu, sigma, waited, float(generator.random()))
+        t = anchor + residual_gap_hours(mu, sigma, waited, float(generator.random()), law)
         back = anchor
         while back >= 0 and len(opens) < MAX_GAPS:
             opens.append(back)
-            back -= float(_gap_hours(mu, sigma, generator.random(1))[0])
+            back -= float(_gap_hours(mu, sigma, generator.random(1), law)[0])
         opens.reverse()
     else:
-        t = float(generator.random()) * float(_gap_hours(mu, sigma, generator.random(1))[0])
+        t = float(generator.random()) * float(_gap_hours(mu, sigma, generator.random(1), law)[0])
     while t < total_hours and len(opens) < MAX_GAPS:
         opens.append(t)
-        t += float(_gap_hours(mu, sigma, generator.random(1))[0])
+        t += float(_gap_hours(mu, sigma, generator.random(1), law)[0])
     opens.append(t)  # one beyond the horizon, so "the next window" exists
     return opens
 
@@ -112,7 +119,12 @@ def draw_parameters(scenario: Scenario, generator: np.random.Generator) -> Scena
     release, team = scenario.release, scenario.team
     values: dict[str, float] = {}
     n = release.gap_evidence
-    if n > 0 and release.cadence == "irregular":
+    if n > 0 and release.cadence == "irregular" and release.gap_law == "exponential":
+        # the Jeffreys posterior Gamma(n + ½, T) of a Poisson release rate seen n times in T days, relative to
+        # its mean (n + ½) / T, which the fit stores as the median gap ln 2 · T / (n + ½)
+        factor = float(generator.gamma(n + 0.5, 1.0 / (n + 0.5)))
+        values["release.gap_days"] = float(min(3650.0, max(0.05, release.gap_days / factor)))
+    elif n > 0 and release.cadence == "irregular":
         m = math.log(release.gap_days)
         s2 = release.gap_spread ** 2
         nu_n = PRIOR_NU + n

@@ -168,8 +168,13 @@ class Release(_Section):
     manual_error_rate: float = _p("Manual deployment error rate", 0.05, "probability per deploy", "assumed",
                                   "probability a manual deployment fails by a checklist error", ge=0, le=1)
     gap_days: float = _p("Median gap between irregular releases", 14.0, "days", "assumed",
-                         "irregular cadence: median of the log-normal gaps between release windows", gt=0, le=3650,
+                         "irregular cadence: median of the gaps between release windows", gt=0, le=3650,
                          fixed="the irregular release windows are drawn once per run")
+    gap_law: Literal["lognormal", "exponential"] = _p(
+        "Law of gaps between irregular releases", "lognormal", "lognormal | exponential", "assumed",
+        "irregular cadence: lognormal = gaps of median release.gap_days and log-scale spread release.gap_spread; "
+        "exponential = a memoryless release clock of median gap release.gap_days (release.gap_spread unused)",
+        fixed="the irregular release windows are drawn once per run")
     gap_spread: float = _p("Spread of gaps between irregular releases", 0.8, "log-scale standard deviation",
                            "assumed", "irregular cadence: standard deviation of the log of a gap (0 = fixed gaps)",
                            ge=0, le=4, fixed="the irregular release windows are drawn once per run")

@@ -22,6 +22,7 @@ from sim.analysis.log_facts.facts import (
     _ReaderBase,
 )
 from sim.analysis.release_gaps import (
+    IRREGULAR_MAX_BRANCH_DAYS,
     IRREGULAR_WINDOW_HOURS,
     fit_gaps,
     looks_irregular,
@@ -96,10 +97,18 @@ class ReleaseReader(_ReaderBase):
             "when_ready_pending_hazard": None if hazard is None else hazard.per_day,
             "when_ready_preferred_by_aic": prefers_pending(fit, hazard)}
         self.set("release.cadence", "irregular", fit.note)
-        self.set("release.gap_days", round(min(3650.0, fit.gap_days), 4), "median of the fitted log-normal gaps")
-        self.set("release.gap_spread", round(fit.gap_spread, 4), "log-scale spread of the fitted gaps")
-        self.set("release.gap_evidence", fit.gaps, "complete gaps in the window: each replication draws its own "
-                                                   "gap median and spread")
+        law = "log-normal" if fit.law == "lognormal" else "exponential"
+        self.set("release.gap_law", fit.law, f"the {law} law fits the window's gaps better by Akaike's criterion"
+                 if fit.gaps >= 2 else "fewer than two complete gaps: no spread can be read, the memoryless "
+                                       "clock is kept")
+        self.set("release.gap_days", round(min(3650.0, fit.gap_days), 4), f"median of the fitted {law} gaps")
+        if fit.law == "lognormal":
+            self.set("release.gap_spread", round(fit.gap_spread, 4), "log-scale spread of the fitted gaps")
+            self.set("release.gap_evidence", fit.evidence, "complete gaps in the window: each replication draws its "
+                                                           "own gap median and spread")
+        else:
+            self.set("release.gap_evidence", fit.evidence, "release events in the window: each replication draws "
+                                                           "its own release rate")
         self.set("release.days_since_release", round(min(3650.0, waited), 4),
                  "days from the last release to the window's end (the state a forecast starts from)")
         self.set("release.window_hours", IRREGULAR_WINDOW_HOURS,
@@ -300,4 +309,13 @@ class ReleaseReader(_ReaderBase):
             self.facts.stats["median_hours_waiting_for_release"] = max(0.0, lead - median)
         trunk = median < 24.0
         self.set("branching.strategy", "trunk" if trunk else "long_lived", how)
+        cadence = self.facts.estimates.get("release.cadence")
+        if cadence is not None and cadence.value in ("irregular", "when_ready"):
+            # a team releasing when ready: the time before release is read from its own changes, not the
+            # base's, even where too few releases let the lead time be fitted by simulation (calibrate may
+            # refine it then); the model's per-change review (trunk) or branch life (about half of it passes
+            # before a change merges) that gives this median
+            days = median / 24.0 / (2.0 if trunk else 0.55)
+            self.set("branching.branch_lifetime_days", round(min(IRREGULAR_MAX_BRANCH_DAYS, max(0.01, days)), 4),
+                     f"{how}: the branch lifetime that gives it")
         return trunk
