@@ -127,11 +127,40 @@ def test_the_gap_fit_recovers_a_log_normal_and_heeds_the_wait():
     assert fit_gaps(few, 90.0, 180).gap_days > fit_gaps(few, 2.0, 180).gap_days  # a long wait is evidence
 
 
-def test_thin_data_fall_back_to_the_window_and_the_prior():
+def test_thin_data_fall_back_to_the_memoryless_clock_at_the_jeffreys_rate():
     lone = fit_gaps(np.empty(0), 40.0, 180)
-    assert lone.gap_days * math.exp(lone.gap_spread**2 / 2) == pytest.approx(120.0)  # mean gap 180 / 1.5
-    one = fit_gaps(np.array([30.0]), 0.0, 180)
-    assert one.gaps == 1 and one.gap_spread == 1.0
+    assert lone.law == "exponential" and lone.evidence == 1
+    assert lone.gap_days / math.log(2) == pytest.approx(120.0)  # mean gap 180 / (1 + ½)
+    one = fit_gaps(np.array([30.0]), 0.0, 180)  # one gap: no spread can be read
+    assert one.law == "exponential" and one.gaps == 1 and one.evidence == 2
+    assert one.gap_days / math.log(2) == pytest.approx(72.0)  # 180 / (2 + ½)
+
+
+def test_akaike_chooses_the_law_the_gaps_came_from():
+    generator = np.random.default_rng(5)
+    narrow = stats.lognorm(0.4, scale=20.0).rvs(size=40, random_state=generator)
+    assert fit_gaps(narrow, 5.0, float(narrow.sum()) + 5.0).law == "lognormal"
+    memoryless = stats.expon(scale=20.0).rvs(size=40, random_state=generator)
+    fit = fit_gaps(memoryless, 5.0, float(memoryless.sum()) + 5.0)
+    assert fit.law == "exponential" and "Akaike" in fit.note
+    assert fit.gap_days / math.log(2) == pytest.approx(20.0, rel=0.3)
+
+
+def test_the_exponential_clock_is_memoryless():
+    mu = math.log(240.0)
+    assert residual_gap_hours(mu, 0.0, 0.0, 0.5, "exponential") == pytest.approx(240.0)  # the median
+    for u in (0.1, 0.5, 0.9):
+        fresh = residual_gap_hours(mu, 0.0, 0.0, u, "exponential")
+        assert residual_gap_hours(mu, 0.0, 1000.0, u, "exponential") == pytest.approx(1000.0 + fresh)
+
+
+def test_exponential_draws_follow_the_gamma_posterior_of_the_rate():
+    scenario = IRREGULAR.with_values({"release.gap_law": "exponential", "release.gap_evidence": 3}, source="test")
+    generator = np.random.default_rng(6)
+    rates = np.array([1.0 / draw_parameters(scenario, generator).release.gap_days for _ in range(4000)])
+    # Gamma(3 + ½) relative to its mean: mean 1 / gap_days, coefficient of variation 1 / sqrt(3.5)
+    assert np.mean(rates) * 10.0 == pytest.approx(1.0, rel=0.05)
+    assert np.std(rates) / np.mean(rates) == pytest.approx(1 / math.sqrt(3.5), rel=0.1)
 
 
 def test_what_counts_as_irregular():

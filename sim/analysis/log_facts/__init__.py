@@ -21,7 +21,8 @@ Working hours
     Logs are in UTC; the 8-hour span holding most changes is taken as the team's 09:00–17:00 and
     every time-of-day pattern is read in that local time.
 Work
-    changes per working day (hotfix changes excluded) → ``team.engineers`` x
+    changes per working day (hotfix changes excluded; weekend changes counted in, the model's
+    team works on working days) → ``team.engineers`` x
     ``team.changes_per_engineer_per_day``: the team size is the effective number of authors when
     ``changes.csv`` names them (an ``author`` column), else the output at the base's rate per
     engineer; the changes seen → ``team.output_evidence``, their month-to-month spread beyond

@@ -76,15 +76,17 @@ class WorkReader(_ReaderBase):
             self.facts.missing.append("no changes created on a working day inside the window: team size and "
                                       "output per engineer left at the base's values")
             return
-        per_day = float((~weekend).sum()) / working_days
+        # the model's team works on working days: changes made at weekends are output too, so they are
+        # counted in the working days' rate (the window's throughput is kept, not its weekends)
+        per_day = float(team_changes.sum()) / working_days
         self.facts.stats["changes_per_working_day"] = per_day
         if weekend.any():
             share = float(weekend.mean())
             self.facts.stats["weekend_change_share"] = share
             if share > 0.03:
                 self.facts.warnings.append(
-                    f"{share:.0%} of changes were made at weekends; the scenario keeps team.overtime at "
-                    f"{self.base_value('team.overtime')} (set it if the team works weekends)")
+                    f"{share:.0%} of changes were made at weekends: they count in the output per working day; "
+                    f"the scenario keeps team.overtime at {self.base_value('team.overtime')}")
         rate = float(self.base_value("team.changes_per_engineer_per_day"))
         names = None if self.authors is None else self.authors[team_changes]
         effective = None if names is None else effective_authors(names)
