@@ -167,12 +167,24 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
                      "simulation; defect rate, branch lifetime and repair times left at the base's values")
         return [], notes
     fit: list[FitParameter] = []
+    # a team releasing when ready: the time before release is read from its changes (the lead-time split),
+    # and the rest of its lead time is the wait for a release, which the gap law carries; the lead time
+    # the model misses (old work a release ships) is reported, not put on every new change's branch
+    split = irregular and "branching.branch_lifetime_days" in facts.estimates
     if counts["deployments"] < 5:
         # a team releasing when ready shows its lead time in a few releases; failures need more
+        if split:
+            notes.append(f"only {counts['deployments']} deployments in the window: nothing fitted by simulation "
+                         "(the branch lifetime is read from the lead-time split); defect rate and repair times "
+                         "left at the base's values (5 needed)")
+            return [], notes
         notes.append(f"only {counts['deployments']} deployments in the window: the branch lifetime is fitted to "
                      "the lead time; defect rate and repair times left at the base's values (5 needed)")
         return [_lead_parameter(facts, scenario)], notes
-    if lead is not None:
+    if split:
+        notes.append("the branch lifetime is read from the lead-time split, not fitted to the lead time: the wait "
+                     "for a release is the gap law's")
+    elif lead is not None:
         fit.append(_lead_parameter(facts, scenario))
         if facts.stats.get("release_train_full"):
             # changes queue for a full release train: their wait also depends on the backlog the

@@ -33,6 +33,8 @@ from sim.analysis.release_gaps import (
 from sim.model.calendar import Calendar
 from sim.model.constants import DAILY_RELEASE_HOUR, WEEKEND_RELEASE_HOUR
 
+MAX_WARMUP_DAYS = 365  # simulation.warmup_days' range
+
 
 def window_days(cadence: str, first: dt.date, days: int) -> set[dt.date]:
     """The days on which the model's calendar opens a release window of ``cadence`` within ``days`` days from
@@ -114,9 +116,20 @@ class ReleaseReader(_ReaderBase):
         self.set("release.window_hours", IRREGULAR_WINDOW_HOURS,
                  "a release is one cut of what is ready: its window closes before a second batch could follow")
         self.facts.stats["days_since_release"] = waited
+        # the window's first releases ship work created before it (the gap running at its start): the
+        # simulation must hold that work, so its warm-up reaches back to the oldest change they ship
+        shipped = (a.first_deploy >= 0) & self.in_window(a.deploy_t[np.clip(a.first_deploy, 0, None)])
+        if shipped.any():
+            reach = (self.start - int(a.change_t[shipped].min())) / NS_PER_DAY
+            base = int(self.base_value("simulation.warmup_days"))
+            if reach > base:
+                days = int(min(MAX_WARMUP_DAYS, math.ceil(reach)))
+                self.set("simulation.warmup_days", days,
+                         f"the window's releases ship changes created up to {reach:.0f} days before it: the "
+                         f"simulation starts early enough to hold them")
         self.facts.stats["release_gaps_days"] = [round(float(g), 3) for g in gaps]
 
-    def _cadence(self, rows: np.ndarray) -> tuple[str, str]:
+    def _cadence(self, rows: np.ndarray) -> tuple[str, str] | None:
         local = self.local(self.a.deploy_t[rows])
         weekday = local.day_of_week.to_numpy()
         hour = (local.hour + local.minute / 60).to_numpy()
@@ -141,7 +154,10 @@ class ReleaseReader(_ReaderBase):
         return "continuous", (f"{len(rows)} planned deployments at any time of the working week "
                               f"({per_day:.1f} per deployment day)")
 
-    def _weekend_cadence(self, weekend_local: pd.DatetimeIndex, share: float) -> tuple[str, str]:
+    def _weekend_cadence(self, weekend_local: pd.DatetimeIndex, share: float) -> tuple[str, str] | None:
+        """The Saturday train whose windows the weekend releases match best, or None when they ship in fewer
+        than half of its windows (a train ships whenever work is ready; a few Saturday releases in a long
+        window are a team releasing when ready, read as irregular)."""
         saturdays = {(d - pd.Timedelta(days=d.day_of_week - SATURDAY)).date() for d in weekend_local.normalize()}
         first = pd.Timestamp(self.start + self.offset_ns).date()
         days = [first + dt.timedelta(days=i) for i in range((self.end - self.start) // NS_PER_DAY)]
@@ -151,6 +167,8 @@ class ReleaseReader(_ReaderBase):
             return len(windows & saturdays) / max(1, len(windows | saturdays))
 
         best = max(candidates, key=lambda c: (jaccard(candidates[c]), -len(candidates[c])))
+        if len(candidates[best] & saturdays) < 0.5 * len(candidates[best]):
+            return None
         return best, (f"{share:.0%} of planned deployments ship at weekends, on {len(saturdays)} Saturdays "
                       f"(matching the {best} Saturday windows)")
 
