@@ -253,3 +253,42 @@ def test_a_calibrated_scenario_forecasts_from_the_end_of_its_window_with_its_rel
     later = moved_to(scenario, CUT - dt.timedelta(days=7), source="test")
     assert state_date(later) == CUT  # the state keeps its date when the start moves before it
     assert moved_to(scenario, CUT + dt.timedelta(days=7), source="test").release.state_day == -1
+
+
+def test_a_team_releasing_when_ready_keeps_its_weekend_output_and_its_branch_lifetime_is_read():
+    logs = release_logs()  # two changes every day, weekends included, each released within ten days
+    start, end = CUT - dt.timedelta(days=90), CUT
+    result = calibrate(logs_at(logs, start, end), reps=2, check_reps=2, workers=1, window=(start, end))
+    team = result.scenario.team
+    # 14 changes a week made in the model's 5 working days
+    assert team.engineers * team.changes_per_engineer_per_day == pytest.approx(2 * 7 / 5, rel=0.05)
+    # the time before release is read from the changes (ready at once), not fitted to the lead time
+    assert "branching.branch_lifetime_days" not in result.report["fit"]["parameters"]
+    assert result.scenario.branching.branch_lifetime_days < 0.5
+
+
+def test_the_warm_up_reaches_back_to_the_oldest_work_a_window_release_ships():
+    logs = release_logs()
+    start, end = CUT - dt.timedelta(days=90), CUT
+    changes = logs.changes.copy()
+    deployments = logs.deployments.copy()
+    changes.loc[len(changes)] = {"change_id": "old", "time_created": ts(start - dt.timedelta(days=150))}
+    inside = deployments.index[deployments["time_created"] >= ts(start, 0)][0]
+    deployments.loc[inside, "change_ids"] = deployments.loc[inside, "change_ids"] + " old"
+    window = logs_at(make_logs(changes, deployments, logs.incidents), start, end)
+    result = calibrate(window, reps=2, check_reps=2, workers=1, window=(start, end))
+    assert result.scenario.simulation.warmup_days >= 150
+
+
+def test_a_few_saturday_releases_are_a_team_releasing_when_ready_not_a_train():
+    first = dt.date(2025, 9, 1)  # a Monday
+    changes = [{"change_id": f"c{d}", "time_created": ts(first + dt.timedelta(days=d), 10)} for d in range(180)]
+    saturdays = [first + dt.timedelta(days=d) for d in (47, 103, 166)]  # three Saturdays in 26 weeks
+    deployments = [{"deploy_id": f"r{k}", "time_created": ts(day, 11),
+                    "change_ids": " ".join(c["change_id"] for c in changes
+                                           if ts(day, 11) > c["time_created"] >= (ts(saturdays[k - 1], 11) if k
+                                                                                  else ts(first, 0)))}
+                   for k, day in enumerate(saturdays)]
+    logs = make_logs(changes, deployments, [])
+    result = calibrate(logs, reps=2, check_reps=2, workers=1, window=(first, first + dt.timedelta(days=180)))
+    assert result.scenario.release.cadence == "irregular"
