@@ -49,8 +49,8 @@ from sim.analysis.calibrate_search import (
     scaled_error,
 )
 from sim.analysis.log_facts import Estimate, LogFacts, read_facts
-from sim.analysis.release_gaps import IRREGULAR_MAX_BRANCH_DAYS
 from sim.analysis.parallel import run_tasks
+from sim.analysis.release_gaps import IRREGULAR_MAX_BRANCH_DAYS
 from sim.analysis.stability import stability_sentence
 from sim.errors import InputError
 from sim.metrics.bands import check_benchmark
