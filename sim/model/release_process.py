@@ -2,16 +2,17 @@
 
 **Irregular releases** (``release.cadence = "irregular"``). Many teams cut a release when they judge it
 ready, not on a calendar: the gaps between their releases range from days to months. The model draws
-the gaps between release windows from a log-normal distribution with median ``release.gap_days`` and
-log-scale spread ``release.gap_spread`` (the standard deviation of the log of a gap), fitted by
-``calibrate`` to the window's releases. A window opens at the drawn instant (any day, any hour) and
+the gaps between release windows from the law ``release.gap_law`` names: a log-normal distribution with
+median ``release.gap_days`` and log-scale spread ``release.gap_spread`` (the standard deviation of the
+log of a gap), or an exponential one of median ``release.gap_days`` (a memoryless release clock),
+fitted by ``calibrate`` to the window's releases. A window opens at the drawn instant (any day, any hour) and
 stays open ``release.window_hours``; the train ships what is ready then, as at a calendar window.
 
 **State at the start.** ``release.state_day`` >= 0 says that on that day after ``start`` the last
 release was ``release.days_since_release`` days earlier (``calibrate`` records it at the end of its
 window, and a forecast from that day starts from it). The windows are then built around that anchor:
 the gap running at the state day is drawn from the gaps longer than the time already waited (a release
-100 days overdue is not expected within a typical gap), later gaps are drawn afresh, and earlier ones
+100 days overdue is not expected within a typical gap; the exponential clock forgets the wait), later gaps are drawn afresh, and earlier ones
 backwards from the anchor to fill the warm-up. Without a state the first window falls a uniform share
 of a gap into the run.
 
@@ -21,7 +22,9 @@ of a gap into the run.
 its own values before it runs (:func:`draw_parameters`), so three releases give a wide range and
 thirty a narrow one:
 
-- the log-gap mean and spread from the normal–scaled-inverse-χ² posterior of ``n`` log gaps with mean
+- for the exponential law, the release rate from its Jeffreys posterior Gamma(n + ½, T) (``n`` release
+  events in the window's T days), relative to the stored rate (n + ½) / T;
+- for the log-normal, the log-gap mean and spread from the normal–scaled-inverse-χ² posterior of ``n`` log gaps with mean
   log(``gap_days``) and spread ``gap_spread`` under a weak prior (:data:`PRIOR_NU` pseudo-gaps of spread
   :data:`PRIOR_SPREAD`, :data:`PRIOR_KAPPA` for the mean): σ² ~ ν_n s_n² / χ²(ν_n), μ ~ N(m, σ²/κ_n);
 - the output per engineer scaled by a Gamma(k + ½, 1/k) factor for ``k`` observed changes (the

@@ -30,10 +30,12 @@ Work
     the bursts changes come in, ``team.change_cluster``.
 Release train
     planned deployments on weekends → weekly / biweekly / monthly (the model's Saturday 09:00
-    windows, matched by which Saturdays shipped); on working days after 15:00 only, or one
-    deployment a day at a steady hour → daily; otherwise continuous, unless releases come less than
-    every two days on average or are too few to show a pattern → irregular, with the log-normal gap
-    law, its evidence and the days since the last release (:mod:`sim.analysis.release_gaps`). Deploy duration from
+    windows, matched by which Saturdays shipped, when they fill at least half of them); on working
+    days after 15:00 only, or one deployment a day at a steady hour → daily; otherwise continuous,
+    unless releases come less than every two days on average or are too few to show a pattern →
+    irregular, with the log-normal or exponential gap law (Akaike's criterion), its evidence, the days
+    since the last release and a warm-up that holds the oldest change the window's releases ship
+    (:mod:`sim.analysis.release_gaps`). Deploy duration from
     hotfix deployments (change created → deployed), from back-to-back deployments and from the
     delay after a scheduled window opens → ``release.deploy`` and its duration. Batch sizes piling
     up at one maximum → ``release.max_batch_size``.
@@ -49,7 +51,8 @@ Lead time split
     rest of the lead time is waiting for the release (and deploying). Behind a full release
     train (a cap that every deployment hits) changes ship in the order they became ready, so
     being overtaken by a later-created change bounds a change's time before release from below.
-    Under a day before release → trunk, else long-lived branches.
+    Under a day before release → trunk, else long-lived branches; for a team releasing when ready
+    also the branch lifetime (trunk: mean review time) that gives that median.
 """
 
 from sim.analysis.log_facts.facts import Estimate, LogFacts
