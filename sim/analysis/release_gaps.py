@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 import numpy as np
 from scipy import optimize, stats
@@ -66,25 +67,30 @@ class HazardFit:
     note: str
 
 
-def pending_fit(created_ns: np.ndarray, first_ns: np.ndarray, release_ns: np.ndarray, start_ns: int,
-                end_ns: int) -> HazardFit | None:
+def pending_fit(created_ns: np.ndarray, release_ns: np.ndarray, start_ns: int, end_ns: int) -> HazardFit | None:
     """Maximum likelihood of a release rate proportional to the work waiting (``when_ready``).
 
-    P(t) = changes created by t and not yet first shipped (``first_ns`` < 0: never). Releases at t_i,
-    i = 1..R, in the window: log L = Σ log(h P(t_i)) − h ∫ P dt, so h = R / ∫ P dt.
+    P(t) = changes made since the last release before t (since the window's start before its first
+    release): the model's train ships all that is ready, so what waits is what was made since; git dates
+    a change by its author, and old work merged late would otherwise count as months of waiting.
+    Releases at t_i, i = 1..R, in the window: log L = Σ log(h P(t_i)) − h ∫ P dt, so h = R / ∫ P dt.
     """
     releases = np.sort(np.asarray(release_ns, dtype=np.int64))
     if releases.size == 0:
         return None
-    created = np.asarray(created_ns, dtype=np.int64)
-    first = np.asarray(first_ns, dtype=np.int64)
-    shipped_at = np.where(first < 0, np.iinfo(np.int64).max, first)
-    begin = np.maximum(created, start_ns)
-    finish = np.minimum(shipped_at, end_ns)
-    area = float(np.sum(np.clip(finish - begin, 0, None))) / NS_PER_DAY
+    created = np.sort(np.asarray(created_ns, dtype=np.int64))
+    # the work waiting is what the team made since its last release (the model's release ships all that is
+    # ready): git dates old work by its author, and counting it as waiting would inflate the backlog
+    marks = np.concatenate([[start_ns], releases, [end_ns]])
+    area = 0.0
+    waiting_list = []
+    for lo, hi in pairwise(marks):
+        made = created[(created >= lo) & (created < hi)]
+        area += float(np.sum(hi - made)) / NS_PER_DAY
+        waiting_list.append(made.size)
     if area <= 0:
         return None
-    waiting = np.array([int(np.sum((created < t) & (shipped_at >= t))) for t in releases])
+    waiting = np.array(waiting_list[:-1])
     per_day = releases.size / area
     if (waiting == 0).any():
         log_likelihood = -math.inf

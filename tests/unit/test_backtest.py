@@ -292,3 +292,20 @@ def test_a_few_saturday_releases_are_a_team_releasing_when_ready_not_a_train():
     logs = make_logs(changes, deployments, [])
     result = calibrate(logs, reps=2, check_reps=2, workers=1, window=(first, first + dt.timedelta(days=180)))
     assert result.scenario.release.cadence == "irregular"
+
+
+def test_releases_that_follow_bursts_of_work_are_read_as_work_driven():
+    first = dt.date(2025, 9, 1)
+    changes, deployments, day = [], [], 3
+    for k, quiet in enumerate((5, 40, 12, 55, 20, 8)):  # a burst of ten changes, a release, a quiet spell
+        burst = [{"change_id": f"c{k}_{j}", "time_created": ts(first + dt.timedelta(days=day), 9 + j % 8)}
+                 for j in range(10)]
+        changes += burst
+        deployments.append({"deploy_id": f"r{k}", "time_created": ts(first + dt.timedelta(days=day + 1), 12),
+                            "change_ids": " ".join(c["change_id"] for c in burst)})
+        day += 1 + quiet
+    logs = make_logs(changes, deployments, [])
+    result = calibrate(logs, reps=2, check_reps=2, workers=1, window=(first, first + dt.timedelta(days=day)))
+    assert result.scenario.release.cadence == "when_ready"
+    models = result.report["log_statistics"]["release_models"]
+    assert models["when_ready_preferred_by_aic"] and models["when_ready_log_likelihood"] > models["clock_log_likelihood"]

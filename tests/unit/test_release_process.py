@@ -192,13 +192,12 @@ def test_the_when_ready_fit_is_releases_over_waiting_change_days():
     from sim.analysis.release_gaps import pending_fit
 
     day = NS_PER_DAY
-    created = np.array([0, 1, 2, 3]) * day
-    first = np.array([5, 5, 5, -1]) * day  # the fourth never shipped
-    fit = pending_fit(created, np.where(first < 0, -1, first), np.array([5 * day]), 0, 10 * day)
-    # waiting change-days: 5 + 4 + 3 + 7 = 19; one release
-    assert fit.waiting_change_days == pytest.approx(19.0)
-    assert fit.per_day == pytest.approx(1 / 19)
-    assert fit.log_likelihood == pytest.approx(math.log(4 / 19) - 1)  # four changes waited at the release
+    created = np.array([0, 1, 2, 3, 7]) * day
+    fit = pending_fit(created, np.array([5 * day]), 0, 10 * day)
+    # work made since the last release: 5 + 4 + 3 + 2 change-days before the release, 3 after it; one release
+    assert fit.waiting_change_days == pytest.approx(17.0)
+    assert fit.per_day == pytest.approx(1 / 17)
+    assert fit.log_likelihood == pytest.approx(math.log(4 / 17) - 1)  # four changes waited at the release
 
 
 @pytest.mark.parametrize(("before", "after"), [("irregular", "weekly"), ("weekly", "when_ready")])

@@ -89,15 +89,22 @@ class ReleaseReader(_ReaderBase):
     def _irregular(self, gaps: np.ndarray, waited: float, lead_in: float, rows: np.ndarray) -> None:
         fit = fit_gaps(gaps, waited, self.facts.days, lead_in)
         a = self.a
-        first = np.where(a.first_deploy >= 0, a.deploy_t[np.clip(a.first_deploy, 0, None)], -1)
-        hazard = pending_fit(a.change_t, first, a.deploy_t[rows], self.start, self.end)
-        # the work-driven alternative is reported, not chosen: the logs date a change by its author, often
-        # months before it merged, so their waiting work outgrows the model's (benchmarks/README.md)
+        hazard = pending_fit(a.change_t, a.deploy_t[rows], self.start, self.end)
+        # the release clock or a release rate proportional to the work made since the last release,
+        # whichever Akaike's criterion prefers (docs/model.md, benchmarks/README.md)
         self.facts.stats["release_models"] = {
             "clock_log_likelihood": fit.log_likelihood,
             "when_ready_log_likelihood": None if hazard is None else hazard.log_likelihood,
             "when_ready_pending_hazard": None if hazard is None else hazard.per_day,
             "when_ready_preferred_by_aic": prefers_pending(fit, hazard)}
+        if prefers_pending(fit, hazard) and hazard is not None:
+            self.set("release.cadence", "when_ready", hazard.note + " (preferred by Akaike's criterion)")
+            self.set("release.pending_hazard", round(min(100.0, hazard.per_day), 6), hazard.note)
+            self.set("release.gap_evidence", hazard.releases, "releases in the window: each replication "
+                                                               "draws its own release hazard")
+            self.set("release.window_hours", IRREGULAR_WINDOW_HOURS,
+                     "a release is one cut of what is ready: its window closes before a second batch could follow")
+            return
         self.set("release.cadence", "irregular", fit.note)
         law = "log-normal" if fit.law == "lognormal" else "exponential"
         self.set("release.gap_law", fit.law, f"the {law} law fits the window's gaps better by Akaike's criterion"
