@@ -33,7 +33,9 @@ Release train
     windows, matched by which Saturdays shipped, when they fill at least half of them); on working
     days after 15:00 only, or one deployment a day at a steady hour → daily; otherwise continuous,
     unless releases come less than every two days on average or are too few to show a pattern →
-    irregular, with the log-normal or exponential gap law (Akaike's criterion), its evidence, the days
+    irregular (or when_ready, a release rate proportional to the work made since the last release,
+    when Akaike's criterion prefers it), with the log-normal or exponential gap law (Akaike's
+    criterion), its evidence, the days
     since the last release and a warm-up that holds the oldest change the window's releases ship
     (:mod:`sim.analysis.release_gaps`). Deploy duration from
     hotfix deployments (change created → deployed), from back-to-back deployments and from the
