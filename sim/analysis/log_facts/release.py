@@ -97,6 +97,17 @@ class ReleaseReader(_ReaderBase):
             "when_ready_log_likelihood": None if hazard is None else hazard.log_likelihood,
             "when_ready_pending_hazard": None if hazard is None else hazard.per_day,
             "when_ready_preferred_by_aic": prefers_pending(fit, hazard)}
+        # the window's first releases ship work created before it (the gap running at its start): the
+        # simulation must hold that work, so its warm-up reaches back to the oldest change they ship
+        shipped = (a.first_deploy >= 0) & self.in_window(a.deploy_t[np.clip(a.first_deploy, 0, None)])
+        if shipped.any():
+            reach = (self.start - int(a.change_t[shipped].min())) / NS_PER_DAY
+            base = int(self.base_value("simulation.warmup_days"))
+            if reach > base:
+                days = int(min(MAX_WARMUP_DAYS, math.ceil(reach)))
+                self.set("simulation.warmup_days", days,
+                         f"the window's releases ship changes created up to {reach:.0f} days before it: the "
+                         f"simulation starts early enough to hold them")
         if prefers_pending(fit, hazard) and hazard is not None:
             self.set("release.cadence", "when_ready", hazard.note + " (preferred by Akaike's criterion)")
             self.set("release.pending_hazard", round(min(100.0, hazard.per_day), 6), hazard.note)
@@ -123,17 +134,6 @@ class ReleaseReader(_ReaderBase):
         self.set("release.window_hours", IRREGULAR_WINDOW_HOURS,
                  "a release is one cut of what is ready: its window closes before a second batch could follow")
         self.facts.stats["days_since_release"] = waited
-        # the window's first releases ship work created before it (the gap running at its start): the
-        # simulation must hold that work, so its warm-up reaches back to the oldest change they ship
-        shipped = (a.first_deploy >= 0) & self.in_window(a.deploy_t[np.clip(a.first_deploy, 0, None)])
-        if shipped.any():
-            reach = (self.start - int(a.change_t[shipped].min())) / NS_PER_DAY
-            base = int(self.base_value("simulation.warmup_days"))
-            if reach > base:
-                days = int(min(MAX_WARMUP_DAYS, math.ceil(reach)))
-                self.set("simulation.warmup_days", days,
-                         f"the window's releases ship changes created up to {reach:.0f} days before it: the "
-                         f"simulation starts early enough to hold them")
         self.facts.stats["release_gaps_days"] = [round(float(g), 3) for g in gaps]
 
     def _cadence(self, rows: np.ndarray) -> tuple[str, str] | None:
