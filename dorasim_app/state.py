@@ -213,7 +213,7 @@ def init_session() -> list[str]:
     """Fill the canonical state once per session, from the URL when it has one."""
     ss = st.session_state
     if ss.get("initialised"):
-        return []
+        return link_problems()
     link, problems = state_from_query(st.query_params.to_dict())
     names = scenario_names()
     for role in ("baseline", "scenario"):
@@ -222,6 +222,9 @@ def init_session() -> list[str]:
             problems.append(f"{role}={chosen!r}: no such scenario in {SCENARIO_DIR.name}/")
             chosen = None
         ss[f"choice.{role}"] = chosen or default_choice(role)
+    if link.plan is not None and link.plan not in plan_files():
+        problems.append(f"plan={link.plan!r}: no such plan in {SCENARIO_DIR.name}/")
+        link.plan = None
     ss["choice.plan"] = link.plan
     ss["view"] = link.view
     ss["benchmark"] = link.benchmark
@@ -239,7 +242,19 @@ def init_session() -> list[str]:
         overrides = {}
     ss["overrides"] = diff_values(scenario, overrides)
     ss["initialised"] = True
+    ss["link.problems"] = problems
+    ss["link.as_opened"] = query_from_state(current_link())
     return problems
+
+
+def link_problems() -> list[str]:
+    """What the opening link asked for and did not get — shown on every rerun (a rerun must not hide
+    it) until the user changes a choice the link made."""
+    ss = st.session_state
+    problems = ss.get("link.problems") or []
+    if problems and query_from_state(current_link()) != ss.get("link.as_opened"):
+        ss["link.problems"] = problems = []
+    return list(problems)
 
 
 def current_link() -> LinkState:

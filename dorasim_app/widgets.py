@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
@@ -293,7 +294,7 @@ def teams_table(name: str, summary: dict[str, Any]) -> None:
         st.dataframe(rows, hide_index=True, width="stretch")
 
 
-def score_cards(result: dict[str, Any]) -> None:
+def score_cards(result: Mapping[str, Any]) -> None:
     """Cards for a ``score`` result (one value per metric, no spread)."""
     for column, key in zip(st.columns(len(METRIC_KEYS)), METRIC_KEYS):
         band_key = METRIC_BAND_KEY.get(key)

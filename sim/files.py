@@ -26,9 +26,11 @@ reading anything.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,51 +228,86 @@ def make_folder(path: str | Path, *, name: str | None = None) -> Path:
     return folder
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _target_problem(target: Path) -> str | None:
+    """Why an output path must not be written (a symbolic link, a FIFO, a device, a folder), or None."""
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return "not a usable file name"
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link; refused (an output is never written through a link)"
+    other = _not_regular(info.st_mode)
+    if other is not None:
+        return f"is {other}, not a file that can be written"
+    return None
+
+
 def check_writable(path: str | Path, *, name: str | None = None) -> Path:
     """Make sure an output file can be written before long work starts; else a one-line error.
 
-    It must be a regular file or not exist yet (a pipe would block, a folder cannot be written); it is
-    opened for appending without blocking — nothing is truncated — and removed again if it was new.
+    It must be a regular file or not exist yet (a symbolic link is refused, a pipe would block, a folder
+    cannot be written), and its folder must accept a new file: a temporary file is created there and
+    removed again — the target itself is never opened.
     """
     name = shown_name(path) if name is None else name
     target = Path(path)
+    problem = _target_problem(target)
+    if problem is not None:
+        raise InputError(f"{name}: {problem}")
     try:
-        info = os.stat(target)
-    except FileNotFoundError:
-        info = None
-    except (OSError, ValueError):
-        raise InputError(f"{name}: not a usable file name") from None
-    if info is not None and not stat.S_ISREG(info.st_mode):
-        raise InputError(f"{name}: is {_not_regular(info.st_mode)}, not a file that can be written")
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(target, flags, 0o644)
-        try:
-            os.write(fd, b"")  # an empty write: /proc and friends refuse it, regular files do not change
-        finally:
-            os.close(fd)
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name[:50]}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
-        if info is None:
-            target.unlink(missing_ok=True)
         raise _write_problem(name, "write this file", exc) from None
-    if info is None:
-        target.unlink(missing_ok=True)
+    except ValueError:
+        raise InputError(f"{name}: not a usable file name") from None
+    os.close(fd)
+    os.unlink(temp)
     return target
 
 
 def write_bytes(path: str | Path, data: bytes, *, name: str | None = None) -> None:
-    """Write an output file, or a one-line error saying why it cannot be written."""
+    """Write an output file whole or not at all, or a one-line error saying why it cannot be written.
+
+    The bytes go to a temporary file in the same folder, which then replaces the target by a rename:
+    a reader never sees half a file, a failed write leaves the old file as it was, and a symbolic
+    link, FIFO or device at the target is refused rather than followed.
+    """
     name = shown_name(path) if name is None else name
     target = Path(path)
-    if target.is_dir():
+    if target.is_dir() and not target.is_symlink():
         raise InputError(f"{name}: is a directory; give a file name")
+    problem = _target_problem(target)
+    if problem is not None:
+        raise InputError(f"{name}: {problem}")
     try:
-        with open(target, "wb") as handle:
+        mode = os.stat(target).st_mode & 0o777
+    except (OSError, ValueError):
+        mode = 0o666 & ~_umask()
+    temp: str | None = None
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name[:50]}.", suffix=".tmp", dir=target.parent)
+        with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            handle.flush()
+            os.fchmod(handle.fileno(), mode)
+        os.replace(temp, target)
+        temp = None
     except OSError as exc:
         raise _write_problem(name, "write this file", exc) from None
     except ValueError:
         raise InputError(f"{name}: not a valid file name") from None
+    finally:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
 
 
 def write_text(path: str | Path, text: str, *, name: str | None = None) -> None:

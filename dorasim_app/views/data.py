@@ -25,7 +25,7 @@ from dorasim_app.uploads import (
 from dorasim_app.widgets import score_cards
 from sim.errors import InputError
 from sim.importers import github, gitlab
-from sim.importers.files import zip_source
+from sim.importers.files import check_logs, zip_source
 from sim.importers.incidents import FORMATS, link_incidents, parse_map, read_incidents
 from sim.importers.report import ImportReport
 from sim.metrics.conventions import CHOICES, CONVENTIONS, LABELS, pooled_window, score_convention
@@ -131,6 +131,7 @@ def import_from_uploads(source: str, archive: Any, incidents: Any, incident_form
     files = zip_source(data, name, module.MARKERS, MAX_UPLOAD_BYTES)
     run = github.import_github if source == "github" else gitlab.import_gitlab
     logs, report = run(files, environment=environment or "production", extra_incidents=records)
+    check_logs(logs)  # as the CLI: never logs that scoring would refuse
     report.written = {"changes": len(logs.changes), "deployments": len(logs.deployments),
                       "incidents": len(logs.incidents)}
     return logs, report
@@ -144,6 +145,7 @@ def link_uploaded_incidents(logs: EventLogs, incidents: Any, incident_format: st
     records = read_incidents(data, name, incident_format, parse_map(column_map))
     rows = link_incidents(records, logs.deployments, report)
     linked = make_logs(logs.changes.iloc[:0], logs.deployments.iloc[:0], rows).incidents
+    check_logs(EventLogs(logs.changes, logs.deployments, linked))
     report.written = {"changes": len(logs.changes), "deployments": len(logs.deployments), "incidents": len(linked)}
     return EventLogs(logs.changes, logs.deployments, linked), report
 

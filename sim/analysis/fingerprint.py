@@ -17,8 +17,9 @@ from pathlib import Path
 
 _SIM = Path(__file__).resolve().parent.parent
 # what computes a number; everything else (cli, bench, app, docs) only shows numbers
-NUMBER_MODULES = ("model", "metrics/scoring.py", "metrics/bands.py", "metrics/registry.py", "analysis/runner.py",
-                  "analysis/stability.py", "analysis/sweep.py")
+NUMBER_MODULES = ("model", "metrics/columns.py", "metrics/scoring.py", "metrics/bands.py", "metrics/registry.py",
+                  "analysis/runner.py", "analysis/stability.py", "analysis/sweep.py", "analysis/sweep_spec.py",
+                  "analysis/sweep_load.py")
 NUMBER_LIBRARIES = ("numpy", "scipy", "simpy", "SALib")
 _SHOWN_ONLY = {"catalog.py", "reference.py"}
 

@@ -56,7 +56,7 @@ from sim.errors import InputError
 from sim.files import LocalFiles, Resolver
 from sim.metrics.bands import bands_for, check_benchmark
 from sim.metrics.registry import METRIC_KEYS
-from sim.metrics.scoring import score_columns
+from sim.metrics.scoring import ScoreResult, score_columns
 from sim.model.delivery import simulate
 from sim.model.params import Phase
 from sim.model.records import stage_totals, to_columns, window_bounds
@@ -347,7 +347,7 @@ def run_plan_replication(scenario: Scenario, seed: int, replication: int, benchm
     window_start = window_bounds(records)[0]
     day = pd.Timedelta(days=1)
 
-    def scored(first_day: int, length: int) -> dict[str, Any]:
+    def scored(first_day: int, length: int) -> ScoreResult:
         start = window_start + first_day * day
         return score_columns(columns, start=start, end=start + length * day, benchmark=benchmark)
 

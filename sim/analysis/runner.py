@@ -22,7 +22,7 @@ from sim.analysis.results import MetricStats, RunResult, Stability, TeamResult
 from sim.analysis.stability import Backlog, backlog, summarize_stability
 from sim.metrics.bands import BANDS, bands_for, check_benchmark
 from sim.metrics.registry import METRIC_KEYS
-from sim.metrics.scoring import score_columns
+from sim.metrics.scoring import ScoreCounts, score_columns
 from sim.model.advice import scenario_notes
 from sim.model.delivery import simulate, team_size
 from sim.model.params import Phase
@@ -40,7 +40,7 @@ class ReplicationResult:
     replication: int
     metrics: dict[str, float | None]
     overall: str | None
-    counts: dict[str, int]
+    counts: ScoreCounts
     stage_hours: dict[str, float]
     deployed_changes: int
     backlog: Backlog

@@ -6,7 +6,7 @@ import sys
 
 from rich.table import Table
 
-from sim.bench import run_bench
+from sim.bench.suite import run_bench
 from sim.cli.common import add_json_option, print_json
 from sim.cli.tables import print_renderable
 

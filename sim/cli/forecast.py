@@ -25,7 +25,7 @@ from sim.analysis.forecast import (
 )
 from sim.analysis.throughput import DEFAULT_REPS as THROUGHPUT_REPS
 from sim.analysis.throughput import throughput_from_logs
-from sim.cli.common import add_json_option, nonneg_int, positive_int, print_json
+from sim.cli.common import MAX_REPS, MAX_SEED, add_json_option, nonneg_int, positive_int, print_json
 from sim.cli.tables import print_renderable
 from sim.errors import InputError
 from sim.metrics.logs import read_logs
@@ -43,9 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"changes in the piece of work (default {DEFAULT_CHANGES})")
     parser.add_argument("--start", default=None, help="day the work starts, YYYY-MM-DD (default: the scenario's start)")
     parser.add_argument("--target", default=None, help="a date to make, YYYY-MM-DD: the probability of being live by it")
-    parser.add_argument("--reps", type=positive_int("--reps"), default=DEFAULT_REPS,
+    parser.add_argument("--reps", type=positive_int("--reps", MAX_REPS), default=DEFAULT_REPS,
                         help=f"replications (default {DEFAULT_REPS})")
-    parser.add_argument("--seed", type=nonneg_int("--seed"), default=None, help="root seed (default: the scenario's)")
+    parser.add_argument("--seed", type=nonneg_int("--seed", MAX_SEED), default=None, help="root seed (default: the scenario's)")
     parser.add_argument("--workers", type=positive_int("--workers"), default=None,
                         help="processes (default: the machine's cores); output does not depend on it")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError
-from sim.importers.files import FolderSource, Source, read_file_bytes, zip_source
+from sim.files import make_folder, write_bytes
+from sim.importers.ci import FILE_NAME as CI_FILE
+from sim.importers.ci import CiRun, ci_csv_bytes, ci_frame, parse_ci_map, read_ci_csv, read_forge_ci
+from sim.importers.files import FolderSource, Source, check_logs, read_file_bytes, safe_relative, zip_source
+from sim.importers.http import MB, Limits, check_api_url
 from sim.importers.incidents import FORMATS, IncidentRecord, link_incidents, parse_map, read_incidents
 from sim.importers.report import ImportReport
 from sim.metrics.logs import EventLogs, make_logs, write_logs
@@ -30,6 +35,10 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--map", dest="column_map", metavar="KEY=COLUMN,...",
                         help="columns (csv) or dotted fields (JSON) of --incidents, e.g. created=Opened,resolved=Closed,"
                              "deploy=Service Deploy (keys: id, created, resolved, deploy, service, root_cause)")
+    parser.add_argument("--ci-runs", metavar="FILE.csv", help="CI runs from a CSV file, written to ci_runs.csv")
+    parser.add_argument("--ci-map", metavar="KEY=COLUMN,...",
+                        help="columns of --ci-runs (keys: run_id, commit, queued, started, finished, conclusion, "
+                             "attempt)")
     parser.add_argument("--json", action="store_true", help="print import_report.json instead of a summary")
 
 
@@ -42,23 +51,63 @@ def _add_forge(parser: argparse.ArgumentParser, default_url: str, what: str) -> 
     parser.add_argument("--api-url", default=default_url, help=f"API base URL (default {default_url})")
     parser.add_argument("--environment", default="production", help="the production environment's name")
     parser.add_argument("--incident-label", default="Incident", help="label of incident issues (default Incident)")
-    parser.add_argument("--max-wait", type=float, default=900.0, metavar="SECONDS",
-                        help="longest total wait for rate limits before giving up (default 900)")
+    parser.add_argument("--ci", action="store_true",
+                        help="live mode: also fetch CI runs (GitHub Actions runs and jobs, GitLab pipelines and jobs)")
+    parser.add_argument("--deployments-from", choices=("auto", "deployments", "releases"), default="auto",
+                        help="deployments from the Deployments API or the Releases (default auto: Deployments when "
+                             "there are any, else Releases)")
+    live = Limits()
+    parser.add_argument("--max-wait", type=_positive(float, "--max-wait"), default=live.max_wait, metavar="SECONDS",
+                        help=f"longest total wait for rate limits before giving up (default {live.max_wait:g})")
+    parser.add_argument("--max-requests", type=_positive(int, "--max-requests"), default=live.max_requests,
+                        metavar="N", help=f"most requests one live import may send (default {live.max_requests})")
+    parser.add_argument("--max-pages", type=_positive(int, "--max-pages"), default=live.max_pages, metavar="N",
+                        help=f"most pages of one list (default {live.max_pages})")
+    parser.add_argument("--max-response-mb", type=_positive(float, "--max-response-mb"),
+                        default=live.max_bytes / MB, metavar="MB",
+                        help=f"largest response, after decompression (default {live.max_bytes / MB:g})")
+    parser.add_argument("--deadline", type=_positive(float, "--deadline"), default=live.deadline, metavar="SECONDS",
+                        help=f"longest time a live import may take in all (default {live.deadline:g})")
     _add_common(parser)
+
+
+def _positive(kind: Any, flag: str) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} {text!r}: expected a positive number") from None
+        if not (0 < value < 1e12):
+            raise argparse.ArgumentTypeError(f"{flag} {text!r}: expected a positive number below 1e12")
+        return value
+
+    return parse
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="source", required=True, parser_class=type(parser))
-    git = sub.add_parser("git", help="a git work tree or bare repository",
-                         description="Deployments from release tags or a branch, changes from commits.")
-    git.add_argument("repo", metavar="REPO", help="a work tree or a bare repository")
+    git = sub.add_parser("git", help="git work trees or bare repositories",
+                         description="Deployments from release tags or a branch, changes from commits. Import the "
+                                     "whole history and choose the window when scoring (score --start/--end).")
+    git.add_argument("repo", metavar="REPO", nargs="+",
+                     help="a work tree or a bare repository; several with --team-per-repo or --team per repository")
     how = git.add_mutually_exclusive_group()
     how.add_argument("--tags", action="append", metavar="GLOB",
-                     help="deployments are tags matching GLOB (repeatable; default v[0-9]* and [0-9]*)")
-    how.add_argument("--branch", metavar="NAME", help="deployments are the first-parent commits of NAME")
-    git.add_argument("--since", metavar="DATE", help="keep deployments created at or after DATE (UTC)")
+                     help="deployments are tags matching GLOB (repeatable; default v[0-9]* and [0-9]*, release "
+                          "versions only: pre-releases and names like 1.x are skipped)")
+    how.add_argument("--branch", metavar="NAME", help="deployments are the first-parent commits of NAME (lead time "
+                                                      "then measures commit → NAME, not commit → production)")
+    git.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                     help="drop tags matching GLOB (repeatable)")
+    git.add_argument("--since", metavar="DATE", help="keep deployments created at or after DATE (UTC); better: import "
+                                                     "everything and score a window with score --start/--end")
     git.add_argument("--until", metavar="DATE", help="keep deployments created before DATE (UTC)")
     git.add_argument("--reverts", action="store_true", help="a revert opens an incident on the deployment it reverts")
+    teams = git.add_mutually_exclusive_group()
+    teams.add_argument("--team", action="append", metavar="NAME",
+                       help="the team of each REPO, in order (repeatable); writes a team column, ids become TEAM:id")
+    teams.add_argument("--team-per-repo", action="store_true",
+                       help="each REPO is a team named after its folder; writes a team column, ids become TEAM:id")
     _add_common(git)
     from sim.importers.github import API_URL as GITHUB_URL
     from sim.importers.gitlab import API_URL as GITLAB_URL
@@ -87,20 +136,29 @@ def _out_dir(out: str) -> Path:
 
 
 def _run_git(args: argparse.Namespace) -> tuple[EventLogs, ImportReport]:
-    from sim.importers.git import import_git
+    import sys
+
+    from sim.importers.git import import_repositories
 
     since = parse_instant(args.since, "--since") if args.since else None
     until = parse_instant(args.until, "--until") if args.until else None
     records = _incident_records(args)
-    result = import_git(args.repo, tags=args.tags, branch=args.branch, since=since, until=until, reverts=args.reverts)
+    result = import_repositories(args.repo, teams=args.team, team_per_repo=args.team_per_repo, tags=args.tags,
+                                 exclude=args.exclude, branch=args.branch, since=since, until=until,
+                                 reverts=args.reverts)
     logs, report = result.logs, result.report
     if records:
         report.settings["incidents"] = f"{args.incidents} ({args.incident_format})"
         rows = link_incidents(records, logs.deployments, report)
         frame = logs.incidents
         extra = make_logs(logs.changes.iloc[:0], logs.deployments.iloc[:0], rows).incidents
+        if "team" in logs.deployments.columns:  # an incident belongs to the team of the deployment it names
+            teams = dict(zip(logs.deployments["deploy_id"], logs.deployments["team"], strict=True))
+            extra["team"] = extra["deploy_id"].map(teams).fillna("")
         merged = extra if frame.empty else _concat(frame, extra)
         logs = EventLogs(logs.changes, logs.deployments, merged)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return logs, report
 
 
@@ -112,9 +170,25 @@ def _concat(first: Any, second: Any) -> Any:
 
 def _source(args: argparse.Namespace, markers: tuple[str, ...]) -> Source:
     path = Path(args.from_dir)
-    if path.is_file():
+    if path.exists() and not path.is_dir():
         return zip_source(read_file_bytes(path), args.from_dir, markers)
     return FolderSource(path)
+
+
+def _save_raw(files: dict[str, bytes], raw: Path) -> None:
+    """The fetched responses under ``raw``: plain relative paths only, each written whole, never through a link."""
+    root = make_folder(raw).resolve()
+    for relative, data in sorted(files.items()):
+        target = raw / safe_relative(relative)
+        make_folder(target.parent)
+        if not target.parent.resolve().is_relative_to(root):
+            raise InputError(f"{target}: leads outside {raw}; refused")
+        write_bytes(target, data)
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return Limits(max_bytes=int(args.max_response_mb * MB), max_requests=args.max_requests, max_pages=args.max_pages,
+                  deadline=args.deadline, max_wait=args.max_wait)
 
 
 def _run_forge(args: argparse.Namespace) -> tuple[EventLogs, ImportReport]:
@@ -127,36 +201,58 @@ def _run_forge(args: argparse.Namespace) -> tuple[EventLogs, ImportReport]:
     if args.from_dir:
         if args.token_env:
             raise InputError("--token-env is for live mode (--repo); --from reads saved files")
-        source = _source(args, module.MARKERS)
+        source: Source = _source(args, module.MARKERS)
     else:
+        check_api_url(args.api_url)
+        module.check_repo(args.repo) if args.source == "github" else module.check_project(args.repo)
         token = token_from_env(args.token_env)
         fetch = github.fetch_github if args.source == "github" else gitlab.fetch_gitlab
-        source = fetch(args.repo, token, api_url=args.api_url, environment=args.environment,
-                       label=args.incident_label, max_wait=args.max_wait)
+        fetched = fetch(args.repo, token, api_url=args.api_url, environment=args.environment,
+                        label=args.incident_label, deployments_from=args.deployments_from, limits=_limits(args),
+                        ci=args.ci)
         raw = _out_dir(args.out) / "raw" / args.source
-        for relative, data in source.files.items():
-            target = raw / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+        _save_raw(fetched.files, raw)
         report.note(f"the API responses are saved in {raw}; re-read them with --from {raw}")
+        source = fetched
     run = github.import_github if args.source == "github" else gitlab.import_gitlab
-    return run(source, environment=args.environment, label=args.incident_label, extra_incidents=records,
-               report=report)
+    result = run(source, environment=args.environment, label=args.incident_label, extra_incidents=records,
+                 deployments_from=args.deployments_from, report=report)
+    report.ci_runs = read_forge_ci(args.source, source, report)
+    return result
+
+
+def _ci_runs(args: argparse.Namespace, report: ImportReport) -> bytes | None:
+    """``ci_runs.csv`` from the forge's saved runs and/or ``--ci-runs FILE.csv`` (None when neither)."""
+    runs: list[CiRun] = list(report.ci_runs or [])
+    if args.ci_runs is not None:
+        runs += read_ci_csv(read_file_bytes(args.ci_runs), args.ci_runs, parse_ci_map(args.ci_map))
+    elif args.ci_map:
+        raise InputError("--ci-map describes --ci-runs FILE.csv: give the file too")
+    if not runs and args.ci_runs is None:
+        return None
+    report.written["ci_runs"] = len(runs)
+    return ci_csv_bytes(ci_frame(runs))
 
 
 def run(args: argparse.Namespace) -> int:
     out = _out_dir(args.out)
     logs, report = _run_git(args) if args.source == "git" else _run_forge(args)
+    check_logs(logs)  # an import never writes logs that score would refuse
+    ci = _ci_runs(args, report)
     write_logs(logs, out)
+    if ci is not None:
+        write_bytes(out / CI_FILE, ci)
     report.written = {"changes": len(logs.changes), "deployments": len(logs.deployments),
-                      "incidents": len(logs.incidents)}
+                      "incidents": len(logs.incidents), **({"ci_runs": report.written["ci_runs"]}
+                                                           if "ci_runs" in report.written else {})}
     path = report.write(out)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
         return 0
     written = report.written
+    ci_text = f" and {written['ci_runs']} CI runs" if "ci_runs" in written else ""
     print(f"wrote {written['deployments']} deployments, {written['changes']} changes and {written['incidents']} "
-          f"incidents to {out}")
+          f"incidents{ci_text} to {out}")
     skipped = report.skipped()
     if skipped:
         print(f"skipped (details in {path}):")
@@ -164,4 +260,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {entry['count']} {entry['what']}: {entry['reason']}")
     for note in report.notes:
         print(f"note: {note}")
+    if written["deployments"] == 0:
+        why = report.why_none() or report.why_none("release") or "the source holds none"
+        print(f"warning: 0 deployments were written ({why})", file=sys.stderr)
     return 0

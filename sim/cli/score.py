@@ -13,6 +13,7 @@ from rich.text import Text
 from sim.cli.common import status
 from sim.cli.tables import band_text, score_table
 from sim.errors import InputError, one_line
+from sim.importers.window import narrower_import_warning
 from sim.metrics.bands import BENCHMARKS, check_benchmark
 from sim.metrics.conventions import (
     CHOICES,
@@ -80,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
         logs = read_logs(args.changes, args.deployments, args.incidents, progress=step)
         step(f"scoring {len(logs.changes):,} changes, {len(logs.deployments):,} deployments")
         result = score_by_team(logs, **options) if args.by == "team" else score_logs_convention(logs, **options)
+    import_warning = narrower_import_warning(args.changes, start, end)
+    if import_warning:
+        for document in (result.values() if convention == "all" else (result,)):
+            document["warnings"].append(import_warning)
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))
         return 0
@@ -93,10 +98,11 @@ def run(args: argparse.Namespace) -> int:
         teams = [entry["team"] for entry in next(iter(documents.values()))["teams"]]
         for position, team in enumerate(teams):
             per_team = {name: doc["teams"][position] for name, doc in documents.items()}
+            shown = one_line(str(team), 120)  # a name from the file: control characters shown escaped
             if convention == "all":
-                console.print(conventions_table(per_team, f"Team {team}"))
+                console.print(conventions_table(per_team, f"Team {shown}"))
             else:
-                console.print(score_table(per_team[convention], title=f"Team {team} — {_title(convention)}"))
+                console.print(score_table(per_team[convention], title=f"Team {shown} — {_title(convention)}"))
     for name, doc in documents.items():
         for warning in doc["warnings"]:
             prefix = f"{LABELS[name]}: " if convention == "all" else ""

@@ -1,171 +1,204 @@
 """GitHub's REST API responses as event logs (docs/import.md, "GitHub").
 
-Files (one JSON array each, as the API returns them; pages may be concatenated or kept as a
-list of arrays), saved under one folder — what ``--from DIR`` reads and a live import saves:
+Files (one JSON array each, as the API returns them; pages may be concatenated, kept as a list of
+arrays, written back to back as ``gh api --paginate`` does, or one object a line), saved under one
+folder — what ``--from DIR`` reads and a live import saves:
 
 | file | endpoint |
 |---|---|
 | ``deployments.json`` | ``GET /repos/{owner}/{repo}/deployments`` |
 | ``deployments/{id}/statuses.json`` | ``GET /repos/{owner}/{repo}/deployments/{id}/statuses`` |
+| ``releases.json`` | ``GET /repos/{owner}/{repo}/releases`` |
 | ``pulls.json`` | ``GET /repos/{owner}/{repo}/pulls?state=closed`` |
 | ``pulls/{number}/commits.json`` | ``GET /repos/{owner}/{repo}/pulls/{number}/commits`` |
 | ``issues.json`` | ``GET /repos/{owner}/{repo}/issues?state=all&labels=Incident`` |
 
 A deployment counts when its ``environment`` is the production one (``--environment``, default
 ``production``; or ``production_environment`` is true) and one of its statuses is ``success``:
-its time is that status's ``created_at``. Changes: the commits of merged pull requests
-(``merged_at`` set), at their author date. Incidents: issues (not pull requests) carrying the
-``Incident`` label, opened at ``created_at``, resolved at ``closed_at``.
+its time is that status's ``created_at``. Without ``deployments.json`` (or with
+``--deployments-from releases``) the published releases are the deployments instead: drafts and
+pre-releases are skipped and counted, each release is timed at ``published_at`` and deploys the
+commit its tag names when saved (``target_commitish`` when it is a SHA). Changes: the commits of
+merged pull requests (``merged_at`` set), at their author date. Incidents: issues (not pull
+requests) carrying the ``Incident`` label, opened at ``created_at``, resolved at ``closed_at``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
+import re
 
 from sim.errors import InputError
-from sim.importers.files import MemorySource, Source, required_field
-from sim.importers.forge import ForgeDeployment, MergedRequest, build_logs, root_cause
-from sim.importers.http import Client, dump
-from sim.importers.incidents import IncidentRecord, parse_time
+from sim.importers.files import (
+    SHA,
+    MemorySource,
+    Source,
+    id_value,
+    list_value,
+    parse_time,
+    sha_value,
+    text_value,
+)
+from sim.importers.forge import (
+    Fetch,
+    Forge,
+    ForgeDeployment,
+    choose_deployments,
+    fetch_deployments,
+    memory,
+    read_forge,
+    unique,
+)
+from sim.importers.http import Client, Limits
+from sim.importers.incidents import IncidentRecord
 from sim.importers.report import ImportReport
 from sim.metrics.logs import EventLogs
 
 API_URL = "https://api.github.com"
-MARKERS = ("deployments.json", "pulls.json", "issues.json")
+MARKERS = ("deployments.json", "releases.json", "pulls.json", "issues.json")
+NAME = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
+
+FORGE = Forge(
+    name="github", title="GitHub", request="pull request", requests_file="pulls.json", requests_dir="pulls",
+    request_id="number", extra_shas=("head.sha",), merged_state=None, commit_id="sha", commit_parents="parents",
+    commit_dates=("commit.author.date",), issue_id="number", issue_body="body", incident_type=False,
+    pull_request_key="pull_request",
+)
 
 
 def read_deployments(source: Source, environment: str, report: ImportReport) -> list[ForgeDeployment]:
     items = source.json("deployments.json", "deployments")
     assert items is not None
+    name = f"{source.name}/deployments.json"
+    ids = [id_value(item.get("id"), f"{name} item {i}", "id") for i, item in enumerate(items)]
+    unique(ids, name, "deployment id")
     out = []
-    for position, item in enumerate(items):
-        where = f"{source.name}/deployments.json item {position}"
-        deploy_id = str(required_field(item, "id", where))
+    for position, (item, deploy_id) in enumerate(zip(items, ids, strict=True)):
+        where = f"{name} item {position}"
         report.count("deployments read")
-        production = item.get("environment") == environment or item.get("production_environment") is True
+        env = text_value(item.get("environment"), where, "environment")
+        production = env == environment or item.get("production_environment") is True
         if not production:
-            report.skip("deployment", f"environment {item.get('environment')!r} is not {environment!r}", deploy_id)
+            report.skip("deployment", f"environment {env!r} is not {environment!r}", deploy_id)
             continue
         statuses = source.json(f"deployments/{deploy_id}/statuses.json", "deployment statuses", required=False)
+        status_where = f"{source.name}/deployments/{deploy_id}/statuses.json"
         if statuses is None:
-            statuses = item.get("statuses") if isinstance(item.get("statuses"), list) else None
+            statuses = list_value(item.get("statuses"), where, "statuses")
+            status_where = f"{where} statuses"
         if statuses is None:
             report.skip("deployment", "its statuses were not saved", deploy_id)
             continue
-        success = sorted(
-            t for t in (parse_time(s.get("created_at"), f"{where} status", "created_at", required=False)
-                        for s in statuses if isinstance(s, dict) and s.get("state") == "success") if t is not None)
+        states, success = set(), []
+        for number, status in enumerate(statuses):
+            if not isinstance(status, dict):
+                raise InputError(f"{status_where} item {number}: expected a JSON object, found something else")
+            state = text_value(status.get("state"), f"{status_where} item {number}", "state") or "none"
+            states.add(state)
+            if state == "success":
+                stamp = parse_time(status.get("created_at"), f"{status_where} item {number}", "created_at",
+                                   required=True)
+                assert stamp is not None
+                success.append(stamp)
         if not success:
-            states = sorted({str(s.get("state")) for s in statuses if isinstance(s, dict)}) or ["none"]
-            report.skip("deployment", f"no success status (states: {', '.join(states)})", deploy_id)
+            report.skip("deployment", f"no success status (states: {', '.join(sorted(states)) or 'none'})", deploy_id)
             continue
-        requested = parse_time(required_field(item, "created_at", where), where, "created_at", required=True)
-        assert requested is not None
-        out.append(ForgeDeployment(deploy_id, str(required_field(item, "sha", where)), requested, success[0]))
+        requested = parse_time(item.get("created_at"), where, "created_at", required=True)
+        sha = sha_value(item.get("sha"), where, "sha", required=True)
+        assert requested is not None and sha is not None
+        out.append(ForgeDeployment(deploy_id, sha, requested, min(success)))
     return out
 
 
-def read_pulls(source: Source, report: ImportReport) -> list[MergedRequest]:
-    items = source.json("pulls.json", "pull requests", required=False)
-    if items is None:
-        report.note("no pulls.json: no changes were read")
-        return []
-    out = []
-    for position, item in enumerate(items):
-        where = f"{source.name}/pulls.json item {position}"
-        number = str(required_field(item, "number", where))
-        report.count("pull requests read")
-        merged = parse_time(item.get("merged_at"), where, "merged_at", required=False)
-        if merged is None:
-            report.skip("pull request", "not merged", number)
-            continue
-        opened = parse_time(required_field(item, "created_at", where), where, "created_at", required=True)
-        assert opened is not None
-        commits = source.json(f"pulls/{number}/commits.json", "pull request commits", required=False)
-        head = item.get("head") if isinstance(item.get("head"), dict) else {}
-        out.append(MergedRequest(number, opened, merged, item.get("merge_commit_sha"),
-                                 _commits(commits, f"{source.name}/pulls/{number}/commits.json") if commits is not None
-                                 else None, tuple(s for s in (head.get("sha"),) if s)))
-    return out
-
-
-def _commits(items: list[dict[str, Any]], name: str) -> tuple[tuple[str, pd.Timestamp], ...]:
+def read_releases(source: Source, report: ImportReport) -> list[ForgeDeployment]:
+    """Published releases as deployments (drafts and pre-releases skipped and counted)."""
+    items = source.json("releases.json", "releases")
+    assert items is not None
+    name = f"{source.name}/releases.json"
+    unique([id_value(item.get("id"), f"{name} item {i}", "id") for i, item in enumerate(items)], name, "release id")
+    tags = _tag_commits(source)
     out = []
     for position, item in enumerate(items):
         where = f"{name} item {position}"
-        sha = str(required_field(item, "sha", where))
-        parents = item.get("parents")
-        if isinstance(parents, list) and len(parents) > 1:
-            continue  # a merge commit is not a change
-        authored = parse_time((item.get("commit") or {}).get("author", {}).get("date"), where, "commit.author.date",
-                         required=True)
-        assert authored is not None
-        out.append((sha, authored))
-    return tuple(out)
+        report.count("releases read")
+        tag = text_value(item.get("tag_name"), where, "tag_name", required=True, limit=250)
+        assert tag is not None
+        if item.get("draft") is True:
+            report.skip("release", "a draft", tag)
+            continue
+        if item.get("prerelease") is True:
+            report.skip("release", "a pre-release", tag)
+            continue
+        published = parse_time(item.get("published_at"), where, "published_at", required=False)
+        created = parse_time(item.get("created_at"), where, "created_at", required=False)
+        when = published or created
+        if when is None:
+            report.skip("release", "not published (no published_at)", tag)
+            continue
+        target = text_value(item.get("target_commitish"), where, "target_commitish", limit=250)
+        sha = tags.get(tag) or (target.lower() if target and SHA.fullmatch(target) and len(target) == 40 else None)
+        out.append(ForgeDeployment(tag, sha or f"tag:{tag}", min(created or when, when), when))
+    if out:
+        unique([d.deploy_id for d in out], name, "tag_name")
+    return out
 
 
-def read_incident_issues(source: Source, label: str, report: ImportReport) -> list[IncidentRecord]:
-    items = source.json("issues.json", "issues", required=False)
-    if items is None:
-        return []
-    out = []
+def _tag_commits(source: Source) -> dict[str, str]:
+    """Tag name → commit SHA from ``tags.json`` (``GET /repos/{owner}/{repo}/tags``), when saved."""
+    items = source.json("tags.json", "tags", required=False) or []
+    out = {}
     for position, item in enumerate(items):
-        where = f"{source.name}/issues.json item {position}"
-        number = str(required_field(item, "number", where))
-        report.count("issues read")
-        if "pull_request" in item:
-            report.skip("issue", "a pull request, not an issue", number)
-            continue
-        labels = {(lab.get("name") if isinstance(lab, dict) else lab) for lab in item.get("labels") or []}
-        if label not in labels:
-            report.skip("issue", f"no {label!r} label", number)
-            continue
-        created = parse_time(required_field(item, "created_at", where), where, "created_at", required=True)
-        assert created is not None
-        cause = root_cause(item.get("body"))
-        out.append(IncidentRecord(number, created, parse_time(item.get("closed_at"), where, "closed_at", required=False),
-                                  deploy=cause, root_cause=cause, source="github"))
+        where = f"{source.name}/tags.json item {position}"
+        tag = text_value(item.get("name"), where, "name", limit=250)
+        commit = item.get("commit")
+        sha = sha_value(commit.get("sha") if isinstance(commit, dict) else None, where, "commit.sha")
+        if tag and sha:
+            out[tag] = sha
     return out
 
 
 def import_github(source: Source, *, environment: str = "production", label: str = "Incident",
-                  extra_incidents: list[IncidentRecord] | None = None,
+                  extra_incidents: list[IncidentRecord] | None = None, deployments_from: str = "auto",
                   report: ImportReport | None = None) -> tuple[EventLogs, ImportReport]:
     """Logs from saved (or just fetched) GitHub API responses."""
     report = report or ImportReport("github")
-    report.settings.update({"from": source.name, "environment": environment, "incident_label": label})
-    deployments = read_deployments(source, environment, report)
-    pulls = read_pulls(source, report)
-    incidents = read_incident_issues(source, label, report) + list(extra_incidents or [])
-    return build_logs(deployments, pulls, incidents, report), report
+    deployments = choose_deployments(source, deployments_from, report,
+                                     lambda: read_deployments(source, environment, report),
+                                     lambda: read_releases(source, report))
+    return read_forge(FORGE, source, deployments, environment=environment, label=label,
+                      extra_incidents=extra_incidents, report=report)
+
+
+def check_repo(repo: str) -> str:
+    owner, sep, name = repo.partition("/")
+    if not sep or not NAME.fullmatch(owner) or not NAME.fullmatch(name) or name in (".", "..") or owner in (".", ".."):
+        raise InputError(f"--repo {repo!r}: expected OWNER/NAME (letters, digits, '.', '-' and '_')")
+    return repo
 
 
 def fetch_github(repo: str, token: str, *, api_url: str = API_URL, environment: str = "production",
-                 label: str = "Incident", client: Client | None = None, max_wait: float = 900.0) -> MemorySource:
+                 label: str = "Incident", client: Client | None = None, max_wait: float | None = None,
+                 deployments_from: str = "auto", limits: Limits | None = None, ci: bool = False) -> MemorySource:
     """Fetch the files of the module docstring from the live API (or a server replaying it)."""
-    if repo.count("/") != 1 or not all(repo.split("/")):
-        raise InputError(f"--repo {repo!r}: expected OWNER/NAME")
-    client = client or Client(api_url, {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
-                                        "X-GitHub-Api-Version": "2022-11-28", "User-Agent": "dorasim-import"},
-                              max_wait=max_wait)
-    base = f"repos/{repo}"
-    files: dict[str, bytes] = {}
+    check_repo(repo)
+    client = client or Client(api_url, {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
+                                        "User-Agent": "dorasim-import"},
+                              auth={"Authorization": f"Bearer {token}"}, max_wait=max_wait, limits=limits)
+    fetch = Fetch(client, f"repos/{repo}")
     try:
-        deployments = client.get_all(f"{base}/deployments", {"environment": environment})
-        files["deployments.json"] = dump(deployments)
-        for deployment in deployments:
-            deploy_id = deployment.get("id")
-            files[f"deployments/{deploy_id}/statuses.json"] = dump(
-                client.get_all(f"{base}/deployments/{deploy_id}/statuses"))
-        pulls = client.get_all(f"{base}/pulls", {"state": "closed"})
-        files["pulls.json"] = dump(pulls)
-        for pull in pulls:
-            if pull.get("merged_at"):
-                number = pull.get("number")
-                files[f"pulls/{number}/commits.json"] = dump(client.get_all(f"{base}/pulls/{number}/commits"))
-        files["issues.json"] = dump(client.get_all(f"{base}/issues", {"state": "all", "labels": label}))
+        fetch_deployments(
+            fetch, deployments_from,
+            lambda: fetch.each(fetch.save("deployments.json", "deployments", {"environment": environment}, "deployments"),
+                               "id", "deployments/{id}/statuses.json", "deployments/{id}/statuses",
+                               "deployment statuses"),
+            lambda: (fetch.save("releases.json", "releases", None, "releases"),
+                     fetch.save("tags.json", "tags", None, "tags")))
+        pulls = fetch.save("pulls.json", "pulls", {"state": "closed"}, "pull requests")
+        fetch.each(pulls, "number", "pulls/{id}/commits.json", "pulls/{id}/commits", "pull request commits",
+                   keep=lambda pull: bool(pull.get("merged_at")))
+        fetch.save("issues.json", "issues", {"state": "all", "labels": label}, "issues")
+        if ci:
+            runs = fetch.save("actions/runs.json", "actions/runs", None, "workflow runs", key="workflow_runs")
+            fetch.each(runs, "id", "actions/runs/{id}/jobs.json", "actions/runs/{id}/jobs", "jobs", list_key="jobs")
     finally:
         client.close()
-    return MemorySource(files, f"{api_url.rstrip('/')}/{base}")
+    return memory(fetch, api_url)

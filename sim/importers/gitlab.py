@@ -1,157 +1,168 @@
 """GitLab's REST API (v4) responses as event logs (docs/import.md, "GitLab").
 
-Files (one JSON array each, as the API returns them), saved under one folder:
+Files (one JSON array each, as the API returns them, or pages in any of the shapes GitHub's
+files may take), saved under one folder:
 
 | file | endpoint |
 |---|---|
 | ``deployments.json`` | ``GET /projects/:id/deployments`` |
 | ``deployments/{id}/merge_requests.json`` (optional) | ``GET /projects/:id/deployments/:deployment_id/merge_requests`` |
+| ``releases.json`` | ``GET /projects/:id/releases`` |
 | ``merge_requests.json`` | ``GET /projects/:id/merge_requests?state=merged`` |
 | ``merge_requests/{iid}/commits.json`` | ``GET /projects/:id/merge_requests/:iid/commits`` |
 | ``issues.json`` | ``GET /projects/:id/issues?labels=Incident`` |
 
-A deployment counts when its ``status`` is ``success`` and its ``environment.name`` is the
-production one (``--environment``, default ``production``); its time is ``finished_at`` (else
-``updated_at``). Changes: the commits of merged merge requests, at ``authored_date``.
-Incidents: issues labelled ``Incident`` or of ``issue_type`` ``incident``.
+A deployment counts when its ``status`` is ``success`` (GitLab's statuses are ``created``,
+``running``, ``success``, ``failed``, ``canceled``, ``skipped`` and ``blocked``: the others are
+counted in the report) and its ``environment.name`` is the production one (``--environment``,
+default ``production``); its time is the deploying job's ``deployable.finished_at`` (else
+``finished_at``, else ``updated_at``). Without ``deployments.json`` (or with ``--deployments-from
+releases``) the releases are the deployments: upcoming ones (``upcoming_release``) are skipped and
+counted, each is timed at ``released_at`` and deploys ``commit.id``. Changes: the commits of merged
+merge requests, at ``authored_date``. Incidents: issues labelled ``Incident`` or of ``issue_type``
+``incident``.
 """
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
-import pandas as pd
-
 from sim.errors import InputError
-from sim.importers.files import MemorySource, Source, required_field
-from sim.importers.forge import ForgeDeployment, MergedRequest, build_logs, root_cause
-from sim.importers.http import Client, dump
-from sim.importers.incidents import IncidentRecord, parse_time
+from sim.importers.files import MemorySource, Source, id_value, parse_time, path_value, sha_value, text_value
+from sim.importers.forge import (
+    Fetch,
+    Forge,
+    ForgeDeployment,
+    choose_deployments,
+    fetch_deployments,
+    memory,
+    read_forge,
+    unique,
+)
+from sim.importers.http import Client, Limits
+from sim.importers.incidents import IncidentRecord
 from sim.importers.report import ImportReport
 from sim.metrics.logs import EventLogs
 
 API_URL = "https://gitlab.com/api/v4"
-MARKERS = ("deployments.json", "merge_requests.json", "issues.json")
+MARKERS = ("deployments.json", "releases.json", "merge_requests.json", "issues.json")
+STATUSES = ("created", "running", "success", "failed", "canceled", "skipped", "blocked")
+
+FORGE = Forge(
+    name="gitlab", title="GitLab", request="merge request", requests_file="merge_requests.json",
+    requests_dir="merge_requests", request_id="iid", extra_shas=("squash_commit_sha", "sha"), merged_state="merged",
+    commit_id="id", commit_parents="parent_ids", commit_dates=("authored_date", "created_at"), issue_id="iid",
+    issue_body="description", incident_type=True, pull_request_key=None,
+)
 
 
 def read_deployments(source: Source, environment: str, report: ImportReport) -> list[ForgeDeployment]:
     items = source.json("deployments.json", "deployments")
     assert items is not None
+    name = f"{source.name}/deployments.json"
+    ids = [id_value(item.get("id"), f"{name} item {i}", "id") for i, item in enumerate(items)]
+    unique(ids, name, "deployment id")
     out = []
-    for position, item in enumerate(items):
-        where = f"{source.name}/deployments.json item {position}"
-        deploy_id = str(required_field(item, "id", where))
+    for position, (item, deploy_id) in enumerate(zip(items, ids, strict=True)):
+        where = f"{name} item {position}"
         report.count("deployments read")
         env = item.get("environment")
-        name = env.get("name") if isinstance(env, dict) else env
-        if name != environment:
-            report.skip("deployment", f"environment {name!r} is not {environment!r}", deploy_id)
+        env_name = text_value(env.get("name") if isinstance(env, dict) else env, where, "environment.name")
+        if env_name != environment:
+            report.skip("deployment", f"environment {env_name!r} is not {environment!r}", deploy_id)
             continue
-        if item.get("status") != "success":
-            report.skip("deployment", f"status {item.get('status')!r} is not success", deploy_id)
+        status = text_value(item.get("status"), where, "status")
+        if status != "success":
+            report.skip("deployment", f"status {status!r} is not success", deploy_id)
             continue
-        requested = parse_time(required_field(item, "created_at", where), where, "created_at", required=True)
-        finished = parse_time(item.get("finished_at") or item.get("updated_at"), where, "finished_at", required=True)
-        assert requested is not None and finished is not None
+        requested = parse_time(item.get("created_at"), where, "created_at", required=True)
+        when, used = None, "finished_at"
+        for key in ("deployable.finished_at", "finished_at", "updated_at"):
+            when, used = path_value(item, key, where), key
+            if when is not None:
+                break
+        finished = parse_time(when, where, used, required=True)
+        sha = sha_value(item.get("sha"), where, "sha", required=True)
+        assert requested is not None and finished is not None and sha is not None
         named = source.json(f"deployments/{deploy_id}/merge_requests.json", "merge requests", required=False)
-        requests = tuple(str(m.get("iid")) for m in named) if named is not None else None
-        out.append(ForgeDeployment(deploy_id, str(required_field(item, "sha", where)), requested, finished, requests))
+        requests = None
+        if named is not None:
+            mr_name = f"{source.name}/deployments/{deploy_id}/merge_requests.json"
+            requests = tuple(id_value(m.get("iid"), f"{mr_name} item {i}", "iid") for i, m in enumerate(named))
+        out.append(ForgeDeployment(deploy_id, sha, requested, finished, requests))
     return out
 
 
-def read_merge_requests(source: Source, report: ImportReport) -> list[MergedRequest]:
-    items = source.json("merge_requests.json", "merge requests", required=False)
-    if items is None:
-        report.note("no merge_requests.json: no changes were read")
-        return []
-    out = []
-    for position, item in enumerate(items):
-        where = f"{source.name}/merge_requests.json item {position}"
-        iid = str(required_field(item, "iid", where))
-        report.count("merge requests read")
-        merged = parse_time(item.get("merged_at"), where, "merged_at", required=False)
-        if merged is None or item.get("state", "merged") != "merged":
-            report.skip("merge request", "not merged", iid)
-            continue
-        opened = parse_time(required_field(item, "created_at", where), where, "created_at", required=True)
-        assert opened is not None
-        commits = source.json(f"merge_requests/{iid}/commits.json", "merge request commits", required=False)
-        extra = tuple(s for s in (item.get("squash_commit_sha"), item.get("sha")) if s)
-        out.append(MergedRequest(iid, opened, merged, item.get("merge_commit_sha"),
-                                 _commits(commits, f"{source.name}/merge_requests/{iid}/commits.json")
-                                 if commits is not None else None, extra))
-    return out
-
-
-def _commits(items: list[dict[str, Any]], name: str) -> tuple[tuple[str, pd.Timestamp], ...]:
+def read_releases(source: Source, report: ImportReport) -> list[ForgeDeployment]:
+    """Releases as deployments (upcoming ones skipped and counted)."""
+    items = source.json("releases.json", "releases")
+    assert items is not None
+    name = f"{source.name}/releases.json"
     out = []
     for position, item in enumerate(items):
         where = f"{name} item {position}"
-        sha = str(required_field(item, "id", where))
-        if isinstance(item.get("parent_ids"), list) and len(item["parent_ids"]) > 1:
+        report.count("releases read")
+        tag = text_value(item.get("tag_name"), where, "tag_name", required=True, limit=250)
+        assert tag is not None
+        if item.get("upcoming_release") is True:
+            report.skip("release", "an upcoming release (released_at in the future)", tag)
             continue
-        authored = parse_time(item.get("authored_date") or item.get("created_at"), where, "authored_date",
-                              required=True)
-        assert authored is not None
-        out.append((sha, authored))
-    return tuple(out)
-
-
-def read_incident_issues(source: Source, label: str, report: ImportReport) -> list[IncidentRecord]:
-    items = source.json("issues.json", "issues", required=False)
-    if items is None:
-        return []
-    out = []
-    for position, item in enumerate(items):
-        where = f"{source.name}/issues.json item {position}"
-        iid = str(required_field(item, "iid", where))
-        report.count("issues read")
-        labels = {(lab.get("name") if isinstance(lab, dict) else lab) for lab in item.get("labels") or []}
-        if label not in labels and item.get("issue_type") != "incident":
-            report.skip("issue", f"no {label!r} label and not of type incident", iid)
+        released = parse_time(item.get("released_at"), where, "released_at", required=False)
+        created = parse_time(item.get("created_at"), where, "created_at", required=False)
+        when = released or created
+        if when is None:
+            report.skip("release", "no released_at", tag)
             continue
-        created = parse_time(required_field(item, "created_at", where), where, "created_at", required=True)
-        assert created is not None
-        cause = root_cause(item.get("description"))
-        out.append(IncidentRecord(iid, created, parse_time(item.get("closed_at"), where, "closed_at", required=False),
-                                  deploy=cause, root_cause=cause, source="gitlab"))
+        sha = sha_value(path_value(item, "commit.id", where), where, "commit.id")
+        out.append(ForgeDeployment(tag, sha or f"tag:{tag}", min(created or when, when), when))
+    unique([d.deploy_id for d in out], name, "tag_name")
     return out
 
 
 def import_gitlab(source: Source, *, environment: str = "production", label: str = "Incident",
-                  extra_incidents: list[IncidentRecord] | None = None,
+                  extra_incidents: list[IncidentRecord] | None = None, deployments_from: str = "auto",
                   report: ImportReport | None = None) -> tuple[EventLogs, ImportReport]:
     """Logs from saved (or just fetched) GitLab API responses."""
     report = report or ImportReport("gitlab")
-    report.settings.update({"from": source.name, "environment": environment, "incident_label": label})
-    deployments = read_deployments(source, environment, report)
-    requests = read_merge_requests(source, report)
-    incidents = read_incident_issues(source, label, report) + list(extra_incidents or [])
-    return build_logs(deployments, requests, incidents, report), report
+    deployments = choose_deployments(source, deployments_from, report,
+                                     lambda: read_deployments(source, environment, report),
+                                     lambda: read_releases(source, report))
+    return read_forge(FORGE, source, deployments, environment=environment, label=label,
+                      extra_incidents=extra_incidents, report=report)
+
+
+def check_project(project: str) -> str:
+    parts = project.split("/")
+    plain = all(p and p not in (".", "..") and all(c.isalnum() or c in "._-" for c in p) and p.isascii()
+                for p in parts)
+    if not plain or len(project) > 500 or ("/" not in project and not project.isdigit()):
+        raise InputError(f"--repo {project!r}: expected GROUP/PROJECT (or a numeric project id)")
+    return project
 
 
 def fetch_gitlab(project: str, token: str, *, api_url: str = API_URL, environment: str = "production",
-                 label: str = "Incident", client: Client | None = None, max_wait: float = 900.0) -> MemorySource:
+                 label: str = "Incident", client: Client | None = None, max_wait: float | None = None,
+                 deployments_from: str = "auto", limits: Limits | None = None, ci: bool = False) -> MemorySource:
     """Fetch the files of the module docstring from the live API (or a server replaying it)."""
-    if "/" not in project and not project.isdigit():
-        raise InputError(f"--repo {project!r}: expected GROUP/PROJECT (or a numeric project id)")
-    client = client or Client(api_url, {"PRIVATE-TOKEN": token, "User-Agent": "dorasim-import"}, max_wait=max_wait)
-    base = f"projects/{quote(project, safe='')}"
-    files: dict[str, bytes] = {}
+    check_project(project)
+    client = client or Client(api_url, {"User-Agent": "dorasim-import"}, auth={"PRIVATE-TOKEN": token},
+                              max_wait=max_wait, limits=limits)
+    fetch = Fetch(client, f"projects/{quote(project, safe='')}")
     try:
-        deployments = client.get_all(f"{base}/deployments", {"environment": environment, "status": "success"})
-        files["deployments.json"] = dump(deployments)
-        for deployment in deployments:
-            deploy_id = deployment.get("id")
-            files[f"deployments/{deploy_id}/merge_requests.json"] = dump(
-                client.get_all(f"{base}/deployments/{deploy_id}/merge_requests"))
-        requests = client.get_all(f"{base}/merge_requests", {"state": "merged", "scope": "all"})
-        files["merge_requests.json"] = dump(requests)
-        for request in requests:
-            iid = request.get("iid")
-            files[f"merge_requests/{iid}/commits.json"] = dump(client.get_all(f"{base}/merge_requests/{iid}/commits"))
-        files["issues.json"] = dump(client.get_all(f"{base}/issues", {"labels": label, "scope": "all"}))
+        fetch_deployments(
+            fetch, deployments_from,
+            lambda: fetch.each(fetch.save("deployments.json", "deployments", {"environment": environment}, "deployments"),
+                               "id", "deployments/{id}/merge_requests.json", "deployments/{id}/merge_requests",
+                               "deployment merge requests", keep=lambda d: d.get("status") == "success"),
+            lambda: fetch.save("releases.json", "releases", None, "releases"))
+        requests = fetch.save("merge_requests.json", "merge_requests", {"state": "merged", "scope": "all"},
+                              "merge requests")
+        fetch.each(requests, "iid", "merge_requests/{id}/commits.json", "merge_requests/{id}/commits",
+                   "merge request commits")
+        fetch.save("issues.json", "issues", {"labels": label, "scope": "all"}, "issues")
+        if ci:
+            pipelines = fetch.save("pipelines.json", "pipelines", None, "pipelines")
+            fetch.each(pipelines, "id", "pipelines/{id}/jobs.json", "pipelines/{id}/jobs", "jobs")
     finally:
         client.close()
-    return MemorySource(files, f"{api_url.rstrip('/')}/{base}")
+    return memory(fetch, api_url)

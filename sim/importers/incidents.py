@@ -35,8 +35,18 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.importers.files import decode_text, expect_list, field, parse_json
+from sim.importers.files import (
+    MAX_TEXT,
+    decode_text,
+    expect_list,
+    field,
+    json_type,
+    parse_json,
+    parse_time,
+    text_value,
+)
 from sim.importers.report import ImportReport
+from sim.metrics import timerange
 
 FORMATS = ("pagerduty", "opsgenie", "csv")
 MAP_KEYS = ("id", "created", "resolved", "deploy", "service", "root_cause")
@@ -73,29 +83,14 @@ def parse_map(text: str | None) -> dict[str, str]:
     return out
 
 
-def parse_time(value: Any, where: str, what: str, *, required: bool) -> pd.Timestamp | None:
-    text = "" if value is None else str(value).strip()
-    if not text:
-        if required:
-            raise InputError(f"{where}: {what} is empty")
-        return None
-    if not text[:4].isdigit():
-        raise InputError(f"{where}: {what} {text!r} is not an ISO 8601 timestamp")
-    try:
-        stamp = pd.Timestamp(text)
-    except (ValueError, TypeError, OverflowError):
-        raise InputError(f"{where}: {what} {text!r} is not an ISO 8601 timestamp") from None
-    if stamp is pd.NaT:
-        raise InputError(f"{where}: {what} {text!r} is not an ISO 8601 timestamp")
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.as_unit("ns")
+def _text(value: Any, where: str = "", what: str = "") -> str | None:
+    """A text field of an export: text or an integer; anything else (an object, a list, a float) is refused."""
+    if isinstance(value, str):
+        return text_value(value, where, what)
+    return text_value(value, where, what) if value is not None else None
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
+MAX_CLOSE_MS = 100 * 365 * 86_400_000  # Opsgenie closeTime: at most a century, in milliseconds
 
 
 def _looks_like_json(data: bytes) -> bool:
@@ -107,10 +102,17 @@ def _looks_like_json(data: bytes) -> bool:
 
 
 def _pagerduty_items(value: Any, name: str) -> list[dict[str, Any]]:
-    if isinstance(value, dict):
-        value = value.get("incidents", value)
+    if isinstance(value, dict) and "incidents" in value:
+        value = value["incidents"]
     if isinstance(value, list) and value and all(isinstance(p, dict) and "incidents" in p for p in value):
-        value = [item for page in value for item in (page["incidents"] or [])]
+        pages = []
+        for number, page in enumerate(value):
+            incidents = page["incidents"] or []
+            if not isinstance(incidents, list):
+                raise InputError(f"{name}: page {number}: incidents must be a JSON array, found a JSON "
+                                 f"{json_type(incidents)}")
+            pages.extend(incidents)
+        value = pages
     return expect_list(value, name, "PagerDuty incidents")
 
 
@@ -120,7 +122,8 @@ def read_pagerduty(data: bytes, name: str, mapping: Mapping[str, str]) -> list[I
     records = []
     for position, item in enumerate(_pagerduty_items(parse_json(data, name), name)):
         where = f"{name} incident {position}"
-        incident_id = _text(field(item, mapping.get("id", "id"))) or _text(item.get("incident_number"))
+        incident_id = (_text(field(item, mapping.get("id", "id")), where, mapping.get("id", "id"))
+                       or _text(item.get("incident_number"), where, "incident_number"))
         if incident_id is None:
             raise InputError(f"{where}: no id")
         resolved_value = field(item, mapping["resolved"]) if "resolved" in mapping else item.get("resolved_at")
@@ -134,9 +137,10 @@ def read_pagerduty(data: bytes, name: str, mapping: Mapping[str, str]) -> list[I
             incident_id=incident_id,
             created=created,
             resolved=parse_time(resolved_value, where, "resolved_at", required=False),
-            deploy=_text(field(item, mapping["deploy"])) if "deploy" in mapping else None,
-            service=_text(service),
-            root_cause=_text(field(item, mapping["root_cause"])) if "root_cause" in mapping else None,
+            deploy=_text(field(item, mapping["deploy"]), where, mapping["deploy"]) if "deploy" in mapping else None,
+            service=_text(service, where, mapping.get("service", "service.summary")),
+            root_cause=(_text(field(item, mapping["root_cause"]), where, mapping["root_cause"])
+                        if "root_cause" in mapping else None),
             source="pagerduty",
         ))
     return records
@@ -147,7 +151,7 @@ def _tag_value(tags: Any, prefix: str) -> str | None:
         return None
     for tag in tags:
         if isinstance(tag, str) and tag.startswith(prefix):
-            return tag[len(prefix):].strip() or None
+            return tag[len(prefix):].strip()[:MAX_TEXT] or None
     return None
 
 
@@ -158,7 +162,8 @@ def read_opsgenie(data: bytes, name: str, mapping: Mapping[str, str]) -> list[In
     records = []
     for position, item in enumerate(expect_list(value, name, "Opsgenie alerts")):
         where = f"{name} alert {position}"
-        incident_id = _text(field(item, mapping.get("id", "id"))) or _text(item.get("tinyId"))
+        incident_id = (_text(field(item, mapping.get("id", "id")), where, mapping.get("id", "id"))
+                       or _text(item.get("tinyId"), where, "tinyId"))
         if incident_id is None:
             raise InputError(f"{where}: no id")
         created = parse_time(field(item, mapping.get("created", "createdAt")), where, "createdAt", required=True)
@@ -167,16 +172,25 @@ def read_opsgenie(data: bytes, name: str, mapping: Mapping[str, str]) -> list[In
             resolved = parse_time(field(item, mapping["resolved"]), where, mapping["resolved"], required=False)
         else:
             close_ms = field(item, "report.closeTime")
-            if isinstance(close_ms, int | float) and not isinstance(close_ms, bool) and close_ms >= 0:
+            if close_ms is not None and not (isinstance(close_ms, int | float) and not isinstance(close_ms, bool)
+                                             and 0 <= close_ms <= MAX_CLOSE_MS):
+                raise InputError(f"{where}: report.closeTime {str(close_ms)[:40]!r} is not a duration in milliseconds "
+                                 f"from 0 to {MAX_CLOSE_MS} (a century)")
+            if close_ms is not None:
+                if created.value + int(close_ms * 1_000_000) >= timerange.END.value:
+                    raise InputError(f"{where}: createdAt + report.closeTime {timerange.OUTSIDE}")
                 resolved = created + pd.Timedelta(milliseconds=float(close_ms))
             elif item.get("status") == "closed":
                 resolved = parse_time(item.get("updatedAt"), where, "updatedAt", required=False)
             else:
                 resolved = None
-        deploy = field(item, mapping.get("deploy", "details.deploy_id")) or _tag_value(item.get("tags"), "deploy:")
-        service = field(item, mapping.get("service", "details.service")) or _tag_value(item.get("tags"), "service:")
-        records.append(IncidentRecord(incident_id, created, resolved, _text(deploy), _text(service),
-                                      _text(field(item, mapping["root_cause"])) if "root_cause" in mapping else None,
+        deploy_key, service_key = mapping.get("deploy", "details.deploy_id"), mapping.get("service", "details.service")
+        deploy = _text(field(item, deploy_key), where, deploy_key) or _tag_value(item.get("tags"), "deploy:")
+        service = _text(field(item, service_key), where, service_key) or _tag_value(item.get("tags"), "service:")
+        records.append(IncidentRecord(incident_id, created, resolved, _text(deploy, where, "deploy"),
+                                      _text(service, where, "service"),
+                                      _text(field(item, mapping["root_cause"]), where, mapping["root_cause"])
+                                      if "root_cause" in mapping else None,
                                       "opsgenie"))
     return records
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim.files import write_text
+
 EXAMPLES = 10  # examples kept per skip reason
 
 
@@ -25,6 +27,7 @@ class ImportReport:
     links: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     _skipped: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ci_runs: list[Any] | None = None  # CI runs the source held (sim.importers.ci.CiRun), written to ci_runs.csv
 
     def count(self, what: str, n: int = 1) -> None:
         self.read[what] = self.read.get(what, 0) + n
@@ -43,6 +46,11 @@ class ImportReport:
     def skipped_count(self, what: str | None = None) -> int:
         return sum(e["count"] for e in self._skipped.values() if what is None or e["what"] == what)
 
+    def why_none(self, what: str = "deployment") -> str:
+        """Why no ``what`` was kept: the skip reasons with their counts, most frequent first."""
+        entries = sorted((e for e in self._skipped.values() if e["what"] == what), key=lambda e: -e["count"])
+        return "; ".join(f"{e['count']} skipped, {e['reason']}" for e in entries)
+
     def note(self, text: str) -> None:
         self.notes.append(text)
 
@@ -59,5 +67,5 @@ class ImportReport:
 
     def write(self, out_dir: str | Path) -> Path:
         path = Path(out_dir) / "import_report.json"
-        path.write_text(json.dumps(self.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")
+        write_text(path, json.dumps(self.to_dict(), indent=2, default=str) + "\n")
         return path

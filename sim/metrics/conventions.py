@@ -9,7 +9,9 @@ labels are under ``details``. Per metric:
 
 Deployment frequency (both references: deployment *days*, medians over weeks)
     Every calendar week touching the window is a row (Four Keys: weeks from Sunday; DevLake:
-    from Monday), counting the distinct UTC days with a deployment. The metric is the median
+    from Monday), counting the distinct UTC days with a deployment. DevLake's calendar is at most
+    the last 400 days of the window (its SQL counts back 0..399 days from today; here from the
+    window's last day). The metric is the median
     of those counts / 7 (a team deploying every day of the week scores 1 / day). Four Keys
     takes the interpolated median and labels the result Daily (median >= 3 days a week),
     Weekly (median week has a deployment), Monthly (median of deployed weeks per month >= 1)
@@ -34,7 +36,8 @@ Time to restore
     earlier of the incident's opening and its root cause's first deployment, to the
     resolution, in whole hours (truncated, as the dashboard's ``TIMESTAMP_DIFF(..., HOUR)``);
     interpolated median. DevLake: over resolved incidents attached (as above) to a deployment
-    in the window, from that deployment to the resolution, in whole minutes; lower-middle.
+    in the window and resolved in the window, from that deployment to the resolution, in whole
+    minutes; lower-middle.
 Rework rate
     Neither reference computes it: ``null``.
 """
@@ -67,6 +70,9 @@ NS_PER_MINUTE = 60 * 10**9
 # Four Keys' deployment-frequency labels are the DORA report's buckets: its band follows the label
 FOURKEYS_FREQUENCY_BANDS = {"Daily": "elite", "Weekly": "high", "Monthly": "medium", "Yearly": "low"}
 _THURSDAY_EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
+# DevLake's deployment-frequency calendar is today minus 0..399 days (its SQL's H+T+U), clipped to
+# the range's start; here "today" is the window's last day
+DEVLAKE_LOOKBACK_DAYS = 399
 
 
 def check_convention(name: str) -> str:
@@ -131,10 +137,17 @@ class _Logs:
             first.setdefault(self.listed_ids[k], int(self.listed_row[k]))
         return first
 
-    def weekly_deployment_days(self, week_starts_monday: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(deployment days per week, whether the week had one, the month of each week's start)."""
+    def calendar(self, lookback_days: int | None = None) -> np.ndarray:
+        """The window's UTC days (numbers since the epoch); at most the last ``lookback_days + 1`` of them."""
         first_day, last_day = self.start // NS_PER_DAY, (self.end - 1) // NS_PER_DAY
-        days = np.arange(first_day, last_day + 1)
+        if lookback_days is not None:
+            first_day = max(first_day, last_day - lookback_days)
+        return np.arange(first_day, last_day + 1)
+
+    def weekly_deployment_days(self, week_starts_monday: bool,
+                               lookback_days: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(deployment days per week, whether the week had one, the month of each week's start)."""
+        days = self.calendar(lookback_days)
         deployed_days = set((self.deploy_t[self.deploy_in] // NS_PER_DAY).tolist())
         weekday = (days + _THURSDAY_EPOCH_WEEKDAY) % 7  # Monday = 0
         offset = weekday if week_starts_monday else (weekday + 1) % 7
@@ -145,9 +158,8 @@ class _Logs:
         months = _month_of(weeks)
         return per_week, (per_week > 0).astype(int), months
 
-    def monthly_deployment_days(self) -> np.ndarray:
-        first_day, last_day = self.start // NS_PER_DAY, (self.end - 1) // NS_PER_DAY
-        days = np.arange(first_day, last_day + 1)
+    def monthly_deployment_days(self, lookback_days: int | None = None) -> np.ndarray:
+        days = self.calendar(lookback_days)
         deployed_days = set((self.deploy_t[self.deploy_in] // NS_PER_DAY).tolist())
         months = _month_of(days)
         hit = np.array([d in deployed_days for d in days.tolist()], dtype=int)
@@ -290,8 +302,9 @@ def devlake(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.Data
     details: dict[str, Any] = {}
     frequency = None
     if not logs.empty:
-        per_week, _, _ = logs.weekly_deployment_days(week_starts_monday=True)
-        per_month = logs.monthly_deployment_days()
+        per_week, _, _ = logs.weekly_deployment_days(week_starts_monday=True, lookback_days=DEVLAKE_LOOKBACK_DAYS)
+        per_month = logs.monthly_deployment_days(lookback_days=DEVLAKE_LOOKBACK_DAYS)
+        calendar = logs.calendar(DEVLAKE_LOOKBACK_DAYS)
         week_median, month_median = lower_median(per_week), lower_median(per_month)
         assert week_median is not None and month_median is not None
         frequency = week_median / 7
@@ -301,6 +314,8 @@ def devlake(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.Data
                  else f"{month_median:g} deployment days per month")
         details.update({"deployment_days_per_week_median": week_median, "deployment_frequency_label": label,
                         "deployment_days_per_month_median": month_median, "weeks": len(per_week),
+                        "deployment_frequency_days": len(calendar),
+                        "deployment_frequency_from": str(calendar[0].astype("datetime64[D]")),
                         "band_overrides": {"deployment_frequency": band}})
 
     first = logs.first_deployment()
@@ -320,8 +335,10 @@ def devlake(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.Data
     failed = set(attached[attached >= 0].tolist()) & set(np.flatnonzero(logs.deploy_in).tolist())
     n_deploys = int(logs.deploy_in.sum())
     cfr = len(failed) / n_deploys if n_deploys else None
+    # the dashboard keeps deployments finished in the window and incidents resolved in it
+    resolved_in = logs.resolved & logs.inside(logs.resolved_t)
     restore = [int((logs.resolved_t[i] - logs.deploy_t[attached[i]]) // NS_PER_MINUTE)
-               for i in range(len(attached)) if attached[i] >= 0 and logs.resolved[i] and logs.deploy_in[attached[i]]]
+               for i in range(len(attached)) if attached[i] >= 0 and resolved_in[i] and logs.deploy_in[attached[i]]]
     ttr = lower_median(np.array(restore, dtype=float))
     metrics = {"deployment_frequency_per_day": frequency, "lead_time_hours": None if lead is None else lead / 60,
                "change_failure_rate": cfr, "time_to_restore_hours": None if ttr is None else ttr / 60,
@@ -348,7 +365,7 @@ def score_convention(changes: pd.DataFrame, deployments: pd.DataFrame, incidents
         return {name: score_convention(changes, deployments, incidents, convention=name, start=start, end=end,
                                        benchmark=bench) for name in CONVENTIONS}
     if convention == "dora":
-        return score(changes, deployments, incidents, start=start, end=end, benchmark=bench)
+        return dict(score(changes, deployments, incidents, start=start, end=end, benchmark=bench))
     run = fourkeys if convention == "fourkeys" else devlake
     return run(changes, deployments, incidents, start=start, end=end, benchmark=bench)
 
@@ -361,31 +378,64 @@ def score_logs_convention(logs: EventLogs, **kwargs: Any) -> dict[str, Any]:
 # Per team
 
 
+MAX_TEAMS = 1000  # teams ``score --by team`` scores one by one (docs/cli.md)
+
+
+def _team_column(frame: pd.DataFrame) -> pd.Series:
+    return frame["team"].astype(str).str.strip()
+
+
 def team_values(logs: EventLogs) -> list[str]:
-    """The teams named in all three files (sorted numerically when they are numbers)."""
+    """The teams named in all three files (sorted numerically when they are numbers), at most :data:`MAX_TEAMS`."""
     for kind, frame in logs.frames().items():
         if "team" not in frame.columns:
             raise InputError(f"--by team: {kind}.csv has no team column")
-    values = set()
+    values: set[str] = set()
     for frame in logs.frames().values():
-        values.update(frame["team"].astype(str).str.strip().tolist())
+        values.update(_team_column(frame).unique().tolist())
+        if len(values) > MAX_TEAMS + 1:
+            break
     values.discard("")
-    return sorted(values, key=lambda v: (0, float(v), v) if _is_number(v) else (1, 0.0, v))
+    if len(values) > MAX_TEAMS:
+        raise InputError(f"--by team: the logs name more than {MAX_TEAMS} teams; --by team scores at most "
+                         f"{MAX_TEAMS} (score the organisation without --by, or group the teams)")
+    return sorted(values, key=_team_order)
 
 
-def _is_number(text: str) -> bool:
+def _team_order(text: str) -> tuple[int, float, str]:
+    number = _finite_number(text)
+    return (0, number, text) if number is not None else (1, 0.0, text)
+
+
+def _finite_number(text: str) -> float | None:
+    if len(text) > 40:
+        return None
     try:
-        float(text)
+        value = float(text)
     except ValueError:
-        return False
-    return True
+        return None
+    return value if math.isfinite(value) else None
 
 
 def team_logs(logs: EventLogs, team: str) -> EventLogs:
     def pick(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.loc[frame["team"].astype(str).str.strip() == team].reset_index(drop=True)
+        return frame.loc[_team_column(frame) == team].reset_index(drop=True)
 
     return EventLogs(pick(logs.changes), pick(logs.deployments), pick(logs.incidents))
+
+
+def split_by_team(logs: EventLogs, teams: list[str]) -> dict[str, EventLogs]:
+    """Every team's rows, grouping each file once (not once per team)."""
+    parts: list[dict[str, pd.DataFrame]] = []
+    for frame in (logs.changes, logs.deployments, logs.incidents):
+        groups = {str(key): rows.reset_index(drop=True) for key, rows in frame.groupby(_team_column(frame), sort=False)}
+        parts.append(groups)
+    out = {}
+    for team in teams:
+        frames = [groups.get(team, frame.iloc[:0].reset_index(drop=True))
+                  for groups, frame in zip(parts, (logs.changes, logs.deployments, logs.incidents), strict=True)]
+        out[team] = EventLogs(*frames)
+    return out
 
 
 def pooled_window(logs: EventLogs, start: Any = None, end: Any = None) -> tuple[Any, Any]:
@@ -403,8 +453,8 @@ def score_by_team(logs: EventLogs, *, convention: str = "dora", start: Any = Non
     team_start, team_end = pooled_window(logs, start, end)
     names = CONVENTIONS if convention == "all" else (convention,)
     per_team = {name: [] for name in names}  # type: dict[str, list[dict[str, Any]]]
-    for team in teams:
-        result = score_logs_convention(team_logs(logs, team), convention=convention, start=team_start, end=team_end,
+    for team, rows in split_by_team(logs, teams).items():
+        result = score_logs_convention(rows, convention=convention, start=team_start, end=team_end,
                                        benchmark=benchmark)
         for name in names:
             per_team[name].append({"team": _team_value(team), **(result[name] if convention == "all" else result)})
@@ -414,4 +464,5 @@ def score_by_team(logs: EventLogs, *, convention: str = "dora", start: Any = Non
 
 
 def _team_value(team: str) -> int | str:
-    return int(team) if team.isdigit() else team
+    """A team number as a JSON number (plain ASCII digits, at most 18 of them), any other name as text."""
+    return int(team) if team.isascii() and team.isdigit() and len(team) <= 18 else team

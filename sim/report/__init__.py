@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from sim.errors import InputError
+from sim.files import check_writable, write_text
 from sim.report.backtest import backtest_report
 from sim.report.html import compare_report, forecast_report, plan_report
 
@@ -30,14 +31,12 @@ def check_report_path(path: str | Path) -> Path:
         raise InputError(f"--report {path}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"--report {path}: the folder {folder} cannot be written to")
+    check_writable(target, name=f"--report {path}")  # a symbolic link, FIFO or device is refused now
     return target
 
 
 def write_report(path: str | Path, document: str) -> Path:
     """Write a report, or a one-line :class:`InputError` saying why it cannot be written."""
     target = check_report_path(path)
-    try:
-        target.write_text(document, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"--report {path}: cannot write it ({exc.strerror or exc})") from None
+    write_text(target, document, name=f"--report {path}")  # whole or not at all; never through a link or FIFO
     return target

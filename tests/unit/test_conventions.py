@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
 from sim.cli import main
@@ -193,3 +194,35 @@ def test_empty_logs_score_under_every_convention():
         result = score_convention(empty.changes, empty.deployments, empty.incidents, convention=name)
         assert result["metrics"]["deployment_frequency_per_day"] is None
         assert result["warnings"]
+
+
+def test_devlake_recovery_time_keeps_incidents_resolved_inside_the_window():
+    """DevLake's dashboard filters the resolution date to the window: one resolved after it is not timed."""
+    logs = make_logs(
+        [{"change_id": "C1", "time_created": "2024-01-01T00:00"}],
+        [{"deploy_id": "D1", "time_created": "2024-01-02T00:00", "change_ids": "C1"}],
+        [{"incident_id": "I1", "time_created": "2024-01-03T00:00", "time_resolved": "2024-01-04T00:00",
+          "deploy_id": "D1"},
+         {"incident_id": "I2", "time_created": "2024-01-05T00:00", "time_resolved": "2024-03-01T00:00",
+          "deploy_id": "D1"}])
+    result = scored(logs, "devlake")
+    assert result["details"]["resolved_incidents"] == 1
+    assert result["metrics"]["time_to_restore_hours"] == pytest.approx(48.0)  # D1 → I1's resolution only
+    assert scored(logs, "dora")["metrics"]["time_to_restore_hours"] == pytest.approx((24 + 56 * 24) / 2)
+
+
+@pytest.mark.parametrize("window_days, expected_days, expected_frequency", [(400, 400, 1.0), (800, 400, 0.0)])
+def test_devlake_deployment_frequency_looks_at_the_last_400_days_only(window_days, expected_days,
+                                                                      expected_frequency):
+    """Daily deployments in the window's first 400 days, none after: DevLake's calendar (today − 0..399
+    days, today = the window's last day) sees them only when the window is no longer than that."""
+    start = pd.Timestamp("2020-01-06", tz="UTC")  # a Monday
+    days = [start + pd.Timedelta(days=d) for d in range(400)]
+    logs = make_logs([], [{"deploy_id": f"D{i}", "time_created": t, "change_ids": ""} for i, t in enumerate(days)], [])
+    end = start + pd.Timedelta(days=window_days)
+    result = score_convention(logs.changes, logs.deployments, logs.incidents, convention="devlake", start=start,
+                              end=end)
+    assert result["details"]["deployment_frequency_days"] == expected_days
+    assert result["metrics"]["deployment_frequency_per_day"] == pytest.approx(expected_frequency)
+    assert score_convention(logs.changes, logs.deployments, logs.incidents, convention="dora", start=start,
+                            end=end)["metrics"]["deployment_frequency_per_day"] == pytest.approx(400 / window_days)

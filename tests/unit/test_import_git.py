@@ -7,16 +7,14 @@ The history (dates UTC; ``A`` = author date where it differs from the commit dat
     feature: f1 (Jan 3) ─ f2 (Jan 4), branched from c2
     maint:   x1 (Jan 5), branched from c2;  v1.0.1 (annotated Jan 7, on x1)
 
-plus ``v9-tree`` (a tag of a tree) and ``release-candidate`` (matches no default glob).
+plus ``v9`` (a tag of a tree) and ``release-candidate`` (matches no default glob).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -26,48 +24,9 @@ from sim.errors import InputError
 from sim.importers.git import import_git
 from sim.metrics.logs import read_logs
 from sim.metrics.scoring import score_logs
+from tests.unit.git_repos import Repo, utc
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-
-
-def utc(text: str) -> pd.Timestamp:
-    return pd.Timestamp(text, tz="UTC")
-
-
-class Repo:
-    """A throw-away repository whose commits and tags carry the dates we choose."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        path.mkdir(parents=True, exist_ok=True)
-        self.git("init", "-q", "-b", "main")
-        self.counter = 0
-
-    def git(self, *args: str, date: str | None = None, author_date: str | None = None) -> str:
-        env = {**os.environ, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.com", "GIT_COMMITTER_NAME": "C",
-               "GIT_COMMITTER_EMAIL": "c@example.com", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(self.path)}
-        if date:
-            env["GIT_COMMITTER_DATE"] = date
-            env["GIT_AUTHOR_DATE"] = author_date or date
-        done = subprocess.run(["git", "-C", str(self.path), *args], env=env, capture_output=True, text=True, check=True)
-        return done.stdout.strip()
-
-    def commit(self, message: str, date: str, author_date: str | None = None) -> str:
-        self.counter += 1
-        (self.path / f"file{self.counter}.txt").write_text(message)
-        self.git("add", ".")
-        self.git("commit", "-q", "-m", message, date=date, author_date=author_date)
-        return self.git("rev-parse", "HEAD")
-
-    def merge(self, branch: str, date: str) -> str:
-        self.git("merge", "-q", "--no-ff", "-m", f"Merge {branch}", branch, date=date)
-        return self.git("rev-parse", "HEAD")
-
-    def tag(self, name: str, target: str = "HEAD", annotated_at: str | None = None) -> None:
-        if annotated_at:
-            self.git("tag", "-a", name, "-m", name, target, date=annotated_at)
-        else:
-            self.git("tag", name, target)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +55,7 @@ def history(tmp_path_factory) -> dict[str, str]:
     repo.tag("2.0")
     repo.tag("release-candidate")
     tree = repo.git("rev-parse", "HEAD^{tree}")
-    repo.tag("v9-tree", tree)
+    repo.tag("v9", tree)
     return c
 
 
@@ -121,7 +80,7 @@ def test_tags_matching_the_default_globs_are_deployments_ordered_by_time_then_na
     assert deployments["deploy_id"].tolist() == ["v1.0", "v1.0.1", "v1.1", "v1.2", "v1.3", "2.0", "v2.0"]
     skipped = {(s["what"], s["reason"]): s["examples"] for s in report["skipped"]}
     assert skipped[("tag", "name matches none of v[0-9]*, [0-9]*")] == ["release-candidate"]
-    assert skipped[("tag", "does not point at a commit (a tag of a tree or a blob)")] == ["v9-tree"]
+    assert skipped[("tag", "does not point at a commit (a tag of a tree or a blob)")] == ["v9"]
 
 
 def test_annotated_tags_take_the_tagger_date_lightweight_the_committer_date(history):
@@ -236,15 +195,20 @@ def test_without_reverts_incidents_has_its_header_and_no_rows(history, tmp_path)
         "incident_id,time_created,time_resolved,deploy_id,root_cause,source"]
 
 
-def test_reverts_are_read_only_from_deployed_history_and_abbreviated_shas_resolve(tmp_path):
+def test_an_unreleased_revert_opens_an_incident_still_open_and_only_full_shas_count(tmp_path):
     repo = Repo(tmp_path / "r")
     bad = repo.commit("bad", "2024-02-01T00:00:00Z")
     repo.tag("v1")
-    repo.commit(f"Revert\n\nThis reverts commit {bad[:10]}.", "2024-02-02T00:00:00Z")
-    _, _, incidents, _ = imported(str(repo.path), branch=None, reverts=True)
-    assert incidents.empty  # the revert is not reachable from any deployment: not read
+    repo.commit(f"Revert\n\nThis reverts commit {bad}.", "2024-02-02T00:00:00Z")
+    repo.commit(f"Revert again\n\nThis reverts commit {bad[:10]}.", "2024-02-03T00:00:00Z")
+    _, _, incidents, report = imported(str(repo.path), reverts=True)
+    # the revert is unreleased work on main: production still runs the bad commit
+    assert incidents["deploy_id"].tolist() == ["v1"]
+    assert incidents["time_resolved"].isna().all()
+    reasons = {s["reason"]: s["count"] for s in report["skipped"] if s["what"] == "revert"}
+    assert reasons == {"mentions a revert, not in git's own words (This reverts commit <full SHA>.)": 1}
     _, _, incidents, _ = imported(str(repo.path), branch="main", reverts=True)
-    assert incidents["deploy_id"].tolist() == [bad]  # the abbreviated SHA is resolved
+    assert incidents["deploy_id"].tolist() == [bad]
     assert incidents["time_resolved"].tolist() == [utc("2024-02-02")]  # the revert's own deployment
 
 
@@ -270,7 +234,9 @@ def test_since_until_keep_deployments_in_the_half_open_range_and_what_they_ship(
     changes, deployments, incidents, report = imported(
         history["path"], since=utc("2024-01-08T10:00:00"), until=utc("2024-01-16T10:00:00"), reverts=True)
     assert deployments["deploy_id"].tolist() == ["v1.1", "v1.2"]  # v1.3 at exactly `until` is out
-    assert set(changes["change_id"]) == {history[k] for k in ("f1", "f2", "c3")}
+    # r1 (Jan 15) was waiting at `until`: written, listed by no deployment
+    assert set(changes["change_id"]) == {history[k] for k in ("f1", "f2", "c3", "r1")}
+    assert set(" ".join(deployments["change_ids"]).split()) == {history[k] for k in ("f1", "f2", "c3")}
     assert incidents["deploy_id"].tolist() == ["v1.2"]
     # the revert's deployment (v1.3) is outside the range, but it still says when service was restored
     assert incidents["time_resolved"].tolist() == [utc("2024-01-16T10:00")]

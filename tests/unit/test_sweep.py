@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import sim.analysis.sweep as sweep_module
+import sim.analysis.sweep_spec as sweep_spec_module
 from sim.analysis.runner import ReplicationResult
 from sim.analysis.stability import Backlog
 from sim.analysis.sweep import (
@@ -203,7 +204,7 @@ def test_fingerprint_changes_with_anything_that_changes_the_numbers():
 def test_fingerprint_changes_with_the_simulator_build(monkeypatch):
     spec = load_sweep(DATA / "tiny.toml")
     before = spec.fingerprint()
-    monkeypatch.setattr(sweep_module, "model_digest", lambda: "another build")
+    monkeypatch.setattr(sweep_spec_module, "model_digest", lambda: "another build")
     assert spec.fingerprint() != before
 
 

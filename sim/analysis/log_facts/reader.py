@@ -55,7 +55,7 @@ class Reader(WorkReader, ReleaseReader, EscapesReader, RestoresReader):
             self.end = _quiet_weekend_end(self.start, self.end)
         start, end = pd.Timestamp(self.start, tz="UTC"), pd.Timestamp(self.end, tz="UTC")
         observed = score(logs.changes, logs.deployments, logs.incidents, start=start, end=end)
-        self.facts = LogFacts(start, end, observed)
+        self.facts = LogFacts(start, end, dict(observed))
         self.facts.warnings.extend(observed["warnings"])
         if window is None and first_day < self.start:
             self._note_window(logs, first_day)

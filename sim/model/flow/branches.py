@@ -17,8 +17,9 @@ import numpy as np
 from sim.model.constants import CONFLICT_REFERENCE_AGE_DAYS, CONFLICT_RESOLUTION_CV
 from sim.model.flow.state import FlowState
 from sim.model.flow.work import team_of
-from sim.model.records import column, int_column
 from sim.model.scenario import keys_deciding
+from sim.model.sections import Branching
+from sim.model.tables import column, int_column
 
 # what decides how units form (declared on the fields): while none of them changes (and trunk is the
 # strategy), units form in bulk
@@ -70,7 +71,7 @@ class BranchStage:
 
     def _all_trunk_and_fixed(self) -> bool:
         flow = self.flow
-        return flow.unchanging(BRANCH_KEYS) and flow.params.get("branching.strategy", 0.0) == "trunk"
+        return flow.unchanging(BRANCH_KEYS) and flow.params.scenario.branching.strategy == "trunk"
 
     def _form_trunk_units(self) -> None:
         """Trunk, with nothing changing during the run: every change is its own unit, merged after review.
@@ -81,7 +82,7 @@ class BranchStage:
         changes = flow.changes
         created = column(changes.created)
         n = len(created)
-        lifetime_h = flow.params.get("branching.branch_lifetime_days", 0.0) * 24.0 * 1.0
+        lifetime_h = flow.params.scenario.branching.branch_lifetime_days * 24.0 * 1.0
         merge = flow.calendar.next_working_times(created + self.rng.exponentials(n) * lifetime_h)
         order = np.lexsort((created, merge))  # by merge, then start; ties keep the change order
         starts, merges = created[order], merge[order]
@@ -102,7 +103,7 @@ class BranchStage:
         ages = (merges - starts) / 24.0
         n = len(starts)
         draws = self.rng.generator.random(n)
-        rate = self.flow.params.get("branching.conflict_rate", 0.0)
+        rate = self.flow.params.scenario.branching.conflict_rate
         # NumPy's exp may differ from math.exp in the last bit: decide close calls exactly as one by one
         p_conflict = -rate * ages
         p_conflict *= others
@@ -145,13 +146,13 @@ class BranchStage:
         p = flow.params
         rng = self.rng
         team = team_of(engineer, flow.teams)
+        branching = p.view(Branching, t, team, self.u_engineer[engineer % len(self.u_engineer)])
         # while a practice is being adopted people are learning: work takes longer (J-curve)
-        lifetime_h = p.get("branching.branch_lifetime_days", t, 0.5, team) * 24.0 * flow.slowdown(t, team)
-        strategy = p.get("branching.strategy", t, self.u_engineer[engineer % len(self.u_engineer)], team)
-        if strategy == "trunk":
+        lifetime_h = branching.branch_lifetime_days * 24.0 * flow.slowdown(t, team)
+        if branching.strategy == "trunk":
             return FormedUnit(t, flow.calendar.next_working_time(t + rng.exponential(lifetime_h)), engineer, team,
                               True)
-        cv = p.get("branching.branch_lifetime_cv", t, 0.5, team)
+        cv = branching.branch_lifetime_cv
         if started_before:
             life = rng.gamma(lifetime_h, cv)
         else:
@@ -165,15 +166,14 @@ class BranchStage:
                   draw: float) -> float:
         """Rework hours if the merge conflicts (0 otherwise); a conflict raises its changes' defect odds."""
         flow = self.flow
-        p = flow.params
-        rate = p.get("branching.conflict_rate", merge, 0.5, team)
-        if draw >= 1.0 - math.exp(-rate * age_days * others):
+        branching = flow.params.view(Branching, merge, team)
+        if draw >= 1.0 - math.exp(-branching.conflict_rate * age_days * others):
             return 0.0
         flow.conflicts += 1
-        mean = (p.get("branching.conflict_resolution_hours", merge, 0.5, team)
+        mean = (branching.conflict_resolution_hours
                 * (1.0 + age_days / CONFLICT_REFERENCE_AGE_DAYS) / 2.0 * flow.slowdown(merge, team))
         hours = self.rng.gamma(mean, CONFLICT_RESOLUTION_CV)
-        multiplier = p.get("branching.conflict_defect_multiplier", merge, 0.5, team)
+        multiplier = branching.conflict_defect_multiplier
         changes = flow.changes
         for c in members:
             changes.defective[c] = changes.u_defect[c] < min(1.0, changes.p_defect[c] * multiplier)

@@ -27,6 +27,7 @@ from sim.model.flow.engine import (
 from sim.model.flow.state import FlowState
 from sim.model.rng import Stream
 from sim.model.scenario import keys_deciding
+from sim.model.sections import CI, Quality
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -94,19 +95,17 @@ class CIStage:
         suite three times the threshold is skipped ~49% of the time; distrust of a flaky suite adds
         ``flaky_distrust × flaky_rate``.
         """
-        p = self.flow.params
-        suite = p.get("ci.test_suite_minutes", t, 0.5, team)
-        threshold = p.get("ci.skip_threshold_minutes", t, 0.5, team)
-        scale = p.get("ci.skip_scale", t, 0.5, team)
-        slow = 1.0 - math.exp(-(suite - threshold) / (scale * threshold)) if suite > threshold else 0.0
-        distrust = p.get("ci.flaky_distrust", t, 0.5, team) * p.get("ci.flaky_rate", t, 0.5, team)
-        return min(p.get("ci.max_skip_share", t, 0.5, team), slow + distrust)
+        ci = self.flow.params.view(CI, t, team)
+        suite = ci.test_suite_minutes
+        threshold = ci.skip_threshold_minutes
+        slow = 1.0 - math.exp(-(suite - threshold) / (ci.skip_scale * threshold)) if suite > threshold else 0.0
+        distrust = ci.flaky_distrust * ci.flaky_rate
+        return min(ci.max_skip_share, slow + distrust)
 
     def settings_at(self, t: float, team: int) -> CISettings:
-        p = self.flow.params
-        return CISettings(self.skip_probability(t, team), p.get("ci.test_suite_minutes", t, 0.5, team) / 60.0,
-                          p.get("ci.suite_cv", t, 0.5, team), p.get("ci.flaky_rate", t, 0.5, team),
-                          int(p.get("ci.max_flaky_reruns", t, 0.5, team)))
+        ci = self.flow.params.view(CI, t, team)
+        return CISettings(self.skip_probability(t, team), ci.test_suite_minutes / 60.0, ci.suite_cv, ci.flaky_rate,
+                          int(ci.max_flaky_reruns))
 
     # -- arrivals ----------------------------------------------------------------------------
     def start_arrivals(self) -> None:
@@ -151,8 +150,8 @@ class CIStage:
         if not run.members:
             run.members = list(self.flow.units.changes(run.unit))
         run.settings = settings = self._fixed or self.settings_at(self.env._now, run.team)
-        if self.rng.uniform() < settings.skip_probability:
-            self._tested(run)
+        if self.rng.uniform() < settings.skip_probability:  # skipped: ready for the first time, untested
+            self.release.make_ready(run.members, run.team, first_time=True, step_ends_here=not run.shares_step)
             return
         run.flaky_failures = 0
         self._request(run)
@@ -206,24 +205,20 @@ class CIStage:
         self.flow.units.fix_hours[run.unit] += hours
         self._try(run)  # the fixed changes are tested again
 
-    def _tested(self, run: CIRun) -> None:
-        """The unit's changes are ready for the first time: they join their team's release train."""
-        self.release.make_ready(run.members, run.team, first_time=True, step_ends_here=not run.shares_step)
-
     def _fix_caught_defects(self, members: Sequence[int], team: int) -> float | None:
         """Hours to fix the defects this run caught (each fixed defect is gone); None when it caught none."""
         defective = self.flow.changes.defective
         if not any(map(defective.__getitem__, members)):  # nothing to catch: no draw
             return None
         now = self.env._now
-        p = self.flow.params
-        detection = p.get("quality.test_detection_rate", now, 0.5, team)
+        quality = self.flow.params.view(Quality, now, team)
+        detection = quality.test_detection_rate
         rng = self.rng
         caught = [c for c in members if defective[c] and rng.uniform() < detection]
         if not caught:
             return None
         fix = 0.0
-        mean_fix = p.get("quality.fix_hours", now, 0.5, team) * self.flow.slowdown(now, team)
+        mean_fix = quality.fix_hours * self.flow.slowdown(now, team)
         for c in caught:
             defective[c] = False
             fix += rng.exponential(mean_fix)

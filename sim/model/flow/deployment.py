@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sim.model.constants import AUTOMATED_STEP_CV, MANUAL_DEPLOY_CV
 from sim.model.flow.engine import Process
 from sim.model.flow.state import FlowState
+from sim.model.sections import Release
 
 if TYPE_CHECKING:
     from sim.model.flow.production import ProductionStage
@@ -29,11 +30,10 @@ class DeploymentStage:
     def duration(self, method: str, team: int) -> float:
         """Hours a deployment by ``method`` takes now."""
         now = self.env._now
-        p = self.flow.params
+        release = self.flow.params.view(Release, now, team)
         if method == "manual":
-            return self.rng.gamma(p.get("release.manual_deploy_hours", now, 0.5, team) * self.flow.slowdown(now, team),
-                                  MANUAL_DEPLOY_CV)
-        return self.rng.gamma(p.get("release.automated_deploy_minutes", now, 0.5, team) / 60.0, AUTOMATED_STEP_CV)
+            return self.rng.gamma(release.manual_deploy_hours * self.flow.slowdown(now, team), MANUAL_DEPLOY_CV)
+        return self.rng.gamma(release.automated_deploy_minutes / 60.0, AUTOMATED_STEP_CV)
 
     def deploy(self, batch: list[int], team: int, unplanned: bool, method: str) -> Process:
         """A deployment as a step of a process (a hotfix): takes its time, then is recorded."""

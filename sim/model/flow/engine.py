@@ -30,7 +30,10 @@ StepFunction = Callable[[simpy.Event], None]
 
 
 class _Step(simpy.Event):
-    """An event triggered when it is made, whose one callback is the next step (no process needed)."""
+    """An event triggered when it is made, whose one callback is the next step (no process needed).
+
+    Each kind below writes SimPy's ``schedule`` out in its own constructor, so a step costs one call.
+    """
 
 
 class StartNow(_Step):

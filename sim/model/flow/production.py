@@ -18,7 +18,8 @@ import simpy
 from sim.model.constants import AUTOMATED_STEP_CV, HOTFIX_DIAGNOSIS_CV
 from sim.model.flow.engine import Process
 from sim.model.flow.state import FlowState
-from sim.model.records import NONE
+from sim.model.sections import Operations, Quality, Release
+from sim.model.tables import NONE
 
 if TYPE_CHECKING:
     from sim.model.flow.ci import CIStage
@@ -45,10 +46,10 @@ class ProductionStage:
         rng = self.rng
         p = self.flow.params
         checklist_error = method == "manual" and rng.uniform() < min(
-            1.0, p.get("release.manual_error_rate", end, 0.5, team) * p.defect_factor(end, team))
+            1.0, p.view(Release, end, team).manual_error_rate * p.defect_factor(end, team))
         defective = self.flow.changes.defective
         escaped = [c for c in batch if defective[c]]
-        delay = rng.exponential(p.get("operations.fire_delay_hours", end, 0.5, team)) if escaped else math.inf
+        delay = rng.exponential(p.view(Operations, end, team).fire_delay_hours) if escaped else math.inf
         if checklist_error:
             fire = end
         elif escaped:
@@ -67,11 +68,11 @@ class ProductionStage:
         if fire > env.now:
             yield env.timeout(fire - env.now)
         incident = self.flow.incidents.add(deployment, env.now)
-        yield env.timeout(rng.exponential(p.get("operations.detect_minutes", env.now, 0.5, team) / 60.0))
+        yield env.timeout(rng.exponential(p.view(Operations, env.now, team).detect_minutes / 60.0))
         flagged = self.flow.changes.flagged
         if not checklist_error and escaped and all(flagged[c] for c in escaped):
             yield from self.flip_flag(incident, team, escaped)
-        elif p.get("operations.automated_rollback", env.now, u_incident, team):
+        elif p.view(Operations, env.now, team, u_incident).automated_rollback:
             yield from self.roll_back(incident, team, batch, escaped)
         else:
             yield from self.hotfix(incident, team, batch, escaped)
@@ -79,7 +80,7 @@ class ProductionStage:
     def flip_flag(self, incident: int, team: int, escaped: list[int]) -> Process:
         """Every culprit is behind a flag: switch them off; the proper fix ships later as a normal change."""
         env = self.env
-        minutes = self.flow.params.get("operations.flag_flip_minutes", env.now, 0.5, team)
+        minutes = self.flow.params.view(Operations, env.now, team).flag_flip_minutes
         yield env.timeout(self.restore_rng.gamma(minutes / 60.0, AUTOMATED_STEP_CV))
         self.flow.incidents.resolve(incident, env.now, "flag")
         defective = self.flow.changes.defective
@@ -90,7 +91,7 @@ class ProductionStage:
     def roll_back(self, incident: int, team: int, batch: list[int], escaped: list[int]) -> Process:
         """Health checks roll the deployment back (itself an unplanned deployment of nothing)."""
         env = self.env
-        minutes = self.flow.params.get("operations.rollback_minutes", env.now, 0.5, team)
+        minutes = self.flow.params.view(Operations, env.now, team).rollback_minutes
         yield env.timeout(self.restore_rng.gamma(minutes / 60.0, AUTOMATED_STEP_CV))
         self.flow.deployments.add(env.now, env.now, [], True, "automated", team)
         self.flow.incidents.resolve(incident, env.now, "rollback")
@@ -105,16 +106,16 @@ class ProductionStage:
             self.flow.incidents.set_path(incident, "hotfix" if env.now == asked else "hotfix_queued")
             yield env.timeout(self.restore_rng.gamma(self._diagnosis_hours(team, len(batch)), HOTFIX_DIAGNOSIS_CV))
             fix = self._write_hotfix(team, escaped)
-            method = self.flow.params.get("release.deploy", env.now, self.restore_rng.uniform(), team)
+            method = self.flow.params.view(Release, env.now, team, self.restore_rng.uniform()).deploy
             yield from self.deployment.deploy([fix], team, unplanned=True, method=method)
             self.flow.incidents.resolve(incident, env.now)
 
     def _diagnosis_hours(self, team: int, batch_size: int) -> float:
         """Mean hours of hand diagnosis: longer for bigger batches and while a phase ramps."""
         now = self.env.now
-        p = self.flow.params
-        growth = p.get("operations.diagnosis_growth", now, 0.5, team)
-        return (p.get("operations.hotfix_hours", now, 0.5, team) * self.flow.slowdown(now, team)
+        operations = self.flow.params.view(Operations, now, team)
+        growth = operations.diagnosis_growth
+        return (operations.hotfix_hours * self.flow.slowdown(now, team)
                 * (1.0 + growth * math.log2(max(1, batch_size))))
 
     def _write_hotfix(self, team: int, escaped: list[int]) -> int:
@@ -127,7 +128,7 @@ class ProductionStage:
             changes.defective[c] = False
         fix = changes.add(now, NONE, team, 0.0, 1.0, rng.uniform(), False)
         # a rushed hotfix skips CI: it carries a defect with the ordinary defect rate
-        changes.defective[fix] = rng.uniform() < min(1.0, p.get("quality.defect_rate", now, 0.5, team)
+        changes.defective[fix] = rng.uniform() < min(1.0, p.view(Quality, now, team).defect_rate
                                                      * p.defect_factor(now, team))
         changes.first_ready[fix] = now
         return fix
@@ -137,7 +138,7 @@ class ProductionStage:
         env = self.env
         rng = self.restore_rng
         flow = self.flow
-        yield env.timeout(rng.exponential(flow.params.get("quality.fix_hours", env.now, 0.5, team)) * defects)
+        yield env.timeout(rng.exponential(flow.params.view(Quality, env.now, team).fix_hours) * defects)
         c = flow.changes.add(env.now, NONE, team, 0.0, 1.0, rng.uniform(), False)
         unit = flow.units.add(env.now, env.now, NONE, team, False, [c])
         flow.changes.unit[c] = unit
@@ -151,7 +152,7 @@ class ProductionStage:
         if good:
             self.release.make_ready(good, team)
         if escaped:
-            hours = self.restore_rng.exponential(self.flow.params.get("quality.fix_hours", env.now, 0.5, team))
+            hours = self.restore_rng.exponential(self.flow.params.view(Quality, env.now, team).fix_hours)
             yield env.timeout(hours * len(escaped))
             defective = self.flow.changes.defective
             for c in escaped:

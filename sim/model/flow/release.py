@@ -25,6 +25,7 @@ from sim.model.flow.engine import Later, QueueNow, StartNow, nothing_else_due
 from sim.model.flow.state import FlowState
 from sim.model.release_process import PendingHazard
 from sim.model.scenario import keys_deciding
+from sim.model.sections import Release
 
 if TYPE_CHECKING:
     from sim.model.flow.deployment import DeploymentStage
@@ -89,17 +90,17 @@ class ReleaseStage:
         self.trains = [ReleaseTrain(team) for team in range(flow.teams)]
         p = flow.params
         # the cadence every change follows when no plan switches it (the per-change hot path)
-        self._fixed_cadence: str | None = (p.get("release.cadence", 0.0)
+        self._fixed_cadence: str | None = (p.scenario.release.cadence
                                            if flow.unchanging(CADENCE_KEYS, costs_matter=False)
                                            else None)
         self._fixed: TrainSettings | None = self._fixed_settings() if flow.unchanging(RELEASE_KEYS) else None
 
     def _fixed_settings(self) -> TrainSettings:
-        p = self.flow.params
-        method = p.get("release.deploy", 0.0)
-        hours, cv = ((p.get("release.manual_deploy_hours", 0.0), MANUAL_DEPLOY_CV) if method == "manual"
-                     else (p.get("release.automated_deploy_minutes", 0.0) / 60.0, AUTOMATED_STEP_CV))
-        return TrainSettings(method, p.get("release.max_batch_size", 0.0), hours, cv)
+        release = self.flow.params.scenario.release
+        method = release.deploy
+        hours, cv = ((release.manual_deploy_hours, MANUAL_DEPLOY_CV) if method == "manual"
+                     else (release.automated_deploy_minutes / 60.0, AUTOMATED_STEP_CV))
+        return TrainSettings(method, release.max_batch_size, hours, cv)
 
     def start(self) -> None:
         """Start every train: each ships eligible ready changes in batches and otherwise waits."""
@@ -138,7 +139,7 @@ class ReleaseStage:
         for c in changes:
             if first_time:
                 first_ready[c] = now
-            cadence = fixed or p.get("release.cadence", now, u_adopt[c], team)
+            cadence = fixed or p.view(Release, now, team, u_adopt[c]).cadence
             queue = ready.get(cadence)
             if queue is None:
                 queue = ready[cadence] = deque()
@@ -177,14 +178,14 @@ class ReleaseStage:
         """Ship a batch if a queue may deploy now; otherwise wait for the next window or for work."""
         now = self.env._now
         fixed = self._fixed
-        method = fixed.method if fixed else self.flow.params.get("release.deploy", now, train.u_method, train.team)
+        method = fixed.method if fixed else self.flow.params.view(Release, now, train.team, train.u_method).deploy
         queues = self.open_queues(train, now, method == "manual")
         if queues:
             if fixed:
                 batch = take_oldest(queues, fixed.max_batch_size)
                 hours = self.rng.gamma(fixed.deploy_hours, fixed.deploy_cv)
             else:
-                batch = take_oldest(queues, self.flow.params.get("release.max_batch_size", now, 0.5, train.team))
+                batch = take_oldest(queues, self.flow.params.view(Release, now, train.team).max_batch_size)
                 hours = self.deployment.duration(method, train.team)
             if train.hazard is not None:
                 train.hazard.released(batch, now)

@@ -11,8 +11,8 @@ import simpy
 from sim.model.calendar import Calendar
 from sim.model.constants import MIN_CAPACITY_FACTOR
 from sim.model.params import Schedule
-from sim.model.records import ChangeTable, DeploymentTable, IncidentTable, UnitTable
 from sim.model.rng import Stream
+from sim.model.tables import ChangeTable, DeploymentTable, IncidentTable, UnitTable
 
 
 def _no_changes() -> ChangeTable:

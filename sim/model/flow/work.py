@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.flow.state import FlowState
-from sim.model.records import ChangeTable
 from sim.model.scenario import keys_deciding
+from sim.model.sections import Branching, Quality, Team
+from sim.model.tables import ChangeTable
 
 # what decides the defect odds and flags (declared on the fields): while none of them changes, they are worked
 # out for all changes at once
@@ -80,16 +81,17 @@ class WorkStage:
         out = WorkSegments()
         for day in range(self.total_days):
             t_day = day * 24.0 + 12.0
-            people = max(teams, int(p.get("team.engineers", t_day)))
-            segments = flow.calendar.work_segments(day, p.get("team.overtime", t_day))
+            whole = p.view(Team, t_day)  # headcount, hours and the calendar are the organisation's
+            people = max(teams, int(whole.engineers))
+            segments = flow.calendar.work_segments(day, whole.overtime)
             for team in range(teams):
                 size = team_size(team, people, teams)
-                rate_per_hour = (p.get("team.changes_per_engineer_per_day", t_day, 0.5, team)
-                                 / p.get("team.working_hours_per_day", t_day))
+                mine = p.view(Team, t_day, team)
+                rate_per_hour = mine.changes_per_engineer_per_day / whole.working_hours_per_day
                 capacity = p.capacity_factor(t_day, team)
                 if self.month_factors is not None:
                     capacity *= float(self.month_factors[day // MONTH_DAYS])
-                tired_output = p.get("team.overtime_productivity", t_day, 0.5, team)
+                tired_output = mine.overtime_productivity
                 for start, length, tired in segments:
                     expected = size * length * rate_per_hour * capacity * (tired_output if tired else 1.0)
                     n = int(rng.poisson(expected)) if expected > 0 else 0
@@ -113,17 +115,17 @@ class WorkStage:
         flagged = np.empty(n, dtype=bool)
         for i in range(n):
             t, team = float(t_all[i]), int(team_all[i])
-            fatigue = 1.0 + p.get("team.fatigue_defect_factor", t, 0.5, team) * (
-                p.get("team.overtime", t, 0.5, team) - 1.0)
-            p_def[i] = min(1.0, p.get("quality.defect_rate", t, 0.5, team) * fatigue * p.defect_factor(t, team))
-            flagged[i] = bool(p.get("branching.feature_flags", t, u_adopt[i], team)) and (
-                u_flag[i] < p.get("branching.flag_coverage", t, 0.5, team))
+            work = p.view(Team, t, team)
+            fatigue = 1.0 + work.fatigue_defect_factor * (work.overtime - 1.0)
+            p_def[i] = min(1.0, p.view(Quality, t, team).defect_rate * fatigue * p.defect_factor(t, team))
+            branching = p.view(Branching, t, team, u_adopt[i])
+            flagged[i] = bool(branching.feature_flags) and u_flag[i] < branching.flag_coverage
         return p_def, flagged
 
     def _fixed_defect_odds_and_flags(self, n: int, u_flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`defect_odds_and_flags` when nothing deciding them changes: one value for every change."""
-        p = self.flow.params
-        fatigue = 1.0 + p.get("team.fatigue_defect_factor", 0.0) * (p.get("team.overtime", 0.0) - 1.0)
-        p_def = np.full(n, min(1.0, p.get("quality.defect_rate", 0.0) * fatigue))
-        flagged = (u_flag < p.get("branching.flag_coverage", 0.0)) & bool(p.get("branching.feature_flags", 0.0))
+        s = self.flow.params.scenario
+        fatigue = 1.0 + s.team.fatigue_defect_factor * (s.team.overtime - 1.0)
+        p_def = np.full(n, min(1.0, s.quality.defect_rate * fatigue))
+        flagged = (u_flag < s.branching.flag_coverage) & bool(s.branching.feature_flags)
         return p_def, flagged

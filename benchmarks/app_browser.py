@@ -1,4 +1,4 @@
-"""How fast the app feels in a real browser: ``python -m dorasim_app.bench``.
+"""How fast the app feels in a real browser: ``python benchmarks/app_browser.py``.
 
 Starts ``streamlit run app.py`` on a free local port (or uses ``--url``), drives Debian's Chromium
 through Playwright and prints, in seconds:
@@ -180,7 +180,7 @@ def revisits(browser, url: str) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m dorasim_app.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="benchmarks/app_browser.py", description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=7, help="tuned changes to time (at most 7, default 7)")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
