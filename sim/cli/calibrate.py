@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sim.analysis.calibrate import CHECK_REPS, DEFAULT_REPS, METRICS, calibrate, default_base_path
+from sim.analysis.ci_facts import default_ci_path, read_ci_runs
 from sim.analysis.forecast import parse_date
 from sim.analysis.parallel import show_progress
 from sim.cli.common import (
@@ -41,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="deployments.csv: deploy_id, time_created, change_ids [, unplanned]")
     parser.add_argument("--incidents", required=True, metavar="I.csv",
                         help="incidents.csv: incident_id, time_created, time_resolved, deploy_id")
+    parser.add_argument("--ci-runs", metavar="FILE.csv", default=None,
+                        help="CI runs (ci_runs.csv: run_id, commit, time_queued, time_started, time_finished, "
+                             "conclusion, attempt): suite duration and spread, flaky rate and runners are read from "
+                             "them (default: ci_runs.csv beside changes.csv when there is one)")
     parser.add_argument("--out", required=True, metavar="NEW.toml", help="where to write the calibrated scenario")
     parser.add_argument("--base", metavar="SCENARIO.toml",
                         help="scenario whose values stand where the logs cannot tell (default scenarios/baseline.toml)")
@@ -110,15 +115,18 @@ def run(args: argparse.Namespace) -> int:
     with status("reading the logs") as step:
         logs = read_logs(args.changes, args.deployments, args.incidents, progress=step)
     window, window_source = chosen_window(args)
+    ci_path = args.ci_runs if args.ci_runs is not None else default_ci_path(args.changes)
+    ci_runs = read_ci_runs(ci_path) if ci_path is not None else None
     bar = _ProgressBar() if show_progress(None) else None
     try:
         result = calibrate(logs, base=base, reps=args.reps, check_reps=args.check_reps, seed=args.seed,
                            workers=args.workers, benchmark=args.benchmark, window=window,
-                           callback=bar.update if bar else None)
+                           callback=bar.update if bar else None, ci_runs=ci_runs)
     finally:
         if bar is not None:
             bar.close()
     result.report["window"]["source"] = window_source
+    result.report["ci_runs"] = str(ci_path) if ci_path is not None else None
     write_text(out, result.toml, name=f"--out {args.out}")
     if args.json:
         print_json(result.report)

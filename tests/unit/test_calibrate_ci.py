@@ -1,0 +1,248 @@
+"""``calibrate`` reads CI runs (``ci_runs.csv``): estimators against closed forms and synthetic runs with known
+suite time, flaky rate and runner count, and one-line errors for bad CI files."""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.analysis.ci_facts import (
+    ci_facts,
+    default_branch,
+    flaky_counts,
+    jeffreys_interval,
+    mgc_mean_wait,
+    most_at_once,
+    runners_for_wait,
+    suite_minutes,
+)
+from sim.cli import main
+from sim.importers.ci import ci_csv_bytes
+from sim.metrics.logs import EventLogs, write_logs
+from sim.model.delivery import simulate
+from sim.model.records import to_logs
+from sim.model.scenario import load_scenario
+from sim.model.theory import erlang_c, mmc_mean_wait
+
+ROOT = Path(__file__).resolve().parents[2]
+
+START = pd.Timestamp("2026-01-05", tz="UTC")  # a Monday
+
+
+def synthetic_runs(seed: int, *, runners: int, commits_per_hour: float, suite_minutes: float, suite_cv: float,
+                   flaky: float, weeks: int = 12) -> pd.DataFrame:
+    """CI runs of a FIFO pool of ``runners``: commits arrive (Poisson) in working hours, each run fails for no
+    reason with probability ``flaky`` and is re-run at once (a new attempt of the same run) until it passes."""
+    rng = np.random.default_rng(seed)
+    arrivals: list[tuple[float, int, int]] = []  # (hour queued, commit, attempt)
+    commit = 0
+    for day in range(weeks * 7):
+        if day % 7 >= 5:
+            continue
+        t = day * 24 + 9.0
+        while (t := t + rng.exponential(1 / commits_per_hour)) < day * 24 + 17:
+            arrivals.append((t, commit, 1))
+            commit += 1
+    heapq.heapify(arrivals)
+    free = [0.0] * runners
+    shape = 1 / suite_cv**2
+    rows = []
+    while arrivals:
+        queued, number, attempt = heapq.heappop(arrivals)
+        started = max(queued, heapq.heappop(free))
+        finished = started + rng.gamma(shape, suite_minutes / 60 / shape)
+        heapq.heappush(free, finished)
+        failed = rng.uniform() < flaky
+        if failed:
+            heapq.heappush(arrivals, (finished, number, attempt + 1))
+        hour = pd.Timedelta(hours=1)
+        rows.append({"run_id": str(number), "commit": f"{number:040x}", "time_queued": START + queued * hour,
+                     "time_started": START + started * hour, "time_finished": START + finished * hour,
+                     "conclusion": "failure" if failed else "success", "attempt": attempt, "workflow": "tests",
+                     "branch": "main", "source": "csv", "status": ""})
+    return pd.DataFrame(rows).sort_values("time_queued", kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Closed forms
+
+
+def test_allen_cunneen_is_erlang_c_for_exponential_runs():
+    assert mgc_mean_wait(3.0, 0.5, 1.0, 2) == pytest.approx(mmc_mean_wait(3.0, 0.5, 2))
+    # M/D/c waits half as long as M/M/c (cv 0)
+    assert mgc_mean_wait(3.0, 0.5, 0.0, 2) == pytest.approx(mmc_mean_wait(3.0, 0.5, 2) / 2)
+    # M/M/1: W = rho / (mu - lambda)
+    assert mmc_mean_wait(1.0, 0.5, 1) == pytest.approx(0.5 / (2.0 - 1.0))
+    assert erlang_c(1, 0.5) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("runners", [1, 2, 3, 5, 8, 20])
+def test_runner_count_inverts_the_queue_formula(runners):
+    rate, service = 0.8 * runners / 0.5, 0.5
+    wait = mgc_mean_wait(rate, service, 0.3, runners)
+    assert runners_for_wait(rate, service, 0.3, wait) == runners
+
+
+def test_no_wait_means_the_fewest_runners_seen_busy_at_once():
+    assert runners_for_wait(2.0, 0.5, 0.3, 0.0, at_least=4) == 4
+    # a tiny load: one runner already waits less than a minute
+    assert runners_for_wait(0.01, 0.1, 0.3, 0.0) == 1
+
+
+def test_most_at_once_counts_overlaps_and_frees_a_runner_first():
+    starts = np.array([0.0, 1.0, 2.0, 2.0])
+    finishes = np.array([2.0, 3.0, 4.0, 5.0])
+    assert most_at_once(starts, finishes) == 3
+    assert most_at_once(np.zeros(0), np.zeros(0)) == 0
+
+
+def test_jeffreys_interval_holds_the_rate():
+    low, high = jeffreys_interval(10, 200)
+    assert low < 0.05 < high
+    assert jeffreys_interval(0, 50)[0] == 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# The readings on small tables
+
+
+def _runs(rows: list[tuple[str, str, int, str, float, float, float]]) -> pd.DataFrame:
+    """(run_id, commit, attempt, conclusion, queued h, started h, finished h) on branch main."""
+    hour = pd.Timedelta(hours=1)
+    return pd.DataFrame([{"run_id": r, "commit": c, "attempt": a, "conclusion": k, "time_queued": START + q * hour,
+                          "time_started": START + s * hour, "time_finished": START + f * hour,
+                          "workflow": w, "branch": "main"}
+                         for r, c, a, k, q, s, f, w in [(*row, "tests") for row in rows]])
+
+
+def test_flaky_failures_are_failures_a_later_success_of_the_same_commit_follows():
+    runs = _runs([("1", "a", 1, "failure", 0, 0, 1), ("1", "a", 2, "failure", 1, 1, 2), ("1", "a", 3, "success", 2, 2, 3),
+                  ("2", "b", 1, "failure", 0, 0, 1),  # never passed: a real failure, fixed in a new commit
+                  ("3", "c", 1, "success", 0, 0, 1), ("4", "c", 1, "cancelled", 0, 0, 1)])
+    assert flaky_counts(runs) == (2, 5)
+
+
+def test_suite_is_the_longest_workflow_of_a_commit():
+    runs = _runs([("1", "a", 1, "success", 0, 0, 0.5), ("2", "a", 1, "success", 0, 0, 0.25)])
+    runs.loc[1, "workflow"] = "lint"
+    assert suite_minutes(runs).tolist() == [30.0]
+
+
+def test_default_branch_prefers_the_usual_names():
+    assert default_branch(pd.Series(["feature", "feature", "main"])) == "main"
+    assert default_branch(pd.Series(["dev", "dev", "x"])) == "dev"
+    assert default_branch(pd.Series(["", None])) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Recovery of known parameters from synthetic runs
+
+
+@pytest.mark.parametrize(("runners", "suite", "cv", "flaky"), [(3, 30.0, 0.3, 0.1), (1, 12.0, 0.5, 0.02),
+                                                                 (6, 45.0, 1.0, 0.2)])
+def test_known_parameters_are_recovered(runners, suite, cv, flaky):
+    commits_per_hour = 0.6 * runners / (suite / 60) * (1 - flaky)  # a busy pool: 60% of runner time
+    runs = synthetic_runs(7, runners=runners, commits_per_hour=commits_per_hour, suite_minutes=suite,
+                          suite_cv=cv, flaky=flaky)
+    facts = ci_facts(runs, START, START + pd.Timedelta(weeks=12))
+    got = {key: est.value for key, est in facts.estimates.items()}
+    n = facts.stats["ci_suite_minutes"]["commits"]
+    assert got["ci.test_suite_minutes"] == pytest.approx(suite, abs=4 * suite * cv / math.sqrt(n))
+    assert got["ci.suite_cv"] == pytest.approx(cv, abs=0.1 * cv + 0.03)
+    finished = facts.stats["ci_flaky"]["finished_runs"]
+    assert got["ci.flaky_rate"] == pytest.approx(flaky, abs=4 * math.sqrt(flaky * (1 - flaky) / finished))
+    assert abs(got["ci.runners"] - runners) <= max(1, runners // 5)
+    assert all(est.source == "CI runs" for est in facts.estimates.values())
+
+
+def test_more_runners_than_needed_show_no_queue():
+    runs = synthetic_runs(3, runners=10, commits_per_hour=1.0, suite_minutes=20.0, suite_cv=0.3, flaky=0.05)
+    facts = ci_facts(runs, START, START + pd.Timedelta(weeks=12))
+    assert facts.stats["ci_queue"]["mean_wait_hours"] < 1 / 60
+    assert facts.estimates["ci.runners"].value == facts.stats["ci_queue"]["most_at_once"]
+
+
+def test_too_few_runs_leave_the_base_values_and_say_so():
+    runs = _runs([("1", "a", 1, "success", 0, 0, 1)])
+    facts = ci_facts(runs, START, START + pd.Timedelta(days=7))
+    assert facts.estimates == {}
+    assert len(facts.missing) == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# The command: ci_runs.csv beside the logs, or --ci-runs
+
+
+@pytest.fixture(scope="module")
+def logs_with_ci(tmp_path_factory):
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.toml").with_values(
+        {"days": 35, "team.engineers": 5, "release.cadence": "daily"})
+    window = to_logs(simulate(scenario, 3, 0))
+    folder = tmp_path_factory.mktemp("logs")
+    write_logs(EventLogs(window.changes, window.deployments, window.incidents), folder)
+    start = pd.Timestamp(window.start)
+    runs = synthetic_runs(5, runners=4, commits_per_hour=3.0, suite_minutes=15.0, suite_cv=0.4, flaky=0.03,
+                          weeks=5)
+    shift = start - START
+    for column in ("time_queued", "time_started", "time_finished"):
+        runs[column] = runs[column] + shift
+    (folder / "ci_runs.csv").write_bytes(ci_csv_bytes(runs))
+    return folder
+
+
+def _args(folder: Path, out: Path, *extra: str) -> list[str]:
+    return ["calibrate", "--changes", str(folder / "changes.csv"), "--deployments", str(folder / "deployments.csv"),
+            "--incidents", str(folder / "incidents.csv"), "--out", str(out), "--reps", "2", "--check-reps", "2",
+            "--workers", "1", "--json", *extra]
+
+
+def test_ci_runs_beside_the_logs_set_the_ci_parameters_and_say_so(logs_with_ci, tmp_path, capsys):
+    out = tmp_path / "calibrated.toml"
+    assert main(_args(logs_with_ci, out)) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ci_runs"] == str(logs_with_ci / "ci_runs.csv")
+    for key in ("ci.test_suite_minutes", "ci.suite_cv", "ci.flaky_rate", "ci.runners"):
+        item = report["parameters"][key]
+        assert item["origin"] == "estimated"
+        assert item["from"] == "CI runs"
+    assert report["parameters"]["ci.test_suite_minutes"]["value"] == pytest.approx(15.0, rel=0.1)
+    assert abs(report["parameters"]["ci.runners"]["value"] - 4) <= 1
+    text = out.read_text()
+    assert "estimated from CI runs" in text
+    scenario = load_scenario(out)
+    assert scenario.ci.test_suite_minutes == report["parameters"]["ci.test_suite_minutes"]["value"]
+    assert "ci_queue" in report["log_statistics"]
+
+
+@pytest.mark.parametrize(("rows", "message"), [
+    ("run_id,commit\n1,abcdef1\n", "no column 'time_queued'"),
+    ("run_id,commit,time_queued\n1,zzz,2026-01-05T10:00:00Z\n", "line 2"),
+    ("run_id,commit,time_queued,time_started\n1,abcdef1,2026-01-05T10:00:00Z,2026-01-05T09:00:00Z\n",
+     "before queued"),
+    ("run_id,commit,time_queued,attempt\n1,abcdef1,2026-01-05T10:00:00Z,1\n1,abcdef1,2026-01-05T11:00:00Z,1\n",
+     "appears twice"),
+    ("", "empty"),
+])
+def test_bad_ci_files_are_one_line_and_exit_2(logs_with_ci, tmp_path, capsys, rows, message):
+    bad = tmp_path / "runs.csv"
+    bad.write_text(rows)
+    out = tmp_path / "out.toml"
+    assert main(_args(logs_with_ci, out, "--ci-runs", str(bad))) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert str(bad) in err
+    assert err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_a_missing_ci_file_is_one_line(logs_with_ci, tmp_path, capsys):
+    assert main(_args(logs_with_ci, tmp_path / "out.toml", "--ci-runs", str(tmp_path / "none.csv"))) == 2
+    err = capsys.readouterr().err
+    assert "none.csv" in err
+    assert err.count("\n") == 1
