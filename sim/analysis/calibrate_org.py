@@ -372,11 +372,22 @@ def _report(plan: Plan, teams: list[str], results: dict[str, CalibrationResult],
                    for key, item in assembled.shared.items()},
         "teams": [{"team": team, "number": k + 1, **assembled.scale[team],
                    "phase": {key: _plain(value) for key, value in plan.phases[k].values.items()},
-                   "metrics": check["teams"][k], "calibration": results[team].report}
+                   "metrics": check["teams"][k], "calibration": _finite(results[team].report)}
                   for k, team in enumerate(teams)],
         "missing": [f"team {team}: {note}" for team in teams for note in results[team].report["missing"]],
         "warnings": warnings,
     }
+
+
+def _finite(value: Any) -> Any:
+    """A team's report as strict JSON: a non-finite number (a log-likelihood of -inf) becomes null."""
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _plain(value: Any) -> Any:
