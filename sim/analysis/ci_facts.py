@@ -12,7 +12,8 @@ Suite duration and its spread (``ci.test_suite_minutes``, ``ci.suite_cv``)
 Flaky rate (``ci.flaky_rate``)
     Runs of one commit and workflow in the order they were queued: a failure followed later by a success
     on the same commit is a flaky failure (nothing changed, and it passed); a success, or a failure that
-    no success follows (a real failure, fixed in a new commit), is a run that was not flaky. The model
+    no success follows (a real failure, fixed in a new commit), is a run that was not flaky. GitHub lists
+    only a run's latest attempt: attempt k that passed stands for k − 1 flaky failures before it. The model
     fails every run for no reason with the same probability, so the share of flaky failures among the
     finished runs is its maximum-likelihood estimate; the Jeffreys interval says how sure it is.
 Runners (``ci.runners``)
@@ -121,7 +122,15 @@ def flaky_counts(runs: pd.DataFrame) -> tuple[int, int]:
     later = (pd.Series(success[::-1].astype(int), index=done.index[::-1])
              .groupby([done["commit"][::-1], done["workflow"][::-1]], sort=False).cummax())[::-1].to_numpy() > 0
     flaky = int(np.sum(~success & later))
-    return flaky, len(done)
+    # GitHub lists a run's latest attempt only: attempt k stands for k − 1 earlier attempts not listed, re-runs
+    # that failed — for nothing when the latest passed (nothing changed), else like it
+    attempts = runs.groupby("run_id", sort=False).agg(latest=("attempt", "max"), listed=("attempt", "size"))
+    last = runs.sort_values("attempt", kind="stable").drop_duplicates("run_id", keep="last").set_index("run_id")
+    unlisted = (attempts["latest"] - attempts["listed"]).clip(lower=0)
+    passed = last.loc[unlisted.index, "conclusion"] == "success"
+    done_runs = last.loc[unlisted.index, "conclusion"].isin(["success", "failure"])
+    flaky += int(unlisted[passed & done_runs].sum())
+    return flaky, len(done) + int(unlisted[done_runs].sum())
 
 
 def jeffreys_interval(k: int, n: int, level: float = 0.9) -> tuple[float, float]:

@@ -128,6 +128,12 @@ def test_flaky_failures_are_failures_a_later_success_of_the_same_commit_follows(
     assert flaky_counts(runs) == (2, 5)
 
 
+def test_a_latest_attempt_stands_for_the_attempts_github_does_not_list():
+    # run 1 passed at its third attempt (two flaky failures not listed); run 2 failed at its second
+    runs = _runs([("1", "a", 3, "success", 0, 0, 1), ("2", "b", 2, "failure", 0, 0, 1), ("3", "c", 1, "success", 0, 0, 1)])
+    assert flaky_counts(runs) == (2, 6)
+
+
 def test_suite_is_the_longest_workflow_of_a_commit():
     runs = _runs([("1", "a", 1, "success", 0, 0, 0.5), ("2", "a", 1, "success", 0, 0, 0.25)])
     runs.loc[1, "workflow"] = "lint"
