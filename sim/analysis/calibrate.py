@@ -245,7 +245,7 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
         window = check_window(logs, window)
     facts = read_facts(logs, base, window)
     if ci_runs is not None:
-        add_ci_facts(facts, ci_runs, base.team.working_hours_per_day)
+        add_ci_facts(facts, ci_runs)
     warnings.extend(facts.warnings)
     seed = base.seed if seed is None else seed
     estimated = {key: est.value for key, est in facts.estimates.items()}

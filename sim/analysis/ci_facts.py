@@ -17,12 +17,14 @@ Flaky rate (``ci.flaky_rate``)
     fails every run for no reason with the same probability, so the share of flaky failures among the
     finished runs is its maximum-likelihood estimate; the Jeffreys interval says how sure it is.
 Runners (``ci.runners``)
-    The runs' waits for a runner (started − queued, less the start-up every run pays: the 5th percentile
-    of the waits) against an M/G/c queue: arrival rate = runs per working hour (the model's work arrives
-    in working hours), service = the runs' mean duration and its spread. The mean wait of M/M/c (Erlang C,
-    :func:`sim.model.theory.mmc_mean_wait`) times (1 + cv²) / 2 (Allen–Cunneen) is computed for each
-    runner count from the most runs ever seen running at once upward; the count whose wait is nearest the
-    observed one (on a log scale; under a minute, the fewest runners that keep it there) is the estimate.
+    The runs' waits for a runner (started − queued of first attempts, less the start-up every run pays: the
+    5th percentile of the waits) against an M/G/c queue whose arrival rate follows the runs' hour-of-week
+    profile (runs bunch in working hours): each hour's runs wait as a stationary queue at that hour's rate
+    would (the pointwise stationary approximation), with the mean wait of M/M/c (Erlang C,
+    :func:`sim.model.theory.mmc_mean_wait`) times (1 + cv²) / 2 (Allen–Cunneen) for runs of spread cv.
+    The wait is computed for each runner count from the most runs ever seen running at once upward; the
+    count whose wait is nearest the observed one (on a log scale; under a minute, the fewest runners that
+    keep it there) is the estimate.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ MIN_QUEUE_RUNS = 10           # started and finished runs needed for the runner 
 DEFAULT_BRANCHES = ("main", "master", "trunk", "develop")
 STARTUP_PERCENTILE = 5        # the wait every run pays even with a free runner (provisioning)
 WAIT_RESOLUTION_HOURS = 1 / 60  # waits closer than a minute cannot be told apart
+HOURS_A_WEEK = 168
+SATURATED = 0.95              # the load an hour whose runs outstrip the pool counts as
 MAX_RUNNERS = int(parameter_info("ci.runners")["limits"]["le"])
 MAX_SUITE_MINUTES = float(parameter_info("ci.test_suite_minutes")["limits"]["le"])
 MAX_SUITE_CV = float(parameter_info("ci.suite_cv")["limits"]["le"])
@@ -156,14 +160,51 @@ def mgc_mean_wait(arrival_rate: float, service_hours: float, service_cv: float, 
     return mmc_mean_wait(arrival_rate, service_hours, runners) * (1.0 + service_cv**2) / 2.0
 
 
-def runners_for_wait(arrival_rate: float, service_hours: float, service_cv: float, wait_hours: float,
+@dataclass(frozen=True)
+class LoadProfile:
+    """When runs arrive: per hour of the week (Monday 00:00 UTC first), the runs an hour and the share of runs."""
+
+    rates: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def steady(cls, rate: float) -> LoadProfile:
+        return cls(np.full(HOURS_A_WEEK, rate), np.full(HOURS_A_WEEK, 1.0 / HOURS_A_WEEK))
+
+    @property
+    def busiest(self) -> float:
+        return float(self.rates.max())
+
+
+def weekly_profile(queued: pd.Series, unlisted: int = 0) -> LoadProfile:
+    """The runs' hour-of-week profile: counts per hour of the week over the weeks seen, smoothed over the hour
+    before and after; ``unlisted`` re-runs (not in the list) are spread like the listed runs."""
+    hours = (queued.dt.day_of_week * 24 + queued.dt.hour).to_numpy()
+    counts = np.bincount(hours, minlength=HOURS_A_WEEK).astype(float)
+    counts *= (len(hours) + unlisted) / max(1, len(hours))
+    weeks = max(1.0, (queued.max() - queued.min()) / pd.Timedelta(days=7))
+    smoothed = (np.roll(counts, 1) + counts + np.roll(counts, -1)) / 3.0
+    return LoadProfile(smoothed / weeks, counts / max(counts.sum(), 1.0))
+
+
+def profile_mean_wait(profile: LoadProfile, service_hours: float, service_cv: float, runners: int) -> float:
+    """Mean wait over the runs (hours): each hour's runs wait as a stationary M/G/c at that hour's rate would
+    (the pointwise stationary approximation); an hour whose runs outstrip the pool counts as a pool at
+    :data:`SATURATED` load — a queue carried over, not an endless one."""
+    rates = np.minimum(profile.rates, SATURATED * runners / service_hours)
+    busy = profile.weights > 0
+    waits = [mgc_mean_wait(float(rate), service_hours, service_cv, runners) for rate in rates[busy]]
+    return float(np.dot(profile.weights[busy], waits))
+
+
+def runners_for_wait(profile: LoadProfile, service_hours: float, service_cv: float, wait_hours: float,
                      at_least: int = 1) -> int:
-    """The runner count whose M/G/c mean wait is nearest ``wait_hours`` on a log scale (waits are compared
-    with a minute added: a wait under a minute is no queue, and the fewest runners that give one are chosen)."""
-    low = max(1, at_least, math.floor(arrival_rate * service_hours) + 1)
-    best, best_gap = low, math.inf
-    for runners in range(low, MAX_RUNNERS + 1):
-        predicted = mgc_mean_wait(arrival_rate, service_hours, service_cv, runners)
+    """The runner count whose mean wait (:func:`profile_mean_wait`) is nearest ``wait_hours`` on a log scale (waits
+    are compared with a minute added: a wait under a minute is no queue, and the fewest runners that give one are
+    chosen)."""
+    best, best_gap = max(1, at_least), math.inf
+    for runners in range(max(1, at_least), MAX_RUNNERS + 1):
+        predicted = profile_mean_wait(profile, service_hours, service_cv, runners)
         if wait_hours < WAIT_RESOLUTION_HOURS and predicted < WAIT_RESOLUTION_HOURS:
             return runners  # no queue to speak of: the fewest runners that keep it under a minute
         gap = abs(math.log((predicted + WAIT_RESOLUTION_HOURS) / (wait_hours + WAIT_RESOLUTION_HOURS)))
@@ -174,18 +215,11 @@ def runners_for_wait(arrival_rate: float, service_hours: float, service_cv: floa
     return best
 
 
-def working_hours_between(first: pd.Timestamp, last: pd.Timestamp, hours_per_day: float) -> float:
-    """Working hours (Monday to Friday) of the calendar days from ``first`` to ``last``, both included."""
-    days = np.busday_count(first.date(), (last + pd.Timedelta(days=1)).date())
-    return float(max(1, days)) * hours_per_day
-
-
 # ---------------------------------------------------------------------------------------------
 # The whole reading
 
 
-def ci_facts(runs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, *, hours_per_day: float = 8.0,
-             source: str = FILE_NAME) -> CIFacts:
+def ci_facts(runs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, *, source: str = FILE_NAME) -> CIFacts:
     """Estimate the CI parameters from the runs queued in [start, end) (all runs when too few are)."""
     facts = CIFacts()
     inside = runs[(runs["time_queued"] >= start) & (runs["time_queued"] < end)]
@@ -196,13 +230,13 @@ def ci_facts(runs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, *, hour
     facts.stats["ci_runs"] = len(inside)
     _suite(facts, inside)
     _flaky(facts, inside)
-    _runners(facts, inside, hours_per_day)
+    _runners(facts, inside)
     return facts
 
 
-def add_ci_facts(facts: LogFacts, runs: pd.DataFrame, hours_per_day: float = 8.0) -> None:
+def add_ci_facts(facts: LogFacts, runs: pd.DataFrame) -> None:
     """Add what the CI runs show to what the three logs showed (the runs queued in the logs' window)."""
-    ci = ci_facts(runs, facts.start, facts.end, hours_per_day=hours_per_day)
+    ci = ci_facts(runs, facts.start, facts.end)
     facts.estimates.update(ci.estimates)
     facts.stats.update(ci.stats)
     facts.missing.extend(ci.missing)
@@ -210,7 +244,7 @@ def add_ci_facts(facts: LogFacts, runs: pd.DataFrame, hours_per_day: float = 8.0
 
 
 def _set(facts: CIFacts, key: str, value: Any, note: str) -> None:
-    facts.estimates[key] = Estimate(value, f"estimated from CI runs: {note}", source=CI_SOURCE)
+    facts.estimates[key] = Estimate(value, note, source=CI_SOURCE)
 
 
 def _suite(facts: CIFacts, runs: pd.DataFrame) -> None:
@@ -248,7 +282,7 @@ def _flaky(facts: CIFacts, runs: pd.DataFrame) -> None:
          f"{low:.3g}–{high:.3g})")
 
 
-def _runners(facts: CIFacts, runs: pd.DataFrame, hours_per_day: float) -> None:
+def _runners(facts: CIFacts, runs: pd.DataFrame) -> None:
     timed = runs[runs["time_started"].notna() & runs["time_finished"].notna()]
     if len(timed) < MIN_QUEUE_RUNS:
         facts.missing.append(f"CI runs: {len(timed)} run(s) with start and finish times (at least {MIN_QUEUE_RUNS} "
@@ -256,7 +290,9 @@ def _runners(facts: CIFacts, runs: pd.DataFrame, hours_per_day: float) -> None:
         return
     starts = _ns(timed["time_started"])
     finishes = _ns(timed["time_finished"])
-    waits = (starts - _ns(timed["time_queued"])) / NS_PER_HOUR
+    # a re-run keeps its run's queue time (GitHub's created_at): only first attempts waited for a runner alone
+    first = (timed["attempt"] == 1).to_numpy()
+    waits = ((starts - _ns(timed["time_queued"])) / NS_PER_HOUR)[first if first.sum() >= MIN_QUEUE_RUNS else ...]
     service = (finishes - starts) / NS_PER_HOUR
     mean_service = float(np.mean(service))
     if mean_service <= 0:
@@ -265,16 +301,19 @@ def _runners(facts: CIFacts, runs: pd.DataFrame, hours_per_day: float) -> None:
     service_cv = float(np.std(service, ddof=1) / mean_service) if len(service) > 1 else 0.0
     startup = float(np.percentile(waits, STARTUP_PERCENTILE))
     queue = max(0.0, float(np.mean(waits)) - startup)
-    hours = working_hours_between(timed["time_queued"].min(), timed["time_queued"].max(), hours_per_day)
-    rate = len(timed) / hours
+    unlisted = (timed.groupby("run_id")["attempt"].agg("max") - timed.groupby("run_id")["attempt"].agg("size"))
+    # re-runs the list does not show took runners too
+    profile = weekly_profile(timed["time_queued"], int(unlisted.clip(lower=0).sum()))
     busiest = most_at_once(starts, finishes)
-    runners = runners_for_wait(rate, mean_service, service_cv, queue, at_least=busiest)
-    predicted = mgc_mean_wait(rate, mean_service, service_cv, runners)
-    facts.stats["ci_queue"] = {"runs": len(timed), "runs_per_working_hour": rate, "mean_run_hours": mean_service,
+    runners = runners_for_wait(profile, mean_service, service_cv, queue, at_least=busiest)
+    predicted = profile_mean_wait(profile, mean_service, service_cv, runners)
+    facts.stats["ci_queue"] = {"runs": len(timed), "busiest_hour_runs": profile.busiest,
+                               "mean_run_hours": mean_service,
                                "run_cv": service_cv, "startup_hours": startup, "mean_wait_hours": queue,
                                "most_at_once": busiest, "predicted_wait_hours": predicted}
     _set(facts, "ci.runners", int(runners),
-         f"{len(timed)} runs, {rate:.3g} a working hour, {mean_service * 60:.3g} min each (cv {service_cv:.2f}), "
+         f"{len(timed)} runs (up to {profile.busiest:.3g} an hour in the busiest hour of the week), "
+         f"{mean_service * 60:.3g} min each (cv {service_cv:.2f}), "
          f"waited {queue * 60:.3g} min on average beyond a {startup * 60:.2g}-min start-up, at most {busiest} at once: "
          f"an M/G/c queue with {runners} runners waits {predicted * 60:.3g} min")
 

@@ -47,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="CI runs (ci_runs.csv: run_id, commit, time_queued, time_started, time_finished, "
                              "conclusion, attempt): suite duration and spread, flaky rate and runners are read from "
                              "them (default: ci_runs.csv beside changes.csv when there is one)")
+    parser.add_argument("--no-ci-runs", action="store_true",
+                        help="leave the CI parameters at the base's values even when ci_runs.csv is beside the logs")
     parser.add_argument("--out", required=True, metavar="NEW.toml", help="where to write the calibrated scenario")
     parser.add_argument("--base", metavar="SCENARIO.toml",
                         help="scenario whose values stand where the logs cannot tell (default scenarios/baseline.toml)")
@@ -116,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
     with status("reading the logs") as step:
         logs = read_logs(args.changes, args.deployments, args.incidents, progress=step)
     window, window_source = chosen_window(args)
-    ci_path = args.ci_runs if args.ci_runs is not None else default_ci_path(args.changes)
+    if args.no_ci_runs and args.ci_runs is not None:
+        raise InputError("--ci-runs and --no-ci-runs: give one or the other")
+    ci_path = None if args.no_ci_runs else args.ci_runs if args.ci_runs is not None else default_ci_path(args.changes)
     ci_runs = read_ci_runs(ci_path) if ci_path is not None else None
     if len(team_names(logs)) > 1:
         return _run_organisation(args, out, base, logs, window, window_source, ci_path, ci_runs)

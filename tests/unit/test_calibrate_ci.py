@@ -13,12 +13,14 @@ import pandas as pd
 import pytest
 
 from sim.analysis.ci_facts import (
+    LoadProfile,
     ci_facts,
     default_branch,
     flaky_counts,
     jeffreys_interval,
     mgc_mean_wait,
     most_at_once,
+    profile_mean_wait,
     runners_for_wait,
     suite_minutes,
 )
@@ -36,17 +38,17 @@ START = pd.Timestamp("2026-01-05", tz="UTC")  # a Monday
 
 
 def synthetic_runs(seed: int, *, runners: int, commits_per_hour: float, suite_minutes: float, suite_cv: float,
-                   flaky: float, weeks: int = 12) -> pd.DataFrame:
+                   flaky: float, weeks: int = 12, around_the_clock: bool = False) -> pd.DataFrame:
     """CI runs of a FIFO pool of ``runners``: commits arrive (Poisson) in working hours, each run fails for no
     reason with probability ``flaky`` and is re-run at once (a new attempt of the same run) until it passes."""
     rng = np.random.default_rng(seed)
     arrivals: list[tuple[float, int, int]] = []  # (hour queued, commit, attempt)
     commit = 0
     for day in range(weeks * 7):
-        if day % 7 >= 5:
+        if day % 7 >= 5 and not around_the_clock:
             continue
-        t = day * 24 + 9.0
-        while (t := t + rng.exponential(1 / commits_per_hour)) < day * 24 + 17:
+        t, until = (day * 24.0, day * 24 + 24.0) if around_the_clock else (day * 24 + 9.0, day * 24 + 17.0)
+        while (t := t + rng.exponential(1 / commits_per_hour)) < until:
             arrivals.append((t, commit, 1))
             commit += 1
     heapq.heapify(arrivals)
@@ -86,13 +88,25 @@ def test_allen_cunneen_is_erlang_c_for_exponential_runs():
 def test_runner_count_inverts_the_queue_formula(runners):
     rate, service = 0.8 * runners / 0.5, 0.5
     wait = mgc_mean_wait(rate, service, 0.3, runners)
-    assert runners_for_wait(rate, service, 0.3, wait) == runners
+    assert runners_for_wait(LoadProfile.steady(rate), service, 0.3, wait) == runners
+
+
+def test_a_steady_profile_waits_as_the_stationary_queue_and_a_bunched_one_longer():
+    steady = LoadProfile.steady(3.0)
+    assert profile_mean_wait(steady, 0.5, 0.3, 2) == pytest.approx(mgc_mean_wait(3.0, 0.5, 0.3, 2))
+    # the same runs bunched into 40 working hours of the week wait longer than spread over all 168
+    rates = np.zeros(168)
+    rates[[d * 24 + h for d in range(5) for h in range(9, 17)]] = 3.0 * 168 / 40
+    bunched = LoadProfile(rates, (rates > 0) / 40)
+    assert profile_mean_wait(bunched, 0.5, 0.3, 4) > profile_mean_wait(steady, 0.5, 0.3, 4)
+    # an hour that outstrips the pool counts as a pool at 95% load, not as an endless queue
+    assert math.isfinite(profile_mean_wait(bunched, 0.5, 0.3, 2))
 
 
 def test_no_wait_means_the_fewest_runners_seen_busy_at_once():
-    assert runners_for_wait(2.0, 0.5, 0.3, 0.0, at_least=4) == 4
+    assert runners_for_wait(LoadProfile.steady(2.0), 0.5, 0.3, 0.0, at_least=4) == 4
     # a tiny load: one runner already waits less than a minute
-    assert runners_for_wait(0.01, 0.1, 0.3, 0.0) == 1
+    assert runners_for_wait(LoadProfile.steady(0.01), 0.1, 0.3, 0.0) == 1
 
 
 def test_most_at_once_counts_overlaps_and_frees_a_runner_first():
@@ -150,12 +164,12 @@ def test_default_branch_prefers_the_usual_names():
 # Recovery of known parameters from synthetic runs
 
 
-@pytest.mark.parametrize(("runners", "suite", "cv", "flaky"), [(3, 30.0, 0.3, 0.1), (1, 12.0, 0.5, 0.02),
-                                                                 (6, 45.0, 1.0, 0.2)])
-def test_known_parameters_are_recovered(runners, suite, cv, flaky):
+@pytest.mark.parametrize(("runners", "suite", "cv", "flaky", "around_the_clock"), [
+    (3, 30.0, 0.3, 0.1, False), (1, 12.0, 0.5, 0.02, False), (6, 45.0, 1.0, 0.2, False), (4, 20.0, 0.3, 0.05, True)])
+def test_known_parameters_are_recovered(runners, suite, cv, flaky, around_the_clock):
     commits_per_hour = 0.6 * runners / (suite / 60) * (1 - flaky)  # a busy pool: 60% of runner time
     runs = synthetic_runs(7, runners=runners, commits_per_hour=commits_per_hour, suite_minutes=suite,
-                          suite_cv=cv, flaky=flaky)
+                          suite_cv=cv, flaky=flaky, around_the_clock=around_the_clock)
     facts = ci_facts(runs, START, START + pd.Timedelta(weeks=12))
     got = {key: est.value for key, est in facts.estimates.items()}
     n = facts.stats["ci_suite_minutes"]["commits"]
