@@ -266,3 +266,21 @@ def test_a_missing_ci_file_is_one_line(logs_with_ci, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "none.csv" in err
     assert err.count("\n") == 1
+
+
+def test_a_saved_github_history_gives_back_the_ci_it_was_drawn_with(tmp_path, capsys):
+    """tests/data/import/github_history (make_github_history.py): two runners, 42-min suites (cv 0.35), 8% flaky."""
+    folder = ROOT / "tests" / "data" / "import" / "github_history"
+    assert main(["import", "github", "--from", str(folder), "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "calibrated.toml"
+    assert main(_args(tmp_path, out)) == 0
+    parameters = json.loads(capsys.readouterr().out)["parameters"]
+    assert parameters["ci.runners"]["value"] == 2
+    assert parameters["ci.test_suite_minutes"]["value"] == pytest.approx(42.0, rel=0.1)
+    assert parameters["ci.suite_cv"]["value"] == pytest.approx(0.35, abs=0.07)
+    assert parameters["ci.flaky_rate"]["value"] == pytest.approx(0.08, abs=0.025)
+    assert main([*_args(tmp_path, tmp_path / "without.toml"), "--no-ci-runs"]) == 0
+    without = json.loads(capsys.readouterr().out)
+    assert without["ci_runs"] is None
+    assert without["parameters"]["ci.test_suite_minutes"]["origin"] == "default"
