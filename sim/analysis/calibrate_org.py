@@ -109,8 +109,12 @@ def calibrate_org(logs: EventLogs, *, base: Scenario | None = None, reps: int = 
         progress = None if callback is None else _team_progress(callback, number, len(teams))
         results[team] = calibrate(rows, base=base, reps=reps, seed=seed, workers=workers, callback=progress,
                                   check_reps=check_reps, benchmark=benchmark, window=window,
-                                  ci_runs=_team_runs(ci_runs, rows))
+                                  ci_runs=_team_runs(ci_runs, team, rows))
         warnings += [f"team {team}: {w}" for w in results[team].warnings]
+        if ci_runs is not None and _team_runs(ci_runs, team, rows) is None:
+            results[team].report["missing"].append(
+                "no CI run is the team's (by a team column of the CI runs, else by the commits of its changes): "
+                "its suite and flaky rate left at the base's values")
     org_runners = None
     if ci_runs is not None:
         start, end = (pd.Timestamp(d, tz="UTC") for d in window)
@@ -132,12 +136,17 @@ def _check_team(team: str, rows: EventLogs, window: tuple[dt.date, dt.date]) -> 
                          f"every team needs one (choose --start/--end where every team released)")
 
 
-def _team_runs(runs: pd.DataFrame | None, rows: EventLogs) -> pd.DataFrame | None:
-    """The CI runs of the team's commits (its changes' ids are the commits a git import wrote)."""
+def _team_runs(runs: pd.DataFrame | None, team: str, rows: EventLogs) -> pd.DataFrame | None:
+    """The team's CI runs: by the ``team`` column of ``ci_runs.csv`` when it has one, else the runs that tested
+    one of the team's changes (a git import writes ``TEAM:sha`` ids; a merge commit tested on the default
+    branch is no change, so such runs only count for the shared runner pool)."""
     if runs is None:
         return None
-    ids = set(rows.changes["change_id"].astype(str).str.split(":").str[-1])
-    mine = runs[runs["commit"].astype(str).isin(ids)]
+    if "team" in runs.columns and (runs["team"].astype(str) != "").any():
+        mine = runs[runs["team"].astype(str).str.strip() == team]
+    else:
+        ids = set(rows.changes["change_id"].astype(str).str.split(":").str[-1])
+        mine = runs[runs["commit"].astype(str).isin(ids)]
     return mine if len(mine) else None
 
 

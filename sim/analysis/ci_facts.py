@@ -29,6 +29,8 @@ Runners (``ci.runners``)
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +42,7 @@ from scipy import stats
 
 from sim.analysis.log_facts import Estimate, LogFacts
 from sim.importers.ci import FILE_NAME, ci_frame, read_ci_csv
-from sim.importers.files import read_file_bytes
+from sim.importers.files import decode_text, read_file_bytes
 from sim.model.scenario import parameter_info
 from sim.model.theory import mmc_mean_wait
 
@@ -75,9 +77,30 @@ class CIFacts:
 
 
 def read_ci_runs(path: str | Path) -> pd.DataFrame:
-    """``ci_runs.csv`` (docs/logs.md) as the importer's table; every problem one line naming the file and row."""
+    """``ci_runs.csv`` (docs/logs.md) as the importer's table; every problem one line naming the file and row.
+
+    A ``team`` column, when the file has one, is kept: an organisation's runs are then shared out by it.
+    """
     name = str(path)
-    return ci_frame(read_ci_csv(read_file_bytes(path), name), name)
+    data = read_file_bytes(path)
+    runs = ci_frame(read_ci_csv(data, name), name)
+    teams = _team_column(data, name)
+    if teams is not None:
+        runs = runs.merge(teams, on=["run_id", "attempt"], how="left")
+        runs["team"] = runs["team"].fillna("")
+    return runs
+
+
+def _team_column(data: bytes, name: str) -> pd.DataFrame | None:
+    """(run_id, attempt, team) of every row when the file has a ``team`` column (None when it has none)."""
+    rows = [row for row in csv.reader(io.StringIO(decode_text(data, name))) if any(cell.strip() for cell in row)]
+    header = [cell.strip() for cell in rows[0]] if rows else []
+    if "team" not in header:
+        return None
+    at = {key: header.index(key) for key in ("run_id", "attempt", "team") if key in header}
+    return pd.DataFrame([{"run_id": row[at["run_id"]].strip(),
+                          "attempt": int(row[at["attempt"]].strip() or 1) if "attempt" in at else 1,
+                          "team": row[at["team"]].strip()} for row in rows[1:]]).drop_duplicates(["run_id", "attempt"])
 
 
 def default_ci_path(changes_csv: str | Path) -> Path | None:

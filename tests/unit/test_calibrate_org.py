@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.analysis.calibrate_org import _team_runs as calibrate_org_runs
 from sim.analysis.calibrate_org import calibrate_org, team_names
+from sim.analysis.ci_facts import read_ci_runs
 from sim.analysis.plan import load_plan
 from sim.cli import main
 from sim.errors import InputError
@@ -169,3 +171,17 @@ def test_cli_a_team_without_releases_in_the_window_is_one_line(tmp_path, capsys)
     assert "team 3 has no deployment in the window" in err
     assert err.count("\n") == 1
     assert not (tmp_path / "org.toml").exists()
+
+
+def test_a_team_column_of_the_ci_runs_shares_them_out(tmp_path):
+    header = "run_id,commit,time_queued,time_started,time_finished,conclusion,attempt,branch,team\n"
+    rows = [f"{k},{k:07x}a,2026-01-05T10:{k:02d}:00Z,2026-01-05T10:{k:02d}:30Z,2026-01-05T11:{k:02d}:00Z,success,1,"
+            f"main,{'web' if k % 2 else 'api'}\n" for k in range(1, 21)]
+    path = tmp_path / "ci_runs.csv"
+    path.write_text(header + "".join(rows))
+    runs = read_ci_runs(path)
+    assert sorted(runs["team"].unique()) == ["api", "web"]
+    logs = two_teams_of_different_sizes()
+    web = calibrate_org_runs(runs, "web", logs)
+    assert web is not None
+    assert set(web["team"]) == {"web"}
