@@ -40,6 +40,7 @@ from sim.analysis.calibrate import (
     CalibrationResult,
     calibrate,
     check_window,
+    default_base_path,
 )
 from sim.analysis.calibrate_search import BAR, bar_error
 from sim.analysis.ci_facts import ci_facts
@@ -54,7 +55,15 @@ from sim.metrics.scoring import score, score_columns
 from sim.model.delivery import simulate
 from sim.model.flow.work import team_size
 from sim.model.records import to_columns, window_bounds
-from sim.model.scenario import Calibration, Scenario, fixed_keys, get_value, parameter_info, parameter_keys
+from sim.model.scenario import (
+    Calibration,
+    Scenario,
+    fixed_keys,
+    get_value,
+    load_scenario,
+    parameter_info,
+    parameter_keys,
+)
 from sim.model.scenario import scenario_to_toml as _scenario_to_toml
 
 MAX_RATE = float(parameter_info("team.changes_per_engineer_per_day")["limits"]["le"])
@@ -97,8 +106,11 @@ def calibrate_org(logs: EventLogs, *, base: Scenario | None = None, reps: int = 
     if len(teams) < 2:
         raise InputError(f"calibrate: the logs name {len(teams)} team(s): an organisation needs two or more")
     warnings: list[str] = []
+    if base is None:
+        path = default_base_path()
+        base = load_scenario(path) if path is not None else Scenario()
     if window is None:
-        pooled = read_facts(logs, base if base is not None else Scenario())
+        pooled = read_facts(logs, base)
         window = (pooled.start.date(), pooled.end.date())
     window = check_window(logs, window)
     parts = split_by_team(logs, teams)

@@ -185,3 +185,11 @@ def test_a_team_column_of_the_ci_runs_shares_them_out(tmp_path):
     web = calibrate_org_runs(runs, "web", logs)
     assert web is not None
     assert set(web["team"]) == {"web"}
+
+
+def test_the_organisation_does_not_depend_on_the_number_of_workers():
+    logs = org_logs(days=28)
+    one = calibrate_org(logs, base=BASE, reps=1, check_reps=2, workers=1)
+    two = calibrate_org(logs, base=BASE, reps=1, check_reps=2, workers=2)
+    assert one.toml == two.toml
+    assert one.report == two.report
