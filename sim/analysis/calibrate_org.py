@@ -241,7 +241,7 @@ def _shared_values(teams: list[str], scenarios: dict[str, Scenario], busiest: st
             value = own[busiest]
         rule = ORG_RULES.get(key, f"team {busiest}'s value (the team with the most deployments)")
         if key == "ci.runners" and org_runners is None:
-            rule = f"team {busiest}'s value (no CI runs: the base's)"
+            rule = f"team {busiest}'s value (the CI runs, if any, do not show the shared pool)"
         shared[key] = {"value": value, "teams": own, "rule": rule}
         if len(set(map(repr, own.values()))) > 1 and key not in ("team.engineers", "team.output_evidence"):
             listed = ", ".join(f"{team} {_short(v)}" for team, v in own.items())
