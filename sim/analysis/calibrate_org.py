@@ -37,6 +37,7 @@ from sim.analysis.calibrate import (
     CHECK_REPS,
     DEFAULT_REPS,
     METRICS,
+    RELEASE_WHEN_READY,
     CalibrationResult,
     calibrate,
     check_window,
@@ -73,6 +74,11 @@ ORG_RULES = {  # how one organisation-wide value is chosen from the teams' (keys
     "simulation.warmup_days": "the longest of the teams' warm-ups (every team's backlog is full when the window opens)",
     "ci.runners": "estimated from every team's CI runs together (one pool serves the organisation)",
 }
+
+
+RELEASE_LAW_KEYS = ("release.gap_days", "release.gap_spread", "release.gap_evidence", "release.pending_hazard",
+                    "release.state_day", "release.days_since_release")
+CALENDAR_CADENCES = ("daily", "weekly", "biweekly", "monthly")
 
 
 @dataclass(frozen=True)
@@ -184,12 +190,13 @@ def _assemble(teams: list[str], results: dict[str, CalibrationResult], org_runne
               window: tuple[dt.date, dt.date], warnings: list[str]) -> _Assembled:
     scenarios = {team: results[team].scenario for team in teams}
     deployments = {team: results[team].report["counts"]["deployments"] for team in teams}
-    busiest = max(teams, key=lambda team: (deployments[team], -teams.index(team)))
+    busiest = min(teams, key=lambda team: (-deployments[team], teams.index(team)))
     n = len(teams)
     engineers = {team: scenarios[team].team.engineers for team in teams}
     total = max(n, sum(engineers.values()))
     org: dict[str, Any] = {key: get_value(scenarios[busiest], key) for key in parameter_keys()}
-    shared = _shared_values(teams, scenarios, busiest, org_runners, total, warnings)
+    by_deployments = sorted(teams, key=lambda team: (-deployments[team], teams.index(team)))
+    shared = _shared_values(teams, scenarios, by_deployments, org_runners, total, warnings)
     org.update({key: item["value"] for key, item in shared.items()})
     scale: dict[str, dict[str, float]] = {}
     team_values_: dict[str, dict[str, Any]] = {}
@@ -221,14 +228,36 @@ def _assemble(teams: list[str], results: dict[str, CalibrationResult], org_runne
     return _Assembled(text, scale, shared)
 
 
-def _shared_values(teams: list[str], scenarios: dict[str, Scenario], busiest: str,
+def _source_team(key: str, teams: list[str], scenarios: dict[str, Scenario], busiest: str) -> tuple[str, str]:
+    """The team whose value of a once-per-run key the organisation takes, and why: the release law of teams
+    releasing when ready from such a team, the release window from a team with a release calendar, else the
+    team with the most deployments."""
+    users = _users(key, teams, scenarios)
+    if users and busiest not in users:
+        what = "releasing when ready" if key in RELEASE_LAW_KEYS else "with a release calendar"
+        return users[0], f"team {users[0]}'s value (the busiest team {what})"
+    return busiest, f"team {busiest}'s value (the team with the most deployments)"
+
+
+def _users(key: str, teams: list[str], scenarios: dict[str, Scenario]) -> list[str]:
+    """The teams a once-per-run release key matters to ([] for other keys): the release law to teams releasing
+    when ready, the release window to teams with a release calendar."""
+    cadences = RELEASE_WHEN_READY if key in RELEASE_LAW_KEYS else CALENDAR_CADENCES \
+        if key == "release.window_hours" else ()
+    return [team for team in teams if scenarios[team].release.cadence in cadences]
+
+
+def _shared_values(teams: list[str], scenarios: dict[str, Scenario], by_deployments: list[str],
                    org_runners: tuple[int, str] | None, total: int, warnings: list[str]) -> dict[str, dict[str, Any]]:
-    """One organisation-wide value for each key the model sizes once per run, and how it was chosen."""
+    """One organisation-wide value for each key the model sizes once per run, and how it was chosen
+    (``by_deployments``: the teams, most deployments first)."""
+    busiest = by_deployments[0]
     shared: dict[str, dict[str, Any]] = {}
     for key in (*fixed_keys(), "team.engineers"):
         if key == "org.teams":
             continue
         own = {team: get_value(scenarios[team], key) for team in teams}
+        source, source_rule = _source_team(key, by_deployments, scenarios, busiest)
         if key == "team.engineers":
             value: Any = total
         elif key == "team.output_evidence":
@@ -238,13 +267,14 @@ def _shared_values(teams: list[str], scenarios: dict[str, Scenario], busiest: st
         elif key == "ci.runners" and org_runners is not None:
             value = org_runners[0]
         else:
-            value = own[busiest]
-        rule = ORG_RULES.get(key, f"team {busiest}'s value (the team with the most deployments)")
+            value = own[source]
+        rule = ORG_RULES.get(key, source_rule)
         if key == "ci.runners" and org_runners is None:
             rule = f"team {busiest}'s value (the CI runs, if any, do not show the shared pool)"
         shared[key] = {"value": value, "teams": own, "rule": rule}
-        if len(set(map(repr, own.values()))) > 1 and key not in ("team.engineers", "team.output_evidence"):
-            listed = ", ".join(f"{team} {_short(v)}" for team, v in own.items())
+        relevant = _users(key, teams, scenarios) or teams  # the release law matters to teams releasing when ready
+        if len({repr(own[t]) for t in relevant}) > 1 and key not in ("team.engineers", "team.output_evidence"):
+            listed = ", ".join(f"{team} {_short(own[team])}" for team in relevant)
             why = parameter_info(key).get("fixed", "")
             warnings.append(f"{key}: the model holds one value for the organisation ({why}): {_short(value)}, "
                             f"{rule}; the teams' own values were {listed}")

@@ -193,3 +193,18 @@ def test_the_organisation_does_not_depend_on_the_number_of_workers():
     two = calibrate_org(logs, base=BASE, reps=1, check_reps=2, workers=2)
     assert one.toml == two.toml
     assert one.report == two.report
+
+
+def test_the_release_law_comes_from_a_team_releasing_when_ready_not_the_busiest():
+    from sim.analysis.calibrate_org import _shared_values
+
+    weekly = BASE.with_values({"release.cadence": "weekly", "release.gap_days": 14.0})
+    irregular = BASE.with_values({"release.cadence": "irregular", "release.gap_days": 5.0, "release.window_hours": 0.25})
+    warnings: list[str] = []
+    shared = _shared_values(["web", "api"], {"web": weekly, "api": irregular}, ["web", "api"], None, 16, warnings)
+    assert shared["release.gap_days"]["value"] == 5.0
+    assert "api" in shared["release.gap_days"]["rule"]
+    assert shared["release.window_hours"]["value"] == weekly.release.window_hours  # the calendar team's
+    # each key matters to one team only: nothing to warn about
+    assert not any(w.startswith(("release.gap_days", "release.window_hours")) for w in warnings)
+    assert shared["team.engineers"]["value"] == 16
