@@ -306,7 +306,7 @@ def read_ci_csv(data: bytes, name: str, mapping: Mapping[str, str] | None = None
                     finished,
                     conclusion_of(word, finished is not None) if finished is not None else "",
                     _attempt(cell("attempt"), where, columns["attempt"]),
-                    workflow=text_value(row[kept["workflow"]], where, "workflow", limit=200) or ""
+                    workflow=text_value(row[kept["workflow"]], where, "workflow", limit=500) or ""
                     if "workflow" in kept else "",
                     branch=text_value(row[kept["branch"]], where, "branch", limit=500) or ""
                     if "branch" in kept else "",
