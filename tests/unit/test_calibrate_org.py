@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -112,6 +113,22 @@ def test_the_written_file_runs_with_plan_and_a_plan_may_extend_it(org_result, tm
     assert json.loads(capsys.readouterr().out)["plan"] == "next"
     assert main(["run", str(tmp_path / "org.toml"), "--reps", "1"]) == 2
     assert "is a plan" in capsys.readouterr().err
+    start = result.plan.scenario.start + dt.timedelta(days=7)
+    assert main(["forecast", str(tmp_path / "org.toml"), "--changes", "20", "--start", start.isoformat(),
+                 "--reps", "3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["p50"] is not None
+
+
+def test_cli_writes_the_organisation_and_shows_each_team(tmp_path, capsys):
+    write_logs(org_logs(days=28), tmp_path)
+    out = tmp_path / "org.toml"
+    assert main(["calibrate", "--changes", str(tmp_path / "changes.csv"), "--deployments",
+                 str(tmp_path / "deployments.csv"), "--incidents", str(tmp_path / "incidents.csv"),
+                 "--out", str(out), "--reps", "1", "--check-reps", "2", "--workers", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "Organisation calibration" in text
+    assert "organisation" in text and "org.toml" in text
+    assert load_plan(out).scenario.org.teams == 3
 
 
 def test_team_sizes_the_model_cannot_hold_are_scaled_and_said(tmp_path):
