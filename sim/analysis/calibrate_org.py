@@ -15,8 +15,9 @@ What the model cannot hold per team is said, never faked:
 - **keys sized once per run** (``fixed`` on their field in :mod:`sim.model.sections`: the runner pool, the
   experts, the irregular release law, the warm-up, the output's evidence): one value for the whole
   organisation — the CI runs' estimate for the runner pool, the sum of the changes seen for the output's
-  evidence, the longest warm-up, otherwise the value of the team with the most deployments — and a warning
-  lists every team's own value where they differ.
+  evidence, the longest warm-up, the release law of the busiest team releasing when ready, the release window
+  of the busiest team with a calendar, otherwise the value of the team with the most deployments — and a
+  warning lists the teams' own values where those the key matters to differ.
 
 A final check simulates the organisation (``check_reps`` replications) and scores every team's rows over the
 window, as ``score --by team`` does, beside what each team's logs show.
@@ -190,12 +191,12 @@ def _assemble(teams: list[str], results: dict[str, CalibrationResult], org_runne
               window: tuple[dt.date, dt.date], warnings: list[str]) -> _Assembled:
     scenarios = {team: results[team].scenario for team in teams}
     deployments = {team: results[team].report["counts"]["deployments"] for team in teams}
-    busiest = min(teams, key=lambda team: (-deployments[team], teams.index(team)))
+    by_deployments = sorted(teams, key=lambda team: (-deployments[team], teams.index(team)))
+    busiest = by_deployments[0]
     n = len(teams)
     engineers = {team: scenarios[team].team.engineers for team in teams}
     total = max(n, sum(engineers.values()))
     org: dict[str, Any] = {key: get_value(scenarios[busiest], key) for key in parameter_keys()}
-    by_deployments = sorted(teams, key=lambda team: (-deployments[team], teams.index(team)))
     shared = _shared_values(teams, scenarios, by_deployments, org_runners, total, warnings)
     org.update({key: item["value"] for key, item in shared.items()})
     scale: dict[str, dict[str, float]] = {}
