@@ -117,6 +117,11 @@ def test_the_written_file_runs_with_plan_and_a_plan_may_extend_it(org_result, tm
     assert main(["forecast", str(tmp_path / "org.toml"), "--changes", "20", "--start", start.isoformat(),
                  "--reps", "3", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["p50"] is not None
+    # a file that only extends the organisation is a plan too: its teams' phases come with it
+    (tmp_path / "as_is.toml").write_text('extends = "org.toml"\nname = "as is"\n')
+    assert main(["forecast", str(tmp_path / "as_is.toml"), "--changes", "20", "--start", start.isoformat(),
+                 "--reps", "3", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["p50"] is not None
 
 
 def test_cli_writes_the_organisation_and_shows_each_team(tmp_path, capsys):
