@@ -91,7 +91,7 @@ MAX_DEFECT_COST = 10.0
 
 # The model sizes these once per run (the CI runner pool, the experts' pool, the calendar and
 # the warm-up), so a phase cannot change them; a plan sets them at the top level instead. Each says
-# why on its field (``fixed``, sim/model/sections.py).
+# why on its field (``fixed``, sim/model/sections/).
 STATIC_KEYS = fixed_keys()
 
 
