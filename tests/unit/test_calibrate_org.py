@@ -218,12 +218,12 @@ def test_the_organisation_does_not_depend_on_the_number_of_workers():
 
 
 def test_the_release_law_comes_from_a_team_releasing_when_ready_not_the_busiest():
-    from sim.analysis.calibrate_org import _shared_values
+    from sim.analysis.calibrate_org_assembly import shared_values
 
     weekly = BASE.with_values({"release.cadence": "weekly", "release.gap_days": 14.0})
     irregular = BASE.with_values({"release.cadence": "irregular", "release.gap_days": 5.0, "release.window_hours": 0.25})
     warnings: list[str] = []
-    shared = _shared_values(["web", "api"], {"web": weekly, "api": irregular}, ["web", "api"], None, 16, warnings)
+    shared = shared_values(["web", "api"], {"web": weekly, "api": irregular}, ["web", "api"], None, 16, warnings)
     assert shared["release.gap_days"]["value"] == 5.0
     assert "api" in shared["release.gap_days"]["rule"]
     assert shared["release.window_hours"]["value"] == weekly.release.window_hours  # the calendar team's
