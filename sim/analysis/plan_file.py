@@ -104,11 +104,14 @@ def load_plan(path: str | Path, overrides: Iterable[str] = (), days: int | None 
     changes = [(f"--set {key}", key, value) for key, value in map(parse_override, overrides)]
     if days is not None:
         changes.append(("--days", "days", days))
-    return _build(parse_toml_text(text, str(path)), str(path), str(path.resolve()), path, LocalFiles(), changes)
+    return _build(
+        parse_toml_text(text, str(path)), str(path), str(path.resolve()), path, LocalFiles(), changes
+    )
 
 
-def load_plan_text(text: str, source: str, base_dir: Path | None = None, *,
-                   resolver: Resolver | None = None) -> Plan:
+def load_plan_text(
+    text: str, source: str, base_dir: Path | None = None, *, resolver: Resolver | None = None
+) -> Plan:
     """Validate plan TOML text (an upload or an edit in the app).
 
     ``extends`` is found by ``resolver`` (in the hosted app: shipped and uploaded names only), else as a
@@ -128,9 +131,20 @@ def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _build(data: dict[str, Any], source: str, anchor: str, path: Path | None, resolver: Resolver,
-           changes: list[tuple[str, str, Any]]) -> Plan:
-    allowed = [*PLAN_KEYS, *IDENTITY_KEYS, *SECTIONS, "calibration"]  # a calibrated baseline's record may come along
+def _build(
+    data: dict[str, Any],
+    source: str,
+    anchor: str,
+    path: Path | None,
+    resolver: Resolver,
+    changes: list[tuple[str, str, Any]],
+) -> Plan:
+    allowed = [
+        *PLAN_KEYS,
+        *IDENTITY_KEYS,
+        *SECTIONS,
+        "calibration",
+    ]  # a calibrated baseline's record may come along
     for key in data:
         if key not in allowed:
             raise InputError(f"{source}: unknown top-level key {key!r}{_suggest(key, allowed)}")
@@ -141,8 +155,11 @@ def _build(data: dict[str, Any], source: str, anchor: str, path: Path | None, re
     # a plan may extend a plan (a calibrated organisation's day-0 team phases): its phases come first
     inherited = merged.pop("phase", [])
     merged.pop("reps", None)
-    raw_phases = [*inherited, *raw_phases] if isinstance(inherited, list) and isinstance(raw_phases, list) \
+    raw_phases = (
+        [*inherited, *raw_phases]
+        if isinstance(inherited, list) and isinstance(raw_phases, list)
         else raw_phases
+    )
     # the plan's own identity, not the starting scenario's
     merged["name"] = data.get("name", Path(source).stem)
     merged["description"] = data.get("description", "")
@@ -151,8 +168,15 @@ def _build(data: dict[str, Any], source: str, anchor: str, path: Path | None, re
     for where, key, value in changes:
         scenario = scenario.with_values({key: value}, source=where)
     phases = tuple(phase for phase in phases if phase.day < scenario.days)  # --days may cut the horizon
-    return Plan(name=scenario.name, scenario=scenario, phases=phases, reps=reps, seed=scenario.seed,
-                path=path, description=scenario.description)
+    return Plan(
+        name=scenario.name,
+        scenario=scenario,
+        phases=phases,
+        reps=reps,
+        seed=scenario.seed,
+        path=path,
+        description=scenario.description,
+    )
 
 
 def _reps(value: Any, source: str) -> int:
@@ -181,9 +205,11 @@ def _phases(raw: Any, scenario: Scenario, source: str) -> tuple[Phase, ...]:
     for number, table in enumerate(raw, start=1):
         phase, current = _phase(table, number, scenario, current, source)
         if phases and phase.day < phases[-1].day:
-            raise InputError(f"{source}: phase {number} ({phase.name!r}): day = {_num(phase.day)} comes before "
-                             f"phase {number - 1} ({phases[-1].name!r}, day {_num(phases[-1].day)}); "
-                             f"list phases in the order they start")
+            raise InputError(
+                f"{source}: phase {number} ({phase.name!r}): day = {_num(phase.day)} comes before "
+                f"phase {number - 1} ({phases[-1].name!r}, day {_num(phases[-1].day)}); "
+                f"list phases in the order they start"
+            )
         phases.append(phase)
     return tuple(phases)
 
@@ -192,8 +218,9 @@ def _num(value: float) -> str:
     return f"{value:g}"
 
 
-def _phase(table: dict[str, Any], number: int, start: Scenario, current: Scenario,
-           source: str) -> tuple[Phase, Scenario]:
+def _phase(
+    table: dict[str, Any], number: int, start: Scenario, current: Scenario, source: str
+) -> tuple[Phase, Scenario]:
     """Validate one ``[[phase]]`` table; return it and the scenario in force once it has ramped in."""
     name = table.get("name", f"phase {number}")
     where = f"{source}: phase {number}" + (f" ({name!r})" if isinstance(name, str) else "")
@@ -208,21 +235,42 @@ def _phase(table: dict[str, Any], number: int, start: Scenario, current: Scenari
     if not 0 <= day < start.days:
         raise InputError(f"{where}: day = {day!r}: outside the horizon (0 <= day < {start.days})")
     ramp = _number(table, "ramp_days", where, "a number >= 0", lambda v: v >= 0, default=0)
-    capacity_cost = _number(table, "capacity_cost", where, "a share >= 0 and < 1", lambda v: 0 <= v < 1,
-                            default=DEFAULT_CAPACITY_COST)
-    defect_cost = _number(table, "defect_cost", where, f"a number >= 0 and <= {MAX_DEFECT_COST:g}",
-                          lambda v: 0 <= v <= MAX_DEFECT_COST, default=DEFAULT_DEFECT_COST)
+    capacity_cost = _number(
+        table,
+        "capacity_cost",
+        where,
+        "a share >= 0 and < 1",
+        lambda v: 0 <= v < 1,
+        default=DEFAULT_CAPACITY_COST,
+    )
+    defect_cost = _number(
+        table,
+        "defect_cost",
+        where,
+        f"a number >= 0 and <= {MAX_DEFECT_COST:g}",
+        lambda v: 0 <= v <= MAX_DEFECT_COST,
+        default=DEFAULT_DEFECT_COST,
+    )
     values = _phase_values(table.get("set", {}), where)
     teams = _phase_teams(table.get("teams", "all"), start.org.teams, where)
     if teams is not None:
         for key in values:
             if key in ORG_KEYS:
-                raise InputError(f"{where}: set: {key} cannot change for some teams only ({ORG_KEYS[key]}); "
-                                 f"use teams = \"all\"")
+                raise InputError(
+                    f"{where}: set: {key} cannot change for some teams only ({ORG_KEYS[key]}); "
+                    f'use teams = "all"'
+                )
     after = current.with_values(values, source=f"{where}: set") if values else current
     canonical = {key: get_value(after, key) for key in values}  # validated types (10 -> 10.0 for floats)
-    phase = Phase(name=name, day=day, ramp_days=ramp, values=canonical,
-                  capacity_cost=float(capacity_cost), defect_cost=float(defect_cost), teams=teams)
+    phase = Phase(
+        name=name,
+        day=day,
+        ramp_days=ramp,
+        values=canonical,
+        capacity_cost=float(capacity_cost),
+        defect_cost=float(defect_cost),
+        teams=teams,
+    )
     return phase, after
 
 
@@ -241,8 +289,14 @@ def _phase_teams(raw: Any, org_teams: int, where: str) -> frozenset[int] | None:
     return frozenset(number - 1 for number in raw)
 
 
-def _number(table: dict[str, Any], key: str, where: str, rule: str, ok: Callable[[float], bool],
-            default: float | None = None) -> float:
+def _number(
+    table: dict[str, Any],
+    key: str,
+    where: str,
+    rule: str,
+    ok: Callable[[float], bool],
+    default: float | None = None,
+) -> float:
     value = table.get(key, default)
     if not _is_number(value) or not ok(value):
         raise InputError(f"{where}: {key} = {value!r}: must be {rule}")
@@ -252,16 +306,20 @@ def _number(table: dict[str, Any], key: str, where: str, rule: str, ok: Callable
 def _phase_values(raw_set: Any, where: str) -> dict[str, Any]:
     """A phase's ``set`` as dotted keys the model can change during a run."""
     if not isinstance(raw_set, dict):
-        raise InputError(f"{where}: set = {raw_set!r}: must be a table of dotted keys, e.g. "
-                         f'set = {{ "ci.test_suite_minutes" = 10 }}')
+        raise InputError(
+            f"{where}: set = {raw_set!r}: must be a table of dotted keys, e.g. "
+            f'set = {{ "ci.test_suite_minutes" = 10 }}'
+        )
     values = _flatten(raw_set)
     keys = parameter_keys()
     for key in values:
         if key not in keys:
             raise InputError(f"{where}: set: unknown key {key!r}{_suggest(key, keys)}")
         if key in STATIC_KEYS:
-            raise InputError(f"{where}: set: {key} cannot change during a run ({STATIC_KEYS[key]}); "
-                             f"set it at the top level of the plan instead")
+            raise InputError(
+                f"{where}: set: {key} cannot change during a run ({STATIC_KEYS[key]}); "
+                f"set it at the top level of the plan instead"
+            )
     return values
 
 
@@ -286,10 +344,15 @@ def plan_to_toml(plan: Plan) -> str:
     lines = [f"reps = {plan.reps}", scenario_to_toml(plan.scenario).rstrip("\n")]
     for phase in plan.phases:
         pairs = ", ".join(f"{json.dumps(key)} = {_toml_value(value)}" for key, value in phase.values.items())
-        lines += ["", "[[phase]]", f"day = {_toml_value(float(phase.day))}", f"name = {_toml_value(phase.name)}",
-                  f"ramp_days = {_toml_value(float(phase.ramp_days))}",
-                  f"capacity_cost = {_toml_value(float(phase.capacity_cost))}  # share of output lost; assumed",
-                  f"defect_cost = {_toml_value(float(phase.defect_cost))}  # relative defect-rate rise; assumed",
-                  *([] if phase.teams is None else [f"teams = {sorted(k + 1 for k in phase.teams)}"]),
-                  f"set = {{ {pairs} }}" if pairs else "set = {}"]
+        lines += [
+            "",
+            "[[phase]]",
+            f"day = {_toml_value(float(phase.day))}",
+            f"name = {_toml_value(phase.name)}",
+            f"ramp_days = {_toml_value(float(phase.ramp_days))}",
+            f"capacity_cost = {_toml_value(float(phase.capacity_cost))}  # share of output lost; assumed",
+            f"defect_cost = {_toml_value(float(phase.defect_cost))}  # relative defect-rate rise; assumed",
+            *([] if phase.teams is None else [f"teams = {sorted(k + 1 for k in phase.teams)}"]),
+            f"set = {{ {pairs} }}" if pairs else "set = {}",
+        ]
     return "\n".join(lines) + "\n"

@@ -16,14 +16,28 @@ class Fetch:
         self.client, self.base = client, base
         self.files: dict[str, bytes] = {}
 
-    def save(self, relative: str, path: str, params: dict[str, Any] | None = None,
-             what: str = "items", key: str | None = None) -> list[dict[str, Any]]:
+    def save(
+        self,
+        relative: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        what: str = "items",
+        key: str | None = None,
+    ) -> list[dict[str, Any]]:
         items = self.client.get_all(f"{self.base}/{path}", params, what, key)
         self.files[relative] = dump(items, relative)
         return items
 
-    def each(self, items: list[dict[str, Any]], key: str, relative: str, path: str, what: str,
-             keep: Callable[[dict[str, Any]], bool] = lambda item: True, list_key: str | None = None) -> None:
+    def each(
+        self,
+        items: list[dict[str, Any]],
+        key: str,
+        relative: str,
+        path: str,
+        what: str,
+        keep: Callable[[dict[str, Any]], bool] = lambda item: True,
+        list_key: str | None = None,
+    ) -> None:
         """For each item, save the list ``path`` (``{id}`` = the item's numeric ``key``) under ``relative``."""
         for position, item in enumerate(items):
             if not keep(item):
@@ -32,13 +46,15 @@ class Fetch:
             self.save(relative.format(id=number), path.format(id=number), what=what, key=list_key)
 
 
-def fetch_deployments(fetch: Fetch, deployments_from: str, deployments: Callable[[], object],
-                      releases: Callable[[], object]) -> None:
+def fetch_deployments(
+    fetch: Fetch, deployments_from: str, deployments: Callable[[], object], releases: Callable[[], object]
+) -> None:
     """Fetch the Deployments, and the Releases when asked to or when there are no Deployments (``auto``)."""
     if deployments_from != "releases":
         deployments()
-    if deployments_from == "releases" or (deployments_from == "auto"
-                                          and not fetch.files.get("deployments.json", b"[]").strip(b"[] \n")):
+    if deployments_from == "releases" or (
+        deployments_from == "auto" and not fetch.files.get("deployments.json", b"[]").strip(b"[] \n")
+    ):
         releases()
         if deployments_from == "auto":
             fetch.files.pop("deployments.json", None)  # empty: the releases stand in

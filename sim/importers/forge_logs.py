@@ -14,8 +14,9 @@ from sim.importers.report import ImportReport
 from sim.metrics.logs import EventLogs, make_logs
 
 
-def _assign(deployments: Sequence[ForgeDeployment], requests: Sequence[MergedRequest],
-            report: ImportReport) -> dict[str, list[MergedRequest]]:
+def _assign(
+    deployments: Sequence[ForgeDeployment], requests: Sequence[MergedRequest], report: ImportReport
+) -> dict[str, list[MergedRequest]]:
     by_sha: dict[str, ForgeDeployment] = {}
     for deployment in deployments:
         by_sha.setdefault(deployment.sha, deployment)
@@ -36,8 +37,11 @@ def _assign(deployments: Sequence[ForgeDeployment], requests: Sequence[MergedReq
             target = next((d for d in deployments if d.requested >= request.merged), None)
             how = "first_deployment_after_merge"
         if target is None:
-            report.skip("merged request", "no successful production deployment after it merged (not deployed)",
-                        request.number)
+            report.skip(
+                "merged request",
+                "no successful production deployment after it merged (not deployed)",
+                request.number,
+            )
             continue
         counts[how] += 1
         shipped[target.deploy_id].append(request)
@@ -45,8 +49,12 @@ def _assign(deployments: Sequence[ForgeDeployment], requests: Sequence[MergedReq
     return shipped
 
 
-def build_logs(deployments: Sequence[ForgeDeployment], requests: Sequence[MergedRequest],
-               incidents: Sequence[IncidentRecord], report: ImportReport) -> EventLogs:
+def build_logs(
+    deployments: Sequence[ForgeDeployment],
+    requests: Sequence[MergedRequest],
+    incidents: Sequence[IncidentRecord],
+    report: ImportReport,
+) -> EventLogs:
     """The three logs from what a provider's API returned."""
     ordered = sorted(deployments, key=lambda d: (d.finished, d.deploy_id))
     shipped = _assign(ordered, requests, report)
@@ -63,8 +71,14 @@ def build_logs(deployments: Sequence[ForgeDeployment], requests: Sequence[Merged
                 seen.add(sha)
                 ids.append(sha)
                 change_rows.append({"change_id": sha, "time_created": authored, "request": request.number})
-        deploy_rows.append({"deploy_id": deployment.deploy_id, "time_created": deployment.finished,
-                            "change_ids": " ".join(ids), "commit": deployment.sha})
+        deploy_rows.append(
+            {
+                "deploy_id": deployment.deploy_id,
+                "time_created": deployment.finished,
+                "change_ids": " ".join(ids),
+                "commit": deployment.sha,
+            }
+        )
     for request in undeployed:
         for sha, authored in _changes_of(request, report):
             if sha not in seen:
@@ -73,15 +87,36 @@ def build_logs(deployments: Sequence[ForgeDeployment], requests: Sequence[Merged
     deploy_frame = pd.DataFrame(deploy_rows, columns=["deploy_id", "time_created", "change_ids", "commit"])
     deploy_frame["time_created"] = pd.to_datetime(deploy_frame["time_created"], utc=True)
     incident_rows = link_incidents(incidents, deploy_frame, report)
-    report.written = {"changes": len(change_rows), "deployments": len(deploy_rows), "incidents": len(incident_rows)}
-    return make_logs(pd.DataFrame(change_rows, columns=["change_id", "time_created", "request"]), deploy_frame,
-                     pd.DataFrame(incident_rows, columns=["incident_id", "time_created", "time_resolved", "deploy_id",
-                                                          "root_cause", "service", "source", "linked"]))
+    report.written = {
+        "changes": len(change_rows),
+        "deployments": len(deploy_rows),
+        "incidents": len(incident_rows),
+    }
+    return make_logs(
+        pd.DataFrame(change_rows, columns=["change_id", "time_created", "request"]),
+        deploy_frame,
+        pd.DataFrame(
+            incident_rows,
+            columns=[
+                "incident_id",
+                "time_created",
+                "time_resolved",
+                "deploy_id",
+                "root_cause",
+                "service",
+                "source",
+                "linked",
+            ],
+        ),
+    )
 
 
 def _changes_of(request: MergedRequest, report: ImportReport) -> list[tuple[str, pd.Timestamp]]:
     if request.commits is not None:
         return list(request.commits)
-    report.skip("merged request commits", "not saved; the request counts as one change opened when it was",
-                request.number)
+    report.skip(
+        "merged request commits",
+        "not saved; the request counts as one change opened when it was",
+        request.number,
+    )
     return [(request.merge_sha or f"request-{request.number}", request.opened)]

@@ -23,7 +23,10 @@ def read_requests(forge: Forge, source: Source, report: ImportReport) -> list[Me
         report.note(f"no {forge.requests_file}: no changes were read")
         return []
     name = f"{source.name}/{forge.requests_file}"
-    numbers = [id_value(item.get(forge.request_id), f"{name} item {i}", forge.request_id) for i, item in enumerate(items)]
+    numbers = [
+        id_value(item.get(forge.request_id), f"{name} item {i}", forge.request_id)
+        for i, item in enumerate(items)
+    ]
     unique(numbers, name, f"{forge.request} {forge.request_id}")
     out = []
     for position, (item, number) in enumerate(zip(items, numbers, strict=True)):
@@ -37,14 +40,25 @@ def read_requests(forge: Forge, source: Source, report: ImportReport) -> list[Me
         opened = parse_time(item.get("created_at"), where, "created_at", required=True)
         assert opened is not None
         if merged < opened:
-            raise InputError(f"{where}: merged_at {merged.isoformat()} is before created_at {opened.isoformat()}")
+            raise InputError(
+                f"{where}: merged_at {merged.isoformat()} is before created_at {opened.isoformat()}"
+            )
         merge_sha = sha_value(item.get("merge_commit_sha"), where, "merge_commit_sha")
-        extra = tuple(s for s in (sha_value(path_value(item, key, where), where, key) for key in forge.extra_shas) if s)
+        extra = tuple(
+            s for s in (sha_value(path_value(item, key, where), where, key) for key in forge.extra_shas) if s
+        )
         relative = f"{forge.requests_dir}/{number}/commits.json"
         commits = source.json(relative, f"{forge.request} commits", required=False)
-        out.append(MergedRequest(number, opened, merged, merge_sha,
-                                 _commits(forge, commits, f"{source.name}/{relative}") if commits is not None else None,
-                                 extra))
+        out.append(
+            MergedRequest(
+                number,
+                opened,
+                merged,
+                merge_sha,
+                _commits(forge, commits, f"{source.name}/{relative}") if commits is not None else None,
+                extra,
+            )
+        )
     return out
 
 
@@ -80,12 +94,16 @@ def _labels(value: Any, where: str) -> set[str]:
     return out
 
 
-def read_incident_issues(forge: Forge, source: Source, label: str, report: ImportReport) -> list[IncidentRecord]:
+def read_incident_issues(
+    forge: Forge, source: Source, label: str, report: ImportReport
+) -> list[IncidentRecord]:
     items = source.json("issues.json", "issues", required=False)
     if items is None:
         return []
     name = f"{source.name}/issues.json"
-    numbers = [id_value(item.get(forge.issue_id), f"{name} item {i}", forge.issue_id) for i, item in enumerate(items)]
+    numbers = [
+        id_value(item.get(forge.issue_id), f"{name} item {i}", forge.issue_id) for i, item in enumerate(items)
+    ]
     unique(numbers, name, f"issue {forge.issue_id}")
     out = []
     for position, (item, number) in enumerate(zip(items, numbers, strict=True)):
@@ -103,7 +121,9 @@ def read_incident_issues(forge: Forge, source: Source, label: str, report: Impor
         closed = parse_time(item.get("closed_at"), where, "closed_at", required=False)
         assert created is not None
         if closed is not None and closed < created:
-            raise InputError(f"{where}: closed_at {closed.isoformat()} is before created_at {created.isoformat()}")
+            raise InputError(
+                f"{where}: closed_at {closed.isoformat()} is before created_at {created.isoformat()}"
+            )
         cause = root_cause(text_value(item.get(forge.issue_body), where, forge.issue_body, limit=1_000_000))
         out.append(IncidentRecord(number, created, closed, deploy=cause, root_cause=cause, source=forge.name))
     return out
@@ -112,16 +132,23 @@ def read_incident_issues(forge: Forge, source: Source, label: str, report: Impor
 DEPLOYMENTS_FROM = ("auto", "deployments", "releases")
 
 
-def choose_deployments(source: Source, deployments_from: str, report: ImportReport,
-                       read_deployments: Callable[[], list[ForgeDeployment]],
-                       read_releases: Callable[[], list[ForgeDeployment]]) -> list[ForgeDeployment]:
+def choose_deployments(
+    source: Source,
+    deployments_from: str,
+    report: ImportReport,
+    read_deployments: Callable[[], list[ForgeDeployment]],
+    read_releases: Callable[[], list[ForgeDeployment]],
+) -> list[ForgeDeployment]:
     """The provider's Deployments, or its Releases when there are none (``auto``) or when asked to."""
     if deployments_from not in DEPLOYMENTS_FROM:
-        raise InputError(f"--deployments-from {deployments_from!r}: choose one of {', '.join(DEPLOYMENTS_FROM)}")
+        raise InputError(
+            f"--deployments-from {deployments_from!r}: choose one of {', '.join(DEPLOYMENTS_FROM)}"
+        )
     has_deployments = bool(source.json("deployments.json", "deployments", required=False))
     has_releases = source.read("releases.json") is not None
-    use_releases = deployments_from == "releases" or (deployments_from == "auto" and not has_deployments
-                                                      and has_releases)
+    use_releases = deployments_from == "releases" or (
+        deployments_from == "auto" and not has_deployments and has_releases
+    )
     report.settings["deployments_from"] = "releases" if use_releases else "deployments"
     if not use_releases:
         return read_deployments()
@@ -131,8 +158,16 @@ def choose_deployments(source: Source, deployments_from: str, report: ImportRepo
     return read_releases()
 
 
-def read_forge(forge: Forge, source: Source, deployments: list[ForgeDeployment], *, environment: str, label: str,
-               extra_incidents: list[IncidentRecord] | None, report: ImportReport) -> tuple[EventLogs, ImportReport]:
+def read_forge(
+    forge: Forge,
+    source: Source,
+    deployments: list[ForgeDeployment],
+    *,
+    environment: str,
+    label: str,
+    extra_incidents: list[IncidentRecord] | None,
+    report: ImportReport,
+) -> tuple[EventLogs, ImportReport]:
     """The logs from a provider's deployments (read by its module) and the shared requests and issues."""
     report.settings.update({"from": source.name, "environment": environment, "incident_label": label})
     unique([d.deploy_id for d in deployments], f"{source.name}/deployments.json", "deployment id")
@@ -141,8 +176,10 @@ def read_forge(forge: Forge, source: Source, deployments: list[ForgeDeployment],
     seen: dict[str, str] = {}
     for record in incidents:
         if record.incident_id in seen:
-            raise InputError(f"incident id {record.incident_id!r} comes from both {seen[record.incident_id]} and "
-                             f"{record.source or 'the incident export'}; ids must be unique")
+            raise InputError(
+                f"incident id {record.incident_id!r} comes from both {seen[record.incident_id]} and "
+                f"{record.source or 'the incident export'}; ids must be unique"
+            )
         seen[record.incident_id] = record.source or "the incident export"
     logs = build_logs(deployments, requests, incidents, report)
     if not deployments:

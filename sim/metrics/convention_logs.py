@@ -19,8 +19,9 @@ _THURSDAY_EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday = 0)
 class ConventionLogs:
     """Numeric columns of the three logs plus the window, as the conventions need them."""
 
-    def __init__(self, changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame,
-                 start: Any, end: Any):
+    def __init__(
+        self, changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame, start: Any, end: Any
+    ):
         cols = columns_from_frames(changes, deployments, incidents)
         labels = cols.labels
         assert labels is not None  # read from frames: the ids are kept
@@ -41,9 +42,14 @@ class ConventionLogs:
         self.resolved_t = cols.resolved_t
         self.resolved = cols.resolved
         self.incident_deploy = labels.incident_deploy.to_pylist()
-        root = incidents["root_cause"] if "root_cause" in incidents.columns else pd.Series("", index=incidents.index)
-        self.root_cause = [("" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v).strip())
-                           for v in root]
+        root = (
+            incidents["root_cause"]
+            if "root_cause" in incidents.columns
+            else pd.Series("", index=incidents.index)
+        )
+        self.root_cause = [
+            ("" if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v).strip()) for v in root
+        ]
         self.change_time = dict(zip(self.change_ids, self.change_t.tolist(), strict=True))
         self.deploy_row = {d: i for i, d in enumerate(self.deploy_ids)}
         self.deploy_in = self.inside(self.deploy_t)
@@ -67,8 +73,9 @@ class ConventionLogs:
             first_day = max(first_day, last_day - lookback_days)
         return np.arange(first_day, last_day + 1)
 
-    def weekly_deployment_days(self, week_starts_monday: bool,
-                               lookback_days: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def weekly_deployment_days(
+        self, week_starts_monday: bool, lookback_days: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(deployment days per week, whether the week had one, the month of each week's start)."""
         days = self.calendar(lookback_days)
         deployed_days = set((self.deploy_t[self.deploy_in] // NS_PER_DAY).tolist())
@@ -95,13 +102,27 @@ def month_of(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
 
 
-def convention_result(logs: ConventionLogs, convention: str, metrics: dict[str, float | None], counts: dict[str, int],
-            benchmark: str, details: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
+def convention_result(
+    logs: ConventionLogs,
+    convention: str,
+    metrics: dict[str, float | None],
+    counts: dict[str, int],
+    benchmark: str,
+    details: dict[str, Any],
+    warnings: list[str],
+) -> dict[str, Any]:
     bands = bands_for(metrics, benchmark)
     if "band_overrides" in details:
         bands.update(details.pop("band_overrides"))
         bands["overall"] = overall_band({k: v for k, v in bands.items() if k != "overall"})
     if logs.empty:
         warnings = ["the logs hold no timestamps; the window is empty and nothing is scored", *warnings]
-    return {"convention": convention, "window_days": logs.window_days, "metrics": metrics, "bands": bands,
-            "counts": counts, "details": details, "warnings": warnings}
+    return {
+        "convention": convention,
+        "window_days": logs.window_days,
+        "metrics": metrics,
+        "bands": bands,
+        "counts": counts,
+        "details": details,
+        "warnings": warnings,
+    }

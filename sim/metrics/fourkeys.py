@@ -29,9 +29,12 @@ def _fourkeys_frequency(logs: ConventionLogs) -> tuple[float | None, dict[str, A
         label = "Monthly"
     else:
         label = "Yearly"
-    return days_median / 7, {"deployment_days_per_week_median": days_median, "weeks": len(per_week),
-                             "deployment_frequency_label": label,
-                             "band_overrides": {"deployment_frequency": FOURKEYS_FREQUENCY_BANDS[label]}}
+    return days_median / 7, {
+        "deployment_days_per_week_median": days_median,
+        "weeks": len(per_week),
+        "deployment_frequency_label": label,
+        "band_overrides": {"deployment_frequency": FOURKEYS_FREQUENCY_BANDS[label]},
+    }
 
 
 def _fourkeys_bucket(hours: float | None) -> str | None:
@@ -52,16 +55,26 @@ def _fourkeys_first_listing(logs: ConventionLogs) -> dict[str, int]:
     return first
 
 
-def fourkeys(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame, *, start: Any = None,
-             end: Any = None, benchmark: str = "2023") -> dict[str, Any]:
+def fourkeys(
+    changes: pd.DataFrame,
+    deployments: pd.DataFrame,
+    incidents: pd.DataFrame,
+    *,
+    start: Any = None,
+    end: Any = None,
+    benchmark: str = "2023",
+) -> dict[str, Any]:
     logs = ConventionLogs(changes, deployments, incidents, start, end)
     frequency, details = _fourkeys_frequency(logs)
     warnings: list[str] = []
 
     pair_in = logs.deploy_in[logs.listed_row]
     minutes = []
-    for row, change in zip(logs.listed_row[pair_in].tolist(), [c for c, k in zip(logs.listed_ids, pair_in, strict=True) if k],
-                           strict=True):
+    for row, change in zip(
+        logs.listed_row[pair_in].tolist(),
+        [c for c, k in zip(logs.listed_ids, pair_in, strict=True) if k],
+        strict=True,
+    ):
         created = logs.change_time.get(change)
         if created is None:
             continue
@@ -94,18 +107,34 @@ def fourkeys(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.Dat
 
     # TTR: from the earlier of the incident and its root cause's deployment, in whole hours
     counted = logs.inside(opened)
-    restore = [int((logs.resolved_t[i] - opened[i]) // NS_PER_HOUR) for i in np.flatnonzero(counted & logs.resolved)]
+    restore = [
+        int((logs.resolved_t[i] - opened[i]) // NS_PER_HOUR) for i in np.flatnonzero(counted & logs.resolved)
+    ]
     ttr = median_or_none(np.array(restore, dtype=float))
-    metrics = {"deployment_frequency_per_day": frequency, "lead_time_hours": None if lead is None else lead / 60,
-               "change_failure_rate": cfr, "time_to_restore_hours": ttr, "rework_rate": None}
-    details.update({
-        "lead_time_pairs": len(minutes), "lead_time_label": _fourkeys_bucket(metrics["lead_time_hours"]),
-        "failure_matches": matches, "deployments_with_changes": len(rows_with_changes),
-        "change_failure_rate_label": None if cfr is None else
-        ("0-15%" if cfr <= 0.15 else "16-45%" if cfr < 0.46 else "46-60%"),
-        "time_to_restore_label": _fourkeys_bucket(ttr), "resolved_incidents": len(restore),
-    })
-    counts = {"changes": len({c for c, k in zip(logs.listed_ids, pair_in, strict=True) if k}),
-              "deployments": int(logs.deploy_in.sum()), "incidents": int(counted.sum()),
-              "undeployed_changes": 0}
+    metrics = {
+        "deployment_frequency_per_day": frequency,
+        "lead_time_hours": None if lead is None else lead / 60,
+        "change_failure_rate": cfr,
+        "time_to_restore_hours": ttr,
+        "rework_rate": None,
+    }
+    details.update(
+        {
+            "lead_time_pairs": len(minutes),
+            "lead_time_label": _fourkeys_bucket(metrics["lead_time_hours"]),
+            "failure_matches": matches,
+            "deployments_with_changes": len(rows_with_changes),
+            "change_failure_rate_label": None
+            if cfr is None
+            else ("0-15%" if cfr <= 0.15 else "16-45%" if cfr < 0.46 else "46-60%"),
+            "time_to_restore_label": _fourkeys_bucket(ttr),
+            "resolved_incidents": len(restore),
+        }
+    )
+    counts = {
+        "changes": len({c for c, k in zip(logs.listed_ids, pair_in, strict=True) if k}),
+        "deployments": int(logs.deploy_in.sum()),
+        "incidents": int(counted.sum()),
+        "undeployed_changes": 0,
+    }
     return convention_result(logs, "fourkeys", metrics, counts, benchmark, details, warnings)

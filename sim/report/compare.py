@@ -19,20 +19,34 @@ from sim.report.specs import metric_ranges
 from sim.report.story import explain, to_html
 
 
-def compare_report(summaries: Sequence[Mapping[str, Any]], scenarios: Mapping[str, Scenario],
-                   title: str = "Scenario comparison") -> str:
+def compare_report(
+    summaries: Sequence[Mapping[str, Any]],
+    scenarios: Mapping[str, Scenario],
+    title: str = "Scenario comparison",
+) -> str:
     """A comparison (``compare`` JSON's ``scenarios``, reference first) with its settings and charts."""
     ref = summaries[0]
-    subtitle = (f"{', '.join(s['scenario'] for s in summaries)} — {ref['reps']} replications of {ref['days']} days, "
-                f"seed {ref['seed']}, DORA {ref['benchmark']} bands, common random numbers.")
-    chart_specs = [metric_ranges(m.key, [{"scenario": s["scenario"], **s["metrics"][m.key]} for s in summaries],
-                                       ref["benchmark"]) for m in METRICS]
+    subtitle = (
+        f"{', '.join(s['scenario'] for s in summaries)} — {ref['reps']} replications of {ref['days']} days, "
+        f"seed {ref['seed']}, DORA {ref['benchmark']} bands, common random numbers."
+    )
+    chart_specs = [
+        metric_ranges(
+            m.key, [{"scenario": s["scenario"], **s["metrics"][m.key]} for s in summaries], ref["benchmark"]
+        )
+        for m in METRICS
+    ]
     sections = [
         "<h2>Results</h2><p>Median over replications, the band of the median, and the p10–p90 spread.</p>",
-        stability_notes(summaries), results_table(summaries), why_section(summaries, scenarios),
+        stability_notes(summaries),
+        results_table(summaries),
+        why_section(summaries, scenarios),
         "<h2>Spread across replications</h2><p>Line: p10–p90 of the replications; diamond: the median; "
-        "shaded: the DORA bands.</p>", charts_block(chart_specs),
-        breakdown_table(summaries), teams_section(summaries), settings_section(scenarios),
+        "shaded: the DORA bands.</p>",
+        charts_block(chart_specs),
+        breakdown_table(summaries),
+        teams_section(summaries),
+        settings_section(scenarios),
     ]
     return page(title, subtitle, sections)
 

@@ -26,12 +26,22 @@ def first_and_last_table(result: Mapping[str, Any]) -> str:
         end = final["metrics"][m.key]["p50"]
         band_start = first["bands"].get(m.band_key) if m.band_key else None
         band_end = final["bands"].get(m.band_key) if m.band_key else None
-        rows.append([m.short, Raw(f"{esc(format_metric(m.key, start))} {band_span(band_start) if m.band_key else ''}"),
-                     Raw(f"{esc(format_metric(m.key, end))} {band_span(band_end) if m.band_key else ''}")])
-    rows.append(["Overall band", Raw(band_span(first["bands"]["overall"])), Raw(band_span(final["bands"]["overall"]))])
-    return (f"<h2>Where {esc(result['plan'])} starts and ends</h2><p>Week 1 against the last "
-            f"{final['days']} days (medians over replications; failure and rework rate in week 1 pooled over "
-            f"all replications' deployments).</p>" + table(["metric", "week 1", f"last {final['days']} days"], rows))
+        rows.append(
+            [
+                m.short,
+                Raw(f"{esc(format_metric(m.key, start))} {band_span(band_start) if m.band_key else ''}"),
+                Raw(f"{esc(format_metric(m.key, end))} {band_span(band_end) if m.band_key else ''}"),
+            ]
+        )
+    rows.append(
+        ["Overall band", Raw(band_span(first["bands"]["overall"])), Raw(band_span(final["bands"]["overall"]))]
+    )
+    return (
+        f"<h2>Where {esc(result['plan'])} starts and ends</h2><p>Week 1 against the last "
+        f"{final['days']} days (medians over replications; failure and rework rate in week 1 pooled over "
+        f"all replications' deployments).</p>"
+        + table(["metric", "week 1", f"last {final['days']} days"], rows)
+    )
 
 
 def weekly_rows(key: str, weeks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -47,35 +57,60 @@ def weekly_rows(key: str, weeks: Sequence[Mapping[str, Any]]) -> list[dict[str, 
     return rows
 
 
-def plan_report(results: Sequence[Mapping[str, Any]], scenarios: Mapping[str, Scenario],
-                title: str = "90-day plan forecast") -> str:
+def plan_report(
+    results: Sequence[Mapping[str, Any]],
+    scenarios: Mapping[str, Scenario],
+    title: str = "90-day plan forecast",
+) -> str:
     """One or more ``plan`` results (the first is the main plan) with phases, weekly charts and settings."""
     main = results[0]
-    subtitle = (f"{', '.join(r['plan'] for r in results)} — {main['reps']} replications of {main['days']} days, "
-                f"seed {main['seed']}, DORA {main['benchmark']} bands.")
-    headline = table(["plan", "first Elite week (median)", "P(Elite) over the last two weeks", "overall at the end"],
-                     [[r["plan"], r.get("first_elite_week") or "never", f"{r['probability_elite_at_end']:.0%}",
-                       Raw(band_span(r["final"]["bands"]["overall"]))] for r in results])
+    subtitle = (
+        f"{', '.join(r['plan'] for r in results)} — {main['reps']} replications of {main['days']} days, "
+        f"seed {main['seed']}, DORA {main['benchmark']} bands."
+    )
+    headline = table(
+        ["plan", "first Elite week (median)", "P(Elite) over the last two weeks", "overall at the end"],
+        [
+            [
+                r["plan"],
+                r.get("first_elite_week") or "never",
+                f"{r['probability_elite_at_end']:.0%}",
+                Raw(band_span(r["final"]["bands"]["overall"])),
+            ]
+            for r in results
+        ],
+    )
     phase_rows = []
     marks = []
     for number, phase in enumerate(main.get("phases", []), start=1):
         changes = "; ".join(f"{pretty_key(k)} → {show_value(k, v)}" for k, v in phase["set"].items()) or "—"
-        phase_rows.append([number, value_text(phase["day"]), value_text(phase["ramp_days"]), phase["name"], changes,
-                           f"−{phase['capacity_cost']:.0%} / +{phase['defect_cost']:.0%}"])
+        phase_rows.append(
+            [
+                number,
+                value_text(phase["day"]),
+                value_text(phase["ramp_days"]),
+                phase["name"],
+                changes,
+                f"−{phase['capacity_cost']:.0%} / +{phase['defect_cost']:.0%}",
+            ]
+        )
         if phase["set"]:
             marks.append({"week": phase["day"] / 7 + 1, "label": str(number)})
     series = {r["plan"]: r["weeks"] for r in results}
     chart_specs = [elite_probability(series)]
     for m in METRICS:
-        chart_specs.append(weekly_fan(m.key, {name: weekly_rows(m.key, weeks) for name, weeks in series.items()},
-                                            marks))
+        chart_specs.append(
+            weekly_fan(m.key, {name: weekly_rows(m.key, weeks) for name, weeks in series.items()}, marks)
+        )
     finals = []
     for r in results:
         final = dict(r["final"])
         final["scenario"] = f"{r['plan']} (last {final['days']} days)"
         finals.append(final)
     sections = [
-        "<h2>Headline</h2>", headline, stability_notes(finals),
+        "<h2>Headline</h2>",
+        headline,
+        stability_notes(finals),
         f"<h2>Phases of {esc(main['plan'])}</h2><p>Adoption costs (output lost / defect-rate rise at the start of "
         f"a ramp) are assumed: the DORA 2018 report gives the J-curve's shape, not its size.</p>",
         table(["#", "from day", "ramp (days)", "phase", "settings", "cost"], phase_rows),
@@ -83,6 +118,9 @@ def plan_report(results: Sequence[Mapping[str, Any]], scenarios: Mapping[str, Sc
         "(numbers as in the table above). Change failure rate and rework rate are each week's pooled rate: failed "
         "(or unplanned) deployments / deployments over all replications together.</p>",
         charts_block(chart_specs),
-        first_and_last_table(main), "<h2>The last two weeks</h2>", results_table(finals), settings_section(scenarios),
+        first_and_last_table(main),
+        "<h2>The last two weeks</h2>",
+        results_table(finals),
+        settings_section(scenarios),
     ]
     return page(title, subtitle, sections)

@@ -19,5 +19,19 @@ from sim.model.sections.fields import CADENCES, DEPLOY_METHODS, STAGES, STRATEGI
 from sim.model.sections.shipping import Operations, Release
 from sim.model.sections.work import Org, Simulation, Team
 
-__all__ = ["CADENCES", "CI", "DEPLOY_METHODS", "STAGES", "STRATEGIES", "Branching", "Operations", "Org", "Quality",
-           "Release", "Section", "Simulation", "Team", "param"]
+__all__ = [
+    "CADENCES",
+    "CI",
+    "DEPLOY_METHODS",
+    "STAGES",
+    "STRATEGIES",
+    "Branching",
+    "Operations",
+    "Org",
+    "Quality",
+    "Release",
+    "Section",
+    "Simulation",
+    "Team",
+    "param",
+]

@@ -23,8 +23,19 @@ DORA_2018 = "DORA / Forsgren, Humble, Kim 2018, Accelerate and the 2018 State of
 
 STAGES = ("work", "branches", "ci", "cadence", "release")  # what ``decides`` may name
 
-def param(label: str, default: Any, unit: str, source: str, help: str, cite: str = "", *,
-       decides: tuple[str, ...] = (), fixed: str = "", **limits: Any) -> Any:
+
+def param(
+    label: str,
+    default: Any,
+    unit: str,
+    source: str,
+    help: str,
+    cite: str = "",
+    *,
+    decides: tuple[str, ...] = (),
+    fixed: str = "",
+    **limits: Any,
+) -> Any:
     """A parameter: a pydantic Field carrying its label in plain words, unit, source label and citation,
     and what a plan may do with it (``decides``, ``fixed``: see the module's docstring)."""
     unknown = set(decides) - set(STAGES)
