@@ -419,7 +419,8 @@ def tornado_chart(rows: Sequence[Mapping[str, Any]], key: str, base: float | Non
 
 
 BACKTEST_METHODS = {"model": "dorasim (calibrated model)", "throughput": "throughput Monte Carlo"}
-BACKTEST_COLOURS = ("#2b6cb0", "#6b7280")  # the model in the app's blue, the anchor in grey
+MONTE_CARLO_COLOUR = "#2f855a"  # the throughput Monte Carlo wherever it is drawn (green: no scenario uses it)
+BACKTEST_COLOURS = ("#2b6cb0", MONTE_CARLO_COLOUR)  # the calibrated model in the app's blue
 ACTUAL_COLOUR = "#111111"
 
 
@@ -446,7 +447,8 @@ def backtest_chart(cases: Sequence[Mapping[str, Any]]) -> alt.TopLevelMixin:
     data = backtest_rows(cases)
     order = list(dict.fromkeys(data["case"]))
     names = list(BACKTEST_METHODS.values())
-    y = alt.Y("case:N", sort=order, title=None, axis=alt.Axis(labelLimit=220))
+    y = alt.Y("case:N", sort=order, title=None, axis=alt.Axis(labelLimit=220),
+              scale=alt.Scale(paddingInner=0.3, paddingOuter=0.15))
     offset = alt.YOffset("method:N", sort=names, scale=alt.Scale(domain=names, paddingInner=0.25))
     colour = alt.Color("method:N", scale=alt.Scale(domain=names, range=list(BACKTEST_COLOURS)),
                        legend=alt.Legend(title=None, orient="bottom"))
@@ -462,7 +464,18 @@ def backtest_chart(cases: Sequence[Mapping[str, Any]]) -> alt.TopLevelMixin:
                                                                            tooltip=tips)
     actual = base.mark_point(filled=True, size=60, color=ACTUAL_COLOUR, opacity=1).encode(
         x="actual:Q", y=y, tooltip=tips)
-    height = max(120, 34 * len(order))
+    height = max(120, 44 * len(order))
     return alt.layer(bars, median, actual).properties(
         title="Each forecast's range against the day the work was really live", height=height,
         padding=CHART_PADDING)
+
+
+def with_monte_carlo_colour(spec: dict[str, Any], name: str) -> dict[str, Any]:
+    """A ship-curve spec (:func:`sim.report.specs.ship_curve`) whose ``name`` series is drawn in the Monte Carlo's
+    colour, the other series keeping theirs."""
+    for layer in spec.get("layer", []):
+        scale = layer.get("encoding", {}).get("color", {}).get("scale")
+        if scale and name in scale.get("domain", []):
+            scale["range"] = [MONTE_CARLO_COLOUR if series == name else colour
+                              for series, colour in zip(scale["domain"], scale["range"])]
+    return spec

@@ -267,7 +267,9 @@ def wider_sentence(model: dict[str, Any], anchor: dict[str, Any]) -> str:
                 f"each of its futures draws its own team and release pace from what calibration left uncertain "
                 f"(thin data widen it), and a release can hold the work back; the Monte Carlo assumes the window's "
                 f"days simply repeat.")
-    return f"**Both ranges are as wide** (p5 to p95: {model_width} days)."
+    return (f"**Both ranges are as wide** (p5 to p95: {model_width} days), but they need not sit on the same days: "
+            f"the model's p50 is {model['days_p50']} days after the start, the Monte Carlo's {anchor['days_p50']} — the "
+            f"model waits for this team's releases, the Monte Carlo spreads the window's output over every day.")
 
 
 def quantile_table(results: list[dict[str, Any]], target: dt.date) -> pd.DataFrame:
@@ -327,4 +329,4 @@ def anchor_section(baseline: Any, model: dict[str, Any], choice: dict[str, Any],
     st.dataframe(quantile_table(both, target), hide_index=True, width="stretch", key="forecast.anchor-table")
     st.markdown(wider_sentence(model, anchor))
     spec = ship_curve({r["scenario"]: r["curve"] for r in both}, target.isoformat(), width="container")
-    st.vega_lite_chart(spec, width="stretch", height=280)
+    st.vega_lite_chart(charts.with_monte_carlo_colour(spec, anchor["scenario"]), width="stretch", height=280)

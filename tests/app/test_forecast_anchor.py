@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dorasim_app import charts, limits, state
+from dorasim_app import charts, limits
 from dorasim_app.views.data import BACKTEST_HEADING, backtest_table, backtest_verdict
 from dorasim_app.views.forecast import wider_sentence, width_days
 from sim.metrics.logs import EventLogs, logs_to_csv_bytes
@@ -82,29 +82,31 @@ def test_a_calibrated_baseline_forecasts_beside_the_monte_carlo_of_its_logs():
     specs = [e.proto.spec for e in at.get("arrow_vega_lite_chart") + at.get("vega_lite_chart")]
     names = [{row.get("scenario") for layer in json.loads(spec).get("layer", [])
               for row in layer.get("data", {}).get("values", [])} for spec in specs]
-    assert any({"throughput Monte Carlo", list(table["forecast"])[0]} <= found for found in names), names
-    # a link cannot carry a calibrated baseline; the link the view writes stays readable
-    assert "baseline" not in dict(at.query_params) or not str(at.query_params["baseline"]).startswith(state.CUSTOM_MARK)
+    assert any({"throughput Monte Carlo", table["forecast"].iloc[0]} <= found for found in names), names
+    # a link cannot carry a calibrated baseline (its logs stay in the session): the link leaves it out
+    link = {k: (v[-1] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert link["view"] == "forecast" and "baseline" not in link
 
 
-def test_the_fit_caveat_is_one_line_when_data_are_thin():
-    at = upload(open_app(view="data"), simulated(28))
-    at.button(key="data.calibrate").click().run()
-    at.button(key="data.use-calibrated").click().run()
+def test_the_fit_caveat_travels_to_forecast_in_one_line():
+    # a calibrated scenario brought as a file: its [calibration] section says the data were thin
+    text = ('extends = "baseline.toml"\nname = "thin team"\n[calibration]\nwindow = "2026-01-05 to 2026-02-02"\n'
+            'deployments = 2\noutside_bar = "lead_time_hours"\n')
+    at = open_app(view="data")
+    at.file_uploader(key="upload.scenario").set_value(("thin.toml", text.encode(), "application/toml")).run()
+    at.button(key="data.scenario-base").click().run()
     at.session_state["view"] = "forecast"
     at.run()
-    assert not at.exception
+    assert_clean(at)
     caveats = [w.value for w in at.warning if "read its numbers as rough" in w.value]
-    assert len(caveats) <= 1
-    fit = at.session_state["custom_scenarios"][at.session_state["choice.baseline"]].calibration
-    thin = fit.deployments < 5 or bool(fit.outside_bar)
-    assert bool(caveats) == thin
-    if caveats:
-        assert "\n" not in caveats[0]
+    assert len(caveats) == 1 and "\n" not in caveats[0]
+    assert "only 2 deployment(s) in its window" in caveats[0] and "lead_time_hours outside" in caveats[0]
+    # no logs came with the file: the Monte Carlo says in one line what it needs
+    assert sum("needs a team's logs" in c.value for c in at.caption) == 1
 
 
 def forecast_result(p5: int | None, p95: int | None, name: str) -> dict:
-    return {"scenario": name, "days_p5": p5, "days_p95": p95}
+    return {"scenario": name, "days_p5": p5, "days_p95": p95, "days_p50": None if p5 is None else p5 + 3}
 
 
 @pytest.mark.parametrize(("model", "anchor", "words"), [
@@ -191,6 +193,16 @@ def test_the_backtest_chart_marks_hits_and_misses():
     assert list(rows["inside"]) == ["inside p5–p95", "missed"]
     spec = charts.backtest_chart(cases).to_dict()  # validates against the Vega-Lite schema
     assert len(spec["layer"]) == 3
+
+
+def test_the_monte_carlo_keeps_its_colour_in_the_ship_curve():
+    from sim.report.specs import SERIES_COLOURS, ship_curve
+
+    curve = [{"date": "2026-03-02", "share": 0.5}]
+    spec = charts.with_monte_carlo_colour(ship_curve({"team": curve, "throughput Monte Carlo": curve}),
+                                          "throughput Monte Carlo")
+    scale = spec["layer"][0]["encoding"]["color"]["scale"]
+    assert scale["range"] == [SERIES_COLOURS[0], charts.MONTE_CARLO_COLOUR]
 
 
 def test_cut_dates_are_capped_for_the_hosted_app():
