@@ -507,8 +507,8 @@ def backtest_section(logs: EventLogs) -> None:
         cuts, possible = compute.backtest_cuts(logs)
     except InputError as exc:
         st.info(f"Not enough history to judge dorasim's forecasts on these logs: "
-                f"{str(exc).removeprefix('backtest: ')} (a cut needs {DEFAULT_WINDOW_DAYS} days of releases "
-                f"before it and {DEFAULT_HORIZON_DAYS} days of logs after it).")
+                f"{str(exc).removeprefix('backtest: ')}. A cut date needs {DEFAULT_WINDOW_DAYS} days of releases "
+                f"before it (to calibrate on) and {DEFAULT_HORIZON_DAYS} days of logs after it (to see what happened).")
         return
     which = f"the latest {len(cuts)} of the {possible} your history allows" if possible > len(cuts) else "all of them"
     st.markdown(f"Go back to a date in your history, calibrate dorasim on the {DEFAULT_WINDOW_DAYS} days before it, "
