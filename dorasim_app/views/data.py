@@ -515,9 +515,11 @@ def backtest_section(logs: EventLogs) -> None:
                 f"and ask when the first *N* changes created from that day on would be live (*N* = the changes "
                 f"created in the next 30 days, and 20); the throughput Monte Carlo resamples the same "
                 f"{DEFAULT_WINDOW_DAYS} days. Both are scored against what your logs show happened.")
-    st.caption(f"{len(cuts)} cut date{'s' if len(cuts) != 1 else ''}, every {DEFAULT_EVERY_DAYS} days ({which}: "
-               f"the hosted app runs at most {limits.MAX_BACKTEST_CUTS}, a few seconds each; `python -m sim backtest` "
-               f"runs every cut).")
+    command = (f"python -m sim backtest --changes changes.csv --deployments deployments.csv --incidents incidents.csv "
+               f"--max-cuts {limits.MAX_BACKTEST_CUTS} --seed {state.run_settings()['seed']}")
+    st.caption(f"{len(cuts)} cut date{'s' if len(cuts) != 1 else ''}, every {DEFAULT_EVERY_DAYS} days ({which}; the "
+               f"hosted app runs at most {limits.MAX_BACKTEST_CUTS}, a few seconds each). On the command line, "
+               f"`{command}` repeats them; without `--max-cuts` it runs every cut.")
     if st.button("Run the backtest", type="primary", key="data.backtest-run"):
         _run_backtest(logs, cuts)
     stored = st.session_state.get("data.backtest")

@@ -233,10 +233,11 @@ def render() -> None:
         st.vega_lite_chart(spec, width="stretch", height=300)
     with right:
         charts.show(spread_chart(results))
-    anchor_section(baseline, results[0], choice, seed)
+    anchor = anchor_section(baseline, results[0], choice, seed)
     tuning.tuning_form()
-    report_button("Download the report (HTML)", forecast_report(results, {label: subject for label, subject, _ in
-                                                                          subjects}),
+    shown = results if anchor is None else [*results, anchor]
+    report_button("Download the report (HTML)", forecast_report(shown, {label: subject for label, subject, _ in
+                                                                        subjects}),
                   f"dorasim-forecast-{start:%Y-%m-%d}.html", "forecast.report")
 
 
@@ -299,15 +300,16 @@ def _start_where_logs_end(day: dt.date) -> None:
     st.session_state["forecast.target"] = day + dt.timedelta(days=DEFAULT_TARGET_DAYS)
 
 
-def anchor_section(baseline: Any, model: dict[str, Any], choice: dict[str, Any], seed: int) -> None:
-    """The baseline's forecast beside the throughput Monte Carlo of the logs it was calibrated from."""
+def anchor_section(baseline: Any, model: dict[str, Any], choice: dict[str, Any], seed: int) -> dict[str, Any] | None:
+    """The baseline's forecast beside the throughput Monte Carlo of the logs it was calibrated from (returned,
+    for the report; None without logs)."""
     ss = st.session_state
     source = state.calibration_logs(ss["choice.baseline"])
     if source is None:
         st.caption("Beside the throughput Monte Carlo (resampling a team's own days of released changes, the anchor "
                    "a forecast is judged by): it needs a team's logs — calibrate a baseline from them in *Your "
                    "data* and use it here.")
-        return
+        return None
     start, target = choice["start"], choice["target"]
     anchor = compute.throughput(source["logs"], choice["changes"], start, source["window"], seed, target)
     st.markdown(f"##### {model['scenario']} beside the throughput Monte Carlo")
@@ -318,7 +320,7 @@ def anchor_section(baseline: Any, model: dict[str, Any], choice: dict[str, Any],
                f"seed {seed}; the work ships on the day the drawn days add up to {choice['changes']} changes.")
     if anchor.get("not_judged"):
         st.info(f"The throughput Monte Carlo has nothing to resample: {anchor['not_judged'].split(': ')[0]}.")
-        return
+        return None
     end = logs_end(baseline)
     if end is not None and start != end:
         st.button(f"Start the work on {end:%a %d %b %Y}, where your logs end", on_click=_start_where_logs_end,
@@ -330,3 +332,4 @@ def anchor_section(baseline: Any, model: dict[str, Any], choice: dict[str, Any],
     st.markdown(wider_sentence(model, anchor))
     spec = ship_curve({r["scenario"]: r["curve"] for r in both}, target.isoformat(), width="container")
     st.vega_lite_chart(charts.with_monte_carlo_colour(spec, anchor["scenario"]), width="stretch", height=280)
+    return anchor

@@ -4,6 +4,7 @@ Your data (a backtest of the uploaded logs), through ``streamlit.testing.v1.AppT
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -205,7 +206,10 @@ def test_the_monte_carlo_keeps_its_colour_in_the_ship_curve():
     assert scale["range"] == [SERIES_COLOURS[0], charts.MONTE_CARLO_COLOUR]
 
 
-def test_cut_dates_are_capped_for_the_hosted_app():
+def test_cut_dates_are_capped_for_the_hosted_app_as_the_command_line_caps_them(tmp_path):
+    import subprocess
+    import sys
+
     from dorasim_app import compute
     from sim.errors import InputError
 
@@ -216,3 +220,12 @@ def test_cut_dates_are_capped_for_the_hosted_app():
     assert cuts == sorted(cuts) and (cuts[-1] - cuts[0]).days == 90 * (len(cuts) - 1)  # the latest ones
     with pytest.raises(InputError, match="at most 6"):
         limits.check_logs_for_backtest(logs, limits.MAX_BACKTEST_CUTS + 1)
+    # the command the section prints picks the same cut dates
+    for name, data in logs_to_csv_bytes(EventLogs(logs.changes, logs.deployments, logs.incidents)).items():
+        (tmp_path / name).write_bytes(data)
+    out = subprocess.run([sys.executable, "-m", "sim", "backtest", "--changes", str(tmp_path / "changes.csv"),
+                          "--deployments", str(tmp_path / "deployments.csv"), "--incidents",
+                          str(tmp_path / "incidents.csv"), "--max-cuts", str(limits.MAX_BACKTEST_CUTS),
+                          "--method", "throughput", "--json"],
+                         capture_output=True, text=True, check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert sorted({case["cut"] for case in json.loads(out.stdout)["cases"]}) == [c.isoformat() for c in cuts]
