@@ -20,6 +20,7 @@ from dorasim_app.uploads import (
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_MB,
     check_size,
+    read_uploaded_ci_runs,
     read_uploaded_logs,
     read_uploaded_scenario,
 )
@@ -43,6 +44,9 @@ COLUMNS_HELP = {
     "incidents": "`incident_id`, `time_created`, `time_resolved` (empty = open), `deploy_id` (empty = not caused "
                  "by a change)",
 }
+
+CI_COLUMNS_HELP = ("`run_id`, `commit`, `time_queued`, `time_started`, `time_finished`, `conclusion`, `attempt` "
+                   "(the file `import` writes)")
 
 
 def calibration_available() -> bool:
@@ -79,6 +83,18 @@ def _use_as_baseline(name: str, role: str = "baseline") -> None:
     ss["view"] = "compare"
 
 
+def _read_ci_runs(upload: Any) -> None:
+    """Keep the uploaded CI runs for calibration (their suite, flaky rate and runners), or say what is wrong."""
+    if upload is None:
+        st.session_state.pop("data.ci_runs", None)
+        return
+    try:
+        st.session_state["data.ci_runs"] = read_uploaded_ci_runs(upload)
+    except InputError as exc:
+        st.session_state.pop("data.ci_runs", None)
+        st.error(str(exc))
+
+
 def upload_logs() -> None:
     st.markdown("Upload the three CSV files (columns below; extra columns are ignored; timestamps in ISO 8601, "
                 f"UTC unless they carry an offset). Files are read as CSV only; at most {MAX_UPLOAD_MB} MB each.")
@@ -88,6 +104,9 @@ def upload_logs() -> None:
             uploads[kind] = st.file_uploader(f"{kind}.csv", type=["csv"], key=f"upload.{kind}",
                                              help=f"Required columns: {COLUMNS_HELP[kind]}")
             st.caption(COLUMNS_HELP[kind])
+    ci_upload = st.file_uploader("ci_runs.csv (optional)", type=["csv"], key="upload.ci_runs",
+                                 help=f"CI runs, for the CI parameters of a calibration: {CI_COLUMNS_HELP}")
+    _read_ci_runs(ci_upload)
     st.button("No logs at hand? Use simulated baseline logs", on_click=_use_demo)
     files = [u for u in uploads.values() if u is not None]
     if len(files) == len(KINDS):
@@ -322,7 +341,7 @@ def calibrate_section(logs: EventLogs) -> None:
         try:
             limits.check_logs_for_calibration(logs)
             result = calibrate(logs, base=base, workers=compute.workers_for(PARALLEL_REPS), callback=tick,
-                               benchmark=state.benchmark())
+                               benchmark=state.benchmark(), ci_runs=st.session_state.get("data.ci_runs"))
         except InputError as exc:
             st.error(str(exc))
             return
@@ -406,7 +425,8 @@ def report_view(report: dict[str, Any]) -> None:
             "close enough?": "—" if within is None else ("yes" if within else "no"),
         })
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    params = [{"setting": pretty_key(key), "key": key, "value": str(item["value"]), "from": item["origin"],
+    params = [{"setting": pretty_key(key), "key": key, "value": str(item["value"]),
+               "from": f"{item['origin']} from {item['from']}" if "from" in item else item["origin"],
                "how": item["note"]}
               for key, item in report["parameters"].items() if item["origin"] != "default"]
     if params:

@@ -157,6 +157,11 @@ def _build(data: dict[str, Any], source: str, anchor: str, path: Path | None, re
     raw_phases = data.pop("phase", [])
     reps = _reps(data.pop("reps", DEFAULT_REPS), source)
     merged = resolve_extends(data, anchor, resolver=resolver, source=source)
+    # a plan may extend a plan (a calibrated organisation's day-0 team phases): its phases come first
+    inherited = merged.pop("phase", [])
+    merged.pop("reps", None)
+    raw_phases = [*inherited, *raw_phases] if isinstance(inherited, list) and isinstance(raw_phases, list) \
+        else raw_phases
     # the plan's own identity, not the starting scenario's
     merged["name"] = data.get("name", Path(source).stem)
     merged["description"] = data.get("description", "")

@@ -267,6 +267,19 @@ def test_a_bad_upload_shows_the_clis_one_line_error(simulated_csvs, broken, tmp_
     assert_clean(at)
 
 
+def test_ci_runs_are_an_optional_fourth_upload_checked_like_the_cli(simulated_csvs):
+    at = upload_logs(open_app(view="data"), simulated_csvs)
+    bad = b"run_id,commit,time_queued\n7,not-a-sha,2026-01-05T10:00:00Z\n"
+    at.file_uploader(key="upload.ci_runs").set_value(("ci_runs.csv", bad, "text/csv")).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["ci_runs.csv line 2: commit 'not-a-sha' is not a commit SHA (hexadecimal digits)"]
+    good = (b"run_id,commit,time_queued,time_started,time_finished,conclusion,attempt\n"
+            b"7,abcdef1,2026-01-05T10:00:00Z,2026-01-05T10:01:00Z,2026-01-05T10:21:00Z,success,1\n")
+    at.file_uploader(key="upload.ci_runs").set_value(("ci_runs.csv", good, "text/csv")).run()
+    assert_clean(at)
+    assert len(at.session_state["data.ci_runs"]) == 1
+
+
 def test_a_scenario_toml_with_a_typo_shows_the_error():
     text = '[ci]\nrunnners = 4\n'
     with pytest.raises(InputError) as cli:
