@@ -3,6 +3,7 @@ Your data (a backtest of the uploaded logs), through ``streamlit.testing.v1.AppT
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -84,6 +85,12 @@ def test_a_calibrated_baseline_forecasts_beside_the_monte_carlo_of_its_logs():
     names = [{row.get("scenario") for layer in json.loads(spec).get("layer", [])
               for row in layer.get("data", {}).get("values", [])} for spec in specs]
     assert any({"throughput Monte Carlo", table["forecast"].iloc[0]} <= found for found in names), names
+    # another start: one button brings the work back to where the logs end
+    at.date_input(key="forecast.start").set_value(dt.date.fromisoformat(window["end"]) - dt.timedelta(days=7)).run()
+    assert str(at.session_state["forecast.start"]) != window["end"]
+    at.button(key="forecast.from-logs-end").click().run()
+    assert_clean(at)
+    assert str(at.session_state["forecast.start"]) == window["end"]
     # a link cannot carry a calibrated baseline (its logs stay in the session): the link leaves it out
     link = {k: (v[-1] if isinstance(v, list) else v) for k, v in at.query_params.items()}
     assert link["view"] == "forecast" and "baseline" not in link
@@ -183,6 +190,21 @@ def test_a_backtest_of_the_uploaded_logs_scores_both_methods(monkeypatch):
     # new logs: the old backtest is not shown for them
     upload(at, simulated(28))
     assert backtest_frame(at) is None
+
+
+def test_the_backtest_reports_each_cut_to_the_progress_bar():
+    from dorasim_app import compute
+    from sim.analysis.backtest import DEFAULT_WINDOW_DAYS
+
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.toml", {"days": 300})
+    frames = to_logs(simulate(scenario, 1, 0))
+    logs = EventLogs(frames.changes, frames.deployments, frames.incidents)
+    cut = scenario.start + dt.timedelta(days=DEFAULT_WINDOW_DAYS + 10)
+    ticks: list[tuple[int, int]] = []
+    result = compute.run_backtest(logs, [cut, cut + dt.timedelta(days=30)], 1, "simulated",
+                                  callback=lambda done, total: ticks.append((done, total)))
+    assert ticks[-1] == (2, 2) and [d for d, _ in ticks] == sorted(d for d, _ in ticks)
+    assert {case["cut"] for case in result["cases"]} == {cut.isoformat(), (cut + dt.timedelta(days=30)).isoformat()}
 
 
 def test_the_backtest_chart_marks_hits_and_misses():
