@@ -229,8 +229,8 @@ def test_an_upload_is_announced_by_the_uploader_and_a_long_history_offers_its_la
     assert_clean(at)
     assert any("their scores are in section 2 just below" in s.value for s in at.success)
     headings = [h.value for h in at.subheader]
-    assert headings[:4] == ["1. Your logs", "2. Their scores", "3. Calibrate a baseline from them",
-                            "4. Or bring a scenario file"]
+    assert headings[:5] == ["1. Your logs", "2. Their scores", "3. Calibrate a baseline from them",
+                            "4. How well dorasim forecasts this team", "5. Or bring a scenario file"]
     # one incident resolved two and a half years later: the card's restore time gets a note
     assert any("rests on 1 resolved incident" in c.value and "the longest took" in c.value for c in at.caption)
     # no command-line options in the app's warnings
