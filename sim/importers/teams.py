@@ -30,13 +30,22 @@ KINDS = ("changes", "deployments", "incidents")
 
 def check_team(name: str, where: str) -> str:
     if not TEAM_PATTERN.fullmatch(name) or not name.isprintable():
-        raise InputError(f"{where} {name!r}: a team name is 1 to 64 printable characters without spaces or ':'")
+        raise InputError(
+            f"{where} {name!r}: a team name is 1 to 64 printable characters without spaces or ':'"
+        )
     return name
 
 
-def team_names(sources: Sequence[str], teams: Sequence[str] | None, per_source: bool, *,
-               default_name: Callable[[str], str], what: str = "folder name", noun: str = "repository",
-               nouns: str = "repositories") -> list[str | None]:
+def team_names(
+    sources: Sequence[str],
+    teams: Sequence[str] | None,
+    per_source: bool,
+    *,
+    default_name: Callable[[str], str],
+    what: str = "folder name",
+    noun: str = "repository",
+    nouns: str = "repositories",
+) -> list[str | None]:
     """The team of each source: ``--team`` per source, ``default_name(source)`` with ``--team-per-repo``, or
     none for one source named by neither. ``what`` names what ``default_name`` reads, for the messages."""
     if teams and per_source:
@@ -48,15 +57,19 @@ def team_names(sources: Sequence[str], teams: Sequence[str] | None, per_source: 
     elif per_source:
         names = [check_team(default_name(s), f"--team-per-repo: {what}") for s in sources]
     elif len(sources) > 1:
-        raise InputError(f"{len(sources)} {nouns}: name their teams with --team-per-repo or --team NAME per "
-                         f"{noun} (ids are written TEAM:id so they stay unique)")
+        raise InputError(
+            f"{len(sources)} {nouns}: name their teams with --team-per-repo or --team NAME per "
+            f"{noun} (ids are written TEAM:id so they stay unique)"
+        )
     else:
         return [None]
     seen: dict[str, str] = {}
     for source, name in zip(sources, names, strict=True):
         if name in seen:
-            raise InputError(f"{seen[name]} and {source} would both be team {name!r}: name the teams with --team "
-                             f"NAME per {noun}")
+            raise InputError(
+                f"{seen[name]} and {source} would both be team {name!r}: name the teams with --team "
+                f"NAME per {noun}"
+            )
         seen[name] = source
     return list(names)
 
@@ -84,11 +97,14 @@ def label_logs(logs: EventLogs, team: str) -> EventLogs:
     def ids(values: pd.Series) -> pd.Series:
         return values.astype(str).map(lambda v: label(v) if v else v)
 
-    changes, deployments, incidents = (frame.copy() for frame in (logs.changes, logs.deployments, logs.incidents))
+    changes, deployments, incidents = (
+        frame.copy() for frame in (logs.changes, logs.deployments, logs.incidents)
+    )
     changes["change_id"] = ids(changes["change_id"])
     deployments["deploy_id"] = ids(deployments["deploy_id"])
-    deployments["change_ids"] = deployments["change_ids"].astype(str).map(
-        lambda cell: " ".join(label(c) for c in cell.split()))
+    deployments["change_ids"] = (
+        deployments["change_ids"].astype(str).map(lambda cell: " ".join(label(c) for c in cell.split()))
+    )
     incidents["incident_id"] = ids(incidents["incident_id"])
     for column in ("deploy_id", "root_cause"):
         if column in incidents.columns:
@@ -136,10 +152,15 @@ def commit_teams(logs: EventLogs) -> dict[str, str]:
     teams share is nobody's."""
     if "team" not in logs.changes.columns:
         return {}
-    pairs = [(str(c).partition(":")[2], str(t)) for c, t in zip(logs.changes["change_id"], logs.changes["team"],
-                                                                strict=True)]
+    pairs = [
+        (str(c).partition(":")[2], str(t))
+        for c, t in zip(logs.changes["change_id"], logs.changes["team"], strict=True)
+    ]
     if "commit" in logs.deployments.columns:
-        pairs += [(str(c), str(t)) for c, t in zip(logs.deployments["commit"], logs.deployments["team"], strict=True)]
+        pairs += [
+            (str(c), str(t))
+            for c, t in zip(logs.deployments["commit"], logs.deployments["team"], strict=True)
+        ]
     owners: dict[str, set[str]] = {}
     for commit, team in pairs:
         if commit:
