@@ -221,18 +221,23 @@ def _run_forge(args: argparse.Namespace) -> _Imported:
     from sim.importers.teams import team_names
 
     sources: list[str] = args.from_dir or args.repo
-    names = team_names(sources, args.team, args.team_per_repo, default_name=_project_name,
+    names = team_names(sources, args.team, args.team_per_repo,
+                       default_name=_folder_name if args.from_dir else _project_name,
                        what="folder name" if args.from_dir else "project name", noun="project", nouns="projects")
     if names == [None]:
         return _run_one_forge(args, sources[0])
     return _run_forge_org(args, sources, [n for n in names if n is not None])
 
 
-def _project_name(source: str) -> str:
-    """The team ``--team-per-repo`` names after a project: NAME of OWNER/NAME, or the saved folder's (or zip's)."""
-    if "/" in source and not Path(source).exists():
-        return source.rstrip("/").rpartition("/")[2]
-    path = Path(source).resolve()
+def _project_name(repo: str) -> str:
+    """The team ``--team-per-repo`` names after a live project: NAME of OWNER/NAME (or of GROUP/…/NAME, or the
+    numeric project id)."""
+    return repo.rpartition("/")[2]
+
+
+def _folder_name(from_dir: str) -> str:
+    """The team ``--team-per-repo`` names after a saved project: its folder's name (a ``.zip``'s without it)."""
+    path = Path(from_dir).resolve()
     return path.stem if path.suffix.lower() == ".zip" else path.name
 
 

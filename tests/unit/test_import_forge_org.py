@@ -197,6 +197,21 @@ def test_one_project_keeps_todays_output(tmp_path):
     assert set(read_out(named).deployments["team"]) == {"web"}
 
 
+def test_a_saved_zip_is_a_team_named_without_zip(tmp_path):
+    web = project(tmp_path, "web", "github")
+    archive = shutil.make_archive(
+        str(tmp_path / "shop"), "zip", root_dir=project(tmp_path, "x", "github_releases")
+    )
+    out = tmp_path / "org"
+    assert (
+        main(
+            ["import", "github", "--from", str(web), "--from", archive, "--team-per-repo", "--out", str(out)]
+        )
+        == 0
+    )
+    assert set(read_out(out).deployments["team"]) == {"web", "shop"}
+
+
 def test_ci_runs_carry_the_team_and_stay_unique(tmp_path):
     a, b = project(tmp_path, "web", "github", "github_ci"), project(tmp_path, "api", "github", "github_ci")
     out = tmp_path / "org"
@@ -343,7 +358,7 @@ def replay(folders: dict[str, Path], prefix: str, fail: str | None = None):
             return json_answer({"message": "Not Found"}, 404)
         file = folders[repo] / f"{rest}.json"
         if not file.is_file():
-            return json_answer({"jobs": []} if rest.endswith("/jobs") else [])
+            return json_answer({"jobs": []} if rest.startswith("actions/runs/") else [])
         return json_answer(json.loads(file.read_text()))
 
     return route
@@ -431,3 +446,56 @@ def test_a_live_project_that_fails_writes_nothing(tmp_path, monkeypatch, capsys)
         )
     assert code == 2 and err.count("\n") == 1 and "404" in err and "group%2Fshop" in err, err
     assert TOKEN not in err and nothing_written(out)
+
+
+def test_live_gitlab_projects_in_a_subgroup_are_named_after_their_last_part(tmp_path, monkeypatch):
+    monkeypatch.setenv("ORG_TOKEN", TOKEN)
+    folders = {
+        "web": project(tmp_path, "web", "gitlab", "gitlab_ci"),
+        "shop": project(tmp_path, "shop", "gitlab"),
+    }
+    live = tmp_path / "live"
+    with HostileServer(replay(folders, "/projects/group/sub/")) as server:
+        assert (
+            main(
+                [
+                    "import",
+                    "gitlab",
+                    "--repo",
+                    "group/sub/web",
+                    "--repo",
+                    "group/sub/shop",
+                    "--team-per-repo",
+                    "--token-env",
+                    "ORG_TOKEN",
+                    "--api-url",
+                    server.url,
+                    "--ci",
+                    "--out",
+                    str(live),
+                ]
+            )
+            == 0
+        )
+    logs = read_out(live)
+    assert set(logs.deployments["team"]) == {"web", "shop"}
+    raw = live / "raw" / "gitlab"
+    offline = tmp_path / "offline"
+    assert (
+        main(
+            [
+                "import",
+                "gitlab",
+                "--from",
+                str(raw / "web"),
+                "--from",
+                str(raw / "shop"),
+                "--team-per-repo",
+                "--out",
+                str(offline),
+            ]
+        )
+        == 0
+    )
+    for name in ("changes.csv", "deployments.csv", "incidents.csv", "ci_runs.csv"):
+        assert (live / name).read_text() == (offline / name).read_text(), name
