@@ -1,7 +1,9 @@
 """``python -m sim import git|github|gitlab``: a team's real history as event logs (docs/import.md).
 
 Writes ``changes.csv``, ``deployments.csv`` and ``incidents.csv`` (the contract of docs/logs.md)
-and ``import_report.json`` (what was read, what was skipped and why) into ``--out``.
+and ``import_report.json`` (what was read, what was skipped and why) into ``--out``. Several git
+repositories, or several GitHub/GitLab projects (``--from``/``--repo`` repeated), are the teams of one
+organisation (:mod:`sim.importers.teams`): one pooled set of logs and one report.
 """
 
 from __future__ import annotations
