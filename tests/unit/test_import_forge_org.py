@@ -330,6 +330,24 @@ def test_team_mistakes_are_one_line(tmp_path, capsys, names, teams, message):
     assert nothing_written(out)
 
 
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (("--team", "x", "--team-per-repo"), "--team-per-repo: not allowed with argument --team"),
+        (("--repo", "octo-org/api", "--team-per-repo"), "--repo: not allowed with argument --from"),
+    ],
+)
+def test_conflicting_options_are_one_line(tmp_path, capsys, extra, message):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as stop:  # argparse's own refusal
+        main(
+            ["import", "github", "--from", str(project(tmp_path, "web", "github")), *extra, "--out", str(out)]
+        )
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1 and message in err, err
+    assert nothing_written(out)
+
+
 def test_a_project_that_fails_writes_nothing(tmp_path, capsys):
     good, bad = project(tmp_path, "web", "github"), project(tmp_path, "api", "github")
     (bad / "deployments.json").write_text("[{")
