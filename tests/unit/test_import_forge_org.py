@@ -19,6 +19,7 @@ from sim.importers.files import FolderSource
 from sim.importers.github import import_github
 from sim.importers.teams import commit_teams, label_logs, pool_logs
 from sim.metrics.logs import EventLogs, make_logs, read_logs
+from tests.unit.git_repos import Repo
 from tests.unit.hostile_server import HostileServer, Seen, json_answer
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "import"
@@ -517,3 +518,37 @@ def test_live_gitlab_projects_in_a_subgroup_are_named_after_their_last_part(tmp_
     )
     for name in ("changes.csv", "deployments.csv", "incidents.csv", "ci_runs.csv"):
         assert (live / name).read_text() == (offline / name).read_text(), name
+
+
+def test_git_repositories_ci_runs_from_a_csv_take_the_team_of_their_commit(tmp_path):
+    web, api = Repo(tmp_path / "web"), Repo(tmp_path / "api")
+    shas = {}
+    for repo, day in ((web, 1), (api, 2)):
+        shas[repo.path.name] = repo.commit("work", f"2024-08-0{day}T00:00:00Z")
+        repo.tag("v1.0")
+    runs = tmp_path / "runs.csv"
+    runs.write_text(
+        "run_id,commit,time_queued,time_started,time_finished,conclusion,attempt\n"
+        f"1,{shas['web']},2024-08-01T00:01:00Z,2024-08-01T00:02:00Z,2024-08-01T00:12:00Z,success,1\n"
+        f"2,{shas['api']},2024-08-02T00:01:00Z,2024-08-02T00:02:00Z,2024-08-02T00:12:00Z,failure,1\n"
+        f"3,{'f' * 40},2024-08-02T00:01:00Z,2024-08-02T00:02:00Z,2024-08-02T00:12:00Z,success,1\n"
+    )
+    out = tmp_path / "org"
+    assert (
+        main(
+            [
+                "import",
+                "git",
+                str(web.path),
+                str(api.path),
+                "--team-per-repo",
+                "--ci-runs",
+                str(runs),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    teams = read_ci_runs(out / "ci_runs.csv").set_index("run_id")["team"].to_dict()
+    assert teams == {"1": "web", "2": "api", "3": ""}  # a commit no team has is nobody's
