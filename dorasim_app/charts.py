@@ -416,3 +416,66 @@ def tornado_chart(rows: Sequence[Mapping[str, Any]], key: str, base: float | Non
             x=alt.X("base:Q", scale=x_scale), tooltip=[alt.Tooltip("text:N", title="median at the base")]))
     return alt.layer(*layers).resolve_scale(color="independent").properties(
         title=METRIC_LABELS[key], height=max(120, 30 * len(data)))
+
+
+BACKTEST_METHODS = {"model": "dorasim (calibrated model)", "throughput": "throughput Monte Carlo"}
+MONTE_CARLO_COLOUR = "#2f855a"  # the throughput Monte Carlo wherever it is drawn (green: no scenario uses it)
+BACKTEST_COLOURS = ("#2b6cb0", MONTE_CARLO_COLOUR)  # the calibrated model in the app's blue
+ACTUAL_COLOUR = "#111111"
+
+
+def backtest_rows(cases: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per judged (case, method): the p5–p95 days, p50 and the actual day, whether it fell inside."""
+    rows = []
+    for case in cases:
+        if "not_judged" in case:
+            continue
+        label = f"{case['cut']} · {case['n']} changes"
+        for method, name in BACKTEST_METHODS.items():
+            scored = case.get(method)
+            if not scored:
+                continue
+            rows.append({"case": label, "method": name, "p5": scored["p5"], "p50": scored["p50"],
+                         "p95": scored["p95"], "actual": case["actual_days"],
+                         "inside": "inside p5–p95" if scored["in_p5_p95"] else "missed"})
+    return pd.DataFrame(rows, columns=["case", "method", "p5", "p50", "p95", "actual", "inside"])
+
+
+def backtest_chart(cases: Sequence[Mapping[str, Any]]) -> alt.TopLevelMixin:
+    """Each judged case: both methods' p5–p95 range of days after the cut (p50 ticked) and the day the work was
+    really live (black dot) — the hits and the misses at a glance."""
+    data = backtest_rows(cases)
+    order = list(dict.fromkeys(data["case"]))
+    names = list(BACKTEST_METHODS.values())
+    y = alt.Y("case:N", sort=order, title=None, axis=alt.Axis(labelLimit=220),
+              scale=alt.Scale(paddingInner=0.3, paddingOuter=0.15))
+    offset = alt.YOffset("method:N", sort=names, scale=alt.Scale(domain=names, paddingInner=0.25))
+    colour = alt.Color("method:N", scale=alt.Scale(domain=names, range=list(BACKTEST_COLOURS)),
+                       legend=alt.Legend(title=None, orient="bottom"))
+    x = alt.X("p5:Q", title="days after the cut until the work was live (bar: p5–p95, tick: p50; dot: actual)",
+              scale=alt.Scale(zero=True))
+    tips = [alt.Tooltip("case:N"), alt.Tooltip("method:N"), alt.Tooltip("p5:Q", title="p5 (days)"),
+            alt.Tooltip("p50:Q", title="p50 (days)"), alt.Tooltip("p95:Q", title="p95 (days)"),
+            alt.Tooltip("actual:Q", title="actual (days)"), alt.Tooltip("inside:N", title="actual")]
+    base = alt.Chart(data)
+    bars = base.mark_bar(height={"band": 1}, opacity=0.55).encode(x=x, x2="p95:Q", y=y, yOffset=offset, color=colour,
+                                                                   tooltip=tips)
+    median = base.mark_tick(thickness=2, color="#111", opacity=0.7).encode(x="p50:Q", y=y, yOffset=offset,
+                                                                           tooltip=tips)
+    actual = base.mark_point(filled=True, size=60, color=ACTUAL_COLOUR, opacity=1).encode(
+        x="actual:Q", y=y, tooltip=tips)
+    height = max(120, 44 * len(order))
+    return alt.layer(bars, median, actual).properties(
+        title="Each forecast's range against the day the work was really live", height=height,
+        padding=CHART_PADDING)
+
+
+def with_monte_carlo_colour(spec: dict[str, Any], name: str) -> dict[str, Any]:
+    """A ship-curve spec (:func:`sim.report.specs.ship_curve`) whose ``name`` series is drawn in the Monte Carlo's
+    colour, the other series keeping theirs."""
+    for layer in spec.get("layer", []):
+        scale = layer.get("encoding", {}).get("color", {}).get("scale")
+        if scale and name in scale.get("domain", []):
+            scale["range"] = [MONTE_CARLO_COLOUR if series == name else colour
+                              for series, colour in zip(scale["domain"], scale["range"])]
+    return spec

@@ -305,3 +305,61 @@ def start_warmup() -> threading.Thread:
     if os.environ.get("DORASIM_NO_WARMUP") != "1":
         thread.start()
     return thread
+
+
+# ----------------------------------------------------------------------------------------------
+# The anchor: the throughput Monte Carlo of a team's logs, and backtests of them (Your data)
+
+
+THROUGHPUT_REPS = 1_000  # resampled futures of the throughput Monte Carlo (as the command line's default)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _throughput(changes_log: Any, deployments_log: Any, incidents_log: Any, changes: int, start: str,
+                window: tuple[str, str], reps: int, seed: int, target: str | None) -> dict[str, Any]:
+    from sim.analysis.throughput import throughput_from_logs
+
+    logs = EventLogs(changes_log, deployments_log, incidents_log)
+    begin, end = (dt.date.fromisoformat(day) for day in window)
+    day = dt.date.fromisoformat(start)
+    result = throughput_from_logs(logs, changes, day, window_start=begin, window_end=end, reps=reps, seed=seed)
+    if target is not None:
+        allowed = (dt.date.fromisoformat(target) - day).days
+        shipped = [d for d in result["ship_dates"] if d is not None and (dt.date.fromisoformat(d) - day).days <= allowed]
+        result["target"] = target
+        result["probability_by_target"] = len(shipped) / len(result["ship_dates"])
+    result["curve"] = probability_curve(result)
+    return result
+
+
+def throughput(logs: EventLogs, changes: int, start: dt.date, window: tuple[str, str], seed: int,
+               target: dt.date | None = None, reps: int = THROUGHPUT_REPS) -> dict[str, Any]:
+    """The throughput Monte Carlo of ``changes`` changes from ``start``, resampling the days of ``window``
+    (ISO start, ISO end exclusive): the ``forecast`` shape, its probability curve and the chance by ``target``."""
+    return _throughput(logs.changes, logs.deployments, logs.incidents, int(changes), start.isoformat(),
+                       (str(window[0]), str(window[1])), int(reps), int(seed),
+                       None if target is None else target.isoformat())
+
+
+def backtest_cuts(logs: EventLogs) -> tuple[list[dt.date], int]:
+    """(the cut dates a hosted backtest runs — the latest :data:`limits.MAX_BACKTEST_CUTS` — and how many the logs
+    allow). A one-line :class:`InputError` when the history is too short for one cut."""
+    from sim.analysis.backtest import DEFAULT_EVERY_DAYS, DEFAULT_HORIZON_DAYS, DEFAULT_WINDOW_DAYS, cut_dates
+    from sim.metrics.scoring import columns_from_frames
+
+    columns = columns_from_frames(logs.changes, logs.deployments, logs.incidents)
+    cuts = cut_dates(columns, every_days=DEFAULT_EVERY_DAYS, window_days=DEFAULT_WINDOW_DAYS,
+                     horizon_days=DEFAULT_HORIZON_DAYS)
+    return cuts[-limits.MAX_BACKTEST_CUTS:], len(cuts)
+
+
+def run_backtest(logs: EventLogs, cuts: list[dt.date], seed: int, name: str,
+                 callback: Callable[[int, int], Any] | None = None) -> dict[str, Any]:
+    """The ``backtest`` JSON of the logs at ``cuts`` (the command line's settings; cuts in parallel once the
+    shared pool is up)."""
+    from sim.analysis.backtest import BacktestSettings, backtest
+
+    limits.check_logs_for_backtest(logs, len(cuts))
+    workers = 1 if len(cuts) < 2 else workers_for(PARALLEL_FROM_REPS)
+    return backtest(logs, cuts=cuts, settings=BacktestSettings(seed=seed), workers=workers, callback=callback,
+                    name=name)

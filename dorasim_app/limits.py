@@ -21,6 +21,8 @@ MAX_UPLOAD_MB = 50  # one uploaded file (CSV or TOML); Streamlit's server.maxUpl
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1024 * 1024
 MAX_TOML_UPLOADS = 20  # uploaded TOML files a session keeps for ``extends``
 MAX_CALIBRATION_CHANGES = 200_000  # rows of changes.csv the app calibrates from
+# cut dates of one backtest (each calibrates its window and forecasts from it: a few seconds of one core)
+MAX_BACKTEST_CUTS = 6
 # changes one replication simulates (warm-up included): memory and time grow with it, about 1 KB and
 # 20 µs of one core per change (a 730-day run of 200 engineers at 2 changes a day is ~220,000)
 MAX_CHANGES_PER_RUN = 300_000
@@ -94,3 +96,14 @@ def check_logs_for_calibration(logs: Any) -> None:
         if days > MAX_DAYS:
             raise InputError(f"the logs span {days:.0f} days: the hosted app calibrates at most {MAX_DAYS}; "
                              f"{CLI_HINT}")
+
+
+def check_logs_for_backtest(logs: Any, cuts: int) -> None:
+    """A backtest calibrates a window before each cut: at most :data:`MAX_BACKTEST_CUTS` cuts of logs the app
+    would calibrate from."""
+    n_changes = len(logs.changes)
+    if n_changes > MAX_CALIBRATION_CHANGES:
+        raise InputError(f"changes.csv: {n_changes} changes: the hosted app backtests at most "
+                         f"{MAX_CALIBRATION_CHANGES}; {CLI_HINT}")
+    if cuts > MAX_BACKTEST_CUTS:
+        raise InputError(f"backtest: {cuts} cut dates: the hosted app runs at most {MAX_BACKTEST_CUTS}; {CLI_HINT}")

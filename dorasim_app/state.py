@@ -76,6 +76,17 @@ def add_custom_scenario(label: str, scenario: Scenario) -> str:
     return name
 
 
+def remember_calibration_logs(name: str, logs: Any, window: tuple[str, str]) -> None:
+    """Keep the logs a calibrated scenario came from and its window (ISO start, end exclusive): Forecast
+    resamples them (the throughput Monte Carlo). Session only: a link cannot carry them."""
+    st.session_state.setdefault("calibration.logs", {})[name] = {"logs": logs, "window": window}
+
+
+def calibration_logs(name: str) -> dict[str, Any] | None:
+    """``{"logs", "window"}`` of a scenario calibrated in this session, else None."""
+    return st.session_state.get("calibration.logs", {}).get(name)
+
+
 def scenario_names() -> list[str]:
     return list(scenario_files()) + list(custom_scenarios())
 

@@ -15,9 +15,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from dorasim_app import limits
 from sim.errors import InputError
 from sim.files import TOML, NamedFiles, decode_text
+from sim.importers.ci import ci_frame, read_ci_csv
 from sim.metrics.logs import EventLogs, read_logs
 from sim.model.catalog import shipped
 from sim.model.scenario import Scenario, load_scenario_text
@@ -54,6 +57,13 @@ def read_uploaded_logs(changes: Any, deployments: Any, incidents: Any, limit: in
         check_size(name, len(data), limit)
         sources.append(NamedBytes(data, name))
     return read_logs(sources[0], sources[1], sources[2])
+
+
+def read_uploaded_ci_runs(upload: Any, limit: int = MAX_UPLOAD_BYTES) -> pd.DataFrame:
+    """Validate an uploaded ``ci_runs.csv`` (docs/logs.md) into its table; raises :class:`InputError` (one line)."""
+    name, data = _payload(upload)
+    check_size(name, len(data), limit)
+    return ci_frame(read_ci_csv(data, name), name)
 
 
 # ---------------------------------------------------------------------------------------------

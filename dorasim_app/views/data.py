@@ -13,13 +13,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from dorasim_app import compute, limits, state
+from dorasim_app import charts, compute, limits, state
 from dorasim_app.style import METRIC_BAND_KEY, METRIC_LABELS, band_word, pretty_key
 from dorasim_app.trim import friendly_warning, last_days, restore_note
 from dorasim_app.uploads import (
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_MB,
     check_size,
+    read_uploaded_ci_runs,
     read_uploaded_logs,
     read_uploaded_scenario,
 )
@@ -43,6 +44,9 @@ COLUMNS_HELP = {
     "incidents": "`incident_id`, `time_created`, `time_resolved` (empty = open), `deploy_id` (empty = not caused "
                  "by a change)",
 }
+
+CI_COLUMNS_HELP = ("`run_id`, `commit`, `time_queued`, `time_started`, `time_finished`, `conclusion`, `attempt` "
+                   "(the file `import` writes)")
 
 
 def calibration_available() -> bool:
@@ -79,6 +83,18 @@ def _use_as_baseline(name: str, role: str = "baseline") -> None:
     ss["view"] = "compare"
 
 
+def _read_ci_runs(upload: Any) -> None:
+    """Keep the uploaded CI runs for calibration (their suite, flaky rate and runners), or say what is wrong."""
+    if upload is None:
+        st.session_state.pop("data.ci_runs", None)
+        return
+    try:
+        st.session_state["data.ci_runs"] = read_uploaded_ci_runs(upload)
+    except InputError as exc:
+        st.session_state.pop("data.ci_runs", None)
+        st.error(str(exc))
+
+
 def upload_logs() -> None:
     st.markdown("Upload the three CSV files (columns below; extra columns are ignored; timestamps in ISO 8601, "
                 f"UTC unless they carry an offset). Files are read as CSV only; at most {MAX_UPLOAD_MB} MB each.")
@@ -88,6 +104,9 @@ def upload_logs() -> None:
             uploads[kind] = st.file_uploader(f"{kind}.csv", type=["csv"], key=f"upload.{kind}",
                                              help=f"Required columns: {COLUMNS_HELP[kind]}")
             st.caption(COLUMNS_HELP[kind])
+    ci_upload = st.file_uploader("ci_runs.csv (optional)", type=["csv"], key="upload.ci_runs",
+                                 help=f"CI runs, for the CI parameters of a calibration: {CI_COLUMNS_HELP}")
+    _read_ci_runs(ci_upload)
     st.button("No logs at hand? Use simulated baseline logs", on_click=_use_demo)
     files = [u for u in uploads.values() if u is not None]
     if len(files) == len(KINDS):
@@ -322,13 +341,14 @@ def calibrate_section(logs: EventLogs) -> None:
         try:
             limits.check_logs_for_calibration(logs)
             result = calibrate(logs, base=base, workers=compute.workers_for(PARALLEL_REPS), callback=tick,
-                               benchmark=state.benchmark())
+                               benchmark=state.benchmark(), ci_runs=st.session_state.get("data.ci_runs"))
         except InputError as exc:
             st.error(str(exc))
             return
         finally:
             bar.empty()
         st.session_state["data.calibration"] = result
+        st.session_state["data.calibration-logs"] = logs
     result = st.session_state.get("data.calibration")
     if result is None:
         return
@@ -338,6 +358,9 @@ def calibrate_section(logs: EventLogs) -> None:
         st.warning(friendly_warning(warning))
     label = "your team" if result.scenario.name == "calibrated" else result.scenario.name
     name = state.add_custom_scenario(f"{label} (calibrated)", result.scenario)
+    if st.session_state.get("data.calibration-logs") is not None:
+        state.remember_calibration_logs(name, st.session_state["data.calibration-logs"],
+                                        (result.report["window"]["start"], result.report["window"]["end"]))
     within = [row.get("within_bar") for row in result.report["metrics"].values() if row.get("within_bar") is not None]
     close = bool(within) and any(within)
     if not close:
@@ -402,7 +425,8 @@ def report_view(report: dict[str, Any]) -> None:
             "close enough?": "—" if within is None else ("yes" if within else "no"),
         })
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    params = [{"setting": pretty_key(key), "key": key, "value": str(item["value"]), "from": item["origin"],
+    params = [{"setting": pretty_key(key), "key": key, "value": str(item["value"]),
+               "from": f"{item['origin']} from {item['from']}" if "from" in item else item["origin"],
                "how": item["note"]}
               for key, item in report["parameters"].items() if item["origin"] != "default"]
     if params:
@@ -414,8 +438,137 @@ def report_view(report: dict[str, Any]) -> None:
         st.info(note)
 
 
+# ---------------------------------------------------------------------------------------------
+# How well dorasim forecasts this team: a backtest of the loaded logs
+
+
+BACKTEST_HEADING = "4. How well dorasim forecasts this team"
+
+
+def logs_signature(logs: EventLogs) -> tuple[int, ...]:
+    """A fingerprint of the logs' content: a backtest shown belongs to the logs loaded now."""
+    frames = (logs.changes, logs.deployments, logs.incidents)
+    return tuple(int(pd.util.hash_pandas_object(frame.astype(str), index=False).sum()) for frame in frames)
+
+
+def _ratio_words(ratio: float) -> str:
+    return f"{ratio:.2f}×" if ratio < 10 else f"{ratio:.0f}×"
+
+
+def backtest_verdict(summary: dict[str, Any]) -> str:
+    """One sentence: which method forecast this team's past work better, and whether dorasim's ranges held."""
+    model, anchor = summary.get("model") or {}, summary.get("throughput") or {}
+    ratio = summary.get("crps_ratio_model_to_throughput")
+    cases = int(model.get("cases") or 0)
+    if not cases or model.get("coverage_p5_p95") is None:
+        return "No forecast could be judged against what happened, so there is no verdict yet."
+    inside = round(model["coverage_p5_p95"] * cases)
+    held = f"the real date fell inside its p5–p95 range in {inside} of {cases} cases"
+    if ratio is None or not anchor.get("cases"):
+        verdict = f"**dorasim alone could be judged**: {held}."
+    elif ratio <= 0.9 and model["coverage_p5_p95"] >= 0.8:
+        verdict = (f"**dorasim forecasts this team better than the throughput Monte Carlo**: its forecasts were "
+                   f"closer (mean CRPS {_ratio_words(ratio)} the Monte Carlo's) and {held}.")
+    elif ratio <= 0.9:
+        verdict = (f"**dorasim is closer on average but overconfident**: mean CRPS {_ratio_words(ratio)} the Monte "
+                   f"Carlo's, yet only {held} — allow more time than its dates say.")
+    elif ratio < 1.1:
+        verdict = (f"**dorasim forecasts this team about as well as the throughput Monte Carlo** (mean CRPS "
+                   f"{_ratio_words(ratio)} the Monte Carlo's); {held}.")
+    else:
+        verdict = (f"**The throughput Monte Carlo forecasts this team better than dorasim** (dorasim's mean CRPS is "
+                   f"{_ratio_words(ratio)} the Monte Carlo's; {held}): trust the Monte Carlo's dates, and see in "
+                   f"section 3 which metrics the calibrated model misses.")
+    if cases < 5:
+        verdict += f" Only {cases} case{'s' if cases != 1 else ''} could be judged: read this as a hint, not a verdict."
+    return verdict
+
+
+def backtest_table(summary: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for method, label in charts.BACKTEST_METHODS.items():
+        scores = summary.get(method)
+        if not scores or not scores.get("cases"):
+            continue
+        n = scores["cases"]
+        rows.append({
+            "method": label,
+            "cases judged": n,
+            "actual inside p5–p95": f"{scores['coverage_p5_p95']:.0%} ({round(scores['coverage_p5_p95'] * n)} of {n})",
+            "actual by p85": f"{scores['coverage_p85']:.0%} ({round(scores['coverage_p85'] * n)} of {n})",
+            "mean CRPS (days)": f"{scores['mean_crps']:.1f}",
+            "median p5–p95 width (days)": f"{scores['median_width_p5_p95']:.0f}",
+        })
+    return pd.DataFrame(rows)
+
+
+def _run_backtest(logs: EventLogs, cuts: list[Any]) -> None:
+    bar = st.progress(0.0, text=f"Backtesting: 0 of {len(cuts)} cut dates…")
+
+    def tick(done: int, total: int) -> None:
+        bar.progress(done / max(total, 1), text=f"Backtesting: {done} of {total} cut dates")
+
+    try:
+        result = compute.run_backtest(logs, cuts, state.run_settings()["seed"],
+                                      st.session_state.get("data.source", "your logs"), callback=tick)
+    except InputError as exc:
+        st.error(str(exc))
+        return
+    finally:
+        bar.empty()
+    st.session_state["data.backtest"] = {"signature": logs_signature(logs), "result": result}
+
+
+def backtest_section(logs: EventLogs) -> None:
+    from sim.analysis.backtest import DEFAULT_EVERY_DAYS, DEFAULT_HORIZON_DAYS, DEFAULT_WINDOW_DAYS
+
+    st.subheader(BACKTEST_HEADING)
+    try:
+        cuts, possible = compute.backtest_cuts(logs)
+    except InputError as exc:
+        st.info(f"Not enough history to judge dorasim's forecasts on these logs: "
+                f"{str(exc).removeprefix('backtest: ')}. A cut date needs {DEFAULT_WINDOW_DAYS} days of releases "
+                f"before it (to calibrate on) and {DEFAULT_HORIZON_DAYS} days of logs after it (to see what happened).")
+        return
+    which = f"the latest {len(cuts)} of the {possible} your history allows" if possible > len(cuts) else "all of them"
+    st.markdown(f"Go back to a date in your history, calibrate dorasim on the {DEFAULT_WINDOW_DAYS} days before it, "
+                f"and ask when the first *N* changes created from that day on would be live (*N* = the changes "
+                f"created in the next 30 days, and 20); the throughput Monte Carlo resamples the same "
+                f"{DEFAULT_WINDOW_DAYS} days. Both are scored against what your logs show happened.")
+    command = (f"python -m sim backtest --changes changes.csv --deployments deployments.csv --incidents incidents.csv "
+               f"--max-cuts {limits.MAX_BACKTEST_CUTS} --seed {state.run_settings()['seed']}")
+    st.caption(f"{len(cuts)} cut date{'s' if len(cuts) != 1 else ''}, every {DEFAULT_EVERY_DAYS} days ({which}; the "
+               f"hosted app runs at most {limits.MAX_BACKTEST_CUTS}, a few seconds each). On the command line, "
+               f"`{command}` repeats them; without `--max-cuts` it runs every cut.")
+    if st.button("Run the backtest", type="primary", key="data.backtest-run"):
+        _run_backtest(logs, cuts)
+    stored = st.session_state.get("data.backtest")
+    if not stored or stored["signature"] != logs_signature(logs):
+        return
+    show_backtest(stored["result"])
+
+
+def show_backtest(result: dict[str, Any]) -> None:
+    summary, cases = result["summary"], result["cases"]
+    judged = [c for c in cases if "not_judged" not in c]
+    skipped = [c for c in cases if "not_judged" in c]
+    if not judged:
+        reasons = "; ".join(dict.fromkeys(c["not_judged"] for c in skipped)) or "no case"
+        st.warning(f"No forecast could be judged on these logs: {reasons}.")
+        return
+    st.markdown(backtest_verdict(summary))
+    st.dataframe(backtest_table(summary), hide_index=True, width="stretch", key="data.backtest-table")
+    charts.show(charts.backtest_chart(judged))
+    st.caption("CRPS (continuous ranked probability score) is how far, in days, a forecast's whole range was from "
+               "what happened — lower is better; a forecast is trusted when it is low *and* the real date falls "
+               "inside p5–p95 about nine times in ten.")
+    if skipped:
+        reasons = "; ".join(dict.fromkeys(c["not_judged"] for c in skipped))
+        st.caption(f"{len(skipped)} case{'s' if len(skipped) != 1 else ''} could not be judged: {reasons}.")
+
+
 def upload_scenario() -> None:
-    st.subheader("4. Or bring a scenario file")
+    st.subheader("5. Or bring a scenario file")
     st.markdown("A TOML scenario as in `scenarios/` (it may `extends = \"baseline.toml\"`). It is validated like "
                 "the command line validates it.")
     upload = st.file_uploader("scenario.toml", type=["toml"], key="upload.scenario")
@@ -449,8 +602,12 @@ def render() -> None:
     logs = show_score()
     if logs is not None:
         calibrate_section(logs)
+        backtest_section(logs)
     else:
         st.subheader("3. Calibrate a baseline from them")
         st.caption("Once your logs are scored, fit the model to them here and compare or plan from where your team "
                    "really is.")
+        st.subheader(BACKTEST_HEADING)
+        st.caption("Once your logs are scored, see here how well dorasim would have forecast your team's past work, "
+                   "beside the throughput Monte Carlo.")
     upload_scenario()

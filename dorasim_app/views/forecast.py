@@ -17,11 +17,15 @@ import streamlit as st
 
 from dorasim_app import charts, compute, state, tuning
 from dorasim_app.views.compare import report_button
+from sim.analysis.forecast import state_date
+from sim.model.advice import fit_caveat
 from sim.report.specs import SERIES_COLOURS, ship_curve
 
 DEFAULT_CHANGES = 40
 DEFAULT_REPS = 100
 DEFAULT_TARGET_DAYS = 28
+QUANTILES = (5, 10, 50, 85, 95)
+MONTE_CARLO = "throughput Monte Carlo"
 NONE = "(no plan)"
 NONE_LINK = "none"  # the link's word for "no plan"
 
@@ -65,14 +69,16 @@ def _link_inputs(problems: list[str]) -> dict[str, Any]:
     return out
 
 
-def inputs(scenario_start: dt.date) -> dict[str, Any]:
+def inputs(scenario_start: dt.date, logs_end: dt.date | None = None) -> dict[str, Any]:
+    """The piece of work and its dates; a baseline calibrated from logs starts it where the logs end."""
     ss = st.session_state
     if "forecast.changes" not in ss:  # first visit: the link's inputs, else the defaults
         problems: list[str] = []
         linked = _link_inputs(problems)
         for line in problems:
             st.warning(f"Ignored part of the link: {line}")
-        start = linked.get("forecast.start", default_start(scenario_start, dt.datetime.now(dt.UTC).date()))
+        start = linked.get("forecast.start",
+                           logs_end or default_start(scenario_start, dt.datetime.now(dt.UTC).date()))
         ss["forecast.changes"] = linked.get("forecast.changes", DEFAULT_CHANGES)
         ss["forecast.start"] = start
         ss["forecast.target"] = linked.get("forecast.target", start + dt.timedelta(days=DEFAULT_TARGET_DAYS))
@@ -185,7 +191,7 @@ def render() -> None:
     ss = st.session_state
     baseline, scenario = state.baseline_scenario(), state.tuned_scenario()
     st.markdown("##### When will it ship, and how sure are we?")
-    choice = inputs(scenario.start)
+    choice = inputs(scenario.start, logs_end(baseline))
     start, target = choice["start"], choice["target"]
     if target < start:
         st.error(f"Target date {target:%Y-%m-%d}: before the work starts ({start:%Y-%m-%d}).")
@@ -211,6 +217,9 @@ def render() -> None:
     st.caption(f"The work: the first {choice['changes']} changes created from {start:%a %d %b %Y} on; it ships when "
                f"the last of them is live. {choice['reps']} simulated futures per scenario, seed {seed}, the same "
                f"random numbers for each.")
+    caveat = fit_caveat(baseline)
+    if caveat:
+        st.warning(f"*{base_name}*: {caveat}.", icon=":material/info:")
     result_cards(results, target)
     spreads = {r["scenario"]: r["spread_days"] for r in results if r["spread_days"] is not None}
     if len(spreads) >= 2:
@@ -224,7 +233,103 @@ def render() -> None:
         st.vega_lite_chart(spec, width="stretch", height=300)
     with right:
         charts.show(spread_chart(results))
+    anchor = anchor_section(baseline, results[0], choice, seed)
     tuning.tuning_form()
-    report_button("Download the report (HTML)", forecast_report(results, {label: subject for label, subject, _ in
-                                                                          subjects}),
+    shown = results if anchor is None else [*results, anchor]
+    report_button("Download the report (HTML)", forecast_report(shown, {label: subject for label, subject, _ in
+                                                                        subjects}),
                   f"dorasim-forecast-{start:%Y-%m-%d}.html", "forecast.report")
+
+
+# ---------------------------------------------------------------------------------------------
+# Beside the anchor: the throughput Monte Carlo of the logs the baseline was calibrated from
+
+
+def width_days(result: dict[str, Any]) -> int | None:
+    """Days from the p5 date to the p95 date (None: p95 not within the horizon)."""
+    lo, hi = result.get("days_p5"), result.get("days_p95")
+    return None if lo is None or hi is None else int(hi) - int(lo)
+
+
+def wider_sentence(model: dict[str, Any], anchor: dict[str, Any]) -> str:
+    """Which range of likely dates is wider, the model's or the Monte Carlo's, and why."""
+    model_width, anchor_width = width_days(model), width_days(anchor)
+    if model_width is None and anchor_width is None:
+        return "Neither range closes within the horizon: at the window's pace the work may not ship at all."
+    if anchor_width is None or (model_width is not None and anchor_width > model_width):
+        shown = "more than the horizon" if anchor_width is None else f"{anchor_width} days"
+        return (f"**The Monte Carlo's range is wider** (p5 to p95: {shown} against the model's {model_width}): it "
+                f"knows only how many changes went live on each day of the window, so any run of quiet or busy "
+                f"days is a possible future; the model also knows how this team releases and what was waiting when "
+                f"the logs end.")
+    if model_width is None or model_width > anchor_width:
+        shown = "more than the horizon" if model_width is None else f"{model_width} days"
+        return (f"**The model's range is wider** (p5 to p95: {shown} against the Monte Carlo's {anchor_width}): "
+                f"each of its futures draws its own team and release pace from what calibration left uncertain "
+                f"(thin data widen it), and a release can hold the work back; the Monte Carlo assumes the window's "
+                f"days simply repeat.")
+    return (f"**Both ranges are as wide** (p5 to p95: {model_width} days), but they need not sit on the same days: "
+            f"the model's p50 is {model['days_p50']} days after the start, the Monte Carlo's {anchor['days_p50']} — the "
+            f"model waits for this team's releases, the Monte Carlo spreads the window's output over every day.")
+
+
+def quantile_table(results: list[dict[str, Any]], target: dt.date) -> pd.DataFrame:
+    rows = []
+    for result in results:
+        row: dict[str, Any] = {"forecast": result["scenario"]}
+        for q in QUANTILES:
+            day, days = result[f"p{q}"], result[f"days_p{q}"]
+            row[f"p{q}"] = "—" if day is None else f"{dt.date.fromisoformat(day):%d %b %Y} ({days} d)"
+        chance = result.get("probability_by_target")
+        row[f"live by {target:%d %b}"] = "—" if chance is None else f"{chance:.0%}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def logs_end(baseline: Any) -> dt.date | None:
+    """The day the logs behind a calibrated baseline end (its recorded state's day, else its window's end)."""
+    recorded = state_date(baseline)
+    if recorded is not None:
+        return recorded
+    source = state.calibration_logs(st.session_state["choice.baseline"])
+    return None if source is None else dt.date.fromisoformat(source["window"][1])
+
+
+def _start_where_logs_end(day: dt.date) -> None:
+    st.session_state["forecast.start"] = day
+    st.session_state["forecast.target"] = day + dt.timedelta(days=DEFAULT_TARGET_DAYS)
+
+
+def anchor_section(baseline: Any, model: dict[str, Any], choice: dict[str, Any], seed: int) -> dict[str, Any] | None:
+    """The baseline's forecast beside the throughput Monte Carlo of the logs it was calibrated from (returned,
+    for the report; None without logs)."""
+    ss = st.session_state
+    source = state.calibration_logs(ss["choice.baseline"])
+    if source is None:
+        st.caption("Beside the throughput Monte Carlo (resampling a team's own days of released changes, the anchor "
+                   "a forecast is judged by): it needs a team's logs — calibrate a baseline from them in *Your "
+                   "data* and use it here.")
+        return None
+    start, target = choice["start"], choice["target"]
+    anchor = compute.throughput(source["logs"], choice["changes"], start, source["window"], seed, target)
+    st.markdown(f"##### {model['scenario']} beside the throughput Monte Carlo")
+    window = anchor["window"]
+    st.caption(f"The Monte Carlo draws each future day from the {window['days']} days your baseline was calibrated "
+               f"on ({window['start']} to {window['end']}, end exclusive: {anchor['released_changes_in_window']} "
+               f"changes went live on {anchor['release_days_in_window']} of them), {anchor['reps']} futures, "
+               f"seed {seed}; the work ships on the day the drawn days add up to {choice['changes']} changes.")
+    if anchor.get("not_judged"):
+        st.info(f"The throughput Monte Carlo has nothing to resample: {anchor['not_judged'].split(': ')[0]}.")
+        return None
+    end = logs_end(baseline)
+    if end is not None and start != end:
+        st.button(f"Start the work on {end:%a %d %b %Y}, where your logs end", on_click=_start_where_logs_end,
+                  args=(end,), key="forecast.from-logs-end",
+                  help="The model starts from the state the logs end in (changes waiting, the last release) only on "
+                       "that day; from another day it starts from a warmed-up team.")
+    both = [model, anchor]
+    st.dataframe(quantile_table(both, target), hide_index=True, width="stretch", key="forecast.anchor-table")
+    st.markdown(wider_sentence(model, anchor))
+    spec = ship_curve({r["scenario"]: r["curve"] for r in both}, target.isoformat(), width="container")
+    st.vega_lite_chart(charts.with_monte_carlo_colour(spec, anchor["scenario"]), width="stretch", height=280)
+    return anchor

@@ -62,6 +62,7 @@ def render() -> None:
     ss = st.session_state
     view = ss.get("results_view", state.DEFAULT_VIEW)
     carried = "the work, its dates and the plan" if view == "forecast" else "the run settings"
+    st.header("Share")
     st.caption(f"The link opens the results you last looked at, with both scenarios, {carried} and every value you "
                f"tuned.")
     custom = [ss[f"choice.{r}"] for r in ("baseline", "scenario") if ss[f"choice.{r}"].startswith(state.CUSTOM_MARK)]

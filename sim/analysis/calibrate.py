@@ -48,6 +48,7 @@ from sim.analysis.calibrate_search import (
     fit_by_simulation,
     scaled_error,
 )
+from sim.analysis.ci_facts import add_ci_facts
 from sim.analysis.log_facts import Estimate, LogFacts, read_facts
 from sim.analysis.parallel import run_tasks
 from sim.analysis.release_gaps import IRREGULAR_MAX_BRANCH_DAYS
@@ -238,12 +239,13 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
 def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFAULT_REPS, seed: int | None = None,
               workers: int | None = None, callback: Callable[[int, int], Any] | None = None,
               check_reps: int = CHECK_REPS, benchmark: str = "2023",
-              window: tuple[dt.date, dt.date] | None = None) -> CalibrationResult:
+              window: tuple[dt.date, dt.date] | None = None, ci_runs: pd.DataFrame | None = None) -> CalibrationResult:
     """Fit a scenario to a team's logs; see the module docstring.
 
     ``reps`` replications per evaluation while fitting, ``check_reps`` for the final comparison;
     ``callback(done, total)`` reports progress in replications simulated. ``window`` (start, end
-    exclusive, UTC days) sets the window instead of inferring it from the logs.
+    exclusive, UTC days) sets the window instead of inferring it from the logs. ``ci_runs`` (the table of
+    ``ci_runs.csv``, :func:`sim.analysis.ci_facts.read_ci_runs`) adds the CI parameters its runs show.
     """
     benchmark = check_benchmark(benchmark)
     if reps < 1 or check_reps < 1:
@@ -254,6 +256,8 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
     if window is not None:
         window = check_window(logs, window)
     facts = read_facts(logs, base, window)
+    if ci_runs is not None:
+        add_ci_facts(facts, ci_runs)
     warnings.extend(facts.warnings)
     seed = base.seed if seed is None else seed
     estimated = {key: est.value for key, est in facts.estimates.items()}

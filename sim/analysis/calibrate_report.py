@@ -37,7 +37,9 @@ def origins_of(facts: LogFacts, params: list[FitParameter]) -> dict[str, dict]:
         if key in fitted:
             origins[key] = {"origin": "fitted", "note": FIT_NOTES[key]}
         elif key in facts.estimates:
-            origins[key] = {"origin": "estimated", "note": facts.estimates[key].note}
+            estimate = facts.estimates[key]
+            origins[key] = {"origin": "estimated", "note": estimate.note,
+                            **({"from": estimate.source} if estimate.source else {})}
         else:
             origins[key] = {"origin": "default",
                             "note": f"the logs cannot show it; the base scenario's value ({parameter_info(key)['source']})"}
@@ -49,7 +51,8 @@ def scenario_text(scenario: Scenario, origins: dict[str, dict], facts: LogFacts)
     for key, origin in origins.items():
         unit = parameter_info(key)["unit"]
         label = {"estimated": "estimated from the logs", "fitted": "fitted", "default": "left at default"}
-        comments[key] = f"{unit}; {label[origin['origin']]}: {origin['note']}"
+        said = f"estimated from {origin['from']}" if "from" in origin else label[origin["origin"]]
+        comments[key] = f"{unit}; {said}: {origin['note']}"
     comments["start"] = "the Monday on or before the first day the logs cover completely"
     comments["days"] = f"the logs' window: {facts.start.date()} to {facts.end.date()} (end exclusive)"
     header = ["# Calibrated by `dorasim calibrate` from a team's change, deployment and incident logs.",

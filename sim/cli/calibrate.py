@@ -13,6 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from sim.analysis.calibrate import CHECK_REPS, DEFAULT_REPS, METRICS, calibrate, default_base_path
+from sim.analysis.calibrate_org import calibrate_org, team_names
+from sim.analysis.ci_facts import default_ci_path, read_ci_runs
 from sim.analysis.forecast import parse_date
 from sim.analysis.parallel import show_progress
 from sim.cli.common import (
@@ -41,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="deployments.csv: deploy_id, time_created, change_ids [, unplanned]")
     parser.add_argument("--incidents", required=True, metavar="I.csv",
                         help="incidents.csv: incident_id, time_created, time_resolved, deploy_id")
+    parser.add_argument("--ci-runs", metavar="FILE.csv", default=None,
+                        help="CI runs (ci_runs.csv: run_id, commit, time_queued, time_started, time_finished, "
+                             "conclusion, attempt): suite duration and spread, flaky rate and runners are read from "
+                             "them (default: ci_runs.csv beside changes.csv when there is one)")
+    parser.add_argument("--no-ci-runs", action="store_true",
+                        help="leave the CI parameters at the base's values even when ci_runs.csv is beside the logs")
     parser.add_argument("--out", required=True, metavar="NEW.toml", help="where to write the calibrated scenario")
     parser.add_argument("--base", metavar="SCENARIO.toml",
                         help="scenario whose values stand where the logs cannot tell (default scenarios/baseline.toml)")
@@ -110,21 +118,73 @@ def run(args: argparse.Namespace) -> int:
     with status("reading the logs") as step:
         logs = read_logs(args.changes, args.deployments, args.incidents, progress=step)
     window, window_source = chosen_window(args)
+    if args.no_ci_runs and args.ci_runs is not None:
+        raise InputError("--ci-runs and --no-ci-runs: give one or the other")
+    ci_path = None if args.no_ci_runs else args.ci_runs if args.ci_runs is not None else default_ci_path(args.changes)
+    ci_runs = read_ci_runs(ci_path) if ci_path is not None else None
+    if len(team_names(logs)) > 1:
+        return _run_organisation(args, out, base, logs, window, window_source, ci_path, ci_runs)
     bar = _ProgressBar() if show_progress(None) else None
     try:
         result = calibrate(logs, base=base, reps=args.reps, check_reps=args.check_reps, seed=args.seed,
                            workers=args.workers, benchmark=args.benchmark, window=window,
-                           callback=bar.update if bar else None)
+                           callback=bar.update if bar else None, ci_runs=ci_runs)
     finally:
         if bar is not None:
             bar.close()
     result.report["window"]["source"] = window_source
+    result.report["ci_runs"] = str(ci_path) if ci_path is not None else None
     write_text(out, result.toml, name=f"--out {args.out}")
     if args.json:
         print_json(result.report)
         return 0
     Console(soft_wrap=False, markup=False, emoji=False).print(report_view(result.report, out))
     return 0
+
+
+def _run_organisation(args: argparse.Namespace, out: Path, base: Any, logs: Any, window: Any, window_source: str,
+                      ci_path: Path | str | None, ci_runs: Any) -> int:
+    """Logs of several teams: every team calibrated, written as one organisation (sim.analysis.calibrate_org)."""
+    bar = _ProgressBar() if show_progress(None) else None
+    try:
+        result = calibrate_org(logs, base=base, reps=args.reps, check_reps=args.check_reps, seed=args.seed,
+                               workers=args.workers, benchmark=args.benchmark, window=window,
+                               callback=bar.update if bar else None, ci_runs=ci_runs)
+    finally:
+        if bar is not None:
+            bar.close()
+    result.report["window"]["source"] = window_source
+    result.report["ci_runs"] = str(ci_path) if ci_path is not None else None
+    write_text(out, result.toml, name=f"--out {args.out}")
+    if args.json:
+        print_json(result.report)
+        return 0
+    Console(soft_wrap=False, markup=False, emoji=False).print(organisation_view(result.report, out))
+    return 0
+
+
+def organisation_view(report: dict[str, Any], out: Path | None = None) -> Group:
+    """An organisation's calibration: each team's observed metrics beside its simulated p50 in the organisation."""
+    window = report["window"]
+    table = Table(title=f"Organisation calibration: each team observed vs simulated p50 in the organisation "
+                        f"({window['start']} to {window['end']}, {report['reps']} replications)", title_justify="left")
+    for column, justify in (("team", "left"), ("engineers (logs → model)", "right"),
+                            *((BY_KEY[key].label, "right") for key in METRICS)):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    rows = [(str(t["team"]) if str(t["team"]) == str(t["number"]) else f"{t['number']} {t['team']}", f"{t['engineers_observed']} → {t['engineers_in_model']}", t["metrics"])
+            for t in report["teams"]]
+    rows.append(("organisation", "", report["metrics"]))
+    for name, people, metrics in rows:
+        cells = [Text(f"{format_metric(key, metrics[key]['observed'])} / {format_metric(key, metrics[key]['simulated_p50'])}",
+                      style="" if metrics[key]["within_bar"] is not False else "red") for key in METRICS]
+        table.add_row(name, people, *cells)
+    parts: list[Any] = [table, "Cells: observed / simulated p50 (red: outside the calibration bar)."]
+    parts += [Text(f"missing: {note}", style="yellow") for note in report["missing"]]
+    parts += [Text(f"warning: {note}", style="yellow") for note in report["warnings"]]
+    if out is not None:
+        parts.append(f"Wrote {out}: each team's own values are a day-0 phase; run it with `plan` or `forecast`, or "
+                     f"extend it with a plan of your own.")
+    return Group(*parts)
 
 
 def report_view(report: dict[str, Any], out: Path | None = None) -> Group:

@@ -31,7 +31,7 @@ from sim.errors import InputError
 from sim.metrics.logs import read_logs
 from sim.model.advice import fit_caveat
 from sim.model.catalog import locate, shipped
-from sim.model.scenario import Scenario, load_scenario, parse_override
+from sim.model.scenario import Scenario, load_scenario, parse_override, resolve_extends
 
 HELP = ("forecast when a piece of work (N changes from a start date) is live: p5–p95 dates, odds of a target, "
         "beside the throughput Monte Carlo on request")
@@ -68,8 +68,12 @@ def _is_plan(text: str) -> tuple[bool, Path]:
         return True, locate(text, "plan")
     path = locate(text, "scenario")
     try:
-        return "phase" in tomllib.loads(path.read_text(encoding="utf-8")), path
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        if "phase" in data or "reps" in data:
+            return True, path
+        # a file that extends a plan (a calibrated organisation's day-0 team phases) is a plan too
+        return "phase" in resolve_extends(data, path.resolve(), source=str(path)), path
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, InputError):
         return False, path  # the scenario loader reports it in one line
 
 

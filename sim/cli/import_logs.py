@@ -1,7 +1,9 @@
 """``python -m sim import git|github|gitlab``: a team's real history as event logs (docs/import.md).
 
 Writes ``changes.csv``, ``deployments.csv`` and ``incidents.csv`` (the contract of docs/logs.md)
-and ``import_report.json`` (what was read, what was skipped and why) into ``--out``.
+and ``import_report.json`` (what was read, what was skipped and why) into ``--out``. Several git
+repositories, or several GitHub/GitLab projects (``--from``/``--repo`` repeated), are the teams of one
+organisation (:mod:`sim.importers.teams`): one pooled set of logs and one report.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +47,14 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def _add_forge(parser: argparse.ArgumentParser, default_url: str, what: str) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--from", dest="from_dir", metavar="DIR",
-                       help=f"a folder (or .zip) of saved {what} API responses")
-    where.add_argument("--repo", metavar="OWNER/NAME", help=f"fetch live from the {what} API")
+    where.add_argument("--from", dest="from_dir", action="append", metavar="DIR",
+                       help=f"a folder (or .zip) of saved {what} API responses (repeatable: one a project, with "
+                            f"--team-per-repo or --team per project)")
+    where.add_argument("--repo", action="append", metavar="OWNER/NAME",
+                       help=f"fetch live from the {what} API (repeatable: one a project, with --team-per-repo or "
+                            f"--team per project)")
+    _add_teams(parser, "the team of each project (--from or --repo), in order",
+               "each project is a team named after its NAME (of OWNER/NAME) or its folder (--from)")
     parser.add_argument("--token-env", metavar="VAR", help="environment variable holding the API token (live mode)")
     parser.add_argument("--api-url", default=default_url, help=f"API base URL (default {default_url})")
     parser.add_argument("--environment", default="production", help="the production environment's name")
@@ -69,6 +77,14 @@ def _add_forge(parser: argparse.ArgumentParser, default_url: str, what: str) -> 
     parser.add_argument("--deadline", type=_positive(float, "--deadline"), default=live.deadline, metavar="SECONDS",
                         help=f"longest time a live import may take in all (default {live.deadline:g})")
     _add_common(parser)
+
+
+def _add_teams(parser: argparse.ArgumentParser, team: str, per_repo: str) -> None:
+    teams = parser.add_mutually_exclusive_group()
+    teams.add_argument("--team", action="append", metavar="NAME",
+                       help=f"{team} (repeatable); writes a team column, ids become TEAM:id")
+    teams.add_argument("--team-per-repo", action="store_true",
+                       help=f"{per_repo}; writes a team column, ids become TEAM:id")
 
 
 def _positive(kind: Any, flag: str) -> Any:
@@ -103,11 +119,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                      "everything and score a window with score --start/--end")
     git.add_argument("--until", metavar="DATE", help="keep deployments created before DATE (UTC)")
     git.add_argument("--reverts", action="store_true", help="a revert opens an incident on the deployment it reverts")
-    teams = git.add_mutually_exclusive_group()
-    teams.add_argument("--team", action="append", metavar="NAME",
-                       help="the team of each REPO, in order (repeatable); writes a team column, ids become TEAM:id")
-    teams.add_argument("--team-per-repo", action="store_true",
-                       help="each REPO is a team named after its folder; writes a team column, ids become TEAM:id")
+    _add_teams(git, "the team of each REPO, in order", "each REPO is a team named after its folder")
     _add_common(git)
     from sim.importers.github import API_URL as GITHUB_URL
     from sim.importers.gitlab import API_URL as GITLAB_URL
@@ -135,9 +147,18 @@ def _out_dir(out: str) -> Path:
     return path
 
 
-def _run_git(args: argparse.Namespace) -> tuple[EventLogs, ImportReport]:
-    import sys
+@dataclass
+class _Imported:
+    """What a source gave: the logs, the report, the API responses to save once all is read (folder → files),
+    and the team of each CI run the sources held (by run id)."""
 
+    logs: EventLogs
+    report: ImportReport
+    raw: dict[Path, dict[str, bytes]] = field(default_factory=dict)
+    ci_teams: dict[str, str] = field(default_factory=dict)
+
+
+def _run_git(args: argparse.Namespace) -> _Imported:
     from sim.importers.git import import_repositories
 
     since = parse_instant(args.since, "--since") if args.since else None
@@ -146,20 +167,26 @@ def _run_git(args: argparse.Namespace) -> tuple[EventLogs, ImportReport]:
     result = import_repositories(args.repo, teams=args.team, team_per_repo=args.team_per_repo, tags=args.tags,
                                  exclude=args.exclude, branch=args.branch, since=since, until=until,
                                  reverts=args.reverts)
-    logs, report = result.logs, result.report
-    if records:
-        report.settings["incidents"] = f"{args.incidents} ({args.incident_format})"
-        rows = link_incidents(records, logs.deployments, report)
-        frame = logs.incidents
-        extra = make_logs(logs.changes.iloc[:0], logs.deployments.iloc[:0], rows).incidents
-        if "team" in logs.deployments.columns:  # an incident belongs to the team of the deployment it names
-            teams = dict(zip(logs.deployments["deploy_id"], logs.deployments["team"], strict=True))
-            extra["team"] = extra["deploy_id"].map(teams).fillna("")
-        merged = extra if frame.empty else _concat(frame, extra)
-        logs = EventLogs(logs.changes, logs.deployments, merged)
+    logs = _add_incidents(result.logs, records, args, result.report)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    return logs, report
+    return _Imported(logs, result.report)
+
+
+def _add_incidents(logs: EventLogs, records: list[IncidentRecord], args: argparse.Namespace,
+                   report: ImportReport) -> EventLogs:
+    """The incident export's records linked to the imported deployments (and to their teams)."""
+    if not records:
+        return logs
+    report.settings["incidents"] = f"{args.incidents} ({args.incident_format})"
+    rows = link_incidents(records, logs.deployments, report)
+    frame = logs.incidents
+    extra = make_logs(logs.changes.iloc[:0], logs.deployments.iloc[:0], rows).incidents
+    if "team" in logs.deployments.columns:  # an incident belongs to the team of the deployment it names
+        teams = dict(zip(logs.deployments["deploy_id"], logs.deployments["team"], strict=True))
+        extra["team"] = extra["deploy_id"].map(teams).fillna("")
+    merged = extra if frame.empty else _concat(frame, extra)
+    return EventLogs(logs.changes, logs.deployments, merged)
 
 
 def _concat(first: Any, second: Any) -> Any:
@@ -168,10 +195,10 @@ def _concat(first: Any, second: Any) -> Any:
     return pd.concat([first, second], ignore_index=True)
 
 
-def _source(args: argparse.Namespace, markers: tuple[str, ...]) -> Source:
-    path = Path(args.from_dir)
+def _source(from_dir: str, markers: tuple[str, ...]) -> Source:
+    path = Path(from_dir)
     if path.exists() and not path.is_dir():
-        return zip_source(read_file_bytes(path), args.from_dir, markers)
+        return zip_source(read_file_bytes(path), from_dir, markers)
     return FolderSource(path)
 
 
@@ -191,38 +218,118 @@ def _limits(args: argparse.Namespace) -> Limits:
                   deadline=args.deadline, max_wait=args.max_wait)
 
 
-def _run_forge(args: argparse.Namespace) -> tuple[EventLogs, ImportReport]:
+def _run_forge(args: argparse.Namespace) -> _Imported:
+    """One project as today, or several as the teams of one organisation (sim/importers/teams.py)."""
+    from sim.importers.teams import team_names
+
+    sources: list[str] = args.from_dir or args.repo
+    names = team_names(sources, args.team, args.team_per_repo,
+                       default_name=_folder_name if args.from_dir else _project_name,
+                       what="folder name" if args.from_dir else "project name", noun="project", nouns="projects")
+    if names == [None]:
+        return _run_one_forge(args, sources[0])
+    return _run_forge_org(args, sources, [n for n in names if n is not None])
+
+
+def _project_name(repo: str) -> str:
+    """The team ``--team-per-repo`` names after a live project: NAME of OWNER/NAME (or of GROUP/…/NAME, or the
+    numeric project id)."""
+    return repo.rpartition("/")[2]
+
+
+def _folder_name(from_dir: str) -> str:
+    """The team ``--team-per-repo`` names after a saved project: its folder's name (a ``.zip``'s without it)."""
+    path = Path(from_dir).resolve()
+    return path.stem if path.suffix.lower() == ".zip" else path.name
+
+
+def _forge(args: argparse.Namespace) -> Any:
     from sim.importers import github, gitlab
+
+    return github if args.source == "github" else gitlab
+
+
+def _check_live(args: argparse.Namespace, module: Any) -> str:
+    """The token of a live import, after the API URL and every project name are checked."""
     from sim.importers.http import token_from_env
 
-    module: Any = github if args.source == "github" else gitlab
-    records = _incident_records(args)
-    report = ImportReport(args.source)
     if args.from_dir:
         if args.token_env:
             raise InputError("--token-env is for live mode (--repo); --from reads saved files")
-        source: Source = _source(args, module.MARKERS)
+        return ""
+    check_api_url(args.api_url)
+    for repo in args.repo:
+        module.check_repo(repo) if args.source == "github" else module.check_project(repo)
+    return token_from_env(args.token_env)
+
+
+def _fetch(args: argparse.Namespace, module: Any, repo: str, token: str) -> Source:
+    fetch = module.fetch_github if args.source == "github" else module.fetch_gitlab
+    return fetch(repo, token, api_url=args.api_url, environment=args.environment, label=args.incident_label,
+                 deployments_from=args.deployments_from, limits=_limits(args), ci=args.ci)
+
+
+def _read(args: argparse.Namespace, module: Any, source: Source, records: list[IncidentRecord],
+          report: ImportReport) -> EventLogs:
+    run = module.import_github if args.source == "github" else module.import_gitlab
+    logs, _ = run(source, environment=args.environment, label=args.incident_label, extra_incidents=records,
+                  deployments_from=args.deployments_from, report=report)
+    report.ci_runs = read_forge_ci(args.source, source, report)
+    return logs
+
+
+def _run_one_forge(args: argparse.Namespace, where: str) -> _Imported:
+    module = _forge(args)
+    records = _incident_records(args)
+    report = ImportReport(args.source)
+    token = _check_live(args, module)
+    if args.from_dir:
+        source = _source(where, module.MARKERS)
     else:
-        check_api_url(args.api_url)
-        module.check_repo(args.repo) if args.source == "github" else module.check_project(args.repo)
-        token = token_from_env(args.token_env)
-        fetch = github.fetch_github if args.source == "github" else gitlab.fetch_gitlab
-        fetched = fetch(args.repo, token, api_url=args.api_url, environment=args.environment,
-                        label=args.incident_label, deployments_from=args.deployments_from, limits=_limits(args),
-                        ci=args.ci)
+        fetched: Any = _fetch(args, module, where, token)
         raw = _out_dir(args.out) / "raw" / args.source
         _save_raw(fetched.files, raw)
         report.note(f"the API responses are saved in {raw}; re-read them with --from {raw}")
         source = fetched
-    run = github.import_github if args.source == "github" else gitlab.import_gitlab
-    result = run(source, environment=args.environment, label=args.incident_label, extra_incidents=records,
-                 deployments_from=args.deployments_from, report=report)
-    report.ci_runs = read_forge_ci(args.source, source, report)
-    return result
+    return _Imported(_read(args, module, source, records, report), report)
 
 
-def _ci_runs(args: argparse.Namespace, report: ImportReport) -> bytes | None:
-    """``ci_runs.csv`` from the forge's saved runs and/or ``--ci-runs FILE.csv`` (None when neither)."""
+def _run_forge_org(args: argparse.Namespace, sources: list[str], names: list[str]) -> _Imported:
+    """Each project read as one team; logs pooled, one report, the API responses saved apart per project."""
+    from sim.importers.teams import label_logs, merge_report, pool_logs
+
+    module = _forge(args)
+    records = _incident_records(args)
+    token = _check_live(args, module)
+    report = ImportReport(args.source, settings={"environment": args.environment, "incident_label": args.incident_label,
+                                                 "deployments_from": args.deployments_from})
+    parts, raw, ci_runs, ci_teams = [], {}, [], {}
+    for where, team in zip(sources, names, strict=True):
+        part = ImportReport(args.source)
+        if args.from_dir:
+            source = _source(where, module.MARKERS)
+        else:
+            fetched: Any = _fetch(args, module, where, token)
+            folder = _out_dir(args.out) / "raw" / args.source / team
+            raw[folder] = fetched.files
+            part.note(f"the API responses are saved in {folder}; re-read them with --from {folder}")
+            source = fetched
+        parts.append(label_logs(_read(args, module, source, [], part), team))
+        for ci_run in part.ci_runs or []:
+            ci_runs.append(replace(ci_run, run_id=f"{team}:{ci_run.run_id}"))
+            ci_teams[ci_runs[-1].run_id] = team
+        merge_report(report, part, team, {"from" if args.from_dir else "repository": where})
+    report.ci_runs = ci_runs or None
+    logs = _add_incidents(pool_logs(parts), records, args, report)
+    return _Imported(logs, report, raw, ci_teams)
+
+
+def _ci_runs(args: argparse.Namespace, imported: _Imported) -> bytes | None:
+    """``ci_runs.csv`` from the forge's saved runs and/or ``--ci-runs FILE.csv`` (None when neither). When the
+    logs have teams, a ``team`` column: a project's runs are its team's, a CSV row its commit's team."""
+    from sim.importers.teams import commit_teams
+
+    report = imported.report
     runs: list[CiRun] = list(report.ci_runs or [])
     if args.ci_runs is not None:
         runs += read_ci_csv(read_file_bytes(args.ci_runs), args.ci_runs, parse_ci_map(args.ci_map))
@@ -231,14 +338,22 @@ def _ci_runs(args: argparse.Namespace, report: ImportReport) -> bytes | None:
     if not runs and args.ci_runs is None:
         return None
     report.written["ci_runs"] = len(runs)
-    return ci_csv_bytes(ci_frame(runs))
+    frame = ci_frame(runs)
+    if "team" in imported.logs.changes.columns:
+        by_commit = commit_teams(imported.logs)
+        frame["team"] = [imported.ci_teams.get(run_id) or by_commit.get(str(commit).lower(), "")
+                         for run_id, commit in zip(frame["run_id"], frame["commit"], strict=True)]
+    return ci_csv_bytes(frame)
 
 
 def run(args: argparse.Namespace) -> int:
     out = _out_dir(args.out)
-    logs, report = _run_git(args) if args.source == "git" else _run_forge(args)
+    imported = _run_git(args) if args.source == "git" else _run_forge(args)
+    logs, report = imported.logs, imported.report
     check_logs(logs)  # an import never writes logs that score would refuse
-    ci = _ci_runs(args, report)
+    ci = _ci_runs(args, imported)
+    for folder, files in imported.raw.items():  # several projects: saved once every one was read
+        _save_raw(files, folder)
     write_logs(logs, out)
     if ci is not None:
         write_bytes(out / CI_FILE, ci)

@@ -31,7 +31,6 @@ pools several repositories as the teams of one organisation.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -66,11 +65,10 @@ from sim.importers.gitrefs import (
     time_tags,
 )
 from sim.importers.report import ImportReport
+from sim.importers.teams import add_team, pool_logs, team_label, team_names
 from sim.metrics.logs import EventLogs, make_logs
 
 __all__ = ["DEFAULT_TAG_GLOBS", "GitImport", "import_git", "import_repositories"]
-
-TEAM_PATTERN = re.compile(r"[^\s:]{1,64}")
 
 
 @dataclass
@@ -147,9 +145,7 @@ def import_git(
     else:
         report.settings.setdefault("repositories", []).append(settings)
 
-    def label(identifier: str) -> str:
-        return identifier if team is None else f"{team}:{identifier}"
-
+    label = team_label(team)
     with Git(repo) as git:
         check_repository(git)
         refs = _Refs.read(git, branch, globs, exclude, versions_only=not tags, report=report, label=label)
@@ -188,52 +184,23 @@ def _logs(change_rows: list[dict[str, Any]], deploy_rows: list[dict[str, Any]], 
           team: str | None) -> EventLogs:
     frames = [pd.DataFrame(rows, columns=columns) for rows, columns in
               ((change_rows, CHANGE_COLUMNS), (deploy_rows, DEPLOY_COLUMNS), (incident_rows, INCIDENT_COLUMNS))]
-    if team is not None:
-        for frame in frames:
-            frame["team"] = team
+    add_team(frames, team)
     changes = frames[0].sort_values(["time_created", "change_id"], kind="stable")
     return make_logs(changes, frames[1], frames[2])
 
 
 # ---------------------------------------------------------------------------------------------
-# Several repositories, one organisation
+# Several repositories, one organisation (the rules: sim.importers.teams)
 
 
-def check_team(name: str, where: str) -> str:
-    if not TEAM_PATTERN.fullmatch(name) or not name.isprintable():
-        raise InputError(f"{where} {name!r}: a team name is 1 to 64 printable characters without spaces or ':'")
-    return name
-
-
-def team_names(repos: Sequence[str], teams: Sequence[str] | None, per_repo: bool) -> list[str | None]:
-    """The team of each repository: ``--team`` per repository, its folder name, or none for one repository."""
-    if teams and per_repo:
-        raise InputError("--team and --team-per-repo: choose one way to name the teams")
-    if teams:
-        if len(teams) != len(repos):
-            raise InputError(f"--team: give one per repository ({len(teams)} teams for {len(repos)} repositories)")
-        names = [check_team(t, "--team") for t in teams]
-    elif per_repo:
-        names = [check_team(Path(r).resolve().name.removesuffix(".git") or str(r), "--team-per-repo: folder name")
-                 for r in repos]
-    elif len(repos) > 1:
-        raise InputError(f"{len(repos)} repositories: name their teams with --team-per-repo or --team NAME per "
-                         f"repository (ids are written TEAM:id so they stay unique)")
-    else:
-        return [None]
-    seen: dict[str, str] = {}
-    for repo, name in zip(repos, names, strict=True):
-        if name in seen:
-            raise InputError(f"{seen[name]} and {repo} would both be team {name!r}: name the teams with --team NAME "
-                             f"per repository")
-        seen[name] = repo
-    return list(names)
+def _folder_name(repo: str) -> str:
+    return Path(repo).resolve().name.removesuffix(".git") or str(repo)
 
 
 def import_repositories(repos: Sequence[str], *, teams: Sequence[str] | None = None, team_per_repo: bool = False,
                         **options: Any) -> GitImport:
     """One repository, or several as the teams of one organisation (one report, logs pooled)."""
-    names = team_names(repos, teams, team_per_repo)
+    names = team_names(repos, teams, team_per_repo, default_name=_folder_name)
     if names == [None]:
         return import_git(repos[0], **options)
     report = ImportReport("git", settings={"since": options.get("since"), "until": options.get("until"),
@@ -242,9 +209,6 @@ def import_repositories(repos: Sequence[str], *, teams: Sequence[str] | None = N
         value = report.settings[key]
         report.settings[key] = value.isoformat() if value is not None else None
     parts = [import_git(repo, team=name, report=report, **options) for repo, name in zip(repos, names, strict=True)]
-    frames = {kind: pd.concat([p.logs.frames()[kind] for p in parts], ignore_index=True)
-              for kind in ("changes", "deployments", "incidents")}
-    frames["changes"] = frames["changes"].sort_values(["time_created", "change_id"], kind="stable")
-    logs = make_logs(frames["changes"], frames["deployments"], frames["incidents"])
+    logs = pool_logs([p.logs for p in parts])
     warnings = list(dict.fromkeys(w for p in parts for w in p.warnings))
     return GitImport(logs, report, warnings)

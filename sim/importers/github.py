@@ -38,16 +38,9 @@ from sim.importers.files import (
     sha_value,
     text_value,
 )
-from sim.importers.forge import (
-    Fetch,
-    Forge,
-    ForgeDeployment,
-    choose_deployments,
-    fetch_deployments,
-    memory,
-    read_forge,
-    unique,
-)
+from sim.importers.forge import Forge, ForgeDeployment, unique
+from sim.importers.forge_fetch import Fetch, fetch_deployments, memory
+from sim.importers.forge_read import choose_deployments, read_forge
 from sim.importers.http import Client, Limits
 from sim.importers.incidents import IncidentRecord
 from sim.importers.report import ImportReport

@@ -68,17 +68,27 @@ class DeliveryModel:
         self.window_end = self.total_days * 24.0
         self.env = Environment()
         params = Schedule(scenario, phases, origin_offset_hours=self.window_start)
+        self.flow = FlowState(
+            env=self.env,
+            params=params,
+            calendar=self._calendar(params, streams),
+            streams=streams, teams=scenario.org.teams, fast_paths=fast_paths,
+            ci_waits=array("d") if record_ci_waits else None)
+        self._wire_stages(streams)
+
+    def _calendar(self, params: Schedule, streams: dict[str, Stream]) -> Calendar:
+        """Working hours and release windows of the run, with drawn windows when a cadence needs them."""
+        scenario = self.scenario
         calendar = Calendar(self.origin, self.total_days, scenario.team.working_hours_per_day,
                             scenario.release.window_hours)
         if uses_irregular(scenario) or "release.cadence" in params.dynamic:  # drawn release windows
             calendar.irregular_opens = irregular_opens(scenario, streams["release_gaps"].generator,
                                                        (self.total_days + 40) * 24.0, self.window_start)
-        self.flow = FlowState(
-            env=self.env,
-            params=params,
-            calendar=calendar,
-            streams=streams, teams=scenario.org.teams, fast_paths=fast_paths,
-            ci_waits=array("d") if record_ci_waits else None)
+        return calendar
+
+    def _wire_stages(self, streams: dict[str, Stream]) -> None:
+        """Build the stages of the flow, each given the ones it hands work to."""
+        scenario = self.scenario
         self.work = WorkStage(self.flow, self.total_days)
         self.work.month_factors = output_month_factors(scenario, streams["parameters"].generator, self.total_days)
         self.branches = BranchStage(self.flow)

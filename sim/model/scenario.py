@@ -280,6 +280,8 @@ def _describe_error(err: ErrorDetails, source: str) -> str:
     kind = err["type"]
     value = err.get("input")
     if kind == "extra_forbidden":
+        if loc == ["phase"]:  # e.g. a calibrated organisation, whose teams' own values are day-0 phases
+            return f"{source}: is a plan (it has [[phase]] tables): run it with `plan` or `forecast`"
         if len(loc) == 1:
             choices = [*IDENTITY_KEYS, *SECTIONS]
         else:

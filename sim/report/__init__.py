@@ -13,7 +13,9 @@ from pathlib import Path
 from sim.errors import InputError
 from sim.files import check_writable, write_text
 from sim.report.backtest import backtest_report
-from sim.report.html import compare_report, forecast_report, plan_report
+from sim.report.compare import compare_report
+from sim.report.forecast import forecast_report
+from sim.report.plan import plan_report
 
 __all__ = ["backtest_report", "charts_note", "check_report_path", "compare_report", "forecast_report", "plan_report", "write_report"]
 

@@ -229,8 +229,8 @@ def test_an_upload_is_announced_by_the_uploader_and_a_long_history_offers_its_la
     assert_clean(at)
     assert any("their scores are in section 2 just below" in s.value for s in at.success)
     headings = [h.value for h in at.subheader]
-    assert headings[:4] == ["1. Your logs", "2. Their scores", "3. Calibrate a baseline from them",
-                            "4. Or bring a scenario file"]
+    assert headings[:5] == ["1. Your logs", "2. Their scores", "3. Calibrate a baseline from them",
+                            "4. How well dorasim forecasts this team", "5. Or bring a scenario file"]
     # one incident resolved two and a half years later: the card's restore time gets a note
     assert any("rests on 1 resolved incident" in c.value and "the longest took" in c.value for c in at.caption)
     # no command-line options in the app's warnings
@@ -265,6 +265,19 @@ def test_a_bad_upload_shows_the_clis_one_line_error(simulated_csvs, broken, tmp_
     # the app keeps working: the good files score
     upload_logs(at, simulated_csvs)
     assert_clean(at)
+
+
+def test_ci_runs_are_an_optional_fourth_upload_checked_like_the_cli(simulated_csvs):
+    at = upload_logs(open_app(view="data"), simulated_csvs)
+    bad = b"run_id,commit,time_queued\n7,not-a-sha,2026-01-05T10:00:00Z\n"
+    at.file_uploader(key="upload.ci_runs").set_value(("ci_runs.csv", bad, "text/csv")).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["ci_runs.csv line 2: commit 'not-a-sha' is not a commit SHA (hexadecimal digits)"]
+    good = (b"run_id,commit,time_queued,time_started,time_finished,conclusion,attempt\n"
+            b"7,abcdef1,2026-01-05T10:00:00Z,2026-01-05T10:01:00Z,2026-01-05T10:21:00Z,success,1\n")
+    at.file_uploader(key="upload.ci_runs").set_value(("ci_runs.csv", good, "text/csv")).run()
+    assert_clean(at)
+    assert len(at.session_state["data.ci_runs"]) == 1
 
 
 def test_a_scenario_toml_with_a_typo_shows_the_error():

@@ -10,7 +10,7 @@ import pytest
 
 from dorasim_app import charts, limits, state
 from dorasim_app.story import describe_changes, explain
-from dorasim_app.uploads import NamedBytes, read_uploaded_logs, read_uploaded_scenario
+from dorasim_app.uploads import NamedBytes, read_uploaded_ci_runs, read_uploaded_logs, read_uploaded_scenario
 from dorasim_app.widgets import coerce, widget_label, widget_spec
 from sim.analysis.runner import run_scenario
 from sim.errors import InputError
@@ -151,6 +151,16 @@ def test_upload_size_cap_is_a_one_line_error():
         read_uploaded_logs(big, small, small, limit=1024)
 
 
+def test_uploaded_ci_runs_are_read_or_refused_in_one_line():
+    good = NamedBytes(b"run_id,commit,time_queued,time_started,time_finished,conclusion,attempt,branch\n"
+                      b"7,abcdef1,2026-01-05T10:00:00Z,2026-01-05T10:01:00Z,2026-01-05T10:21:00Z,success,1,main\n",
+                      "ci_runs.csv")
+    runs = read_uploaded_ci_runs(good)
+    assert runs["branch"].tolist() == ["main"]
+    assert runs["conclusion"].tolist() == ["success"]
+    bad = NamedBytes(b"run_id,commit\n7,abcdef1\n", "ci_runs.csv")
+    with pytest.raises(InputError, match=r"^ci_runs\.csv: no column 'time_queued' for queued"):
+        read_uploaded_ci_runs(bad)
 def test_uploaded_scenario_resolves_extends_against_the_shipped_files():
     upload = NamedBytes(b'extends = "baseline.toml"\nname = "t"\n[ci]\nrunners = 3\n', "t.toml")
     scenario = read_uploaded_scenario(upload, ROOT / "scenarios")

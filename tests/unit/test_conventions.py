@@ -21,7 +21,8 @@ import pytest
 
 from sim.cli import main
 from sim.errors import InputError
-from sim.metrics.conventions import lower_median, score_convention
+from sim.metrics.conventions import score_convention
+from sim.metrics.devlake import lower_median
 from sim.metrics.logs import EventLogs, make_logs, write_logs
 from sim.metrics.teams import score_by_team
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.analysis.plan import STATIC_KEYS
+from sim.analysis.plan_file import STATIC_KEYS
 from sim.model.scenario import (
     SECTIONS,
     fixed_keys,

@@ -33,6 +33,7 @@ class Estimate:
 
     value: Any
     note: str
+    source: str = ""  # where it was read when not the three logs (e.g. "CI runs")
 
 
 @dataclass

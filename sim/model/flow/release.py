@@ -149,15 +149,18 @@ class ReleaseStage:
             train.ready_seq += 1
             # only disturb an idle deployer when this cadence could ship before it would look anyway
             if deployer is not BUSY and not wake_now:
-                if cadence == "continuous":
-                    wake_now = True
-                elif cadence == "when_ready" and train.hazard is not None:
-                    wake_now = train.hazard.due() < looks_at
-                else:
-                    nxt = self.calendar.next_opportunity(cadence, now, manual=False)
-                    wake_now = nxt is None or nxt < looks_at
+                wake_now = self._ships_before(train, cadence, now, looks_at)
         if wake_now and not train.signalled:
             self._wake(train, step_ends_here)
+
+    def _ships_before(self, train: ReleaseTrain, cadence: str, now: float, looks_at: float) -> bool:
+        """Whether a change following ``cadence`` could ship before the idle deployer would look anyway."""
+        if cadence == "continuous":
+            return True
+        if cadence == "when_ready" and train.hazard is not None:
+            return train.hazard.due() < looks_at
+        nxt = self.calendar.next_opportunity(cadence, now, manual=False)
+        return nxt is None or nxt < looks_at
 
     def _wake(self, train: ReleaseTrain, step_ends_here: bool) -> None:
         """Wake an idle deployer now: at once when nothing else can come first, else by its signal."""
