@@ -11,7 +11,9 @@ import streamlit as st
 
 
 def main() -> None:
-    st.set_page_config(page_title="dorasim — engineering transformation simulator", page_icon="🚀", layout="wide")
+    st.set_page_config(
+        page_title="dorasim — engineering transformation simulator", page_icon="🚀", layout="wide"
+    )
     starting = st.empty()
     starting.caption("Starting the simulator…")  # a fresh server imports the numeric stack on its first page
 
@@ -27,11 +29,17 @@ def main() -> None:
 
     with st.sidebar:
         st.title("dorasim")
-        st.caption("Why process beats heroics: simulate how changes travel from engineers to production, scored "
-                   "with the DORA metrics.")
+        st.caption(
+            "Why process beats heroics: simulate how changes travel from engineers to production, scored "
+            "with the DORA metrics."
+        )
         st.radio("View", list(state.VIEWS), format_func=state.VIEWS.get, key="view")
-        st.selectbox("DORA benchmark", BENCHMARKS, key="benchmark",
-                     help="Which published band table to score against (2023 is the default).")
+        st.selectbox(
+            "DORA benchmark",
+            BENCHMARKS,
+            key="benchmark",
+            help="Which published band table to score against (2023 is the default).",
+        )
 
     for line in problems:
         st.warning(f"Ignored part of the link: {line}")
@@ -43,8 +51,10 @@ def main() -> None:
         st.error(str(exc))
 
     with st.sidebar:
-        st.caption("Numbers are medians over replications of a discrete-event model; every assumption and its source "
-                   "is listed under *Assumptions* at the foot of the *Workshop*.")
+        st.caption(
+            "Numbers are medians over replications of a discrete-event model; every assumption and its source "
+            "is listed under *Assumptions* at the foot of the *Workshop*."
+        )
     if st.session_state.get("shown_view") != st.session_state["view"]:
         st.session_state["shown_view"] = st.session_state["view"]
         scroll_to_top()  # a view opens at its top, not at the scroll position the previous view was left at

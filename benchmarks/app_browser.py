@@ -30,8 +30,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 TIMEOUT_MS = 180_000
 
 # The page is "drawn" when the script has finished and every chart holds its SVG or canvas.
@@ -78,9 +83,26 @@ def free_port() -> int:
 def streamlit_server(env: dict[str, str]) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
-         "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -150,7 +172,9 @@ def tuned_changes(browser, url: str, changes: int) -> list[tuple[float, float]]:
         before = lever.get_attribute("aria-valuetext")
         lever.focus()
         lever.press("ArrowLeft")  # one runner fewer each time (8 → 7 → … → 1): never a value seen before
-        page.wait_for_function("([e, v]) => e.getAttribute('aria-valuetext') !== v", arg=[lever.element_handle(), before])
+        page.wait_for_function(
+            "([e, v]) => e.getAttribute('aria-valuetext') !== v", arg=[lever.element_handle(), before]
+        )
         times.append(_rerun(page, run.click, ESTIMATE_DRAWN_JS))
     page.close()
     return times
@@ -202,16 +226,24 @@ def main(argv: list[str] | None = None) -> int:
                 browser.close()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} cores, load average {load} (1, 5, 15 min) at the end")
-    print(f"first screen, cold server (empty store): first sign of work {cold_sign:.2f} s, cards {cold_cards:.2f} s")
-    print(f"first screen, restarted server (stored results): first sign {restart_sign:.2f} s, "
-          f"cards {restart_cards:.2f} s")
-    print(f"first screen, warm server: median {statistics.median(warm):.2f} s "
-          f"({', '.join(f'{t:.2f}' for t in warm)})")
+    print(
+        f"first screen, cold server (empty store): first sign of work {cold_sign:.2f} s, cards {cold_cards:.2f} s"
+    )
+    print(
+        f"first screen, restarted server (stored results): first sign {restart_sign:.2f} s, "
+        f"cards {restart_cards:.2f} s"
+    )
+    print(
+        f"first screen, warm server: median {statistics.median(warm):.2f} s "
+        f"({', '.join(f'{t:.2f}' for t in warm)})"
+    )
     first = [a for a, _ in tuned]
     final = [b for _, b in tuned]
-    print(f"tuned change, elite 20 x 90 days: first estimate drawn median {statistics.median(first):.2f} s "
-          f"({', '.join(f'{t:.2f}' for t in first)}); all 20 replications drawn median "
-          f"{statistics.median(final):.2f} s ({', '.join(f'{t:.2f}' for t in final)})")
+    print(
+        f"tuned change, elite 20 x 90 days: first estimate drawn median {statistics.median(first):.2f} s "
+        f"({', '.join(f'{t:.2f}' for t in first)}); all 20 replications drawn median "
+        f"{statistics.median(final):.2f} s ({', '.join(f'{t:.2f}' for t in final)})"
+    )
     for view, seconds in again.items():
         print(f"revisit {view:<9} {seconds:.2f} s")
     return 0

@@ -37,7 +37,9 @@ REPOS: dict[str, list[str] | None] = {
     "pytest-dev+pluggy": None,
     "fastapi+fastapi": None,
 }
-PRE_RELEASE = re.compile(r"(\d)(a|b|rc|c|dev|alpha|beta|pre)\.?\d*|[.-](dev|rc|alpha|beta|pre)|\.x$", re.IGNORECASE)
+PRE_RELEASE = re.compile(
+    r"(\d)(a|b|rc|c|dev|alpha|beta|pre)\.?\d*|[.-](dev|rc|alpha|beta|pre)|\.x$", re.IGNORECASE
+)
 
 
 def final_releases(logs: EventLogs) -> tuple[EventLogs, int]:
@@ -62,7 +64,9 @@ def final_releases(logs: EventLogs) -> tuple[EventLogs, int]:
         keep.append(row)
     incidents = logs.incidents.copy()
     if len(incidents):
-        incidents["deploy_id"] = incidents["deploy_id"].map(lambda d: renamed.get(d, d) if isinstance(d, str) else d)
+        incidents["deploy_id"] = incidents["deploy_id"].map(
+            lambda d: renamed.get(d, d) if isinstance(d, str) else d
+        )
         incidents = incidents[~incidents["deploy_id"].isin(pending)]
     frame = pd.DataFrame(keep, columns=deployments.columns)
     for column in deployments.columns:
@@ -72,8 +76,12 @@ def final_releases(logs: EventLogs) -> tuple[EventLogs, int]:
 
 def with_authors(logs: EventLogs, repo: Path) -> EventLogs:
     """The changes with an ``author`` column (the commit's author e-mail), which calibrate reads for team size."""
-    out = subprocess.run(["git", "-C", str(repo), "log", "--all", "--format=%H %ae"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        ["git", "-C", str(repo), "log", "--all", "--format=%H %ae"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     emails = dict(line.split(" ", 1) for line in out.splitlines() if " " in line)
     changes = logs.changes.copy()
     changes["author"] = changes["change_id"].map(lambda sha: emails.get(sha, "")).astype("str")
@@ -82,8 +90,13 @@ def with_authors(logs: EventLogs, repo: Path) -> EventLogs:
 
 def describe(logs: EventLogs) -> dict[str, Any]:
     times = logs.deployments["time_created"]
-    return {"first_release": str(times.min().date()), "last_release": str(times.max().date()),
-            "releases": len(logs.deployments), "changes": len(logs.changes), "incidents": len(logs.incidents)}
+    return {
+        "first_release": str(times.min().date()),
+        "last_release": str(times.max().date()),
+        "releases": len(logs.deployments),
+        "changes": len(logs.changes),
+        "incidents": len(logs.incidents),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,8 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         logs, folded = final_releases(logs)
         logs = with_authors(logs, path)
         columns = columns_from_frames(logs.changes, logs.deployments, logs.incidents)
-        cuts = cut_dates(columns, every_days=args.every, window_days=settings.window_days,
-                         horizon_days=settings.horizon_days)[-args.max_cuts:]
+        cuts = cut_dates(
+            columns,
+            every_days=args.every,
+            window_days=settings.window_days,
+            horizon_days=settings.horizon_days,
+        )[-args.max_cuts :]
         t0 = time.perf_counter()
         result = backtest(logs, cuts=cuts, settings=settings, workers=args.workers, name=name)
         result["repository"] = {**describe(logs), "pre_releases_folded": folded}
@@ -125,22 +142,38 @@ def _pct(value: float | None) -> str:
 
 
 def markdown(record: dict[str, Any]) -> str:
-    rows = ["| repository | cuts | cases | model in p5–p95 | model ≤ p85 | throughput in p5–p95 | throughput ≤ p85 | "
-            "mean CRPS model / throughput (days) | ratio | DORA in p10–p90 (DF · LT · CFR) |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| repository | cuts | cases | model in p5–p95 | model ≤ p85 | throughput in p5–p95 | throughput ≤ p85 | "
+        "mean CRPS model / throughput (days) | ratio | DORA in p10–p90 (DF · LT · CFR) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     all_cases: list[dict[str, Any]] = []
     dora_all: dict[str, list[bool]] = {}
     for name, result in record["repos"].items():
         cases = [c for c in result["cases"] if "model" in c and "throughput" in c]
         all_cases += cases
         rows.append(_row(name, len(result["cuts"]), cases, result["dora"], dora_all))
-    rows.append(_row("**all**", sum(len(r["cuts"]) for r in record["repos"].values()), all_cases, [], dora_all,
-                     total=True))
+    rows.append(
+        _row(
+            "**all**",
+            sum(len(r["cuts"]) for r in record["repos"].values()),
+            all_cases,
+            [],
+            dora_all,
+            total=True,
+        )
+    )
     return "\n".join(rows)
 
 
-def _row(name: str, cuts: int, cases: list[dict[str, Any]], dora: list[dict[str, Any]],
-         dora_all: dict[str, list[bool]], total: bool = False) -> str:
+def _row(
+    name: str,
+    cuts: int,
+    cases: list[dict[str, Any]],
+    dora: list[dict[str, Any]],
+    dora_all: dict[str, list[bool]],
+    total: bool = False,
+) -> str:
     n = len(cases)
     if n == 0:
         return f"| {name} | {cuts} | 0 | — | — | — | — | — | — | — |"
@@ -155,12 +188,18 @@ def _row(name: str, cuts: int, cases: list[dict[str, Any]], dora: list[dict[str,
         if total:
             values = dora_all.get(key, [])
         else:
-            values = [d["metrics"][key]["inside_p10_p90"] for d in dora if d["metrics"][key]["inside_p10_p90"] is not None]
+            values = [
+                d["metrics"][key]["inside_p10_p90"]
+                for d in dora
+                if d["metrics"][key]["inside_p10_p90"] is not None
+            ]
             dora_all.setdefault(key, []).extend(values)
         marks.append(f"{sum(values)}/{len(values)}")
-    return (f"| {name} | {cuts} | {n} | {_pct(share('model', 'in_p5_p95'))} | {_pct(share('model', 'le_p85'))} | "
-            f"{_pct(share('throughput', 'in_p5_p95'))} | {_pct(share('throughput', 'le_p85'))} | "
-            f"{crps_m:.1f} / {crps_t:.1f} | {crps_m / crps_t:.2f} | {' · '.join(marks)} |")
+    return (
+        f"| {name} | {cuts} | {n} | {_pct(share('model', 'in_p5_p95'))} | {_pct(share('model', 'le_p85'))} | "
+        f"{_pct(share('throughput', 'in_p5_p95'))} | {_pct(share('throughput', 'le_p85'))} | "
+        f"{crps_m:.1f} / {crps_t:.1f} | {crps_m / crps_t:.2f} | {' · '.join(marks)} |"
+    )
 
 
 if __name__ == "__main__":

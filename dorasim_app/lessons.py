@@ -22,10 +22,16 @@ def deployment_outcomes(deployments: pd.DataFrame, incidents: pd.DataFrame) -> p
         size = deployments["batch_size"].astype("int64")
     else:
         size = deployments["change_ids"].fillna("").astype(str).str.split().str.len().astype("int64")
-    unplanned = deployments["unplanned"] if "unplanned" in deployments else pd.Series(False, index=deployments.index)
-    return pd.DataFrame({"size": size.to_numpy(),
-                         "failed": deployments["deploy_id"].astype(str).isin(caused).to_numpy(),
-                         "hotfix": unplanned.fillna(False).astype(bool).to_numpy()})
+    unplanned = (
+        deployments["unplanned"] if "unplanned" in deployments else pd.Series(False, index=deployments.index)
+    )
+    return pd.DataFrame(
+        {
+            "size": size.to_numpy(),
+            "failed": deployments["deploy_id"].astype(str).isin(caused).to_numpy(),
+            "hotfix": unplanned.fillna(False).astype(bool).to_numpy(),
+        }
+    )
 
 
 def fit_change_risk(sizes: Sequence[int], failed: Sequence[bool]) -> float | None:
@@ -69,14 +75,22 @@ def size_groups(outcomes: pd.DataFrame) -> pd.DataFrame:
     for i in sorted(set(index.tolist()) - {-1}):
         part = outcomes[index == i]
         lo, hi = int(edges[i]), int(edges[i + 1]) - 1
-        rows.append({"bin": str(lo) if lo == hi else f"{lo}–{hi}", "size": float(part["size"].mean()),
-                     "failed": float(part["failed"].mean()), "count": len(part)})
+        rows.append(
+            {
+                "bin": str(lo) if lo == hi else f"{lo}–{hi}",
+                "size": float(part["size"].mean()),
+                "failed": float(part["failed"].mean()),
+                "count": len(part),
+            }
+        )
     return pd.DataFrame(rows, columns=["bin", "size", "failed", "count"])
 
 
 def release_facts(outcomes: pd.DataFrame, weeks: float) -> dict[str, float | None]:
     """Planned releases (not hotfixes): their mean size and the share that failed; hotfixes a week."""
     planned = outcomes[~outcomes["hotfix"]]
-    return {"size": float(planned["size"].mean()) if len(planned) else None,
-            "failed": float(planned["failed"].mean()) if len(planned) else None,
-            "hotfixes_per_week": float(outcomes["hotfix"].sum()) / weeks if weeks > 0 else None}
+    return {
+        "size": float(planned["size"].mean()) if len(planned) else None,
+        "failed": float(planned["failed"].mean()) if len(planned) else None,
+        "hotfixes_per_week": float(outcomes["hotfix"].sum()) / weeks if weeks > 0 else None,
+    }

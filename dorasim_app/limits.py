@@ -52,10 +52,12 @@ def _check_work(scenario: Any, source: str, per_day: float, overtime: float) -> 
     days = scenario.days + scenario.simulation.warmup_days
     changes = expected_changes(scenario.team.engineers, per_day, overtime, days)
     if changes > MAX_CHANGES_PER_RUN:
-        raise InputError(f"{source}: about {changes:,.0f} changes in one run (team.engineers "
-                         f"{scenario.team.engineers} x team.changes_per_engineer_per_day {per_day:g} over "
-                         f"{days} days with warm-up): the hosted app simulates at most {MAX_CHANGES_PER_RUN:,}; "
-                         f"{CLI_HINT}")
+        raise InputError(
+            f"{source}: about {changes:,.0f} changes in one run (team.engineers "
+            f"{scenario.team.engineers} x team.changes_per_engineer_per_day {per_day:g} over "
+            f"{days} days with warm-up): the hosted app simulates at most {MAX_CHANGES_PER_RUN:,}; "
+            f"{CLI_HINT}"
+        )
 
 
 def check_scenario(scenario: Any, source: str) -> None:
@@ -86,16 +88,19 @@ def check_logs_for_calibration(logs: Any) -> None:
     """Calibration simulates the logs' whole window many times: keep it to what a shared server can do."""
     n_changes = len(logs.changes)
     if n_changes > MAX_CALIBRATION_CHANGES:
-        raise InputError(f"changes.csv: {n_changes} changes: the hosted app calibrates from at most "
-                         f"{MAX_CALIBRATION_CHANGES}; {CLI_HINT}")
+        raise InputError(
+            f"changes.csv: {n_changes} changes: the hosted app calibrates from at most "
+            f"{MAX_CALIBRATION_CHANGES}; {CLI_HINT}"
+        )
     times = [frame["time_created"] for frame in (logs.deployments, logs.incidents) if len(frame)]
     if times:
         first = min(t.min() for t in times)
         last = max(t.max() for t in times)
         days = (last - first) / pd.Timedelta(days=1)
         if days > MAX_DAYS:
-            raise InputError(f"the logs span {days:.0f} days: the hosted app calibrates at most {MAX_DAYS}; "
-                             f"{CLI_HINT}")
+            raise InputError(
+                f"the logs span {days:.0f} days: the hosted app calibrates at most {MAX_DAYS}; {CLI_HINT}"
+            )
 
 
 def check_logs_for_backtest(logs: Any, cuts: int) -> None:
@@ -103,7 +108,11 @@ def check_logs_for_backtest(logs: Any, cuts: int) -> None:
     would calibrate from."""
     n_changes = len(logs.changes)
     if n_changes > MAX_CALIBRATION_CHANGES:
-        raise InputError(f"changes.csv: {n_changes} changes: the hosted app backtests at most "
-                         f"{MAX_CALIBRATION_CHANGES}; {CLI_HINT}")
+        raise InputError(
+            f"changes.csv: {n_changes} changes: the hosted app backtests at most "
+            f"{MAX_CALIBRATION_CHANGES}; {CLI_HINT}"
+        )
     if cuts > MAX_BACKTEST_CUTS:
-        raise InputError(f"backtest: {cuts} cut dates: the hosted app runs at most {MAX_BACKTEST_CUTS}; {CLI_HINT}")
+        raise InputError(
+            f"backtest: {cuts} cut dates: the hosted app runs at most {MAX_BACKTEST_CUTS}; {CLI_HINT}"
+        )

@@ -126,7 +126,9 @@ class LinkState:
     seed: int | None = None
     days: int | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
-    view_inputs: dict[str, str] = field(default_factory=dict)  # a view's own inputs (Forecast's work and dates)
+    view_inputs: dict[str, str] = field(
+        default_factory=dict
+    )  # a view's own inputs (Forecast's work and dates)
 
 
 def encode_value(value: Any) -> str:
@@ -278,10 +280,18 @@ def link_problems() -> list[str]:
 def current_link() -> LinkState:
     ss = st.session_state
     settings = ss["settings"]
-    return LinkState(view=ss["view"], baseline=ss["choice.baseline"], scenario=ss["choice.scenario"],
-                     plan=ss.get("choice.plan"), benchmark=ss["benchmark"], reps=settings["reps"],
-                     seed=settings["seed"], days=settings["days"], overrides=dict(ss["overrides"]),
-                     view_inputs=dict(ss.get("link.inputs", {})))
+    return LinkState(
+        view=ss["view"],
+        baseline=ss["choice.baseline"],
+        scenario=ss["choice.scenario"],
+        plan=ss.get("choice.plan"),
+        benchmark=ss["benchmark"],
+        reps=settings["reps"],
+        seed=settings["seed"],
+        days=settings["days"],
+        overrides=dict(ss["overrides"]),
+        view_inputs=dict(ss.get("link.inputs", {})),
+    )
 
 
 def sync_query_params() -> None:
@@ -309,7 +319,9 @@ def with_run_settings(scenario: Scenario) -> Scenario:
     """The scenario on the shared horizon and seed (common random numbers across scenarios)."""
     settings = run_settings()
     limits.check_reps(settings["reps"])
-    scenario = scenario.with_values({"days": settings["days"], "seed": settings["seed"]}, source="run settings")
+    scenario = scenario.with_values(
+        {"days": settings["days"], "seed": settings["seed"]}, source="run settings"
+    )
     limits.check_scenario(scenario, scenario.name)
     return scenario
 

@@ -62,8 +62,9 @@ def save(digest: str, value: dict[str, Any]) -> None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False,
-                                         suffix=".tmp") as handle:
+        with tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent, delete=False, suffix=".tmp"
+        ) as handle:
             json.dump(value, handle, allow_nan=True)
         os.replace(handle.name, path)
     except OSError:
@@ -75,8 +76,12 @@ def _lock(digest: str) -> threading.Lock:
         return _LOCKS.setdefault(digest, threading.Lock())
 
 
-def get_or_compute(kind: str, payload: dict[str, Any], compute: Callable[[], dict[str, Any]],
-                   waiting: Callable[[], contextlib.AbstractContextManager[Any]] | None = None) -> dict[str, Any]:
+def get_or_compute(
+    kind: str,
+    payload: dict[str, Any],
+    compute: Callable[[], dict[str, Any]],
+    waiting: Callable[[], contextlib.AbstractContextManager[Any]] | None = None,
+) -> dict[str, Any]:
     """The stored result, or ``compute()`` stored; a caller that finds the same computation under way waits
     for it (inside ``waiting()``, e.g. a spinner) rather than repeating it."""
     digest = key(kind, payload)

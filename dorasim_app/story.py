@@ -12,5 +12,14 @@ from sim.report.story import (
     show_value,
 )
 
-__all__ = ["changed_keys", "changes_per_week", "describe_changes", "effort", "explain", "hours_per_week", "movement",
-           "output_sentence", "show_value"]
+__all__ = [
+    "changed_keys",
+    "changes_per_week",
+    "describe_changes",
+    "effort",
+    "explain",
+    "hours_per_week",
+    "movement",
+    "output_sentence",
+    "show_value",
+]

@@ -25,12 +25,17 @@ def last_days(logs: EventLogs, days: int) -> EventLogs:
     incidents = logs.incidents[logs.incidents["time_created"] >= cutoff]
     shipped = set(" ".join(deployments["change_ids"].fillna("").astype(str)).split())
     keep = (logs.changes["time_created"] >= cutoff) | logs.changes["change_id"].astype(str).isin(shipped)
-    return EventLogs(logs.changes[keep].reset_index(drop=True), deployments.reset_index(drop=True),
-                     incidents.reset_index(drop=True))
+    return EventLogs(
+        logs.changes[keep].reset_index(drop=True),
+        deployments.reset_index(drop=True),
+        incidents.reset_index(drop=True),
+    )
 
 
-_OUTSIDE = re.compile(r"^(?P<key>[a-z_]+): simulated p50 (?P<sim>\S+) vs observed (?P<obs>\S+) is outside the "
-                      r"calibration bar$")
+_OUTSIDE = re.compile(
+    r"^(?P<key>[a-z_]+): simulated p50 (?P<sim>\S+) vs observed (?P<obs>\S+) is outside the "
+    r"calibration bar$"
+)
 
 
 def friendly_warning(text: str) -> str:
@@ -39,9 +44,11 @@ def friendly_warning(text: str) -> str:
     match = _OUTSIDE.match(text)
     if match and match["key"] in BY_KEY:
         key = match["key"]
-        return (f"{BY_KEY[key].short}: the calibrated model gives {format_metric(key, float(match['sim']))} where "
-                f"your logs show {format_metric(key, float(match['obs']))} — further apart than calibration "
-                f"accepts.")
+        return (
+            f"{BY_KEY[key].short}: the calibrated model gives {format_metric(key, float(match['sim']))} where "
+            f"your logs show {format_metric(key, float(match['obs']))} — further apart than calibration "
+            f"accepts."
+        )
     for key, metric in BY_KEY.items():
         text = text.replace(key, metric.short.lower())
     return text.replace("set it with --start/--end", "choose another with “Choose the scoring window” above")
@@ -68,6 +75,8 @@ def restore_note(incidents: pd.DataFrame, start: Any = None, end: Any = None) ->
         return None
     text = f"Time to restore rests on {len(hours)} resolved incident{'s' if len(hours) != 1 else ''}"
     if longest >= 24 * 30:
-        text += (f"; the longest took {format_metric('time_to_restore_hours', longest)} — check it was not a "
-                 f"ticket closed long after service came back")
+        text += (
+            f"; the longest took {format_metric('time_to_restore_hours', longest)} — check it was not a "
+            f"ticket closed long after service came back"
+        )
     return text + "."

@@ -78,15 +78,23 @@ def scenario_pickers() -> None:
     ss = st.session_state
     names = state.scenario_names()
     left, right = st.columns(2)
-    for column, role, label in ((left, "baseline", "Baseline (the reference)"),
-                                (right, "scenario", "Scenario (what you tune)")):
+    for column, role, label in (
+        (left, "baseline", "Baseline (the reference)"),
+        (right, "scenario", "Scenario (what you tune)"),
+    ):
         if ss.get(f"pick.{role}") not in names:
             ss[f"pick.{role}"] = ss[f"choice.{role}"]
         desc = state.resolve(ss[f"choice.{role}"]).description
         with column:
-            st.selectbox(label, names, key=f"pick.{role}", on_change=_on_pick, args=(role,),
-                         help=(desc + " — " if desc else "") + "Shipped scenarios from scenarios/, plus any you "
-                              "uploaded or calibrated (★).")
+            st.selectbox(
+                label,
+                names,
+                key=f"pick.{role}",
+                on_change=_on_pick,
+                args=(role,),
+                help=(desc + " — " if desc else "") + "Shipped scenarios from scenarios/, plus any you "
+                "uploaded or calibrated (★).",
+            )
 
 
 RUN_LABELS = {"forecast": "Run the forecast"}  # the button says what it runs; Compare's is the default
@@ -100,20 +108,29 @@ def tuning_form() -> None:
     run_label = RUN_LABELS.get(ss.get("view", ""), "Run the comparison")
     with st.sidebar:
         st.subheader(f"Tune {ss['choice.scenario']}")
-        changed = f"{len(overrides)} lever{'s' if len(overrides) != 1 else ''} changed from the file" if overrides \
+        changed = (
+            f"{len(overrides)} lever{'s' if len(overrides) != 1 else ''} changed from the file"
+            if overrides
             else "as in its file"
-        st.caption(f"{changed}. Move any lever, then *{run_label}*: until you do, the results show the last "
-                   f"run. Hover the (?) beside a lever for what it means and where its number comes from.")
+        )
+        st.caption(
+            f"{changed}. Move any lever, then *{run_label}*: until you do, the results show the last "
+            f"run. Hover the (?) beside a lever for what it means and where its number comes from."
+        )
         if overrides:
             st.button("Reset to the file's values", on_click=_on_reset, key="tune.reset", width="stretch")
         if "form_error" in ss:
             st.error(ss["form_error"])
         with st.form(FORM_KEY, border=False):
-            st.form_submit_button(run_label, type="primary", key=SUBMIT_KEY, on_click=_on_submit,
-                                  width="stretch")
+            st.form_submit_button(
+                run_label, type="primary", key=SUBMIT_KEY, on_click=_on_submit, width="stretch"
+            )
             for section, keys in keys_by_section().items():
-                with st.expander(SECTION_TITLES.get(section, section.title()), expanded=section in OPEN_SECTIONS,
-                                 key=f"tune.group.{section}"):
+                with st.expander(
+                    SECTION_TITLES.get(section, section.title()),
+                    expanded=section in OPEN_SECTIONS,
+                    key=f"tune.group.{section}",
+                ):
                     finer = False
                     for key in keys:
                         if key not in MAIN_LEVERS and not finer:
@@ -121,13 +138,30 @@ def tuning_form() -> None:
                             finer = True
                         render_parameter(key)
             with st.expander("Run settings", expanded=False, key="tune.group.run"):
-                st.number_input("Replications", min_value=1, max_value=state.MAX_REPS, step=1,
-                                key=SETTING_KEYS["reps"],
-                                help="Independent runs with different random numbers; cards show their median and "
-                                     "spread.")
-                st.number_input("Seed", min_value=0, step=1, key=SETTING_KEYS["seed"],
-                                help="Root seed shared by both scenarios (same seed ⇒ same numbers).")
-                st.number_input("Horizon (days)", min_value=7, max_value=3650, step=1, key=SETTING_KEYS["days"],
-                                help="Length of the scored window, for both scenarios.")
-            st.form_submit_button(run_label, type="primary", key=SUBMIT_KEY + "-bottom",
-                                  on_click=_on_submit, width="stretch")
+                st.number_input(
+                    "Replications",
+                    min_value=1,
+                    max_value=state.MAX_REPS,
+                    step=1,
+                    key=SETTING_KEYS["reps"],
+                    help="Independent runs with different random numbers; cards show their median and "
+                    "spread.",
+                )
+                st.number_input(
+                    "Seed",
+                    min_value=0,
+                    step=1,
+                    key=SETTING_KEYS["seed"],
+                    help="Root seed shared by both scenarios (same seed ⇒ same numbers).",
+                )
+                st.number_input(
+                    "Horizon (days)",
+                    min_value=7,
+                    max_value=3650,
+                    step=1,
+                    key=SETTING_KEYS["days"],
+                    help="Length of the scored window, for both scenarios.",
+                )
+            st.form_submit_button(
+                run_label, type="primary", key=SUBMIT_KEY + "-bottom", on_click=_on_submit, width="stretch"
+            )

@@ -46,10 +46,14 @@ def _payload(upload: Any) -> tuple[str, bytes]:
 
 def check_size(name: str, size: int, limit: int = MAX_UPLOAD_BYTES) -> None:
     if size > limit:
-        raise InputError(f"{name}: the file is {size / 1024 / 1024:.1f} MB; the limit is {limit / 1024 / 1024:.0f} MB")
+        raise InputError(
+            f"{name}: the file is {size / 1024 / 1024:.1f} MB; the limit is {limit / 1024 / 1024:.0f} MB"
+        )
 
 
-def read_uploaded_logs(changes: Any, deployments: Any, incidents: Any, limit: int = MAX_UPLOAD_BYTES) -> EventLogs:
+def read_uploaded_logs(
+    changes: Any, deployments: Any, incidents: Any, limit: int = MAX_UPLOAD_BYTES
+) -> EventLogs:
     """Validate three uploaded CSV files into :class:`EventLogs`; raises :class:`InputError` (one line)."""
     sources = []
     for upload in (changes, deployments, incidents):
@@ -102,8 +106,13 @@ def resolver(shipped_dir: Path | None = None, uploaded: Mapping[str, bytes] | No
     return NamedFiles(shipped_scenarios(shipped_dir), session_uploads() if uploaded is None else uploaded)
 
 
-def read_uploaded_scenario(upload: Any, shipped_dir: Path | None = None, limit: int = MAX_UPLOAD_BYTES, *,
-                           uploaded: Mapping[str, bytes] | None = None) -> Scenario:
+def read_uploaded_scenario(
+    upload: Any,
+    shipped_dir: Path | None = None,
+    limit: int = MAX_UPLOAD_BYTES,
+    *,
+    uploaded: Mapping[str, bytes] | None = None,
+) -> Scenario:
     """Validate an uploaded scenario TOML; ``extends`` names a shipped scenario or another upload.
 
     The upload is remembered for this session first, so a later upload may extend it.
@@ -118,8 +127,9 @@ def read_uploaded_scenario(upload: Any, shipped_dir: Path | None = None, limit: 
     return scenario
 
 
-def read_plan_text(text: str, source: str, shipped_dir: Path | None = None, *,
-                   uploaded: Mapping[str, bytes] | None = None) -> Any:
+def read_plan_text(
+    text: str, source: str, shipped_dir: Path | None = None, *, uploaded: Mapping[str, bytes] | None = None
+) -> Any:
     """An edited or uploaded plan, with ``extends`` by name only and within the hosted caps."""
     from sim.analysis.plan import load_plan_text
 

@@ -26,18 +26,38 @@ from dorasim_app.style import (
 from sim.metrics.registry import METRIC_KEYS, better, format_metric
 from sim.model.scenario import SECTIONS, Scenario, parameter_info, parameter_keys
 
-SECTION_TITLES = {"team": "Team and working hours", "org": "Organisation", "branching": "Branching", "ci": "Testing (CI)",
-                  "quality": "Quality", "release": "Releases", "operations": "Restoring service",
-                  "simulation": "Simulation"}
+SECTION_TITLES = {
+    "team": "Team and working hours",
+    "org": "Organisation",
+    "branching": "Branching",
+    "ci": "Testing (CI)",
+    "quality": "Quality",
+    "release": "Releases",
+    "operations": "Restoring service",
+    "simulation": "Simulation",
+}
 # The levers a coach turns (docs/scenarios.md's main keys); every other key is a finer assumption,
 # shown under them in the same group.
 MAIN_LEVERS = (
-    "team.engineers", "team.changes_per_engineer_per_day", "team.overtime",
-    "branching.strategy", "branching.branch_lifetime_days", "branching.feature_flags",
-    "ci.test_suite_minutes", "ci.runners", "ci.flaky_rate", "ci.skip_threshold_minutes",
-    "quality.defect_rate", "quality.test_detection_rate",
-    "release.cadence", "release.max_batch_size", "release.deploy",
-    "operations.automated_rollback", "operations.detect_minutes", "operations.hotfix_hours", "operations.experts",
+    "team.engineers",
+    "team.changes_per_engineer_per_day",
+    "team.overtime",
+    "branching.strategy",
+    "branching.branch_lifetime_days",
+    "branching.feature_flags",
+    "ci.test_suite_minutes",
+    "ci.runners",
+    "ci.flaky_rate",
+    "ci.skip_threshold_minutes",
+    "quality.defect_rate",
+    "quality.test_detection_rate",
+    "release.cadence",
+    "release.max_batch_size",
+    "release.deploy",
+    "operations.automated_rollback",
+    "operations.detect_minutes",
+    "operations.hotfix_hours",
+    "operations.experts",
 )
 OPEN_SECTIONS = ("branching", "ci", "release", "operations")
 WIDGET_PREFIX = "p."
@@ -183,8 +203,13 @@ def render_parameter(key: str) -> Any:
         return st.toggle(label, key=wkey, help=help_text)
     if spec.kind == "select":
         return st.selectbox(label, spec.options, key=wkey, help=help_text)
-    common: dict[str, Any] = {"min_value": spec.min_value, "max_value": spec.max_value, "step": spec.step, "key": wkey,
-              "help": help_text}
+    common: dict[str, Any] = {
+        "min_value": spec.min_value,
+        "max_value": spec.max_value,
+        "step": spec.step,
+        "key": wkey,
+        "help": help_text,
+    }
     if spec.format:
         common["format"] = spec.format
     if spec.kind == "slider":
@@ -228,9 +253,11 @@ def stability_warning(name: str, summary: dict[str, Any]) -> None:
     if isinstance(share, int | float):
         detail.append(f"{share:.0%} of the changes never ship in the window")
     extra = f" ({'; '.join(detail)})" if detail else ""
-    st.warning(f"**{name} is not stable**: work arrives faster than it ships{extra}. Its lead time and backlog "
-               f"keep growing with the horizon, so read its numbers as *getting worse*, not as a level.",
-               icon=":material/warning:")
+    st.warning(
+        f"**{name} is not stable**: work arrives faster than it ships{extra}. Its lead time and backlog "
+        f"keep growing with the horizon, so read its numbers as *getting worse*, not as a level.",
+        icon=":material/warning:",
+    )
 
 
 def card_delta(key: str, value: float | None, ref_value: float | None) -> tuple[str | None, str, str]:
@@ -244,8 +271,12 @@ def card_delta(key: str, value: float | None, ref_value: float | None) -> tuple[
     return text.replace("−", "-", 1), ("green" if better(key, value, ref_value) else "red"), "auto"
 
 
-def metric_card(key: str, summary: dict[str, Any], reference: dict[str, Any] | None = None,
-                reference_name: str | None = None) -> None:
+def metric_card(
+    key: str,
+    summary: dict[str, Any],
+    reference: dict[str, Any] | None = None,
+    reference_name: str | None = None,
+) -> None:
     """A bordered card: median value, band word in its colour, delta against the reference, spread."""
     stats = summary["metrics"][key]
     band_key = METRIC_BAND_KEY.get(key)
@@ -254,9 +285,14 @@ def metric_card(key: str, summary: dict[str, Any], reference: dict[str, Any] | N
     if reference is not None:
         delta, colour, arrow = card_delta(key, stats["p50"], reference["metrics"][key]["p50"])
     with st.container(border=True):
-        st.metric(METRIC_LABELS[key], format_metric(key, stats["p50"]), delta=delta, delta_color=colour,  # type: ignore[arg-type]
-                  delta_arrow=arrow,  # type: ignore[arg-type]
-                  help=METRIC_HELP[key] + " Median over replications; the arrow compares with the baseline.")
+        st.metric(
+            METRIC_LABELS[key],
+            format_metric(key, stats["p50"]),
+            delta=delta,
+            delta_color=colour,  # type: ignore[arg-type]
+            delta_arrow=arrow,  # type: ignore[arg-type]
+            help=METRIC_HELP[key] + " Median over replications; the arrow compares with the baseline.",
+        )
         badge = band_badge(band) if band_key else ":gray-badge[no published band]"
         if key == "lead_time_hours" and unstable(summary):
             badge += " :orange-badge[:material/warning: grows with the horizon]"
@@ -269,8 +305,9 @@ def metric_card(key: str, summary: dict[str, Any], reference: dict[str, Any] | N
             st.caption(f"{reference_name}: {format_metric(key, ref_stats['p50'])}{word}")
 
 
-def metric_cards(summary: dict[str, Any], reference: dict[str, Any] | None = None,
-                 reference_name: str | None = None) -> None:
+def metric_cards(
+    summary: dict[str, Any], reference: dict[str, Any] | None = None, reference_name: str | None = None
+) -> None:
     for column, key in zip(st.columns(len(METRIC_KEYS)), METRIC_KEYS):
         with column:
             metric_card(key, summary, reference, reference_name)
@@ -287,7 +324,9 @@ def teams_table(name: str, summary: dict[str, Any]) -> None:
         row: dict[str, Any] = {"team": team.get("team"), "engineers": team.get("engineers")}
         for key in METRIC_KEYS:
             value = metrics.get(key)
-            row[METRIC_LABELS[key]] = format_metric(key, value.get("p50") if isinstance(value, dict) else value)
+            row[METRIC_LABELS[key]] = format_metric(
+                key, value.get("p50") if isinstance(value, dict) else value
+            )
         row["overall"] = band_word((team.get("bands") or {}).get("overall"))
         rows.append(row)
     with st.expander(f"{name}: {len(teams)} teams", expanded=False):
@@ -300,5 +339,7 @@ def score_cards(result: Mapping[str, Any]) -> None:
         band_key = METRIC_BAND_KEY.get(key)
         band = result["bands"].get(band_key) if band_key else None
         with column, st.container(border=True):
-            st.metric(METRIC_LABELS[key], format_metric(key, result["metrics"].get(key)), help=METRIC_HELP[key])
+            st.metric(
+                METRIC_LABELS[key], format_metric(key, result["metrics"].get(key)), help=METRIC_HELP[key]
+            )
             st.markdown(band_badge(band) if band_key else ":gray-badge[no published band]")

@@ -11,7 +11,7 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
     if len(shown) <= limit:
         return shown
     tail = limit // 3  # the end of a message says why: keep it
-    return f"{shown[:limit - tail - 1]}…{shown[-tail:]}"
+    return f"{shown[: limit - tail - 1]}…{shown[-tail:]}"
 
 
 class InputError(Exception):

@@ -89,7 +89,9 @@ def size_text(n_bytes: float) -> str:
 
 
 def _too_big(name: str, kind: Kind, what: str, size: str, limit: int) -> InputError:
-    return InputError(f"{name}: the {what} is {size}; the limit is {size_text(limit)} (set {kind.env} to change it)")
+    return InputError(
+        f"{name}: the {what} is {size}; the limit is {size_text(limit)} (set {kind.env} to change it)"
+    )
 
 
 def _not_regular(mode: int) -> str | None:
@@ -122,8 +124,9 @@ def _os_problem(exc: OSError, kind: Kind, what: str) -> str:
     return f"cannot be read ({exc.strerror or type(exc).__name__})"
 
 
-def check_regular(path: str | Path, kind: Kind = TOML, *, name: str | None = None,
-                  what: str | None = None) -> os.stat_result:
+def check_regular(
+    path: str | Path, kind: Kind = TOML, *, name: str | None = None, what: str | None = None
+) -> os.stat_result:
     """``os.stat`` of a file that must exist and be regular (any size), or a one-line error."""
     name = shown_name(path) if name is None else name
     what = kind.noun if what is None else what
@@ -139,8 +142,9 @@ def check_regular(path: str | Path, kind: Kind = TOML, *, name: str | None = Non
     return info
 
 
-def check_file(path: str | Path, kind: Kind = TOML, *, name: str | None = None,
-               what: str | None = None) -> os.stat_result:
+def check_file(
+    path: str | Path, kind: Kind = TOML, *, name: str | None = None, what: str | None = None
+) -> os.stat_result:
     """``os.stat`` of a user's file, or a one-line error if it is missing, not regular, or too big.
 
     ``name`` is how messages name the file (default: the path as given), ``what`` what it should be
@@ -155,7 +159,9 @@ def check_file(path: str | Path, kind: Kind = TOML, *, name: str | None = None,
     return info
 
 
-def read_bytes(path: str | Path, kind: Kind = TOML, *, name: str | None = None, what: str | None = None) -> bytes:
+def read_bytes(
+    path: str | Path, kind: Kind = TOML, *, name: str | None = None, what: str | None = None
+) -> bytes:
     """The bytes of a user's regular file of at most ``kind.limit()`` bytes; else one-line :class:`InputError`.
 
     ``name`` and ``what`` as in :func:`check_file`.
@@ -164,7 +170,9 @@ def read_bytes(path: str | Path, kind: Kind = TOML, *, name: str | None = None, 
     what = kind.noun if what is None else what
     check_file(path, kind, name=name, what=what)
     limit = kind.limit()
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = (
+        os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    )
     try:
         fd = os.open(path, flags)
     except OSError as exc:
@@ -199,7 +207,9 @@ def decode_text(data: bytes, name: str) -> str:
         raise InputError(f"{name}: not UTF-8 text (bad byte at offset {exc.start})") from None
 
 
-def read_text(path: str | Path, kind: Kind = TOML, *, name: str | None = None, what: str | None = None) -> str:
+def read_text(
+    path: str | Path, kind: Kind = TOML, *, name: str | None = None, what: str | None = None
+) -> str:
     """A user's UTF-8 text file, read with the rules of :func:`read_bytes`."""
     name = shown_name(path) if name is None else name
     return decode_text(read_bytes(path, kind, name=name, what=what), name)
@@ -387,9 +397,16 @@ class NamedFiles:
 
     def __call__(self, target: str, referrer_key: str, referrer_source: str) -> Parent:
         where = f"{referrer_source}: extends = {target!r}"
-        if not target or any(c in target for c in "/\\\0:") or target.startswith(".") or Path(target).is_absolute():
-            raise InputError(f"{where}: only the name of a shipped scenario or of a file uploaded here is allowed "
-                             f"(no folders or paths): {self._known()}")
+        if (
+            not target
+            or any(c in target for c in "/\\\0:")
+            or target.startswith(".")
+            or Path(target).is_absolute()
+        ):
+            raise InputError(
+                f"{where}: only the name of a shipped scenario or of a file uploaded here is allowed "
+                f"(no folders or paths): {self._known()}"
+            )
         stem = target.removesuffix(".toml")
         for upload_name in (target, f"{stem}.toml"):
             if upload_name in self.uploaded:

@@ -18,18 +18,30 @@ REPORT_MIME = "text/html"
 
 def report_button(label: str, build: Any, file_name: str, key: str) -> None:
     """A download that builds its self-contained HTML report only when clicked."""
-    st.download_button(label, data=build, file_name=file_name, mime=REPORT_MIME, key=key, on_click="ignore",
-                       icon=":material/download:", help="One HTML file with the settings, the results with their "
-                       "spread, the charts and the assumptions; it opens offline and prints to PDF.")
+    st.download_button(
+        label,
+        data=build,
+        file_name=file_name,
+        mime=REPORT_MIME,
+        key=key,
+        on_click="ignore",
+        icon=":material/download:",
+        help="One HTML file with the settings, the results with their "
+        "spread, the charts and the assumptions; it opens offline and prints to PDF.",
+    )
 
 
-def compare_report(names: tuple[str, str], scenarios: tuple[Scenario, Scenario],
-                   summaries: tuple[dict[str, Any], dict[str, Any]]) -> Any:
+def compare_report(
+    names: tuple[str, str],
+    scenarios: tuple[Scenario, Scenario],
+    summaries: tuple[dict[str, Any], dict[str, Any]],
+) -> Any:
     def build() -> str:
         from sim.report import compare_report as document
 
         named = [dict(s, scenario=n) for n, s in zip(names, summaries)]
         return document(named, dict(zip(names, scenarios)), title=f"{names[0]} against {names[1]}")
+
     return build
 
 
@@ -62,20 +74,32 @@ def render() -> None:
         st.rerun()
 
 
-def results(base_name: str, baseline: Scenario, base_run: dict[str, Any], shown_name: str, scenario: Scenario,
-            run: dict[str, Any], shown_reps: int, reps: int) -> None:
+def results(
+    base_name: str,
+    baseline: Scenario,
+    base_run: dict[str, Any],
+    shown_name: str,
+    scenario: Scenario,
+    run: dict[str, Any],
+    shown_reps: int,
+    reps: int,
+) -> None:
     ss = st.session_state
     settings = state.run_settings()
     bench = state.benchmark()
     base_summary = dict(base_run["summary"], shipped_per_week=base_run.get("shipped_per_week"))
     summary = dict(run["summary"], shipped_per_week=run.get("shipped_per_week"))
-    how_many = (f"{reps} replications × {settings['days']} days" if shown_reps == reps else
-                f"{reps} replications × {settings['days']} days :orange[(first estimate from {shown_reps} of them; "
-                f"refining)]")
+    how_many = (
+        f"{reps} replications × {settings['days']} days"
+        if shown_reps == reps
+        else f"{reps} replications × {settings['days']} days :orange[(first estimate from {shown_reps} of them; "
+        f"refining)]"
+    )
     st.markdown(
         f"**Overall: {base_name} {band_badge(base_summary['bands']['overall'])} → "
         f"{shown_name} {band_badge(summary['bands']['overall'])}** · {how_many}, seed {settings['seed']}, "
-        f"DORA {bench} bands")
+        f"DORA {bench} bands"
+    )
     stability_warning(base_name, base_summary)
     stability_warning(shown_name, summary)
     metric_cards(summary, base_summary, base_name)
@@ -84,30 +108,40 @@ def results(base_name: str, baseline: Scenario, base_run: dict[str, Any], shown_
     teams_table(base_name, base_summary)
     teams_table(shown_name, summary)
     if shown_reps == reps:
-        report_button("Download the report (HTML)",
-                      compare_report((base_name, shown_name), (baseline, scenario), (base_summary, summary)),
-                      f"dorasim-{ss['choice.scenario']}-vs-{ss['choice.baseline']}.html".replace(" ", "_"),
-                      "compare.report")
+        report_button(
+            "Download the report (HTML)",
+            compare_report((base_name, shown_name), (baseline, scenario), (base_summary, summary)),
+            f"dorasim-{ss['choice.scenario']}-vs-{ss['choice.baseline']}.html".replace(" ", "_"),
+            "compare.report",
+        )
 
     st.subheader("Across replications")
-    st.caption("Each tick is one replication, in its scenario's colour; the diamond is the median. Shaded regions "
-               "are the DORA bands.")
+    st.caption(
+        "Each tick is one replication, in its scenario's colour; the diamond is the median. Shaded regions "
+        "are the DORA bands."
+    )
     left, right = st.columns(2)
     for i, key in enumerate(METRIC_KEYS):
-        values = {base_name: [r.get(key) for r in base_run["replications"]],
-                  shown_name: [r.get(key) for r in run["replications"]]}
-        with (left if i % 2 == 0 else right):
+        values = {
+            base_name: [r.get(key) for r in base_run["replications"]],
+            shown_name: [r.get(key) for r in run["replications"]],
+        }
+        with left if i % 2 == 0 else right:
             charts.show(charts.distribution_chart(key, values, bench))
 
     st.subheader("Where a change's lead time goes")
     pairs = ((base_name, base_summary), (shown_name, summary))
-    means = "; ".join(f"*{label}* mean {format_duration(sum(r['lead_time_breakdown'].values()))}, median "
-                      f"{format_metric('lead_time_hours', r['metrics']['lead_time_hours']['p50'])}"
-                      for label, r in pairs)
-    st.caption(f"Mean time per deployed change in each stage, in order, on one axis. Amber is waiting, blue is "
-               f"someone working on it; flow efficiency is the blue share. The cards show the median change, the "
-               f"bars the mean ({means}): a few changes that wait long — a review left over a weekend, a release "
-               f"missed — pull the mean above the median.")
+    means = "; ".join(
+        f"*{label}* mean {format_duration(sum(r['lead_time_breakdown'].values()))}, median "
+        f"{format_metric('lead_time_hours', r['metrics']['lead_time_hours']['p50'])}"
+        for label, r in pairs
+    )
+    st.caption(
+        f"Mean time per deployed change in each stage, in order, on one axis. Amber is waiting, blue is "
+        f"someone working on it; flow efficiency is the blue share. The cards show the median change, the "
+        f"bars the mean ({means}): a few changes that wait long — a review left over a weekend, a release "
+        f"missed — pull the mean above the median."
+    )
     longest = max(sum(r["lead_time_breakdown"].values()) for _, r in pairs)
     left, right = st.columns(2)
     for column, (label, result) in zip((left, right), pairs):

@@ -42,11 +42,13 @@ COLUMNS_HELP = {
     "changes": "`change_id`, `time_created`",
     "deployments": "`deploy_id`, `time_created`, `change_ids` (space-separated), optional `unplanned`",
     "incidents": "`incident_id`, `time_created`, `time_resolved` (empty = open), `deploy_id` (empty = not caused "
-                 "by a change)",
+    "by a change)",
 }
 
-CI_COLUMNS_HELP = ("`run_id`, `commit`, `time_queued`, `time_started`, `time_finished`, `conclusion`, `attempt` "
-                   "(the file `import` writes)")
+CI_COLUMNS_HELP = (
+    "`run_id`, `commit`, `time_queued`, `time_started`, `time_finished`, `conclusion`, `attempt` "
+    "(the file `import` writes)"
+)
 
 
 def calibration_available() -> bool:
@@ -96,16 +98,26 @@ def _read_ci_runs(upload: Any) -> None:
 
 
 def upload_logs() -> None:
-    st.markdown("Upload the three CSV files (columns below; extra columns are ignored; timestamps in ISO 8601, "
-                f"UTC unless they carry an offset). Files are read as CSV only; at most {MAX_UPLOAD_MB} MB each.")
+    st.markdown(
+        "Upload the three CSV files (columns below; extra columns are ignored; timestamps in ISO 8601, "
+        f"UTC unless they carry an offset). Files are read as CSV only; at most {MAX_UPLOAD_MB} MB each."
+    )
     uploads = {}
     for column, kind in zip(st.columns(3), KINDS):
         with column:
-            uploads[kind] = st.file_uploader(f"{kind}.csv", type=["csv"], key=f"upload.{kind}",
-                                             help=f"Required columns: {COLUMNS_HELP[kind]}")
+            uploads[kind] = st.file_uploader(
+                f"{kind}.csv",
+                type=["csv"],
+                key=f"upload.{kind}",
+                help=f"Required columns: {COLUMNS_HELP[kind]}",
+            )
             st.caption(COLUMNS_HELP[kind])
-    ci_upload = st.file_uploader("ci_runs.csv (optional)", type=["csv"], key="upload.ci_runs",
-                                 help=f"CI runs, for the CI parameters of a calibration: {CI_COLUMNS_HELP}")
+    ci_upload = st.file_uploader(
+        "ci_runs.csv (optional)",
+        type=["csv"],
+        key="upload.ci_runs",
+        help=f"CI runs, for the CI parameters of a calibration: {CI_COLUMNS_HELP}",
+    )
     _read_ci_runs(ci_upload)
     st.button("No logs at hand? Use simulated baseline logs", on_click=_use_demo)
     files = [u for u in uploads.values() if u is not None]
@@ -123,9 +135,11 @@ def upload_logs() -> None:
         st.session_state["data.signature"] = signature
         st.session_state["data.logs"] = logs
         st.session_state["data.source"] = ", ".join(u.name for u in files)
-        st.success(f"Read {len(logs.changes)} changes, {len(logs.deployments)} deployments and "
-                   f"{len(logs.incidents)} incidents: their scores are in section 2 just below.",
-                   icon=":material/arrow_downward:")
+        st.success(
+            f"Read {len(logs.changes)} changes, {len(logs.deployments)} deployments and "
+            f"{len(logs.incidents)} incidents: their scores are in section 2 just below.",
+            icon=":material/arrow_downward:",
+        )
     elif any(uploads.values()):
         missing = [f"{k}.csv" for k, u in uploads.items() if not u]
         st.info(f"Waiting for {' and '.join(missing)}.")
@@ -142,8 +156,9 @@ def _payload(upload: Any) -> tuple[str, bytes]:
     return name, data
 
 
-def import_from_uploads(source: str, archive: Any, incidents: Any, incident_format: str, column_map: str,
-                        environment: str) -> tuple[EventLogs, ImportReport]:
+def import_from_uploads(
+    source: str, archive: Any, incidents: Any, incident_format: str, column_map: str, environment: str
+) -> tuple[EventLogs, ImportReport]:
     """Import one provider's zipped API responses and an optional incident export, all in memory."""
     records = []
     if incidents is not None:
@@ -155,13 +170,17 @@ def import_from_uploads(source: str, archive: Any, incidents: Any, incident_form
     run = github.import_github if source == "github" else gitlab.import_gitlab
     logs, report = run(files, environment=environment or "production", extra_incidents=records)
     check_logs(logs)  # as the CLI: never logs that scoring would refuse
-    report.written = {"changes": len(logs.changes), "deployments": len(logs.deployments),
-                      "incidents": len(logs.incidents)}
+    report.written = {
+        "changes": len(logs.changes),
+        "deployments": len(logs.deployments),
+        "incidents": len(logs.incidents),
+    }
     return logs, report
 
 
-def link_uploaded_incidents(logs: EventLogs, incidents: Any, incident_format: str,
-                            column_map: str) -> tuple[EventLogs, ImportReport]:
+def link_uploaded_incidents(
+    logs: EventLogs, incidents: Any, incident_format: str, column_map: str
+) -> tuple[EventLogs, ImportReport]:
     """Replace the loaded logs' incidents by an incident export, linked to their deployments."""
     report = ImportReport(incident_format)
     name, data = _payload(incidents)
@@ -169,7 +188,11 @@ def link_uploaded_incidents(logs: EventLogs, incidents: Any, incident_format: st
     rows = link_incidents(records, logs.deployments, report)
     linked = make_logs(logs.changes.iloc[:0], logs.deployments.iloc[:0], rows).incidents
     check_logs(EventLogs(logs.changes, logs.deployments, linked))
-    report.written = {"changes": len(logs.changes), "deployments": len(logs.deployments), "incidents": len(linked)}
+    report.written = {
+        "changes": len(logs.changes),
+        "deployments": len(logs.deployments),
+        "incidents": len(linked),
+    }
     return EventLogs(logs.changes, logs.deployments, linked), report
 
 
@@ -182,35 +205,58 @@ def _loaded(logs: EventLogs, report: ImportReport, source: str) -> None:
 
 
 def import_section() -> None:
-    st.markdown("Upload the API responses saved by `python -m sim import github|gitlab --repo … --out DIR` "
-                "(the `raw` folder, zipped) or saved by hand in the same layout (docs/import.md), and optionally a "
-                "PagerDuty, Opsgenie or CSV incident export. Files are read in memory, at most "
-                f"{MAX_UPLOAD_MB} MB each.")
+    st.markdown(
+        "Upload the API responses saved by `python -m sim import github|gitlab --repo … --out DIR` "
+        "(the `raw` folder, zipped) or saved by hand in the same layout (docs/import.md), and optionally a "
+        "PagerDuty, Opsgenie or CSV incident export. Files are read in memory, at most "
+        f"{MAX_UPLOAD_MB} MB each."
+    )
     left, right = st.columns(2)
     with left:
-        source = st.radio("Source", ["github", "gitlab"], format_func={"github": "GitHub", "gitlab": "GitLab"}.get,
-                          horizontal=True, key="import.source")
+        source = st.radio(
+            "Source",
+            ["github", "gitlab"],
+            format_func={"github": "GitHub", "gitlab": "GitLab"}.get,
+            horizontal=True,
+            key="import.source",
+        )
         archive = st.file_uploader("Saved API responses (.zip)", type=["zip"], key="import.archive")
         environment = st.text_input("Production environment", "production", key="import.environment")
     with right:
-        incidents = st.file_uploader("Incident export (optional)", type=["json", "csv"], key="import.incidents")
+        incidents = st.file_uploader(
+            "Incident export (optional)", type=["json", "csv"], key="import.incidents"
+        )
         incident_format = st.selectbox("Incident export format", FORMATS, key="import.format")
-        column_map = st.text_input("Column map (CSV) or fields (JSON)", key="import.map",
-                                   placeholder="created=Opened,resolved=Closed,deploy=Service Deploy")
+        column_map = st.text_input(
+            "Column map (CSV) or fields (JSON)",
+            key="import.map",
+            placeholder="created=Opened,resolved=Closed,deploy=Service Deploy",
+        )
     first, second = st.columns(2)
     if first.button("Import", type="primary", disabled=archive is None, key="import.run"):
         try:
-            logs, report = import_from_uploads(source, archive, incidents, incident_format, column_map, environment)
+            logs, report = import_from_uploads(
+                source, archive, incidents, incident_format, column_map, environment
+            )
         except InputError as exc:
             st.error(str(exc))
         else:
             _loaded(logs, report, f"{archive.name} ({source})" if archive is not None else source)
-            st.success(f"Imported {len(logs.changes)} changes, {len(logs.deployments)} deployments and "
-                       f"{len(logs.incidents)} incidents: their scores are in section 2 just below.",
-                       icon=":material/arrow_downward:")
+            st.success(
+                f"Imported {len(logs.changes)} changes, {len(logs.deployments)} deployments and "
+                f"{len(logs.incidents)} incidents: their scores are in section 2 just below.",
+                icon=":material/arrow_downward:",
+            )
     current = st.session_state.get("data.logs")
-    if second.button("Link the incident export to the logs above", disabled=incidents is None or current is None,
-                     key="import.link") and incidents is not None and current is not None:
+    if (
+        second.button(
+            "Link the incident export to the logs above",
+            disabled=incidents is None or current is None,
+            key="import.link",
+        )
+        and incidents is not None
+        and current is not None
+    ):
         try:
             logs, report = link_uploaded_incidents(current, incidents, incident_format, column_map)
         except InputError as exc:
@@ -223,18 +269,35 @@ def report_summary(report: dict[str, Any]) -> None:
     """What the import read, wrote and skipped, and how incidents were linked."""
     written = report.get("written", {})
     read = ", ".join(f"{n} {what}" for what, n in report.get("read", {}).items()) or "nothing"
-    st.markdown(f"**Imported** from {report['source']}: {written.get('deployments', 0)} deployments, "
-                f"{written.get('changes', 0)} changes, {written.get('incidents', 0)} incidents (read {read}).")
+    st.markdown(
+        f"**Imported** from {report['source']}: {written.get('deployments', 0)} deployments, "
+        f"{written.get('changes', 0)} changes, {written.get('incidents', 0)} incidents (read {read})."
+    )
     skipped = report.get("skipped", [])
     if skipped:
         st.markdown("**Skipped**, and why:")
-        st.dataframe(pd.DataFrame([{"what": e["what"], "why": e["reason"], "count": e["count"],
-                                    "for example": ", ".join(map(str, e["examples"][:3]))} for e in skipped]),
-                     hide_index=True, width="stretch", key="import.skipped")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "what": e["what"],
+                        "why": e["reason"],
+                        "count": e["count"],
+                        "for example": ", ".join(map(str, e["examples"][:3])),
+                    }
+                    for e in skipped
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+            key="import.skipped",
+        )
     links = report.get("incident_links", {}).get("incidents")
     if links:
-        st.caption(f"Incidents linked by id {links['by_id']}, by root cause {links['by_root_cause']}, by rule "
-                   f"{links['by_rule']} ({links['rule']}); unlinked {links['unlinked']}.")
+        st.caption(
+            f"Incidents linked by id {links['by_id']}, by root cause {links['by_root_cause']}, by rule "
+            f"{links['by_rule']} ({links['rule']}); unlinked {links['unlinked']}."
+        )
     for note in report.get("notes", []):
         st.info(note)
 
@@ -251,10 +314,12 @@ def _window_inputs(logs: EventLogs) -> tuple[Any, Any]:
     if default_start is None:
         return start, end
     left, right = st.columns(2)
-    chosen_start = left.date_input("Start (UTC, first day counted)", pd.Timestamp(default_start).date(),
-                                   key="data.start")
-    chosen_end = right.date_input("End (UTC, first day not counted)", pd.Timestamp(default_end).date(),
-                                  key="data.end")
+    chosen_start = left.date_input(
+        "Start (UTC, first day counted)", pd.Timestamp(default_start).date(), key="data.start"
+    )
+    chosen_end = right.date_input(
+        "End (UTC, first day not counted)", pd.Timestamp(default_end).date(), key="data.end"
+    )
     if chosen_end <= chosen_start:
         raise InputError(f"window: end {chosen_end} must be after start {chosen_start}")
     return chosen_start, chosen_end
@@ -269,7 +334,12 @@ def conventions_frame(results: dict[str, dict[str, Any]]) -> pd.DataFrame:
             band = results[name]["bands"].get(m.band_key) if m.band_key else None
             row[LABELS[name]] = f"{value} ({band_word(band)})" if band else value
         rows.append(row)
-    rows.append({"metric": "Overall", **{LABELS[n]: band_word(results[n]["bands"].get("overall")) for n in CONVENTIONS}})
+    rows.append(
+        {
+            "metric": "Overall",
+            **{LABELS[n]: band_word(results[n]["bands"].get("overall")) for n in CONVENTIONS},
+        }
+    )
     return pd.DataFrame(rows)
 
 
@@ -282,19 +352,32 @@ def show_score() -> EventLogs | None:
     report = st.session_state.get("data.report")
     if report:
         report_summary(report)
-    convention = st.selectbox("Convention", CHOICES, key="data.convention",
-                              format_func=lambda c: "all three side by side" if c == "all" else LABELS[c],
-                              help="Score as dorasim defines each metric, or as Four Keys or Apache DevLake do "
-                                   "(docs/conventions.md lists every difference).")
+    convention = st.selectbox(
+        "Convention",
+        CHOICES,
+        key="data.convention",
+        format_func=lambda c: "all three side by side" if c == "all" else LABELS[c],
+        help="Score as dorasim defines each metric, or as Four Keys or Apache DevLake do "
+        "(docs/conventions.md lists every difference).",
+    )
     start, end = _window_inputs(logs)
     st.session_state["data.scored-window"] = pooled_window(logs, start, end)
-    result = score_convention(logs.changes, logs.deployments, logs.incidents, convention=convention, start=start,
-                              end=end, benchmark=state.benchmark())
+    result = score_convention(
+        logs.changes,
+        logs.deployments,
+        logs.incidents,
+        convention=convention,
+        start=start,
+        end=end,
+        benchmark=state.benchmark(),
+    )
     first = result["dora"] if convention == "all" else result
     counts = first["counts"]
-    st.markdown(f"**{st.session_state.get('data.source', 'your logs')}** — {first['window_days']} days, "
-                f"{counts['deployments']} deployments, {counts['changes']} changes "
-                f"({counts['undeployed_changes']} not deployed), {counts['incidents']} incidents.")
+    st.markdown(
+        f"**{st.session_state.get('data.source', 'your logs')}** — {first['window_days']} days, "
+        f"{counts['deployments']} deployments, {counts['changes']} changes "
+        f"({counts['undeployed_changes']} not deployed), {counts['incidents']} incidents."
+    )
     if convention == "all":
         st.dataframe(conventions_frame(result), hide_index=True, width="stretch", key="data.conventions")
         warnings = [w for name in CONVENTIONS for w in result[name]["warnings"]]
@@ -303,8 +386,10 @@ def show_score() -> EventLogs | None:
         details = result.get("details", {})
         label = details.get("deployment_frequency_label")
         if label:
-            st.caption(f"{LABELS[convention]} would label the deployment frequency “{label}” "
-                       f"(median {details['deployment_days_per_week_median']:g} deployment days a week).")
+            st.caption(
+                f"{LABELS[convention]} would label the deployment frequency “{label}” "
+                f"(median {details['deployment_days_per_week_median']:g} deployment days a week)."
+            )
         warnings = result["warnings"]
         note = restore_note(logs.incidents, *(st.session_state.get("data.scored-window") or (None, None)))
         if note:
@@ -320,15 +405,20 @@ def calibrate_section(logs: EventLogs) -> None:
         st.info("Calibration is not available in this version of dorasim.")
         return
     base = state.resolve(st.session_state["choice.baseline"])
-    st.markdown(f"Fit the model's parameters to your logs, starting from *{base.name}* for what logs cannot show. "
-                f"The result becomes a scenario you can compare and plan with.")
+    st.markdown(
+        f"Fit the model's parameters to your logs, starting from *{base.name}* for what logs cannot show. "
+        f"The result becomes a scenario you can compare and plan with."
+    )
     long_logs = _too_long(logs)
     recent = False
     if long_logs:
-        st.info(f"{long_logs} The app can calibrate from the last {limits.MAX_DAYS} days of them (the command line "
-                f"takes the whole history).")
-        recent = st.button(f"Calibrate from the last {limits.MAX_DAYS} days", type="primary",
-                           key="data.calibrate-recent")
+        st.info(
+            f"{long_logs} The app can calibrate from the last {limits.MAX_DAYS} days of them (the command line "
+            f"takes the whole history)."
+        )
+        recent = st.button(
+            f"Calibrate from the last {limits.MAX_DAYS} days", type="primary", key="data.calibrate-recent"
+        )
     if recent or st.button("Calibrate", type="primary", key="data.calibrate", disabled=bool(long_logs)):
         if recent:
             logs = last_days(logs, limits.MAX_DAYS)
@@ -340,8 +430,14 @@ def calibrate_section(logs: EventLogs) -> None:
 
         try:
             limits.check_logs_for_calibration(logs)
-            result = calibrate(logs, base=base, workers=compute.workers_for(PARALLEL_REPS), callback=tick,
-                               benchmark=state.benchmark(), ci_runs=st.session_state.get("data.ci_runs"))
+            result = calibrate(
+                logs,
+                base=base,
+                workers=compute.workers_for(PARALLEL_REPS),
+                callback=tick,
+                benchmark=state.benchmark(),
+                ci_runs=st.session_state.get("data.ci_runs"),
+            )
         except InputError as exc:
             st.error(str(exc))
             return
@@ -359,19 +455,38 @@ def calibrate_section(logs: EventLogs) -> None:
     label = "your team" if result.scenario.name == "calibrated" else result.scenario.name
     name = state.add_custom_scenario(f"{label} (calibrated)", result.scenario)
     if st.session_state.get("data.calibration-logs") is not None:
-        state.remember_calibration_logs(name, st.session_state["data.calibration-logs"],
-                                        (result.report["window"]["start"], result.report["window"]["end"]))
-    within = [row.get("within_bar") for row in result.report["metrics"].values() if row.get("within_bar") is not None]
+        state.remember_calibration_logs(
+            name,
+            st.session_state["data.calibration-logs"],
+            (result.report["window"]["start"], result.report["window"]["end"]),
+        )
+    within = [
+        row.get("within_bar")
+        for row in result.report["metrics"].values()
+        if row.get("within_bar") is not None
+    ]
     close = bool(within) and any(within)
     if not close:
-        st.warning("No metric came close enough to what your logs show: a baseline from this fit would not look "
-                   "like your team. Look at the table above — a wider window, more incidents or another "
-                   "starting scenario may fit better.")
+        st.warning(
+            "No metric came close enough to what your logs show: a baseline from this fit would not look "
+            "like your team. Look at the table above — a wider window, more incidents or another "
+            "starting scenario may fit better."
+        )
     left, right = st.columns(2)
-    left.button("Use as baseline in Compare and Plan", type="primary" if close else "secondary",
-                on_click=_use_as_baseline, args=(name,), key="data.use-calibrated")
-    right.download_button("Download the calibrated scenario (TOML)", result.toml,
-                          file_name=f"{result.scenario.name}.toml", mime="application/toml", key="data.download-toml")
+    left.button(
+        "Use as baseline in Compare and Plan",
+        type="primary" if close else "secondary",
+        on_click=_use_as_baseline,
+        args=(name,),
+        key="data.use-calibrated",
+    )
+    right.download_button(
+        "Download the calibrated scenario (TOML)",
+        result.toml,
+        file_name=f"{result.scenario.name}.toml",
+        mime="application/toml",
+        key="data.download-toml",
+    )
 
 
 def _too_long(logs: EventLogs) -> str | None:
@@ -400,35 +515,52 @@ def window_note(window: dict[str, Any]) -> None:
     scored_start, scored_end = (pd.Timestamp(t).date().isoformat() for t in scored)
     if (scored_start, scored_end) == (window["start"], window["end"]):
         return
-    st.info(f"The score card above counts {scored_start} to {scored_end} (end exclusive); calibration observes "
-            f"{window['start']} to {window['end']}, the days in which your logs hold every change made and that "
-            f"end before a quiet weekend, so its observed figures can differ from the card's.")
-    st.button("Score the card over the calibration's window", on_click=_score_over,
-              args=(window["start"], window["end"]), key="data.score-calibration-window")
+    st.info(
+        f"The score card above counts {scored_start} to {scored_end} (end exclusive); calibration observes "
+        f"{window['start']} to {window['end']}, the days in which your logs hold every change made and that "
+        f"end before a quiet weekend, so its observed figures can differ from the card's."
+    )
+    st.button(
+        "Score the card over the calibration's window",
+        on_click=_score_over,
+        args=(window["start"], window["end"]),
+        key="data.score-calibration-window",
+    )
 
 
 def report_view(report: dict[str, Any]) -> None:
     """Observed against simulated metrics, then where every non-default parameter came from."""
     window, fit = report["window"], report["fit"]
-    st.markdown(f"**Observed** ({window['start']} to {window['end']}, {window['days']} days) against the "
-                f"**calibrated model** (median of {report['reps']} replications).")
+    st.markdown(
+        f"**Observed** ({window['start']} to {window['end']}, {window['days']} days) against the "
+        f"**calibrated model** (median of {report['reps']} replications)."
+    )
     rows = []
     for key, row in report["metrics"].items():
         within = row.get("within_bar")
-        rows.append({
-            "metric": METRIC_LABELS.get(key, key),
-            "observed": format_metric(key, row["observed"]),
-            "observed band": band_word(row["observed_band"]) if key in METRIC_BAND_KEY else "—",
-            "simulated (median)": format_metric(key, row["simulated_p50"]),
-            "simulated p10–p90": f"{format_metric(key, row['simulated_p10'])} – {format_metric(key, row['simulated_p90'])}",
-            "simulated band": band_word(row["simulated_band"]) if key in METRIC_BAND_KEY else "—",
-            "close enough?": "—" if within is None else ("yes" if within else "no"),
-        })
+        rows.append(
+            {
+                "metric": METRIC_LABELS.get(key, key),
+                "observed": format_metric(key, row["observed"]),
+                "observed band": band_word(row["observed_band"]) if key in METRIC_BAND_KEY else "—",
+                "simulated (median)": format_metric(key, row["simulated_p50"]),
+                "simulated p10–p90": f"{format_metric(key, row['simulated_p10'])} – {format_metric(key, row['simulated_p90'])}",
+                "simulated band": band_word(row["simulated_band"]) if key in METRIC_BAND_KEY else "—",
+                "close enough?": "—" if within is None else ("yes" if within else "no"),
+            }
+        )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    params = [{"setting": pretty_key(key), "key": key, "value": str(item["value"]),
-               "from": f"{item['origin']} from {item['from']}" if "from" in item else item["origin"],
-               "how": item["note"]}
-              for key, item in report["parameters"].items() if item["origin"] != "default"]
+    params = [
+        {
+            "setting": pretty_key(key),
+            "key": key,
+            "value": str(item["value"]),
+            "from": f"{item['origin']} from {item['from']}" if "from" in item else item["origin"],
+            "how": item["note"],
+        }
+        for key, item in report["parameters"].items()
+        if item["origin"] != "default"
+    ]
     if params:
         st.markdown("**Read from your logs or fitted** (everything else keeps the baseline's value):")
         st.dataframe(pd.DataFrame(params), hide_index=True, width="stretch")
@@ -467,18 +599,26 @@ def backtest_verdict(summary: dict[str, Any]) -> str:
     if ratio is None or not anchor.get("cases"):
         verdict = f"**dorasim alone could be judged**: {held}."
     elif ratio <= 0.9 and model["coverage_p5_p95"] >= 0.8:
-        verdict = (f"**dorasim forecasts this team better than the throughput Monte Carlo**: its forecasts were "
-                   f"closer (mean CRPS {_ratio_words(ratio)} the Monte Carlo's) and {held}.")
+        verdict = (
+            f"**dorasim forecasts this team better than the throughput Monte Carlo**: its forecasts were "
+            f"closer (mean CRPS {_ratio_words(ratio)} the Monte Carlo's) and {held}."
+        )
     elif ratio <= 0.9:
-        verdict = (f"**dorasim is closer on average but overconfident**: mean CRPS {_ratio_words(ratio)} the Monte "
-                   f"Carlo's, yet only {held} — allow more time than its dates say.")
+        verdict = (
+            f"**dorasim is closer on average but overconfident**: mean CRPS {_ratio_words(ratio)} the Monte "
+            f"Carlo's, yet only {held} — allow more time than its dates say."
+        )
     elif ratio < 1.1:
-        verdict = (f"**dorasim forecasts this team about as well as the throughput Monte Carlo** (mean CRPS "
-                   f"{_ratio_words(ratio)} the Monte Carlo's); {held}.")
+        verdict = (
+            f"**dorasim forecasts this team about as well as the throughput Monte Carlo** (mean CRPS "
+            f"{_ratio_words(ratio)} the Monte Carlo's); {held}."
+        )
     else:
-        verdict = (f"**The throughput Monte Carlo forecasts this team better than dorasim** (dorasim's mean CRPS is "
-                   f"{_ratio_words(ratio)} the Monte Carlo's; {held}): trust the Monte Carlo's dates, and see in "
-                   f"section 3 which metrics the calibrated model misses.")
+        verdict = (
+            f"**The throughput Monte Carlo forecasts this team better than dorasim** (dorasim's mean CRPS is "
+            f"{_ratio_words(ratio)} the Monte Carlo's; {held}): trust the Monte Carlo's dates, and see in "
+            f"section 3 which metrics the calibrated model misses."
+        )
     if cases < 5:
         verdict += f" Only {cases} case{'s' if cases != 1 else ''} could be judged: read this as a hint, not a verdict."
     return verdict
@@ -491,14 +631,16 @@ def backtest_table(summary: dict[str, Any]) -> pd.DataFrame:
         if not scores or not scores.get("cases"):
             continue
         n = scores["cases"]
-        rows.append({
-            "method": label,
-            "cases judged": n,
-            "actual inside p5–p95": f"{scores['coverage_p5_p95']:.0%} ({round(scores['coverage_p5_p95'] * n)} of {n})",
-            "actual by p85": f"{scores['coverage_p85']:.0%} ({round(scores['coverage_p85'] * n)} of {n})",
-            "mean CRPS (days)": f"{scores['mean_crps']:.1f}",
-            "median p5–p95 width (days)": f"{scores['median_width_p5_p95']:.0f}",
-        })
+        rows.append(
+            {
+                "method": label,
+                "cases judged": n,
+                "actual inside p5–p95": f"{scores['coverage_p5_p95']:.0%} ({round(scores['coverage_p5_p95'] * n)} of {n})",
+                "actual by p85": f"{scores['coverage_p85']:.0%} ({round(scores['coverage_p85'] * n)} of {n})",
+                "mean CRPS (days)": f"{scores['mean_crps']:.1f}",
+                "median p5–p95 width (days)": f"{scores['median_width_p5_p95']:.0f}",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -509,8 +651,13 @@ def _run_backtest(logs: EventLogs, cuts: list[Any]) -> None:
         bar.progress(done / max(total, 1), text=f"Backtesting: {done} of {total} cut dates")
 
     try:
-        result = compute.run_backtest(logs, cuts, state.run_settings()["seed"],
-                                      st.session_state.get("data.source", "your logs"), callback=tick)
+        result = compute.run_backtest(
+            logs,
+            cuts,
+            state.run_settings()["seed"],
+            st.session_state.get("data.source", "your logs"),
+            callback=tick,
+        )
     except InputError as exc:
         st.error(str(exc))
         return
@@ -526,20 +673,32 @@ def backtest_section(logs: EventLogs) -> None:
     try:
         cuts, possible = compute.backtest_cuts(logs)
     except InputError as exc:
-        st.info(f"Not enough history to judge dorasim's forecasts on these logs: "
-                f"{str(exc).removeprefix('backtest: ')}. A cut date needs {DEFAULT_WINDOW_DAYS} days of releases "
-                f"before it (to calibrate on) and {DEFAULT_HORIZON_DAYS} days of logs after it (to see what happened).")
+        st.info(
+            f"Not enough history to judge dorasim's forecasts on these logs: "
+            f"{str(exc).removeprefix('backtest: ')}. A cut date needs {DEFAULT_WINDOW_DAYS} days of releases "
+            f"before it (to calibrate on) and {DEFAULT_HORIZON_DAYS} days of logs after it (to see what happened)."
+        )
         return
-    which = f"the latest {len(cuts)} of the {possible} your history allows" if possible > len(cuts) else "all of them"
-    st.markdown(f"Go back to a date in your history, calibrate dorasim on the {DEFAULT_WINDOW_DAYS} days before it, "
-                f"and ask when the first *N* changes created from that day on would be live (*N* = the changes "
-                f"created in the next 30 days, and 20); the throughput Monte Carlo resamples the same "
-                f"{DEFAULT_WINDOW_DAYS} days. Both are scored against what your logs show happened.")
-    command = (f"python -m sim backtest --changes changes.csv --deployments deployments.csv --incidents incidents.csv "
-               f"--max-cuts {limits.MAX_BACKTEST_CUTS} --seed {state.run_settings()['seed']}")
-    st.caption(f"{len(cuts)} cut date{'s' if len(cuts) != 1 else ''}, every {DEFAULT_EVERY_DAYS} days ({which}; the "
-               f"hosted app runs at most {limits.MAX_BACKTEST_CUTS}, a few seconds each). On the command line, "
-               f"`{command}` repeats them; without `--max-cuts` it runs every cut.")
+    which = (
+        f"the latest {len(cuts)} of the {possible} your history allows"
+        if possible > len(cuts)
+        else "all of them"
+    )
+    st.markdown(
+        f"Go back to a date in your history, calibrate dorasim on the {DEFAULT_WINDOW_DAYS} days before it, "
+        f"and ask when the first *N* changes created from that day on would be live (*N* = the changes "
+        f"created in the next 30 days, and 20); the throughput Monte Carlo resamples the same "
+        f"{DEFAULT_WINDOW_DAYS} days. Both are scored against what your logs show happened."
+    )
+    command = (
+        f"python -m sim backtest --changes changes.csv --deployments deployments.csv --incidents incidents.csv "
+        f"--max-cuts {limits.MAX_BACKTEST_CUTS} --seed {state.run_settings()['seed']}"
+    )
+    st.caption(
+        f"{len(cuts)} cut date{'s' if len(cuts) != 1 else ''}, every {DEFAULT_EVERY_DAYS} days ({which}; the "
+        f"hosted app runs at most {limits.MAX_BACKTEST_CUTS}, a few seconds each). On the command line, "
+        f"`{command}` repeats them; without `--max-cuts` it runs every cut."
+    )
     if st.button("Run the backtest", type="primary", key="data.backtest-run"):
         _run_backtest(logs, cuts)
     stored = st.session_state.get("data.backtest")
@@ -559,9 +718,11 @@ def show_backtest(result: dict[str, Any]) -> None:
     st.markdown(backtest_verdict(summary))
     st.dataframe(backtest_table(summary), hide_index=True, width="stretch", key="data.backtest-table")
     charts.show(charts.backtest_chart(judged))
-    st.caption("CRPS (continuous ranked probability score) is how far, in days, a forecast's whole range was from "
-               "what happened — lower is better; a forecast is trusted when it is low *and* the real date falls "
-               "inside p5–p95 about nine times in ten.")
+    st.caption(
+        "CRPS (continuous ranked probability score) is how far, in days, a forecast's whole range was from "
+        "what happened — lower is better; a forecast is trusted when it is low *and* the real date falls "
+        "inside p5–p95 about nine times in ten."
+    )
     if skipped:
         reasons = "; ".join(dict.fromkeys(c["not_judged"] for c in skipped))
         st.caption(f"{len(skipped)} case{'s' if len(skipped) != 1 else ''} could not be judged: {reasons}.")
@@ -569,8 +730,10 @@ def show_backtest(result: dict[str, Any]) -> None:
 
 def upload_scenario() -> None:
     st.subheader("5. Or bring a scenario file")
-    st.markdown("A TOML scenario as in `scenarios/` (it may `extends = \"baseline.toml\"`). It is validated like "
-                "the command line validates it.")
+    st.markdown(
+        'A TOML scenario as in `scenarios/` (it may `extends = "baseline.toml"`). It is validated like '
+        "the command line validates it."
+    )
     upload = st.file_uploader("scenario.toml", type=["toml"], key="upload.scenario")
     if upload is None:
         return
@@ -582,19 +745,33 @@ def upload_scenario() -> None:
     name = state.add_custom_scenario(f"{scenario.name} (uploaded)", scenario)
     st.success(f"{upload.name}: a valid scenario, listed as “{name}”.")
     left, right, third = st.columns(3)
-    left.button("Use as baseline", on_click=_use_as_baseline, args=(name, "baseline"), key="data.scenario-base")
-    right.button("Use as the scenario to tune", on_click=_use_as_baseline, args=(name, "scenario"),
-                 key="data.scenario-tune")
-    third.download_button("Download it back, every key written out", scenario_to_toml(scenario),
-                          file_name=f"{scenario.name}.toml", key="data.scenario-download")
+    left.button(
+        "Use as baseline", on_click=_use_as_baseline, args=(name, "baseline"), key="data.scenario-base"
+    )
+    right.button(
+        "Use as the scenario to tune",
+        on_click=_use_as_baseline,
+        args=(name, "scenario"),
+        key="data.scenario-tune",
+    )
+    third.download_button(
+        "Download it back, every key written out",
+        scenario_to_toml(scenario),
+        file_name=f"{scenario.name}.toml",
+        key="data.scenario-download",
+    )
 
 
 def render() -> None:
     st.header("Your data")
-    st.caption("Score your own team's logs with the same function the simulator uses, turn them into a baseline, "
-               "and compare or plan from where you really are.")
+    st.caption(
+        "Score your own team's logs with the same function the simulator uses, turn them into a baseline, "
+        "and compare or plan from where you really are."
+    )
     st.subheader("1. Your logs")
-    csv_tab, import_tab = st.tabs(["Upload three CSV files", "Import from GitHub, GitLab and an incident tool"])
+    csv_tab, import_tab = st.tabs(
+        ["Upload three CSV files", "Import from GitHub, GitLab and an incident tool"]
+    )
     with csv_tab:
         upload_logs()
     with import_tab:
@@ -605,9 +782,13 @@ def render() -> None:
         backtest_section(logs)
     else:
         st.subheader("3. Calibrate a baseline from them")
-        st.caption("Once your logs are scored, fit the model to them here and compare or plan from where your team "
-                   "really is.")
+        st.caption(
+            "Once your logs are scored, fit the model to them here and compare or plan from where your team "
+            "really is."
+        )
         st.subheader(BACKTEST_HEADING)
-        st.caption("Once your logs are scored, see here how well dorasim would have forecast your team's past work, "
-                   "beside the throughput Monte Carlo.")
+        st.caption(
+            "Once your logs are scored, see here how well dorasim would have forecast your team's past work, "
+            "beside the throughput Monte Carlo."
+        )
     upload_scenario()

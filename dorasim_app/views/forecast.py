@@ -77,8 +77,9 @@ def inputs(scenario_start: dt.date, logs_end: dt.date | None = None) -> dict[str
         linked = _link_inputs(problems)
         for line in problems:
             st.warning(f"Ignored part of the link: {line}")
-        start = linked.get("forecast.start",
-                           logs_end or default_start(scenario_start, dt.datetime.now(dt.UTC).date()))
+        start = linked.get(
+            "forecast.start", logs_end or default_start(scenario_start, dt.datetime.now(dt.UTC).date())
+        )
         ss["forecast.changes"] = linked.get("forecast.changes", DEFAULT_CHANGES)
         ss["forecast.start"] = start
         ss["forecast.target"] = linked.get("forecast.target", start + dt.timedelta(days=DEFAULT_TARGET_DAYS))
@@ -88,30 +89,65 @@ def inputs(scenario_start: dt.date, logs_end: dt.date | None = None) -> dict[str
     if ss.get("forecast.plan") not in plans:
         ss["forecast.plan"] = NONE
     a, b, c, d, e = st.columns([1, 1.2, 1.2, 1, 1.6])
-    a.number_input("Changes in the work", min_value=1, max_value=5000, step=5, key="forecast.changes",
-                   help="The piece of work: the first N changes the team creates from the start date on.")
-    b.date_input("Work starts", key="forecast.start", format="YYYY-MM-DD",
-                 help="The day the team starts on it (UTC). A plan's phases count from the plan's own start.")
-    c.date_input("Target date", key="forecast.target", format="YYYY-MM-DD",
-                 help="The date the board wants: the chance of being live by the end of that day.")
-    d.number_input("Replications", min_value=5, max_value=state.MAX_REPS, step=10, key="forecast.reps",
-                   help="Each replication is one possible future; the dates are percentiles over them.")
-    e.selectbox("Also under a plan", plans, key="forecast.plan",
-                help="A 90-day plan from scenarios/plan_*.toml: the work ships while the plan's phases ramp in.")
-    choice = {"changes": int(ss["forecast.changes"]), "start": ss["forecast.start"], "target": ss["forecast.target"],
-              "reps": int(ss["forecast.reps"]), "plan": ss["forecast.plan"]}
+    a.number_input(
+        "Changes in the work",
+        min_value=1,
+        max_value=5000,
+        step=5,
+        key="forecast.changes",
+        help="The piece of work: the first N changes the team creates from the start date on.",
+    )
+    b.date_input(
+        "Work starts",
+        key="forecast.start",
+        format="YYYY-MM-DD",
+        help="The day the team starts on it (UTC). A plan's phases count from the plan's own start.",
+    )
+    c.date_input(
+        "Target date",
+        key="forecast.target",
+        format="YYYY-MM-DD",
+        help="The date the board wants: the chance of being live by the end of that day.",
+    )
+    d.number_input(
+        "Replications",
+        min_value=5,
+        max_value=state.MAX_REPS,
+        step=10,
+        key="forecast.reps",
+        help="Each replication is one possible future; the dates are percentiles over them.",
+    )
+    e.selectbox(
+        "Also under a plan",
+        plans,
+        key="forecast.plan",
+        help="A 90-day plan from scenarios/plan_*.toml: the work ships while the plan's phases ramp in.",
+    )
+    choice = {
+        "changes": int(ss["forecast.changes"]),
+        "start": ss["forecast.start"],
+        "target": ss["forecast.target"],
+        "reps": int(ss["forecast.reps"]),
+        "plan": ss["forecast.plan"],
+    }
     # a shared link reopens this forecast with the same work, dates and plan
-    ss["link.inputs"] = {"forecast.changes": str(choice["changes"]), "forecast.start": choice["start"].isoformat(),
-                         "forecast.target": choice["target"].isoformat(), "forecast.reps": str(choice["reps"]),
-                         "forecast.plan": NONE_LINK if choice["plan"] == NONE else choice["plan"]}
+    ss["link.inputs"] = {
+        "forecast.changes": str(choice["changes"]),
+        "forecast.start": choice["start"].isoformat(),
+        "forecast.target": choice["target"].isoformat(),
+        "forecast.reps": str(choice["reps"]),
+        "forecast.plan": NONE_LINK if choice["plan"] == NONE else choice["plan"],
+    }
     return choice
 
 
 def spread_sentence(spreads: dict[str, int], reference: str) -> str:
     """The spread between the median and the 95 % date, said as it is: narrower, wider or the same."""
     words = ", ".join(f"*{k}* {v} day{'s' if v != 1 else ''}" for k, v in spreads.items())
-    text = (f"**The spread** between the median date and the 95 % date: {words}. A narrow spread is a date a team "
-            f"can commit to")
+    text = (
+        f"**The spread** between the median date and the 95 % date: {words}. A narrow spread is a date a team "
+        f"can commit to"
+    )
     base = spreads.get(reference)
     others = {k: v for k, v in spreads.items() if k != reference}
     if base is None or not others:
@@ -119,41 +155,66 @@ def spread_sentence(spreads: dict[str, int], reference: str) -> str:
     narrower = [k for k, v in others.items() if v < base]
     wider = [k for k, v in others.items() if v > base]
     if narrower and not wider:
-        return text + (f"; {' and '.join(f'*{k}*' for k in narrower)} narrow{'s' if len(narrower) == 1 else ''} "
-                       f"it: smaller batches ship steadily instead of waiting for the next release train.")
+        return text + (
+            f"; {' and '.join(f'*{k}*' for k in narrower)} narrow{'s' if len(narrower) == 1 else ''} "
+            f"it: smaller batches ship steadily instead of waiting for the next release train."
+        )
     if wider:
-        return text + (f"; here {' and '.join(f'*{k}*' for k in wider)} {'is' if len(wider) == 1 else 'are'} "
-                       f"less predictable than *{reference}* — look at what was tuned (bigger batches, rarer "
-                       f"releases, a backlog that grows) before committing to its date.")
+        return text + (
+            f"; here {' and '.join(f'*{k}*' for k in wider)} {'is' if len(wider) == 1 else 'are'} "
+            f"less predictable than *{reference}* — look at what was tuned (bigger batches, rarer "
+            f"releases, a backlog that grows) before committing to its date."
+        )
     return text + "; both are as predictable."
 
 
 def weekend_note(results: list[dict[str, Any]]) -> str | None:
     """Why a date can be a Saturday or a Sunday: releases that go out in a weekend window."""
-    days = {r["scenario"]: [dt.date.fromisoformat(r[q]) for q in ("p50", "p85", "p95") if r[q]] for r in results}
+    days = {
+        r["scenario"]: [dt.date.fromisoformat(r[q]) for q in ("p50", "p85", "p95") if r[q]] for r in results
+    }
     weekend = [name for name, dates in days.items() if any(d.weekday() >= 5 for d in dates)]
     if not weekend:
         return None
-    return (f"Weekend dates ({', '.join(weekend)}): the work goes live with a release, and a weekly manual release "
-            f"goes out in a weekend window.")
+    return (
+        f"Weekend dates ({', '.join(weekend)}): the work goes live with a release, and a weekly manual release "
+        f"goes out in a weekend window."
+    )
 
 
 def spread_chart(results: list[dict[str, Any]]) -> alt.TopLevelMixin:
     """p50 → p95 of each scenario as a bar (its spread) with the p85 date marked: what a date to commit to costs."""
-    rows = [{"scenario": r["scenario"], "p50": r["p50"], "p85": r["p85"], "p95": r["p95"],
-             "text": f"p50 {_date(r['p50'])} · p85 {_date(r['p85'])} · p95 {_date(r['p95'])}"}
-            for r in results if r["p50"] and r["p95"]]
+    rows = [
+        {
+            "scenario": r["scenario"],
+            "p50": r["p50"],
+            "p85": r["p85"],
+            "p95": r["p95"],
+            "text": f"p50 {_date(r['p50'])} · p85 {_date(r['p85'])} · p95 {_date(r['p95'])}",
+        }
+        for r in results
+        if r["p50"] and r["p95"]
+    ]
     data = pd.DataFrame(rows, columns=["scenario", "p50", "p85", "p95", "text"])
     names = [r["scenario"] for r in results]
-    colour = alt.Color("scenario:N", scale=alt.Scale(domain=names, range=list(SERIES_COLOURS[: len(names)])),
-                       legend=None)
+    colour = alt.Color(
+        "scenario:N", scale=alt.Scale(domain=names, range=list(SERIES_COLOURS[: len(names)])), legend=None
+    )
     y = alt.Y("scenario:N", sort=names, title=None, axis=alt.Axis(labelLimit=200))
     x = alt.X("p50:T", title="live by (p50 → p95; tick: p85)", axis=alt.Axis(format="%d %b", labelAngle=0))
-    bar = alt.Chart(data).mark_bar(height=16, opacity=0.55).encode(x=x, x2="p95:T", y=y, color=colour,
-                                                                  tooltip=[alt.Tooltip("text:N", title="dates")])
-    tick = alt.Chart(data).mark_tick(thickness=3, size=26, color="#111").encode(
-        x="p85:T", y=y, tooltip=[alt.Tooltip("text:N", title="dates")])
-    return alt.layer(bar, tick).properties(title="How wide the range of likely dates is", height=40 * len(names) + 20)
+    bar = (
+        alt.Chart(data)
+        .mark_bar(height=16, opacity=0.55)
+        .encode(x=x, x2="p95:T", y=y, color=colour, tooltip=[alt.Tooltip("text:N", title="dates")])
+    )
+    tick = (
+        alt.Chart(data)
+        .mark_tick(thickness=3, size=26, color="#111")
+        .encode(x="p85:T", y=y, tooltip=[alt.Tooltip("text:N", title="dates")])
+    )
+    return alt.layer(bar, tick).properties(
+        title="How wide the range of likely dates is", height=40 * len(names) + 20
+    )
 
 
 def result_cards(results: list[dict[str, Any]], target: dt.date) -> None:
@@ -161,21 +222,35 @@ def result_cards(results: list[dict[str, Any]], target: dt.date) -> None:
     for column, result in zip(st.columns(len(results)), results):
         with column, st.container(border=True):
             delta = None
-            if result is not reference and result["days_p85"] is not None and reference["days_p85"] is not None:
+            if (
+                result is not reference
+                and result["days_p85"] is not None
+                and reference["days_p85"] is not None
+            ):
                 days = result["days_p85"] - reference["days_p85"]
                 delta = "same date" if days == 0 else f"{days:+d} days"
-            st.metric(f"{result['scenario']}: 85 % sure by", _date(result["p85"]), delta=delta,
-                      delta_color="inverse" if delta and delta != "same date" else "off",
-                      delta_arrow="auto" if delta and delta != "same date" else "off",
-                      help="The date by which 85 % of the simulated futures had the whole piece of work live.")
+            st.metric(
+                f"{result['scenario']}: 85 % sure by",
+                _date(result["p85"]),
+                delta=delta,
+                delta_color="inverse" if delta and delta != "same date" else "off",
+                delta_arrow="auto" if delta and delta != "same date" else "off",
+                help="The date by which 85 % of the simulated futures had the whole piece of work live.",
+            )
             chance = result["probability_by_target"]
-            st.markdown(f"**{chance:.0%}** chance of being live by {target:%d %b}" if chance is not None else "")
+            st.markdown(
+                f"**{chance:.0%}** chance of being live by {target:%d %b}" if chance is not None else ""
+            )
             spread = result["spread_days"]
-            st.caption(f"p50 {_date(result['p50'])} · p95 {_date(result['p95'])} · spread p50→p95: "
-                       f"{'—' if spread is None else f'{spread} days'}")
+            st.caption(
+                f"p50 {_date(result['p50'])} · p95 {_date(result['p95'])} · spread p50→p95: "
+                f"{'—' if spread is None else f'{spread} days'}"
+            )
             if result.get("unfinished"):
-                st.caption(f":orange[{result['unfinished']} of {result['reps']} futures did not finish within "
-                           f"{result['max_horizon_days']} days]")
+                st.caption(
+                    f":orange[{result['unfinished']} of {result['reps']} futures did not finish within "
+                    f"{result['max_horizon_days']} days]"
+                )
 
 
 def forecast_report(results: list[dict[str, Any]], scenarios: dict[str, Any]) -> Any:
@@ -183,6 +258,7 @@ def forecast_report(results: list[dict[str, Any]], scenarios: dict[str, Any]) ->
         from sim.report import forecast_report as document
 
         return document(results, {r["scenario"]: r["curve"] for r in results}, scenarios)
+
     return build
 
 
@@ -207,16 +283,30 @@ def render() -> None:
 
         plan = load_plan(state.plan_files()[choice["plan"]])
         if start < plan.scenario.start:
-            st.error(f"Work starts {start:%Y-%m-%d}: before {plan.name} starts ({plan.scenario.start:%Y-%m-%d}); "
-                     f"choose a start on or after it.")
+            st.error(
+                f"Work starts {start:%Y-%m-%d}: before {plan.name} starts ({plan.scenario.start:%Y-%m-%d}); "
+                f"choose a start on or after it."
+            )
             return
         subjects.append((plan.name, plan.scenario, plan.phases))
-    results = [compute.cached_forecast(subject.model_dump_json(), compute.phases_json(phases), choice["changes"],
-                                       start.isoformat(), choice["reps"], seed, target.isoformat(), label)
-               for label, subject, phases in subjects]
-    st.caption(f"The work: the first {choice['changes']} changes created from {start:%a %d %b %Y} on; it ships when "
-               f"the last of them is live. {choice['reps']} simulated futures per scenario, seed {seed}, the same "
-               f"random numbers for each.")
+    results = [
+        compute.cached_forecast(
+            subject.model_dump_json(),
+            compute.phases_json(phases),
+            choice["changes"],
+            start.isoformat(),
+            choice["reps"],
+            seed,
+            target.isoformat(),
+            label,
+        )
+        for label, subject, phases in subjects
+    ]
+    st.caption(
+        f"The work: the first {choice['changes']} changes created from {start:%a %d %b %Y} on; it ships when "
+        f"the last of them is live. {choice['reps']} simulated futures per scenario, seed {seed}, the same "
+        f"random numbers for each."
+    )
     caveat = fit_caveat(baseline)
     if caveat:
         st.warning(f"*{base_name}*: {caveat}.", icon=":material/info:")
@@ -236,9 +326,12 @@ def render() -> None:
     anchor = anchor_section(baseline, results[0], choice, seed)
     tuning.tuning_form()
     shown = results if anchor is None else [*results, anchor]
-    report_button("Download the report (HTML)", forecast_report(shown, {label: subject for label, subject, _ in
-                                                                        subjects}),
-                  f"dorasim-forecast-{start:%Y-%m-%d}.html", "forecast.report")
+    report_button(
+        "Download the report (HTML)",
+        forecast_report(shown, {label: subject for label, subject, _ in subjects}),
+        f"dorasim-forecast-{start:%Y-%m-%d}.html",
+        "forecast.report",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,19 +351,25 @@ def wider_sentence(model: dict[str, Any], anchor: dict[str, Any]) -> str:
         return "Neither range closes within the horizon: at the window's pace the work may not ship at all."
     if anchor_width is None or (model_width is not None and anchor_width > model_width):
         shown = "more than the horizon" if anchor_width is None else f"{anchor_width} days"
-        return (f"**The Monte Carlo's range is wider** (p5 to p95: {shown} against the model's {model_width}): it "
-                f"knows only how many changes went live on each day of the window, so any run of quiet or busy "
-                f"days is a possible future; the model also knows how this team releases and what was waiting when "
-                f"the logs end.")
+        return (
+            f"**The Monte Carlo's range is wider** (p5 to p95: {shown} against the model's {model_width}): it "
+            f"knows only how many changes went live on each day of the window, so any run of quiet or busy "
+            f"days is a possible future; the model also knows how this team releases and what was waiting when "
+            f"the logs end."
+        )
     if model_width is None or model_width > anchor_width:
         shown = "more than the horizon" if model_width is None else f"{model_width} days"
-        return (f"**The model's range is wider** (p5 to p95: {shown} against the Monte Carlo's {anchor_width}): "
-                f"each of its futures draws its own team and release pace from what calibration left uncertain "
-                f"(thin data widen it), and a release can hold the work back; the Monte Carlo assumes the window's "
-                f"days simply repeat.")
-    return (f"**Both ranges are as wide** (p5 to p95: {model_width} days), but they need not sit on the same days: "
-            f"the model's p50 is {model['days_p50']} days after the start, the Monte Carlo's {anchor['days_p50']} — the "
-            f"model waits for this team's releases, the Monte Carlo spreads the window's output over every day.")
+        return (
+            f"**The model's range is wider** (p5 to p95: {shown} against the Monte Carlo's {anchor_width}): "
+            f"each of its futures draws its own team and release pace from what calibration left uncertain "
+            f"(thin data widen it), and a release can hold the work back; the Monte Carlo assumes the window's "
+            f"days simply repeat."
+        )
+    return (
+        f"**Both ranges are as wide** (p5 to p95: {model_width} days), but they need not sit on the same days: "
+        f"the model's p50 is {model['days_p50']} days after the start, the Monte Carlo's {anchor['days_p50']} — the "
+        f"model waits for this team's releases, the Monte Carlo spreads the window's output over every day."
+    )
 
 
 def quantile_table(results: list[dict[str, Any]], target: dt.date) -> pd.DataFrame:
@@ -300,33 +399,43 @@ def _start_where_logs_end(day: dt.date) -> None:
     st.session_state["forecast.target"] = day + dt.timedelta(days=DEFAULT_TARGET_DAYS)
 
 
-def anchor_section(baseline: Any, model: dict[str, Any], choice: dict[str, Any], seed: int) -> dict[str, Any] | None:
+def anchor_section(
+    baseline: Any, model: dict[str, Any], choice: dict[str, Any], seed: int
+) -> dict[str, Any] | None:
     """The baseline's forecast beside the throughput Monte Carlo of the logs it was calibrated from (returned,
     for the report; None without logs)."""
     ss = st.session_state
     source = state.calibration_logs(ss["choice.baseline"])
     if source is None:
-        st.caption("Beside the throughput Monte Carlo (resampling a team's own days of released changes, the anchor "
-                   "a forecast is judged by): it needs a team's logs — calibrate a baseline from them in *Your "
-                   "data* and use it here.")
+        st.caption(
+            "Beside the throughput Monte Carlo (resampling a team's own days of released changes, the anchor "
+            "a forecast is judged by): it needs a team's logs — calibrate a baseline from them in *Your "
+            "data* and use it here."
+        )
         return None
     start, target = choice["start"], choice["target"]
     anchor = compute.throughput(source["logs"], choice["changes"], start, source["window"], seed, target)
     st.markdown(f"##### {model['scenario']} beside the throughput Monte Carlo")
     window = anchor["window"]
-    st.caption(f"The Monte Carlo draws each future day from the {window['days']} days your baseline was calibrated "
-               f"on ({window['start']} to {window['end']}, end exclusive: {anchor['released_changes_in_window']} "
-               f"changes went live on {anchor['release_days_in_window']} of them), {anchor['reps']} futures, "
-               f"seed {seed}; the work ships on the day the drawn days add up to {choice['changes']} changes.")
+    st.caption(
+        f"The Monte Carlo draws each future day from the {window['days']} days your baseline was calibrated "
+        f"on ({window['start']} to {window['end']}, end exclusive: {anchor['released_changes_in_window']} "
+        f"changes went live on {anchor['release_days_in_window']} of them), {anchor['reps']} futures, "
+        f"seed {seed}; the work ships on the day the drawn days add up to {choice['changes']} changes."
+    )
     if anchor.get("not_judged"):
         st.info(f"The throughput Monte Carlo has nothing to resample: {anchor['not_judged'].split(': ')[0]}.")
         return None
     end = logs_end(baseline)
     if end is not None and start != end:
-        st.button(f"Start the work on {end:%a %d %b %Y}, where your logs end", on_click=_start_where_logs_end,
-                  args=(end,), key="forecast.from-logs-end",
-                  help="The model starts from the state the logs end in (changes waiting, the last release) only on "
-                       "that day; from another day it starts from a warmed-up team.")
+        st.button(
+            f"Start the work on {end:%a %d %b %Y}, where your logs end",
+            on_click=_start_where_logs_end,
+            args=(end,),
+            key="forecast.from-logs-end",
+            help="The model starts from the state the logs end in (changes waiting, the last release) only on "
+            "that day; from another day it starts from a warmed-up team.",
+        )
     both = [model, anchor]
     st.dataframe(quantile_table(both, target), hide_index=True, width="stretch", key="forecast.anchor-table")
     st.markdown(wider_sentence(model, anchor))

@@ -30,8 +30,15 @@ def available() -> bool:
 def run(plan, reps: int, seed: int) -> dict[str, Any]:
     from sim.analysis.plan import plan_to_toml
 
-    return compute.cached_plan(plan_to_toml(plan), f"{plan.name}.toml", str(state.SCENARIO_DIR), int(reps), int(seed),
-                               state.benchmark(), plan.name)
+    return compute.cached_plan(
+        plan_to_toml(plan),
+        f"{plan.name}.toml",
+        str(state.SCENARIO_DIR),
+        int(reps),
+        int(seed),
+        state.benchmark(),
+        plan.name,
+    )
 
 
 def load(name: str):
@@ -56,9 +63,17 @@ def phases_table(plan) -> pd.DataFrame:
     rows = []
     for number, phase in enumerate(plan.phases, start=1):
         values = "; ".join(f"{pretty_key(k)} → {show_value(k, v)}" for k, v in phase.values.items()) or "—"
-        rows.append({"#": number, "from day": phase.day, "phase": phase.name, "ramp (days)": phase.ramp_days,
-                     "settings": values, "capacity cost": f"{phase.capacity_cost:.0%}",
-                     "defect cost": f"+{phase.defect_cost:.0%}"})
+        rows.append(
+            {
+                "#": number,
+                "from day": phase.day,
+                "phase": phase.name,
+                "ramp (days)": phase.ramp_days,
+                "settings": values,
+                "capacity cost": f"{phase.capacity_cost:.0%}",
+                "defect cost": f"+{phase.defect_cost:.0%}",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -85,12 +100,17 @@ def editor(name: str) -> None:
     if key not in st.session_state:
         st.session_state[key] = edited if edited is not None else state.plan_files()[name].read_text("utf-8")
     with st.expander("Edit the plan (phases with day, name, settings and ramp)"):
-        st.text_area("Plan file (TOML)", key=key, height=360,
-                     help="Each [[phase]] has day, name, ramp_days, optional capacity_cost and defect_cost, and "
-                          "set = { \"dotted.key\" = value }. Checked like `python -m sim plan` checks it.")
+        st.text_area(
+            "Plan file (TOML)",
+            key=key,
+            height=360,
+            help="Each [[phase]] has day, name, ramp_days, optional capacity_cost and defect_cost, and "
+            'set = { "dotted.key" = value }. Checked like `python -m sim plan` checks it.',
+        )
         left, right = st.columns(2)
-        left.button("Check and use this plan", type="primary", on_click=_commit_edit, args=(name,),
-                    key="plan.apply")
+        left.button(
+            "Check and use this plan", type="primary", on_click=_commit_edit, args=(name,), key="plan.apply"
+        )
         if edited is not None:
             right.button("Back to the shipped file", on_click=_revert, args=(name,), key="plan.revert")
     if "plan.error" in st.session_state:
@@ -105,14 +125,24 @@ def _on_pick_plan() -> None:
 
 
 def _phase_marks(plan) -> list[dict[str, Any]]:
-    return [{"week": phase.day / 7 + 1, "label": str(number), "name": f"{number}. {phase.name} (day {phase.day:g})"}
-            for number, phase in enumerate(plan.phases, start=1) if phase.values]
+    return [
+        {
+            "week": phase.day / 7 + 1,
+            "label": str(number),
+            "name": f"{number}. {phase.name} (day {phase.day:g})",
+        }
+        for number, phase in enumerate(plan.phases, start=1)
+        if phase.values
+    ]
 
 
 def phase_legend(plan) -> str:
     """``1 fast trusted CI (day 14) · 2 …``: what the numbered dashed lines on the charts are."""
-    return " · ".join(f"**{number}** {phase.name} (day {phase.day:g}, week {phase.day / 7 + 1:.0f})"
-                      for number, phase in enumerate(plan.phases, start=1) if phase.values)
+    return " · ".join(
+        f"**{number}** {phase.name} (day {phase.day:g}, week {phase.day / 7 + 1:.0f})"
+        for number, phase in enumerate(plan.phases, start=1)
+        if phase.values
+    )
 
 
 def weekly_rows(key: str, weeks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -131,17 +161,22 @@ def weekly_rows(key: str, weeks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def headline(name: str, result: dict[str, Any]) -> None:
     first = result.get("first_elite_week")
     final = result["final"]
-    st.markdown(f"**{name}** — after {result['days']} days: overall {band_badge(final['bands']['overall'])}; "
-                f"probability of Elite in the last two weeks **{result['probability_elite_at_end']:.0%}**; "
-                + (f"median first Elite in week **{first}**." if first else "the median never reaches Elite."))
+    st.markdown(
+        f"**{name}** — after {result['days']} days: overall {band_badge(final['bands']['overall'])}; "
+        f"probability of Elite in the last two weeks **{result['probability_elite_at_end']:.0%}**; "
+        + (f"median first Elite in week **{first}**." if first else "the median never reaches Elite.")
+    )
 
 
 def plan_report(runs: dict[str, tuple[Any, dict[str, Any]]]) -> Any:
     def build() -> str:
         from sim.report import plan_report as document
 
-        return document([result for _, result in runs.values()],
-                        {label: plan.scenario for label, (plan, _) in runs.items()})
+        return document(
+            [result for _, result in runs.values()],
+            {label: plan.scenario for label, (plan, _) in runs.items()},
+        )
+
     return build
 
 
@@ -163,20 +198,38 @@ def render() -> None:
     if ss.get("plan.other") not in others:
         ss["plan.other"] = HEROICS_PLAN if HEROICS_PLAN in others else NONE
     a, b, c, d = st.columns([2, 2, 1, 2])
-    a.selectbox("Plan", names, key="pick.plan", on_change=_on_pick_plan,
-                help="Shipped plans from scenarios/plan_*.toml.")
-    b.selectbox("Side by side with", others, key="plan.other",
-                help="“Change the process” against “work harder”: the heroics plan adds overtime and heroes.")
+    a.selectbox(
+        "Plan",
+        names,
+        key="pick.plan",
+        on_change=_on_pick_plan,
+        help="Shipped plans from scenarios/plan_*.toml.",
+    )
+    b.selectbox(
+        "Side by side with",
+        others,
+        key="plan.other",
+        help="“Change the process” against “work harder”: the heroics plan adds overtime and heroes.",
+    )
     settings = state.run_settings()
     if "plan.reps" not in ss:
         ss["plan.reps"] = min(settings["reps"], PLAN_REPS)
-    c.number_input("Replications", min_value=1, max_value=state.MAX_REPS, step=1, key="plan.reps",
-                   help="Every replication simulates the whole plan; the forecast shows their spread.")
+    c.number_input(
+        "Replications",
+        min_value=1,
+        max_value=state.MAX_REPS,
+        step=1,
+        key="plan.reps",
+        help="Every replication simulates the whole plan; the forecast shows their spread.",
+    )
     base_name = ss["choice.baseline"]
     with d:
-        start_here = st.toggle("From Compare's baseline", key="plan.from-baseline",
-                               help=f"Start each plan from Compare's baseline ({base_name}) instead of the plan's own "
-                                    f"start: use this with a baseline calibrated from your logs (Your data).")
+        start_here = st.toggle(
+            "From Compare's baseline",
+            key="plan.from-baseline",
+            help=f"Start each plan from Compare's baseline ({base_name}) instead of the plan's own "
+            f"start: use this with a baseline calibrated from your logs (Your data).",
+        )
     name = ss["choice.plan"]
     try:
         main = prepared(load(name), start_here)
@@ -194,16 +247,21 @@ def render() -> None:
         headline(label, result)
         stability_warning(f"{label} (last two weeks)", result["final"])
     marks = _phase_marks(main)
-    st.caption(f"Dashed lines: phases of {name} — {phase_legend(main)}. Shaded: p10–p90 across replications; line: "
-               f"the median (change failure and rework rate: each week's pooled rate over all replications); dashed "
-               f"green: the Elite threshold. A metric getting worse for a week or two after a phase starts (failure "
-               f"rate up, deployments or the chance of Elite down) is the J-curve: the cost of learning.")
-    charts.show(charts.probability_chart({label: result["weeks"] for label, (_, result) in runs.items()},
-                                         phases=marks))
+    st.caption(
+        f"Dashed lines: phases of {name} — {phase_legend(main)}. Shaded: p10–p90 across replications; line: "
+        f"the median (change failure and rework rate: each week's pooled rate over all replications); dashed "
+        f"green: the Elite threshold. A metric getting worse for a week or two after a phase starts (failure "
+        f"rate up, deployments or the chance of Elite down) is the J-curve: the cost of learning."
+    )
+    charts.show(
+        charts.probability_chart(
+            {label: result["weeks"] for label, (_, result) in runs.items()}, phases=marks
+        )
+    )
     left, right = st.columns(2)
     for i, key in enumerate(METRIC_KEYS):
         series = {label: weekly_rows(key, result["weeks"]) for label, (_, result) in runs.items()}
-        with (left if i % 2 == 0 else right):
+        with left if i % 2 == 0 else right:
             charts.show(charts.fan_chart(series, key, state.benchmark(), phases=marks))
     report_button("Download the report (HTML)", plan_report(runs), f"dorasim-{name}.html", "plan.report")
 
@@ -218,8 +276,18 @@ def render() -> None:
     st.subheader(f"Where {name} ends (last two weeks) against its first week")
     first_week = main_result["weeks"][0] if main_result["weeks"] else None
     metric_cards(main_result["final"], first_week, "week 1")
-    bands = pd.DataFrame([{"week": w["week"], **{label: band_word(r["weeks"][i]["bands"]["overall"])
-                                                 for label, (_, r) in runs.items() if i < len(r["weeks"])}}
-                          for i, w in enumerate(main_result["weeks"])])
+    bands = pd.DataFrame(
+        [
+            {
+                "week": w["week"],
+                **{
+                    label: band_word(r["weeks"][i]["bands"]["overall"])
+                    for label, (_, r) in runs.items()
+                    if i < len(r["weeks"])
+                },
+            }
+            for i, w in enumerate(main_result["weeks"])
+        ]
+    )
     with st.expander("Overall band of the median, week by week"):
         st.dataframe(bands, hide_index=True, width="stretch")

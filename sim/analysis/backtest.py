@@ -43,12 +43,17 @@ DEFAULT_WINDOW_DAYS = 180
 DEFAULT_HORIZON_DAYS = 90
 DEFAULT_EVERY_DAYS = 90
 DEFAULT_SIZES = ("actual30", 20)  # N: the changes created in the 30 days after the cut, and 20
-DEFAULT_REPS = 40                 # model replications per forecast
+DEFAULT_REPS = 40  # model replications per forecast
 THROUGHPUT_REPS = 1_000
-CALIBRATION_REPS = 4              # replications per parameter set while calibrating each window
+CALIBRATION_REPS = 4  # replications per parameter set while calibrating each window
 CALIBRATION_CHECK_REPS = 8
 MIN_WINDOW_RELEASES = 1
-DORA_METRICS = ("deployment_frequency_per_day", "lead_time_hours", "change_failure_rate", "time_to_restore_hours")
+DORA_METRICS = (
+    "deployment_frequency_per_day",
+    "lead_time_hours",
+    "change_failure_rate",
+    "time_to_restore_hours",
+)
 METHODS = ("model", "throughput", "both")
 
 
@@ -88,8 +93,11 @@ def logs_at(logs: EventLogs, start: dt.date, end: dt.date, columns: LogColumns |
     if len(incidents):
         late = resolved.notna() & (resolved >= pd.Timestamp(end, tz="UTC"))
         incidents.loc[late, "time_resolved"] = pd.NaT
-    return EventLogs(logs.changes.loc[keep_change].reset_index(drop=True),
-                     logs.deployments.loc[keep_deploy].reset_index(drop=True), incidents.reset_index(drop=True))
+    return EventLogs(
+        logs.changes.loc[keep_change].reset_index(drop=True),
+        logs.deployments.loc[keep_deploy].reset_index(drop=True),
+        incidents.reset_index(drop=True),
+    )
 
 
 def actual_ship_day(columns: LogColumns, cut: dt.date, changes: int) -> tuple[int | None, str | None]:
@@ -123,8 +131,10 @@ def cut_dates(columns: LogColumns, *, every_days: int, window_days: int, horizon
         cuts.append(cut)
         cut -= dt.timedelta(days=every_days)
     if not cuts:
-        raise InputError(f"backtest: the deployments span {first} to {last} ({(last - first).days} days): too little "
-                         f"history for a {window_days}-day window and a {horizon_days}-day horizon")
+        raise InputError(
+            f"backtest: the deployments span {first} to {last} ({(last - first).days} days): too little "
+            f"history for a {window_days}-day window and a {horizon_days}-day horizon"
+        )
     return sorted(cuts)
 
 
@@ -152,8 +162,13 @@ def _dora_case(observed: dict[str, float | None], predicted: dict[str, Any]) -> 
         inside = None
         if value is not None and band.get("p10") is not None:
             inside = bool(band["p10"] <= value <= band["p90"])
-        out[key] = {"observed": value, "p10": band.get("p10"), "p50": band.get("p50"), "p90": band.get("p90"),
-                    "inside_p10_p90": inside}
+        out[key] = {
+            "observed": value,
+            "p10": band.get("p10"),
+            "p50": band.get("p50"),
+            "p90": band.get("p90"),
+            "inside_p10_p90": inside,
+        }
     return out
 
 
@@ -165,9 +180,18 @@ def backtest_cut(logs: EventLogs, cut: dt.date, settings: BacktestSettings) -> d
     window = logs_at(logs, window_start, cut, columns)
     daily = daily_released(columns, window_start, cut)
     releases = len(window.deployments)
-    record: dict[str, Any] = {"cut": cut.isoformat(), "window": {"start": window_start.isoformat(),
-                              "end": cut.isoformat(), "releases": releases,
-                              "changes_released": int(daily.sum())}, "cases": [], "dora": None, "calibration": None}
+    record: dict[str, Any] = {
+        "cut": cut.isoformat(),
+        "window": {
+            "start": window_start.isoformat(),
+            "end": cut.isoformat(),
+            "releases": releases,
+            "changes_released": int(daily.sum()),
+        },
+        "cases": [],
+        "dora": None,
+        "calibration": None,
+    }
     sizes = []
     for size in settings.sizes:
         n = created_between(columns, cut, cut + dt.timedelta(days=30)) if size == "actual30" else int(size)
@@ -175,8 +199,10 @@ def backtest_cut(logs: EventLogs, cut: dt.date, settings: BacktestSettings) -> d
             sizes.append(n)
     history = (day_ns(cut) - int(columns.deploy_t.min())) // NS_PER_DAY if columns.deploy_t.size else 0
     if history < settings.window_days:
-        record["not_judged"] = (f"too little history: the first release is {max(history, 0)} days before the cut, "
-                                f"the window needs {settings.window_days}")
+        record["not_judged"] = (
+            f"too little history: the first release is {max(history, 0)} days before the cut, "
+            f"the window needs {settings.window_days}"
+        )
         record["seconds"] = time.perf_counter() - began
         return record
     if releases < MIN_WINDOW_RELEASES:
@@ -211,33 +237,56 @@ def backtest_cut(logs: EventLogs, cut: dt.date, settings: BacktestSettings) -> d
     return record
 
 
-def _calibrate_window(window: EventLogs, bounds: tuple[dt.date, dt.date],
-                      settings: BacktestSettings) -> tuple[Scenario, dict[str, Any]]:
+def _calibrate_window(
+    window: EventLogs, bounds: tuple[dt.date, dt.date], settings: BacktestSettings
+) -> tuple[Scenario, dict[str, Any]]:
     from sim.analysis.calibrate import calibrate
 
-    result = calibrate(window, base=settings.base, reps=settings.calibration_reps,
-                       check_reps=settings.calibration_check_reps, seed=settings.seed, workers=1,
-                       window=bounds)
+    result = calibrate(
+        window,
+        base=settings.base,
+        reps=settings.calibration_reps,
+        check_reps=settings.calibration_check_reps,
+        seed=settings.seed,
+        workers=1,
+        window=bounds,
+    )
     report = result.report
     within = {key: row.get("within_bar") for key, row in report["metrics"].items() if key in DORA_METRICS}
-    summary = {"within_bar": within, "observed": {k: report["metrics"][k]["observed"] for k in within},
-               "simulated_p50": {k: report["metrics"][k]["simulated_p50"] for k in within},
-               "deployments": report["counts"].get("deployments"),
-               "engineers": result.scenario.team.engineers, "cadence": result.scenario.release.cadence,
-               "gap_days": result.scenario.release.gap_days if result.scenario.release.cadence == "irregular" else None,
-               "gap_law": result.scenario.release.gap_law if result.scenario.release.cadence == "irregular" else None,
-               "branch_lifetime_days": result.scenario.branching.branch_lifetime_days,
-               "strategy": result.scenario.branching.strategy,
-               "pending_hazard": (result.scenario.release.pending_hazard
-                                  if result.scenario.release.cadence == "when_ready" else None)}
+    summary = {
+        "within_bar": within,
+        "observed": {k: report["metrics"][k]["observed"] for k in within},
+        "simulated_p50": {k: report["metrics"][k]["simulated_p50"] for k in within},
+        "deployments": report["counts"].get("deployments"),
+        "engineers": result.scenario.team.engineers,
+        "cadence": result.scenario.release.cadence,
+        "gap_days": result.scenario.release.gap_days
+        if result.scenario.release.cadence == "irregular"
+        else None,
+        "gap_law": result.scenario.release.gap_law
+        if result.scenario.release.cadence == "irregular"
+        else None,
+        "branch_lifetime_days": result.scenario.branching.branch_lifetime_days,
+        "strategy": result.scenario.branching.strategy,
+        "pending_hazard": (
+            result.scenario.release.pending_hazard
+            if result.scenario.release.cadence == "when_ready"
+            else None
+        ),
+    }
     return result.scenario, summary
 
 
 def _scored(forecast_result: dict[str, Any], actual: int) -> dict[str, Any]:
-    days = [None if d is None else (dt.date.fromisoformat(d) - dt.date.fromisoformat(forecast_result["start"])).days
-            for d in forecast_result["ship_dates"]]
-    cap = float(forecast_result.get("max_horizon_days") or 0) or float(max((d for d in days if d is not None),
-                                                                            default=0))
+    days = [
+        None
+        if d is None
+        else (dt.date.fromisoformat(d) - dt.date.fromisoformat(forecast_result["start"])).days
+        for d in forecast_result["ship_dates"]
+    ]
+    cap = float(forecast_result.get("max_horizon_days") or 0) or float(
+        max((d for d in days if d is not None), default=0)
+    )
     scored = score_case(days, float(actual), cap)
     return {key: (round(value, 3) if isinstance(value, float) else value) for key, value in scored.items()}
 
@@ -246,10 +295,19 @@ def _scored(forecast_result: dict[str, Any], actual: int) -> dict[str, Any]:
 # The whole backtest
 
 
-def backtest(logs: EventLogs, *, cuts: Sequence[dt.date] | None = None, every_days: int = DEFAULT_EVERY_DAYS,
-             settings: BacktestSettings | None = None, workers: int | None = None, progress: str | None = None,
-             callback: Callable[[int, int], Any] | None = None, name: str = "logs", executor: str = "local",
-             scheduler: str | None = None) -> dict[str, Any]:
+def backtest(
+    logs: EventLogs,
+    *,
+    cuts: Sequence[dt.date] | None = None,
+    every_days: int = DEFAULT_EVERY_DAYS,
+    settings: BacktestSettings | None = None,
+    workers: int | None = None,
+    progress: str | None = None,
+    callback: Callable[[int, int], Any] | None = None,
+    name: str = "logs",
+    executor: str = "local",
+    scheduler: str | None = None,
+) -> dict[str, Any]:
     """Backtest dorasim (and the throughput Monte Carlo) on a team's logs; the ``backtest`` JSON of docs/cli.md.
 
     ``callback(done, total)`` is called as cuts finish (the app's progress bar). Cuts run on the sweeps'
@@ -265,21 +323,37 @@ def backtest(logs: EventLogs, *, cuts: Sequence[dt.date] | None = None, every_da
         raise InputError(f"--horizon-days {settings.horizon_days}: must be >= 7")
     columns = columns_from_frames(logs.changes, logs.deployments, logs.incidents)
     if cuts is None:
-        cuts = cut_dates(columns, every_days=every_days, window_days=settings.window_days,
-                         horizon_days=settings.horizon_days)
+        cuts = cut_dates(
+            columns,
+            every_days=every_days,
+            window_days=settings.window_days,
+            horizon_days=settings.horizon_days,
+        )
     else:
         cuts = sorted(set(cuts))
         if not cuts:
             raise InputError("backtest: no cut date given")
     began = time.perf_counter()
     tasks = [(logs, cut, settings) for cut in cuts]
-    records = execute(backtest_cut, tasks, executor=executor, scheduler=scheduler, workers=workers,
-                      progress=progress, callback=callback)
+    records = execute(
+        backtest_cut,
+        tasks,
+        executor=executor,
+        scheduler=scheduler,
+        workers=workers,
+        progress=progress,
+        callback=callback,
+    )
     return summarize_backtest(records, settings, name=name, seconds=time.perf_counter() - began)
 
 
-def summarize_backtest(records: Sequence[dict[str, Any]], settings: BacktestSettings, *, name: str = "logs",
-                       seconds: float | None = None) -> dict[str, Any]:
+def summarize_backtest(
+    records: Sequence[dict[str, Any]],
+    settings: BacktestSettings,
+    *,
+    name: str = "logs",
+    seconds: float | None = None,
+) -> dict[str, Any]:
     cases = [case for record in records for case in record["cases"]]
     judged = [c for c in cases if "not_judged" not in c]
     summary: dict[str, Any] = {}
@@ -307,9 +381,14 @@ def summarize_backtest(records: Sequence[dict[str, Any]], settings: BacktestSett
         "cases": cases,
         "summary": summary,
         "dora": [{"cut": r["cut"], **r["dora"]} for r in records if r.get("dora")],
-        "windows": [{k: r[k] for k in ("cut", "window", "calibration", "seconds") if k in r}
-                    | ({"not_judged": r["not_judged"]} if "not_judged" in r else {}) for r in records],
-        "not_judged": [{"cut": c["cut"], "n": c["n"], "reason": c["not_judged"]} for c in cases if "not_judged" in c]
+        "windows": [
+            {k: r[k] for k in ("cut", "window", "calibration", "seconds") if k in r}
+            | ({"not_judged": r["not_judged"]} if "not_judged" in r else {})
+            for r in records
+        ],
+        "not_judged": [
+            {"cut": c["cut"], "n": c["n"], "reason": c["not_judged"]} for c in cases if "not_judged" in c
+        ]
         + [{"cut": r["cut"], "n": None, "reason": r["not_judged"]} for r in records if "not_judged" in r],
         "seconds": None if seconds is None else round(seconds, 1),
     }
@@ -318,7 +397,11 @@ def summarize_backtest(records: Sequence[dict[str, Any]], settings: BacktestSett
 def _dora_summary(dora: Sequence[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in DORA_METRICS:
-        marks = [d["metrics"][key]["inside_p10_p90"] for d in dora if d["metrics"][key]["inside_p10_p90"] is not None]
+        marks = [
+            d["metrics"][key]["inside_p10_p90"]
+            for d in dora
+            if d["metrics"][key]["inside_p10_p90"] is not None
+        ]
         out[key] = {"cases": len(marks), "inside_p10_p90": (sum(marks) / len(marks)) if marks else None}
     return out
 
@@ -326,11 +409,20 @@ def _dora_summary(dora: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def _in_sample(calibrations: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Share of windows with >= 3 releases whose calibrated scenario reproduced DF and lead time within the bar."""
     eligible = [c for c in calibrations if (c.get("deployments") or 0) >= 3]
-    both = [c for c in eligible if c["within_bar"].get("deployment_frequency_per_day")
-            and c["within_bar"].get("lead_time_hours")]
-    return {"windows": len(eligible), "within_bar_df_and_lead_time": (len(both) / len(eligible)) if eligible else None,
-            "within_bar_df": (sum(bool(c["within_bar"].get("deployment_frequency_per_day")) for c in eligible)
-                              / len(eligible)) if eligible else None}
+    both = [
+        c
+        for c in eligible
+        if c["within_bar"].get("deployment_frequency_per_day") and c["within_bar"].get("lead_time_hours")
+    ]
+    return {
+        "windows": len(eligible),
+        "within_bar_df_and_lead_time": (len(both) / len(eligible)) if eligible else None,
+        "within_bar_df": (
+            sum(bool(c["within_bar"].get("deployment_frequency_per_day")) for c in eligible) / len(eligible)
+        )
+        if eligible
+        else None,
+    }
 
 
 def parse_sizes(texts: Sequence[str]) -> tuple[int | str, ...]:

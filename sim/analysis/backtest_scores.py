@@ -67,8 +67,14 @@ def summarize_scores(cases: Sequence[dict[str, float | bool]]) -> dict[str, floa
     """Coverage shares, mean CRPS and mean pinball loss over the scored cases."""
     n = len(cases)
     if n == 0:
-        return {"cases": 0, "coverage_p5_p95": None, "coverage_p85": None, "mean_crps": None, "mean_pinball": None,
-                "median_width_p5_p95": None}
+        return {
+            "cases": 0,
+            "coverage_p5_p95": None,
+            "coverage_p85": None,
+            "mean_crps": None,
+            "mean_pinball": None,
+            "median_width_p5_p95": None,
+        }
     return {
         "cases": n,
         "coverage_p5_p95": sum(bool(c["in_p5_p95"]) for c in cases) / n,

@@ -64,13 +64,25 @@ from sim.model.scenario import (
     load_scenario_text,
 )
 
-__all__ = ["BAR", "CHECK_REPS", "DEFAULT_REPS", "METRICS", "CalibrationResult", "bar_error", "calibrate",
-           "check_window", "default_base_path", "fit_days", "plan_fit", "scaled_error"]
+__all__ = [
+    "BAR",
+    "CHECK_REPS",
+    "DEFAULT_REPS",
+    "METRICS",
+    "CalibrationResult",
+    "bar_error",
+    "calibrate",
+    "check_window",
+    "default_base_path",
+    "fit_days",
+    "plan_fit",
+    "scaled_error",
+]
 
-DEFAULT_REPS = 8          # replications per evaluation while fitting
-CHECK_REPS = 20           # replications of the final check (what the report shows)
-FIT_CHANGES = 150_000     # changes a replication simulates in its window while fitting, at most
-MIN_FIT_DAYS = 28         # ... but never fewer days than this (four weeks: every weekday four times)
+DEFAULT_REPS = 8  # replications per evaluation while fitting
+CHECK_REPS = 20  # replications of the final check (what the report shows)
+FIT_CHANGES = 150_000  # changes a replication simulates in its window while fitting, at most
+MIN_FIT_DAYS = 28  # ... but never fewer days than this (four weeks: every weekday four times)
 MIN_LEAD_FIT_DEPLOYMENTS = 3  # an irregular team's lead time is fitted from this many releases on
 RELEASE_WHEN_READY = ("irregular", "when_ready")  # cadences of teams that release when they judge it ready
 
@@ -97,8 +109,12 @@ def default_base_path() -> Path | None:
 def _escape_share(scenario: Scenario) -> float:
     """Rough share of defects CI lets through: skipped suites catch nothing (sim.model.delivery's skip rule)."""
     ci = scenario.ci
-    slow = 1.0 - math.exp(-(ci.test_suite_minutes - ci.skip_threshold_minutes) / (3.0 * ci.skip_threshold_minutes)) \
-        if ci.test_suite_minutes > ci.skip_threshold_minutes else 0.0
+    slow = (
+        1.0
+        - math.exp(-(ci.test_suite_minutes - ci.skip_threshold_minutes) / (3.0 * ci.skip_threshold_minutes))
+        if ci.test_suite_minutes > ci.skip_threshold_minutes
+        else 0.0
+    )
     skip = min(0.95, slow + ci.flaky_distrust * ci.flaky_rate)
     return skip + (1.0 - skip) * (1.0 - scenario.quality.test_detection_rate)
 
@@ -118,14 +134,19 @@ def _hotfix_start(scenario: Scenario, restore: float, incidents_per_hour: float,
     log2 of the batch) + the hotfix deployment; its median is taken as 0.85 x its mean.
     """
     ops = scenario.operations
-    deploy = (scenario.release.manual_deploy_hours if scenario.release.deploy == "manual"
-              else scenario.release.automated_deploy_minutes / 60)
+    deploy = (
+        scenario.release.manual_deploy_hours
+        if scenario.release.deploy == "manual"
+        else scenario.release.automated_deploy_minutes / 60
+    )
     growth = 1.0 + ops.diagnosis_growth * math.log2(max(1.0, batch))
 
     def predicted(hours: float) -> float:
         service = hours * growth
         load = incidents_per_hour * service / ops.experts
-        wait = incidents_per_hour * 1.49 * service**2 / (2 * (1 - load)) / ops.experts if load < 1 else math.inf
+        wait = (
+            incidents_per_hour * 1.49 * service**2 / (2 * (1 - load)) / ops.experts if load < 1 else math.inf
+        )
         return 0.85 * (ops.detect_minutes / 60 + wait + service + deploy)
 
     stable = 0.95 * ops.experts / max(incidents_per_hour * growth, 1e-9)
@@ -152,7 +173,9 @@ def _lead_parameter(facts: LogFacts, scenario: Scenario) -> FitParameter:
         start = before / 24.0 / 2.0
     else:
         start = before / 24.0 / 0.55  # about half a branch's life passes before a change merges
-    return FitParameter("branching.branch_lifetime_days", "lead_time_hours", low, high, min(high, max(low, start)), 0.6)
+    return FitParameter(
+        "branching.branch_lifetime_days", "lead_time_hours", low, high, min(high, max(low, start)), 0.6
+    )
 
 
 def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], list[str]]:
@@ -162,10 +185,13 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
     notes: list[str] = []
     irregular = scenario.release.cadence in RELEASE_WHEN_READY
     lead = observed["lead_time_hours"]
-    if counts["deployments"] < 5 and not (irregular and counts["deployments"] >= MIN_LEAD_FIT_DEPLOYMENTS
-                                          and lead is not None):
-        notes.append(f"only {counts['deployments']} deployment(s) in the window (at least 5 needed): nothing fitted by "
-                     "simulation; defect rate, branch lifetime and repair times left at the base's values")
+    if counts["deployments"] < 5 and not (
+        irregular and counts["deployments"] >= MIN_LEAD_FIT_DEPLOYMENTS and lead is not None
+    ):
+        notes.append(
+            f"only {counts['deployments']} deployment(s) in the window (at least 5 needed): nothing fitted by "
+            "simulation; defect rate, branch lifetime and repair times left at the base's values"
+        )
         return [], notes
     fit: list[FitParameter] = []
     # a team releasing when ready: the time before release is read from its changes (the lead-time split),
@@ -175,34 +201,53 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
     if counts["deployments"] < 5:
         # a team releasing when ready shows its lead time in a few releases; failures need more
         if split:
-            notes.append(f"only {counts['deployments']} deployments in the window: nothing fitted by simulation "
-                         "(the branch lifetime is read from the lead-time split); defect rate and repair times "
-                         "left at the base's values (5 needed)")
+            notes.append(
+                f"only {counts['deployments']} deployments in the window: nothing fitted by simulation "
+                "(the branch lifetime is read from the lead-time split); defect rate and repair times "
+                "left at the base's values (5 needed)"
+            )
             return [], notes
-        notes.append(f"only {counts['deployments']} deployments in the window: the branch lifetime is fitted to "
-                     "the lead time; defect rate and repair times left at the base's values (5 needed)")
+        notes.append(
+            f"only {counts['deployments']} deployments in the window: the branch lifetime is fitted to "
+            "the lead time; defect rate and repair times left at the base's values (5 needed)"
+        )
         return [_lead_parameter(facts, scenario)], notes
     if split:
-        notes.append("the branch lifetime is read from the lead-time split, not fitted to the lead time: the wait "
-                     "for a release is the gap law's")
+        notes.append(
+            "the branch lifetime is read from the lead-time split, not fitted to the lead time: the wait "
+            "for a release is the gap law's"
+        )
     elif lead is not None:
         fit.append(_lead_parameter(facts, scenario))
         if facts.stats.get("release_train_full"):
             # changes queue for a full release train: their wait also depends on the backlog the
             # window opened with, which the days simulated before the window build up
-            fit.append(FitParameter("simulation.warmup_days", "lead_time_hours", 2.0, 365.0,
-                                    float(max(2, scenario.simulation.warmup_days)), 0.3, integer=True))
+            fit.append(
+                FitParameter(
+                    "simulation.warmup_days",
+                    "lead_time_hours",
+                    2.0,
+                    365.0,
+                    float(max(2, scenario.simulation.warmup_days)),
+                    0.3,
+                    integer=True,
+                )
+            )
     else:
         notes.append("no change was deployed in the window: branch lifetime left at the base's value")
     incidents = facts.stats.get("restore_paths")
     cfr = observed["change_failure_rate"]
     if not incidents or cfr is None or cfr == 0:
         if "quality.defect_rate" in facts.estimates:
-            notes.append("no incidents caused by a deployment: detection and repair times left at the base's "
-                         "values; the defect rate is read from zero failures (see its note)")
+            notes.append(
+                "no incidents caused by a deployment: detection and repair times left at the base's "
+                "values; the defect rate is read from zero failures (see its note)"
+            )
         else:
-            notes.append("no incidents caused by a deployment: defect rate, detection and repair times left at the "
-                         "base's values (the simulated change failure rate is the base's, not the team's)")
+            notes.append(
+                "no incidents caused by a deployment: defect rate, detection and repair times left at the "
+                "base's values (the simulated change failure rate is the base's, not the team's)"
+            )
         return fit, notes
     size = max(1.0, facts.stats.get("changes_per_planned_deployment", 1.0))
     per_change = facts.stats.get("escaped_defects_per_change", 1.0 - (1.0 - min(cfr, 0.95)) ** (1.0 / size))
@@ -213,18 +258,31 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
         defect = (facts.stats["hotfix_failure_share"] * hotfixes + 0.5) / (hotfixes + 1)
     # d CFR / d log(p) of a batch failing with probability 1 - (1 - p)^n, at the observed rate
     sensitivity = max(0.02, -(1.0 - min(cfr, 0.95)) * math.log(1.0 - min(cfr, 0.95)))
-    fit.append(FitParameter("quality.defect_rate", "change_failure_rate", 1e-4, 0.9, min(0.9, max(1e-4, defect)),
-                            sensitivity))
+    fit.append(
+        FitParameter(
+            "quality.defect_rate", "change_failure_rate", 1e-4, 0.9, min(0.9, max(1e-4, defect)), sensitivity
+        )
+    )
     restore = observed["time_to_restore_hours"]
     if restore is None:
-        notes.append("no change-caused incident was resolved: detection and repair times left at the base's values")
+        notes.append(
+            "no change-caused incident was resolved: detection and repair times left at the base's values"
+        )
         return fit, notes
     fast = incidents.get("rollback", 0) + incidents.get("flag", 0)
     if fast >= incidents.get("hotfix", 0):
         estimate = facts.estimates.get("operations.detect_minutes")
         value = estimate.value if estimate else restore * 60 / math.log(2)
-        fit.append(FitParameter("operations.detect_minutes", "time_to_restore_hours", 0.5, 5000.0,
-                                min(5000.0, max(0.5, float(value))), 0.9))
+        fit.append(
+            FitParameter(
+                "operations.detect_minutes",
+                "time_to_restore_hours",
+                0.5,
+                5000.0,
+                min(5000.0, max(0.5, float(value))),
+                0.9,
+            )
+        )
     else:
         rate = counts["incidents"] / (facts.days * 24.0)
         start = _hotfix_start(scenario, restore, rate, size)
@@ -236,10 +294,19 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
 # The whole calibration
 
 
-def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFAULT_REPS, seed: int | None = None,
-              workers: int | None = None, callback: Callable[[int, int], Any] | None = None,
-              check_reps: int = CHECK_REPS, benchmark: str = "2023",
-              window: tuple[dt.date, dt.date] | None = None, ci_runs: pd.DataFrame | None = None) -> CalibrationResult:
+def calibrate(
+    logs: EventLogs,
+    *,
+    base: Scenario | None = None,
+    reps: int = DEFAULT_REPS,
+    seed: int | None = None,
+    workers: int | None = None,
+    callback: Callable[[int, int], Any] | None = None,
+    check_reps: int = CHECK_REPS,
+    benchmark: str = "2023",
+    window: tuple[dt.date, dt.date] | None = None,
+    ci_runs: pd.DataFrame | None = None,
+) -> CalibrationResult:
     """Fit a scenario to a team's logs; see the module docstring.
 
     ``reps`` replications per evaluation while fitting, ``check_reps`` for the final comparison;
@@ -265,29 +332,40 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
     counts = facts.observed["counts"]
     identity = {
         "name": "calibrated",
-        "description": (f"Calibrated to logs of {facts.start.date()} to {facts.end.date()} (end exclusive): "
-                        f"{counts['changes']} changes, {counts['deployments']} deployments, "
-                        f"{counts['incidents']} incidents"),
-        "start": start, "days": facts.days, "seed": seed,
+        "description": (
+            f"Calibrated to logs of {facts.start.date()} to {facts.end.date()} (end exclusive): "
+            f"{counts['changes']} changes, {counts['deployments']} deployments, "
+            f"{counts['incidents']} incidents"
+        ),
+        "start": start,
+        "days": facts.days,
+        "seed": seed,
     }
     if counts["incidents"] == 0 and counts["deployments"] >= 1 and "quality.defect_rate" not in estimated:
         estimated["quality.defect_rate"] = _quiet_defect_rate(facts, base)
-        facts.estimates["quality.defect_rate"] = Estimate(estimated["quality.defect_rate"], (
-            f"no incident in {counts['deployments']} deployments: the defect rate that gives a change failure "
-            f"rate of 0.5 / (deployments + 1), the Jeffreys estimate of a rate seen zero times"))
+        facts.estimates["quality.defect_rate"] = Estimate(
+            estimated["quality.defect_rate"],
+            (
+                f"no incident in {counts['deployments']} deployments: the defect rate that gives a change failure "
+                f"rate of 0.5 / (deployments + 1), the Jeffreys estimate of a rate seen zero times"
+            ),
+        )
     if estimated.get("release.cadence") == "irregular":  # the train's state at the window's end
         estimated["release.state_day"] = (facts.end.date() - start).days
-        facts.estimates["release.state_day"] = Estimate(estimated["release.state_day"],
-                                                        f"the window's end, {facts.end.date()}: forecasts start there")
+        facts.estimates["release.state_day"] = Estimate(
+            estimated["release.state_day"], f"the window's end, {facts.end.date()}: forecasts start there"
+        )
     scenario = base.with_values({**identity, **estimated}, source="calibration")
     params, notes = plan_fit(facts, scenario)
     days = fit_days(counts["changes"], facts.days)
     if days < facts.days:
         # a stable team's rates and medians do not depend on how long it is watched: big logs are
         # fitted and checked on their first ``days`` days, and the scenario keeps the logs' window
-        warnings.append(f"the logs hold {counts['changes']} changes in {facts.days} days: each replication "
-                        f"of the fit simulates the first {days} days (about {FIT_CHANGES} changes), and the "
-                        f"written scenario keeps days = {facts.days}")
+        warnings.append(
+            f"the logs hold {counts['changes']} changes in {facts.days} days: each replication "
+            f"of the fit simulates the first {days} days (about {FIT_CHANGES} changes), and the "
+            f"written scenario keeps days = {facts.days}"
+        )
         scenario = scenario.with_values({"days": days}, source="calibration")
     missing = facts.missing + notes
     total = (MAX_EVALUATIONS * reps + (1 + POLISH_EVALUATIONS) * check_reps) if params else check_reps
@@ -296,8 +374,15 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
     converged = None
     results: list[dict[str, Any]] | None = None
     if params:
-        evaluator = _Evaluator(scenario, params, facts.observed["metrics"], seed=seed, workers=workers,
-                               benchmark=benchmark, tick=progress.add)
+        evaluator = _Evaluator(
+            scenario,
+            params,
+            facts.observed["metrics"],
+            seed=seed,
+            workers=workers,
+            benchmark=benchmark,
+            tick=progress.add,
+        )
         best, evaluations = fit_by_simulation(evaluator, np.log([p.start for p in params]), reps, check_reps)
         scenario = evaluator.scenario_at(best.x)
         results = best.replications
@@ -311,8 +396,13 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
         results = run_tasks(_replication_metrics, tasks, workers=workers, callback=progress.batch())
     scenario = written
     progress.finish()
-    fit = {"reps": reps, "evaluations": evaluations, "converged": converged, "parameters": [p.key for p in params],
-           "days_simulated": days}
+    fit = {
+        "reps": reps,
+        "evaluations": evaluations,
+        "converged": converged,
+        "parameters": [p.key for p in params],
+        "days_simulated": days,
+    }
     report = report_of(facts, scenario, results, origins, fit, missing, check_reps, seed, benchmark)
     sentence = stability_sentence(report["stability"])
     if sentence:
@@ -320,8 +410,10 @@ def calibrate(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFA
     for key in METRICS:
         row = report["metrics"][key]
         if row["observed"] is not None and row["within_bar"] is False:
-            warnings.append(f"{key}: simulated p50 {row['simulated_p50']:.4g} vs observed {row['observed']:.4g} "
-                            f"is outside the calibration bar")
+            warnings.append(
+                f"{key}: simulated p50 {row['simulated_p50']:.4g} vs observed {row['observed']:.4g} "
+                f"is outside the calibration bar"
+            )
     report["warnings"] = warnings
     fit_record = diagnostics(report, facts, missing)
     report["diagnostics"] = fit_record.model_dump()
@@ -336,12 +428,16 @@ def check_window(logs: EventLogs, window: tuple[dt.date, dt.date]) -> tuple[dt.d
     """The window if it is a real one that holds a deployment, else a one-line :class:`InputError`."""
     start, end = window
     if end <= start:
-        raise InputError(f"--start {start.isoformat()} --end {end.isoformat()}: the end must come after the start")
+        raise InputError(
+            f"--start {start.isoformat()} --end {end.isoformat()}: the end must come after the start"
+        )
     times = logs.deployments["time_created"]
     inside = ((times >= pd.Timestamp(start, tz="UTC")) & (times < pd.Timestamp(end, tz="UTC"))).sum()
     if inside == 0:
-        raise InputError(f"--start {start.isoformat()} --end {end.isoformat()}: no deployment in the window: the "
-                         f"release train cannot be calibrated (choose a window with releases)")
+        raise InputError(
+            f"--start {start.isoformat()} --end {end.isoformat()}: no deployment in the window: the "
+            f"release train cannot be calibrated (choose a window with releases)"
+        )
     return start, end
 
 
@@ -358,7 +454,9 @@ def _resolve_base(base: Scenario | None, warnings: list[str]) -> Scenario:
         return base
     path = default_base_path()
     if path is None:
-        warnings.append("scenarios/baseline.toml not found: parameters the logs cannot tell use the model's defaults")
+        warnings.append(
+            "scenarios/baseline.toml not found: parameters the logs cannot tell use the model's defaults"
+        )
         return Scenario()
     return load_scenario(path)
 
@@ -392,7 +490,7 @@ def _check_logs(logs: EventLogs) -> None:
     if len(logs.changes) == 0 and len(logs.deployments) == 0:
         raise InputError("calibrate: the logs hold no changes and no deployments: nothing to calibrate from")
     if len(logs.deployments) == 0:
-        raise InputError("calibrate: deployments.csv holds no deployments: the release train cannot be "
-                         "calibrated (every DORA metric but rework needs deployments)")
-
-
+        raise InputError(
+            "calibrate: deployments.csv holds no deployments: the release train cannot be "
+            "calibrated (every DORA metric but rework needs deployments)"
+        )

@@ -67,16 +67,26 @@ def team_names(logs: EventLogs) -> list[str]:
         return []
     for kind, frame in logs.frames().items():
         if "team" not in frame.columns:
-            raise InputError(f"calibrate: changes.csv has a team column but {kind}.csv has none: give all three "
-                             f"files a team column (import writes one), or remove it to calibrate one team")
+            raise InputError(
+                f"calibrate: changes.csv has a team column but {kind}.csv has none: give all three "
+                f"files a team column (import writes one), or remove it to calibrate one team"
+            )
     return team_values(logs)
 
 
-def calibrate_org(logs: EventLogs, *, base: Scenario | None = None, reps: int = DEFAULT_REPS,
-                  seed: int | None = None, workers: int | None = None,
-                  callback: Callable[[int, int], Any] | None = None, check_reps: int = CHECK_REPS,
-                  benchmark: str = "2023", window: tuple[dt.date, dt.date] | None = None,
-                  ci_runs: pd.DataFrame | None = None) -> OrgCalibration:
+def calibrate_org(
+    logs: EventLogs,
+    *,
+    base: Scenario | None = None,
+    reps: int = DEFAULT_REPS,
+    seed: int | None = None,
+    workers: int | None = None,
+    callback: Callable[[int, int], Any] | None = None,
+    check_reps: int = CHECK_REPS,
+    benchmark: str = "2023",
+    window: tuple[dt.date, dt.date] | None = None,
+    ci_runs: pd.DataFrame | None = None,
+) -> OrgCalibration:
     """Calibrate every team of the logs over one window and assemble the organisation (module docstring)."""
     teams = team_names(logs)
     if len(teams) < 2:
@@ -95,14 +105,24 @@ def calibrate_org(logs: EventLogs, *, base: Scenario | None = None, reps: int = 
         rows = parts[team]
         _check_team(team, rows, window)
         progress = None if callback is None else _team_progress(callback, number, len(teams))
-        results[team] = calibrate(rows, base=base, reps=reps, seed=seed, workers=workers, callback=progress,
-                                  check_reps=check_reps, benchmark=benchmark, window=window,
-                                  ci_runs=_team_runs(ci_runs, team, rows))
+        results[team] = calibrate(
+            rows,
+            base=base,
+            reps=reps,
+            seed=seed,
+            workers=workers,
+            callback=progress,
+            check_reps=check_reps,
+            benchmark=benchmark,
+            window=window,
+            ci_runs=_team_runs(ci_runs, team, rows),
+        )
         warnings += [f"team {team}: {w}" for w in results[team].warnings]
         if ci_runs is not None and _team_runs(ci_runs, team, rows) is None:
             results[team].report["missing"].append(
                 "no CI run is the team's (by a team column of the CI runs, else by the commits of its changes): "
-                "its suite and flaky rate left at the base's values")
+                "its suite and flaky rate left at the base's values"
+            )
     org_runners = None
     if ci_runs is not None:
         start, end = (pd.Timestamp(d, tz="UTC") for d in window)
@@ -110,8 +130,17 @@ def calibrate_org(logs: EventLogs, *, base: Scenario | None = None, reps: int = 
         org_runners = None if estimate is None else (estimate.value, estimate.note)
     assembled = assemble(teams, results, org_runners, window, warnings)
     plan = load_plan_text(assembled.text, "calibrated_org.toml")
-    check = check_org(plan, teams, results, logs, window, seed if seed is not None else plan.seed, check_reps,
-                      workers, benchmark)
+    check = check_org(
+        plan,
+        teams,
+        results,
+        logs,
+        window,
+        seed if seed is not None else plan.seed,
+        check_reps,
+        workers,
+        benchmark,
+    )
     report = org_report(plan, teams, results, assembled, check, window, benchmark, warnings)
     return OrgCalibration(plan, assembled.text, report, warnings)
 
@@ -120,8 +149,10 @@ def _check_team(team: str, rows: EventLogs, window: tuple[dt.date, dt.date]) -> 
     times = rows.deployments["time_created"]
     start, end = (pd.Timestamp(d, tz="UTC") for d in window)
     if not ((times >= start) & (times < end)).any():
-        raise InputError(f"calibrate: team {team} has no deployment in the window {window[0]} to {window[1]}: "
-                         f"every team needs one (choose --start/--end where every team released)")
+        raise InputError(
+            f"calibrate: team {team} has no deployment in the window {window[0]} to {window[1]}: "
+            f"every team needs one (choose --start/--end where every team released)"
+        )
 
 
 def _team_runs(runs: pd.DataFrame | None, team: str, rows: EventLogs) -> pd.DataFrame | None:
@@ -138,7 +169,9 @@ def _team_runs(runs: pd.DataFrame | None, team: str, rows: EventLogs) -> pd.Data
     return mine if len(mine) else None
 
 
-def _team_progress(callback: Callable[[int, int], Any], number: int, teams: int) -> Callable[[int, int], None]:
+def _team_progress(
+    callback: Callable[[int, int], Any], number: int, teams: int
+) -> Callable[[int, int], None]:
     def update(done: int, total: int) -> None:
         callback(number * total + done, teams * total)
 

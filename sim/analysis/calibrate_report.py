@@ -23,7 +23,7 @@ FIT_NOTES = {
     "quality.defect_rate": "chosen by simulation so the simulated change failure rate matches the logs",
     "branching.branch_lifetime_days": "chosen by simulation so the simulated median lead time matches the logs",
     "simulation.warmup_days": "chosen by simulation: the backlog the window opens with gives the observed "
-                              "median lead time",
+    "median lead time",
     "operations.hotfix_hours": "chosen by simulation so the simulated median time to restore matches the logs",
     "operations.detect_minutes": "chosen by simulation so the simulated median time to restore matches the logs",
 }
@@ -38,11 +38,16 @@ def origins_of(facts: LogFacts, params: list[FitParameter]) -> dict[str, dict]:
             origins[key] = {"origin": "fitted", "note": FIT_NOTES[key]}
         elif key in facts.estimates:
             estimate = facts.estimates[key]
-            origins[key] = {"origin": "estimated", "note": estimate.note,
-                            **({"from": estimate.source} if estimate.source else {})}
+            origins[key] = {
+                "origin": "estimated",
+                "note": estimate.note,
+                **({"from": estimate.source} if estimate.source else {}),
+            }
         else:
-            origins[key] = {"origin": "default",
-                            "note": f"the logs cannot show it; the base scenario's value ({parameter_info(key)['source']})"}
+            origins[key] = {
+                "origin": "default",
+                "note": f"the logs cannot show it; the base scenario's value ({parameter_info(key)['source']})",
+            }
     return origins
 
 
@@ -55,14 +60,26 @@ def scenario_text(scenario: Scenario, origins: dict[str, dict], facts: LogFacts)
         comments[key] = f"{unit}; {said}: {origin['note']}"
     comments["start"] = "the Monday on or before the first day the logs cover completely"
     comments["days"] = f"the logs' window: {facts.start.date()} to {facts.end.date()} (end exclusive)"
-    header = ["# Calibrated by `dorasim calibrate` from a team's change, deployment and incident logs.",
-              "# Each value says where it comes from: estimated from the logs, fitted by simulation so the",
-              "# simulated DORA metrics match the observed ones, or left at the base scenario's default.", ""]
+    header = [
+        "# Calibrated by `dorasim calibrate` from a team's change, deployment and incident logs.",
+        "# Each value says where it comes from: estimated from the logs, fitted by simulation so the",
+        "# simulated DORA metrics match the observed ones, or left at the base scenario's default.",
+        "",
+    ]
     return "\n".join(header) + scenario_to_toml(scenario, comments)
 
 
-def report_of(facts: LogFacts, scenario: Scenario, results: list[dict], origins: dict[str, dict], fit: dict[str, Any],
-            missing: list[str], check_reps: int, seed: int, benchmark: str) -> dict[str, Any]:
+def report_of(
+    facts: LogFacts,
+    scenario: Scenario,
+    results: list[dict],
+    origins: dict[str, dict],
+    fit: dict[str, Any],
+    missing: list[str],
+    check_reps: int,
+    seed: int,
+    benchmark: str,
+) -> dict[str, Any]:
     observed = facts.observed["metrics"]
     simulated = {key: percentiles([r.get(key) for r in results]) for key in (*METRICS, "rework_rate")}
     p50 = {key: value["p50"] for key, value in simulated.items()}
@@ -86,8 +103,11 @@ def report_of(facts: LogFacts, scenario: Scenario, results: list[dict], origins:
         }
     return {
         "scenario": scenario.name,
-        "window": {"start": facts.start.date().isoformat(), "end": facts.end.date().isoformat(),
-                   "days": facts.days},
+        "window": {
+            "start": facts.start.date().isoformat(),
+            "end": facts.end.date().isoformat(),
+            "days": facts.days,
+        },
         "benchmark": benchmark,
         "seed": seed,
         "reps": check_reps,
@@ -96,12 +116,18 @@ def report_of(facts: LogFacts, scenario: Scenario, results: list[dict], origins:
         "bands": {"observed": observed_bands, "simulated": simulated_bands},
         "counts": facts.observed["counts"],
         "stability": {"stable": unstable_share <= 0.5, "unstable_share": unstable_share},
-        "lead_time_split": {key: facts.stats.get(key) for key in
-                            ("median_hours_before_release", "median_hours_waiting_for_release")},
-        "log_statistics": {k: v for k, v in facts.stats.items() if k not in
-                           ("median_hours_before_release", "median_hours_waiting_for_release")},
-        "parameters": {key: {"value": _json_value(get_value(scenario, key)), **origin}
-                       for key, origin in origins.items()},
+        "lead_time_split": {
+            key: facts.stats.get(key)
+            for key in ("median_hours_before_release", "median_hours_waiting_for_release")
+        },
+        "log_statistics": {
+            k: v
+            for k, v in facts.stats.items()
+            if k not in ("median_hours_before_release", "median_hours_waiting_for_release")
+        },
+        "parameters": {
+            key: {"value": _json_value(get_value(scenario, key)), **origin} for key, origin in origins.items()
+        },
         "missing": missing,
         "warnings": [],
     }
@@ -119,7 +145,9 @@ def diagnostics(report: dict[str, Any], facts: LogFacts, missing: list[str]) -> 
     counts = facts.observed["counts"]
     return Calibration(
         window=f"{facts.start.date()} to {facts.end.date()}",
-        deployments=int(counts["deployments"]), changes=int(counts["changes"]), incidents=int(counts["incidents"]),
+        deployments=int(counts["deployments"]),
+        changes=int(counts["changes"]),
+        incidents=int(counts["incidents"]),
         within_bar=", ".join(key for key in METRICS if rows[key]["within_bar"] is True),
         outside_bar=", ".join(key for key in METRICS if rows[key]["within_bar"] is False),
         not_fitted="; ".join(missing),

@@ -27,8 +27,8 @@ from sim.analysis.parallel import run_tasks
 from sim.analysis.runner import percentiles, run_replication
 from sim.model.scenario import Scenario
 
-MAX_EVALUATIONS = 18      # parameter sets simulated while fitting, at most
-GOOD_ENOUGH = 0.3         # stop when every scaled residual is within 30% of the accuracy bar
+MAX_EVALUATIONS = 18  # parameter sets simulated while fitting, at most
+GOOD_ENOUGH = 0.3  # stop when every scaled residual is within 30% of the accuracy bar
 METRICS = ("deployment_frequency_per_day", "lead_time_hours", "change_failure_rate", "time_to_restore_hours")
 # the accuracy bar: (relative?, tolerance)
 BAR = {
@@ -37,17 +37,17 @@ BAR = {
     "change_failure_rate": (False, 0.07),
     "time_to_restore_hours": (True, 0.35),
 }
-MAX_RESIDUAL = 8.0        # residuals are clipped here: far off is far off
-NULL_RESIDUAL = 10.0      # the cost of a metric the simulation leaves null where the logs have it
-POLISH_ABOVE = 0.5        # re-fit with the check's replications when a residual there exceeds this
+MAX_RESIDUAL = 8.0  # residuals are clipped here: far off is far off
+NULL_RESIDUAL = 10.0  # the cost of a metric the simulation leaves null where the logs have it
+POLISH_ABOVE = 0.5  # re-fit with the check's replications when a residual there exceeds this
 POLISH_EVALUATIONS = 4
-PATIENCE = 4              # evaluations in a row without a 2% better cost before a search gives up
+PATIENCE = 4  # evaluations in a row without a 2% better cost before a search gives up
 
 
 @dataclass(frozen=True)
 class FitParameter:
     key: str
-    target: str           # the metric it mainly moves
+    target: str  # the metric it mainly moves
     low: float
     high: float
     start: float
@@ -90,8 +90,17 @@ class Evaluation:
 class _Evaluator:
     """Simulates parameter sets with common random numbers and scores them against the logs."""
 
-    def __init__(self, scenario: Scenario, params: list[FitParameter], observed: dict[str, Any], *,
-                 seed: int, workers: int | None, benchmark: str, tick: Callable[[int], None]):
+    def __init__(
+        self,
+        scenario: Scenario,
+        params: list[FitParameter],
+        observed: dict[str, Any],
+        *,
+        seed: int,
+        workers: int | None,
+        benchmark: str,
+        tick: Callable[[int], None],
+    ):
         self.scenario = scenario
         self.params = params
         self.observed = observed
@@ -111,7 +120,8 @@ class _Evaluator:
             if p.target in self.targets:
                 relative, tolerance = BAR[p.target]
                 jacobian[self.targets.index(p.target), j] = p.elasticity / (
-                    math.log(1.0 + tolerance) if relative else tolerance)
+                    math.log(1.0 + tolerance) if relative else tolerance
+                )
         return jacobian
 
     def values(self, x: np.ndarray) -> dict[str, float | int]:
@@ -138,7 +148,7 @@ class _Evaluator:
         results = run_tasks(_replication_metrics, tasks, workers=self.workers, callback=progress)
         out = []
         for i, x in enumerate(points):
-            chunk = results[i * reps:(i + 1) * reps]
+            chunk = results[i * reps : (i + 1) * reps]
             p50 = {key: percentiles([r.get(key) for r in chunk])["p50"] for key in METRICS}
             residuals = np.array([scaled_error(key, p50[key], self.observed[key]) for key in self.targets])
             out.append(Evaluation(x, chunk, p50, residuals))
@@ -182,9 +192,16 @@ def _round(value: float) -> float:
     return round(float(f"{value:.4g}"), 6)
 
 
-def search(evaluator: _Evaluator, history: list[Evaluation], reps: int, budget: int, good: float,
-           prior: np.ndarray | None = None, patience: int = PATIENCE,
-           radius: float = 1.0) -> tuple[Evaluation, np.ndarray | None]:
+def search(
+    evaluator: _Evaluator,
+    history: list[Evaluation],
+    reps: int,
+    budget: int,
+    good: float,
+    prior: np.ndarray | None = None,
+    patience: int = PATIENCE,
+    radius: float = 1.0,
+) -> tuple[Evaluation, np.ndarray | None]:
     """Trust-region steps on a local linear model of the scaled residuals, refitted after each point.
 
     Stops when every residual is within ``good``, after ``budget`` evaluations, or after
@@ -220,8 +237,9 @@ def search(evaluator: _Evaluator, history: list[Evaluation], reps: int, budget: 
     return best, jacobian
 
 
-def _local_model(history: list[Evaluation], center: Evaluation, radius: float,
-                 prior: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def _local_model(
+    history: list[Evaluation], center: Evaluation, radius: float, prior: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Weighted least squares r(x) ≈ offset + J (x − center): near points weigh more, J leans on ``prior``."""
     xs = np.array([e.x for e in history])
     rs = np.array([e.residuals for e in history])
@@ -245,21 +263,34 @@ def _local_model(history: list[Evaluation], center: Evaluation, radius: float,
     return jacobian, offset
 
 
-def fit_by_simulation(evaluator: _Evaluator, x0: np.ndarray, reps: int, check_reps: int,
-                      budget: int = MAX_EVALUATIONS) -> tuple[Evaluation, int]:
+def fit_by_simulation(
+    evaluator: _Evaluator, x0: np.ndarray, reps: int, check_reps: int, budget: int = MAX_EVALUATIONS
+) -> tuple[Evaluation, int]:
     """Fit with ``reps`` replications per point, then polish with ``check_reps`` (the final check).
 
     Returns the best evaluation at ``check_reps`` replications and the evaluations spent.
     """
     k = len(x0)
     step = 0.4
-    design = [x0] + [x0 + np.where(np.arange(k) == i, step if x0[i] + step <= evaluator.high[i] else -step, 0.0)
-                     for i in range(k)]
+    design = [x0] + [
+        x0 + np.where(np.arange(k) == i, step if x0[i] + step <= evaluator.high[i] else -step, 0.0)
+        for i in range(k)
+    ]
     history = evaluator.evaluate(design, reps)
-    best, jacobian = search(evaluator, history, reps, budget - len(design), GOOD_ENOUGH, prior=evaluator.prior())
+    best, jacobian = search(
+        evaluator, history, reps, budget - len(design), GOOD_ENOUGH, prior=evaluator.prior()
+    )
     # the check runs more replications: if its p50s drift from the fit's, take a few steps more
     checked = evaluator.evaluate([best.x], check_reps)[0]
     if not checked.good(POLISH_ABOVE):
-        checked, _ = search(evaluator, [checked], check_reps, POLISH_EVALUATIONS, GOOD_ENOUGH, prior=jacobian,
-                            patience=3, radius=0.25)
+        checked, _ = search(
+            evaluator,
+            [checked],
+            check_reps,
+            POLISH_EVALUATIONS,
+            GOOD_ENOUGH,
+            prior=jacobian,
+            patience=3,
+            radius=0.25,
+        )
     return checked, evaluator.evaluations

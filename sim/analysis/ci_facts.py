@@ -46,15 +46,15 @@ from sim.importers.files import decode_text, read_file_bytes
 from sim.model.scenario import parameter_info
 from sim.model.theory import mmc_mean_wait
 
-CI_SOURCE = "CI runs"         # what ``parameters.<key>.from`` says of these estimates
-MIN_SUITE_RUNS = 5            # successful default-branch commits needed for the suite duration
-MIN_FLAKY_RUNS = 10           # finished runs needed for the flaky rate
-MIN_QUEUE_RUNS = 10           # started and finished runs needed for the runner count
+CI_SOURCE = "CI runs"  # what ``parameters.<key>.from`` says of these estimates
+MIN_SUITE_RUNS = 5  # successful default-branch commits needed for the suite duration
+MIN_FLAKY_RUNS = 10  # finished runs needed for the flaky rate
+MIN_QUEUE_RUNS = 10  # started and finished runs needed for the runner count
 DEFAULT_BRANCHES = ("main", "master", "trunk", "develop")
-STARTUP_PERCENTILE = 5        # the wait every run pays even with a free runner (provisioning)
+STARTUP_PERCENTILE = 5  # the wait every run pays even with a free runner (provisioning)
 WAIT_RESOLUTION_HOURS = 1 / 60  # waits closer than a minute cannot be told apart
 HOURS_A_WEEK = 168
-SATURATED = 0.95              # the load an hour whose runs outstrip the pool counts as
+SATURATED = 0.95  # the load an hour whose runs outstrip the pool counts as
 MAX_RUNNERS = int(parameter_info("ci.runners")["limits"]["le"])
 MAX_SUITE_MINUTES = float(parameter_info("ci.test_suite_minutes")["limits"]["le"])
 MAX_SUITE_CV = float(parameter_info("ci.suite_cv")["limits"]["le"])
@@ -93,14 +93,23 @@ def read_ci_runs(path: str | Path) -> pd.DataFrame:
 
 def _team_column(data: bytes, name: str) -> pd.DataFrame | None:
     """(run_id, attempt, team) of every row when the file has a ``team`` column (None when it has none)."""
-    rows = [row for row in csv.reader(io.StringIO(decode_text(data, name))) if any(cell.strip() for cell in row)]
+    rows = [
+        row for row in csv.reader(io.StringIO(decode_text(data, name))) if any(cell.strip() for cell in row)
+    ]
     header = [cell.strip() for cell in rows[0]] if rows else []
     if "team" not in header:
         return None
     at = {key: header.index(key) for key in ("run_id", "attempt", "team") if key in header}
-    return pd.DataFrame([{"run_id": row[at["run_id"]].strip(),
-                          "attempt": int(row[at["attempt"]].strip() or 1) if "attempt" in at else 1,
-                          "team": row[at["team"]].strip()} for row in rows[1:]]).drop_duplicates(["run_id", "attempt"])
+    return pd.DataFrame(
+        [
+            {
+                "run_id": row[at["run_id"]].strip(),
+                "attempt": int(row[at["attempt"]].strip() or 1) if "attempt" in at else 1,
+                "team": row[at["team"]].strip(),
+            }
+            for row in rows[1:]
+        ]
+    ).drop_duplicates(["run_id", "attempt"])
 
 
 def default_ci_path(changes_csv: str | Path) -> Path | None:
@@ -128,12 +137,18 @@ def default_branch(branches: pd.Series) -> str | None:
 
 def suite_minutes(runs: pd.DataFrame) -> np.ndarray:
     """Per commit, the longest of its workflows' first successful runs (minutes)."""
-    ok = runs[(runs["conclusion"] == "success") & runs["time_started"].notna() & runs["time_finished"].notna()]
+    ok = runs[
+        (runs["conclusion"] == "success") & runs["time_started"].notna() & runs["time_finished"].notna()
+    ]
     if ok.empty:
         return np.zeros(0)
-    ok = ok.assign(minutes=(ok["time_finished"] - ok["time_started"]).dt.total_seconds() / 60.0,
-                   workflow=ok["workflow"].fillna("").astype(str))
-    first = ok.sort_values(["time_started", "run_id", "attempt"], kind="stable").drop_duplicates(["commit", "workflow"])
+    ok = ok.assign(
+        minutes=(ok["time_finished"] - ok["time_started"]).dt.total_seconds() / 60.0,
+        workflow=ok["workflow"].fillna("").astype(str),
+    )
+    first = ok.sort_values(["time_started", "run_id", "attempt"], kind="stable").drop_duplicates(
+        ["commit", "workflow"]
+    )
     return first.groupby("commit", sort=False)["minutes"].max().to_numpy(dtype=float)
 
 
@@ -146,13 +161,18 @@ def flaky_counts(runs: pd.DataFrame) -> tuple[int, int]:
     done = done.sort_values(["time_queued", "attempt", "run_id"], kind="stable")
     success = (done["conclusion"] == "success").to_numpy()
     # a success at or after this run, per (commit, workflow): a reversed cumulative "any"
-    later = (pd.Series(success[::-1].astype(int), index=done.index[::-1])
-             .groupby([done["commit"][::-1], done["workflow"][::-1]], sort=False).cummax())[::-1].to_numpy() > 0
+    later = (
+        pd.Series(success[::-1].astype(int), index=done.index[::-1])
+        .groupby([done["commit"][::-1], done["workflow"][::-1]], sort=False)
+        .cummax()
+    )[::-1].to_numpy() > 0
     flaky = int(np.sum(~success & later))
     # GitHub lists a run's latest attempt only: attempt k stands for k − 1 earlier attempts not listed, re-runs
     # that failed — for nothing when the latest passed (nothing changed), else like it
     attempts = runs.groupby("run_id", sort=False).agg(latest=("attempt", "max"), listed=("attempt", "size"))
-    last = runs.sort_values("attempt", kind="stable").drop_duplicates("run_id", keep="last").set_index("run_id")
+    last = (
+        runs.sort_values("attempt", kind="stable").drop_duplicates("run_id", keep="last").set_index("run_id")
+    )
     unlisted = (attempts["latest"] - attempts["listed"]).clip(lower=0)
     passed = last.loc[unlisted.index, "conclusion"] == "success"
     done_runs = last.loc[unlisted.index, "conclusion"].isin(["success", "failure"])
@@ -220,8 +240,9 @@ def profile_mean_wait(profile: LoadProfile, service_hours: float, service_cv: fl
     return float(np.dot(profile.weights[busy], waits))
 
 
-def runners_for_wait(profile: LoadProfile, service_hours: float, service_cv: float, wait_hours: float,
-                     at_least: int = 1) -> int:
+def runners_for_wait(
+    profile: LoadProfile, service_hours: float, service_cv: float, wait_hours: float, at_least: int = 1
+) -> int:
     """The runner count whose mean wait (:func:`profile_mean_wait`) is nearest ``wait_hours`` on a log scale (waits
     are compared with a minute added: a wait under a minute is no queue, and the fewest runners that give one are
     chosen)."""
@@ -242,13 +263,17 @@ def runners_for_wait(profile: LoadProfile, service_hours: float, service_cv: flo
 # The whole reading
 
 
-def ci_facts(runs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, *, source: str = FILE_NAME) -> CIFacts:
+def ci_facts(
+    runs: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, *, source: str = FILE_NAME
+) -> CIFacts:
     """Estimate the CI parameters from the runs queued in [start, end) (all runs when too few are)."""
     facts = CIFacts()
     inside = runs[(runs["time_queued"] >= start) & (runs["time_queued"] < end)]
     if len(inside) < max(MIN_SUITE_RUNS, MIN_FLAKY_RUNS) and len(runs) > len(inside):
-        facts.warnings.append(f"{source}: {len(inside)} of {len(runs)} CI runs were queued in the window "
-                              f"{start.date()} to {end.date()}: the CI parameters are read from all of them")
+        facts.warnings.append(
+            f"{source}: {len(inside)} of {len(runs)} CI runs were queued in the window "
+            f"{start.date()} to {end.date()}: the CI parameters are read from all of them"
+        )
         inside = runs
     facts.stats["ci_runs"] = len(inside)
     _suite(facts, inside)
@@ -277,45 +302,71 @@ def _suite(facts: CIFacts, runs: pd.DataFrame) -> None:
     minutes = suite_minutes(chosen)
     minutes = minutes[minutes > 0]
     if len(minutes) < MIN_SUITE_RUNS:
-        facts.missing.append(f"CI runs: {len(minutes)} commit(s) with a successful run on {where} (at least "
-                             f"{MIN_SUITE_RUNS} needed): suite duration and its spread left at the base's values")
+        facts.missing.append(
+            f"CI runs: {len(minutes)} commit(s) with a successful run on {where} (at least "
+            f"{MIN_SUITE_RUNS} needed): suite duration and its spread left at the base's values"
+        )
         return
     mean = float(np.mean(minutes))
     cv = float(np.std(minutes, ddof=1) / mean) if len(minutes) > 1 else 0.0
     p10, p90 = np.percentile(minutes, [10, 90])
-    facts.stats["ci_suite_minutes"] = {"commits": len(minutes), "branch": branch, "mean": mean, "cv": cv,
-                                       "p10": float(p10), "p90": float(p90)}
-    _set(facts, "ci.test_suite_minutes", round(min(MAX_SUITE_MINUTES, max(0.01, mean)), 3),
-         f"mean of {len(minutes)} commits' successful runs on {where} (the longest workflow per commit; "
-         f"p10–p90 {p10:.3g}–{p90:.3g} min)")
-    _set(facts, "ci.suite_cv", round(min(MAX_SUITE_CV, cv), 4),
-         f"standard deviation / mean of the same {len(minutes)} durations")
+    facts.stats["ci_suite_minutes"] = {
+        "commits": len(minutes),
+        "branch": branch,
+        "mean": mean,
+        "cv": cv,
+        "p10": float(p10),
+        "p90": float(p90),
+    }
+    _set(
+        facts,
+        "ci.test_suite_minutes",
+        round(min(MAX_SUITE_MINUTES, max(0.01, mean)), 3),
+        f"mean of {len(minutes)} commits' successful runs on {where} (the longest workflow per commit; "
+        f"p10–p90 {p10:.3g}–{p90:.3g} min)",
+    )
+    _set(
+        facts,
+        "ci.suite_cv",
+        round(min(MAX_SUITE_CV, cv), 4),
+        f"standard deviation / mean of the same {len(minutes)} durations",
+    )
 
 
 def _flaky(facts: CIFacts, runs: pd.DataFrame) -> None:
     flaky, finished = flaky_counts(runs)
     if finished < MIN_FLAKY_RUNS:
-        facts.missing.append(f"CI runs: {finished} finished run(s) (at least {MIN_FLAKY_RUNS} needed): flaky rate "
-                             "left at the base's value")
+        facts.missing.append(
+            f"CI runs: {finished} finished run(s) (at least {MIN_FLAKY_RUNS} needed): flaky rate "
+            "left at the base's value"
+        )
         return
     low, high = jeffreys_interval(flaky, finished)
     facts.stats["ci_flaky"] = {"flaky_failures": flaky, "finished_runs": finished, "p5": low, "p95": high}
-    _set(facts, "ci.flaky_rate", round(min(MAX_FLAKY, flaky / finished), 5),
-         f"{flaky} of {finished} finished runs failed and then passed on the same commit (90% interval "
-         f"{low:.3g}–{high:.3g})")
+    _set(
+        facts,
+        "ci.flaky_rate",
+        round(min(MAX_FLAKY, flaky / finished), 5),
+        f"{flaky} of {finished} finished runs failed and then passed on the same commit (90% interval "
+        f"{low:.3g}–{high:.3g})",
+    )
 
 
 def _runners(facts: CIFacts, runs: pd.DataFrame) -> None:
     timed = runs[runs["time_started"].notna() & runs["time_finished"].notna()]
     if len(timed) < MIN_QUEUE_RUNS:
-        facts.missing.append(f"CI runs: {len(timed)} run(s) with start and finish times (at least {MIN_QUEUE_RUNS} "
-                             "needed): runner count left at the base's value")
+        facts.missing.append(
+            f"CI runs: {len(timed)} run(s) with start and finish times (at least {MIN_QUEUE_RUNS} "
+            "needed): runner count left at the base's value"
+        )
         return
     starts = _ns(timed["time_started"])
     finishes = _ns(timed["time_finished"])
     # a re-run keeps its run's queue time (GitHub's created_at): only first attempts waited for a runner alone
     first = (timed["attempt"] == 1).to_numpy()
-    waits = ((starts - _ns(timed["time_queued"])) / NS_PER_HOUR)[first if first.sum() >= MIN_QUEUE_RUNS else ...]
+    waits = ((starts - _ns(timed["time_queued"])) / NS_PER_HOUR)[
+        first if first.sum() >= MIN_QUEUE_RUNS else ...
+    ]
     service = (finishes - starts) / NS_PER_HOUR
     mean_service = float(np.mean(service))
     if mean_service <= 0:
@@ -324,22 +375,38 @@ def _runners(facts: CIFacts, runs: pd.DataFrame) -> None:
     service_cv = float(np.std(service, ddof=1) / mean_service) if len(service) > 1 else 0.0
     startup = float(np.percentile(waits, STARTUP_PERCENTILE))
     queue = max(0.0, float(np.mean(waits)) - startup)
-    unlisted = (timed.groupby("run_id")["attempt"].agg("max") - timed.groupby("run_id")["attempt"].agg("size"))
+    unlisted = timed.groupby("run_id")["attempt"].agg("max") - timed.groupby("run_id")["attempt"].agg("size")
     # re-runs the list does not show took runners too
     profile = weekly_profile(timed["time_queued"], int(unlisted.clip(lower=0).sum()))
     busiest = most_at_once(starts, finishes)
     runners = runners_for_wait(profile, mean_service, service_cv, queue, at_least=busiest)
     predicted = profile_mean_wait(profile, mean_service, service_cv, runners)
-    facts.stats["ci_queue"] = {"runs": len(timed), "busiest_hour_runs": profile.busiest,
-                               "mean_run_hours": mean_service,
-                               "run_cv": service_cv, "startup_hours": startup, "mean_wait_hours": queue,
-                               "most_at_once": busiest, "predicted_wait_hours": predicted}
-    _set(facts, "ci.runners", int(runners),
-         f"{len(timed)} runs (up to {profile.busiest:.3g} an hour in the busiest hour of the week), "
-         f"{mean_service * 60:.3g} min each (cv {service_cv:.2f}), "
-         f"waited {queue * 60:.3g} min on average beyond a {startup * 60:.2g}-min start-up, at most {busiest} at once: "
-         f"an M/G/c queue with {runners} runners waits {predicted * 60:.3g} min")
+    facts.stats["ci_queue"] = {
+        "runs": len(timed),
+        "busiest_hour_runs": profile.busiest,
+        "mean_run_hours": mean_service,
+        "run_cv": service_cv,
+        "startup_hours": startup,
+        "mean_wait_hours": queue,
+        "most_at_once": busiest,
+        "predicted_wait_hours": predicted,
+    }
+    _set(
+        facts,
+        "ci.runners",
+        int(runners),
+        f"{len(timed)} runs (up to {profile.busiest:.3g} an hour in the busiest hour of the week), "
+        f"{mean_service * 60:.3g} min each (cv {service_cv:.2f}), "
+        f"waited {queue * 60:.3g} min on average beyond a {startup * 60:.2g}-min start-up, at most {busiest} at once: "
+        f"an M/G/c queue with {runners} runners waits {predicted * 60:.3g} min",
+    )
 
 
 def _ns(values: pd.Series) -> np.ndarray:
-    return values.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view("i8").astype(float)
+    return (
+        values.dt.tz_convert("UTC")
+        .dt.tz_localize(None)
+        .to_numpy(dtype="datetime64[ns]")
+        .view("i8")
+        .astype(float)
+    )

@@ -38,14 +38,23 @@ def check_executor(executor: str, scheduler: str | None) -> str:
     return executor
 
 
-def execute(fn: Callable[..., Any], tasks: Sequence[tuple], *, executor: str = "local",
-            scheduler: str | None = None, workers: int | None = None, sink: Sink | None = None,
-            progress: str | None = None, callback: Tick | None = None) -> list[Any]:
+def execute(
+    fn: Callable[..., Any],
+    tasks: Sequence[tuple],
+    *,
+    executor: str = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    sink: Sink | None = None,
+    progress: str | None = None,
+    callback: Tick | None = None,
+) -> list[Any]:
     """``[fn(*task) for task in tasks]`` on the chosen executor, in task order."""
     check_executor(executor, scheduler)
     if not tasks:
         return []
     with _progress_bar(progress, len(tasks)) as bar:
+
         def tick(done: int, total: int) -> None:
             bar(done)
             if callback is not None:
@@ -61,8 +70,14 @@ def execute(fn: Callable[..., Any], tasks: Sequence[tuple], *, executor: str = "
 # local processes
 
 
-def run_local(fn: Callable[..., Any], tasks: Sequence[tuple], *, workers: int | None = None,
-              sink: Sink | None = None, tick: Tick | None = None) -> list[Any]:
+def run_local(
+    fn: Callable[..., Any],
+    tasks: Sequence[tuple],
+    *,
+    workers: int | None = None,
+    sink: Sink | None = None,
+    tick: Tick | None = None,
+) -> list[Any]:
     """Local processes through ``run_tasks``; with a ``sink``, in batches so that each batch can be saved."""
     total = len(tasks)
     workers = default_workers() if workers is None else max(1, int(workers))
@@ -70,7 +85,7 @@ def run_local(fn: Callable[..., Any], tasks: Sequence[tuple], *, workers: int | 
     size = total if sink is None else max(workers * 8, math.ceil(total / 10))
     results: list[Any] = []
     for start in range(0, total, size):
-        batch = tasks[start:start + size]
+        batch = tasks[start : start + size]
         out = run_tasks(fn, batch, workers=workers, callback=_shifted(tick, start, total) if tick else None)
         results.extend(out)
         if sink is not None:
@@ -99,16 +114,23 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
             try:
                 client = Client(scheduler, timeout=CONNECT_TIMEOUT)
             except (OSError, TimeoutError, ValueError) as exc:
-                raise InputError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler ({exc})") from None
+                raise InputError(
+                    f"--scheduler {scheduler}: cannot connect to a Dask scheduler ({exc})"
+                ) from None
         else:
             # Dask's statistical profiler samples every worker's stack each 10 ms: on the pure-Python
             # simulation that costs about a third more CPU, so the cluster started here runs without it
             with warnings.catch_warnings(), dask.config.set({"distributed.worker.profile.enabled": False}):
                 # its small status server takes another loopback port when a cluster already holds 8787
                 warnings.filterwarnings("ignore", message="Port .* is already in use")
-                cluster = LocalCluster(n_workers=workers or LOCAL_CLUSTER_WORKERS, threads_per_worker=1,
-                                       processes=True, host="127.0.0.1", dashboard_address=None,
-                                       silence_logs=logging.ERROR)
+                cluster = LocalCluster(
+                    n_workers=workers or LOCAL_CLUSTER_WORKERS,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
             client = Client(cluster)
         try:
             _check_workers(client, scheduler)
@@ -135,15 +157,25 @@ def _check_workers(client: Any, scheduler: str | None) -> None:
     try:
         digests = client.run(_worker_model)
     except (ImportError, ModuleNotFoundError) as exc:
-        raise InputError(f"{where}: a worker cannot import the simulator ({exc}); "
-                         f"install dorasim {sim.__version__} on every worker") from None
+        raise InputError(
+            f"{where}: a worker cannot import the simulator ({exc}); "
+            f"install dorasim {sim.__version__} on every worker"
+        ) from None
     if any(d != model_digest() for d in digests.values()):
-        raise InputError(f"{where}: some workers run another build of the simulator than this client "
-                         f"(dorasim {sim.__version__}); install the same one everywhere so results match")
+        raise InputError(
+            f"{where}: some workers run another build of the simulator than this client "
+            f"(dorasim {sim.__version__}); install the same one everywhere so results match"
+        )
 
 
-def run_on_dask(client: Any, fn: Callable[..., Any], tasks: Sequence[tuple], *, sink: Sink | None = None,
-                tick: Tick | None = None) -> list[Any]:
+def run_on_dask(
+    client: Any,
+    fn: Callable[..., Any],
+    tasks: Sequence[tuple],
+    *,
+    sink: Sink | None = None,
+    tick: Tick | None = None,
+) -> list[Any]:
     """Submit the tasks in chunks, a few per worker thread, and gather them in task order.
 
     Each Dask task costs ~10 ms of scheduler and worker time; a chunk of points makes that
@@ -155,7 +187,9 @@ def run_on_dask(client: Any, fn: Callable[..., Any], tasks: Sequence[tuple], *, 
     threads = sum(client.nthreads().values()) or 1
     n_chunks = min(total, threads * CHUNKS_PER_THREAD)
     bounds = [round(k * total / n_chunks) for k in range(n_chunks + 1)]
-    futures = [client.submit(run_chunk, fn, tasks[bounds[k]:bounds[k + 1]], pure=False) for k in range(n_chunks)]
+    futures = [
+        client.submit(run_chunk, fn, tasks[bounds[k] : bounds[k + 1]], pure=False) for k in range(n_chunks)
+    ]
     chunk_of = {future.key: k for k, future in enumerate(futures)}
     results: list[Any] = [None] * total
     pending: list[tuple[int, Any]] = []
@@ -197,7 +231,13 @@ def _progress_bar(label: str | None, total: int) -> Iterator[Callable[[int], Non
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
         task = bar.add_task(label, total=total)
         yield lambda done: bar.update(task, completed=done)

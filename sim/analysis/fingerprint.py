@@ -17,9 +17,18 @@ from pathlib import Path
 
 _SIM = Path(__file__).resolve().parent.parent
 # what computes a number; everything else (cli, bench, app, docs) only shows numbers
-NUMBER_MODULES = ("model", "metrics/columns.py", "metrics/scoring.py", "metrics/bands.py", "metrics/registry.py",
-                  "analysis/runner.py", "analysis/stability.py", "analysis/sweep.py", "analysis/sweep_spec.py",
-                  "analysis/sweep_load.py")
+NUMBER_MODULES = (
+    "model",
+    "metrics/columns.py",
+    "metrics/scoring.py",
+    "metrics/bands.py",
+    "metrics/registry.py",
+    "analysis/runner.py",
+    "analysis/stability.py",
+    "analysis/sweep.py",
+    "analysis/sweep_spec.py",
+    "analysis/sweep_load.py",
+)
 NUMBER_LIBRARIES = ("numpy", "scipy", "simpy", "SALib")
 _SHOWN_ONLY = {"catalog.py", "reference.py"}
 
@@ -29,8 +38,13 @@ def _code_only(source: str) -> str:
     tree = ast.parse(source)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
-        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
     return ast.dump(tree, include_attributes=False)
 
@@ -39,7 +53,9 @@ def _files() -> list[Path]:
     files: list[Path] = []
     for entry in NUMBER_MODULES:
         path = _SIM / entry
-        files.extend(sorted(p for p in path.rglob("*.py") if p.name not in _SHOWN_ONLY) if path.is_dir() else [path])
+        files.extend(
+            sorted(p for p in path.rglob("*.py") if p.name not in _SHOWN_ONLY) if path.is_dir() else [path]
+        )
     return files
 
 

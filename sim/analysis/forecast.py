@@ -56,8 +56,15 @@ def _hours_since_origin(scenario: Scenario, day: dt.date, origin: dt.date) -> fl
     return (day - origin).days * 24.0
 
 
-def ship_time(scenario: Scenario, changes: int, start: dt.date, seed: int, replication: int,
-              phases: tuple[Phase, ...] = (), max_days: int = MAX_HORIZON_DAYS) -> ShipResult:
+def ship_time(
+    scenario: Scenario,
+    changes: int,
+    start: dt.date,
+    seed: int,
+    replication: int,
+    phases: tuple[Phase, ...] = (),
+    max_days: int = MAX_HORIZON_DAYS,
+) -> ShipResult:
     """Simulate until the first ``changes`` changes created from ``start`` on are all live (or the cap)."""
     offset = (start - scenario.start).days
     team = scenario.team
@@ -95,14 +102,24 @@ def _quantile_day(days: Sequence[float], q: float, reps: int) -> float | None:
     return ordered[need - 1] if need <= len(ordered) else None
 
 
-def summarize_days(days: Sequence[int | None], *, scenario_name: str, changes: int, start: dt.date, seed: int,
-                   target: dt.date | None = None, max_days: int = MAX_HORIZON_DAYS) -> dict[str, Any]:
+def summarize_days(
+    days: Sequence[int | None],
+    *,
+    scenario_name: str,
+    changes: int,
+    start: dt.date,
+    seed: int,
+    target: dt.date | None = None,
+    max_days: int = MAX_HORIZON_DAYS,
+) -> dict[str, Any]:
     """The ``forecast`` JSON of docs/cli.md from each replication's ship day (0 = the start day; None: never)."""
     reps = len(days)
     day_counts = [d for d in days if d is not None]
     quantiles = {q: _quantile_day(day_counts, q, reps) for q in QUANTILES}
-    dates = {f"p{q}": (None if d is None else (start + dt.timedelta(days=d)).isoformat())
-             for q, d in quantiles.items()}
+    dates = {
+        f"p{q}": (None if d is None else (start + dt.timedelta(days=d)).isoformat())
+        for q, d in quantiles.items()
+    }
     probability = None
     if target is not None:
         allowed = (target - start).days
@@ -126,22 +143,46 @@ def summarize_days(days: Sequence[int | None], *, scenario_name: str, changes: i
     }
 
 
-def summarize_ships(results: Sequence[ShipResult], *, scenario_name: str, changes: int, start: dt.date,
-                    seed: int, target: dt.date | None = None) -> dict[str, Any]:
+def summarize_ships(
+    results: Sequence[ShipResult],
+    *,
+    scenario_name: str,
+    changes: int,
+    start: dt.date,
+    seed: int,
+    target: dt.date | None = None,
+) -> dict[str, Any]:
     """The ``forecast`` JSON of docs/cli.md from the replications' ship times."""
     days = [None if r.hours is None else math.floor(r.hours / 24.0) for r in results]
-    result = summarize_days(days, scenario_name=scenario_name, changes=changes, start=start, seed=seed,
-                            target=target, max_days=max((r.horizon_days for r in results), default=0))
+    result = summarize_days(
+        days,
+        scenario_name=scenario_name,
+        changes=changes,
+        start=start,
+        seed=seed,
+        target=target,
+        max_days=max((r.horizon_days for r in results), default=0),
+    )
     finished = [r.hours / 24.0 for r in results if r.hours is not None]
     result["mean_days"] = float(np.mean(finished)) if finished else None
     return result
 
 
-def forecast(scenario: Scenario, changes: int = DEFAULT_CHANGES, start: dt.date | None = None, *,
-             reps: int = DEFAULT_REPS, seed: int | None = None, target: dt.date | None = None,
-             phases: Sequence[Phase] = (), workers: int | None = None, name: str | None = None,
-             max_days: int = MAX_HORIZON_DAYS, progress: str | None = None,
-             callback: Callable[[int, int], Any] | None = None) -> dict[str, Any]:
+def forecast(
+    scenario: Scenario,
+    changes: int = DEFAULT_CHANGES,
+    start: dt.date | None = None,
+    *,
+    reps: int = DEFAULT_REPS,
+    seed: int | None = None,
+    target: dt.date | None = None,
+    phases: Sequence[Phase] = (),
+    workers: int | None = None,
+    name: str | None = None,
+    max_days: int = MAX_HORIZON_DAYS,
+    progress: str | None = None,
+    callback: Callable[[int, int], Any] | None = None,
+) -> dict[str, Any]:
     """Ship-date distribution of ``changes`` changes starting on ``start`` (default: the scenario's start).
 
     Without phases the scenario is moved to start on ``start`` (its warm-up fills queues and branches
@@ -154,16 +195,21 @@ def forecast(scenario: Scenario, changes: int = DEFAULT_CHANGES, start: dt.date 
     start = (state_date(scenario) or scenario.start) if start is None else start
     if phases:
         if start < scenario.start:
-            raise InputError(f"--start {start.isoformat()}: before the plan starts ({scenario.start.isoformat()})")
+            raise InputError(
+                f"--start {start.isoformat()}: before the plan starts ({scenario.start.isoformat()})"
+            )
     elif start != scenario.start:
         scenario = moved_to(scenario, start, source="--start")
     if target is not None and target < start:
         raise InputError(f"--target {target.isoformat()}: before --start {start.isoformat()}")
     seed = scenario.seed if seed is None else seed
     tasks = [(scenario, changes, start, seed, k, tuple(phases), max_days) for k in range(reps)]
-    results: list[ShipResult] = run_tasks(ship_time, tasks, workers=workers, progress=progress, callback=callback)
-    return summarize_ships(results, scenario_name=name or scenario.name, changes=changes, start=start, seed=seed,
-                           target=target)
+    results: list[ShipResult] = run_tasks(
+        ship_time, tasks, workers=workers, progress=progress, callback=callback
+    )
+    return summarize_ships(
+        results, scenario_name=name or scenario.name, changes=changes, start=start, seed=seed, target=target
+    )
 
 
 def state_date(scenario: Scenario) -> dt.date | None:

@@ -63,17 +63,24 @@ def _pool(workers: int) -> tuple[ProcessPoolExecutor, bool]:
 
 def _new_pool(workers: int) -> ProcessPoolExecutor:
     # every worker ends when its host does: no orphaned processes after the host is killed
-    return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=watch_host,
-                               initargs=host_arguments())
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=_context(), initializer=watch_host, initargs=host_arguments()
+    )
 
 
 def _call_chunk(fn: Callable[..., T], chunk: Sequence[tuple]) -> list[T]:
     return [fn(*args) for args in chunk]
 
 
-def run_tasks(fn: Callable[..., T], tasks: Sequence[tuple], *, workers: int | None = None,
-              progress: str | None = None, show: bool | None = None,
-              callback: Callable[[int, int], Any] | None = None) -> list[T]:
+def run_tasks(
+    fn: Callable[..., T],
+    tasks: Sequence[tuple],
+    *,
+    workers: int | None = None,
+    progress: str | None = None,
+    show: bool | None = None,
+    callback: Callable[[int, int], Any] | None = None,
+) -> list[T]:
     """``[fn(*task) for task in tasks]``, possibly on ``workers`` processes; order preserved.
 
     ``progress`` is a label for a rich progress bar on stderr; ``callback(done, total)`` is
@@ -83,7 +90,9 @@ def run_tasks(fn: Callable[..., T], tasks: Sequence[tuple], *, workers: int | No
     # never more processes than cores: more cannot go faster and each costs a model's memory
     workers = default_workers() if workers is None else max(1, min(int(workers), default_workers()))
     workers = min(workers, total) if total else 1
-    if multiprocessing.parent_process() is not None or getattr(multiprocessing.current_process(), "_inheriting", False):
+    if multiprocessing.parent_process() is not None or getattr(
+        multiprocessing.current_process(), "_inheriting", False
+    ):
         # already a worker, or a child still importing its host's main module (a script without a
         # ``__main__`` guard): never start a pool of pools, each worker would start its own
         workers = 1
@@ -98,7 +107,7 @@ def run_tasks(fn: Callable[..., T], tasks: Sequence[tuple], *, workers: int | No
         # a few chunks per worker: coarse enough to amortise process overhead, fine enough to balance
         n_chunks = min(total, workers * 4)
         bounds = [round(k * total / n_chunks) for k in range(n_chunks + 1)]
-        chunks = [tasks[bounds[k]:bounds[k + 1]] for k in range(n_chunks)]
+        chunks = [tasks[bounds[k] : bounds[k + 1]] for k in range(n_chunks)]
         results: list[list[T] | None] = [None] * n_chunks
         done = 0
         pool, shared = _pool(workers)
@@ -133,9 +142,14 @@ class _Progress:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self._progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-                                  TimeElapsedColumn(), console=Console(stderr=True, markup=False, emoji=False),
-                                  transient=True)
+        self._progress = Progress(
+            TextColumn("{task.description}", markup=False),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True, markup=False, emoji=False),
+            transient=True,
+        )
         self._progress.start()
         self._task = self._progress.add_task(label, total=total)
 

@@ -61,8 +61,9 @@ class PlanReplication:
     final: ReplicationResult
 
 
-def run_plan_replication(scenario: Scenario, seed: int, replication: int, benchmark: str,
-                         phases: tuple[Phase, ...]) -> PlanReplication:
+def run_plan_replication(
+    scenario: Scenario, seed: int, replication: int, benchmark: str, phases: tuple[Phase, ...]
+) -> PlanReplication:
     """Simulate once and score every week and the final window (one task: parallel-friendly)."""
     records = simulate(scenario, seed, replication, phases)
     columns = to_columns(records)
@@ -85,38 +86,57 @@ def run_plan_replication(scenario: Scenario, seed: int, replication: int, benchm
     teams: tuple[dict[str, float | None], ...] = ()
     if records.teams > 1:
         start = window_start + first_day * day
-        teams = tuple(score_columns(part, start=start, end=start + length * day, benchmark=benchmark)["metrics"]
-                      for part in columns.by_team(records.teams))
+        teams = tuple(
+            score_columns(part, start=start, end=start + length * day, benchmark=benchmark)["metrics"]
+            for part in columns.by_team(records.teams)
+        )
     judged_from = records.window_end - 24.0 * max(STABILITY_DAYS, scenario.days // 3)
-    final = ReplicationResult(replication, result["metrics"], result["bands"]["overall"], result["counts"],
-                              stage_totals(records, deployed), int(deployed.sum()),
-                              backlog(records, max(records.window_start, judged_from)), teams)
+    final = ReplicationResult(
+        replication,
+        result["metrics"],
+        result["bands"]["overall"],
+        result["counts"],
+        stage_totals(records, deployed),
+        int(deployed.sum()),
+        backlog(records, max(records.window_start, judged_from)),
+        teams,
+    )
     return PlanReplication(tuple(weeks), final)
 
 
-def run_plan(plan: Plan, reps: int | None = None, seed: int | None = None, *, workers: int | None = None,
-             benchmark: str = "2023", progress: str | None = None,
-             callback: Callable[[int, int], Any] | None = None) -> PlanResult:
+def run_plan(
+    plan: Plan,
+    reps: int | None = None,
+    seed: int | None = None,
+    *,
+    workers: int | None = None,
+    benchmark: str = "2023",
+    progress: str | None = None,
+    callback: Callable[[int, int], Any] | None = None,
+) -> PlanResult:
     """Replicate a plan and summarise it week by week: the ``plan`` JSON of docs/cli.md."""
     benchmark = check_benchmark(benchmark)
     reps = plan.reps if reps is None else reps
     seed = plan.seed if seed is None else seed
     tasks = [(plan.scenario, seed, k, benchmark, plan.phases) for k in range(reps)]
-    results: list[PlanReplication] = run_tasks(run_plan_replication, tasks, workers=workers, progress=progress,
-                                               callback=callback)
+    results: list[PlanReplication] = run_tasks(
+        run_plan_replication, tasks, workers=workers, progress=progress, callback=callback
+    )
     weeks: list[WeekResult] = []
     for index, (first_day, length) in enumerate(week_windows(plan.scenario.days)):
         week = [r.weeks[index] for r in results]
         metrics: Metrics = {key: percentiles([m.get(key) for m, _ in week]) for key in METRIC_KEYS}
-        weeks.append({
-            "week": index + 1,
-            "start_day": first_day,
-            "days": length,
-            "metrics": metrics,
-            "bands": bands_for({key: value["p50"] for key, value in metrics.items()}, benchmark),
-            "band_probabilities": band_probabilities([overall for _, overall in week]),
-            "pooled": pooled_rates([m for m, _ in week], length),
-        })
+        weeks.append(
+            {
+                "week": index + 1,
+                "start_day": first_day,
+                "days": length,
+                "metrics": metrics,
+                "bands": bands_for({key: value["p50"] for key, value in metrics.items()}, benchmark),
+                "band_probabilities": band_probabilities([overall for _, overall in week]),
+                "pooled": pooled_rates([m for m, _ in week], length),
+            }
+        )
     length = final_window(plan.scenario.days)[1]
     final = summarize(plan.scenario, [r.final for r in results], seed, benchmark, days=length)
     first_elite = next((w["week"] for w in weeks if w["bands"]["overall"] == "elite"), None)
@@ -147,13 +167,33 @@ def pooled_rates(metrics: list[dict[str, float | None]], days: int) -> dict[str,
 
 
 def phase_summary(phase: Phase) -> dict[str, Any]:
-    return {"day": phase.day, "name": phase.name, "ramp_days": phase.ramp_days, "set": dict(phase.values),
-            "capacity_cost": phase.capacity_cost, "defect_cost": phase.defect_cost, "teams": _team_numbers(phase)}
+    return {
+        "day": phase.day,
+        "name": phase.name,
+        "ramp_days": phase.ramp_days,
+        "set": dict(phase.values),
+        "capacity_cost": phase.capacity_cost,
+        "defect_cost": phase.defect_cost,
+        "teams": _team_numbers(phase),
+    }
 
 
 def _team_numbers(phase: Phase) -> list[int] | str:
     return "all" if phase.teams is None else sorted(k + 1 for k in phase.teams)
 
 
-__all__ = ["FINAL_DAYS", "STATIC_KEYS", "Plan", "PlanReplication", "final_window", "load_plan", "load_plan_text",
-           "phase_summary", "plan_to_toml", "pooled_rates", "run_plan", "run_plan_replication", "week_windows"]
+__all__ = [
+    "FINAL_DAYS",
+    "STATIC_KEYS",
+    "Plan",
+    "PlanReplication",
+    "final_window",
+    "load_plan",
+    "load_plan_text",
+    "phase_summary",
+    "plan_to_toml",
+    "pooled_rates",
+    "run_plan",
+    "run_plan_replication",
+    "week_windows",
+]

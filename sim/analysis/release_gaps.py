@@ -36,10 +36,12 @@ from scipy import optimize, stats
 from sim.model.release_process import PRIOR_SPREAD
 
 NS_PER_DAY = 86_400 * 10**9
-MIN_GAP_DAYS = 1 / 24            # same-hour releases count as an hour apart
-SAME_RELEASE_DAYS = 1.0          # releases closer than this are one release event for the gap fit
-IRREGULAR_MEAN_GAP_DAYS = 2.0   # releases further apart than this on average are not a continuous flow
-IRREGULAR_WINDOW_HOURS = 0.25   # an irregular release ships one batch: its window closes within the quarter hour
+MIN_GAP_DAYS = 1 / 24  # same-hour releases count as an hour apart
+SAME_RELEASE_DAYS = 1.0  # releases closer than this are one release event for the gap fit
+IRREGULAR_MEAN_GAP_DAYS = 2.0  # releases further apart than this on average are not a continuous flow
+IRREGULAR_WINDOW_HOURS = (
+    0.25  # an irregular release ships one batch: its window closes within the quarter hour
+)
 IRREGULAR_MAX_BRANCH_DAYS = 120.0  # the longest branch life read or fitted for a team releasing when ready
 MIN_SPREAD = 0.2
 MAX_SPREAD = 3.0
@@ -47,27 +49,31 @@ MAX_SPREAD = 3.0
 
 @dataclass(frozen=True)
 class GapFit:
-    gap_days: float            # median of the fitted log-normal
-    gap_spread: float          # log-scale standard deviation
-    gaps: int                  # complete gaps observed
+    gap_days: float  # median of the fitted log-normal
+    gap_spread: float  # log-scale standard deviation
+    gaps: int  # complete gaps observed
     days_since_release: float  # the censored wait at the window's end
     note: str
-    log_likelihood: float | None = None  # of the gaps and censored waits (days), at the fit; None: nothing fitted
+    log_likelihood: float | None = (
+        None  # of the gaps and censored waits (days), at the fit; None: nothing fitted
+    )
     parameters: int = 2
-    law: str = "lognormal"     # lognormal | exponential (release.gap_law)
-    evidence: int = 0          # release.gap_evidence: complete gaps (log-normal) or release events (exponential)
+    law: str = "lognormal"  # lognormal | exponential (release.gap_law)
+    evidence: int = 0  # release.gap_evidence: complete gaps (log-normal) or release events (exponential)
 
 
 @dataclass(frozen=True)
 class HazardFit:
-    per_day: float             # release chance per waiting change per day (the MLE)
+    per_day: float  # release chance per waiting change per day (the MLE)
     releases: int
     waiting_change_days: float  # ∫ P(t) dt over the window
-    log_likelihood: float      # of the release times given the waiting work (days); -inf if one came with none
+    log_likelihood: float  # of the release times given the waiting work (days); -inf if one came with none
     note: str
 
 
-def pending_fit(created_ns: np.ndarray, release_ns: np.ndarray, start_ns: int, end_ns: int) -> HazardFit | None:
+def pending_fit(
+    created_ns: np.ndarray, release_ns: np.ndarray, start_ns: int, end_ns: int
+) -> HazardFit | None:
     """Maximum likelihood of a release rate proportional to the work waiting (``when_ready``).
 
     P(t) = changes made since the last release before t (since the window's start before its first
@@ -96,8 +102,10 @@ def pending_fit(created_ns: np.ndarray, release_ns: np.ndarray, start_ns: int, e
         log_likelihood = -math.inf
     else:
         log_likelihood = float(np.sum(np.log(per_day * waiting))) - releases.size
-    note = (f"{releases.size} releases against {area:.0f} change-days of waiting work in the window "
-            f"({per_day:.4g} per waiting change per day, maximum likelihood)")
+    note = (
+        f"{releases.size} releases against {area:.0f} change-days of waiting work in the window "
+        f"({per_day:.4g} per waiting change per day, maximum likelihood)"
+    )
     return HazardFit(per_day, int(releases.size), area, log_likelihood, note)
 
 
@@ -132,7 +140,7 @@ def fit_gaps(gaps: np.ndarray, waited: float, window_days: float, lead_in: float
     assert lognormal.log_likelihood is not None and exponential.log_likelihood is not None
     aic_lognormal = 2 * lognormal.parameters - 2 * lognormal.log_likelihood
     aic_exponential = 2 * exponential.parameters - 2 * exponential.log_likelihood
-    comparison = (f"; Akaike's criterion {aic_exponential:.1f} exponential, {aic_lognormal:.1f} log-normal")
+    comparison = f"; Akaike's criterion {aic_exponential:.1f} exponential, {aic_lognormal:.1f} log-normal"
     if aic_lognormal < aic_exponential:
         return replace(lognormal, note=lognormal.note + comparison)
     return replace(exponential, note=exponential.note + comparison)
@@ -152,9 +160,11 @@ def fit_exponential(gaps: np.ndarray, waited: float, window_days: float, lead_in
     if n > 0 and exposure > 0:
         best = n / exposure
         log_likelihood = n * math.log(best) - best * exposure
-    note = (f"{_count(events, 'release')} in {window_days:.0f} days ({n} complete gaps, {lead_in:.0f} days before the "
-            f"first and {waited:.0f} days since the last one): a memoryless release clock of mean gap "
-            f"{1 / rate:.0f} days (the Jeffreys estimate of the release rate), exponential")
+    note = (
+        f"{_count(events, 'release')} in {window_days:.0f} days ({n} complete gaps, {lead_in:.0f} days before the "
+        f"first and {waited:.0f} days since the last one): a memoryless release clock of mean gap "
+        f"{1 / rate:.0f} days (the Jeffreys estimate of the release rate), exponential"
+    )
     return GapFit(median, PRIOR_SPREAD, n, waited, note, log_likelihood, 1, "exponential", events)
 
 
@@ -180,18 +190,37 @@ def fit_lognormal(gaps: np.ndarray, waited: float, window_days: float, lead_in: 
             total += float(np.sum(stats.norm.logsf(censored, mu, spread)))
         return -total
 
-    start = np.array([float(logs.mean()), math.log(max(MIN_SPREAD, float(logs.std(ddof=1)) if n >= 2 else 1.0))])
-    best = optimize.minimize(negative_log_likelihood, start, method="Nelder-Mead",
-                             options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 400})
+    start = np.array(
+        [float(logs.mean()), math.log(max(MIN_SPREAD, float(logs.std(ddof=1)) if n >= 2 else 1.0))]
+    )
+    best = optimize.minimize(
+        negative_log_likelihood,
+        start,
+        method="Nelder-Mead",
+        options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 400},
+    )
     mu = float(best.x[0])
     spread = min(MAX_SPREAD, max(MIN_SPREAD, math.exp(float(best.x[1])))) if n >= 2 else PRIOR_SPREAD
-    note = (f"{n} gaps between planned releases (median {float(np.median(gaps)):.1f} days), {lead_in:.0f} days "
-            f"before the first and {waited:.0f} days since the last one in the window, fitted as log-normal")
+    note = (
+        f"{n} gaps between planned releases (median {float(np.median(gaps)):.1f} days), {lead_in:.0f} days "
+        f"before the first and {waited:.0f} days since the last one in the window, fitted as log-normal"
+    )
     # the likelihood in days (the log-normal density of a gap is that of its log over the gap)
-    log_likelihood = float(np.sum(stats.norm.logpdf(logs, mu, spread) - logs)
-                           + (np.sum(stats.norm.logsf(censored, mu, spread)) if censored else 0.0))
-    return GapFit(float(math.exp(mu)), float(spread), n, waited, note, log_likelihood, 2 if n >= 2 else 1,
-                  "lognormal", n)
+    log_likelihood = float(
+        np.sum(stats.norm.logpdf(logs, mu, spread) - logs)
+        + (np.sum(stats.norm.logsf(censored, mu, spread)) if censored else 0.0)
+    )
+    return GapFit(
+        float(math.exp(mu)),
+        float(spread),
+        n,
+        waited,
+        note,
+        log_likelihood,
+        2 if n >= 2 else 1,
+        "lognormal",
+        n,
+    )
 
 
 def looks_irregular(releases: int, window_days: float, calendar_cadence: str | None) -> bool:

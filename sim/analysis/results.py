@@ -39,7 +39,7 @@ class Stability(TypedDict):
 
 
 class TeamResult(TypedDict):
-    team: int          # numbered from 1
+    team: int  # numbered from 1
     engineers: int
     metrics: Metrics
     bands: Bands

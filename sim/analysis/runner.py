@@ -48,8 +48,9 @@ class ReplicationResult:
     simulated_changes: int = 0  # every change the replication simulated, warm-up included
 
 
-def run_replication(scenario: Scenario, seed: int, replication: int, benchmark: str = "2023",
-                    phases: tuple[Phase, ...] = ()) -> ReplicationResult:
+def run_replication(
+    scenario: Scenario, seed: int, replication: int, benchmark: str = "2023", phases: tuple[Phase, ...] = ()
+) -> ReplicationResult:
     records = simulate(scenario, seed, replication, phases)
     rows = window_rows(records)
     start, end = window_bounds(records)
@@ -62,20 +63,40 @@ def run_replication(scenario: Scenario, seed: int, replication: int, benchmark: 
     result = score_columns(columns, start=start, end=end, benchmark=benchmark)
     teams: tuple[dict[str, float | None], ...] = ()
     if records.teams > 1:
-        teams = tuple(score_columns(part, start=start, end=end, benchmark=benchmark)["metrics"]
-                      for part in columns.by_team(records.teams))
-    return ReplicationResult(replication, result["metrics"], result["bands"]["overall"], result["counts"],
-                             stages, deployed, judged, teams, len(records.changes))
+        teams = tuple(
+            score_columns(part, start=start, end=end, benchmark=benchmark)["metrics"]
+            for part in columns.by_team(records.teams)
+        )
+    return ReplicationResult(
+        replication,
+        result["metrics"],
+        result["bands"]["overall"],
+        result["counts"],
+        stages,
+        deployed,
+        judged,
+        teams,
+        len(records.changes),
+    )
 
 
-def replicate(scenario: Scenario, reps: int = DEFAULT_REPS, seed: int | None = None, *,
-              workers: int | None = None, benchmark: str = "2023", phases: tuple[Phase, ...] = (),
-              progress: str | None = None, show_progress: bool | None = None,
-              callback: Callable[[int, int], Any] | None = None) -> list[ReplicationResult]:
+def replicate(
+    scenario: Scenario,
+    reps: int = DEFAULT_REPS,
+    seed: int | None = None,
+    *,
+    workers: int | None = None,
+    benchmark: str = "2023",
+    phases: tuple[Phase, ...] = (),
+    progress: str | None = None,
+    show_progress: bool | None = None,
+    callback: Callable[[int, int], Any] | None = None,
+) -> list[ReplicationResult]:
     seed = scenario.seed if seed is None else seed
     tasks = [(scenario, seed, k, benchmark, tuple(phases)) for k in range(reps)]
-    return run_tasks(run_replication, tasks, workers=workers, progress=progress, show=show_progress,
-                     callback=callback)
+    return run_tasks(
+        run_replication, tasks, workers=workers, progress=progress, show=show_progress, callback=callback
+    )
 
 
 def percentiles(values: Sequence[float | None]) -> MetricStats:
@@ -103,8 +124,13 @@ def breakdown(results: Sequence[ReplicationResult]) -> tuple[dict[str, float], f
     return {s: totals[s] / deployed for s in STAGES}, (active / lead if lead > 0 else None)
 
 
-def summarize(scenario: Scenario, results: Sequence[ReplicationResult], seed: int,
-              benchmark: str = "2023", days: int | None = None) -> RunResult:
+def summarize(
+    scenario: Scenario,
+    results: Sequence[ReplicationResult],
+    seed: int,
+    benchmark: str = "2023",
+    days: int | None = None,
+) -> RunResult:
     """The ``run`` JSON of docs/cli.md."""
     benchmark = check_benchmark(benchmark)
     metrics = {key: percentiles([r.metrics.get(key) for r in results]) for key in METRIC_KEYS}
@@ -138,23 +164,46 @@ def stability_of(results: Sequence[ReplicationResult]) -> Stability:
     return summarize_stability([r.backlog for r in results])
 
 
-def team_summaries(scenario: Scenario, results: Sequence[ReplicationResult], benchmark: str) -> list[TeamResult]:
+def team_summaries(
+    scenario: Scenario, results: Sequence[ReplicationResult], benchmark: str
+) -> list[TeamResult]:
     """Each team's metrics over replications and the bands of their p50s (teams numbered from 1)."""
     teams = scenario.org.teams
     out: list[TeamResult] = []
     for k in range(teams):
         metrics = {key: percentiles([r.team_metrics[k].get(key) for r in results]) for key in METRIC_KEYS}
-        out.append({"team": k + 1, "engineers": team_size(k, scenario.team.engineers, teams), "metrics": metrics,
-                    "bands": bands_for({key: m["p50"] for key, m in metrics.items()}, benchmark)})
+        out.append(
+            {
+                "team": k + 1,
+                "engineers": team_size(k, scenario.team.engineers, teams),
+                "metrics": metrics,
+                "bands": bands_for({key: m["p50"] for key, m in metrics.items()}, benchmark),
+            }
+        )
     return out
 
 
-def run_scenario(scenario: Scenario, reps: int = DEFAULT_REPS, seed: int | None = None, *,
-                 workers: int | None = None, benchmark: str = "2023", progress: str | None = None,
-                 show_progress: bool | None = None, callback: Callable[[int, int], Any] | None = None,
-                 ) -> RunResult:
+def run_scenario(
+    scenario: Scenario,
+    reps: int = DEFAULT_REPS,
+    seed: int | None = None,
+    *,
+    workers: int | None = None,
+    benchmark: str = "2023",
+    progress: str | None = None,
+    show_progress: bool | None = None,
+    callback: Callable[[int, int], Any] | None = None,
+) -> RunResult:
     """Replicate and summarise a scenario: the one call behind ``run``, ``compare`` and the app."""
     seed = scenario.seed if seed is None else seed
-    results = replicate(scenario, reps, seed, workers=workers, benchmark=benchmark, progress=progress,
-                        show_progress=show_progress, callback=callback)
+    results = replicate(
+        scenario,
+        reps,
+        seed,
+        workers=workers,
+        benchmark=benchmark,
+        progress=progress,
+        show_progress=show_progress,
+        callback=callback,
+    )
     return summarize(scenario, results, seed, benchmark)

@@ -37,10 +37,10 @@ import numpy as np
 from sim.analysis.results import Stability
 from sim.model.records import SimulationRecords
 
-MATERIAL_SHARE = 0.10   # of a week's arrivals, growth per week
-T_THRESHOLD = 3.0       # standard errors above zero
-HAC_LAG_DAYS = 14       # autocorrelation the standard error allows for
-MIN_DAYS = 14           # shorter windows are not judged
+MATERIAL_SHARE = 0.10  # of a week's arrivals, growth per week
+T_THRESHOLD = 3.0  # standard errors above zero
+HAC_LAG_DAYS = 14  # autocorrelation the standard error allows for
+MIN_DAYS = 14  # shorter windows are not judged
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,9 @@ class Backlog:
 
     growth_per_week: float | None  # changes per week (None: window too short to judge)
     t_value: float | None
-    unstable: bool                 # the changes or the open incidents run away
-    created: int                   # changes created in the window
-    undeployed: int                # of those, not deployed by the window's end
+    unstable: bool  # the changes or the open incidents run away
+    created: int  # changes created in the window
+    undeployed: int  # of those, not deployed by the window's end
     incidents_growth_per_week: float | None = None  # open incidents per week
     incidents_unstable: bool = False
 
@@ -74,16 +74,25 @@ def backlog(rec: SimulationRecords, start_hours: float | None = None) -> Backlog
     closed = np.frombuffer(rec.incidents.resolved, dtype=np.float64) if len(rec.incidents) else np.empty(0)
     opened_n = int(((opened >= w0) & (opened < w1)).sum())
     incidents_growth, _, incidents_run_away = _queue_trend(opened, closed, hours, opened_n)
-    return Backlog(growth, t_value, changes_run_away or incidents_run_away, created_n, undeployed,
-                   incidents_growth, incidents_run_away)
+    return Backlog(
+        growth,
+        t_value,
+        changes_run_away or incidents_run_away,
+        created_n,
+        undeployed,
+        incidents_growth,
+        incidents_run_away,
+    )
 
 
-def _queue_trend(arrived: np.ndarray, left: np.ndarray, hours: np.ndarray,
-                 arrivals: int) -> tuple[float, float, bool]:
+def _queue_trend(
+    arrived: np.ndarray, left: np.ndarray, hours: np.ndarray, arrivals: int
+) -> tuple[float, float, bool]:
     """(growth per week, t value, runs away) of a queue sampled at ``hours`` (``left`` NaN = still in it)."""
     days = len(hours) // 24
-    inside = (np.searchsorted(np.sort(arrived), hours, "right")
-              - np.searchsorted(np.sort(left[~np.isnan(left)]), hours, "right"))
+    inside = np.searchsorted(np.sort(arrived), hours, "right") - np.searchsorted(
+        np.sort(left[~np.isnan(left)]), hours, "right"
+    )
     slope, se = _trend(inside.reshape(days, 24).mean(axis=1))
     growth = 7.0 * slope
     t_value = slope / se if se > 0 else (np.inf if slope > 0 else 0.0)
@@ -145,11 +154,15 @@ def stability_sentence(stability: Stability) -> str | None:
     if incident_share > 0.5:
         growth = stability.get("open_incidents_growth_per_week")
         grows = f"grow by about {growth:.1f} a week" if isinstance(growth, float) else "keep growing"
-        return (f"Unstable: open incidents {grows} in {incident_share:.0%} of the replications — failures arrive "
-                f"faster than the experts can restore them, so restore times grow with the length of the run and "
-                f"these numbers describe the horizon, not the team.")
+        return (
+            f"Unstable: open incidents {grows} in {incident_share:.0%} of the replications — failures arrive "
+            f"faster than the experts can restore them, so restore times grow with the length of the run and "
+            f"these numbers describe the horizon, not the team."
+        )
     growth = stability.get("backlog_growth_per_week")
     grows = f"grows by about {growth:.0f} changes a week" if isinstance(growth, float) else "keeps growing"
-    return (f"Unstable: the backlog {grows} in {share:.0%} of the replications — the team makes more changes than "
-            f"it ships, so lead time grows with the length of the run and these numbers describe the horizon, "
-            f"not the team.")
+    return (
+        f"Unstable: the backlog {grows} in {share:.0%} of the replications — the team makes more changes than "
+        f"it ships, so lead time grows with the length of the run and these numbers describe the horizon, "
+        f"not the team."
+    )

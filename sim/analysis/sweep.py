@@ -30,6 +30,7 @@ What ``first_order`` and ``total`` mean in the JSON ``sensitivity`` table:
   the rest (σ) is non-linearity or interaction. Raw ``mu_star``, ``sigma`` (metric units per full
   range of the lever) and ``mu_star_conf`` are reported alongside.
 """
+
 from __future__ import annotations
 
 import math
@@ -86,12 +87,21 @@ def point_stats(results: Sequence[ReplicationResult], benchmark: str = "2023") -
             shares: Mapping[str, float | None] = dict.fromkeys(BANDS)
         else:
             shares = band_probabilities([band_of(band, v, benchmark) for v in values])
-        out[metric] = {"n": sum(v is not None for v in values), **percentiles(values),
-                       **{f"p_{b}": shares[b] for b in BANDS}}
+        out[metric] = {
+            "n": sum(v is not None for v in values),
+            **percentiles(values),
+            **{f"p_{b}": shares[b] for b in BANDS},
+        }
     overall = band_probabilities([r.overall for r in results])
-    out["overall"] = {"n": sum(r.overall is not None for r in results), "p10": None, "p50": None, "p90": None,
-                      "mean": None, **{f"p_{b}": overall[b] for b in BANDS},
-                      "unstable_share": sum(r.backlog.unstable for r in results) / len(results) if results else 0.0}
+    out["overall"] = {
+        "n": sum(r.overall is not None for r in results),
+        "p10": None,
+        "p50": None,
+        "p90": None,
+        "mean": None,
+        **{f"p_{b}": overall[b] for b in BANDS},
+        "unstable_share": sum(r.backlog.unstable for r in results) / len(results) if results else 0.0,
+    }
     for metric in METRIC_KEYS:
         out[metric]["unstable_share"] = out["overall"]["unstable_share"]
     return out
@@ -107,9 +117,16 @@ def completed_points(spec: SweepSpec, out: str | Path) -> int:
     return len(read_done(check_out_path(out), spec.fingerprint(), spec.keys, spec.plan()))
 
 
-def run_sweep(spec: SweepSpec, *, executor: str = "local", scheduler: str | None = None,
-              workers: int | None = None, out: str | Path | None = None,
-              callback: Callable[[int, int], Any] | None = None, progress: str | None = None) -> SweepResult:
+def run_sweep(
+    spec: SweepSpec,
+    *,
+    executor: str = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    out: str | Path | None = None,
+    callback: Callable[[int, int], Any] | None = None,
+    progress: str | None = None,
+) -> SweepResult:
     """Run every point not already in ``out`` and return the ``sweep`` JSON of docs/cli.md.
 
     ``out`` (.parquet or .csv) receives the tidy table, rewritten as points finish so that an
@@ -136,8 +153,16 @@ def run_sweep(spec: SweepSpec, *, executor: str = "local", scheduler: str | None
         if out_path is not None:  # the sink only when there is a table
             write_table(out_path, table_frame(fingerprint, spec.keys, points, stats))
 
-    results = execute(run_point, tasks, executor=executor, scheduler=scheduler, workers=workers,
-                      sink=save if out_path else None, progress=progress, callback=callback)
+    results = execute(
+        run_point,
+        tasks,
+        executor=executor,
+        scheduler=scheduler,
+        workers=workers,
+        sink=save if out_path else None,
+        progress=progress,
+        callback=callback,
+    )
     fill(list(enumerate(results)))
     if out_path is not None:
         write_table(out_path, table_frame(fingerprint, spec.keys, points, stats))
@@ -147,9 +172,14 @@ def run_sweep(spec: SweepSpec, *, executor: str = "local", scheduler: str | None
 def summarize_sweep(spec: SweepSpec, points: Sequence[Point], stats: Mapping[int, PointStats]) -> SweepResult:
     tornado_stats = [stats[p.id] for p in points if p.part == "tornado"]
     global_points = [p for p in points if p.part == spec.sensitivity]
-    sensitivity, warnings = sensitivity_indices(spec, spec.global_sample(), [stats[p.id] for p in global_points])
-    parts = {part: sum(p.part == part for p in points) for part in ("design", "tornado", spec.sensitivity)
-             if part != "none"}
+    sensitivity, warnings = sensitivity_indices(
+        spec, spec.global_sample(), [stats[p.id] for p in global_points]
+    )
+    parts = {
+        part: sum(p.part == part for p in points)
+        for part in ("design", "tornado", spec.sensitivity)
+        if part != "none"
+    }
     return {
         "sweep": spec.name,
         "base": spec.base.name,
@@ -182,7 +212,9 @@ def ranked_levers(rows: Sequence[TornadoRow]) -> list[TornadoRow]:
     return [row for row in moving if not row.get("unstable")] + [row for row in moving if row.get("unstable")]
 
 
-def tornado_table(levers: Sequence[Lever], tornado_stats: Sequence[PointStats]) -> dict[str, list[TornadoRow]]:
+def tornado_table(
+    levers: Sequence[Lever], tornado_stats: Sequence[PointStats]
+) -> dict[str, list[TornadoRow]]:
     """Rows ``{key, low, high, swing, low_value, high_value, unstable, unstable_at}`` per metric, largest swing first.
 
     ``low``/``high`` are the metric's p50 with the lever at its low/high setting (``low_value``/
@@ -197,29 +229,47 @@ def tornado_table(levers: Sequence[Lever], tornado_stats: Sequence[PointStats]) 
             ends = (tornado_stats[1 + 2 * i], tornado_stats[2 + 2 * i])
             low, high = (end[metric]["p50"] for end in ends)
             swing = abs(high - low) if low is not None and high is not None else None
-            unstable_at = [name for name, end in zip(("low", "high"), ends, strict=True) if not point_stable(end)]
-            rows.append({"key": lever.key, "low": low, "high": high, "swing": swing,
-                         "low_value": lever.ends[0], "high_value": lever.ends[1],
-                         "unstable": bool(unstable_at), "unstable_at": unstable_at})
+            unstable_at = [
+                name for name, end in zip(("low", "high"), ends, strict=True) if not point_stable(end)
+            ]
+            rows.append(
+                {
+                    "key": lever.key,
+                    "low": low,
+                    "high": high,
+                    "swing": swing,
+                    "low_value": lever.ends[0],
+                    "high_value": lever.ends[1],
+                    "unstable": bool(unstable_at),
+                    "unstable_at": unstable_at,
+                }
+            )
         rows.sort(key=lambda row: (row["swing"] is None, -(row["swing"] or 0.0)))
         out[metric] = rows
     return out
 
 
-def sensitivity_indices(spec: SweepSpec, unit: np.ndarray, global_stats: Sequence[PointStats],
-                        ) -> tuple[dict[str, dict[str, dict[str, float | None]]], list[str]]:
+def sensitivity_indices(
+    spec: SweepSpec,
+    unit: np.ndarray,
+    global_stats: Sequence[PointStats],
+) -> tuple[dict[str, dict[str, dict[str, float | None]]], list[str]]:
     """SALib's indices of each metric's p50 over the global sample; levers sorted by ``total``."""
     if spec.sensitivity == "none":
         return {}, []
     out: dict[str, dict[str, dict[str, float | None]]] = {}
     warnings: list[str] = []
     for metric in METRIC_KEYS:
-        y = np.array([np.nan if s[metric]["p50"] is None else s[metric]["p50"] for s in global_stats], dtype=float)
+        y = np.array(
+            [np.nan if s[metric]["p50"] is None else s[metric]["p50"] for s in global_stats], dtype=float
+        )
         analyse = _morris if spec.sensitivity == "morris" else _sobol
         indices = analyse(spec, unit, y)
         if indices is None:
-            warnings.append(f"{metric}: no value at too many points of the {spec.sensitivity} sample "
-                            "(nothing deployed or no incident); no global indices")
+            warnings.append(
+                f"{metric}: no value at too many points of the {spec.sensitivity} sample "
+                "(nothing deployed or no incident); no global indices"
+            )
             out[metric] = {}
             continue
         out[metric] = dict(sorted(indices.items(), key=lambda item: -(item[1]["total"] or 0.0)))
@@ -236,16 +286,22 @@ def _morris(spec: SweepSpec, unit: np.ndarray, y: np.ndarray) -> dict[str, dict[
         return None
     x = unit.reshape(-1, width, d)[complete].reshape(-1, d)
     y = y.reshape(-1, width)[complete].reshape(-1)
-    result = morris.analyze(spec.problem(), x, y, num_levels=spec.levels, num_resamples=200, seed=spec._rng(2))
+    result = morris.analyze(
+        spec.problem(), x, y, num_levels=spec.levels, num_resamples=200, seed=spec._rng(2)
+    )
     mu_star, sigma = np.asarray(result["mu_star"], float), np.nan_to_num(np.asarray(result["sigma"], float))
     scale = mu_star.sum()
     out = {}
     for i, key in enumerate(spec.keys):
         total = mu_star[i] / scale if scale > 0 else 0.0
         spread = mu_star[i] ** 2 + sigma[i] ** 2
-        out[key] = {"first_order": _num(total * mu_star[i] ** 2 / spread if spread > 0 else 0.0),
-                    "total": _num(total), "mu_star": _num(mu_star[i]), "sigma": _num(sigma[i]),
-                    "mu_star_conf": _num(result["mu_star_conf"][i])}
+        out[key] = {
+            "first_order": _num(total * mu_star[i] ** 2 / spread if spread > 0 else 0.0),
+            "total": _num(total),
+            "mu_star": _num(mu_star[i]),
+            "sigma": _num(sigma[i]),
+            "mu_star_conf": _num(result["mu_star_conf"][i]),
+        }
     return out
 
 
@@ -260,9 +316,15 @@ def _sobol(spec: SweepSpec, unit: np.ndarray, y: np.ndarray) -> dict[str, dict[s
     seed = int(np.random.SeedSequence(spec.seed, spawn_key=(SWEEP_KEY, 2)).generate_state(1)[0]) or 1
     with np.errstate(divide="ignore", invalid="ignore"):
         result = sobol.analyze(spec.problem(), y, calc_second_order=False, num_resamples=200, seed=seed)
-    return {key: {"first_order": _num(max(0.0, result["S1"][i])), "total": _num(max(0.0, result["ST"][i])),
-                  "first_order_conf": _num(result["S1_conf"][i]), "total_conf": _num(result["ST_conf"][i])}
-            for i, key in enumerate(spec.keys)}
+    return {
+        key: {
+            "first_order": _num(max(0.0, result["S1"][i])),
+            "total": _num(max(0.0, result["ST"][i])),
+            "first_order_conf": _num(result["S1_conf"][i]),
+            "total_conf": _num(result["ST_conf"][i]),
+        }
+        for i, key in enumerate(spec.keys)
+    }
 
 
 def _num(value: Any) -> float | None:
@@ -274,9 +336,15 @@ def _num(value: Any) -> float | None:
 # A quick tornado for the app
 
 
-def tornado(base_scenario: Scenario, levers: Mapping[str, tuple[Any, Any]], reps: int = 10,
-            seed: int | None = None, workers: int | None = None,
-            callback: Callable[[int, int], Any] | None = None, benchmark: str = "2023") -> dict[str, Any]:
+def tornado(
+    base_scenario: Scenario,
+    levers: Mapping[str, tuple[Any, Any]],
+    reps: int = 10,
+    seed: int | None = None,
+    workers: int | None = None,
+    callback: Callable[[int, int], Any] | None = None,
+    benchmark: str = "2023",
+) -> dict[str, Any]:
     """One-at-a-time tornado around ``base_scenario`` on local processes (2 x levers + 1 points).
 
     ``levers`` maps dotted keys to ``(low, high)`` settings (numbers, switches or choices). Returns
@@ -287,18 +355,26 @@ def tornado(base_scenario: Scenario, levers: Mapping[str, tuple[Any, Any]], reps
     benchmark = check_benchmark(benchmark)
     if not levers:
         raise InputError("tornado: no levers given")
-    built = tuple(make_lever(base_scenario, key, list(pair), "tornado", "grid")
-                  for key, pair in _known(levers).items())
+    built = tuple(
+        make_lever(base_scenario, key, list(pair), "tornado", "grid") for key, pair in _known(levers).items()
+    )
     values = [v for _, v in tornado_points(base_scenario, built)]
     unique = list(dict.fromkeys(values))
     keys = [lever.key for lever in built]
-    tasks = [(base_scenario.with_values(dict(zip(keys, v)), source="tornado"), seed, reps, benchmark)
-             for v in unique]
+    tasks = [
+        (base_scenario.with_values(dict(zip(keys, v)), source="tornado"), seed, reps, benchmark)
+        for v in unique
+    ]
     results = dict(zip(unique, execute(run_point, tasks, workers=workers, callback=callback)))
     stats = [results[v] for v in values]
-    return {"base": base_scenario.name, "reps": reps, "seed": seed, "benchmark": benchmark,
-            "base_p50": {metric: stats[0][metric]["p50"] for metric in METRIC_KEYS},
-            "tornado": tornado_table(built, stats)}
+    return {
+        "base": base_scenario.name,
+        "reps": reps,
+        "seed": seed,
+        "benchmark": benchmark,
+        "base_p50": {metric: stats[0][metric]["p50"] for metric in METRIC_KEYS},
+        "tornado": tornado_table(built, stats),
+    }
 
 
 def _known(levers: Mapping[str, tuple[Any, Any]]) -> dict[str, tuple[Any, Any]]:

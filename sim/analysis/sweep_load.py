@@ -27,10 +27,22 @@ from sim.model.scenario import (
     section_model,
 )
 
-_TOP_KEYS = ("name", "description", "base", "design", "points", "reps", "seed", "days", "benchmark",
-             "sensitivity", "trajectories", "levels", "samples", "vary")
-
-
+_TOP_KEYS = (
+    "name",
+    "description",
+    "base",
+    "design",
+    "points",
+    "reps",
+    "seed",
+    "days",
+    "benchmark",
+    "sensitivity",
+    "trajectories",
+    "levels",
+    "samples",
+    "vary",
+)
 
 
 def load_sweep(path: str | Path) -> SweepSpec:
@@ -40,14 +52,22 @@ def load_sweep(path: str | Path) -> SweepSpec:
     return load_sweep_text(text, str(path), path.resolve().parent, name=path.stem)
 
 
-def load_sweep_text(text: str, source: str, base_dir: Path | None = None, *, name: str | None = None) -> SweepSpec:
+def load_sweep_text(
+    text: str, source: str, base_dir: Path | None = None, *, name: str | None = None
+) -> SweepSpec:
     """Validate sweep TOML text (an upload in the app); ``base`` resolves against ``base_dir``."""
     data = parse_toml_text(text, source)
     return sweep_from_dict(data, source=source, base_dir=base_dir, name=name)
 
 
-def sweep_from_dict(data: Mapping[str, Any], *, source: str = "sweep", base_dir: Path | None = None,
-                    name: str | None = None, base: Scenario | None = None) -> SweepSpec:
+def sweep_from_dict(
+    data: Mapping[str, Any],
+    *,
+    source: str = "sweep",
+    base_dir: Path | None = None,
+    name: str | None = None,
+    base: Scenario | None = None,
+) -> SweepSpec:
     """Validate a parsed sweep; ``base`` (a Scenario) replaces the file's ``base`` key when given."""
     for key in data:
         if key not in _TOP_KEYS:
@@ -72,20 +92,34 @@ def sweep_from_dict(data: Mapping[str, Any], *, source: str = "sweep", base_dir:
     if settings["levels"] % 2:
         raise InputError(f"{source}: levels = {settings['levels']}: must be even (Morris grid levels)")
     if not _power_of_two(settings["samples"]):
-        raise InputError(f"{source}: samples = {settings['samples']}: must be a power of 2 (Sobol' base samples)")
+        raise InputError(
+            f"{source}: samples = {settings['samples']}: must be a power of 2 (Sobol' base samples)"
+        )
     try:
         benchmark = check_benchmark(data.get("benchmark", "2023"))
     except InputError:
-        raise InputError(f"{source}: benchmark = {format_value(data.get('benchmark'))}: must be \"2023\" or \"2021\"") from None
-    return SweepSpec(name=_text(data, "name", name or "sweep", source), source=source, base=base, levers=levers,
-                     design=design, benchmark=benchmark, sensitivity=sensitivity,
-                     description=_text(data, "description", "", source), **settings)
+        raise InputError(
+            f'{source}: benchmark = {format_value(data.get("benchmark"))}: must be "2023" or "2021"'
+        ) from None
+    return SweepSpec(
+        name=_text(data, "name", name or "sweep", source),
+        source=source,
+        base=base,
+        levers=levers,
+        design=design,
+        benchmark=benchmark,
+        sensitivity=sensitivity,
+        description=_text(data, "description", "", source),
+        **settings,
+    )
 
 
 def _load_base(data: Mapping[str, Any], source: str, base_dir: Path) -> Scenario:
     base = data.get("base")
     if base is None:
-        raise InputError(f'{source}: base: missing; name the scenario to vary around, e.g. base = "baseline.toml"')
+        raise InputError(
+            f'{source}: base: missing; name the scenario to vary around, e.g. base = "baseline.toml"'
+        )
     if not isinstance(base, str):
         raise InputError(f"{source}: base = {format_value(base)}: must be a scenario file path (a string)")
     where = f"{source}: base = {format_value(base)}"
@@ -104,7 +138,9 @@ def _vary(data: Mapping[str, Any], source: str) -> list[tuple[str, Any]]:
     """The ``[vary]`` table as (dotted key, list or range) pairs; nested tables (unquoted keys) are flattened."""
     table = data.get("vary")
     if not isinstance(table, dict) or not table:
-        raise InputError(f'{source}: [vary]: missing or empty; list the levers, e.g. "ci.runners" = [1, 2, 4]')
+        raise InputError(
+            f'{source}: [vary]: missing or empty; list the levers, e.g. "ci.runners" = [1, 2, 4]'
+        )
     params = parameter_keys()
     out: list[tuple[str, Any]] = []
 
@@ -116,8 +152,10 @@ def _vary(data: Mapping[str, Any], source: str) -> list[tuple[str, Any]]:
             elif isinstance(value, dict) and any(p.startswith(key + ".") for p in params):
                 walk(key, value)
             elif key in IDENTITY_KEYS:
-                raise InputError(f"{source} [vary]: {key}: cannot vary; only model parameters such as "
-                                 "'ci.runners' can (set days and seed at the top of the sweep file)")
+                raise InputError(
+                    f"{source} [vary]: {key}: cannot vary; only model parameters such as "
+                    "'ci.runners' can (set days and seed at the top of the sweep file)"
+                )
             else:
                 raise InputError(f"{source} [vary]: unknown key {key!r}{suggest(key, params)}")
 
@@ -146,37 +184,49 @@ def make_lever(base: Scenario, key: str, spec: Any, where: str, design: str) -> 
     kind = _kind(key)
     if isinstance(spec, list):
         if len(spec) < 2:
-            raise InputError(f"{where}: {key} = {format_value(spec)}: a list needs at least two values to compare")
+            raise InputError(
+                f"{where}: {key} = {format_value(spec)}: a list needs at least two values to compare"
+            )
         values = tuple(_checked(base, key, value, where) for value in spec)
         if len(set(values)) < len(values):
             raise InputError(f"{where}: {key} = {format_value(spec)}: values must all differ")
         return Lever(key, kind, values=values)
     if isinstance(spec, dict):
         if kind in ("bool", "choice"):
-            example = "[false, true]" if kind == "bool" else "[\"weekly\", \"daily\"]"
-            raise InputError(f"{where}: {key} = {format_value(spec)}: a switch or choice takes a list of values, "
-                             f"e.g. {example}, not a range")
+            example = "[false, true]" if kind == "bool" else '["weekly", "daily"]'
+            raise InputError(
+                f"{where}: {key} = {format_value(spec)}: a switch or choice takes a list of values, "
+                f"e.g. {example}, not a range"
+            )
         if set(spec) != {"low", "high"}:
             raise InputError(f"{where}: {key} = {format_value(spec)}: a range needs exactly low and high")
         if design == "grid":
-            raise InputError(f"{where}: {key} = {format_value(spec)}: a grid needs a list of values; "
-                             'ranges are for design = "lhs" or "sobol"')
+            raise InputError(
+                f"{where}: {key} = {format_value(spec)}: a grid needs a list of values; "
+                'ranges are for design = "lhs" or "sobol"'
+            )
         low, high = (_checked(base, key, spec[end], where) for end in ("low", "high"))
         if not low < high:
             raise InputError(f"{where}: {key} = {format_value(spec)}: low must be below high")
         return Lever(key, kind, low=low, high=high)
-    raise InputError(f"{where}: {key} = {format_value(spec)}: must be a list of values or a {{low = .., high = ..}} range")
+    raise InputError(
+        f"{where}: {key} = {format_value(spec)}: must be a list of values or a {{low = .., high = ..}} range"
+    )
 
 
 def _points(data: Mapping[str, Any], design: str, levers: Sequence[Lever], source: str) -> int:
     if design == "grid":
         if "points" in data:
-            raise InputError(f'{source}: points = {format_value(data["points"])}: only for design = "lhs" or "sobol"; '
-                             "a grid runs every combination of the listed values")
+            raise InputError(
+                f'{source}: points = {format_value(data["points"])}: only for design = "lhs" or "sobol"; '
+                "a grid runs every combination of the listed values"
+            )
         count = math.prod(len(lever.values) for lever in levers)
         if count > MAX_POINTS:
-            raise InputError(f'{source}: design = "grid": {count} combinations, more than {MAX_POINTS}; '
-                             'use design = "lhs" or "sobol" with points')
+            raise InputError(
+                f'{source}: design = "grid": {count} combinations, more than {MAX_POINTS}; '
+                'use design = "lhs" or "sobol" with points'
+            )
         return count
     points = _integer(data, "points", 32, source, low=1, high=MAX_POINTS)
     if design == "sobol" and not _power_of_two(points):
@@ -193,11 +243,14 @@ def _integer(data: Mapping[str, Any], key: str, default: int, source: str, *, lo
     return value
 
 
-def _only(data: Mapping[str, Any], key: str, method: str, wanted: str, default: int, source: str,
-          **limits: int) -> int:
+def _only(
+    data: Mapping[str, Any], key: str, method: str, wanted: str, default: int, source: str, **limits: int
+) -> int:
     if key in data and method != wanted:
-        raise InputError(f'{source}: {key} = {format_value(data[key])}: only for sensitivity = "{wanted}" '
-                         f'(this sweep uses "{method}")')
+        raise InputError(
+            f'{source}: {key} = {format_value(data[key])}: only for sensitivity = "{wanted}" '
+            f'(this sweep uses "{method}")'
+        )
     return _integer(data, key, default, source, **limits)
 
 

@@ -95,10 +95,25 @@ class SweepSpec:
     def fingerprint(self) -> str:
         """A hash of everything that determines the sweep's numbers: the simulator's source, the base,
         levers, design and seeds (not the file's name or comments)."""
-        doc = {"model": model_digest(), "base": self.base.model_dump(mode="json"),
-               "levers": [asdict(lever) for lever in self.levers],
-               **{k: getattr(self, k) for k in ("design", "points", "reps", "seed", "benchmark", "sensitivity",
-                                                "trajectories", "levels", "samples")}}
+        doc = {
+            "model": model_digest(),
+            "base": self.base.model_dump(mode="json"),
+            "levers": [asdict(lever) for lever in self.levers],
+            **{
+                k: getattr(self, k)
+                for k in (
+                    "design",
+                    "points",
+                    "reps",
+                    "seed",
+                    "benchmark",
+                    "sensitivity",
+                    "trajectories",
+                    "levels",
+                    "samples",
+                )
+            },
+        }
         return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def plan(self) -> list[Point]:
@@ -136,11 +151,17 @@ class SweepSpec:
         if self.sensitivity == "sobol":
             from SALib.sample import sobol
 
-            return sobol.sample(problem, self.samples, calc_second_order=False, scramble=True, seed=self._rng(1))
+            return sobol.sample(
+                problem, self.samples, calc_second_order=False, scramble=True, seed=self._rng(1)
+            )
         return np.empty((0, len(self.levers)))
 
     def problem(self) -> dict[str, Any]:
-        return {"num_vars": len(self.levers), "names": list(self.keys), "bounds": [[0.0, 1.0]] * len(self.levers)}
+        return {
+            "num_vars": len(self.levers),
+            "names": list(self.keys),
+            "bounds": [[0.0, 1.0]] * len(self.levers),
+        }
 
     def scenario_at(self, values: Sequence[Any]) -> Scenario:
         return self.base.with_values(dict(zip(self.keys, values)), source=f"{self.source}: point")

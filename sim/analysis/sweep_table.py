@@ -43,20 +43,33 @@ def check_out_path(path: str | Path) -> Path:
     return path
 
 
-def table_frame(fingerprint: str, keys: Sequence[str], points: Sequence[Any],
-                stats: Mapping[int, PointStats]) -> pd.DataFrame:
+def table_frame(
+    fingerprint: str, keys: Sequence[str], points: Sequence[Any], stats: Mapping[int, PointStats]
+) -> pd.DataFrame:
     """Rows for every point in ``points`` that has stats, in point order."""
     rows = []
     for point in points:
         point_stats = stats.get(point.id)
         if point_stats is None:
             continue
-        head = {"sweep_hash": fingerprint, "point": point.id, "part": point.part, "label": point.label,
-                **dict(zip(keys, point.values))}
+        head = {
+            "sweep_hash": fingerprint,
+            "point": point.id,
+            "part": point.part,
+            "label": point.label,
+            **dict(zip(keys, point.values)),
+        }
         unstable = point_stats["overall"].get("unstable_share") or 0.0
         for metric in TABLE_METRICS:
-            rows.append({**head, "metric": metric, **point_stats[metric], "unstable_share": unstable,
-                         "stable": unstable <= 0.5})
+            rows.append(
+                {
+                    **head,
+                    "metric": metric,
+                    **point_stats[metric],
+                    "unstable_share": unstable,
+                    "stable": unstable <= 0.5,
+                }
+            )
     columns = ["sweep_hash", "point", "part", "label", *keys, "metric", *STATS, "stable"]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.astype({column: "float64" for column in STATS if column != "n"} | {"stable": bool})
@@ -73,7 +86,9 @@ def write_table(path: Path, frame: pd.DataFrame) -> None:
             frame.to_csv(tmp, index=False)
         os.replace(tmp, path)
     except OSError as exc:
-        raise InputError(f"--out {path}: cannot write the table ({exc.strerror or type(exc).__name__})") from None
+        raise InputError(
+            f"--out {path}: cannot write the table ({exc.strerror or type(exc).__name__})"
+        ) from None
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -82,11 +97,15 @@ def read_table(path: Path) -> pd.DataFrame:
             return pd.read_parquet(path)
         return pd.read_csv(path)
     except Exception as exc:  # any unreadable file is a user's file to fix, never a traceback
-        raise InputError(f"--out {path}: cannot read the existing table ({type(exc).__name__}); "
-                         "delete it or choose another --out") from None
+        raise InputError(
+            f"--out {path}: cannot read the existing table ({type(exc).__name__}); "
+            "delete it or choose another --out"
+        ) from None
 
 
-def read_done(path: Path, fingerprint: str, keys: Sequence[str], points: Sequence[Any]) -> dict[int, PointStats]:
+def read_done(
+    path: Path, fingerprint: str, keys: Sequence[str], points: Sequence[Any]
+) -> dict[int, PointStats]:
     """Stats of the points already written to ``path`` by this very sweep (empty when there is no file)."""
     if not path.exists():
         return {}
@@ -98,8 +117,10 @@ def read_done(path: Path, fingerprint: str, keys: Sequence[str], points: Sequenc
     hashes = set(frame["sweep_hash"].astype(str))
     if hashes != {fingerprint}:
         other = ", ".join(sorted(hashes))
-        raise InputError(f"--out {path}: holds results of a different sweep or simulator build (fingerprint "
-                         f"{other}, this one {fingerprint}); delete it or choose another --out to start afresh")
+        raise InputError(
+            f"--out {path}: holds results of a different sweep or simulator build (fingerprint "
+            f"{other}, this one {fingerprint}); delete it or choose another --out to start afresh"
+        )
     by_id = {point.id: point for point in points}
     done: dict[int, PointStats] = {}
     for point_id, rows in frame.groupby("point", sort=True):

@@ -30,7 +30,7 @@ from sim.metrics.scoring import NEVER, LogColumns, columns_from_frames
 
 NS_PER_DAY = 86_400 * 10**9
 THROUGHPUT_STREAM = 1_000  # spawn-key stream of the resampling, apart from the model's named streams
-MAX_DAYS = 730             # a replication that has not shipped by then is counted as unfinished
+MAX_DAYS = 730  # a replication that has not shipped by then is counted as unfinished
 DEFAULT_REPS = 1_000
 
 
@@ -43,7 +43,9 @@ def daily_released(columns: LogColumns, start: dt.date, end: dt.date) -> np.ndar
     """Changes first deployed on each UTC day of ``[start, end)`` (one count per day, zeros included)."""
     days = (end - start).days
     if days < 1:
-        raise InputError(f"throughput window {start.isoformat()} to {end.isoformat()}: must hold at least one day")
+        raise InputError(
+            f"throughput window {start.isoformat()} to {end.isoformat()}: must hold at least one day"
+        )
     first = columns.change_first
     lo, hi = day_ns(start), day_ns(end)
     inside = (first != NEVER) & (first >= lo) & (first < hi)
@@ -51,7 +53,9 @@ def daily_released(columns: LogColumns, start: dt.date, end: dt.date) -> np.ndar
     return np.bincount(index.astype(np.int64), minlength=days)[:days]
 
 
-def ship_days(daily: np.ndarray, changes: int, reps: int, seed: int, max_days: int = MAX_DAYS) -> list[int | None]:
+def ship_days(
+    daily: np.ndarray, changes: int, reps: int, seed: int, max_days: int = MAX_DAYS
+) -> list[int | None]:
     """Per replication, the day (0 = the start day) by whose end ``changes`` changes were released (None: not
     within ``max_days``)."""
     if changes < 1:
@@ -68,9 +72,18 @@ def ship_days(daily: np.ndarray, changes: int, reps: int, seed: int, max_days: i
     return out
 
 
-def throughput_from_logs(logs: EventLogs, changes: int, start: dt.date, *, window_start: dt.date | None = None,
-                         window_end: dt.date | None = None, window_days: int = 180, reps: int = DEFAULT_REPS,
-                         seed: int = 0, max_days: int = MAX_DAYS) -> dict[str, Any]:
+def throughput_from_logs(
+    logs: EventLogs,
+    changes: int,
+    start: dt.date,
+    *,
+    window_start: dt.date | None = None,
+    window_end: dt.date | None = None,
+    window_days: int = 180,
+    reps: int = DEFAULT_REPS,
+    seed: int = 0,
+    max_days: int = MAX_DAYS,
+) -> dict[str, Any]:
     """The throughput Monte Carlo forecast of ``changes`` changes from ``start``, resampling the window's days.
 
     The window defaults to the ``window_days`` days before ``start``. Returns the ``forecast`` JSON shape
@@ -80,23 +93,47 @@ def throughput_from_logs(logs: EventLogs, changes: int, start: dt.date, *, windo
     end = window_end or start
     begin = window_start or end - dt.timedelta(days=window_days)
     daily = daily_released(columns, begin, end)
-    return throughput_forecast(daily, changes, start, reps=reps, seed=seed, max_days=max_days,
-                               window=(begin, end))
+    return throughput_forecast(
+        daily, changes, start, reps=reps, seed=seed, max_days=max_days, window=(begin, end)
+    )
 
 
-def throughput_forecast(daily: np.ndarray, changes: int, start: dt.date, *, reps: int = DEFAULT_REPS, seed: int = 0,
-                        max_days: int = MAX_DAYS, window: tuple[dt.date, dt.date] | None = None) -> dict[str, Any]:
+def throughput_forecast(
+    daily: np.ndarray,
+    changes: int,
+    start: dt.date,
+    *,
+    reps: int = DEFAULT_REPS,
+    seed: int = 0,
+    max_days: int = MAX_DAYS,
+    window: tuple[dt.date, dt.date] | None = None,
+) -> dict[str, Any]:
     """The ``forecast`` JSON shape from a window's daily counts of released changes."""
     if reps < 1:
         raise InputError(f"--reps {reps}: must be >= 1")
     days = ship_days(daily, changes, reps, seed, max_days)
-    result = summarize_days(days, scenario_name="throughput Monte Carlo", changes=changes, start=start, seed=seed,
-                            max_days=max_days)
+    result = summarize_days(
+        days,
+        scenario_name="throughput Monte Carlo",
+        changes=changes,
+        start=start,
+        seed=seed,
+        max_days=max_days,
+    )
     result["method"] = "throughput"
-    result["window"] = None if window is None else {"start": window[0].isoformat(), "end": window[1].isoformat(),
-                                                     "days": (window[1] - window[0]).days}
+    result["window"] = (
+        None
+        if window is None
+        else {
+            "start": window[0].isoformat(),
+            "end": window[1].isoformat(),
+            "days": (window[1] - window[0]).days,
+        }
+    )
     result["released_changes_in_window"] = int(np.sum(daily))
     result["release_days_in_window"] = int(np.count_nonzero(daily))
     if not result["release_days_in_window"]:
-        result["not_judged"] = "no change was released in the window: the throughput Monte Carlo has nothing to resample"
+        result["not_judged"] = (
+            "no change was released in the window: the throughput Monte Carlo has nothing to resample"
+        )
     return result

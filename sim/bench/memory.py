@@ -31,10 +31,15 @@ def memory_per_change() -> dict[str, Any]:
     """Peak resident memory one replication adds, per simulated change (a fresh process; Linux)."""
     if not sys.platform.startswith("linux"):
         return {}
-    done = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, *MEMORY_ORG], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEMORY_PROBE, *MEMORY_ORG], capture_output=True, text=True, check=True
+    )
     probe = json.loads(done.stdout.strip().splitlines()[-1])
     growth = (probe["peak_kb"] - probe["before_kb"]) * 1024
     changes = probe["changes"]
-    return {"scenario": "elite, " + ", ".join(MEMORY_ORG), "changes": changes,
-            "peak_rss_growth_bytes": growth, "bytes_per_change": growth / changes}
+    return {
+        "scenario": "elite, " + ", ".join(MEMORY_ORG),
+        "changes": changes,
+        "peak_rss_growth_bytes": growth,
+        "bytes_per_change": growth / changes,
+    }

@@ -13,8 +13,9 @@ from sim.model.catalog import shipped, shipped_path
 from sim.model.scenario import load_scenario
 
 
-def run_bench(*, sweep: bool = True, memory: bool = True,
-              log: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
+def run_bench(
+    *, sweep: bool = True, memory: bool = True, log: Callable[[str], None] = lambda _m: None
+) -> dict[str, Any]:
     log("bare SimPy M/M/1 queue")
     mm1_runs = [mm1_customers_per_second()]
     scenarios: dict[str, dict[str, float]] = {}

@@ -27,13 +27,26 @@ BENCH_VARY = {
 }
 
 
-def bench_sweep(points: int = 50, reps: int = 4, days: int = 30, workers: int = 2, seed: int = 1,
-                rounds: int = 2) -> dict[str, Any]:
+def bench_sweep(
+    points: int = 50, reps: int = 4, days: int = 30, workers: int = 2, seed: int = 1, rounds: int = 2
+) -> dict[str, Any]:
     """Point-replications per second: single process, ``workers`` local processes, Dask LocalCluster."""
     base = Scenario(name="bench", days=days)
-    spec = sweep_from_dict({"design": "lhs", "points": points, "reps": reps, "seed": seed, "sensitivity": "none",
-                            "vary": BENCH_VARY}, source="bench", base=base)
-    tasks = [(spec.scenario_at(values), spec.seed, spec.reps, spec.benchmark) for values in spec.design_values()]
+    spec = sweep_from_dict(
+        {
+            "design": "lhs",
+            "points": points,
+            "reps": reps,
+            "seed": seed,
+            "sensitivity": "none",
+            "vary": BENCH_VARY,
+        },
+        source="bench",
+        base=base,
+    )
+    tasks = [
+        (spec.scenario_at(values), spec.seed, spec.reps, spec.benchmark) for values in spec.design_values()
+    ]
     total = len(tasks) * reps
 
     started, cpu = time.perf_counter(), _cpu_seconds()
@@ -71,9 +84,11 @@ def bench_sweep(points: int = 50, reps: int = 4, days: int = 30, workers: int = 
         "dask_local_cluster_per_second": dask_rate,
         "dask_vs_local": dask_rate / local_rate,
         "dask_startup_seconds": startup_s,
-        "cpu_ms_per_point_replication": {"single_process": 1000 * single_cpu / total,
-                                         "local_processes": 1000 * local_cpu / total,
-                                         "dask_workers": 1000 * dask_cpu / total},
+        "cpu_ms_per_point_replication": {
+            "single_process": 1000 * single_cpu / total,
+            "local_processes": 1000 * local_cpu / total,
+            "dask_workers": 1000 * dask_cpu / total,
+        },
         "identical": single == local == distributed,
     }
 

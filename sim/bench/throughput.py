@@ -62,8 +62,11 @@ def scenario_throughput(scenario: Scenario, reps: int = 6) -> dict[str, float]:
         del records
         spent, _ = _cpu(partial(run_replication, scenario, scenario.seed, k))
         total_time += spent
-    return {"changes": changes, "model_changes_per_second": changes / model_time,
-            "end_to_end_changes_per_second": changes / total_time}
+    return {
+        "changes": changes,
+        "model_changes_per_second": changes / model_time,
+        "end_to_end_changes_per_second": changes / total_time,
+    }
 
 
 def org_scale(reps_small: int = 8) -> dict[str, Any]:
@@ -71,9 +74,15 @@ def org_scale(reps_small: int = 8) -> dict[str, Any]:
     rows = []
     for engineers, teams in ORG_SIZES:
         factor = engineers // 10
-        scenario = load_scenario(shipped_path("elite"), [
-            f"team.engineers={engineers}", f"org.teams={teams}", f"ci.runners={8 * factor}",
-            f"operations.experts={factor}"])
+        scenario = load_scenario(
+            shipped_path("elite"),
+            [
+                f"team.engineers={engineers}",
+                f"org.teams={teams}",
+                f"ci.runners={8 * factor}",
+                f"operations.experts={factor}",
+            ],
+        )
         reps = max(2, reps_small // factor)
         run_replication(scenario, scenario.seed, 0)
         spent, changes = 0.0, 0
@@ -81,8 +90,17 @@ def org_scale(reps_small: int = 8) -> dict[str, Any]:
             seconds, result = _cpu(partial(run_replication, scenario, scenario.seed, k))
             spent += seconds
             changes += result.simulated_changes
-        rows.append({"engineers": engineers, "teams": teams, "runners": 8 * factor, "experts": factor,
-                     "replications": reps, "changes": changes, "microseconds_per_change": spent / changes * 1e6})
+        rows.append(
+            {
+                "engineers": engineers,
+                "teams": teams,
+                "runners": 8 * factor,
+                "experts": factor,
+                "replications": reps,
+                "changes": changes,
+                "microseconds_per_change": spent / changes * 1e6,
+            }
+        )
     base = rows[0]["microseconds_per_change"]
     for row in rows:
         row["cost_ratio"] = row["microseconds_per_change"] / base
@@ -97,4 +115,9 @@ def worker_speedup(reps: int = 96) -> dict[str, float]:
     t1 = time.perf_counter()
     replicate(scenario, reps, workers=2)
     t2 = time.perf_counter()
-    return {"reps": reps, "time_1_worker_s": t1 - t0, "time_2_workers_s": t2 - t1, "speedup": (t1 - t0) / (t2 - t1)}
+    return {
+        "reps": reps,
+        "time_1_worker_s": t1 - t0,
+        "time_2_workers_s": t2 - t1,
+        "speedup": (t1 - t0) / (t2 - t1),
+    }

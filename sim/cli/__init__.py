@@ -12,7 +12,19 @@ import importlib
 import os
 import sys
 
-COMMANDS = ("run", "compare", "events", "score", "plan", "forecast", "calibrate", "backtest", "sweep", "bench", "import")
+COMMANDS = (
+    "run",
+    "compare",
+    "events",
+    "score",
+    "plan",
+    "forecast",
+    "calibrate",
+    "backtest",
+    "sweep",
+    "bench",
+    "import",
+)
 MODULES = {"import": "import_logs"}  # a command whose module name differs (``import`` is a keyword)
 
 
@@ -38,8 +50,12 @@ def static_help(name: str) -> str | None:
     with open(spec.origin, encoding="utf-8") as handle:
         tree = ast.parse(handle.read())
     for node in tree.body:
-        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "HELP" for t in node.targets)
-                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "HELP" for t in node.targets)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
             return node.value.value
     return None
 
@@ -90,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # the system refused (stdout on a full disk, a closed pipe): not a bug of ours
         _silence_stdout()
         where = f"{exc.filename}: " if exc.filename else ""
-        sys.stderr.write(one_line(f"dorasim {args.command}: {where}{exc.strerror or type(exc).__name__}") + "\n")
+        sys.stderr.write(
+            one_line(f"dorasim {args.command}: {where}{exc.strerror or type(exc).__name__}") + "\n"
+        )
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("dorasim: interrupted\n")

@@ -38,29 +38,64 @@ HELP = "Fit a baseline scenario to a team's logs (CSV), so forecasts start from 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--changes", required=True, metavar="C.csv", help="changes.csv: change_id, time_created")
-    parser.add_argument("--deployments", required=True, metavar="D.csv",
-                        help="deployments.csv: deploy_id, time_created, change_ids [, unplanned]")
-    parser.add_argument("--incidents", required=True, metavar="I.csv",
-                        help="incidents.csv: incident_id, time_created, time_resolved, deploy_id")
-    parser.add_argument("--ci-runs", metavar="FILE.csv", default=None,
-                        help="CI runs (ci_runs.csv: run_id, commit, time_queued, time_started, time_finished, "
-                             "conclusion, attempt): suite duration and spread, flaky rate and runners are read from "
-                             "them (default: ci_runs.csv beside changes.csv when there is one)")
-    parser.add_argument("--no-ci-runs", action="store_true",
-                        help="leave the CI parameters at the base's values even when ci_runs.csv is beside the logs")
-    parser.add_argument("--out", required=True, metavar="NEW.toml", help="where to write the calibrated scenario")
-    parser.add_argument("--base", metavar="SCENARIO.toml",
-                        help="scenario whose values stand where the logs cannot tell (default scenarios/baseline.toml)")
-    add_reps_option(parser, f"replications per parameter set tried while fitting (default {DEFAULT_REPS})",
-                    DEFAULT_REPS)
-    add_reps_option(parser, f"replications of the final check the report shows (default {CHECK_REPS})",
-                    CHECK_REPS, flag="--check-reps")
-    add_seed_option(parser, "root seed of every simulation (default: the base scenario's); written to the file")
-    parser.add_argument("--start", metavar="DATE", default=None,
-                        help="first day of the window, YYYY-MM-DD (default: the window import_report.json beside "
-                             "changes.csv records, else inferred from the logs)")
-    parser.add_argument("--end", metavar="DATE", default=None, help="day after the window, YYYY-MM-DD (end exclusive)")
+    parser.add_argument(
+        "--changes", required=True, metavar="C.csv", help="changes.csv: change_id, time_created"
+    )
+    parser.add_argument(
+        "--deployments",
+        required=True,
+        metavar="D.csv",
+        help="deployments.csv: deploy_id, time_created, change_ids [, unplanned]",
+    )
+    parser.add_argument(
+        "--incidents",
+        required=True,
+        metavar="I.csv",
+        help="incidents.csv: incident_id, time_created, time_resolved, deploy_id",
+    )
+    parser.add_argument(
+        "--ci-runs",
+        metavar="FILE.csv",
+        default=None,
+        help="CI runs (ci_runs.csv: run_id, commit, time_queued, time_started, time_finished, "
+        "conclusion, attempt): suite duration and spread, flaky rate and runners are read from "
+        "them (default: ci_runs.csv beside changes.csv when there is one)",
+    )
+    parser.add_argument(
+        "--no-ci-runs",
+        action="store_true",
+        help="leave the CI parameters at the base's values even when ci_runs.csv is beside the logs",
+    )
+    parser.add_argument(
+        "--out", required=True, metavar="NEW.toml", help="where to write the calibrated scenario"
+    )
+    parser.add_argument(
+        "--base",
+        metavar="SCENARIO.toml",
+        help="scenario whose values stand where the logs cannot tell (default scenarios/baseline.toml)",
+    )
+    add_reps_option(
+        parser, f"replications per parameter set tried while fitting (default {DEFAULT_REPS})", DEFAULT_REPS
+    )
+    add_reps_option(
+        parser,
+        f"replications of the final check the report shows (default {CHECK_REPS})",
+        CHECK_REPS,
+        flag="--check-reps",
+    )
+    add_seed_option(
+        parser, "root seed of every simulation (default: the base scenario's); written to the file"
+    )
+    parser.add_argument(
+        "--start",
+        metavar="DATE",
+        default=None,
+        help="first day of the window, YYYY-MM-DD (default: the window import_report.json beside "
+        "changes.csv records, else inferred from the logs)",
+    )
+    parser.add_argument(
+        "--end", metavar="DATE", default=None, help="day after the window, YYYY-MM-DD (end exclusive)"
+    )
     add_workers_option(parser)
     add_benchmark_option(parser)
     add_json_option(parser)
@@ -78,7 +113,9 @@ def recorded_window(changes_csv: str) -> tuple[dt.date, dt.date] | None:
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        raise InputError(f"{path}: not a readable JSON import report (remove it or pass --start and --end)") from None
+        raise InputError(
+            f"{path}: not a readable JSON import report (remove it or pass --start and --end)"
+        ) from None
     window = report.get("window") if isinstance(report, dict) else None
     settings = report.get("settings") if isinstance(report, dict) else None
     pair = None
@@ -88,7 +125,9 @@ def recorded_window(changes_csv: str) -> tuple[dt.date, dt.date] | None:
         pair = (settings["since"], settings["until"])
     if pair is None:
         return None
-    return parse_date(str(pair[0])[:10], f"{path} window start"), parse_date(str(pair[1])[:10], f"{path} window end")
+    return parse_date(str(pair[0])[:10], f"{path} window start"), parse_date(
+        str(pair[1])[:10], f"{path} window end"
+    )
 
 
 def chosen_window(args: argparse.Namespace) -> tuple[tuple[dt.date, dt.date] | None, str]:
@@ -120,15 +159,30 @@ def run(args: argparse.Namespace) -> int:
     window, window_source = chosen_window(args)
     if args.no_ci_runs and args.ci_runs is not None:
         raise InputError("--ci-runs and --no-ci-runs: give one or the other")
-    ci_path = None if args.no_ci_runs else args.ci_runs if args.ci_runs is not None else default_ci_path(args.changes)
+    ci_path = (
+        None
+        if args.no_ci_runs
+        else args.ci_runs
+        if args.ci_runs is not None
+        else default_ci_path(args.changes)
+    )
     ci_runs = read_ci_runs(ci_path) if ci_path is not None else None
     if len(team_names(logs)) > 1:
         return _run_organisation(args, out, base, logs, window, window_source, ci_path, ci_runs)
     bar = _ProgressBar() if show_progress(None) else None
     try:
-        result = calibrate(logs, base=base, reps=args.reps, check_reps=args.check_reps, seed=args.seed,
-                           workers=args.workers, benchmark=args.benchmark, window=window,
-                           callback=bar.update if bar else None, ci_runs=ci_runs)
+        result = calibrate(
+            logs,
+            base=base,
+            reps=args.reps,
+            check_reps=args.check_reps,
+            seed=args.seed,
+            workers=args.workers,
+            benchmark=args.benchmark,
+            window=window,
+            callback=bar.update if bar else None,
+            ci_runs=ci_runs,
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -142,14 +196,31 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_organisation(args: argparse.Namespace, out: Path, base: Any, logs: Any, window: Any, window_source: str,
-                      ci_path: Path | str | None, ci_runs: Any) -> int:
+def _run_organisation(
+    args: argparse.Namespace,
+    out: Path,
+    base: Any,
+    logs: Any,
+    window: Any,
+    window_source: str,
+    ci_path: Path | str | None,
+    ci_runs: Any,
+) -> int:
     """Logs of several teams: every team calibrated, written as one organisation (sim.analysis.calibrate_org)."""
     bar = _ProgressBar() if show_progress(None) else None
     try:
-        result = calibrate_org(logs, base=base, reps=args.reps, check_reps=args.check_reps, seed=args.seed,
-                               workers=args.workers, benchmark=args.benchmark, window=window,
-                               callback=bar.update if bar else None, ci_runs=ci_runs)
+        result = calibrate_org(
+            logs,
+            base=base,
+            reps=args.reps,
+            check_reps=args.check_reps,
+            seed=args.seed,
+            workers=args.workers,
+            benchmark=args.benchmark,
+            window=window,
+            callback=bar.update if bar else None,
+            ci_runs=ci_runs,
+        )
     finally:
         if bar is not None:
             bar.close()
@@ -166,35 +237,63 @@ def _run_organisation(args: argparse.Namespace, out: Path, base: Any, logs: Any,
 def organisation_view(report: dict[str, Any], out: Path | None = None) -> Group:
     """An organisation's calibration: each team's observed metrics beside its simulated p50 in the organisation."""
     window = report["window"]
-    table = Table(title=f"Organisation calibration: each team observed vs simulated p50 in the organisation "
-                        f"({window['start']} to {window['end']}, {report['reps']} replications)", title_justify="left")
-    for column, justify in (("team", "left"), ("engineers (logs → model)", "right"),
-                            *((BY_KEY[key].label, "right") for key in METRICS)):
+    table = Table(
+        title=f"Organisation calibration: each team observed vs simulated p50 in the organisation "
+        f"({window['start']} to {window['end']}, {report['reps']} replications)",
+        title_justify="left",
+    )
+    for column, justify in (
+        ("team", "left"),
+        ("engineers (logs → model)", "right"),
+        *((BY_KEY[key].label, "right") for key in METRICS),
+    ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    rows = [(str(t["team"]) if str(t["team"]) == str(t["number"]) else f"{t['number']} {t['team']}", f"{t['engineers_observed']} → {t['engineers_in_model']}", t["metrics"])
-            for t in report["teams"]]
+    rows = [
+        (
+            str(t["team"]) if str(t["team"]) == str(t["number"]) else f"{t['number']} {t['team']}",
+            f"{t['engineers_observed']} → {t['engineers_in_model']}",
+            t["metrics"],
+        )
+        for t in report["teams"]
+    ]
     rows.append(("organisation", "", report["metrics"]))
     for name, people, metrics in rows:
-        cells = [Text(f"{format_metric(key, metrics[key]['observed'])} / {format_metric(key, metrics[key]['simulated_p50'])}",
-                      style="" if metrics[key]["within_bar"] is not False else "red") for key in METRICS]
+        cells = [
+            Text(
+                f"{format_metric(key, metrics[key]['observed'])} / {format_metric(key, metrics[key]['simulated_p50'])}",
+                style="" if metrics[key]["within_bar"] is not False else "red",
+            )
+            for key in METRICS
+        ]
         table.add_row(name, people, *cells)
     parts: list[Any] = [table, "Cells: observed / simulated p50 (red: outside the calibration bar)."]
     parts += [Text(f"missing: {note}", style="yellow") for note in report["missing"]]
     parts += [Text(f"warning: {note}", style="yellow") for note in report["warnings"]]
     if out is not None:
-        parts.append(f"Wrote {out}: each team's own values are a day-0 phase; run it with `plan` or `forecast`, or "
-                     f"extend it with a plan of your own.")
+        parts.append(
+            f"Wrote {out}: each team's own values are a day-0 phase; run it with `plan` or `forecast`, or "
+            f"extend it with a plan of your own."
+        )
     return Group(*parts)
 
 
 def report_view(report: dict[str, Any], out: Path | None = None) -> Group:
     """The calibration report as tables: observed vs simulated, then what was estimated and fitted."""
     window = report["window"]
-    metrics = Table(title=f"Calibration: observed ({window['start']} to {window['end']}, {window['days']} days) vs "
-                          f"simulated p50 over {report['reps']} replications", title_justify="left")
+    metrics = Table(
+        title=f"Calibration: observed ({window['start']} to {window['end']}, {window['days']} days) vs "
+        f"simulated p50 over {report['reps']} replications",
+        title_justify="left",
+    )
     columns: tuple[tuple[str, JustifyMethod], ...] = (
-        ("metric", "left"), ("observed", "right"), ("band", "left"), ("simulated p50", "right"), ("p10–p90", "right"),
-        ("band", "left"), ("error", "right"))
+        ("metric", "left"),
+        ("observed", "right"),
+        ("band", "left"),
+        ("simulated p50", "right"),
+        ("p10–p90", "right"),
+        ("band", "left"),
+        ("error", "right"),
+    )
     for column, justify in columns:
         metrics.add_column(column, justify=justify)
     for key in (*METRICS, "rework_rate"):
@@ -206,10 +305,18 @@ def report_view(report: dict[str, Any], out: Path | None = None) -> Group:
             shown = f"{error:.2f}" if key == "change_failure_rate" else f"{error:.0%}"
             error_text = Text(shown, style="green" if row["within_bar"] else "red")
         spread = f"{format_metric(key, row['simulated_p10'])} – {format_metric(key, row['simulated_p90'])}"
-        metrics.add_row(BY_KEY[key].label, format_metric(key, row["observed"]), band_text(row["observed_band"]),
-                        format_metric(key, row["simulated_p50"]), spread, band_text(row["simulated_band"]), error_text)
-    params = Table(title="Parameters read from the logs or fitted (everything else is the base's)",
-                   title_justify="left")
+        metrics.add_row(
+            BY_KEY[key].label,
+            format_metric(key, row["observed"]),
+            band_text(row["observed_band"]),
+            format_metric(key, row["simulated_p50"]),
+            spread,
+            band_text(row["simulated_band"]),
+            error_text,
+        )
+    params = Table(
+        title="Parameters read from the logs or fitted (everything else is the base's)", title_justify="left"
+    )
     for column in ("key", "value", "origin", "how"):
         params.add_column(column)
     for key, item in report["parameters"].items():
@@ -218,16 +325,20 @@ def report_view(report: dict[str, Any], out: Path | None = None) -> Group:
     parts: list[Any] = [metrics, params]
     split = report["lead_time_split"]
     if split.get("median_hours_before_release") is not None:
-        parts.append(f"Lead time split: half the changes are ready to release within "
-                     f"{format_metric('lead_time_hours', split['median_hours_before_release'])}; the rest of the "
-                     f"median lead time is waiting for the release and deploying.")
+        parts.append(
+            f"Lead time split: half the changes are ready to release within "
+            f"{format_metric('lead_time_hours', split['median_hours_before_release'])}; the rest of the "
+            f"median lead time is waiting for the release and deploying."
+        )
     if window.get("source"):
         parts.append(f"Window {window['start']} to {window['end']} (end exclusive): {window['source']}.")
     parts += [Text(f"missing: {note}", style="yellow") for note in report["missing"]]
     parts += [Text(f"warning: {note}", style="yellow") for note in report["warnings"]]
     fit = report["fit"]
-    parts.append(f"Fitted {', '.join(fit['parameters']) or 'nothing'} in {fit['evaluations']} simulated parameter "
-                 f"sets ({fit['reps']} replications each).")
+    parts.append(
+        f"Fitted {', '.join(fit['parameters']) or 'nothing'} in {fit['evaluations']} simulated parameter "
+        f"sets ({fit['reps']} replications each)."
+    )
     if report.get("caveat"):
         parts.append(Text(f"note: {report['caveat']}", style="yellow"))
     if out is not None:
@@ -241,8 +352,14 @@ class _ProgressBar:
     def __init__(self) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self._progress = Progress(TextColumn("calibrating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                  console=Console(stderr=True, markup=False, emoji=False), transient=True)
+        self._progress = Progress(
+            TextColumn("calibrating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True, markup=False, emoji=False),
+            transient=True,
+        )
         self._progress.start()
         self._task = self._progress.add_task("calibrating", total=None)
 

@@ -28,12 +28,19 @@ def add_scenario_options(parser: argparse.ArgumentParser, *, reps: bool = True, 
     if workers:
         add_workers_option(parser)
     add_days_option(parser)
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one dotted key, e.g. --set ci.runners=8 (repeatable)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one dotted key, e.g. --set ci.runners=8 (repeatable)",
+    )
 
 
-def add_reps_option(parser: argparse.ArgumentParser, help: str, default: int | None = None,
-                    flag: str = "--reps") -> None:
+def add_reps_option(
+    parser: argparse.ArgumentParser, help: str, default: int | None = None, flag: str = "--reps"
+) -> None:
     parser.add_argument(flag, type=positive_int(flag, MAX_REPS), default=default, help=help)
 
 
@@ -46,8 +53,12 @@ def add_days_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_workers_option(parser: argparse.ArgumentParser, help: str | None = None) -> None:
-    parser.add_argument("--workers", type=positive_int("--workers", MAX_WORKERS_ASKED), default=None,
-                        help=help or "processes (default and most: the machine's cores); output does not depend on it")
+    parser.add_argument(
+        "--workers",
+        type=positive_int("--workers", MAX_WORKERS_ASKED),
+        default=None,
+        help=help or "processes (default and most: the machine's cores); output does not depend on it",
+    )
 
 
 def cap_workers(args: argparse.Namespace) -> str | None:
@@ -80,6 +91,7 @@ def _int_between(flag: str, minimum: int, maximum: int | None):
         if maximum is not None and value > maximum:
             raise argparse.ArgumentTypeError(f"{flag} {shown!r}: must be <= {maximum}")
         return value
+
     return parse
 
 

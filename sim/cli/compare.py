@@ -27,8 +27,12 @@ def add_arguments(parser) -> None:
     add_scenario_options(parser)
     add_benchmark_option(parser)
     add_json_option(parser)
-    parser.add_argument("--report", metavar="FILE.html", default=None,
-                        help="also write a self-contained HTML report (charts included)")
+    parser.add_argument(
+        "--report",
+        metavar="FILE.html",
+        default=None,
+        help="also write a self-contained HTML report (charts included)",
+    )
 
 
 def deltas(reference: RunResult, other: RunResult) -> dict[str, float | None]:
@@ -47,8 +51,11 @@ def distinct_names(scenarios: list[Scenario], paths: list[str]) -> list[Scenario
     for index, (scenario, path) in enumerate(zip(scenarios, paths)):
         if names.count(scenario.name) > 1:
             stem = Path(path).name.removesuffix(".toml")
-            label = stem if [Path(p).name.removesuffix(".toml") for p in paths].count(stem) == 1 else \
-                f"{scenario.name} ({index + 1})"
+            label = (
+                stem
+                if [Path(p).name.removesuffix(".toml") for p in paths].count(stem) == 1
+                else f"{scenario.name} ({index + 1})"
+            )
             scenario = scenario.with_values({"name": label}, source="compare")
         out.append(scenario)
     return out
@@ -61,18 +68,34 @@ def run(args) -> int:
         check_report_path(args.report)
     benchmark = check_benchmark(args.benchmark)
     scenarios = distinct_names([scenario_from_args(path, args) for path in args.scenarios], args.scenarios)
-    results = [run_scenario(s, args.reps or DEFAULT_REPS, args.seed, workers=args.workers, benchmark=benchmark,
-                            progress=f"simulating {s.name}") for s in scenarios]
+    results = [
+        run_scenario(
+            s,
+            args.reps or DEFAULT_REPS,
+            args.seed,
+            workers=args.workers,
+            benchmark=benchmark,
+            progress=f"simulating {s.name}",
+        )
+        for s in scenarios
+    ]
     if args.report:
         from sim.report import charts_note, compare_report, write_report
 
-        write_report(args.report, compare_report(results, {r["scenario"]: s for r, s in zip(results, scenarios)}))
+        write_report(
+            args.report, compare_report(results, {r["scenario"]: s for r, s in zip(results, scenarios)})
+        )
         note = charts_note(args.report)
         if note:
             sys.stderr.write(f"dorasim compare: note: {note}\n")
     if args.json:
-        print_json({"reference": results[0]["scenario"], "scenarios": results,
-                    "deltas": {r["scenario"]: deltas(results[0], r) for r in results[1:]}})
+        print_json(
+            {
+                "reference": results[0]["scenario"],
+                "scenarios": results,
+                "deltas": {r["scenario"]: deltas(results[0], r) for r in results[1:]},
+            }
+        )
     else:
         print_renderable(compare_view(results))
     return 0

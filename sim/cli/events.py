@@ -17,8 +17,12 @@ HELP = "write one replication's changes.csv, deployments.csv and incidents.csv"
 def add_arguments(parser) -> None:
     parser.add_argument("scenario", metavar="SCENARIO.toml")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the three CSV files")
-    parser.add_argument("--replication", type=nonneg_int("--replication", MAX_SEED), default=0,
-                        help="which replication (default 0, as run --reps 1)")
+    parser.add_argument(
+        "--replication",
+        type=nonneg_int("--replication", MAX_SEED),
+        default=0,
+        help="which replication (default 0, as run --reps 1)",
+    )
     add_scenario_options(parser, reps=False, workers=False)
 
 
@@ -38,7 +42,9 @@ def run(args) -> int:
     paths = write_logs(EventLogs(logs.changes, logs.deployments, logs.incidents), out)
     start = logs.start.strftime("%Y-%m-%d")
     end = logs.end.strftime("%Y-%m-%d")
-    print(f"wrote {len(logs.changes)} changes, {len(logs.deployments)} deployments, {len(logs.incidents)} incidents "
-          f"to {out}/ ({', '.join(p.name for p in paths.values())}); window {start} to {end} (end exclusive): "
-          f"score them with --start {start} --end {end}")
+    print(
+        f"wrote {len(logs.changes)} changes, {len(logs.deployments)} deployments, {len(logs.incidents)} incidents "
+        f"to {out}/ ({', '.join(p.name for p in paths.values())}); window {start} to {end} (end exclusive): "
+        f"score them with --start {start} --end {end}"
+    )
     return 0

@@ -33,32 +33,79 @@ from sim.model.advice import fit_caveat
 from sim.model.catalog import locate, shipped
 from sim.model.scenario import Scenario, load_scenario, parse_override, resolve_extends
 
-HELP = ("forecast when a piece of work (N changes from a start date) is live: p5–p95 dates, odds of a target, "
-        "beside the throughput Monte Carlo on request")
+HELP = (
+    "forecast when a piece of work (N changes from a start date) is live: p5–p95 dates, odds of a target, "
+    "beside the throughput Monte Carlo on request"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenario", metavar="SCENARIO.toml", help="a scenario or a plan (file or shipped name)")
-    parser.add_argument("--changes", type=positive_int("--changes"), default=DEFAULT_CHANGES,
-                        help=f"changes in the piece of work (default {DEFAULT_CHANGES})")
-    parser.add_argument("--start", default=None, help="day the work starts, YYYY-MM-DD (default: the scenario's start)")
-    parser.add_argument("--target", default=None, help="a date to make, YYYY-MM-DD: the probability of being live by it")
-    parser.add_argument("--reps", type=positive_int("--reps", MAX_REPS), default=DEFAULT_REPS,
-                        help=f"replications (default {DEFAULT_REPS})")
-    parser.add_argument("--seed", type=nonneg_int("--seed", MAX_SEED), default=None, help="root seed (default: the scenario's)")
-    parser.add_argument("--workers", type=positive_int("--workers"), default=None,
-                        help="processes (default: the machine's cores); output does not depend on it")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one dotted key, e.g. --set ci.runners=8 (repeatable)")
-    parser.add_argument("--method", choices=("model", "throughput", "both"), default="model",
-                        help="model (default), throughput (the throughput Monte Carlo on the logs' window) or both")
-    parser.add_argument("--logs", metavar="DIR", default=None,
-                        help="with --method throughput|both: the folder holding changes.csv, deployments.csv and "
-                             "incidents.csv whose window is resampled")
-    parser.add_argument("--window-days", type=positive_int("--window-days"), default=180,
-                        help="days before the start the throughput Monte Carlo resamples (default 180)")
-    parser.add_argument("--report", metavar="FILE.html", default=None,
-                        help="also write a self-contained HTML report (charts included)")
+    parser.add_argument(
+        "scenario", metavar="SCENARIO.toml", help="a scenario or a plan (file or shipped name)"
+    )
+    parser.add_argument(
+        "--changes",
+        type=positive_int("--changes"),
+        default=DEFAULT_CHANGES,
+        help=f"changes in the piece of work (default {DEFAULT_CHANGES})",
+    )
+    parser.add_argument(
+        "--start", default=None, help="day the work starts, YYYY-MM-DD (default: the scenario's start)"
+    )
+    parser.add_argument(
+        "--target", default=None, help="a date to make, YYYY-MM-DD: the probability of being live by it"
+    )
+    parser.add_argument(
+        "--reps",
+        type=positive_int("--reps", MAX_REPS),
+        default=DEFAULT_REPS,
+        help=f"replications (default {DEFAULT_REPS})",
+    )
+    parser.add_argument(
+        "--seed",
+        type=nonneg_int("--seed", MAX_SEED),
+        default=None,
+        help="root seed (default: the scenario's)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive_int("--workers"),
+        default=None,
+        help="processes (default: the machine's cores); output does not depend on it",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one dotted key, e.g. --set ci.runners=8 (repeatable)",
+    )
+    parser.add_argument(
+        "--method",
+        choices=("model", "throughput", "both"),
+        default="model",
+        help="model (default), throughput (the throughput Monte Carlo on the logs' window) or both",
+    )
+    parser.add_argument(
+        "--logs",
+        metavar="DIR",
+        default=None,
+        help="with --method throughput|both: the folder holding changes.csv, deployments.csv and "
+        "incidents.csv whose window is resampled",
+    )
+    parser.add_argument(
+        "--window-days",
+        type=positive_int("--window-days"),
+        default=180,
+        help="days before the start the throughput Monte Carlo resamples (default 180)",
+    )
+    parser.add_argument(
+        "--report",
+        metavar="FILE.html",
+        default=None,
+        help="also write a self-contained HTML report (charts included)",
+    )
     add_json_option(parser)
 
 
@@ -99,8 +146,10 @@ def run(args: argparse.Namespace) -> int:
 
         check_report_path(args.report)
     if args.method != "model" and args.logs is None:
-        raise InputError(f"--method {args.method}: give --logs DIR (the folder with the team's three CSVs) for the "
-                         f"throughput Monte Carlo to resample")
+        raise InputError(
+            f"--method {args.method}: give --logs DIR (the folder with the team's three CSVs) for the "
+            f"throughput Monte Carlo to resample"
+        )
     scenario, phases, name = load_subject(args.scenario, args.overrides)
     start = parse_date(args.start, "--start") if args.start else None
     target = parse_date(args.target, "--target") if args.target else None
@@ -111,8 +160,18 @@ def run(args: argparse.Namespace) -> int:
         assert throughput is not None
         result = throughput
     else:
-        result = forecast(scenario, args.changes, start, reps=args.reps, seed=args.seed, target=target,
-                          phases=phases, workers=args.workers, name=name, progress=f"forecasting {name}")
+        result = forecast(
+            scenario,
+            args.changes,
+            start,
+            reps=args.reps,
+            seed=args.seed,
+            target=target,
+            phases=phases,
+            workers=args.workers,
+            name=name,
+            progress=f"forecasting {name}",
+        )
         result["method"] = "model"
         result["caveat"] = fit_caveat(scenario)
         if throughput is not None:
@@ -139,10 +198,18 @@ def throughput_side(args: argparse.Namespace, start: Any, target: Any) -> dict[s
     folder = Path(args.logs)
     if not folder.is_dir():
         raise InputError(f"--logs {args.logs}: not a folder (give the folder holding the three CSVs)")
-    logs = read_logs(str(folder / "changes.csv"), str(folder / "deployments.csv"), str(folder / "incidents.csv"))
+    logs = read_logs(
+        str(folder / "changes.csv"), str(folder / "deployments.csv"), str(folder / "incidents.csv")
+    )
     seed = 1 if args.seed is None else args.seed
-    result = throughput_from_logs(logs, args.changes, start, window_days=args.window_days,
-                                  reps=max(args.reps, THROUGHPUT_REPS), seed=seed)
+    result = throughput_from_logs(
+        logs,
+        args.changes,
+        start,
+        window_days=args.window_days,
+        reps=max(args.reps, THROUGHPUT_REPS),
+        seed=seed,
+    )
     if target is not None:
         days = [None if d is None else (dt.date.fromisoformat(d) - start).days for d in result["ship_dates"]]
         allowed = (target - start).days
@@ -152,21 +219,35 @@ def throughput_side(args: argparse.Namespace, start: Any, target: Any) -> dict[s
 
 
 def forecast_table(result: dict[str, Any]) -> Table:
-    title = (f"{result['scenario']}: {result['changes']} changes from {result['start']} — "
-             f"{result['reps']} replications, seed {result['seed']}")
+    title = (
+        f"{result['scenario']}: {result['changes']} changes from {result['start']} — "
+        f"{result['reps']} replications, seed {result['seed']}"
+    )
     table = Table(title=title, title_justify="left")
     if result.get("method") == "throughput":
         window = result.get("window") or {}
-        table.title = (f"throughput Monte Carlo: {result['changes']} changes from {result['start']} — resampling "
-                       f"{window.get('start')} to {window.get('end')}, {result['reps']} replications")
+        table.title = (
+            f"throughput Monte Carlo: {result['changes']} changes from {result['start']} — resampling "
+            f"{window.get('start')} to {window.get('end')}, {result['reps']} replications"
+        )
     table.add_column("live by")
     table.add_column("date")
     table.add_column("days after the start", justify="right")
     for q in (5, 10, 50, 85, 95):
         date, days = result[f"p{q}"], result[f"days_p{q}"]
-        table.add_row(f"p{q} ({q}% of replications)", date or "not within the horizon", "—" if days is None else str(days))
+        table.add_row(
+            f"p{q} ({q}% of replications)",
+            date or "not within the horizon",
+            "—" if days is None else str(days),
+        )
     if result["target"] is not None:
-        table.add_row(f"target {result['target']}", f"P(live by then) = {result['probability_by_target']:.0%}", "")
+        table.add_row(
+            f"target {result['target']}", f"P(live by then) = {result['probability_by_target']:.0%}", ""
+        )
     if result["unfinished"]:
-        table.add_row("not finished", f"{result['unfinished']} replications within {result['max_horizon_days']} days", "")
+        table.add_row(
+            "not finished",
+            f"{result['unfinished']} replications within {result['max_horizon_days']} days",
+            "",
+        )
     return table

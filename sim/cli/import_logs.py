@@ -31,60 +31,128 @@ SOURCES = ("git", "github", "gitlab")
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the three CSVs and import_report.json")
-    parser.add_argument("--incidents", metavar="FILE", help="incidents from a PagerDuty, Opsgenie or CSV export")
-    parser.add_argument("--incident-format", choices=FORMATS, default=None,
-                        help="format of --incidents: pagerduty, opsgenie or csv")
-    parser.add_argument("--map", dest="column_map", metavar="KEY=COLUMN,...",
-                        help="columns (csv) or dotted fields (JSON) of --incidents, e.g. created=Opened,resolved=Closed,"
-                             "deploy=Service Deploy (keys: id, created, resolved, deploy, service, root_cause)")
-    parser.add_argument("--ci-runs", metavar="FILE.csv", help="CI runs from a CSV file, written to ci_runs.csv")
-    parser.add_argument("--ci-map", metavar="KEY=COLUMN,...",
-                        help="columns of --ci-runs (keys: run_id, commit, queued, started, finished, conclusion, "
-                             "attempt)")
+    parser.add_argument(
+        "--out", required=True, metavar="DIR", help="folder for the three CSVs and import_report.json"
+    )
+    parser.add_argument(
+        "--incidents", metavar="FILE", help="incidents from a PagerDuty, Opsgenie or CSV export"
+    )
+    parser.add_argument(
+        "--incident-format",
+        choices=FORMATS,
+        default=None,
+        help="format of --incidents: pagerduty, opsgenie or csv",
+    )
+    parser.add_argument(
+        "--map",
+        dest="column_map",
+        metavar="KEY=COLUMN,...",
+        help="columns (csv) or dotted fields (JSON) of --incidents, e.g. created=Opened,resolved=Closed,"
+        "deploy=Service Deploy (keys: id, created, resolved, deploy, service, root_cause)",
+    )
+    parser.add_argument(
+        "--ci-runs", metavar="FILE.csv", help="CI runs from a CSV file, written to ci_runs.csv"
+    )
+    parser.add_argument(
+        "--ci-map",
+        metavar="KEY=COLUMN,...",
+        help="columns of --ci-runs (keys: run_id, commit, queued, started, finished, conclusion, attempt)",
+    )
     parser.add_argument("--json", action="store_true", help="print import_report.json instead of a summary")
 
 
 def _add_forge(parser: argparse.ArgumentParser, default_url: str, what: str) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--from", dest="from_dir", action="append", metavar="DIR",
-                       help=f"a folder (or .zip) of saved {what} API responses (repeatable: one a project, with "
-                            f"--team-per-repo or --team per project)")
-    where.add_argument("--repo", action="append", metavar="OWNER/NAME",
-                       help=f"fetch live from the {what} API (repeatable: one a project, with --team-per-repo or "
-                            f"--team per project)")
-    _add_teams(parser, "the team of each project (--from or --repo), in order",
-               "each project is a team named after its NAME (of OWNER/NAME) or its folder (--from)")
-    parser.add_argument("--token-env", metavar="VAR", help="environment variable holding the API token (live mode)")
+    where.add_argument(
+        "--from",
+        dest="from_dir",
+        action="append",
+        metavar="DIR",
+        help=f"a folder (or .zip) of saved {what} API responses (repeatable: one a project, with "
+        f"--team-per-repo or --team per project)",
+    )
+    where.add_argument(
+        "--repo",
+        action="append",
+        metavar="OWNER/NAME",
+        help=f"fetch live from the {what} API (repeatable: one a project, with --team-per-repo or "
+        f"--team per project)",
+    )
+    _add_teams(
+        parser,
+        "the team of each project (--from or --repo), in order",
+        "each project is a team named after its NAME (of OWNER/NAME) or its folder (--from)",
+    )
+    parser.add_argument(
+        "--token-env", metavar="VAR", help="environment variable holding the API token (live mode)"
+    )
     parser.add_argument("--api-url", default=default_url, help=f"API base URL (default {default_url})")
     parser.add_argument("--environment", default="production", help="the production environment's name")
-    parser.add_argument("--incident-label", default="Incident", help="label of incident issues (default Incident)")
-    parser.add_argument("--ci", action="store_true",
-                        help="live mode: also fetch CI runs (GitHub Actions runs and jobs, GitLab pipelines and jobs)")
-    parser.add_argument("--deployments-from", choices=("auto", "deployments", "releases"), default="auto",
-                        help="deployments from the Deployments API or the Releases (default auto: Deployments when "
-                             "there are any, else Releases)")
+    parser.add_argument(
+        "--incident-label", default="Incident", help="label of incident issues (default Incident)"
+    )
+    parser.add_argument(
+        "--ci",
+        action="store_true",
+        help="live mode: also fetch CI runs (GitHub Actions runs and jobs, GitLab pipelines and jobs)",
+    )
+    parser.add_argument(
+        "--deployments-from",
+        choices=("auto", "deployments", "releases"),
+        default="auto",
+        help="deployments from the Deployments API or the Releases (default auto: Deployments when "
+        "there are any, else Releases)",
+    )
     live = Limits()
-    parser.add_argument("--max-wait", type=_positive(float, "--max-wait"), default=live.max_wait, metavar="SECONDS",
-                        help=f"longest total wait for rate limits before giving up (default {live.max_wait:g})")
-    parser.add_argument("--max-requests", type=_positive(int, "--max-requests"), default=live.max_requests,
-                        metavar="N", help=f"most requests one live import may send (default {live.max_requests})")
-    parser.add_argument("--max-pages", type=_positive(int, "--max-pages"), default=live.max_pages, metavar="N",
-                        help=f"most pages of one list (default {live.max_pages})")
-    parser.add_argument("--max-response-mb", type=_positive(float, "--max-response-mb"),
-                        default=live.max_bytes / MB, metavar="MB",
-                        help=f"largest response, after decompression (default {live.max_bytes / MB:g})")
-    parser.add_argument("--deadline", type=_positive(float, "--deadline"), default=live.deadline, metavar="SECONDS",
-                        help=f"longest time a live import may take in all (default {live.deadline:g})")
+    parser.add_argument(
+        "--max-wait",
+        type=_positive(float, "--max-wait"),
+        default=live.max_wait,
+        metavar="SECONDS",
+        help=f"longest total wait for rate limits before giving up (default {live.max_wait:g})",
+    )
+    parser.add_argument(
+        "--max-requests",
+        type=_positive(int, "--max-requests"),
+        default=live.max_requests,
+        metavar="N",
+        help=f"most requests one live import may send (default {live.max_requests})",
+    )
+    parser.add_argument(
+        "--max-pages",
+        type=_positive(int, "--max-pages"),
+        default=live.max_pages,
+        metavar="N",
+        help=f"most pages of one list (default {live.max_pages})",
+    )
+    parser.add_argument(
+        "--max-response-mb",
+        type=_positive(float, "--max-response-mb"),
+        default=live.max_bytes / MB,
+        metavar="MB",
+        help=f"largest response, after decompression (default {live.max_bytes / MB:g})",
+    )
+    parser.add_argument(
+        "--deadline",
+        type=_positive(float, "--deadline"),
+        default=live.deadline,
+        metavar="SECONDS",
+        help=f"longest time a live import may take in all (default {live.deadline:g})",
+    )
     _add_common(parser)
 
 
 def _add_teams(parser: argparse.ArgumentParser, team: str, per_repo: str) -> None:
     teams = parser.add_mutually_exclusive_group()
-    teams.add_argument("--team", action="append", metavar="NAME",
-                       help=f"{team} (repeatable); writes a team column, ids become TEAM:id")
-    teams.add_argument("--team-per-repo", action="store_true",
-                       help=f"{per_repo}; writes a team column, ids become TEAM:id")
+    teams.add_argument(
+        "--team",
+        action="append",
+        metavar="NAME",
+        help=f"{team} (repeatable); writes a team column, ids become TEAM:id",
+    )
+    teams.add_argument(
+        "--team-per-repo", action="store_true", help=f"{per_repo}; writes a team column, ids become TEAM:id"
+    )
 
 
 def _positive(kind: Any, flag: str) -> Any:
@@ -102,30 +170,56 @@ def _positive(kind: Any, flag: str) -> Any:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="source", required=True, parser_class=type(parser))
-    git = sub.add_parser("git", help="git work trees or bare repositories",
-                         description="Deployments from release tags or a branch, changes from commits. Import the "
-                                     "whole history and choose the window when scoring (score --start/--end).")
-    git.add_argument("repo", metavar="REPO", nargs="+",
-                     help="a work tree or a bare repository; several with --team-per-repo or --team per repository")
+    git = sub.add_parser(
+        "git",
+        help="git work trees or bare repositories",
+        description="Deployments from release tags or a branch, changes from commits. Import the "
+        "whole history and choose the window when scoring (score --start/--end).",
+    )
+    git.add_argument(
+        "repo",
+        metavar="REPO",
+        nargs="+",
+        help="a work tree or a bare repository; several with --team-per-repo or --team per repository",
+    )
     how = git.add_mutually_exclusive_group()
-    how.add_argument("--tags", action="append", metavar="GLOB",
-                     help="deployments are tags matching GLOB (repeatable; default v[0-9]* and [0-9]*, release "
-                          "versions only: pre-releases and names like 1.x are skipped)")
-    how.add_argument("--branch", metavar="NAME", help="deployments are the first-parent commits of NAME (lead time "
-                                                      "then measures commit → NAME, not commit → production)")
-    git.add_argument("--exclude", action="append", default=[], metavar="GLOB",
-                     help="drop tags matching GLOB (repeatable)")
-    git.add_argument("--since", metavar="DATE", help="keep deployments created at or after DATE (UTC); better: import "
-                                                     "everything and score a window with score --start/--end")
+    how.add_argument(
+        "--tags",
+        action="append",
+        metavar="GLOB",
+        help="deployments are tags matching GLOB (repeatable; default v[0-9]* and [0-9]*, release "
+        "versions only: pre-releases and names like 1.x are skipped)",
+    )
+    how.add_argument(
+        "--branch",
+        metavar="NAME",
+        help="deployments are the first-parent commits of NAME (lead time "
+        "then measures commit → NAME, not commit → production)",
+    )
+    git.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB", help="drop tags matching GLOB (repeatable)"
+    )
+    git.add_argument(
+        "--since",
+        metavar="DATE",
+        help="keep deployments created at or after DATE (UTC); better: import "
+        "everything and score a window with score --start/--end",
+    )
     git.add_argument("--until", metavar="DATE", help="keep deployments created before DATE (UTC)")
-    git.add_argument("--reverts", action="store_true", help="a revert opens an incident on the deployment it reverts")
+    git.add_argument(
+        "--reverts", action="store_true", help="a revert opens an incident on the deployment it reverts"
+    )
     _add_teams(git, "the team of each REPO, in order", "each REPO is a team named after its folder")
     _add_common(git)
     from sim.importers.github import API_URL as GITHUB_URL
     from sim.importers.gitlab import API_URL as GITLAB_URL
 
-    _add_forge(sub.add_parser("github", help="GitHub REST API responses (saved or live)"), GITHUB_URL, "GitHub")
-    _add_forge(sub.add_parser("gitlab", help="GitLab REST API responses (saved or live)"), GITLAB_URL, "GitLab")
+    _add_forge(
+        sub.add_parser("github", help="GitHub REST API responses (saved or live)"), GITHUB_URL, "GitHub"
+    )
+    _add_forge(
+        sub.add_parser("gitlab", help="GitLab REST API responses (saved or live)"), GITLAB_URL, "GitLab"
+    )
 
 
 def _incident_records(args: argparse.Namespace) -> list[IncidentRecord]:
@@ -134,8 +228,9 @@ def _incident_records(args: argparse.Namespace) -> list[IncidentRecord]:
             raise InputError("--incident-format and --map describe --incidents FILE: give the file too")
         return []
     if args.incident_format is None:
-        raise InputError(f"--incidents {args.incidents}: say its format with --incident-format "
-                         f"{'|'.join(FORMATS)}")
+        raise InputError(
+            f"--incidents {args.incidents}: say its format with --incident-format {'|'.join(FORMATS)}"
+        )
     data = read_file_bytes(args.incidents)
     return read_incidents(data, args.incidents, args.incident_format, parse_map(args.column_map))
 
@@ -164,17 +259,26 @@ def _run_git(args: argparse.Namespace) -> _Imported:
     since = parse_instant(args.since, "--since") if args.since else None
     until = parse_instant(args.until, "--until") if args.until else None
     records = _incident_records(args)
-    result = import_repositories(args.repo, teams=args.team, team_per_repo=args.team_per_repo, tags=args.tags,
-                                 exclude=args.exclude, branch=args.branch, since=since, until=until,
-                                 reverts=args.reverts)
+    result = import_repositories(
+        args.repo,
+        teams=args.team,
+        team_per_repo=args.team_per_repo,
+        tags=args.tags,
+        exclude=args.exclude,
+        branch=args.branch,
+        since=since,
+        until=until,
+        reverts=args.reverts,
+    )
     logs = _add_incidents(result.logs, records, args, result.report)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return _Imported(logs, result.report)
 
 
-def _add_incidents(logs: EventLogs, records: list[IncidentRecord], args: argparse.Namespace,
-                   report: ImportReport) -> EventLogs:
+def _add_incidents(
+    logs: EventLogs, records: list[IncidentRecord], args: argparse.Namespace, report: ImportReport
+) -> EventLogs:
     """The incident export's records linked to the imported deployments (and to their teams)."""
     if not records:
         return logs
@@ -214,8 +318,13 @@ def _save_raw(files: dict[str, bytes], raw: Path) -> None:
 
 
 def _limits(args: argparse.Namespace) -> Limits:
-    return Limits(max_bytes=int(args.max_response_mb * MB), max_requests=args.max_requests, max_pages=args.max_pages,
-                  deadline=args.deadline, max_wait=args.max_wait)
+    return Limits(
+        max_bytes=int(args.max_response_mb * MB),
+        max_requests=args.max_requests,
+        max_pages=args.max_pages,
+        deadline=args.deadline,
+        max_wait=args.max_wait,
+    )
 
 
 def _run_forge(args: argparse.Namespace) -> _Imported:
@@ -223,9 +332,15 @@ def _run_forge(args: argparse.Namespace) -> _Imported:
     from sim.importers.teams import team_names
 
     sources: list[str] = args.from_dir or args.repo
-    names = team_names(sources, args.team, args.team_per_repo,
-                       default_name=_folder_name if args.from_dir else _project_name,
-                       what="folder name" if args.from_dir else "project name", noun="project", nouns="projects")
+    names = team_names(
+        sources,
+        args.team,
+        args.team_per_repo,
+        default_name=_folder_name if args.from_dir else _project_name,
+        what="folder name" if args.from_dir else "project name",
+        noun="project",
+        nouns="projects",
+    )
     if names == [None]:
         return _run_one_forge(args, sources[0])
     return _run_forge_org(args, sources, [n for n in names if n is not None])
@@ -265,15 +380,30 @@ def _check_live(args: argparse.Namespace, module: Any) -> str:
 
 def _fetch(args: argparse.Namespace, module: Any, repo: str, token: str) -> Source:
     fetch = module.fetch_github if args.source == "github" else module.fetch_gitlab
-    return fetch(repo, token, api_url=args.api_url, environment=args.environment, label=args.incident_label,
-                 deployments_from=args.deployments_from, limits=_limits(args), ci=args.ci)
+    return fetch(
+        repo,
+        token,
+        api_url=args.api_url,
+        environment=args.environment,
+        label=args.incident_label,
+        deployments_from=args.deployments_from,
+        limits=_limits(args),
+        ci=args.ci,
+    )
 
 
-def _read(args: argparse.Namespace, module: Any, source: Source, records: list[IncidentRecord],
-          report: ImportReport) -> EventLogs:
+def _read(
+    args: argparse.Namespace, module: Any, source: Source, records: list[IncidentRecord], report: ImportReport
+) -> EventLogs:
     run = module.import_github if args.source == "github" else module.import_gitlab
-    logs, _ = run(source, environment=args.environment, label=args.incident_label, extra_incidents=records,
-                  deployments_from=args.deployments_from, report=report)
+    logs, _ = run(
+        source,
+        environment=args.environment,
+        label=args.incident_label,
+        extra_incidents=records,
+        deployments_from=args.deployments_from,
+        report=report,
+    )
     report.ci_runs = read_forge_ci(args.source, source, report)
     return logs
 
@@ -301,8 +431,14 @@ def _run_forge_org(args: argparse.Namespace, sources: list[str], names: list[str
     module = _forge(args)
     records = _incident_records(args)
     token = _check_live(args, module)
-    report = ImportReport(args.source, settings={"environment": args.environment, "incident_label": args.incident_label,
-                                                 "deployments_from": args.deployments_from})
+    report = ImportReport(
+        args.source,
+        settings={
+            "environment": args.environment,
+            "incident_label": args.incident_label,
+            "deployments_from": args.deployments_from,
+        },
+    )
     parts, raw, ci_runs, ci_teams = [], {}, [], {}
     for where, team in zip(sources, names, strict=True):
         part = ImportReport(args.source)
@@ -341,8 +477,10 @@ def _ci_runs(args: argparse.Namespace, imported: _Imported) -> bytes | None:
     frame = ci_frame(runs)
     if "team" in imported.logs.changes.columns:
         by_commit = commit_teams(imported.logs)
-        frame["team"] = [imported.ci_teams.get(run_id) or by_commit.get(str(commit).lower(), "")
-                         for run_id, commit in zip(frame["run_id"], frame["commit"], strict=True)]
+        frame["team"] = [
+            imported.ci_teams.get(run_id) or by_commit.get(str(commit).lower(), "")
+            for run_id, commit in zip(frame["run_id"], frame["commit"], strict=True)
+        ]
     return ci_csv_bytes(frame)
 
 
@@ -357,17 +495,22 @@ def run(args: argparse.Namespace) -> int:
     write_logs(logs, out)
     if ci is not None:
         write_bytes(out / CI_FILE, ci)
-    report.written = {"changes": len(logs.changes), "deployments": len(logs.deployments),
-                      "incidents": len(logs.incidents), **({"ci_runs": report.written["ci_runs"]}
-                                                           if "ci_runs" in report.written else {})}
+    report.written = {
+        "changes": len(logs.changes),
+        "deployments": len(logs.deployments),
+        "incidents": len(logs.incidents),
+        **({"ci_runs": report.written["ci_runs"]} if "ci_runs" in report.written else {}),
+    }
     path = report.write(out)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
         return 0
     written = report.written
     ci_text = f" and {written['ci_runs']} CI runs" if "ci_runs" in written else ""
-    print(f"wrote {written['deployments']} deployments, {written['changes']} changes and {written['incidents']} "
-          f"incidents{ci_text} to {out}")
+    print(
+        f"wrote {written['deployments']} deployments, {written['changes']} changes and {written['incidents']} "
+        f"incidents{ci_text} to {out}"
+    )
     skipped = report.skipped()
     if skipped:
         print(f"skipped (details in {path}):")

@@ -31,20 +31,33 @@ from sim.model.catalog import locate
 HELP = "forecast a phased transformation plan week by week: DORA metrics, bands and the odds of Elite"
 
 
-
 def add_arguments(parser) -> None:
     parser.add_argument("plan", metavar="PLAN.toml")
     add_reps_option(parser, "replications (default: the plan's reps, else 30)")
     add_seed_option(parser, "root seed (default: the plan's)")
     add_workers_option(parser)
-    parser.add_argument("--days", type=positive_int("--days", MAX_DAYS), default=None,
-                        help="horizon in days (default: the plan's); phases that start later are left out")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one dotted key of the starting scenario (repeatable)")
+    parser.add_argument(
+        "--days",
+        type=positive_int("--days", MAX_DAYS),
+        default=None,
+        help="horizon in days (default: the plan's); phases that start later are left out",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one dotted key of the starting scenario (repeatable)",
+    )
     add_benchmark_option(parser)
     add_json_option(parser)
-    parser.add_argument("--report", metavar="FILE.html", default=None,
-                        help="also write a self-contained HTML report (charts included)")
+    parser.add_argument(
+        "--report",
+        metavar="FILE.html",
+        default=None,
+        help="also write a self-contained HTML report (charts included)",
+    )
 
 
 def run(args) -> int:
@@ -54,8 +67,14 @@ def run(args) -> int:
         check_report_path(args.report)
     benchmark = check_benchmark(args.benchmark)
     plan = load_plan(require_file(str(locate(args.plan, "plan")), "plan file"), args.overrides, args.days)
-    result = run_plan(plan, args.reps, args.seed, workers=args.workers, benchmark=benchmark,
-                      progress=f"simulating {plan.name}")
+    result = run_plan(
+        plan,
+        args.reps,
+        args.seed,
+        workers=args.workers,
+        benchmark=benchmark,
+        progress=f"simulating {plan.name}",
+    )
     if args.report:
         from sim.report import plan_report, write_report
 
@@ -89,11 +108,22 @@ def phases_table(result: PlanResult) -> Table:
     table.add_column("changes")
     table.add_column("cost: output / defects", justify="right")
     for number, phase in enumerate(result["phases"], start=1):
-        changes = ", ".join(f"{key} → {_value_text(value)}" for key, value in phase["set"].items()) or "nothing"
-        cost = (f"−{phase['capacity_cost']:.0%} / +{phase['defect_cost']:.0%}"
-                if phase["ramp_days"] and (phase["capacity_cost"] or phase["defect_cost"]) else "none")
-        table.add_row(str(number), _value_text(phase["day"]), f"{_value_text(phase['ramp_days'])} d", phase["name"],
-                      changes, cost)
+        changes = (
+            ", ".join(f"{key} → {_value_text(value)}" for key, value in phase["set"].items()) or "nothing"
+        )
+        cost = (
+            f"−{phase['capacity_cost']:.0%} / +{phase['defect_cost']:.0%}"
+            if phase["ramp_days"] and (phase["capacity_cost"] or phase["defect_cost"])
+            else "none"
+        )
+        table.add_row(
+            str(number),
+            _value_text(phase["day"]),
+            f"{_value_text(phase['ramp_days'])} d",
+            phase["name"],
+            changes,
+            cost,
+        )
     return table
 
 
@@ -137,10 +167,19 @@ def compact_cell(key: str, m: MetricStats) -> str:
 
 
 def trajectory_table(result: PlanResult) -> Table:
-    title = (f"Week by week over {result['reps']} replications (seed {result['seed']}, DORA {result['benchmark']} "
-             f"bands): each cell is the p50 over the p10–p90 range; ▸n phase n starts, …n still ramping in")
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1),
-                  pad_edge=False, collapse_padding=True)
+    title = (
+        f"Week by week over {result['reps']} replications (seed {result['seed']}, DORA {result['benchmark']} "
+        f"bands): each cell is the p50 over the p10–p90 range; ▸n phase n starts, …n still ramping in"
+    )
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1),
+        pad_edge=False,
+        collapse_padding=True,
+    )
     table.add_column("wk", justify="right")
     table.add_column("phase")
     for key in METRIC_KEYS:
@@ -150,9 +189,14 @@ def trajectory_table(result: PlanResult) -> Table:
     for week in result["weeks"]:
         label = f"{week['week']}" + (f" ({week['days']} d)" if week["days"] != 7 else "")
         cells = [compact_cell(key, week["metrics"][key]) for key in METRIC_KEYS]
-        table.add_row(label, _phase_marks(result, week["start_day"], week["days"]), *cells,
-                      band_text(week["bands"]["overall"]), f"{week['band_probabilities']['elite']:.0%}",
-                      end_section=True)
+        table.add_row(
+            label,
+            _phase_marks(result, week["start_day"], week["days"]),
+            *cells,
+            band_text(week["bands"]["overall"]),
+            f"{week['band_probabilities']['elite']:.0%}",
+            end_section=True,
+        )
     return table
 
 
@@ -160,8 +204,10 @@ def plan_view(result: PlanResult) -> Group:
     final = result["final"].copy()
     final["scenario"] = f"{result['plan']}: the last {final['days']} days"
     first = result["first_elite_week"]
-    closing = (f"First week whose p50s are Elite on all four keys: "
-               f"{'none' if first is None else f'week {first}'}\n"
-               f"Probability of being Elite over the last {final['days']} days: "
-               f"{result['probability_elite_at_end']:.0%}")
+    closing = (
+        f"First week whose p50s are Elite on all four keys: "
+        f"{'none' if first is None else f'week {first}'}\n"
+        f"Probability of being Elite over the last {final['days']} days: "
+        f"{result['probability_elite_at_end']:.0%}"
+    )
     return Group(phases_table(result), "", trajectory_table(result), "", run_table(final), "", closing)

@@ -26,8 +26,14 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     benchmark = check_benchmark(args.benchmark)
     scenario = scenario_from_args(args.scenario, args)
-    result = run_scenario(scenario, args.reps or DEFAULT_REPS, args.seed, workers=args.workers,
-                          benchmark=benchmark, progress=f"simulating {scenario.name}")
+    result = run_scenario(
+        scenario,
+        args.reps or DEFAULT_REPS,
+        args.seed,
+        workers=args.workers,
+        benchmark=benchmark,
+        progress=f"simulating {scenario.name}",
+    )
     if args.json:
         print_json(result)
     else:

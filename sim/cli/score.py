@@ -51,11 +51,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--benchmark", default="2023", metavar="|".join(BENCHMARKS), help="band cut-offs (default 2023)"
     )
-    parser.add_argument("--convention", default="dora", metavar="|".join(CHOICES),
-                        help="score as dorasim (dora, default), Four Keys (fourkeys) or Apache DevLake (devlake) "
-                             "define each metric; all: side by side (docs/conventions.md)")
-    parser.add_argument("--by", choices=["team"], default=None,
-                        help="team: also score each team's rows (all three files need a team column)")
+    parser.add_argument(
+        "--convention",
+        default="dora",
+        metavar="|".join(CHOICES),
+        help="score as dorasim (dora, default), Four Keys (fourkeys) or Apache DevLake (devlake) "
+        "define each metric; all: side by side (docs/conventions.md)",
+    )
+    parser.add_argument(
+        "--by",
+        choices=["team"],
+        default=None,
+        help="team: also score each team's rows (all three files need a team column)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as one JSON document")
 
 
@@ -80,10 +88,12 @@ def run(args: argparse.Namespace) -> int:
     with status("reading the logs") as step:
         logs = read_logs(args.changes, args.deployments, args.incidents, progress=step)
         step(f"scoring {len(logs.changes):,} changes, {len(logs.deployments):,} deployments")
-        result = score_by_team(logs, **options) if args.by == "team" else score_logs_convention(logs, **options)
+        result = (
+            score_by_team(logs, **options) if args.by == "team" else score_logs_convention(logs, **options)
+        )
     import_warning = narrower_import_warning(args.changes, start, end)
     if import_warning:
-        for document in (result.values() if convention == "all" else (result,)):
+        for document in result.values() if convention == "all" else (result,):
             document["warnings"].append(import_warning)
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))
@@ -91,7 +101,9 @@ def run(args: argparse.Namespace) -> int:
     console = Console(markup=False, emoji=False)  # ids and names from the files are data, not markup
     documents = result if convention == "all" else {convention: result}
     if convention == "all":
-        console.print(conventions_table(documents, f"The same logs, three conventions (benchmark {benchmark})"))
+        console.print(
+            conventions_table(documents, f"The same logs, three conventions (benchmark {benchmark})")
+        )
     else:
         console.print(score_table(result, title=f"{_title(convention)} (benchmark {benchmark})"))
     if args.by == "team":
@@ -106,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
     for name, doc in documents.items():
         for warning in doc["warnings"]:
             prefix = f"{LABELS[name]}: " if convention == "all" else ""
-            console.print(Text.assemble(("warning:", "yellow"), f" {prefix}{one_line(warning)}"), highlight=False)
+            console.print(
+                Text.assemble(("warning:", "yellow"), f" {prefix}{one_line(warning)}"), highlight=False
+            )
     return 0
 
 

@@ -16,27 +16,47 @@ from sim.errors import InputError
 from sim.metrics.registry import BY_KEY, METRIC_KEYS, format_duration, format_metric
 from sim.model.catalog import locate
 
-HELP = "sweep levers around a scenario: which lever moves which DORA metric most (tornado + global sensitivity)"
+HELP = (
+    "sweep levers around a scenario: which lever moves which DORA metric most (tornado + global sensitivity)"
+)
 METHOD_NAMES = {"morris": "Morris", "sobol": "Sobol'"}
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("sweep", metavar="SWEEP.toml")
-    parser.add_argument("--executor", choices=EXECUTORS, default=None,
-                        help="local processes (default) or a Dask cluster (--scheduler, else a LocalCluster)")
-    parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                        help="Dask scheduler, e.g. tcp://host:8786 (implies --executor dask)")
-    parser.add_argument("--out", metavar="FILE", default=None,
-                        help="tidy table (.parquet or .csv), one row per point x metric; "
-                             "an existing table of the same sweep is resumed")
-    add_workers_option(parser, "local processes (default and most: the machine's cores), or the workers of the "
-                               "LocalCluster that --executor dask starts without --scheduler (default 2); "
-                               "output does not depend on it")
+    parser.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default=None,
+        help="local processes (default) or a Dask cluster (--scheduler, else a LocalCluster)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="Dask scheduler, e.g. tcp://host:8786 (implies --executor dask)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        default=None,
+        help="tidy table (.parquet or .csv), one row per point x metric; "
+        "an existing table of the same sweep is resumed",
+    )
+    add_workers_option(
+        parser,
+        "local processes (default and most: the machine's cores), or the workers of the "
+        "LocalCluster that --executor dask starts without --scheduler (default 2); "
+        "output does not depend on it",
+    )
     add_json_option(parser)
 
 
-EXTRA_MODULES = {"SALib": ("the global sensitivity analysis", ', or set sensitivity = "none" in the sweep file'),
-                 "dask": ("--executor dask", ""), "distributed": ("--executor dask", "")}
+EXTRA_MODULES = {
+    "SALib": ("the global sensitivity analysis", ', or set sensitivity = "none" in the sweep file'),
+    "dask": ("--executor dask", ""),
+    "distributed": ("--executor dask", ""),
+}
 
 
 def run(args) -> int:
@@ -47,8 +67,9 @@ def run(args) -> int:
         if root not in EXTRA_MODULES:
             raise
         needs, other = EXTRA_MODULES[root]
-        raise InputError(f"{root} is not installed and {needs} needs it: pip install 'dorasim[sweep]'{other}"
-                         ) from None
+        raise InputError(
+            f"{root} is not installed and {needs} needs it: pip install 'dorasim[sweep]'{other}"
+        ) from None
 
 
 def _run(args) -> int:
@@ -58,8 +79,14 @@ def _run(args) -> int:
         already = completed_points(spec, args.out)
         if already:
             sys.stderr.write(f"resuming: {already} of {len(spec.plan())} points already in {args.out}\n")
-    result = run_sweep(spec, executor=executor, scheduler=args.scheduler, workers=args.workers, out=args.out,
-                       progress=f"sweep {spec.name}")
+    result = run_sweep(
+        spec,
+        executor=executor,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        out=args.out,
+        progress=f"sweep {spec.name}",
+    )
     if args.json:
         print_json(result)
     else:
@@ -73,22 +100,30 @@ def _run(args) -> int:
 def summary(result: SweepResult, out: str | None = None) -> Group:
     parts = ", ".join(f"{n} {part}" for part, n in result["parts"].items())
     method = METHOD_NAMES.get(result["sensitivity_method"])
-    head = (f"Sweep {result['sweep']} around {result['base']}: {result['days']} days, {result['points']} points "
-            f"({parts}) x {result['reps']} replications, seed {result['seed']}; same seeds at every point")
+    head = (
+        f"Sweep {result['sweep']} around {result['base']}: {result['days']} days, {result['points']} points "
+        f"({parts}) x {result['reps']} replications, seed {result['seed']}; same seeds at every point"
+    )
     items: list[Any] = [head, top_levers_table(result)]
     for metric in METRIC_KEYS:
         items.append(metric_table(result, metric))
     items.extend(result["warnings"])
     if result.get("unstable_points"):
-        items.append(f"⚠ {result['unstable_points']} of {result['points']} points have a backlog that runs away "
-                     "(the team makes more changes than it ships): their numbers grow with the length of the run. "
-                     "Tornado rows with an unstable end are marked; read their swing as 'this setting breaks the "
-                     "flow', not as a size.")
-    notes = ["Tornado: one lever at a time from its low to its high setting, every other lever at the base; "
-             "swing = |p50 at high − p50 at low|."]
+        items.append(
+            f"⚠ {result['unstable_points']} of {result['points']} points have a backlog that runs away "
+            "(the team makes more changes than it ships): their numbers grow with the length of the run. "
+            "Tornado rows with an unstable end are marked; read their swing as 'this setting breaks the "
+            "flow', not as a size."
+        )
+    notes = [
+        "Tornado: one lever at a time from its low to its high setting, every other lever at the base; "
+        "swing = |p50 at high − p50 at low|."
+    ]
     if method:
-        notes.append(f"Global ({method}): each lever's share of what moves the metric over the whole ranges, "
-                     "all levers varying together (first order: the part that does not depend on the other levers).")
+        notes.append(
+            f"Global ({method}): each lever's share of what moves the metric over the whole ranges, "
+            "all levers varying together (first order: the part that does not depend on the other levers)."
+        )
     if out:
         notes.append(f"Table: {out} (one row per point x metric).")
     items.extend(notes)
@@ -104,9 +139,14 @@ def top_levers_table(result: SweepResult) -> Table:
         table.add_column(f"over the whole ranges ({method} share)")
     for metric in METRIC_KEYS:
         rows = ranked_levers(result["tornado"][metric])[:3]
-        local = "\n".join(f"{r['key']} ({format_swing(metric, r['swing'])})" + (" ⚠ unstable" if r.get("unstable")
-                                                                                  else "")
-                          for r in rows) or "none moves it"
+        local = (
+            "\n".join(
+                f"{r['key']} ({format_swing(metric, r['swing'])})"
+                + (" ⚠ unstable" if r.get("unstable") else "")
+                for r in rows
+            )
+            or "none moves it"
+        )
         cells = [BY_KEY[metric].label, local]
         if method:
             ranked = [(k, v) for k, v in result["sensitivity"].get(metric, {}).items() if v["total"]][:3]
@@ -120,15 +160,22 @@ def metric_table(result: SweepResult, metric: str) -> Table:
     method = METHOD_NAMES.get(result["sensitivity_method"])
     table = Table(title=f"{BY_KEY[metric].label} — base p50 {base}", title_justify="left")
     for name in ("lever", "setting low → high", "p50 at low", "p50 at high", "swing", "backlog"):
-        table.add_column(name, justify="left" if name.startswith(("lever", "setting", "backlog")) else "right")
+        table.add_column(
+            name, justify="left" if name.startswith(("lever", "setting", "backlog")) else "right"
+        )
     if method:
         table.add_column(f"{method} total", justify="right")
         table.add_column("first order", justify="right")
     indices = result["sensitivity"].get(metric, {})
     for row in result["tornado"][metric]:
-        cells = [row["key"], f"{_setting(row['low_value'])} → {_setting(row['high_value'])}",
-                 format_metric(metric, row["low"]), format_metric(metric, row["high"]),
-                 format_swing(metric, row["swing"]), "UNSTABLE at an end" if row.get("unstable") else "stable"]
+        cells = [
+            row["key"],
+            f"{_setting(row['low_value'])} → {_setting(row['high_value'])}",
+            format_metric(metric, row["low"]),
+            format_metric(metric, row["high"]),
+            format_swing(metric, row["swing"]),
+            "UNSTABLE at an end" if row.get("unstable") else "stable",
+        ]
         if method:
             index = indices.get(row["key"], {})
             cells += [_share(index.get("total")), _share(index.get("first_order"))]

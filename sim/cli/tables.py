@@ -36,7 +36,11 @@ def score_table(result: dict[str, Any], title: str | None = None) -> Table:
     table.add_column("Value", justify="right")
     table.add_column("Band")
     for m in METRICS:
-        band_cell = band_text(result["bands"].get(m.band_key)) if m.band_key else Text("no published band", style="dim")
+        band_cell = (
+            band_text(result["bands"].get(m.band_key))
+            if m.band_key
+            else Text("no published band", style="dim")
+        )
         table.add_row(m.label, format_metric(m.key, result["metrics"].get(m.key)), band_cell)
     table.add_section()
     table.add_row(Text("Overall", style="bold"), "", band_text(result["bands"].get("overall")))
@@ -44,8 +48,10 @@ def score_table(result: dict[str, Any], title: str | None = None) -> Table:
 
 
 def run_table(result: RunResult) -> Group:
-    title = (f"{result['scenario']} — {result['days']} days, {result['reps']} replications, seed {result['seed']}, "
-             f"DORA {result['benchmark']} bands")
+    title = (
+        f"{result['scenario']} — {result['days']} days, {result['reps']} replications, seed {result['seed']}, "
+        f"DORA {result['benchmark']} bands"
+    )
     table = Table(title=title, title_justify="left")
     table.add_column("metric")
     table.add_column("p10", justify="right")
@@ -55,11 +61,18 @@ def run_table(result: RunResult) -> Group:
     for metric in METRICS:
         m = result["metrics"][metric.key]
         band = band_text(result["bands"].get(metric.band_key)) if metric.band_key else "(no band)"
-        table.add_row(metric.label, format_metric(metric.key, m["p10"]), format_metric(metric.key, m["p50"]),
-                      format_metric(metric.key, m["p90"]), band)
+        table.add_row(
+            metric.label,
+            format_metric(metric.key, m["p10"]),
+            format_metric(metric.key, m["p50"]),
+            format_metric(metric.key, m["p90"]),
+            band,
+        )
     table.add_row("Overall", "", "", "", band_text(result["bands"]["overall"]))
     probs = ", ".join(f"{b} {p:.0%}" for b, p in result["band_probabilities"].items())
-    stages = Table(title="Where a change's lead time goes (mean hours per deployed change)", title_justify="left")
+    stages = Table(
+        title="Where a change's lead time goes (mean hours per deployed change)", title_justify="left"
+    )
     stages.add_column("stage")
     stages.add_column("hours", justify="right")
     stages.add_column("share", justify="right")
@@ -68,10 +81,12 @@ def run_table(result: RunResult) -> Group:
         stages.add_row(STAGE_LABELS.get(stage, stage), f"{hours:.1f}", f"{hours / total:.0%}")
     fe = result.get("flow_efficiency")
     counts = result["counts"]
-    footer = (f"Overall band across replications: {probs}\n"
-              f"Flow efficiency (time worked on / lead time): {'—' if fe is None else f'{fe:.1%}'}\n"
-              f"Totals over replications: {counts['changes']} changes, {counts['deployments']} deployments, "
-              f"{counts['incidents']} incidents")
+    footer = (
+        f"Overall band across replications: {probs}\n"
+        f"Flow efficiency (time worked on / lead time): {'—' if fe is None else f'{fe:.1%}'}\n"
+        f"Totals over replications: {counts['changes']} changes, {counts['deployments']} deployments, "
+        f"{counts['incidents']} incidents"
+    )
     parts: list[Any] = [*notes(result), table, footer, stages]
     if result.get("teams"):
         parts.append(teams_table(result))
@@ -107,8 +122,10 @@ def teams_table(result: RunResult) -> Table:
 
 def compare_table(results: list[RunResult]) -> Table:
     ref = results[0]
-    table = Table(title=f"p50 over {ref['reps']} replications, {ref['days']} days; deltas against {ref['scenario']}",
-                  title_justify="left")
+    table = Table(
+        title=f"p50 over {ref['reps']} replications, {ref['days']} days; deltas against {ref['scenario']}",
+        title_justify="left",
+    )
     table.add_column("metric")
     for r in results:
         table.add_column(r["scenario"], justify="right")
@@ -127,8 +144,15 @@ def compare_table(results: list[RunResult]) -> Table:
         table.add_row(metric.label, *cells)
     table.add_row("Overall band", *[band_text(r["bands"]["overall"]) for r in results])
     table.add_row("P(elite)", *[f"{r['band_probabilities']['elite']:.0%}" for r in results])
-    table.add_row("Backlog", *[Text("stable") if r.get("stability", {}).get("stable", True)
-                               else Text("UNSTABLE", style="bold red") for r in results])
+    table.add_row(
+        "Backlog",
+        *[
+            Text("stable")
+            if r.get("stability", {}).get("stable", True)
+            else Text("UNSTABLE", style="bold red")
+            for r in results
+        ],
+    )
     return table
 
 

@@ -280,7 +280,9 @@ def read_ci_csv(data: bytes, name: str, mapping: Mapping[str, str] | None = None
                 f"{', '.join(header) or 'nothing'}; name it with --ci-map {key}=COLUMN)"
             )
     at = {key: header.index(col) for key, col in columns.items() if col in header}
-    kept = {key: header.index(key) for key in ("workflow", "branch") if key in header}  # as ci_runs.csv writes them
+    kept = {
+        key: header.index(key) for key in ("workflow", "branch") if key in header
+    }  # as ci_runs.csv writes them
     out = []
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
@@ -307,9 +309,11 @@ def read_ci_csv(data: bytes, name: str, mapping: Mapping[str, str] | None = None
                     conclusion_of(word, finished is not None) if finished is not None else "",
                     _attempt(cell("attempt"), where, columns["attempt"]),
                     workflow=text_value(row[kept["workflow"]], where, "workflow", limit=500) or ""
-                    if "workflow" in kept else "",
+                    if "workflow" in kept
+                    else "",
                     branch=text_value(row[kept["branch"]], where, "branch", limit=500) or ""
-                    if "branch" in kept else "",
+                    if "branch" in kept
+                    else "",
                     source="csv",
                     status=word or "",
                 ),

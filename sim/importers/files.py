@@ -31,7 +31,9 @@ MAX_FILE_BYTES = MAX_FILE_MB * 1024 * 1024
 def check_size(name: str, size: int, limit: int | None = None) -> None:
     limit = MAX_FILE_BYTES if limit is None else limit
     if size > limit:
-        raise InputError(f"{name}: the file is {size / 1024 / 1024:.1f} MB; the limit is {limit / 1024 / 1024:.0f} MB")
+        raise InputError(
+            f"{name}: the file is {size / 1024 / 1024:.1f} MB; the limit is {limit / 1024 / 1024:.0f} MB"
+        )
 
 
 def read_file_bytes(path: str | Path, limit: int | None = None) -> bytes:
@@ -41,7 +43,9 @@ def read_file_bytes(path: str | Path, limit: int | None = None) -> bytes:
     name = str(path)
     info = check_regular(path, CSV, name=name, what="file")
     check_size(name, info.st_size, limit)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = (
+        os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    )
     try:
         fd = os.open(path, flags)
     except OSError as exc:
@@ -79,7 +83,9 @@ def parse_json(data: bytes, name: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise InputError(
+            f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
     except RecursionError:
         raise InputError(f"{name}: not valid JSON (nested too deeply)") from None
     except ValueError as exc:  # a number of more than 4300 digits
@@ -103,7 +109,9 @@ def parse_pages(data: bytes, name: str) -> Any:
             value, at = decoder.raw_decode(text, at)
             values.append(value)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise InputError(
+            f"{name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
     except RecursionError:
         raise InputError(f"{name}: not valid JSON (nested too deeply)") from None
     except ValueError as exc:
@@ -123,13 +131,16 @@ def expect_list(value: Any, name: str, what: str) -> list[Any]:
         raise InputError(f"{name}: expected a JSON array of {what}, found a JSON {_json_type(value)}")
     for position, item in enumerate(value):
         if not isinstance(item, dict):
-            raise InputError(f"{name}: item {position}: expected a JSON object ({what}), found a JSON {_json_type(item)}")
+            raise InputError(
+                f"{name}: item {position}: expected a JSON object ({what}), found a JSON {_json_type(item)}"
+            )
     return value
 
 
 def _json_type(value: Any) -> str:
     return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number")
+        type(value), "number"
+    )
 
 
 def required_field(item: Mapping[str, Any], key: str, where: str) -> Any:
@@ -147,7 +158,9 @@ def json_type(value: Any) -> str:
     return _json_type(value)
 
 
-def text_value(value: Any, where: str, what: str, *, required: bool = False, limit: int = MAX_TEXT) -> str | None:
+def text_value(
+    value: Any, where: str, what: str, *, required: bool = False, limit: int = MAX_TEXT
+) -> str | None:
     """A text field (a JSON string, or an integer shown as text); None when absent or empty."""
     if value is None or value == "":
         if required:
@@ -216,8 +229,9 @@ def path_value(item: Mapping[str, Any], path: str, where: str) -> Any:
         if value is None:
             return None
         if not isinstance(value, Mapping):
-            raise InputError(f"{where}: {'.'.join(steps[:depth])} must be a JSON object, "
-                             f"found a JSON {json_type(value)}")
+            raise InputError(
+                f"{where}: {'.'.join(steps[:depth])} must be a JSON object, found a JSON {json_type(value)}"
+            )
         value = value.get(step)
     return value
 
@@ -229,7 +243,9 @@ def parse_time(value: Any, where: str, what: str, *, required: bool) -> pd.Times
             raise InputError(f"{where}: {what} is empty")
         return None
     if not isinstance(value, str):
-        raise InputError(f"{where}: {what} must be an ISO 8601 timestamp (text), found a JSON {json_type(value)}")
+        raise InputError(
+            f"{where}: {what} must be an ISO 8601 timestamp (text), found a JSON {json_type(value)}"
+        )
     text = value.strip()
     shown = repr(text) if len(text) <= 60 else repr(text[:60] + "…")
     if len(text) > 64 or not text[:4].isdigit():
@@ -276,7 +292,9 @@ def unwrap(value: Any, key: str, name: str) -> Any:
         for number, page in enumerate(value):
             found = page[key]
             if not isinstance(found, list):
-                raise InputError(f"{name}: page {number}: {key} must be a JSON array, found a JSON {json_type(found)}")
+                raise InputError(
+                    f"{name}: page {number}: {key} must be a JSON array, found a JSON {json_type(found)}"
+                )
             items.extend(found)
         return items
     return value
@@ -290,12 +308,16 @@ class Source:
     def read(self, relative: str) -> bytes | None:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def json(self, relative: str, what: str, *, required: bool = True, key: str | None = None) -> list[Any] | None:
+    def json(
+        self, relative: str, what: str, *, required: bool = True, key: str | None = None
+    ) -> list[Any] | None:
         """The items of a saved list; ``key``: the list is that field of an object (one a page)."""
         data = self.read(relative)
         if data is None:
             if required:
-                raise InputError(f"{self.name}: no {relative} (expected {what} as the provider's API returns them)")
+                raise InputError(
+                    f"{self.name}: no {relative} (expected {what} as the provider's API returns them)"
+                )
             return None
         label = f"{self.name}/{relative}"
         value = parse_pages(data, label)
@@ -308,7 +330,9 @@ class FolderSource(Source):
     def __init__(self, folder: str | Path, limit: int | None = None):
         path = Path(folder)
         if not path.is_dir():
-            raise InputError(f"{folder}: no such directory" if not path.exists() else f"{folder}: not a directory")
+            raise InputError(
+                f"{folder}: no such directory" if not path.exists() else f"{folder}: not a directory"
+            )
         self.path, self.name, self.limit = path, str(folder), limit
 
     def read(self, relative: str) -> bytes | None:
@@ -322,8 +346,10 @@ class FolderSource(Source):
         except (OSError, RuntimeError, ValueError):
             inside = False
         if not inside:
-            raise InputError(f"{self.name}/{relative}: leads outside {self.name}; saved files are read only "
-                             f"from inside the folder")
+            raise InputError(
+                f"{self.name}/{relative}: leads outside {self.name}; saved files are read only "
+                f"from inside the folder"
+            )
         return read_file_bytes(file, self.limit)
 
 

@@ -86,5 +86,7 @@ def unique(ids: Sequence[str], name: str, what: str) -> None:
     seen: dict[str, int] = {}
     for position, value in enumerate(ids):
         if value in seen:
-            raise InputError(f"{name} item {position}: duplicate {what} {value!r} (first at item {seen[value]})")
+            raise InputError(
+                f"{name} item {position}: duplicate {what} {value!r} (first at item {seen[value]})"
+            )
         seen[value] = position

@@ -88,24 +88,39 @@ class _Refs:
     tags: list[Tag] | None = None
 
     @classmethod
-    def read(cls, git: Git, branch: str | None, globs: Sequence[str], exclude: Sequence[str], *,
-             versions_only: bool, report: ImportReport, label: Callable[[str], str]) -> _Refs:
+    def read(
+        cls,
+        git: Git,
+        branch: str | None,
+        globs: Sequence[str],
+        exclude: Sequence[str],
+        *,
+        versions_only: bool,
+        report: ImportReport,
+        label: Callable[[str], str],
+    ) -> _Refs:
         if branch:
             first_parent = git.text(["rev-list", "--first-parent", branch_commit(git, branch)]).split()
             return cls(first_parent[:1], f"branch {branch}", first_parent=first_parent)
         tags = read_tags(git, globs, exclude, versions_only, report, label)
         trunk = default_branch(git)
-        return cls([t.commit for t in tags] + ([trunk[1]] if trunk else []), trunk[0] if trunk else None, tags=tags)
+        return cls(
+            [t.commit for t in tags] + ([trunk[1]] if trunk else []), trunk[0] if trunk else None, tags=tags
+        )
 
-    def deployments(self, graph: CommitGraph, report: ImportReport, label: Callable[[str], str]) -> list[Deployment]:
+    def deployments(
+        self, graph: CommitGraph, report: ImportReport, label: Callable[[str], str]
+    ) -> list[Deployment]:
         if self.first_parent is not None:
             return branch_deployments(self.first_parent, graph, report, label)
         assert self.tags is not None
         return time_tags(self.tags, graph, report, label)
 
 
-BRANCH_WARNING = ("--branch {branch}: every commit on {branch} counts as a deployment, so lead time measures "
-                  "commit → {branch}, not commit → production, and restore time the time to a fix on {branch}")
+BRANCH_WARNING = (
+    "--branch {branch}: every commit on {branch} counts as a deployment, so lead time measures "
+    "commit → {branch}, not commit → production, and restore time the time to a fix on {branch}"
+)
 
 
 def import_git(
@@ -135,9 +150,13 @@ def import_git(
     started = time.perf_counter()
     globs = tuple(tags) if tags else DEFAULT_TAG_GLOBS
     settings: dict[str, Any] = {
-        "repository": str(repo), "deployments_from": f"branch {branch}" if branch else f"tags {', '.join(globs)}",
-        "exclude": list(exclude), "since": since.isoformat() if since is not None else None,
-        "until": until.isoformat() if until is not None else None, "reverts": reverts}
+        "repository": str(repo),
+        "deployments_from": f"branch {branch}" if branch else f"tags {', '.join(globs)}",
+        "exclude": list(exclude),
+        "since": since.isoformat() if since is not None else None,
+        "until": until.isoformat() if until is not None else None,
+        "reverts": reverts,
+    }
     if team is not None:
         settings["team"] = team
     if report is None:
@@ -152,8 +171,10 @@ def import_git(
         graph = read_graph(git, refs.tips)
         report.count("commits", len(graph.shas))
         if git.text(["rev-parse", "--is-shallow-repository"]).strip() == "true":
-            report.note("a shallow clone: history before its boundary is absent, so the earliest deployments ship "
-                        "only the commits the clone holds")
+            report.note(
+                "a shallow clone: history before its boundary is absent, so the earliest deployments ship "
+                "only the commits the clone holds"
+            )
         ordered = refs.deployments(graph, report, label)
         settings["unreleased_work_from"] = refs.trunk
         if not ordered:
@@ -161,8 +182,10 @@ def import_git(
         report.count("deployments", len(ordered))
         owner, reached = first_shipped(graph, [graph.index[d.commit] for d in ordered])
         since_ns, until_ns = window_ns(since, until)
-        keep = [(since_ns is None or d.time_ns >= since_ns) and (until_ns is None or d.time_ns < until_ns)
-                for d in ordered]
+        keep = [
+            (since_ns is None or d.time_ns >= since_ns) and (until_ns is None or d.time_ns < until_ns)
+            for d in ordered
+        ]
         ctx = LogState(graph, ordered, owner, keep, since_ns, until_ns, label, report)
         deploy_rows, change_rows = deployment_and_change_rows(ctx, reached)
         merges = sum(1 for i in range(len(graph.shas)) if graph.is_merge(i))
@@ -172,7 +195,9 @@ def import_git(
 
     warnings = [BRANCH_WARNING.format(branch=branch)] if branch else []
     if warnings:
-        report.settings.setdefault("warnings", []).extend(w for w in warnings if w not in report.settings["warnings"])
+        report.settings.setdefault("warnings", []).extend(
+            w for w in warnings if w not in report.settings["warnings"]
+        )
     logs = _logs(change_rows, deploy_rows, incidents, team)
     elapsed = time.perf_counter() - started
     settings["elapsed_seconds"] = round(elapsed, 3)
@@ -180,10 +205,20 @@ def import_git(
     return GitImport(logs, report, warnings)
 
 
-def _logs(change_rows: list[dict[str, Any]], deploy_rows: list[dict[str, Any]], incident_rows: list[dict[str, Any]],
-          team: str | None) -> EventLogs:
-    frames = [pd.DataFrame(rows, columns=columns) for rows, columns in
-              ((change_rows, CHANGE_COLUMNS), (deploy_rows, DEPLOY_COLUMNS), (incident_rows, INCIDENT_COLUMNS))]
+def _logs(
+    change_rows: list[dict[str, Any]],
+    deploy_rows: list[dict[str, Any]],
+    incident_rows: list[dict[str, Any]],
+    team: str | None,
+) -> EventLogs:
+    frames = [
+        pd.DataFrame(rows, columns=columns)
+        for rows, columns in (
+            (change_rows, CHANGE_COLUMNS),
+            (deploy_rows, DEPLOY_COLUMNS),
+            (incident_rows, INCIDENT_COLUMNS),
+        )
+    ]
     add_team(frames, team)
     changes = frames[0].sort_values(["time_created", "change_id"], kind="stable")
     return make_logs(changes, frames[1], frames[2])
@@ -197,18 +232,27 @@ def _folder_name(repo: str) -> str:
     return Path(repo).resolve().name.removesuffix(".git") or str(repo)
 
 
-def import_repositories(repos: Sequence[str], *, teams: Sequence[str] | None = None, team_per_repo: bool = False,
-                        **options: Any) -> GitImport:
+def import_repositories(
+    repos: Sequence[str], *, teams: Sequence[str] | None = None, team_per_repo: bool = False, **options: Any
+) -> GitImport:
     """One repository, or several as the teams of one organisation (one report, logs pooled)."""
     names = team_names(repos, teams, team_per_repo, default_name=_folder_name)
     if names == [None]:
         return import_git(repos[0], **options)
-    report = ImportReport("git", settings={"since": options.get("since"), "until": options.get("until"),
-                                           "reverts": options.get("reverts", False)})
+    report = ImportReport(
+        "git",
+        settings={
+            "since": options.get("since"),
+            "until": options.get("until"),
+            "reverts": options.get("reverts", False),
+        },
+    )
     for key in ("since", "until"):
         value = report.settings[key]
         report.settings[key] = value.isoformat() if value is not None else None
-    parts = [import_git(repo, team=name, report=report, **options) for repo, name in zip(repos, names, strict=True)]
+    parts = [
+        import_git(repo, team=name, report=report, **options) for repo, name in zip(repos, names, strict=True)
+    ]
     logs = pool_logs([p.logs for p in parts])
     warnings = list(dict.fromkeys(w for p in parts for w in p.warnings))
     return GitImport(logs, report, warnings)

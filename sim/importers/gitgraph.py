@@ -45,8 +45,10 @@ def read_graph(git: Git, tips: Sequence[str]) -> CommitGraph:
     """Hash, parents, author and committer time of every commit reachable from ``tips``."""
     if not tips:
         return CommitGraph([], {}, [], [], [])
-    out = git.run(["log", *LOG_OPTIONS, "--stdin", "-z", "--format=%H%x09%at%x09%ct%x09%P"],
-                  stdin=("\n".join(dict.fromkeys(tips)) + "\n").encode())
+    out = git.run(
+        ["log", *LOG_OPTIONS, "--stdin", "-z", "--format=%H%x09%at%x09%ct%x09%P"],
+        stdin=("\n".join(dict.fromkeys(tips)) + "\n").encode(),
+    )
     shas: list[str] = []
     raw_parents: list[list[str]] = []
     author: list[int | None] = []

@@ -51,9 +51,20 @@ MARKERS = ("deployments.json", "releases.json", "pulls.json", "issues.json")
 NAME = re.compile(r"[A-Za-z0-9_.\-]{1,100}")
 
 FORGE = Forge(
-    name="github", title="GitHub", request="pull request", requests_file="pulls.json", requests_dir="pulls",
-    request_id="number", extra_shas=("head.sha",), merged_state=None, commit_id="sha", commit_parents="parents",
-    commit_dates=("commit.author.date",), issue_id="number", issue_body="body", incident_type=False,
+    name="github",
+    title="GitHub",
+    request="pull request",
+    requests_file="pulls.json",
+    requests_dir="pulls",
+    request_id="number",
+    extra_shas=("head.sha",),
+    merged_state=None,
+    commit_id="sha",
+    commit_parents="parents",
+    commit_dates=("commit.author.date",),
+    issue_id="number",
+    issue_body="body",
+    incident_type=False,
     pull_request_key="pull_request",
 )
 
@@ -73,7 +84,9 @@ def read_deployments(source: Source, environment: str, report: ImportReport) -> 
         if not production:
             report.skip("deployment", f"environment {env!r} is not {environment!r}", deploy_id)
             continue
-        statuses = source.json(f"deployments/{deploy_id}/statuses.json", "deployment statuses", required=False)
+        statuses = source.json(
+            f"deployments/{deploy_id}/statuses.json", "deployment statuses", required=False
+        )
         status_where = f"{source.name}/deployments/{deploy_id}/statuses.json"
         if statuses is None:
             statuses = list_value(item.get("statuses"), where, "statuses")
@@ -84,16 +97,21 @@ def read_deployments(source: Source, environment: str, report: ImportReport) -> 
         states, success = set(), []
         for number, status in enumerate(statuses):
             if not isinstance(status, dict):
-                raise InputError(f"{status_where} item {number}: expected a JSON object, found something else")
+                raise InputError(
+                    f"{status_where} item {number}: expected a JSON object, found something else"
+                )
             state = text_value(status.get("state"), f"{status_where} item {number}", "state") or "none"
             states.add(state)
             if state == "success":
-                stamp = parse_time(status.get("created_at"), f"{status_where} item {number}", "created_at",
-                                   required=True)
+                stamp = parse_time(
+                    status.get("created_at"), f"{status_where} item {number}", "created_at", required=True
+                )
                 assert stamp is not None
                 success.append(stamp)
         if not success:
-            report.skip("deployment", f"no success status (states: {', '.join(sorted(states)) or 'none'})", deploy_id)
+            report.skip(
+                "deployment", f"no success status (states: {', '.join(sorted(states)) or 'none'})", deploy_id
+            )
             continue
         requested = parse_time(item.get("created_at"), where, "created_at", required=True)
         sha = sha_value(item.get("sha"), where, "sha", required=True)
@@ -107,7 +125,11 @@ def read_releases(source: Source, report: ImportReport) -> list[ForgeDeployment]
     items = source.json("releases.json", "releases")
     assert items is not None
     name = f"{source.name}/releases.json"
-    unique([id_value(item.get("id"), f"{name} item {i}", "id") for i, item in enumerate(items)], name, "release id")
+    unique(
+        [id_value(item.get("id"), f"{name} item {i}", "id") for i, item in enumerate(items)],
+        name,
+        "release id",
+    )
     tags = _tag_commits(source)
     out = []
     for position, item in enumerate(items):
@@ -128,7 +150,9 @@ def read_releases(source: Source, report: ImportReport) -> list[ForgeDeployment]
             report.skip("release", "not published (no published_at)", tag)
             continue
         target = text_value(item.get("target_commitish"), where, "target_commitish", limit=250)
-        sha = tags.get(tag) or (target.lower() if target and SHA.fullmatch(target) and len(target) == 40 else None)
+        sha = tags.get(tag) or (
+            target.lower() if target and SHA.fullmatch(target) and len(target) == 40 else None
+        )
         out.append(ForgeDeployment(tag, sha or f"tag:{tag}", min(created or when, when), when))
     if out:
         unique([d.deploy_id for d in out], name, "tag_name")
@@ -149,49 +173,106 @@ def _tag_commits(source: Source) -> dict[str, str]:
     return out
 
 
-def import_github(source: Source, *, environment: str = "production", label: str = "Incident",
-                  extra_incidents: list[IncidentRecord] | None = None, deployments_from: str = "auto",
-                  report: ImportReport | None = None) -> tuple[EventLogs, ImportReport]:
+def import_github(
+    source: Source,
+    *,
+    environment: str = "production",
+    label: str = "Incident",
+    extra_incidents: list[IncidentRecord] | None = None,
+    deployments_from: str = "auto",
+    report: ImportReport | None = None,
+) -> tuple[EventLogs, ImportReport]:
     """Logs from saved (or just fetched) GitHub API responses."""
     report = report or ImportReport("github")
-    deployments = choose_deployments(source, deployments_from, report,
-                                     lambda: read_deployments(source, environment, report),
-                                     lambda: read_releases(source, report))
-    return read_forge(FORGE, source, deployments, environment=environment, label=label,
-                      extra_incidents=extra_incidents, report=report)
+    deployments = choose_deployments(
+        source,
+        deployments_from,
+        report,
+        lambda: read_deployments(source, environment, report),
+        lambda: read_releases(source, report),
+    )
+    return read_forge(
+        FORGE,
+        source,
+        deployments,
+        environment=environment,
+        label=label,
+        extra_incidents=extra_incidents,
+        report=report,
+    )
 
 
 def check_repo(repo: str) -> str:
     owner, sep, name = repo.partition("/")
-    if not sep or not NAME.fullmatch(owner) or not NAME.fullmatch(name) or name in (".", "..") or owner in (".", ".."):
+    if (
+        not sep
+        or not NAME.fullmatch(owner)
+        or not NAME.fullmatch(name)
+        or name in (".", "..")
+        or owner in (".", "..")
+    ):
         raise InputError(f"--repo {repo!r}: expected OWNER/NAME (letters, digits, '.', '-' and '_')")
     return repo
 
 
-def fetch_github(repo: str, token: str, *, api_url: str = API_URL, environment: str = "production",
-                 label: str = "Incident", client: Client | None = None, max_wait: float | None = None,
-                 deployments_from: str = "auto", limits: Limits | None = None, ci: bool = False) -> MemorySource:
+def fetch_github(
+    repo: str,
+    token: str,
+    *,
+    api_url: str = API_URL,
+    environment: str = "production",
+    label: str = "Incident",
+    client: Client | None = None,
+    max_wait: float | None = None,
+    deployments_from: str = "auto",
+    limits: Limits | None = None,
+    ci: bool = False,
+) -> MemorySource:
     """Fetch the files of the module docstring from the live API (or a server replaying it)."""
     check_repo(repo)
-    client = client or Client(api_url, {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
-                                        "User-Agent": "dorasim-import"},
-                              auth={"Authorization": f"Bearer {token}"}, max_wait=max_wait, limits=limits)
+    client = client or Client(
+        api_url,
+        {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+            "User-Agent": "dorasim-import",
+        },
+        auth={"Authorization": f"Bearer {token}"},
+        max_wait=max_wait,
+        limits=limits,
+    )
     fetch = Fetch(client, f"repos/{repo}")
     try:
         fetch_deployments(
-            fetch, deployments_from,
-            lambda: fetch.each(fetch.save("deployments.json", "deployments", {"environment": environment}, "deployments"),
-                               "id", "deployments/{id}/statuses.json", "deployments/{id}/statuses",
-                               "deployment statuses"),
-            lambda: (fetch.save("releases.json", "releases", None, "releases"),
-                     fetch.save("tags.json", "tags", None, "tags")))
+            fetch,
+            deployments_from,
+            lambda: fetch.each(
+                fetch.save("deployments.json", "deployments", {"environment": environment}, "deployments"),
+                "id",
+                "deployments/{id}/statuses.json",
+                "deployments/{id}/statuses",
+                "deployment statuses",
+            ),
+            lambda: (
+                fetch.save("releases.json", "releases", None, "releases"),
+                fetch.save("tags.json", "tags", None, "tags"),
+            ),
+        )
         pulls = fetch.save("pulls.json", "pulls", {"state": "closed"}, "pull requests")
-        fetch.each(pulls, "number", "pulls/{id}/commits.json", "pulls/{id}/commits", "pull request commits",
-                   keep=lambda pull: bool(pull.get("merged_at")))
+        fetch.each(
+            pulls,
+            "number",
+            "pulls/{id}/commits.json",
+            "pulls/{id}/commits",
+            "pull request commits",
+            keep=lambda pull: bool(pull.get("merged_at")),
+        )
         fetch.save("issues.json", "issues", {"state": "all", "labels": label}, "issues")
         if ci:
             runs = fetch.save("actions/runs.json", "actions/runs", None, "workflow runs", key="workflow_runs")
-            fetch.each(runs, "id", "actions/runs/{id}/jobs.json", "actions/runs/{id}/jobs", "jobs", list_key="jobs")
+            fetch.each(
+                runs, "id", "actions/runs/{id}/jobs.json", "actions/runs/{id}/jobs", "jobs", list_key="jobs"
+            )
     finally:
         client.close()
     return memory(fetch, api_url)

@@ -42,10 +42,21 @@ MARKERS = ("deployments.json", "releases.json", "merge_requests.json", "issues.j
 STATUSES = ("created", "running", "success", "failed", "canceled", "skipped", "blocked")
 
 FORGE = Forge(
-    name="gitlab", title="GitLab", request="merge request", requests_file="merge_requests.json",
-    requests_dir="merge_requests", request_id="iid", extra_shas=("squash_commit_sha", "sha"), merged_state="merged",
-    commit_id="id", commit_parents="parent_ids", commit_dates=("authored_date", "created_at"), issue_id="iid",
-    issue_body="description", incident_type=True, pull_request_key=None,
+    name="gitlab",
+    title="GitLab",
+    request="merge request",
+    requests_file="merge_requests.json",
+    requests_dir="merge_requests",
+    request_id="iid",
+    extra_shas=("squash_commit_sha", "sha"),
+    merged_state="merged",
+    commit_id="id",
+    commit_parents="parent_ids",
+    commit_dates=("authored_date", "created_at"),
+    issue_id="iid",
+    issue_body="description",
+    incident_type=True,
+    pull_request_key=None,
 )
 
 
@@ -81,7 +92,9 @@ def read_deployments(source: Source, environment: str, report: ImportReport) -> 
         requests = None
         if named is not None:
             mr_name = f"{source.name}/deployments/{deploy_id}/merge_requests.json"
-            requests = tuple(id_value(m.get("iid"), f"{mr_name} item {i}", "iid") for i, m in enumerate(named))
+            requests = tuple(
+                id_value(m.get("iid"), f"{mr_name} item {i}", "iid") for i, m in enumerate(named)
+            )
         out.append(ForgeDeployment(deploy_id, sha, requested, finished, requests))
     return out
 
@@ -112,46 +125,93 @@ def read_releases(source: Source, report: ImportReport) -> list[ForgeDeployment]
     return out
 
 
-def import_gitlab(source: Source, *, environment: str = "production", label: str = "Incident",
-                  extra_incidents: list[IncidentRecord] | None = None, deployments_from: str = "auto",
-                  report: ImportReport | None = None) -> tuple[EventLogs, ImportReport]:
+def import_gitlab(
+    source: Source,
+    *,
+    environment: str = "production",
+    label: str = "Incident",
+    extra_incidents: list[IncidentRecord] | None = None,
+    deployments_from: str = "auto",
+    report: ImportReport | None = None,
+) -> tuple[EventLogs, ImportReport]:
     """Logs from saved (or just fetched) GitLab API responses."""
     report = report or ImportReport("gitlab")
-    deployments = choose_deployments(source, deployments_from, report,
-                                     lambda: read_deployments(source, environment, report),
-                                     lambda: read_releases(source, report))
-    return read_forge(FORGE, source, deployments, environment=environment, label=label,
-                      extra_incidents=extra_incidents, report=report)
+    deployments = choose_deployments(
+        source,
+        deployments_from,
+        report,
+        lambda: read_deployments(source, environment, report),
+        lambda: read_releases(source, report),
+    )
+    return read_forge(
+        FORGE,
+        source,
+        deployments,
+        environment=environment,
+        label=label,
+        extra_incidents=extra_incidents,
+        report=report,
+    )
 
 
 def check_project(project: str) -> str:
     parts = project.split("/")
-    plain = all(p and p not in (".", "..") and all(c.isalnum() or c in "._-" for c in p) and p.isascii()
-                for p in parts)
+    plain = all(
+        p and p not in (".", "..") and all(c.isalnum() or c in "._-" for c in p) and p.isascii()
+        for p in parts
+    )
     if not plain or len(project) > 500 or ("/" not in project and not project.isdigit()):
         raise InputError(f"--repo {project!r}: expected GROUP/PROJECT (or a numeric project id)")
     return project
 
 
-def fetch_gitlab(project: str, token: str, *, api_url: str = API_URL, environment: str = "production",
-                 label: str = "Incident", client: Client | None = None, max_wait: float | None = None,
-                 deployments_from: str = "auto", limits: Limits | None = None, ci: bool = False) -> MemorySource:
+def fetch_gitlab(
+    project: str,
+    token: str,
+    *,
+    api_url: str = API_URL,
+    environment: str = "production",
+    label: str = "Incident",
+    client: Client | None = None,
+    max_wait: float | None = None,
+    deployments_from: str = "auto",
+    limits: Limits | None = None,
+    ci: bool = False,
+) -> MemorySource:
     """Fetch the files of the module docstring from the live API (or a server replaying it)."""
     check_project(project)
-    client = client or Client(api_url, {"User-Agent": "dorasim-import"}, auth={"PRIVATE-TOKEN": token},
-                              max_wait=max_wait, limits=limits)
+    client = client or Client(
+        api_url,
+        {"User-Agent": "dorasim-import"},
+        auth={"PRIVATE-TOKEN": token},
+        max_wait=max_wait,
+        limits=limits,
+    )
     fetch = Fetch(client, f"projects/{quote(project, safe='')}")
     try:
         fetch_deployments(
-            fetch, deployments_from,
-            lambda: fetch.each(fetch.save("deployments.json", "deployments", {"environment": environment}, "deployments"),
-                               "id", "deployments/{id}/merge_requests.json", "deployments/{id}/merge_requests",
-                               "deployment merge requests", keep=lambda d: d.get("status") == "success"),
-            lambda: fetch.save("releases.json", "releases", None, "releases"))
-        requests = fetch.save("merge_requests.json", "merge_requests", {"state": "merged", "scope": "all"},
-                              "merge requests")
-        fetch.each(requests, "iid", "merge_requests/{id}/commits.json", "merge_requests/{id}/commits",
-                   "merge request commits")
+            fetch,
+            deployments_from,
+            lambda: fetch.each(
+                fetch.save("deployments.json", "deployments", {"environment": environment}, "deployments"),
+                "id",
+                "deployments/{id}/merge_requests.json",
+                "deployments/{id}/merge_requests",
+                "deployment merge requests",
+                keep=lambda d: d.get("status") == "success",
+            ),
+            lambda: fetch.save("releases.json", "releases", None, "releases"),
+        )
+        requests = fetch.save(
+            "merge_requests.json", "merge_requests", {"state": "merged", "scope": "all"}, "merge requests"
+        )
+        fetch.each(
+            requests,
+            "iid",
+            "merge_requests/{id}/commits.json",
+            "merge_requests/{id}/commits",
+            "merge request commits",
+        )
         fetch.save("issues.json", "issues", {"labels": label, "scope": "all"}, "issues")
         if ci:
             pipelines = fetch.save("pipelines.json", "pipelines", None, "pipelines")

@@ -47,8 +47,18 @@ LOG_OPTIONS = ("--no-ext-diff", "--no-textconv", "--no-show-signature", "--no-co
 
 def _environment(home: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "HOME": home, "XDG_CONFIG_HOME": home,
-                "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "GIT_PAGER": "cat"})
+    env.update(
+        {
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "HOME": home,
+            "XDG_CONFIG_HOME": home,
+            "LC_ALL": "C",
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_OPTIONAL_LOCKS": "0",
+            "GIT_PAGER": "cat",
+        }
+    )
     env.pop("LANGUAGE", None)
     return env
 
@@ -74,8 +84,13 @@ class Git:
             raise InputError("git: the git command is not installed or not on PATH")
         config = [part for setting in NEUTRAL_CONFIG for part in ("-c", setting)]
         try:
-            done = subprocess.run([self._git, "-C", str(self.repo), *config, *args], input=stdin,
-                                  capture_output=True, env=self._env, check=False)
+            done = subprocess.run(
+                [self._git, "-C", str(self.repo), *config, *args],
+                input=stdin,
+                capture_output=True,
+                env=self._env,
+                check=False,
+            )
         except OSError as exc:
             raise InputError(f"{self.repo}: cannot run git ({exc.strerror or exc})") from None
         if done.returncode != 0:
@@ -112,7 +127,7 @@ def batch_objects(data: bytes) -> Iterator[tuple[str, str, bytes]]:
             yield header[0] if header else "", "missing", b""
             continue
         size = int(header[2])
-        yield header[0], header[1], data[position:position + size]
+        yield header[0], header[1], data[position : position + size]
         position += size + 1  # the content is followed by a newline
 
 

@@ -24,6 +24,7 @@ FIRST_SECOND = timerange.FIRST.value // 10**9
 END_SECOND = timerange.END.value // 10**9
 BAD_DATE = f"missing, unreadable or outside [{timerange.FIRST_DATE.year}, {timerange.END_DATE.year})"
 
+
 def usable(seconds: int | None) -> bool:
     """Whether a git date is readable and inside the dates dorasim accepts."""
     return seconds is not None and FIRST_SECOND <= seconds < END_SECOND
@@ -76,7 +77,9 @@ class Tag:
     annotated: bool
 
 
-def _tag_skip_reason(name: str, globs: Sequence[str], excludes: Sequence[str], versions_only: bool) -> str | None:
+def _tag_skip_reason(
+    name: str, globs: Sequence[str], excludes: Sequence[str], versions_only: bool
+) -> str | None:
     if not any(fnmatch.fnmatchcase(name, glob) for glob in globs):
         return f"name matches none of {', '.join(globs)}"
     excluded = next((glob for glob in excludes if fnmatch.fnmatchcase(name, glob)), None)
@@ -85,8 +88,14 @@ def _tag_skip_reason(name: str, globs: Sequence[str], excludes: Sequence[str], v
     return release_skip_reason(name) if versions_only else None
 
 
-def read_tags(git: Git, globs: Sequence[str], excludes: Sequence[str], versions_only: bool,
-              report: ImportReport, label: Callable[[str], str]) -> list[Tag]:
+def read_tags(
+    git: Git,
+    globs: Sequence[str],
+    excludes: Sequence[str],
+    versions_only: bool,
+    report: ImportReport,
+    label: Callable[[str], str],
+) -> list[Tag]:
     """The tags that are deployments, peeled to commits (ref names hold no tab, NUL or newline)."""
     out = git.run(["for-each-ref", "--format=%(refname)%09%(objecttype)%09%(taggerdate:unix)", "refs/tags"])
     lines = out.splitlines()
@@ -126,7 +135,11 @@ def read_tags(git: Git, globs: Sequence[str], excludes: Sequence[str], versions_
 
 
 def branch_commit(git: Git, branch: str) -> str:
-    for ref in (f"refs/heads/{branch}", f"refs/remotes/{branch}", branch if branch.startswith("refs/") else None):
+    for ref in (
+        f"refs/heads/{branch}",
+        f"refs/remotes/{branch}",
+        branch if branch.startswith("refs/") else None,
+    ):
         if ref is None:
             continue
         try:
@@ -151,8 +164,9 @@ def default_branch(git: Git) -> tuple[str, str] | None:
     return None
 
 
-def time_tags(tags: list[Tag], graph: CommitGraph, report: ImportReport,
-               label: Callable[[str], str]) -> list[Deployment]:
+def time_tags(
+    tags: list[Tag], graph: CommitGraph, report: ImportReport, label: Callable[[str], str]
+) -> list[Deployment]:
     deployments = []
     for tag in tags:
         seconds = tag.tagger
@@ -169,8 +183,9 @@ def time_tags(tags: list[Tag], graph: CommitGraph, report: ImportReport,
     return sorted(deployments, key=lambda d: (d.time_ns, d.deploy_id))
 
 
-def branch_deployments(first_parent: list[str], graph: CommitGraph, report: ImportReport,
-                        label: Callable[[str], str]) -> list[Deployment]:
+def branch_deployments(
+    first_parent: list[str], graph: CommitGraph, report: ImportReport, label: Callable[[str], str]
+) -> list[Deployment]:
     """Oldest first; commits with the same committer second keep their first-parent order."""
     timed = []
     for position, sha in enumerate(reversed(first_parent)):

@@ -93,14 +93,20 @@ def check_api_url(url: str, option: str = "--api-url") -> str:
     scheme, host, _ = origin(url)
     parts = urlsplit(url)
     if scheme not in ("https", "http"):
-        raise InputError(f"{option} {url}: only https:// URLs are accepted (http:// only to a loopback address)")
+        raise InputError(
+            f"{option} {url}: only https:// URLs are accepted (http:// only to a loopback address)"
+        )
     if not host:
         raise InputError(f"{option} {url}: the URL names no host")
     if scheme == "http" and not _loopback(host):
-        raise InputError(f"{option} {url}: plain http would send the token unencrypted; use https:// "
-                         f"(http:// is accepted only to a loopback address)")
+        raise InputError(
+            f"{option} {url}: plain http would send the token unencrypted; use https:// "
+            f"(http:// is accepted only to a loopback address)"
+        )
     if parts.username is not None or parts.password is not None:
-        raise InputError(f"{option}: the URL may not carry a user name or password; give the token with --token-env")
+        raise InputError(
+            f"{option}: the URL may not carry a user name or password; give the token with --token-env"
+        )
     if parts.query or parts.fragment:
         raise InputError(f"{option} {url}: the API base URL may not carry a query or a fragment")
     return url.rstrip("/")
@@ -109,14 +115,21 @@ def check_api_url(url: str, option: str = "--api-url") -> str:
 def check_token(token: str, variable: str) -> str:
     """A token that can travel in an HTTP header: printable ASCII, no spaces; the error never shows it."""
     if len(token) > MAX_TOKEN_CHARS:
-        raise InputError(f"--token-env {variable}: the token is {len(token)} characters; at most "
-                         f"{MAX_TOKEN_CHARS} are accepted")
+        raise InputError(
+            f"--token-env {variable}: the token is {len(token)} characters; at most "
+            f"{MAX_TOKEN_CHARS} are accepted"
+        )
     for position, ch in enumerate(token):
         if not ("\x21" <= ch <= "\x7e"):
-            kind = "a space or line break" if ch.isspace() else (
-                "a non-ASCII character" if ord(ch) > 0x7e else "a control character")
-            raise InputError(f"--token-env {variable}: the token holds {kind} at position {position + 1}; "
-                             f"a token is printable ASCII without spaces (the token is not shown)")
+            kind = (
+                "a space or line break"
+                if ch.isspace()
+                else ("a non-ASCII character" if ord(ch) > 0x7E else "a control character")
+            )
+            raise InputError(
+                f"--token-env {variable}: the token holds {kind} at position {position + 1}; "
+                f"a token is printable ASCII without spaces (the token is not shown)"
+            )
     return token
 
 
@@ -158,15 +171,27 @@ class Client:
     (for deadlines) can be replaced in tests.
     """
 
-    def __init__(self, base_url: str, headers: dict[str, str], *, auth: dict[str, str] | None = None,
-                 limits: Limits | None = None, max_wait: float | None = None, max_pages: int | None = None,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
-                 monotonic: Callable[[], float] = time.monotonic, transport: Any = None):
+    def __init__(
+        self,
+        base_url: str,
+        headers: dict[str, str],
+        *,
+        auth: dict[str, str] | None = None,
+        limits: Limits | None = None,
+        max_wait: float | None = None,
+        max_pages: int | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        transport: Any = None,
+    ):
         try:
             import httpx  # an optional dependency: only live imports need it
         except ModuleNotFoundError:
-            raise InputError("live imports need httpx: pip install 'dorasim[import]' "
-                             "(or save the API responses and use --from DIR)") from None
+            raise InputError(
+                "live imports need httpx: pip install 'dorasim[import]' "
+                "(or save the API responses and use --from DIR)"
+            ) from None
         limits = limits or Limits()
         if max_wait is not None:
             limits = replace(limits, max_wait=max_wait)
@@ -179,8 +204,9 @@ class Client:
         self.secrets = [v for v in self.auth.values() if v]
         # proxies and certificates from the environment are honoured (HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE);
         # redirects are never followed by httpx itself, only by _send after the origin check
-        self.client = httpx.Client(headers=headers, timeout=limits.timeout, follow_redirects=False,
-                                   transport=transport)
+        self.client = httpx.Client(
+            headers=headers, timeout=limits.timeout, follow_redirects=False, transport=transport
+        )
         self.sleep, self.clock, self.monotonic = sleep, clock, monotonic
         self.started = monotonic()
         self.waited = 0.0
@@ -205,16 +231,20 @@ class Client:
     def _left(self, url: str) -> float:
         left = self.limits.deadline - (self.monotonic() - self.started)
         if left <= 0:
-            raise self._error(f"{url}: the import ran past its deadline of {self.limits.deadline:g} s "
-                              f"(raise it with --deadline)")
+            raise self._error(
+                f"{url}: the import ran past its deadline of {self.limits.deadline:g} s "
+                f"(raise it with --deadline)"
+            )
         return left
 
     def _wait(self, seconds: float, url: str) -> None:
         seconds = clamp_wait(seconds)
         if self.waited + seconds > self.limits.max_wait or seconds >= self._left(url):
             at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(min(self.clock() + seconds, 4e9)))
-            raise self._error(f"{url}: rate limited; the limit resets at {at} — run again then "
-                              f"(or allow a longer wait with --max-wait)")
+            raise self._error(
+                f"{url}: rate limited; the limit resets at {at} — run again then "
+                f"(or allow a longer wait with --max-wait)"
+            )
         self.waited += seconds
         self.sleep(seconds)
 
@@ -239,9 +269,11 @@ class Client:
     def _check_target(self, url: str, why: str) -> None:
         if origin(url) != self.origin:
             scheme, host, port = origin(url)
-            raise self._error(f"{url}: the server's {why} points to another origin ({scheme}://{host}:{port}, not "
-                              f"{self.origin[0]}://{self.origin[1]}:{self.origin[2]}); refused so that the token "
-                              f"is not sent there")
+            raise self._error(
+                f"{url}: the server's {why} points to another origin ({scheme}://{host}:{port}, not "
+                f"{self.origin[0]}://{self.origin[1]}:{self.origin[2]}); refused so that the token "
+                f"is not sent there"
+            )
 
     @contextmanager
     def _stream(self, url: str, params: dict[str, Any] | None) -> Iterator[Any]:
@@ -254,8 +286,10 @@ class Client:
     def _read_body(self, response: Any, url: str, began: float) -> bytes:
         cap = self.limits.max_bytes
         declared = _number(response.headers.get("content-length"))
-        too_big = (f"{url}: the response is larger than {cap / MB:g} MB (after decompression); "
-                   f"raise the cap with --max-response-mb")
+        too_big = (
+            f"{url}: the response is larger than {cap / MB:g} MB (after decompression); "
+            f"raise the cap with --max-response-mb"
+        )
         if declared is not None and declared > cap and "content-encoding" not in response.headers:
             raise self._error(too_big)
         chunks, total = [], 0
@@ -274,8 +308,10 @@ class Client:
         for _ in range(REDIRECTS + 1):
             self._check_target(url, "link")
             if self.requests >= self.limits.max_requests:
-                raise self._error(f"{url}: the import needs more than {self.limits.max_requests} requests "
-                                  f"(raise the cap with --max-requests)")
+                raise self._error(
+                    f"{url}: the import needs more than {self.limits.max_requests} requests "
+                    f"(raise the cap with --max-requests)"
+                )
             self.requests += 1
             began = self.monotonic()
             with self._stream(url, params) as response:
@@ -303,29 +339,38 @@ class Client:
                 failures += 1
                 if failures > RETRIES:
                     raise self._error(f"{url}: cannot reach the API ({type(exc).__name__})") from None
-                self.sleep(min(2.0 ** failures, 10.0))
+                self.sleep(min(2.0**failures, 10.0))
                 self._left(url)
                 continue
             except self.httpx.HTTPError as exc:
                 raise self._error(f"{url}: the request failed ({type(exc).__name__})") from None
-            limited = status == 429 or (status == 403 and (
-                response.headers.get("x-ratelimit-remaining") == "0" or "retry-after" in response.headers))
+            limited = status == 429 or (
+                status == 403
+                and (
+                    response.headers.get("x-ratelimit-remaining") == "0" or "retry-after" in response.headers
+                )
+            )
             if limited:
                 limited_times += 1
                 if limited_times > RATE_RETRIES:
-                    raise self._error(f"{url}: still rate limited after {RATE_RETRIES} waits; run again later")
+                    raise self._error(
+                        f"{url}: still rate limited after {RATE_RETRIES} waits; run again later"
+                    )
                 self._wait(clamp_wait(self._limit_wait(response)), url)
                 continue
             if status >= 500:
                 failures += 1
                 if failures > RETRIES:
-                    raise self._error(f"{url}: the API answered {status} {response.reason_phrase} "
-                                      f"{RETRIES + 1} times")
-                self.sleep(min(2.0 ** failures, 10.0))
+                    raise self._error(
+                        f"{url}: the API answered {status} {response.reason_phrase} {RETRIES + 1} times"
+                    )
+                self.sleep(min(2.0**failures, 10.0))
                 self._left(url)
                 continue
             self._check_status(status, response, url)
-            remaining = response.headers.get("x-ratelimit-remaining") or response.headers.get("ratelimit-remaining")
+            remaining = response.headers.get("x-ratelimit-remaining") or response.headers.get(
+                "ratelimit-remaining"
+            )
             if remaining == "0":
                 reset_wait = self._limit_wait(response)
                 self._reset_at = self.clock() + clamp_wait(reset_wait) if reset_wait is not None else None
@@ -333,15 +378,18 @@ class Client:
 
     def _check_status(self, status: int, response: Any, url: str) -> None:
         if status in (401, 403):
-            raise self._error(f"{url}: the API refused the token ({status} {response.reason_phrase}); "
-                              f"check the token and its access to the repository")
+            raise self._error(
+                f"{url}: the API refused the token ({status} {response.reason_phrase}); "
+                f"check the token and its access to the repository"
+            )
         if status == 404:
             raise self._error(f"{url}: not found (404); check the repository name and the token's access")
         if status >= 300:
             raise self._error(f"{url}: the API answered {status} {response.reason_phrase}")
 
-    def get_all(self, path: str, params: dict[str, Any] | None = None, what: str = "items",
-                key: str | None = None) -> list[Any]:
+    def get_all(
+        self, path: str, params: dict[str, Any] | None = None, what: str = "items", key: str | None = None
+    ) -> list[Any]:
         """Every item of a paginated list endpoint, following ``rel="next"`` links within the origin.
 
         ``key``: the list is that field of an object (GitHub Actions answers ``{"workflow_runs": [...]}``).
@@ -355,8 +403,10 @@ class Client:
         seen: set[str] = set()
         while url is not None:
             if pages >= self.limits.max_pages:
-                raise self._error(f"{url}: the list has more than {self.limits.max_pages} pages "
-                                  f"(raise the cap with --max-pages)")
+                raise self._error(
+                    f"{url}: the list has more than {self.limits.max_pages} pages "
+                    f"(raise the cap with --max-pages)"
+                )
             body, response = self.get(url, query)
             pages += 1
             if key is not None and isinstance(body, dict):
@@ -368,7 +418,9 @@ class Client:
                 following = urljoin(str(response.url), following)
                 self._check_target(following, "next link")
                 if following in seen:
-                    raise self._error(f"{following}: the server's next link points back to a page already read")
+                    raise self._error(
+                        f"{following}: the server's next link points back to a page already read"
+                    )
             url, query = following, None  # the next link carries the query
         return items
 

@@ -50,10 +50,18 @@ from sim.metrics import timerange
 
 FORMATS = ("pagerduty", "opsgenie", "csv")
 MAP_KEYS = ("id", "created", "resolved", "deploy", "service", "root_cause")
-CSV_DEFAULTS = {"id": "incident_id", "created": "time_created", "resolved": "time_resolved", "deploy": "deploy_id",
-                "service": "service", "root_cause": "root_cause"}
+CSV_DEFAULTS = {
+    "id": "incident_id",
+    "created": "time_created",
+    "resolved": "time_resolved",
+    "deploy": "deploy_id",
+    "service": "service",
+    "root_cause": "root_cause",
+}
 PAGERDUTY_CSV = {"id": "id", "created": "created_on", "resolved": "resolved_on", "service": "service_name"}
-RULE = "the last deployment created strictly before the incident opened (of the same service when both name one)"
+RULE = (
+    "the last deployment created strictly before the incident opened (of the same service when both name one)"
+)
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,9 @@ def parse_map(text: str | None) -> dict[str, str]:
         key, sep, value = part.partition("=")
         key = key.strip()
         if not sep or not key or not value.strip():
-            raise InputError(f"--map {text!r}: expected KEY=COLUMN pairs separated by commas, e.g. created=Opened")
+            raise InputError(
+                f"--map {text!r}: expected KEY=COLUMN pairs separated by commas, e.g. created=Opened"
+            )
         if key not in MAP_KEYS:
             raise InputError(f"--map: unknown key {key!r}; keys are {', '.join(MAP_KEYS)}")
         out[key] = value.strip()
@@ -109,8 +119,10 @@ def _pagerduty_items(value: Any, name: str) -> list[dict[str, Any]]:
         for number, page in enumerate(value):
             incidents = page["incidents"] or []
             if not isinstance(incidents, list):
-                raise InputError(f"{name}: page {number}: incidents must be a JSON array, found a JSON "
-                                 f"{json_type(incidents)}")
+                raise InputError(
+                    f"{name}: page {number}: incidents must be a JSON array, found a JSON "
+                    f"{json_type(incidents)}"
+                )
             pages.extend(incidents)
         value = pages
     return expect_list(value, name, "PagerDuty incidents")
@@ -122,27 +134,42 @@ def read_pagerduty(data: bytes, name: str, mapping: Mapping[str, str]) -> list[I
     records = []
     for position, item in enumerate(_pagerduty_items(parse_json(data, name), name)):
         where = f"{name} incident {position}"
-        incident_id = (_text(field(item, mapping.get("id", "id")), where, mapping.get("id", "id"))
-                       or _text(item.get("incident_number"), where, "incident_number"))
+        incident_id = _text(field(item, mapping.get("id", "id")), where, mapping.get("id", "id")) or _text(
+            item.get("incident_number"), where, "incident_number"
+        )
         if incident_id is None:
             raise InputError(f"{where}: no id")
-        resolved_value = field(item, mapping["resolved"]) if "resolved" in mapping else item.get("resolved_at")
+        resolved_value = (
+            field(item, mapping["resolved"]) if "resolved" in mapping else item.get("resolved_at")
+        )
         if resolved_value is None and "resolved" not in mapping and item.get("status") == "resolved":
             resolved_value = item.get("last_status_change_at")
-        service = field(item, mapping["service"]) if "service" in mapping else (
-            field(item, "service.summary") or field(item, "service.name"))
-        created = parse_time(field(item, mapping.get("created", "created_at")), where, "created_at", required=True)
+        service = (
+            field(item, mapping["service"])
+            if "service" in mapping
+            else (field(item, "service.summary") or field(item, "service.name"))
+        )
+        created = parse_time(
+            field(item, mapping.get("created", "created_at")), where, "created_at", required=True
+        )
         assert created is not None
-        records.append(IncidentRecord(
-            incident_id=incident_id,
-            created=created,
-            resolved=parse_time(resolved_value, where, "resolved_at", required=False),
-            deploy=_text(field(item, mapping["deploy"]), where, mapping["deploy"]) if "deploy" in mapping else None,
-            service=_text(service, where, mapping.get("service", "service.summary")),
-            root_cause=(_text(field(item, mapping["root_cause"]), where, mapping["root_cause"])
-                        if "root_cause" in mapping else None),
-            source="pagerduty",
-        ))
+        records.append(
+            IncidentRecord(
+                incident_id=incident_id,
+                created=created,
+                resolved=parse_time(resolved_value, where, "resolved_at", required=False),
+                deploy=_text(field(item, mapping["deploy"]), where, mapping["deploy"])
+                if "deploy" in mapping
+                else None,
+                service=_text(service, where, mapping.get("service", "service.summary")),
+                root_cause=(
+                    _text(field(item, mapping["root_cause"]), where, mapping["root_cause"])
+                    if "root_cause" in mapping
+                    else None
+                ),
+                source="pagerduty",
+            )
+        )
     return records
 
 
@@ -151,7 +178,7 @@ def _tag_value(tags: Any, prefix: str) -> str | None:
         return None
     for tag in tags:
         if isinstance(tag, str) and tag.startswith(prefix):
-            return tag[len(prefix):].strip()[:MAX_TEXT] or None
+            return tag[len(prefix) :].strip()[:MAX_TEXT] or None
     return None
 
 
@@ -162,20 +189,30 @@ def read_opsgenie(data: bytes, name: str, mapping: Mapping[str, str]) -> list[In
     records = []
     for position, item in enumerate(expect_list(value, name, "Opsgenie alerts")):
         where = f"{name} alert {position}"
-        incident_id = (_text(field(item, mapping.get("id", "id")), where, mapping.get("id", "id"))
-                       or _text(item.get("tinyId"), where, "tinyId"))
+        incident_id = _text(field(item, mapping.get("id", "id")), where, mapping.get("id", "id")) or _text(
+            item.get("tinyId"), where, "tinyId"
+        )
         if incident_id is None:
             raise InputError(f"{where}: no id")
-        created = parse_time(field(item, mapping.get("created", "createdAt")), where, "createdAt", required=True)
+        created = parse_time(
+            field(item, mapping.get("created", "createdAt")), where, "createdAt", required=True
+        )
         assert created is not None
         if "resolved" in mapping:
-            resolved = parse_time(field(item, mapping["resolved"]), where, mapping["resolved"], required=False)
+            resolved = parse_time(
+                field(item, mapping["resolved"]), where, mapping["resolved"], required=False
+            )
         else:
             close_ms = field(item, "report.closeTime")
-            if close_ms is not None and not (isinstance(close_ms, int | float) and not isinstance(close_ms, bool)
-                                             and 0 <= close_ms <= MAX_CLOSE_MS):
-                raise InputError(f"{where}: report.closeTime {str(close_ms)[:40]!r} is not a duration in milliseconds "
-                                 f"from 0 to {MAX_CLOSE_MS} (a century)")
+            if close_ms is not None and not (
+                isinstance(close_ms, int | float)
+                and not isinstance(close_ms, bool)
+                and 0 <= close_ms <= MAX_CLOSE_MS
+            ):
+                raise InputError(
+                    f"{where}: report.closeTime {str(close_ms)[:40]!r} is not a duration in milliseconds "
+                    f"from 0 to {MAX_CLOSE_MS} (a century)"
+                )
             if close_ms is not None:
                 if created.value + int(close_ms * 1_000_000) >= timerange.END.value:
                     raise InputError(f"{where}: createdAt + report.closeTime {timerange.OUTSIDE}")
@@ -184,18 +221,33 @@ def read_opsgenie(data: bytes, name: str, mapping: Mapping[str, str]) -> list[In
                 resolved = parse_time(item.get("updatedAt"), where, "updatedAt", required=False)
             else:
                 resolved = None
-        deploy_key, service_key = mapping.get("deploy", "details.deploy_id"), mapping.get("service", "details.service")
+        deploy_key, service_key = (
+            mapping.get("deploy", "details.deploy_id"),
+            mapping.get("service", "details.service"),
+        )
         deploy = _text(field(item, deploy_key), where, deploy_key) or _tag_value(item.get("tags"), "deploy:")
-        service = _text(field(item, service_key), where, service_key) or _tag_value(item.get("tags"), "service:")
-        records.append(IncidentRecord(incident_id, created, resolved, _text(deploy, where, "deploy"),
-                                      _text(service, where, "service"),
-                                      _text(field(item, mapping["root_cause"]), where, mapping["root_cause"])
-                                      if "root_cause" in mapping else None,
-                                      "opsgenie"))
+        service = _text(field(item, service_key), where, service_key) or _tag_value(
+            item.get("tags"), "service:"
+        )
+        records.append(
+            IncidentRecord(
+                incident_id,
+                created,
+                resolved,
+                _text(deploy, where, "deploy"),
+                _text(service, where, "service"),
+                _text(field(item, mapping["root_cause"]), where, mapping["root_cause"])
+                if "root_cause" in mapping
+                else None,
+                "opsgenie",
+            )
+        )
     return records
 
 
-def read_csv_incidents(data: bytes, name: str, mapping: Mapping[str, str], source: str = "csv") -> list[IncidentRecord]:
+def read_csv_incidents(
+    data: bytes, name: str, mapping: Mapping[str, str], source: str = "csv"
+) -> list[IncidentRecord]:
     columns = {**CSV_DEFAULTS, **mapping} if source == "csv" else dict(mapping)
     text = decode_text(data, name)
     if not text.strip():
@@ -206,11 +258,15 @@ def read_csv_incidents(data: bytes, name: str, mapping: Mapping[str, str], sourc
         raise InputError(f"{name}: not a readable CSV file ({exc})") from None
     header = [h.strip() for h in rows[0]]
     if columns.get("created") not in header:
-        raise InputError(f"{name}: no column {columns.get('created')!r} for the incident's creation time "
-                         f"(the header has {', '.join(header) or 'nothing'}; name it with --map created=COLUMN)")
+        raise InputError(
+            f"{name}: no column {columns.get('created')!r} for the incident's creation time "
+            f"(the header has {', '.join(header) or 'nothing'}; name it with --map created=COLUMN)"
+        )
     for key in ("resolved", "deploy", "service", "id", "root_cause"):
         if key in mapping and mapping[key] not in header:
-            raise InputError(f"{name}: no column {mapping[key]!r} (from --map {key}=...); the header has {', '.join(header)}")
+            raise InputError(
+                f"{name}: no column {mapping[key]!r} (from --map {key}=...); the header has {', '.join(header)}"
+            )
     at = {key: header.index(col) for key, col in columns.items() if col in header}
     records = []
     for line, row in enumerate(rows[1:], start=2):
@@ -225,16 +281,25 @@ def read_csv_incidents(data: bytes, name: str, mapping: Mapping[str, str], sourc
 
         created = parse_time(cell("created"), where, columns["created"], required=True)
         assert created is not None
-        records.append(IncidentRecord(
-            incident_id=cell("id") or f"line-{line}",
-            created=created,
-            resolved=parse_time(cell("resolved"), where, columns.get("resolved", "resolved"), required=False),
-            deploy=cell("deploy"), service=cell("service"), root_cause=cell("root_cause"), source=source,
-        ))
+        records.append(
+            IncidentRecord(
+                incident_id=cell("id") or f"line-{line}",
+                created=created,
+                resolved=parse_time(
+                    cell("resolved"), where, columns.get("resolved", "resolved"), required=False
+                ),
+                deploy=cell("deploy"),
+                service=cell("service"),
+                root_cause=cell("root_cause"),
+                source=source,
+            )
+        )
     return records
 
 
-def read_incidents(data: bytes, name: str, fmt: str, mapping: Mapping[str, str] | None = None) -> list[IncidentRecord]:
+def read_incidents(
+    data: bytes, name: str, fmt: str, mapping: Mapping[str, str] | None = None
+) -> list[IncidentRecord]:
     """Incident records from one file's bytes in ``fmt`` (pagerduty, opsgenie or csv)."""
     mapping = dict(mapping or {})
     if fmt == "pagerduty":
@@ -248,8 +313,10 @@ def read_incidents(data: bytes, name: str, fmt: str, mapping: Mapping[str, str] 
     seen: dict[str, int] = {}
     for position, record in enumerate(records):
         if record.incident_id in seen:
-            raise InputError(f"{name}: incident id {record.incident_id!r} appears twice (items {seen[record.incident_id]} "
-                             f"and {position})")
+            raise InputError(
+                f"{name}: incident id {record.incident_id!r} appears twice (items {seen[record.incident_id]} "
+                f"and {position})"
+            )
         seen[record.incident_id] = position
         if record.resolved is not None and record.resolved < record.created:
             raise InputError(f"{name}: incident {record.incident_id!r} is resolved before it was created")
@@ -271,8 +338,9 @@ def _shipped_by(deployments: pd.DataFrame) -> dict[str, str]:
     return first
 
 
-def link_incidents(records: Sequence[IncidentRecord], deployments: pd.DataFrame,
-                   report: ImportReport) -> list[dict[str, Any]]:
+def link_incidents(
+    records: Sequence[IncidentRecord], deployments: pd.DataFrame, report: ImportReport
+) -> list[dict[str, Any]]:
     """Incident rows of the log contract, each linked as the module docstring says."""
     known = set(deployments["deploy_id"].astype(str))
     shipped = _shipped_by(deployments) if any(r.root_cause for r in records) else {}
@@ -291,17 +359,30 @@ def link_incidents(records: Sequence[IncidentRecord], deployments: pd.DataFrame,
             deploy, how = _match_change(record.root_cause, shipped), "by_root_cause"
         else:
             if record.deploy:
-                report.skip("incident link", "the deployment or root cause it names is not among the imported ones; linked by the rule",
-                            record.incident_id)
+                report.skip(
+                    "incident link",
+                    "the deployment or root cause it names is not among the imported ones; linked by the rule",
+                    record.incident_id,
+                )
             deploy = _last_before(record, sorted_times, sorted_ids, sorted_services)
             how = "by_rule" if deploy else "unlinked"
             if deploy is None:
-                report.skip("incident link", "no deployment before it opened; left unlinked", record.incident_id)
+                report.skip(
+                    "incident link", "no deployment before it opened; left unlinked", record.incident_id
+                )
         counts[how] += 1
-        rows.append({"incident_id": record.incident_id, "time_created": record.created,
-                     "time_resolved": record.resolved if record.resolved is not None else pd.NaT,
-                     "deploy_id": deploy or "", "root_cause": record.root_cause or "", "service": record.service or "",
-                     "source": record.source, "linked": how.removeprefix("by_")})
+        rows.append(
+            {
+                "incident_id": record.incident_id,
+                "time_created": record.created,
+                "time_resolved": record.resolved if record.resolved is not None else pd.NaT,
+                "deploy_id": deploy or "",
+                "root_cause": record.root_cause or "",
+                "service": record.service or "",
+                "source": record.source,
+                "linked": how.removeprefix("by_"),
+            }
+        )
     report.links["incidents"] = {**counts, "rule": RULE}
     return rows
 
@@ -316,7 +397,9 @@ def _match_change(root_cause: str, shipped: Mapping[str, str]) -> str | None:
     return None
 
 
-def _last_before(record: IncidentRecord, times: np.ndarray, ids: np.ndarray, services: np.ndarray | None) -> str | None:
+def _last_before(
+    record: IncidentRecord, times: np.ndarray, ids: np.ndarray, services: np.ndarray | None
+) -> str | None:
     cut = int(np.searchsorted(times, record.created.value, side="left"))  # strictly before
     if cut == 0:
         return None

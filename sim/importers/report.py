@@ -27,7 +27,9 @@ class ImportReport:
     links: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     _skipped: dict[str, dict[str, Any]] = field(default_factory=dict)
-    ci_runs: list[Any] | None = None  # CI runs the source held (sim.importers.ci.CiRun), written to ci_runs.csv
+    ci_runs: list[Any] | None = (
+        None  # CI runs the source held (sim.importers.ci.CiRun), written to ci_runs.csv
+    )
 
     def count(self, what: str, n: int = 1) -> None:
         self.read[what] = self.read.get(what, 0) + n

@@ -20,7 +20,8 @@ _NUMBERS = r"v?\d+(?:\.\d+)*"
 _POST = r"(?:[._-]?post\d*)"
 _RELEASE = re.compile(rf"{_NUMBERS}{_POST}?(?:\+[0-9A-Za-z.-]+)?", re.IGNORECASE)
 _PRE_RELEASE = re.compile(
-    rf"{_NUMBERS}{_POST}?(?:[._-]?(?:alpha|a|beta|b|c|rc|preview|pre|dev)\d*(?:[._+-].*)?|-.+)", re.IGNORECASE)
+    rf"{_NUMBERS}{_POST}?(?:[._-]?(?:alpha|a|beta|b|c|rc|preview|pre|dev)\d*(?:[._+-].*)?|-.+)", re.IGNORECASE
+)
 
 PRE_RELEASE = "a pre-release (PEP 440 a/b/rc/dev or a semver -suffix)"
 NOT_A_VERSION = "not a version number"

@@ -46,8 +46,9 @@ def imported_window(folder: str | Path) -> tuple[pd.Timestamp | None, pd.Timesta
     return None if since is None and until is None else (since, until)
 
 
-def narrower_import_warning(changes_file: str | Path, start: pd.Timestamp | None,
-                            end: pd.Timestamp | None) -> str | None:
+def narrower_import_warning(
+    changes_file: str | Path, start: pd.Timestamp | None, end: pd.Timestamp | None
+) -> str | None:
     """A warning when the logs next to ``changes_file`` were imported with a window ``[start, end)`` exceeds."""
     if start is None or end is None:
         return None
@@ -57,7 +58,12 @@ def narrower_import_warning(changes_file: str | Path, start: pd.Timestamp | None
     since, until = window
     if (since is None or start >= since) and (until is None or end <= until):
         return None
-    kept = " ".join(f"--{name} {value.isoformat()}" for name, value in (("since", since), ("until", until))
-                    if value is not None)
-    return (f"these logs were imported with {kept} ({REPORT_NAME}), a narrower window than the one scored: "
-            f"what lies outside it is missing; import everything and score the window with --start/--end")
+    kept = " ".join(
+        f"--{name} {value.isoformat()}"
+        for name, value in (("since", since), ("until", until))
+        if value is not None
+    )
+    return (
+        f"these logs were imported with {kept} ({REPORT_NAME}), a narrower window than the one scored: "
+        f"what lies outside it is missing; import everything and score the window with --start/--end"
+    )

@@ -82,10 +82,10 @@ class LogLabels:
     change_id: pa.Array
     deploy_id: pa.Array
     incident_id: pa.Array
-    incident_deploy: pa.Array      # the deploy_id text each incident names ("" = none)
-    listed_row: np.ndarray         # deployment row of each (deployment, listed change id) pair
-    listed_id: pa.Array            # the listed change id
-    listed_known: np.ndarray       # whether that id is in the changes log
+    incident_deploy: pa.Array  # the deploy_id text each incident names ("" = none)
+    listed_row: np.ndarray  # deployment row of each (deployment, listed change id) pair
+    listed_id: pa.Array  # the listed change id
+    listed_known: np.ndarray  # whether that id is in the changes log
 
     @property
     def unknown_listed_row(self) -> np.ndarray:
@@ -118,7 +118,7 @@ class LogColumns:
     incident_deploy: np.ndarray
     incident_deploy_known: np.ndarray
     labels: LogLabels | None = None
-    change_team: np.ndarray | None = None     # optional: which team owns each row
+    change_team: np.ndarray | None = None  # optional: which team owns each row
     deploy_team: np.ndarray | None = None
     incident_team: np.ndarray | None = None
 
@@ -132,13 +132,23 @@ class LogColumns:
         return [self._rows(c[k], d[k], i[k]) for k in range(teams)]
 
     def _rows(self, c: np.ndarray, d: np.ndarray, i: np.ndarray) -> LogColumns:
-        assert self.change_team is not None and self.deploy_team is not None and self.incident_team is not None
+        assert (
+            self.change_team is not None and self.deploy_team is not None and self.incident_team is not None
+        )
         return LogColumns(
-            change_t=self.change_t[c], change_first=self.change_first[c], deploy_t=self.deploy_t[d],
-            deploy_key=self.deploy_key[d], unplanned=self.unplanned[d], incident_t=self.incident_t[i],
-            resolved_t=self.resolved_t[i], resolved=self.resolved[i], incident_deploy=self.incident_deploy[i],
+            change_t=self.change_t[c],
+            change_first=self.change_first[c],
+            deploy_t=self.deploy_t[d],
+            deploy_key=self.deploy_key[d],
+            unplanned=self.unplanned[d],
+            incident_t=self.incident_t[i],
+            resolved_t=self.resolved_t[i],
+            resolved=self.resolved[i],
+            incident_deploy=self.incident_deploy[i],
             incident_deploy_known=self.incident_deploy_known[i],
-            change_team=self.change_team[c], deploy_team=self.deploy_team[d], incident_team=self.incident_team[i],
+            change_team=self.change_team[c],
+            deploy_team=self.deploy_team[d],
+            incident_team=self.incident_team[i],
         )
 
     @property
@@ -158,10 +168,12 @@ def _groups(team: np.ndarray, teams: int) -> list[np.ndarray]:
     """Row indices of each team 0 .. teams − 1, in row order (one stable sort)."""
     order = np.argsort(team, kind="stable")
     bounds = np.searchsorted(team[order], np.arange(teams + 1))
-    return [order[bounds[k]:bounds[k + 1]] for k in range(teams)]
+    return [order[bounds[k] : bounds[k + 1]] for k in range(teams)]
 
 
-def columns_from_frames(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame) -> LogColumns:
+def columns_from_frames(
+    changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame
+) -> LogColumns:
     """The scorer's input from three log frames (ids and timestamps as text or typed)."""
     _require(changes, "changes")
     _require(deployments, "deployments")
@@ -180,13 +192,21 @@ def columns_from_frames(changes: pd.DataFrame, deployments: pd.DataFrame, incide
     incident_deploy = pc.utf8_trim_whitespace(_text(incidents["deploy_id"]))
     deploy_key, named_key = _shared_codes(deploy_id, incident_deploy)
     names_one = _numpy(pc.not_equal(incident_deploy, ""))
-    labels = LogLabels(change_id, deploy_id, _text(incidents["incident_id"]), incident_deploy,
-                       listed_row, listed_id, known)
+    labels = LogLabels(
+        change_id, deploy_id, _text(incidents["incident_id"]), incident_deploy, listed_row, listed_id, known
+    )
     return LogColumns(
-        change_t=change_t, change_first=first, deploy_t=deploy_t, deploy_key=deploy_key,
-        unplanned=_unplanned(deployments), incident_t=incident_t, resolved_t=resolved_t, resolved=resolved,
+        change_t=change_t,
+        change_first=first,
+        deploy_t=deploy_t,
+        deploy_key=deploy_key,
+        unplanned=_unplanned(deployments),
+        incident_t=incident_t,
+        resolved_t=resolved_t,
+        resolved=resolved,
         incident_deploy=np.where(names_one, named_key, NO_DEPLOY),
-        incident_deploy_known=names_one & np.isin(named_key, deploy_key), labels=labels,
+        incident_deploy_known=names_one & np.isin(named_key, deploy_key),
+        labels=labels,
     )
 
 
@@ -194,15 +214,16 @@ def _shared_codes(deploy_id: pa.Array, named: pa.Array) -> tuple[np.ndarray, np.
     """Integer codes of the deployments' ids and of the ids incidents name, from one dictionary."""
     both = pa.chunked_array([deploy_id, named], type=pa.large_string())
     codes = pc.dictionary_encode(both).combine_chunks().indices.to_numpy().astype(np.int64)
-    return codes[:len(deploy_id)], codes[len(deploy_id):]
+    return codes[: len(deploy_id)], codes[len(deploy_id) :]
 
 
 def _numpy(mask: pa.Array) -> np.ndarray:
     return mask.to_numpy(zero_copy_only=False)
 
 
-def _first_deployments(change_id: pa.Array, listed_id: pa.Array,
-                       listed_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _first_deployments(
+    change_id: pa.Array, listed_id: pa.Array, listed_t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(first deployment time per change, or NEVER; known-change mask per listed id)."""
     n_changes = len(change_id)
     both = pa.chunked_array([change_id, listed_id], type=pa.large_string())

@@ -66,15 +66,26 @@ def check_convention(name: str) -> str:
     return name
 
 
-def score_convention(changes: pd.DataFrame, deployments: pd.DataFrame, incidents: pd.DataFrame, *,
-                     convention: str = "dora", start: Any = None, end: Any = None,
-                     benchmark: str | int = "2023") -> dict[str, Any]:
+def score_convention(
+    changes: pd.DataFrame,
+    deployments: pd.DataFrame,
+    incidents: pd.DataFrame,
+    *,
+    convention: str = "dora",
+    start: Any = None,
+    end: Any = None,
+    benchmark: str | int = "2023",
+) -> dict[str, Any]:
     """The ``score`` document under one convention; ``all`` gives ``{convention: document}``."""
     check_convention(convention)
     bench = check_benchmark(benchmark)
     if convention == "all":
-        return {name: score_convention(changes, deployments, incidents, convention=name, start=start, end=end,
-                                       benchmark=bench) for name in CONVENTIONS}
+        return {
+            name: score_convention(
+                changes, deployments, incidents, convention=name, start=start, end=end, benchmark=bench
+            )
+            for name in CONVENTIONS
+        }
     if convention == "dora":
         return dict(score(changes, deployments, incidents, start=start, end=end, benchmark=bench))
     run = fourkeys if convention == "fourkeys" else devlake

@@ -201,8 +201,10 @@ def _read_table(source: Any, kind: str) -> tuple[pd.DataFrame, str]:
     try:
         table = _parse_csv(text)
     except _LongRow as row:
-        raise InputError(f"{name}: not a readable CSV file (line {row.line} has {row.fields} fields, "
-                         f"the header {row.width})") from None
+        raise InputError(
+            f"{name}: not a readable CSV file (line {row.line} has {row.fields} fields, "
+            f"the header {row.width})"
+        ) from None
     except pd.errors.ParserWarning:
         raise InputError(f"{name}: not a readable CSV file (a row has more fields than the header)") from None
     except (pd.errors.ParserError, ValueError) as exc:
@@ -351,8 +353,9 @@ def _read_incidents(source: Any) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def read_logs(changes: Any, deployments: Any, incidents: Any,
-              progress: Callable[[str], Any] | None = None) -> EventLogs:
+def read_logs(
+    changes: Any, deployments: Any, incidents: Any, progress: Callable[[str], Any] | None = None
+) -> EventLogs:
     """Read and validate the three CSV files (paths, or file-like objects with a ``.name``).
 
     Raises :class:`InputError` with one line naming the file — and the CSV line, counting
@@ -360,7 +363,11 @@ def read_logs(changes: Any, deployments: Any, incidents: Any,
     being read (a status line on a terminal).
     """
     frames = []
-    for source, read in ((changes, _read_changes), (deployments, _read_deployments), (incidents, _read_incidents)):
+    for source, read in (
+        (changes, _read_changes),
+        (deployments, _read_deployments),
+        (incidents, _read_incidents),
+    ):
         if progress is not None:
             progress(f"reading {_source_name(source)}")
         frames.append(read(source))

@@ -26,35 +26,82 @@ Kind = Literal["frequency", "duration", "share"]
 class Metric:
     """A DORA metric as the scorer reports it (``key``) and as people read it."""
 
-    key: str                  # JSON key in every result
-    label: str                # full name, e.g. in tables and reports
-    short: str                # on a card or a chart title
-    tiny: str                 # in a dense table column
-    unit: str                 # unit of the JSON value, in words
-    kind: Kind                # how values are written
-    band_key: str | None      # key in ``bands`` (None: no published band)
+    key: str  # JSON key in every result
+    label: str  # full name, e.g. in tables and reports
+    short: str  # on a card or a chart title
+    tiny: str  # in a dense table column
+    unit: str  # unit of the JSON value, in words
+    kind: Kind  # how values are written
+    band_key: str | None  # key in ``bands`` (None: no published band)
     higher_is_better: bool
-    log_scale: bool           # values spread over orders of magnitude
-    help: str                 # one sentence for a tooltip
+    log_scale: bool  # values spread over orders of magnitude
+    help: str  # one sentence for a tooltip
 
     def format(self, value: float | None) -> str:
         return format_metric(self.key, value)
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("deployment_frequency_per_day", "Deployment frequency", "Deploy frequency", "deploys",
-           "deployments per day", "frequency", "deployment_frequency", True, True,
-           "How often the team deploys to production (higher is better)."),
-    Metric("lead_time_hours", "Change lead time", "Lead time", "lead time", "hours", "duration", "lead_time",
-           False, True, "Median time from a change being committed to it running in production (lower is better)."),
-    Metric("change_failure_rate", "Change failure rate", "Change failure rate", "fail rate", "share of deployments",
-           "share", "change_failure_rate", False, False,
-           "Share of deployments that caused a failure in production (lower is better)."),
-    Metric("time_to_restore_hours", "Failed deployment recovery time", "Time to restore", "restore", "hours",
-           "duration", "time_to_restore", False, True,
-           "Median time to restore service after a deployment failed (lower is better)."),
-    Metric("rework_rate", "Rework rate", "Rework rate", "rework", "share of deployments", "share", None, False, False,
-           "Share of deployments made to fix production (hotfixes, rollbacks); it has no published band."),
+    Metric(
+        "deployment_frequency_per_day",
+        "Deployment frequency",
+        "Deploy frequency",
+        "deploys",
+        "deployments per day",
+        "frequency",
+        "deployment_frequency",
+        True,
+        True,
+        "How often the team deploys to production (higher is better).",
+    ),
+    Metric(
+        "lead_time_hours",
+        "Change lead time",
+        "Lead time",
+        "lead time",
+        "hours",
+        "duration",
+        "lead_time",
+        False,
+        True,
+        "Median time from a change being committed to it running in production (lower is better).",
+    ),
+    Metric(
+        "change_failure_rate",
+        "Change failure rate",
+        "Change failure rate",
+        "fail rate",
+        "share of deployments",
+        "share",
+        "change_failure_rate",
+        False,
+        False,
+        "Share of deployments that caused a failure in production (lower is better).",
+    ),
+    Metric(
+        "time_to_restore_hours",
+        "Failed deployment recovery time",
+        "Time to restore",
+        "restore",
+        "hours",
+        "duration",
+        "time_to_restore",
+        False,
+        True,
+        "Median time to restore service after a deployment failed (lower is better).",
+    ),
+    Metric(
+        "rework_rate",
+        "Rework rate",
+        "Rework rate",
+        "rework",
+        "share of deployments",
+        "share",
+        None,
+        False,
+        False,
+        "Share of deployments made to fix production (hotfixes, rollbacks); it has no published band.",
+    ),
 )
 BY_KEY: dict[str, Metric] = {m.key: m for m in METRICS}
 METRIC_KEYS: tuple[str, ...] = tuple(m.key for m in METRICS)

@@ -98,9 +98,10 @@ class ScoreResult(TypedDict):
 
     window_days: int | float
     metrics: dict[str, float | None]  # by metric key (sim.metrics.registry), None = nothing to measure
-    bands: dict[str, str | None]      # by band key, and "overall" (None = not measured)
+    bands: dict[str, str | None]  # by band key, and "overall" (None = not measured)
     counts: ScoreCounts
     warnings: list[str]
+
 
 NS_PER_HOUR = 3_600 * 10**9
 NS_PER_DAY = 24 * NS_PER_HOUR
@@ -128,7 +129,9 @@ def parse_instant(value: Any, what: str = "time") -> pd.Timestamp:
         raise InputError(f"{what}: {quoted(str(value))} is not an ISO 8601 date or time")
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     if not timerange.in_range(stamp):
-        raise InputError(f"{what}: {timerange.outside(quoted(value if isinstance(value, str) else str(stamp)))}")
+        raise InputError(
+            f"{what}: {timerange.outside(quoted(value if isinstance(value, str) else str(stamp)))}"
+        )
     return stamp.as_unit("ns")
 
 
@@ -207,8 +210,10 @@ class _Scorer:
         if window is None:
             self.start = self.end = 0
             self.window_days: int | float = 0
-            self.warnings.append("the logs hold no deployments or incidents to set the window; nothing is scored "
-                                 "(set it with --start/--end)")
+            self.warnings.append(
+                "the logs hold no deployments or incidents to set the window; nothing is scored "
+                "(set it with --start/--end)"
+            )
         else:
             self.start, self.end = window[0].value, window[1].value
             self.window_days = window_length_days(*window)
@@ -272,8 +277,11 @@ class _Scorer:
         unknown = caused & ~cols.incident_deploy_known
         if unknown.any():
             n_unknown = int(unknown.sum())
-            named = self.labels.incident_deploy if self.labels is not None else pa.array(
-                [str(k) for k in cols.incident_deploy], type=pa.large_string())
+            named = (
+                self.labels.incident_deploy
+                if self.labels is not None
+                else pa.array([str(k) for k in cols.incident_deploy], type=pa.large_string())
+            )
             incident, deploy = _example(self._ids("incident_id", len(unknown)), unknown, named)
             self.warnings.append(
                 f"incidents.csv: {_plural(n_unknown, 'incident')} {'names' if n_unknown == 1 else 'name'} "
@@ -317,16 +325,20 @@ class _Scorer:
         }
 
 
-def score_columns(cols: LogColumns, *, start: Any = None, end: Any = None,
-                  benchmark: str | int = "2023") -> ScoreResult:
+def score_columns(
+    cols: LogColumns, *, start: Any = None, end: Any = None, benchmark: str | int = "2023"
+) -> ScoreResult:
     """Score logs already in the scorer's numeric form (see :func:`score` for the rules)."""
     benchmark = check_benchmark(benchmark)
     window = resolve_window(cols.window_timestamps(), start, end)
     scorer = _Scorer(cols, window)
     if window is not None and (start is None or end is None):
         first, last = window[0].date(), (window[1] - pd.Timedelta(days=1)).date()
-        scorer.warnings.insert(0, f"window inferred from the deployments and incidents: {first} to {last} "
-                                  f"({scorer.window_days} days, inclusive); set it with --start/--end")
+        scorer.warnings.insert(
+            0,
+            f"window inferred from the deployments and incidents: {first} to {last} "
+            f"({scorer.window_days} days, inclusive); set it with --start/--end",
+        )
     return scorer.result(benchmark)
 
 
@@ -346,8 +358,9 @@ def score(
     datetimes or ISO strings, ``change_ids`` as space-separated strings or lists).
     """
     benchmark = check_benchmark(benchmark)
-    return score_columns(columns_from_frames(changes, deployments, incidents), start=start, end=end,
-                         benchmark=benchmark)
+    return score_columns(
+        columns_from_frames(changes, deployments, incidents), start=start, end=end, benchmark=benchmark
+    )
 
 
 def score_logs(logs: EventLogs, **kwargs: Any) -> ScoreResult:

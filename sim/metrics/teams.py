@@ -32,8 +32,10 @@ def team_values(logs: EventLogs) -> list[str]:
             break
     values.discard("")
     if len(values) > MAX_TEAMS:
-        raise InputError(f"--by team: the logs name more than {MAX_TEAMS} teams; --by team scores at most "
-                         f"{MAX_TEAMS} (score the organisation without --by, or group the teams)")
+        raise InputError(
+            f"--by team: the logs name more than {MAX_TEAMS} teams; --by team scores at most "
+            f"{MAX_TEAMS} (score the organisation without --by, or group the teams)"
+        )
     return sorted(values, key=_team_order)
 
 
@@ -63,12 +65,17 @@ def split_by_team(logs: EventLogs, teams: list[str]) -> dict[str, EventLogs]:
     """Every team's rows, grouping each file once (not once per team)."""
     parts: list[dict[str, pd.DataFrame]] = []
     for frame in (logs.changes, logs.deployments, logs.incidents):
-        groups = {str(key): rows.reset_index(drop=True) for key, rows in frame.groupby(_team_column(frame), sort=False)}
+        groups = {
+            str(key): rows.reset_index(drop=True)
+            for key, rows in frame.groupby(_team_column(frame), sort=False)
+        }
         parts.append(groups)
     out = {}
     for team in teams:
-        frames = [groups.get(team, frame.iloc[:0].reset_index(drop=True))
-                  for groups, frame in zip(parts, (logs.changes, logs.deployments, logs.incidents), strict=True)]
+        frames = [
+            groups.get(team, frame.iloc[:0].reset_index(drop=True))
+            for groups, frame in zip(parts, (logs.changes, logs.deployments, logs.incidents), strict=True)
+        ]
         out[team] = EventLogs(*frames)
     return out
 
@@ -80,8 +87,14 @@ def pooled_window(logs: EventLogs, start: Any = None, end: Any = None) -> tuple[
     return (window[0], window[1]) if window else (start, end)
 
 
-def score_by_team(logs: EventLogs, *, convention: str = "dora", start: Any = None, end: Any = None,
-                  benchmark: str | int = "2023") -> dict[str, Any]:
+def score_by_team(
+    logs: EventLogs,
+    *,
+    convention: str = "dora",
+    start: Any = None,
+    end: Any = None,
+    benchmark: str | int = "2023",
+) -> dict[str, Any]:
     """The pooled score plus ``teams``: each team's rows scored over the pooled window."""
     teams = team_values(logs)
     pooled = score_logs_convention(logs, convention=convention, start=start, end=end, benchmark=benchmark)
@@ -89,10 +102,13 @@ def score_by_team(logs: EventLogs, *, convention: str = "dora", start: Any = Non
     names = CONVENTIONS if convention == "all" else (convention,)
     per_team = {name: [] for name in names}  # type: dict[str, list[dict[str, Any]]]
     for team, rows in split_by_team(logs, teams).items():
-        result = score_logs_convention(rows, convention=convention, start=team_start, end=team_end,
-                                       benchmark=benchmark)
+        result = score_logs_convention(
+            rows, convention=convention, start=team_start, end=team_end, benchmark=benchmark
+        )
         for name in names:
-            per_team[name].append({"team": _team_value(team), **(result[name] if convention == "all" else result)})
+            per_team[name].append(
+                {"team": _team_value(team), **(result[name] if convention == "all" else result)}
+            )
     if convention == "all":
         return {name: {**pooled[name], "teams": per_team[name]} for name in names}
     return {**pooled, "teams": per_team[convention]}

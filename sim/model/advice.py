@@ -14,8 +14,10 @@ def scenario_notes(scenario: Scenario) -> list[str]:
     notes = []
     asked, given = weekly_hours(scenario.team.working_hours_per_day, scenario.team.overtime)
     if given < asked - 1e-9:
-        notes.append(f"team.overtime = {scenario.team.overtime:g} asks for {asked:.0f}-hour weeks, but evenings "
-                     f"and weekends hold only {given:.0f} hours: the extra beyond that is not worked")
+        notes.append(
+            f"team.overtime = {scenario.team.overtime:g} asks for {asked:.0f}-hour weeks, but evenings "
+            f"and weekends hold only {given:.0f} hours: the extra beyond that is not worked"
+        )
     caveat = fit_caveat(scenario)
     if caveat:
         notes.append(caveat)
@@ -37,5 +39,7 @@ def fit_caveat(scenario: Scenario) -> str | None:
         problems.append(f"{fit.outside_bar} outside the calibration bar")
     if not problems:
         return None
-    return (f"calibrated on {fit.window or 'a team’s logs'} with {' and '.join(problems)}: read its numbers as "
-            f"rough (the ranges carry the parameter uncertainty the data leave; docs/model.md)")
+    return (
+        f"calibrated on {fit.window or 'a team’s logs'} with {' and '.join(problems)}: read its numbers as "
+        f"rough (the ranges carry the parameter uncertainty the data leave; docs/model.md)"
+    )

@@ -28,7 +28,9 @@ NS_PER_SECOND = 1_000_000_000
 class Calendar:
     """Working hours and release windows over a horizon, precomputed for fast look-ups."""
 
-    def __init__(self, origin: dt.date, total_days: int, working_hours: float = 8.0, window_hours: float = 8.0):
+    def __init__(
+        self, origin: dt.date, total_days: int, working_hours: float = 8.0, window_hours: float = 8.0
+    ):
         self.origin = origin
         self.total_days = total_days
         self.working_hours = working_hours
@@ -70,7 +72,11 @@ class Calendar:
         t = np.asarray(t, dtype=float)
         day = (t // 24.0).astype(np.int64)
         hour = t - day * 24.0
-        working = ((self.weekday0 + day) % 7 < 5) & (hour >= DAY_START_HOUR) & (hour < DAY_START_HOUR + self.working_hours)
+        working = (
+            ((self.weekday0 + day) % 7 < 5)
+            & (hour >= DAY_START_HOUR)
+            & (hour < DAY_START_HOUR + self.working_hours)
+        )
         opens = np.asarray(self._work_opens)
         i = np.searchsorted(opens, t, side="right")
         later = np.where(i < len(opens), opens[np.minimum(i, len(opens) - 1)], t)
@@ -95,7 +101,11 @@ class Calendar:
             date = self.date_of(d)
             if cadence == "daily" and wd < 5:
                 out.append(d * 24.0 + DAILY_RELEASE_HOUR)
-            elif (cadence == "weekly" and wd == SATURDAY) or (cadence == "biweekly" and wd == SATURDAY and (date.toordinal() // 7) % 2 == 0) or (cadence == "monthly" and wd == SATURDAY and date.day <= 7):
+            elif (
+                (cadence == "weekly" and wd == SATURDAY)
+                or (cadence == "biweekly" and wd == SATURDAY and (date.toordinal() // 7) % 2 == 0)
+                or (cadence == "monthly" and wd == SATURDAY and date.day <= 7)
+            ):
                 out.append(d * 24.0 + WEEKEND_RELEASE_HOUR)
         return out
 
@@ -166,9 +176,15 @@ def hours_to_ns(origin: dt.date, hours: np.ndarray) -> np.ndarray:
     seconds = np.round(np.asarray(hours, dtype=float) * 3600.0)
     if seconds.size:
         low, high = float(np.min(seconds)) + base, float(np.max(seconds)) + base
-        if not (np.isfinite(low) and np.isfinite(high)
-                and low > timerange.NS_MIN // NS_PER_SECOND and high < timerange.NS_MAX // NS_PER_SECOND):
-            raise InputError(f"simulated times from {origin.isoformat()} run outside what nanosecond timestamps "
-                             f"can hold (1677-09-22 to 2262-04-11); keep start, warm-up and days within "
-                             f"the {timerange.RANGE_TEXT}")
+        if not (
+            np.isfinite(low)
+            and np.isfinite(high)
+            and low > timerange.NS_MIN // NS_PER_SECOND
+            and high < timerange.NS_MAX // NS_PER_SECOND
+        ):
+            raise InputError(
+                f"simulated times from {origin.isoformat()} run outside what nanosecond timestamps "
+                f"can hold (1677-09-22 to 2262-04-11); keep start, warm-up and days within "
+                f"the {timerange.RANGE_TEXT}"
+            )
     return (seconds.astype(np.int64) + base) * NS_PER_SECOND

@@ -58,8 +58,15 @@ class DeliveryModel:
             schedule; the tests prove both give the same records).
     """
 
-    def __init__(self, scenario: Scenario, streams: dict[str, Stream], phases: tuple[Phase, ...] = (), *,
-                 record_ci_waits: bool = False, fast_paths: bool = True):
+    def __init__(
+        self,
+        scenario: Scenario,
+        streams: dict[str, Stream],
+        phases: tuple[Phase, ...] = (),
+        *,
+        record_ci_waits: bool = False,
+        fast_paths: bool = True,
+    ):
         self.scenario = scenario
         warmup = scenario.simulation.warmup_days
         self.origin = scenario.start - dt.timedelta(days=warmup)
@@ -72,31 +79,39 @@ class DeliveryModel:
             env=self.env,
             params=params,
             calendar=self._calendar(params, streams),
-            streams=streams, teams=scenario.org.teams, fast_paths=fast_paths,
-            ci_waits=array("d") if record_ci_waits else None)
+            streams=streams,
+            teams=scenario.org.teams,
+            fast_paths=fast_paths,
+            ci_waits=array("d") if record_ci_waits else None,
+        )
         self._wire_stages(streams)
 
     def _calendar(self, params: Schedule, streams: dict[str, Stream]) -> Calendar:
         """Working hours and release windows of the run, with drawn windows when a cadence needs them."""
         scenario = self.scenario
-        calendar = Calendar(self.origin, self.total_days, scenario.team.working_hours_per_day,
-                            scenario.release.window_hours)
+        calendar = Calendar(
+            self.origin, self.total_days, scenario.team.working_hours_per_day, scenario.release.window_hours
+        )
         if uses_irregular(scenario) or "release.cadence" in params.dynamic:  # drawn release windows
-            calendar.irregular_opens = irregular_opens(scenario, streams["release_gaps"].generator,
-                                                       (self.total_days + 40) * 24.0, self.window_start)
+            calendar.irregular_opens = irregular_opens(
+                scenario, streams["release_gaps"].generator, (self.total_days + 40) * 24.0, self.window_start
+            )
         return calendar
 
     def _wire_stages(self, streams: dict[str, Stream]) -> None:
         """Build the stages of the flow, each given the ones it hands work to."""
         scenario = self.scenario
         self.work = WorkStage(self.flow, self.total_days)
-        self.work.month_factors = output_month_factors(scenario, streams["parameters"].generator, self.total_days)
+        self.work.month_factors = output_month_factors(
+            scenario, streams["parameters"].generator, self.total_days
+        )
         self.branches = BranchStage(self.flow)
         self.deployment = DeploymentStage(self.flow)
         self.release = ReleaseStage(self.flow, self.deployment)
         self.ci = CIStage(self.flow, scenario.ci.runners, self.release)
-        self.production = ProductionStage(self.flow, scenario.operations.experts, self.ci, self.release,
-                                          self.deployment)
+        self.production = ProductionStage(
+            self.flow, scenario.operations.experts, self.ci, self.release, self.deployment
+        )
         self.deployment.production = self.production
 
     def run(self) -> SimulationRecords:
@@ -125,15 +140,24 @@ class DeliveryModel:
     def records(self) -> SimulationRecords:
         flow = self.flow
         return SimulationRecords(
-            scenario=self.scenario, origin=self.origin, window_start=self.window_start, window_end=self.window_end,
-            changes=flow.changes, units=flow.units, deployments=flow.deployments, incidents=flow.incidents,
-            ci_waits=flow.ci_waits if flow.ci_waits is not None else array("d"), conflicts=flow.conflicts,
-            merges=len(flow.units), teams=flow.teams,
+            scenario=self.scenario,
+            origin=self.origin,
+            window_start=self.window_start,
+            window_end=self.window_end,
+            changes=flow.changes,
+            units=flow.units,
+            deployments=flow.deployments,
+            incidents=flow.incidents,
+            ci_waits=flow.ci_waits if flow.ci_waits is not None else array("d"),
+            conflicts=flow.conflicts,
+            merges=len(flow.units),
+            teams=flow.teams,
         )
 
 
-def simulate(scenario: Scenario, root_seed: int | None = None, replication: int = 0,
-             phases: tuple[Phase, ...] = ()) -> SimulationRecords:
+def simulate(
+    scenario: Scenario, root_seed: int | None = None, replication: int = 0, phases: tuple[Phase, ...] = ()
+) -> SimulationRecords:
     """Run one replication and return its records (simulation hours)."""
     seed = scenario.seed if root_seed is None else root_seed
     streams = replication_streams(seed, replication)

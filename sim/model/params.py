@@ -82,7 +82,9 @@ class Schedule:
                 base = self.base[key]
                 switch = isinstance(base, (bool, str))
                 integer = isinstance(base, int) and not isinstance(base, bool)
-                self._segments.setdefault(key, []).append(_Segment(t0, t1, value, switch, integer, phase.teams))
+                self._segments.setdefault(key, []).append(
+                    _Segment(t0, t1, value, switch, integer, phase.teams)
+                )
             if t1 > t0 and (phase.capacity_cost or phase.defect_cost):
                 self._costs.append(_Ramp(t0, t1, phase.capacity_cost, phase.defect_cost, phase.teams))
         self.dynamic = frozenset(self._segments)
@@ -90,8 +92,10 @@ class Schedule:
         # a section no phase touches is the scenario's own, typed section; the others are read through views
         self._section_names: dict[type[BaseModel], str] = {section_model(name): name for name in SECTIONS}
         self._unchanged: dict[type[BaseModel], BaseModel] = {
-            model: getattr(scenario, name) for model, name in self._section_names.items()
-            if not any(key.startswith(f"{name}.") for key in self.dynamic)}
+            model: getattr(scenario, name)
+            for model, name in self._section_names.items()
+            if not any(key.startswith(f"{name}.") for key in self.dynamic)
+        }
         if not self._segments:
             base_values = self.base
 

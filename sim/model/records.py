@@ -87,7 +87,7 @@ class WindowLogs:
     incidents: pd.DataFrame
     start: pd.Timestamp
     end: pd.Timestamp
-    stage_hours: dict[str, float]      # summed over changes first deployed in the window
+    stage_hours: dict[str, float]  # summed over changes first deployed in the window
     deployed_changes: int
 
 
@@ -95,10 +95,10 @@ class WindowLogs:
 class WindowRows:
     """Which rows of the records the scored window can see (see :func:`window_rows`)."""
 
-    keep: np.ndarray          # per change: in the logs
-    deployed_in: np.ndarray   # per change: first deployed inside the window
-    deployments: np.ndarray   # indices of deployments that finished inside the window
-    incidents: np.ndarray     # indices of incidents created inside the window
+    keep: np.ndarray  # per change: in the logs
+    deployed_in: np.ndarray  # per change: first deployed inside the window
+    deployments: np.ndarray  # indices of deployments that finished inside the window
+    incidents: np.ndarray  # indices of incidents created inside the window
 
 
 def window_rows(rec: SimulationRecords) -> WindowRows:
@@ -111,8 +111,12 @@ def window_rows(rec: SimulationRecords) -> WindowRows:
     keep = ((created >= w0) & (created < w1) & ~(first_end < w0)) | deployed_in
     dep_end = column(rec.deployments.end)
     inc_created = column(rec.incidents.created)
-    return WindowRows(keep, deployed_in, np.flatnonzero((dep_end >= w0) & (dep_end < w1)),
-                      np.flatnonzero((inc_created >= w0) & (inc_created < w1)))
+    return WindowRows(
+        keep,
+        deployed_in,
+        np.flatnonzero((dep_end >= w0) & (dep_end < w1)),
+        np.flatnonzero((inc_created >= w0) & (inc_created < w1)),
+    )
 
 
 def window_bounds(rec: SimulationRecords) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -136,8 +140,13 @@ def to_logs(rec: SimulationRecords) -> WindowLogs:
     rows = window_rows(rec)
     change_ids = np.array([f"C{i:06d}" for i in range(len(rec.changes))], dtype=object)
     keep_idx = np.flatnonzero(rows.keep)
-    changes = pd.DataFrame({"change_id": change_ids[keep_idx], "time_created": _times(rec, rec.created[keep_idx]),
-                            "team": column(rec.changes.team)[keep_idx] + 1})
+    changes = pd.DataFrame(
+        {
+            "change_id": change_ids[keep_idx],
+            "time_created": _times(rec, rec.created[keep_idx]),
+            "team": column(rec.changes.team)[keep_idx] + 1,
+        }
+    )
     deployments = _deployment_frame(rec, rows, change_ids)
     incidents = _incident_frame(rec, rows.incidents)
     stage_hours = stage_totals(rec, rows.deployed_in)
@@ -157,17 +166,19 @@ def _deployment_frame(rec: SimulationRecords, rows: WindowRows, change_ids: np.n
     first = column(deps.first)[d_idx]
     count = column(deps.count)[d_idx]
     members = column(deps.members)
-    dep_lists = [" ".join(change_ids[c] for c in members[a:a + n] if keep[c]) for a, n in zip(first, count)]
+    dep_lists = [" ".join(change_ids[c] for c in members[a : a + n] if keep[c]) for a, n in zip(first, count)]
     automated = column(deps.automated)[d_idx].astype(bool)
-    return pd.DataFrame({
-        "deploy_id": pd.Series([f"D{d:05d}" for d in d_idx], dtype=object),
-        "time_created": _times(rec, column(deps.end)[d_idx]),
-        "change_ids": pd.Series(dep_lists, dtype=object),
-        "unplanned": pd.Series(column(deps.unplanned)[d_idx].astype(bool), dtype=bool),
-        "batch_size": pd.Series(count, dtype=np.int64),
-        "method": pd.Series(np.where(automated, METHODS[1], METHODS[0]), dtype=object),
-        "team": column(deps.team)[d_idx] + 1,
-    })
+    return pd.DataFrame(
+        {
+            "deploy_id": pd.Series([f"D{d:05d}" for d in d_idx], dtype=object),
+            "time_created": _times(rec, column(deps.end)[d_idx]),
+            "change_ids": pd.Series(dep_lists, dtype=object),
+            "unplanned": pd.Series(column(deps.unplanned)[d_idx].astype(bool), dtype=bool),
+            "batch_size": pd.Series(count, dtype=np.int64),
+            "method": pd.Series(np.where(automated, METHODS[1], METHODS[0]), dtype=object),
+            "team": column(deps.team)[d_idx] + 1,
+        }
+    )
 
 
 def _incident_frame(rec: SimulationRecords, i_idx: np.ndarray) -> pd.DataFrame:
@@ -179,14 +190,16 @@ def _incident_frame(rec: SimulationRecords, i_idx: np.ndarray) -> pd.DataFrame:
     res_ts = res_ts.where(~np.isnan(resolved), pd.NaT)
     paths = np.array(RESTORE_PATHS, dtype=object)[column(incs.path)[i_idx]]
     caused_by = column(incs.deploy)[i_idx]
-    return pd.DataFrame({
-        "incident_id": pd.Series([f"I{i:05d}" for i in i_idx], dtype=object),
-        "time_created": _times(rec, column(incs.created)[i_idx]),
-        "time_resolved": res_ts,
-        "deploy_id": pd.Series([f"D{d:05d}" for d in caused_by], dtype=object),
-        "restore_path": pd.Series(paths, dtype=object),
-        "team": column(rec.deployments.team)[caused_by] + 1,
-    })
+    return pd.DataFrame(
+        {
+            "incident_id": pd.Series([f"I{i:05d}" for i in i_idx], dtype=object),
+            "time_created": _times(rec, column(incs.created)[i_idx]),
+            "time_resolved": res_ts,
+            "deploy_id": pd.Series([f"D{d:05d}" for d in caused_by], dtype=object),
+            "restore_path": pd.Series(paths, dtype=object),
+            "team": column(rec.deployments.team)[caused_by] + 1,
+        }
+    )
 
 
 def to_columns(rec: SimulationRecords, rows: WindowRows | None = None) -> LogColumns:
@@ -239,8 +252,12 @@ def _stage_columns(rec: SimulationRecords, changes: np.ndarray) -> Iterator[tupl
     yield "on_branch", np.where(trunk, 0.0, before_merge)
     yield "in_review", np.where(trunk, before_merge, 0.0)
     del before_merge, trunk
-    for stage, hours in (("merge_conflicts", units.conflict_hours), ("ci_queue", units.queue_hours),
-                         ("ci_running", units.run_hours), ("ci_fixing", units.fix_hours)):
+    for stage, hours in (
+        ("merge_conflicts", units.conflict_hours),
+        ("ci_queue", units.queue_hours),
+        ("ci_running", units.run_hours),
+        ("ci_fixing", units.fix_hours),
+    ):
         yield stage, np.where(has_unit, column(hours)[at], 0.0)
     dstart = rec.first_deploy_start[changes]
     yield "release_wait", dstart - ready

@@ -49,11 +49,11 @@ from scipy import special
 from sim.model.scenario import Scenario
 
 HOURS_PER_DAY = 24.0
-PRIOR_NU = 1.0        # pseudo-gaps of prior spread (weak: one gap's worth)
-PRIOR_SPREAD = 1.0    # prior log-scale spread of gaps: a factor e ≈ 2.7 either way
-PRIOR_KAPPA = 1.0     # pseudo-gaps behind the prior mean (centred on the estimate)
-MIN_GAP_HOURS = 1.0   # two windows never open within the hour
-MAX_GAPS = 100_000    # a guard: a run never needs more windows than this
+PRIOR_NU = 1.0  # pseudo-gaps of prior spread (weak: one gap's worth)
+PRIOR_SPREAD = 1.0  # prior log-scale spread of gaps: a factor e ≈ 2.7 either way
+PRIOR_KAPPA = 1.0  # pseudo-gaps behind the prior mean (centred on the estimate)
+MIN_GAP_HOURS = 1.0  # two windows never open within the hour
+MAX_GAPS = 100_000  # a guard: a run never needs more windows than this
 
 
 def uses_irregular(scenario: Scenario) -> bool:
@@ -64,11 +64,15 @@ def _gap_hours(mu: float, sigma: float, u: np.ndarray, law: str = "lognormal") -
     """Gaps (hours) at uniform quantiles ``u``: log-normal of log-median ``mu`` and spread ``sigma``, or
     exponential of median exp(``mu``) (``law = "exponential"``)."""
     if law == "exponential":
-        return np.maximum(MIN_GAP_HOURS, math.exp(mu) / math.log(2.0) * -np.log1p(-np.minimum(u, 1.0 - 1e-12)))
+        return np.maximum(
+            MIN_GAP_HOURS, math.exp(mu) / math.log(2.0) * -np.log1p(-np.minimum(u, 1.0 - 1e-12))
+        )
     return np.maximum(MIN_GAP_HOURS, np.exp(mu + sigma * math.sqrt(2.0) * special.erfinv(2.0 * u - 1.0)))
 
 
-def residual_gap_hours(mu: float, sigma: float, waited_hours: float, u: float, law: str = "lognormal") -> float:
+def residual_gap_hours(
+    mu: float, sigma: float, waited_hours: float, u: float, law: str = "lognormal"
+) -> float:
     """A gap drawn from those longer than ``waited_hours`` (quantile ``u`` of the conditional law), in hours.
     The exponential law is memoryless: the time still to wait does not depend on the time waited."""
     if waited_hours <= 0:
@@ -83,8 +87,9 @@ def residual_gap_hours(mu: float, sigma: float, waited_hours: float, u: float, l
     return max(gap, waited_hours + MIN_GAP_HOURS)
 
 
-def irregular_opens(scenario: Scenario, generator: np.random.Generator, total_hours: float,
-                    window_start_hours: float) -> list[float]:
+def irregular_opens(
+    scenario: Scenario, generator: np.random.Generator, total_hours: float, window_start_hours: float
+) -> list[float]:
     """Release-window opening times (simulation hours, ascending) over ``[0, total_hours)``."""
     release = scenario.release
     mu, sigma = math.log(release.gap_days * HOURS_PER_DAY), max(release.gap_spread, 1e-3)
@@ -108,7 +113,9 @@ def irregular_opens(scenario: Scenario, generator: np.random.Generator, total_ho
     return opens
 
 
-def output_month_factors(scenario: Scenario, generator: np.random.Generator, total_days: int) -> np.ndarray | None:
+def output_month_factors(
+    scenario: Scenario, generator: np.random.Generator, total_days: int
+) -> np.ndarray | None:
     """Mean-one Gamma factors of the team's output, one per 30 days of the run (None when the output is steady)."""
     spread = scenario.team.output_spread
     if spread <= 0:
@@ -129,22 +136,24 @@ def draw_parameters(scenario: Scenario, generator: np.random.Generator) -> Scena
         values["release.gap_days"] = float(min(3650.0, max(0.05, release.gap_days / factor)))
     elif n > 0 and release.cadence == "irregular":
         m = math.log(release.gap_days)
-        s2 = release.gap_spread ** 2
+        s2 = release.gap_spread**2
         nu_n = PRIOR_NU + n
         kappa_n = PRIOR_KAPPA + n
-        scale = (PRIOR_NU * PRIOR_SPREAD ** 2 + max(n - 1, 0) * s2) / nu_n
+        scale = (PRIOR_NU * PRIOR_SPREAD**2 + max(n - 1, 0) * s2) / nu_n
         sigma2 = nu_n * scale / float(generator.chisquare(nu_n))
         mu = float(generator.normal(m, math.sqrt(sigma2 / kappa_n)))
         values["release.gap_days"] = float(min(3650.0, max(0.05, math.exp(mu))))
         values["release.gap_spread"] = float(min(4.0, max(0.01, math.sqrt(sigma2))))
     if n > 0 and release.cadence == "when_ready":  # Gamma(R + ½, ∫P) posterior of the hazard, relative
-        values["release.pending_hazard"] = float(min(100.0, release.pending_hazard
-                                                     * generator.gamma(n + 0.5, 1.0 / n)))
+        values["release.pending_hazard"] = float(
+            min(100.0, release.pending_hazard * generator.gamma(n + 0.5, 1.0 / n))
+        )
     k = team.output_evidence
     if k > 0:
         factor = float(generator.gamma(k + 0.5, 1.0 / k))
-        values["team.changes_per_engineer_per_day"] = float(min(50.0, max(1e-4,
-                                                                          team.changes_per_engineer_per_day * factor)))
+        values["team.changes_per_engineer_per_day"] = float(
+            min(50.0, max(1e-4, team.changes_per_engineer_per_day * factor))
+        )
     if not values:
         return scenario
     return scenario.with_values(values, source="parameter draw")
@@ -161,15 +170,22 @@ class PendingHazard:
     exactly (:meth:`due`), and it moves only when the train ships.
     """
 
-    def __init__(self, created_hours: np.ndarray, per_day: float, generator: np.random.Generator,
-                 numbers: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        created_hours: np.ndarray,
+        per_day: float,
+        generator: np.random.Generator,
+        numbers: np.ndarray | None = None,
+    ) -> None:
         order = np.argsort(created_hours, kind="stable")
         numbers = np.arange(len(order)) if numbers is None else np.asarray(numbers)
         self.created = np.asarray(created_hours, dtype=float)[order]
         self.prefix = np.concatenate([[0.0], np.cumsum(self.created)])
         self.rate = per_day / HOURS_PER_DAY  # per waiting change per hour
         self.generator = generator
-        self.position = {int(numbers[c]): i for i, c in enumerate(order)}  # change number -> place in ``created``
+        self.position = {
+            int(numbers[c]): i for i, c in enumerate(order)
+        }  # change number -> place in ``created``
         self.seen = np.zeros(len(order), dtype=bool)
         self.shipped = 0
         self.t = 0.0
@@ -203,8 +219,9 @@ class PendingHazard:
         else:
             start = max(self.t, float(self.created[j - 1])) if j > 0 else self.t
             slope = j - self.shipped
-            self._due = (float(self.created[j]) if slope <= 0
-                         else start + (target - self._waiting_area(start)) / slope)
+            self._due = (
+                float(self.created[j]) if slope <= 0 else start + (target - self._waiting_area(start)) / slope
+            )
         return self._due
 
     def released(self, batch: list[int], now: float) -> None:

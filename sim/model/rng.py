@@ -16,8 +16,18 @@ from collections.abc import Iterator
 
 import numpy as np
 
-STREAMS = ("work", "branches", "ci", "quality", "release", "production", "restore", "adoption", "parameters",
-           "release_gaps")
+STREAMS = (
+    "work",
+    "branches",
+    "ci",
+    "quality",
+    "release",
+    "production",
+    "restore",
+    "adoption",
+    "parameters",
+    "release_gaps",
+)
 _BLOCK = 512
 
 
@@ -72,7 +82,7 @@ class Stream:
         while filled < n:
             block = self.generator.standard_exponential(_BLOCK)
             take = min(_BLOCK, n - filled)
-            out[filled:filled + take] = block[:take]
+            out[filled : filled + take] = block[:take]
             filled += take
             self._exp = iter(block[take:].tolist())
         return out

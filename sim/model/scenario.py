@@ -47,8 +47,12 @@ class Calibration(BaseModel):
     deployments: int = Field(default=0, ge=0, description="deployments in the window")
     changes: int = Field(default=0, ge=0, description="changes created in the window")
     incidents: int = Field(default=0, ge=0, description="incidents in the window")
-    within_bar: str = Field(default="", description="metrics whose simulated p50 is within the calibration bar")
-    outside_bar: str = Field(default="", description="metrics whose simulated p50 is outside the calibration bar")
+    within_bar: str = Field(
+        default="", description="metrics whose simulated p50 is within the calibration bar"
+    )
+    outside_bar: str = Field(
+        default="", description="metrics whose simulated p50 is outside the calibration bar"
+    )
     not_fitted: str = Field(default="", description="what the logs could not show, left at the base's values")
 
 
@@ -59,7 +63,9 @@ class Scenario(BaseModel):
 
     name: str = "scenario"
     description: str = ""
-    start: dt.date = Field(default=dt.date(2026, 1, 5), description="first day of the window (default a Monday)")
+    start: dt.date = Field(
+        default=dt.date(2026, 1, 5), description="first day of the window (default a Monday)"
+    )
     days: int = Field(default=90, ge=1, le=3650, description="horizon in days")
     seed: int = Field(default=1, ge=0, description="default root seed")
     team: Team = Team()
@@ -75,8 +81,10 @@ class Scenario(BaseModel):
     @model_validator(mode="after")
     def _teams_have_people(self) -> Scenario:
         if self.org.teams > self.team.engineers:
-            raise ValueError(f"org.teams = {self.org.teams} is more teams than team.engineers = "
-                             f"{self.team.engineers}: every team needs at least one engineer")
+            raise ValueError(
+                f"org.teams = {self.org.teams} is more teams than team.engineers = "
+                f"{self.team.engineers}: every team needs at least one engineer"
+            )
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,8 +162,16 @@ def parameter_table(scenario: Scenario) -> list[dict[str, Any]]:
     rows = []
     for key in parameter_keys():
         info = parameter_info(key)
-        rows.append({"key": key, "value": get_value(scenario, key), "unit": info["unit"],
-                     "source": info["source"], "cite": info["cite"], "meaning": info["help"]})
+        rows.append(
+            {
+                "key": key,
+                "value": get_value(scenario, key),
+                "unit": info["unit"],
+                "source": info["source"],
+                "cite": info["cite"],
+                "meaning": info["help"],
+            }
+        )
     return rows
 
 
@@ -194,8 +210,14 @@ def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, 
 MAX_EXTENDS_DEPTH = 32  # files in one ``extends`` chain
 
 
-def resolve_extends(data: dict[str, Any], path: Path | str, _seen: tuple[str, ...] = (), *,
-                    resolver: Resolver | None = None, source: str | None = None) -> dict[str, Any]:
+def resolve_extends(
+    data: dict[str, Any],
+    path: Path | str,
+    _seen: tuple[str, ...] = (),
+    *,
+    resolver: Resolver | None = None,
+    source: str | None = None,
+) -> dict[str, Any]:
     """Merge a file's ``extends`` chain: the parent first, then this file's keys on top.
 
     ``path`` identifies the file (for :class:`~sim.files.LocalFiles`, its path), ``source`` names it in
@@ -212,7 +234,9 @@ def resolve_extends(data: dict[str, Any], path: Path | str, _seen: tuple[str, ..
         raise InputError(f"{source}: extends = {parent!r}: must be a file path (a string)")
     seen = (*_seen, key)
     if len(seen) > MAX_EXTENDS_DEPTH:
-        raise InputError(f"{source}: extends = {parent!r}: more than {MAX_EXTENDS_DEPTH} files in the extends chain")
+        raise InputError(
+            f"{source}: extends = {parent!r}: more than {MAX_EXTENDS_DEPTH} files in the extends chain"
+        )
     found = resolver(parent, key, source)
     if found.key in seen:
         raise InputError(f"{source}: extends = {parent!r}: circular extends chain")
@@ -228,7 +252,9 @@ def _suggest(key: str, choices: Iterable[str]) -> str:
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any, source: str) -> None:
     if key not in all_keys():
-        raise InputError(f"{source}: unknown key {key!r} = {value!r}: not a scenario key{_suggest(key, all_keys())}")
+        raise InputError(
+            f"{source}: unknown key {key!r} = {value!r}: not a scenario key{_suggest(key, all_keys())}"
+        )
     parts = key.split(".")
     target = data
     for part in parts[:-1]:
@@ -263,7 +289,12 @@ def _coerce(data: dict[str, Any]) -> dict[str, Any]:
         fixed = dict(table)
         for field, value in table.items():
             info = model.model_fields.get(field)
-            if info is not None and info.annotation is float and isinstance(value, int) and not isinstance(value, bool):
+            if (
+                info is not None
+                and info.annotation is float
+                and isinstance(value, int)
+                and not isinstance(value, bool)
+            ):
                 fixed[field] = float(value)
         out[section] = fixed
     if isinstance(out.get("start"), str):
@@ -316,14 +347,18 @@ def _check_dates(scenario: Scenario, source: str) -> None:
         raise InputError(f"{source}: start = {start.isoformat()}: {timerange.OUTSIDE}")
     first = start.toordinal() - warmup
     if first < timerange.FIRST_DATE.toordinal():
-        raise InputError(f"{source}: start = {start.isoformat()}: the simulation begins simulation.warmup_days = "
-                         f"{warmup} days earlier, on {dt.date.fromordinal(first).isoformat()}, which "
-                         f"{timerange.OUTSIDE}")
+        raise InputError(
+            f"{source}: start = {start.isoformat()}: the simulation begins simulation.warmup_days = "
+            f"{warmup} days earlier, on {dt.date.fromordinal(first).isoformat()}, which "
+            f"{timerange.OUTSIDE}"
+        )
     last = start.toordinal() + days
     if last > timerange.END_DATE.toordinal():
-        raise InputError(f"{source}: start = {start.isoformat()} with days = {days}: the horizon ends on "
-                         f"{dt.date.fromordinal(min(last, dt.date.max.toordinal())).isoformat()}, which "
-                         f"{timerange.OUTSIDE}")
+        raise InputError(
+            f"{source}: start = {start.isoformat()} with days = {days}: the horizon ends on "
+            f"{dt.date.fromordinal(min(last, dt.date.max.toordinal())).isoformat()}, which "
+            f"{timerange.OUTSIDE}"
+        )
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = ()) -> Scenario:
@@ -339,8 +374,9 @@ def load_scenario(path: str | Path, overrides: Iterable[str] | Mapping[str, Any]
     return scenario
 
 
-def load_scenario_text(text: str, source: str, base_dir: Path | None = None, *,
-                       resolver: Resolver | None = None) -> Scenario:
+def load_scenario_text(
+    text: str, source: str, base_dir: Path | None = None, *, resolver: Resolver | None = None
+) -> Scenario:
     """Validate TOML text (an upload in the app).
 
     ``extends`` is found by ``resolver`` — in the hosted app a :class:`~sim.files.NamedFiles` that knows

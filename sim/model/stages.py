@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Stage:
-    key: str       # key in ``lead_time_breakdown``
-    label: str     # what the change is doing (or waiting for) in this stage
-    active: bool   # worked on (True) or waiting (False)
+    key: str  # key in ``lead_time_breakdown``
+    label: str  # what the change is doing (or waiting for) in this stage
+    active: bool  # worked on (True) or waiting (False)
 
 
 STAGE_TABLE: tuple[Stage, ...] = (

@@ -64,19 +64,39 @@ def column(values: array) -> np.ndarray:
 class ChangeTable:
     """One row per change (index = change number). Hours are simulation hours; NaN = not yet."""
 
-    __slots__ = ("created", "defective", "engineer", "first_deploy_end", "first_deploy_start", "first_ready",
-                 "flagged", "p_defect", "team", "u_adopt", "u_defect", "unit")
+    __slots__ = (
+        "created",
+        "defective",
+        "engineer",
+        "first_deploy_end",
+        "first_deploy_start",
+        "first_ready",
+        "flagged",
+        "p_defect",
+        "team",
+        "u_adopt",
+        "u_defect",
+        "unit",
+    )
 
-    def __init__(self, created: np.ndarray, engineer: np.ndarray, team: np.ndarray, p_defect: np.ndarray,
-                 u_defect: np.ndarray, u_adopt: np.ndarray, flagged: np.ndarray) -> None:
+    def __init__(
+        self,
+        created: np.ndarray,
+        engineer: np.ndarray,
+        team: np.ndarray,
+        p_defect: np.ndarray,
+        u_defect: np.ndarray,
+        u_adopt: np.ndarray,
+        flagged: np.ndarray,
+    ) -> None:
         n = len(created)
         self.created = _doubles(created)
-        self.engineer = int_column(engineer)          # NONE for fixes written during an incident
-        self.team = int_column(team)                  # 0-based team that owns the change
-        self.p_defect = _doubles(p_defect)       # probability the change carries a defect
-        self.u_defect = _doubles(u_defect)       # the change's own draw: defective while u_defect < p
-        self.u_adopt = _doubles(u_adopt)         # the change's draw for adopting a switch during a plan
-        self.flagged = _flags(flagged)           # behind a feature flag
+        self.engineer = int_column(engineer)  # NONE for fixes written during an incident
+        self.team = int_column(team)  # 0-based team that owns the change
+        self.p_defect = _doubles(p_defect)  # probability the change carries a defect
+        self.u_defect = _doubles(u_defect)  # the change's own draw: defective while u_defect < p
+        self.u_adopt = _doubles(u_adopt)  # the change's draw for adopting a switch during a plan
+        self.flagged = _flags(flagged)  # behind a feature flag
         self.defective = _flags(np.asarray(u_defect) < np.asarray(p_defect))
         self.unit = array(INDEX, [NONE]) * n
         self.first_ready = array(FLOAT, [math.nan]) * n
@@ -86,8 +106,16 @@ class ChangeTable:
     def __len__(self) -> int:
         return len(self.created)
 
-    def add(self, t: float, engineer: int, team: int, p_defect: float, u_defect: float, u_adopt: float,
-            flagged: bool) -> int:
+    def add(
+        self,
+        t: float,
+        engineer: int,
+        team: int,
+        p_defect: float,
+        u_defect: float,
+        u_adopt: float,
+        flagged: bool,
+    ) -> int:
         """A change written during the run (a hotfix or a follow-up fix); returns its index."""
         index = len(self.created)
         self.created.append(t)
@@ -108,8 +136,20 @@ class ChangeTable:
 class UnitTable:
     """One row per merge unit, in the order units reach CI (merge time, then start)."""
 
-    __slots__ = ("conflict_hours", "count", "engineer", "first", "fix_hours", "members", "merge", "queue_hours",
-                 "run_hours", "start", "team", "trunk")
+    __slots__ = (
+        "conflict_hours",
+        "count",
+        "engineer",
+        "first",
+        "fix_hours",
+        "members",
+        "merge",
+        "queue_hours",
+        "run_hours",
+        "start",
+        "team",
+        "trunk",
+    )
 
     def __init__(self) -> None:
         self.start = array("d")
@@ -128,8 +168,16 @@ class UnitTable:
     def __len__(self) -> int:
         return len(self.start)
 
-    def add(self, start: float, merge: float, engineer: int, team: int, trunk: bool, changes: list[int],
-            conflict_hours: float = 0.0) -> int:
+    def add(
+        self,
+        start: float,
+        merge: float,
+        engineer: int,
+        team: int,
+        trunk: bool,
+        changes: list[int],
+        conflict_hours: float = 0.0,
+    ) -> int:
         index = len(self.start)
         self.start.append(start)
         self.merge.append(merge)
@@ -147,10 +195,18 @@ class UnitTable:
 
     def changes(self, index: int) -> array:
         first = self.first[index]
-        return self.members[first:first + self.count[index]]
+        return self.members[first : first + self.count[index]]
 
-    def add_single_changes(self, start: np.ndarray, merge: np.ndarray, engineer: np.ndarray, team: np.ndarray,
-                           trunk: bool, changes: np.ndarray, conflict_hours: np.ndarray) -> None:
+    def add_single_changes(
+        self,
+        start: np.ndarray,
+        merge: np.ndarray,
+        engineer: np.ndarray,
+        team: np.ndarray,
+        trunk: bool,
+        changes: np.ndarray,
+        conflict_hours: np.ndarray,
+    ) -> None:
         """Append many units of one change each (trunk), in bulk."""
         n = len(start)
         offset = len(self.members)
@@ -207,7 +263,9 @@ class DeploymentTable:
     def __len__(self) -> int:
         return len(self.start)
 
-    def add(self, start: float, end: float, changes: list[int], unplanned: bool, method: str, team: int) -> int:
+    def add(
+        self, start: float, end: float, changes: list[int], unplanned: bool, method: str, team: int
+    ) -> int:
         index = len(self.start)
         self.start.append(start)
         self.end.append(end)
@@ -221,11 +279,18 @@ class DeploymentTable:
 
     def changes(self, index: int) -> array:
         first = self.first[index]
-        return self.members[first:first + self.count[index]]
+        return self.members[first : first + self.count[index]]
 
     def row(self, index: int) -> DeploymentRow:
-        return DeploymentRow(index, self.start[index], self.end[index], list(self.changes(index)),
-                             bool(self.unplanned[index]), METHODS[self.automated[index]], self.team[index])
+        return DeploymentRow(
+            index,
+            self.start[index],
+            self.end[index],
+            list(self.changes(index)),
+            bool(self.unplanned[index]),
+            METHODS[self.automated[index]],
+            self.team[index],
+        )
 
     def __iter__(self) -> Iterator[DeploymentRow]:
         return (self.row(i) for i in range(len(self)))
@@ -239,8 +304,8 @@ class IncidentTable:
     def __init__(self) -> None:
         self.deploy = array(INDEX)
         self.created = array("d")
-        self.resolved = array("d")   # NaN while open
-        self.path = array("b")       # index into RESTORE_PATHS
+        self.resolved = array("d")  # NaN while open
+        self.path = array("b")  # index into RESTORE_PATHS
 
     def __len__(self) -> int:
         return len(self.created)
@@ -263,8 +328,13 @@ class IncidentTable:
 
     def row(self, index: int) -> IncidentRow:
         resolved = self.resolved[index]
-        return IncidentRow(index, self.deploy[index], self.created[index],
-                           None if resolved != resolved else resolved, RESTORE_PATHS[self.path[index]])
+        return IncidentRow(
+            index,
+            self.deploy[index],
+            self.created[index],
+            None if resolved != resolved else resolved,
+            RESTORE_PATHS[self.path[index]],
+        )
 
     def __iter__(self) -> Iterator[IncidentRow]:
         return (self.row(i) for i in range(len(self)))

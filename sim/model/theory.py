@@ -27,8 +27,11 @@ def escape_probability(defect_rate: float, detection_rate: float, suite_run_shar
 
     ``suite_run_share`` is the share of changes whose suite actually ran (a skipped suite catches nothing).
     """
-    for name, value in (("defect_rate", defect_rate), ("detection_rate", detection_rate),
-                        ("suite_run_share", suite_run_share)):
+    for name, value in (
+        ("defect_rate", defect_rate),
+        ("detection_rate", detection_rate),
+        ("suite_run_share", suite_run_share),
+    ):
         if not 0.0 <= value <= 1.0:
             raise InputError(f"{name} = {value!r}: must be a probability between 0 and 1")
     return defect_rate * (1.0 - detection_rate * suite_run_share)

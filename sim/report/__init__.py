@@ -17,7 +17,15 @@ from sim.report.compare import compare_report
 from sim.report.forecast import forecast_report
 from sim.report.plan import plan_report
 
-__all__ = ["backtest_report", "charts_note", "check_report_path", "compare_report", "forecast_report", "plan_report", "write_report"]
+__all__ = [
+    "backtest_report",
+    "charts_note",
+    "check_report_path",
+    "compare_report",
+    "forecast_report",
+    "plan_report",
+    "write_report",
+]
 
 
 def charts_note(path: str | Path) -> str | None:
@@ -29,8 +37,10 @@ def charts_note(path: str | Path) -> str | None:
         pass
     else:
         return None
-    return (f"--report {path}: written with its tables but without charts: vl-convert-python is not installed "
-            f"(pip install 'dorasim[report]')")
+    return (
+        f"--report {path}: written with its tables but without charts: vl-convert-python is not installed "
+        f"(pip install 'dorasim[report]')"
+    )
 
 
 def check_report_path(path: str | Path) -> Path:

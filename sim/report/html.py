@@ -36,8 +36,10 @@ th { background: #f3f4f6; } td.num { text-align: right; white-space: nowrap; }
 @media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } table { break-inside: avoid; } }
 @page { size: A4; margin: 14mm; }
 """
-NO_CHARTS = ("Charts are not included: install the report extra (pip install 'dorasim[report]') to draw them. "
-             "The tables hold every number.")
+NO_CHARTS = (
+    "Charts are not included: install the report extra (pip install 'dorasim[report]') to draw them. "
+    "The tables hold every number."
+)
 
 
 def esc(value: Any) -> str:
@@ -91,8 +93,10 @@ def value_text(value: Any) -> str:
 
 def page(title: str, subtitle: str, sections: Sequence[str]) -> str:
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
-            f"<h1>{esc(title)}</h1><p class=\"meta\">{esc(subtitle)}<br>Made with dorasim {esc(sim.__version__)} "
-            f"on {generated}. Every number is simulated by a discrete-event model and scored with the DORA "
-            f"definitions; it is a what-if, not a measurement.</p>" + "".join(sections) + "</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
+        f'<h1>{esc(title)}</h1><p class="meta">{esc(subtitle)}<br>Made with dorasim {esc(sim.__version__)} '
+        f"on {generated}. Every number is simulated by a discrete-event model and scored with the DORA "
+        f"definitions; it is a what-if, not a measurement.</p>" + "".join(sections) + "</body></html>\n"
+    )

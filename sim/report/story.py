@@ -130,8 +130,14 @@ def hours_per_week(scenario: Scenario) -> float:
     return scenario.team.working_hours_per_day * 5 * scenario.team.overtime
 
 
-def effort(base_name: str, base: Scenario, base_summary: dict[str, Any], name: str, scenario: Scenario,
-           summary: dict[str, Any]) -> str:
+def effort(
+    base_name: str,
+    base: Scenario,
+    base_summary: dict[str, Any],
+    name: str,
+    scenario: Scenario,
+    summary: dict[str, Any],
+) -> str:
     """Output and what it costs in hours: changes a week and hours worked, against the baseline."""
     out_a, out_b = changes_per_week(base_summary), changes_per_week(summary)
     hours_a, hours_b = hours_per_week(base), hours_per_week(scenario)
@@ -146,8 +152,10 @@ def effort(base_name: str, base: Scenario, base_summary: dict[str, Any], name: s
         parts.append(f"**Hours:** {hours_b:.0f} a week per engineer, as in {base_name}")
     else:
         extra = team_b - team_a
-        parts.append(f"**Hours:** {hours_b:.0f} a week per engineer ({base_name}: {hours_a:.0f}) — "
-                     f"{extra:+.0f} team hours every week" + (" of overtime" if scenario.team.overtime > 1 else ""))
+        parts.append(
+            f"**Hours:** {hours_b:.0f} a week per engineer ({base_name}: {hours_a:.0f}) — "
+            f"{extra:+.0f} team hours every week" + (" of overtime" if scenario.team.overtime > 1 else "")
+        )
     return " · ".join(parts) + "."
 
 
@@ -161,8 +169,9 @@ def _more_or_fewer(before: float, after: float) -> str:
     return f"{abs(ratio - 1):.0%} {'more' if ratio >= 1 else 'fewer'}"
 
 
-def output_sentence(base: Scenario, base_summary: dict[str, Any], scenario: Scenario, summary: dict[str, Any]
-                    ) -> str | None:
+def output_sentence(
+    base: Scenario, base_summary: dict[str, Any], scenario: Scenario, summary: dict[str, Any]
+) -> str | None:
     """What more hours or more people ship — naming only what differs (hours, engineers or both)."""
     out_a, out_b = changes_per_week(base_summary), changes_per_week(summary)
     hours_a, hours_b = hours_per_week(base), hours_per_week(scenario)
@@ -178,30 +187,44 @@ def output_sentence(base: Scenario, base_summary: dict[str, Any], scenario: Scen
     else:
         who, verb = people[:1].upper() + people[1:], "ship" if people_b != 1 else "ships"
     same = all(k.startswith(("team.", "org.")) for k in changed_keys(base, scenario))
-    return (f"{who} {verb} {_more_or_fewer(out_a, out_b)} changes a week"
-            + (" — the process they go through is the same." if same else "."))
+    return f"{who} {verb} {_more_or_fewer(out_a, out_b)} changes a week" + (
+        " — the process they go through is the same." if same else "."
+    )
 
 
-def explain(base_name: str, base: Scenario, base_summary: dict[str, Any], name: str, scenario: Scenario,
-            summary: dict[str, Any]) -> str:
+def explain(
+    base_name: str,
+    base: Scenario,
+    base_summary: dict[str, Any],
+    name: str,
+    scenario: Scenario,
+    summary: dict[str, Any],
+) -> str:
     """A short paragraph: the settings that differ, then output and hours, lead time, failures and restore."""
-    sentences = [f"**What changed:** compared with *{base_name}*, *{name}* has {describe_changes(base, scenario)}."]
+    sentences = [
+        f"**What changed:** compared with *{base_name}*, *{name}* has {describe_changes(base, scenario)}."
+    ]
     sentence = output_sentence(base, base_summary, scenario, summary)
     if sentence:
         sentences.append(sentence)
     lead_a = base_summary["metrics"]["lead_time_hours"]["p50"]
     lead_b = summary["metrics"]["lead_time_hours"]["p50"]
     if lead_a is not None and lead_b is not None:
-        stages_a, stages_b = base_summary.get("lead_time_breakdown", {}), summary.get("lead_time_breakdown", {})
+        stages_a, stages_b = (
+            base_summary.get("lead_time_breakdown", {}),
+            summary.get("lead_time_breakdown", {}),
+        )
         stages = list(dict.fromkeys([*stages_a, *stages_b]))
         text = f"**Why:** median lead time {movement('lead_time_hours', lead_a, lead_b)}"
         if stages and format_metric("lead_time_hours", lead_a) != format_metric("lead_time_hours", lead_b):
             moved = max(stages, key=lambda s: abs(stages_b.get(s, 0.0) - stages_a.get(s, 0.0)))
             before, after = stages_a.get(moved, 0.0), stages_b.get(moved, 0.0)
             if abs(after - before) >= 0.5 and abs(after - before) / max(before, after, 1e-9) >= RELATIVE_SAME:
-                text += (f", mostly because time spent *{stage_label(moved)}* went from "
-                         f"{format_metric('lead_time_hours', before)} to "
-                         f"{format_metric('lead_time_hours', after)} per change")
+                text += (
+                    f", mostly because time spent *{stage_label(moved)}* went from "
+                    f"{format_metric('lead_time_hours', before)} to "
+                    f"{format_metric('lead_time_hours', after)} per change"
+                )
         sentences.append(text + ".")
     cfr_a = base_summary["metrics"]["change_failure_rate"]["p50"]
     cfr_b = summary["metrics"]["change_failure_rate"]["p50"]
@@ -209,24 +232,34 @@ def explain(base_name: str, base: Scenario, base_summary: dict[str, Any], name: 
     if cfr_a is not None and cfr_b is not None:
         text = f"Change failure rate {movement('change_failure_rate', cfr_a, cfr_b)}"
         if batch_a and batch_b and abs(batch_a - batch_b) / max(batch_a, batch_b) > 0.2:
-            text += (f": a deployment now carries about {batch_b:.0f} change{'s' if round(batch_b) != 1 else ''} "
-                     f"instead of {batch_a:.0f}, and the risk of shipping a defect grows with every change in "
-                     f"the batch (1 − (1 − p)ⁿ)")
+            text += (
+                f": a deployment now carries about {batch_b:.0f} change{'s' if round(batch_b) != 1 else ''} "
+                f"instead of {batch_a:.0f}, and the risk of shipping a defect grows with every change in "
+                f"the batch (1 − (1 − p)ⁿ)"
+            )
         elif scenario.team.overtime > base.team.overtime and cfr_b > cfr_a:
             text += ": tired hours make more defects, and every extra defect in a batch can fail it"
         sentences.append(text + ".")
     ttr_a = base_summary["metrics"]["time_to_restore_hours"]["p50"]
     ttr_b = summary["metrics"]["time_to_restore_hours"]["p50"]
     if ttr_a is not None and ttr_b is not None:
-        ops = [k for k in changed_keys(base, scenario) if k.startswith(("operations.", "branching.feature_flags"))]
+        ops = [
+            k
+            for k in changed_keys(base, scenario)
+            if k.startswith(("operations.", "branching.feature_flags"))
+        ]
         why = f" ({', '.join(_lower_first(pretty_key(k)) for k in ops[:3])} changed)" if ops else ""
         sentences.append(f"Time to restore {movement('time_to_restore_hours', ttr_a, ttr_b)}{why}.")
     band_a, band_b = base_summary["bands"]["overall"], summary["bands"]["overall"]
     elite = summary["band_probabilities"].get("elite", 0.0)
-    sentences.append(f"Overall: **{band_word(band_a)} → {band_word(band_b)}** "
-                     f"({elite:.0%} of *{name}*'s replications are Elite on all four keys).")
+    sentences.append(
+        f"Overall: **{band_word(band_a)} → {band_word(band_b)}** "
+        f"({elite:.0%} of *{name}*'s replications are Elite on all four keys)."
+    )
     for label, result in ((base_name, base_summary), (name, summary)):
         if (result.get("stability") or {}).get("stable") is False:
-            sentences.append(f"⚠ *{label}* is not stable: its backlog keeps growing, so its lead time depends on "
-                             f"how long you simulate.")
+            sentences.append(
+                f"⚠ *{label}* is not stable: its backlog keeps growing, so its lead time depends on "
+                f"how long you simulate."
+            )
     return " ".join(sentences)

@@ -76,7 +76,13 @@ def test_compare_is_the_landing_view_with_cards_and_band_words():
     assert_clean(at)
     assert at.session_state["view"] == "compare"
     labels = [m.label for m in at.metric]
-    assert labels == ["Deploy frequency", "Lead time", "Change failure rate", "Time to restore", "Rework rate"]
+    assert labels == [
+        "Deploy frequency",
+        "Lead time",
+        "Change failure rate",
+        "Time to restore",
+        "Rework rate",
+    ]
     text = markdown_text(at)
     # baseline is Low overall and elite is Elite; the band is written in words inside its colour
     assert ":red-badge[Low]" in text
@@ -90,7 +96,9 @@ def test_changing_a_slider_and_submitting_changes_the_metrics():
     at = open_app(scenario="small_batch")
     before = metric_values(at)
     slider = at.slider(key="p.quality.defect_rate")
-    assert slider.value == pytest.approx(load_scenario(ROOT / "scenarios" / "small_batch.toml").quality.defect_rate)
+    assert slider.value == pytest.approx(
+        load_scenario(ROOT / "scenarios" / "small_batch.toml").quality.defect_rate
+    )
     slider.set_value(0.5)
     at.button(key="compare-run").click().run()
     assert_clean(at)
@@ -125,7 +133,9 @@ def test_an_invalid_value_is_a_one_line_error_and_the_last_results_stay():
     at.slider(key="p.ci.test_suite_minutes").set_value(0.0)  # the widget allows 0, the model needs > 0
     at.button(key="compare-run").click().run()
     assert not at.exception
-    assert [e.value for e in at.error] == ["tuned values: ci.test_suite_minutes = 0.0: input should be greater than 0"]
+    assert [e.value for e in at.error] == [
+        "tuned values: ci.test_suite_minutes = 0.0: input should be greater than 0"
+    ]
     assert metric_values(at) == before
     assert at.session_state["overrides"] == {}
 
@@ -163,8 +173,9 @@ def test_a_plan_edit_with_a_typo_is_an_error_and_a_good_edit_is_used():
     at.button(key="plan.apply").click().run()
     assert not at.exception
     assert at.error and "ramp_dayz" in at.error[0].value
-    at.text_area(key=f"plan.text.{name}").set_value(good.replace('name = "fast trusted CI"',
-                                                                 'name = "faster CI"'))
+    at.text_area(key=f"plan.text.{name}").set_value(
+        good.replace('name = "fast trusted CI"', 'name = "faster CI"')
+    )
     at.button(key="plan.apply").click().run()
     assert_clean(at)
     assert any("faster CI" in str(row) for row in at.dataframe[0].value.to_dict("records"))
@@ -199,7 +210,10 @@ def test_learn_view_ends_with_the_assumptions_table():
     assert "published" in set(table["source"])
     # then the model's fixed constants, each with its unit and source
     assert {"name", "value", "unit", "source", "meaning"} <= set(constants.columns)
-    assert "MIN_CAPACITY_FACTOR" in set(constants["name"]) and set(constants["source"]) <= {"published", "assumed"}
+    assert "MIN_CAPACITY_FACTOR" in set(constants["name"]) and set(constants["source"]) <= {
+        "published",
+        "assumed",
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -229,10 +243,17 @@ def test_an_upload_is_announced_by_the_uploader_and_a_long_history_offers_its_la
     assert_clean(at)
     assert any("their scores are in section 2 just below" in s.value for s in at.success)
     headings = [h.value for h in at.subheader]
-    assert headings[:5] == ["1. Your logs", "2. Their scores", "3. Calibrate a baseline from them",
-                            "4. How well dorasim forecasts this team", "5. Or bring a scenario file"]
+    assert headings[:5] == [
+        "1. Your logs",
+        "2. Their scores",
+        "3. Calibrate a baseline from them",
+        "4. How well dorasim forecasts this team",
+        "5. Or bring a scenario file",
+    ]
     # one incident resolved two and a half years later: the card's restore time gets a note
-    assert any("rests on 1 resolved incident" in c.value and "the longest took" in c.value for c in at.caption)
+    assert any(
+        "rests on 1 resolved incident" in c.value and "the longest took" in c.value for c in at.caption
+    )
     # no command-line options in the app's warnings
     assert not any("--start" in w.value for w in at.warning)
     # logs longer than the hosted app calibrates: the last 730 days are offered, the whole history is not
@@ -252,8 +273,10 @@ def test_a_bad_upload_shows_the_clis_one_line_error(simulated_csvs, broken, tmp_
         lines[1] = ",".join(fields)
         files["deployments.csv"] = ("\n".join(lines) + "\n").encode()
     else:
-        files["incidents.csv"] = (b"incident_id,time_created,time_resolved,deploy_id\n"
-                                  b"I1,2026-01-05T10:00:00Z,2026-01-05T09:00:00Z,\n")
+        files["incidents.csv"] = (
+            b"incident_id,time_created,time_resolved,deploy_id\n"
+            b"I1,2026-01-05T10:00:00Z,2026-01-05T09:00:00Z,\n"
+        )
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     with pytest.raises(InputError) as cli:
@@ -272,16 +295,20 @@ def test_ci_runs_are_an_optional_fourth_upload_checked_like_the_cli(simulated_cs
     bad = b"run_id,commit,time_queued\n7,not-a-sha,2026-01-05T10:00:00Z\n"
     at.file_uploader(key="upload.ci_runs").set_value(("ci_runs.csv", bad, "text/csv")).run()
     assert not at.exception
-    assert [e.value for e in at.error] == ["ci_runs.csv line 2: commit 'not-a-sha' is not a commit SHA (hexadecimal digits)"]
-    good = (b"run_id,commit,time_queued,time_started,time_finished,conclusion,attempt\n"
-            b"7,abcdef1,2026-01-05T10:00:00Z,2026-01-05T10:01:00Z,2026-01-05T10:21:00Z,success,1\n")
+    assert [e.value for e in at.error] == [
+        "ci_runs.csv line 2: commit 'not-a-sha' is not a commit SHA (hexadecimal digits)"
+    ]
+    good = (
+        b"run_id,commit,time_queued,time_started,time_finished,conclusion,attempt\n"
+        b"7,abcdef1,2026-01-05T10:00:00Z,2026-01-05T10:01:00Z,2026-01-05T10:21:00Z,success,1\n"
+    )
     at.file_uploader(key="upload.ci_runs").set_value(("ci_runs.csv", good, "text/csv")).run()
     assert_clean(at)
     assert len(at.session_state["data.ci_runs"]) == 1
 
 
 def test_a_scenario_toml_with_a_typo_shows_the_error():
-    text = '[ci]\nrunnners = 4\n'
+    text = "[ci]\nrunnners = 4\n"
     with pytest.raises(InputError) as cli:
         load_scenario_text(text, "team.toml", ROOT / "scenarios")
     at = open_app(view="data")
@@ -311,13 +338,19 @@ def test_logs_calibrate_into_a_baseline_for_compare_and_plan():
     at.button(key="data.calibrate").click().run()
     assert_clean(at)
     observed = at.dataframe[0].value
-    assert list(observed["metric"])[:4] == ["Deploy frequency", "Lead time", "Change failure rate", "Time to restore"]
+    assert list(observed["metric"])[:4] == [
+        "Deploy frequency",
+        "Lead time",
+        "Change failure rate",
+        "Time to restore",
+    ]
     at.button(key="data.use-calibrated").click().run()
     assert_clean(at)
     assert at.session_state["view"] == "compare"
     assert at.session_state["choice.baseline"] == state.CUSTOM_MARK + "your team (calibrated)"
-    assert any(c.value.startswith(state.CUSTOM_MARK + "your team") for c in at.caption) or \
-        "your team" in markdown_text(at)
+    assert any(
+        c.value.startswith(state.CUSTOM_MARK + "your team") for c in at.caption
+    ) or "your team" in markdown_text(at)
     at.session_state["view"] = "plan"
     at.run()
     at.toggle(key="plan.from-baseline").set_value(True).run()
@@ -331,7 +364,9 @@ def test_the_score_card_can_count_the_calibration_window(simulated_csvs):
     assert_clean(at)
     window = at.session_state["data.calibration"].report["window"]
     card_days = lambda: int(re.search(r"— (\d+) days", markdown_text(at)).group(1))  # noqa: E731
-    assert card_days() != window["days"]  # uploaded logs: the card's window is the deployments' and incidents'
+    assert (
+        card_days() != window["days"]
+    )  # uploaded logs: the card's window is the deployments' and incidents'
     assert any("calibration observes" in i.value for i in at.info)
     at.button(key="data.score-calibration-window").click().run()
     assert_clean(at)
@@ -344,9 +379,18 @@ def test_the_score_card_can_count_the_calibration_window(simulated_csvs):
 
 
 def test_the_query_string_round_trips():
-    link = {"view": "compare", "baseline": "heroics", "scenario": "small_batch", "reps": "2", "seed": "7",
-            "days": "28", "ci.runners": "5", "release.cadence": "weekly", "branching.feature_flags": "true",
-            "team.overtime": "1.25"}
+    link = {
+        "view": "compare",
+        "baseline": "heroics",
+        "scenario": "small_batch",
+        "reps": "2",
+        "seed": "7",
+        "days": "28",
+        "ci.runners": "5",
+        "release.cadence": "weekly",
+        "branching.feature_flags": "true",
+        "team.overtime": "1.25",
+    }
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params.update(link)
     at.run()
@@ -384,8 +428,16 @@ def test_share_view_shows_the_cli_command_and_the_toml():
 
 
 def test_a_forecast_link_reopens_its_work_and_dates():
-    at = open_app(view="forecast", scenario="elite", **{"forecast.changes": "25", "forecast.start": "2026-03-02",
-                                                        "forecast.target": "2026-03-20", "forecast.reps": "10"})
+    at = open_app(
+        view="forecast",
+        scenario="elite",
+        **{
+            "forecast.changes": "25",
+            "forecast.start": "2026-03-02",
+            "forecast.target": "2026-03-20",
+            "forecast.reps": "10",
+        },
+    )
     assert_clean(at)
     assert at.session_state["forecast.changes"] == 25
     assert str(at.session_state["forecast.start"]) == "2026-03-02"
@@ -439,7 +491,9 @@ def test_forecast_with_a_plan_and_a_bad_target():
     at.selectbox(key="forecast.plan").set_value("plan_90_days").run()
     assert_clean(at)
     assert len(at.metric) == 3 and at.metric[2].label.startswith("plan_90_days")
-    at.date_input(key="forecast.target").set_value(at.session_state["forecast.start"].replace(year=2025)).run()
+    at.date_input(key="forecast.target").set_value(
+        at.session_state["forecast.start"].replace(year=2025)
+    ).run()
     assert not at.exception
     assert at.error and "before the work starts" in at.error[0].value
 
@@ -469,7 +523,9 @@ def test_report_builders_make_self_contained_html():
     # the forecast view's own results, as its button would write them
     from dorasim_app import compute
 
-    result = compute.cached_forecast(elite.model_dump_json(), "[]", 10, "2026-01-05", 5, 1, "2026-02-02", "elite")
+    result = compute.cached_forecast(
+        elite.model_dump_json(), "[]", 10, "2026-01-05", 5, 1, "2026-02-02", "elite"
+    )
     html = forecast_report([result], {"elite": elite})()
     assert "<svg" in html and "p85" in html and "2026-01-05" in html
     assert_clean(at)
@@ -516,7 +572,10 @@ def test_levers_flag_a_runaway_backlog_and_say_no_cap():
     assert_clean(at)
     warning = " ".join(w.value for w in at.warning)
     assert "Runaway backlog" in warning and "Most changes per deployment (no cap → 40)" in warning
-    assert "moves it most" not in markdown_text(at) or "no cap → 40" not in markdown_text(at).split("moves it most")[0]
+    assert (
+        "moves it most" not in markdown_text(at)
+        or "no cap → 40" not in markdown_text(at).split("moves it most")[0]
+    )
 
 
 def test_events_default_to_the_baseline_and_a_readable_span():

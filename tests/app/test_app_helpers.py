@@ -56,29 +56,53 @@ def test_slider_ranges_fit_the_values_people_use():
 
 def test_widget_kinds_follow_the_field_types():
     assert widget_spec("branching.feature_flags").kind == "toggle"
-    assert widget_spec("release.cadence").options == ("continuous", "daily", "weekly", "biweekly", "monthly",
-                                                      "irregular", "when_ready")
+    assert widget_spec("release.cadence").options == (
+        "continuous",
+        "daily",
+        "weekly",
+        "biweekly",
+        "monthly",
+        "irregular",
+        "when_ready",
+    )
     assert widget_spec("team.overtime").kind == "slider"
     assert widget_spec("ci.runners").is_int
     step = widget_spec("branching.conflict_rate").step
-    assert step <= 0.001 and round(0.005 / step) * step == pytest.approx(0.005)  # the default sits on the grid
+    assert step <= 0.001 and round(0.005 / step) * step == pytest.approx(
+        0.005
+    )  # the default sits on the grid
     assert coerce("ci.runners", 4.0) == 4 and isinstance(coerce("ci.runners", 4.0), int)
-    assert coerce("ci.test_suite_minutes", 10) == 10.0 and isinstance(coerce("ci.test_suite_minutes", 10), float)
+    assert coerce("ci.test_suite_minutes", 10) == 10.0 and isinstance(
+        coerce("ci.test_suite_minutes", 10), float
+    )
 
 
 def test_link_codec_round_trips_every_value_type():
-    link = state.LinkState(view="plan", baseline="baseline", scenario="elite", plan="plan_90_days", benchmark="2021",
-                           reps=3, seed=11, days=28,
-                           overrides={"ci.runners": 5, "team.overtime": 1.25, "release.cadence": "daily",
-                                      "branching.feature_flags": True})
+    link = state.LinkState(
+        view="plan",
+        baseline="baseline",
+        scenario="elite",
+        plan="plan_90_days",
+        benchmark="2021",
+        reps=3,
+        seed=11,
+        days=28,
+        overrides={
+            "ci.runners": 5,
+            "team.overtime": 1.25,
+            "release.cadence": "daily",
+            "branching.feature_flags": True,
+        },
+    )
     again, problems = state.state_from_query(state.query_from_state(link))
     assert problems == []
     assert again == link
 
 
 def test_link_codec_reports_what_it_ignores():
-    link, problems = state.state_from_query({"reps": "0", "seed": "x", "view": "nope", "benchmark": "1999",
-                                             "colour": "red", "ci.runners": "3"})
+    link, problems = state.state_from_query(
+        {"reps": "0", "seed": "x", "view": "nope", "benchmark": "1999", "colour": "red", "ci.runners": "3"}
+    )
     assert link.reps is None and link.seed is None and link.view == state.DEFAULT_VIEW
     assert link.overrides == {"ci.runners": 3}
     assert len(problems) == 5
@@ -109,22 +133,28 @@ def test_charts_build_valid_specs():
     breakdown = {"on_branch": 100.0, "ci_queue": 2.0, "release_wait": 50.0, "deploying": 3.0}
     assert charts.waterfall_chart(breakdown, "x").to_dict()
     weeks = [{"week": w, "p10": 10.0 * w, "p50": 20.0 * w, "p90": 30.0 * w} for w in range(1, 5)]
-    assert charts.fan_chart({"a": weeks}, "lead_time_hours", phases=[{"week": 2.0, "label": "1", "name": "x"}]).to_dict()
+    assert charts.fan_chart(
+        {"a": weeks}, "lead_time_hours", phases=[{"week": 2.0, "label": "1", "name": "x"}]
+    ).to_dict()
     probabilities = [{"week": w, "band_probabilities": {"elite": w / 4}} for w in range(1, 5)]
     assert charts.probability_chart({"a": probabilities}).to_dict()
-    rows = [{"key": "CI runners (1 → 8)", "low": 10.0, "high": 4.0, "swing": 6.0},
-            {"key": "Deploy method (manual → automated)", "low": 10.0, "high": 9.0, "swing": 1.0}]
+    rows = [
+        {"key": "CI runners (1 → 8)", "low": 10.0, "high": 4.0, "swing": 6.0},
+        {"key": "Deploy method (manual → automated)", "low": 10.0, "high": 9.0, "swing": 1.0},
+    ]
     assert charts.tornado_chart(rows, "lead_time_hours", base=9.5).to_dict()
     lines = pd.DataFrame({"n": [1, 2, 3], "risk": [0.1, 0.2, 0.3], "who": ["a"] * 3, "text": ["x"] * 3})
-    assert charts.line_chart(lines, "n", "risk", "who", x_title="n", y_title="risk", title="t", y_format="%",
-                             tooltip_text="text").to_dict()
+    assert charts.line_chart(
+        lines, "n", "risk", "who", x_title="n", y_title="risk", title="t", y_format="%", tooltip_text="text"
+    ).to_dict()
 
 
 def test_timeline_charts_validate_and_keep_to_the_window():
     scenario = SHIPPED["small_batch"].with_values({"days": 14})
     logs = to_logs(simulate(scenario, 1, 0))
-    work, deployments, incidents = charts.timeline_charts(logs.changes, logs.deployments, logs.incidents,
-                                                          logs.start, logs.end)
+    work, deployments, incidents = charts.timeline_charts(
+        logs.changes, logs.deployments, logs.incidents, logs.start, logs.end
+    )
     for chart in (work, deployments, incidents):
         assert chart.to_dict()
     days = pd.to_datetime(pd.DataFrame(work.data)["time"])
@@ -134,7 +164,10 @@ def test_timeline_charts_validate_and_keep_to_the_window():
 
 def test_the_explanation_names_the_lever_and_the_mechanism():
     baseline, small = SHIPPED["baseline"], SHIPPED["small_batch"]
-    assert describe_changes(baseline, small) == "release cadence weekly → daily, most changes per deployment no cap → 10 changes"
+    assert (
+        describe_changes(baseline, small)
+        == "release cadence weekly → daily, most changes per deployment no cap → 10 changes"
+    )
     assert describe_changes(baseline, baseline) == "nothing: both use the same settings"
     a = run_scenario(baseline.with_values({"days": 28}), 2, 1, workers=1)
     b = run_scenario(small.with_values({"days": 28}), 2, 1, workers=1)
@@ -152,15 +185,19 @@ def test_upload_size_cap_is_a_one_line_error():
 
 
 def test_uploaded_ci_runs_are_read_or_refused_in_one_line():
-    good = NamedBytes(b"run_id,commit,time_queued,time_started,time_finished,conclusion,attempt,branch\n"
-                      b"7,abcdef1,2026-01-05T10:00:00Z,2026-01-05T10:01:00Z,2026-01-05T10:21:00Z,success,1,main\n",
-                      "ci_runs.csv")
+    good = NamedBytes(
+        b"run_id,commit,time_queued,time_started,time_finished,conclusion,attempt,branch\n"
+        b"7,abcdef1,2026-01-05T10:00:00Z,2026-01-05T10:01:00Z,2026-01-05T10:21:00Z,success,1,main\n",
+        "ci_runs.csv",
+    )
     runs = read_uploaded_ci_runs(good)
     assert runs["branch"].tolist() == ["main"]
     assert runs["conclusion"].tolist() == ["success"]
     bad = NamedBytes(b"run_id,commit\n7,abcdef1\n", "ci_runs.csv")
     with pytest.raises(InputError, match=r"^ci_runs\.csv: no column 'time_queued' for queued"):
         read_uploaded_ci_runs(bad)
+
+
 def test_uploaded_scenario_resolves_extends_against_the_shipped_files():
     upload = NamedBytes(b'extends = "baseline.toml"\nname = "t"\n[ci]\nrunners = 3\n', "t.toml")
     scenario = read_uploaded_scenario(upload, ROOT / "scenarios")
@@ -214,12 +251,12 @@ def test_share_links_have_a_slash_before_the_query():
 
 
 def test_distribution_ticks_use_scenario_colours_not_band_colours():
-    spec = charts.distribution_chart("lead_time_hours", {"baseline": [240.0, 250.0], "elite": [4.0, 5.0]}).to_dict()
+    spec = charts.distribution_chart(
+        "lead_time_hours", {"baseline": [240.0, 250.0], "elite": [4.0, 5.0]}
+    ).to_dict()
     assert spec["resolve"]["scale"]["color"] == "independent"
     ticks = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "tick")
     assert ticks["encoding"]["color"]["scale"]["range"] == list(charts.SCENARIO_COLOURS)
-
-
 
 
 # ----------------------------------------------------------------------------------------------
@@ -246,8 +283,13 @@ def test_deployment_outcomes_and_size_groups():
 
     from dorasim_app.lessons import deployment_outcomes, release_facts, size_groups
 
-    deployments = pd.DataFrame({"deploy_id": ["D1", "D2", "D3", "D4"], "change_ids": ["a b c", "d", "", "e f g h i"],
-                                "unplanned": [False, True, False, False]})
+    deployments = pd.DataFrame(
+        {
+            "deploy_id": ["D1", "D2", "D3", "D4"],
+            "change_ids": ["a b c", "d", "", "e f g h i"],
+            "unplanned": [False, True, False, False],
+        }
+    )
     incidents = pd.DataFrame({"deploy_id": ["D1", None, "D4"]})
     out = deployment_outcomes(deployments, incidents)
     assert out["size"].tolist() == [3, 1, 0, 5]
@@ -276,7 +318,8 @@ def test_the_output_sentence_names_only_what_differs():
     assert text.startswith("8 engineers instead of 1 ship 150 times as many changes a week")
     assert "hours" not in text
     assert output_sentence(base, summary, longer, {"shipped_per_week": 2.5}).startswith(
-        "Working 60 hours a week instead of 40 ships 25% more changes a week — the process")
+        "Working 60 hours a week instead of 40 ships 25% more changes a week — the process"
+    )
     assert output_sentence(base, summary, base, summary) is None
 
 
@@ -287,12 +330,28 @@ def test_last_days_keeps_the_recent_window_and_the_changes_it_ships():
     from sim.metrics.logs import EventLogs
 
     t = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
-    changes = pd.DataFrame({"change_id": ["old", "shipped_late", "new"],
-                            "time_created": [t("2020-01-01"), t("2020-02-01"), t("2023-12-20")]})
-    deployments = pd.DataFrame({"deploy_id": ["D1", "D2"], "time_created": [t("2020-01-02"), t("2024-01-01")],
-                                "change_ids": ["old", "shipped_late new"], "unplanned": [False, False]})
-    incidents = pd.DataFrame({"incident_id": ["I1"], "time_created": [t("2020-01-03")],
-                              "time_resolved": [t("2022-07-01")], "deploy_id": ["D1"]})
+    changes = pd.DataFrame(
+        {
+            "change_id": ["old", "shipped_late", "new"],
+            "time_created": [t("2020-01-01"), t("2020-02-01"), t("2023-12-20")],
+        }
+    )
+    deployments = pd.DataFrame(
+        {
+            "deploy_id": ["D1", "D2"],
+            "time_created": [t("2020-01-02"), t("2024-01-01")],
+            "change_ids": ["old", "shipped_late new"],
+            "unplanned": [False, False],
+        }
+    )
+    incidents = pd.DataFrame(
+        {
+            "incident_id": ["I1"],
+            "time_created": [t("2020-01-03")],
+            "time_resolved": [t("2022-07-01")],
+            "deploy_id": ["D1"],
+        }
+    )
     recent = last_days(EventLogs(changes, deployments, incidents), 730)
     assert recent.deployments["deploy_id"].tolist() == ["D2"]
     assert recent.incidents.empty
@@ -304,11 +363,19 @@ def test_warnings_in_the_apps_words_and_a_note_on_a_long_restore():
 
     from dorasim_app.trim import friendly_warning, restore_note
 
-    text = friendly_warning("lead_time_hours: simulated p50 9118 vs observed 212.5 is outside the calibration bar")
+    text = friendly_warning(
+        "lead_time_hours: simulated p50 9118 vs observed 212.5 is outside the calibration bar"
+    )
     assert "lead_time_hours" not in text and "379.9 days" in text and "8.9 days" in text
     assert "--start" not in friendly_warning("window inferred (9 days); set it with --start/--end")
     t = lambda s: pd.Timestamp(s, tz="UTC")  # noqa: E731
-    incidents = pd.DataFrame({"incident_id": ["I1"], "time_created": [t("2020-01-03")],
-                              "time_resolved": [t("2022-07-01")], "deploy_id": ["D1"]})
+    incidents = pd.DataFrame(
+        {
+            "incident_id": ["I1"],
+            "time_created": [t("2020-01-03")],
+            "time_resolved": [t("2022-07-01")],
+            "deploy_id": ["D1"],
+        }
+    )
     note = restore_note(incidents)
     assert note.startswith("Time to restore rests on 1 resolved incident;") and "the longest took" in note

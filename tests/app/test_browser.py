@@ -27,8 +27,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
 STARTUP_SECONDS = 60
 RUN_SECONDS = 120
 SIZES = ((1440, 900), (1280, 720))
@@ -37,7 +42,9 @@ TINY = "reps=4&days=28"
 # Forecast's start and target pinned (by default the work starts on the coming Monday, a date that moves)
 PINNED = "forecast.start=2026-03-02&forecast.target=2026-03-30&forecast.reps=20"
 REFERENCES = ROOT / "docs" / "screenshots"
-MAX_MEAN_DIFF = 2.0  # mean absolute difference per channel (0–255) at half size; a changed sentence costs ~0.7
+MAX_MEAN_DIFF = (
+    2.0  # mean absolute difference per channel (0–255) at half size; a changed sentence costs ~0.7
+)
 WORKSHOP_STEPS = 6
 SERVER_PIDS: list[int] = []
 
@@ -73,12 +80,34 @@ def server(tmp_path_factory):
     pytest.importorskip("playwright.sync_api")
     port = free_port()
     # as hosted: the shared pool warms up and the shipped scenarios are stored in the background
-    env = {**os.environ, "DORASIM_CACHE_DIR": str(tmp_path_factory.mktemp("store")), "PYTHONPATH": str(ROOT),
-           "DORASIM_NO_WARMUP": "0"}
+    env = {
+        **os.environ,
+        "DORASIM_CACHE_DIR": str(tmp_path_factory.mktemp("store")),
+        "PYTHONPATH": str(ROOT),
+        "DORASIM_NO_WARMUP": "0",
+    }
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
-         "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     SERVER_PIDS.append(process.pid)
     try:
         wait_for_health(port, process)
@@ -158,13 +187,17 @@ def matches_reference(page, name: str) -> str | None:
         log.write(f"{name}\t{diff:.2f}\n")
     if diff > MAX_MEAN_DIFF:
         Image.fromarray(np.abs(expected - got).astype("uint8")).save(ARTIFACTS / f"{name}-diff.png")
-        return f"{name}: mean pixel difference {diff:.1f} > {MAX_MEAN_DIFF} (see test-artifacts/{name}-diff.png)"
+        return (
+            f"{name}: mean pixel difference {diff:.1f} > {MAX_MEAN_DIFF} (see test-artifacts/{name}-diff.png)"
+        )
     return None
 
 
 def full_screenshot(page, path: Path, width: int) -> None:
     """Streamlit scrolls inside its main block: grow the viewport to it so the whole page is captured."""
-    height = page.evaluate("() => (document.querySelector('[data-testid=\"stMain\"]') || document.body).scrollHeight")
+    height = page.evaluate(
+        "() => (document.querySelector('[data-testid=\"stMain\"]') || document.body).scrollHeight"
+    )
     page.set_viewport_size({"width": width, "height": int(height) + 40})
     page.wait_for_timeout(1200)
     page.screenshot(path=str(path), full_page=True)
@@ -206,8 +239,9 @@ def test_every_workshop_step_ends_on_its_picture_within_a_projector(server, brow
         assert_no_exception(page, f"workshop step {step}")
         for testid in ("stAlertContentInfo", "stAlertContentSuccess", "stVegaLiteChart"):
             box = page.locator(f'[data-testid="{testid}"]').first.bounding_box()
-            assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 720, \
+            assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 720, (
                 f"step {step}: {testid} is not wholly on a 1280x720 screen ({box})"
+            )
         page.screenshot(path=str(ARTIFACTS / f"learn-{step}-1280x720.png"))
         changed.append(matches_reference(page, f"learn-{step}"))
     page.close()
@@ -246,7 +280,9 @@ def test_a_tuned_lever_moves_the_cards_and_the_link(server, browser):
     page.wait_for_function(
         "(before) => { const v = [...document.querySelectorAll('[data-testid=\"stMetricValue\"]')]"
         ".map(e => e.innerText); return v.length === 5 && v.join('|') !== before.join('|'); }",
-        arg=before, timeout=RUN_SECONDS * 1000)
+        arg=before,
+        timeout=RUN_SECONDS * 1000,
+    )
     wait_until_drawn(page)
     assert "release.max_batch_size=15" in page.url
     assert_no_exception(page, "tuned compare")
@@ -263,8 +299,10 @@ def test_the_share_link_opens_the_results(server, browser):
     assert link.startswith(server + "/?") and "view=plan" in link
     page.goto(link)
     wait_until_drawn(page)
-    assert page.get_by_text("Probability of being Elite", exact=False).count() or \
-        page.locator('[data-testid="stVegaLiteChart"]').count() >= 6
+    assert (
+        page.get_by_text("Probability of being Elite", exact=False).count()
+        or page.locator('[data-testid="stVegaLiteChart"]').count() >= 6
+    )
     assert_no_exception(page, "shared link")
     page.close()
 
@@ -275,7 +313,9 @@ def test_the_server_runs_one_pool_and_no_pool_of_pools(server):
     if not sys.platform.startswith("linux"):
         pytest.skip("reads the process tree from ps")
     parents: dict[int, int] = {}
-    for line in subprocess.run(["ps", "-eo", "pid,ppid,stat"], capture_output=True, text=True).stdout.splitlines()[1:]:
+    for line in subprocess.run(
+        ["ps", "-eo", "pid,ppid,stat"], capture_output=True, text=True
+    ).stdout.splitlines()[1:]:
         pid, ppid, stat = line.split()
         if not stat.startswith("Z"):
             parents[int(pid)] = int(ppid)

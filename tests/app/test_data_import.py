@@ -42,9 +42,12 @@ def assert_clean(at: AppTest) -> None:
 @pytest.fixture()
 def imported() -> AppTest:
     at = open_data()
-    at.file_uploader(key="import.archive").set_value(("github.zip", zipped(DATA / "github"), "application/zip"))
+    at.file_uploader(key="import.archive").set_value(
+        ("github.zip", zipped(DATA / "github"), "application/zip")
+    )
     at.file_uploader(key="import.incidents").set_value(
-        ("pagerduty.json", (DATA / "incidents" / "pagerduty.json").read_bytes(), "application/json"))
+        ("pagerduty.json", (DATA / "incidents" / "pagerduty.json").read_bytes(), "application/json")
+    )
     at.selectbox(key="import.format").set_value("pagerduty")
     at.run()
     at.button(key="import.run").click().run()

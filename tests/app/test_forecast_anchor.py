@@ -60,7 +60,9 @@ def test_without_logs_forecast_says_the_monte_carlo_needs_them():
     assert_clean(at)
     lines = [c.value for c in at.caption if "throughput Monte Carlo" in c.value]
     assert len(lines) == 1 and "needs a team's logs" in lines[0]
-    assert not any(w.value.startswith("*baseline*") for w in at.warning)  # a shipped baseline has no fit caveat
+    assert not any(
+        w.value.startswith("*baseline*") for w in at.warning
+    )  # a shipped baseline has no fit caveat
 
 
 def test_a_calibrated_baseline_forecasts_beside_the_monte_carlo_of_its_logs():
@@ -82,11 +84,19 @@ def test_a_calibrated_baseline_forecasts_beside_the_monte_carlo_of_its_logs():
     assert "range is wider" in text or "as wide" in text
     # one chart draws both curves: the model's and the Monte Carlo's chance of being live by each day
     specs = [e.proto.spec for e in at.get("arrow_vega_lite_chart") + at.get("vega_lite_chart")]
-    names = [{row.get("scenario") for layer in json.loads(spec).get("layer", [])
-              for row in layer.get("data", {}).get("values", [])} for spec in specs]
+    names = [
+        {
+            row.get("scenario")
+            for layer in json.loads(spec).get("layer", [])
+            for row in layer.get("data", {}).get("values", [])
+        }
+        for spec in specs
+    ]
     assert any({"throughput Monte Carlo", table["forecast"].iloc[0]} <= found for found in names), names
     # another start: one button brings the work back to where the logs end
-    at.date_input(key="forecast.start").set_value(dt.date.fromisoformat(window["end"]) - dt.timedelta(days=7)).run()
+    at.date_input(key="forecast.start").set_value(
+        dt.date.fromisoformat(window["end"]) - dt.timedelta(days=7)
+    ).run()
     assert str(at.session_state["forecast.start"]) != window["end"]
     at.button(key="forecast.from-logs-end").click().run()
     assert_clean(at)
@@ -98,8 +108,10 @@ def test_a_calibrated_baseline_forecasts_beside_the_monte_carlo_of_its_logs():
 
 def test_the_fit_caveat_travels_to_forecast_in_one_line():
     # a calibrated scenario brought as a file: its [calibration] section says the data were thin
-    text = ('extends = "baseline.toml"\nname = "thin team"\n[calibration]\nwindow = "2026-01-05 to 2026-02-02"\n'
-            'deployments = 2\noutside_bar = "lead_time_hours"\n')
+    text = (
+        'extends = "baseline.toml"\nname = "thin team"\n[calibration]\nwindow = "2026-01-05 to 2026-02-02"\n'
+        'deployments = 2\noutside_bar = "lead_time_hours"\n'
+    )
     at = open_app(view="data")
     at.file_uploader(key="upload.scenario").set_value(("thin.toml", text.encode(), "application/toml")).run()
     at.button(key="data.scenario-base").click().run()
@@ -117,13 +129,16 @@ def forecast_result(p5: int | None, p95: int | None, name: str) -> dict:
     return {"scenario": name, "days_p5": p5, "days_p95": p95, "days_p50": None if p5 is None else p5 + 3}
 
 
-@pytest.mark.parametrize(("model", "anchor", "words"), [
-    ((10, 20), (5, 40), "Monte Carlo's range is wider"),
-    ((5, 60), (10, 30), "model's range is wider"),
-    ((5, 25), (10, 30), "as wide"),
-    ((5, 25), (10, None), "Monte Carlo's range is wider"),
-    ((5, None), (10, 30), "model's range is wider"),
-])
+@pytest.mark.parametrize(
+    ("model", "anchor", "words"),
+    [
+        ((10, 20), (5, 40), "Monte Carlo's range is wider"),
+        ((5, 60), (10, 30), "model's range is wider"),
+        ((5, 25), (10, 30), "as wide"),
+        ((5, 25), (10, None), "Monte Carlo's range is wider"),
+        ((5, None), (10, 30), "model's range is wider"),
+    ],
+)
 def test_the_wider_range_is_named(model, anchor, words):
     sentence = wider_sentence(forecast_result(*model, "m"), forecast_result(*anchor, "a"))
     assert words in sentence
@@ -135,18 +150,29 @@ def test_the_wider_range_is_named(model, anchor, words):
 
 
 def summary(model_crps: float, anchor_crps: float, coverage: float, cases: int = 8) -> dict:
-    row = {"cases": cases, "coverage_p5_p95": coverage, "coverage_p85": coverage, "mean_crps": model_crps,
-           "median_width_p5_p95": 10.0}
-    return {"model": row, "throughput": {**row, "mean_crps": anchor_crps, "coverage_p5_p95": 0.5},
-            "crps_ratio_model_to_throughput": model_crps / anchor_crps}
+    row = {
+        "cases": cases,
+        "coverage_p5_p95": coverage,
+        "coverage_p85": coverage,
+        "mean_crps": model_crps,
+        "median_width_p5_p95": 10.0,
+    }
+    return {
+        "model": row,
+        "throughput": {**row, "mean_crps": anchor_crps, "coverage_p5_p95": 0.5},
+        "crps_ratio_model_to_throughput": model_crps / anchor_crps,
+    }
 
 
-@pytest.mark.parametrize(("model", "anchor", "coverage", "words"), [
-    (4.0, 16.0, 0.875, "dorasim forecasts this team better"),
-    (4.0, 16.0, 0.5, "closer on average but overconfident"),
-    (10.0, 10.5, 0.9, "about as well as"),
-    (20.0, 10.0, 0.9, "The throughput Monte Carlo forecasts this team better"),
-])
+@pytest.mark.parametrize(
+    ("model", "anchor", "coverage", "words"),
+    [
+        (4.0, 16.0, 0.875, "dorasim forecasts this team better"),
+        (4.0, 16.0, 0.5, "closer on average but overconfident"),
+        (10.0, 10.5, 0.9, "about as well as"),
+        (20.0, 10.0, 0.9, "The throughput Monte Carlo forecasts this team better"),
+    ],
+)
 def test_the_verdict_follows_crps_and_coverage(model, anchor, coverage, words):
     verdict = backtest_verdict(summary(model, anchor, coverage))
     assert words in verdict
@@ -186,7 +212,9 @@ def test_a_backtest_of_the_uploaded_logs_scores_both_methods(monkeypatch):
     table = backtest_frame(at)
     assert table is not None
     assert {"actual inside p5–p95", "actual by p85", "mean CRPS (days)"} <= set(table.columns)
-    assert any(word in text_of(at) for word in ("better than", "as well as", "overconfident", "alone could be"))
+    assert any(
+        word in text_of(at) for word in ("better than", "as well as", "overconfident", "alone could be")
+    )
     # new logs: the old backtest is not shown for them
     upload(at, simulated(28))
     assert backtest_frame(at) is None
@@ -201,17 +229,31 @@ def test_the_backtest_reports_each_cut_to_the_progress_bar():
     logs = EventLogs(frames.changes, frames.deployments, frames.incidents)
     cut = scenario.start + dt.timedelta(days=DEFAULT_WINDOW_DAYS + 10)
     ticks: list[tuple[int, int]] = []
-    result = compute.run_backtest(logs, [cut, cut + dt.timedelta(days=30)], 1, "simulated",
-                                  callback=lambda done, total: ticks.append((done, total)))
+    result = compute.run_backtest(
+        logs,
+        [cut, cut + dt.timedelta(days=30)],
+        1,
+        "simulated",
+        callback=lambda done, total: ticks.append((done, total)),
+    )
     assert ticks[-1] == (2, 2) and [d for d, _ in ticks] == sorted(d for d, _ in ticks)
-    assert {case["cut"] for case in result["cases"]} == {cut.isoformat(), (cut + dt.timedelta(days=30)).isoformat()}
+    assert {case["cut"] for case in result["cases"]} == {
+        cut.isoformat(),
+        (cut + dt.timedelta(days=30)).isoformat(),
+    }
 
 
 def test_the_backtest_chart_marks_hits_and_misses():
-    cases = [{"cut": "2026-05-01", "n": 20, "actual_days": 12,
-              "model": {"p5": 8, "p50": 11, "p95": 15, "in_p5_p95": True},
-              "throughput": {"p5": 2, "p50": 6, "p95": 10, "in_p5_p95": False}},
-             {"cut": "2026-08-01", "n": 20, "not_judged": "only 3 changes were created after the cut (N = 20)"}]
+    cases = [
+        {
+            "cut": "2026-05-01",
+            "n": 20,
+            "actual_days": 12,
+            "model": {"p5": 8, "p50": 11, "p95": 15, "in_p5_p95": True},
+            "throughput": {"p5": 2, "p50": 6, "p95": 10, "in_p5_p95": False},
+        },
+        {"cut": "2026-08-01", "n": 20, "not_judged": "only 3 changes were created after the cut (N = 20)"},
+    ]
     rows = charts.backtest_rows(cases)
     assert list(rows["inside"]) == ["inside p5–p95", "missed"]
     spec = charts.backtest_chart(cases).to_dict()  # validates against the Vega-Lite schema
@@ -222,8 +264,9 @@ def test_the_monte_carlo_keeps_its_colour_in_the_ship_curve():
     from sim.report.specs import SERIES_COLOURS, ship_curve
 
     curve = [{"date": "2026-03-02", "share": 0.5}]
-    spec = charts.with_monte_carlo_colour(ship_curve({"team": curve, "throughput Monte Carlo": curve}),
-                                          "throughput Monte Carlo")
+    spec = charts.with_monte_carlo_colour(
+        ship_curve({"team": curve, "throughput Monte Carlo": curve}), "throughput Monte Carlo"
+    )
     scale = spec["layer"][0]["encoding"]["color"]["scale"]
     assert scale["range"] == [SERIES_COLOURS[0], charts.MONTE_CARLO_COLOUR]
 
@@ -245,9 +288,28 @@ def test_cut_dates_are_capped_for_the_hosted_app_as_the_command_line_caps_them(t
     # the command the section prints picks the same cut dates
     for name, data in logs_to_csv_bytes(EventLogs(logs.changes, logs.deployments, logs.incidents)).items():
         (tmp_path / name).write_bytes(data)
-    out = subprocess.run([sys.executable, "-m", "sim", "backtest", "--changes", str(tmp_path / "changes.csv"),
-                          "--deployments", str(tmp_path / "deployments.csv"), "--incidents",
-                          str(tmp_path / "incidents.csv"), "--max-cuts", str(limits.MAX_BACKTEST_CUTS),
-                          "--method", "throughput", "--json"],
-                         capture_output=True, text=True, check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "backtest",
+            "--changes",
+            str(tmp_path / "changes.csv"),
+            "--deployments",
+            str(tmp_path / "deployments.csv"),
+            "--incidents",
+            str(tmp_path / "incidents.csv"),
+            "--max-cuts",
+            str(limits.MAX_BACKTEST_CUTS),
+            "--method",
+            "throughput",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert sorted({case["cut"] for case in json.loads(out.stdout)["cases"]}) == [c.isoformat() for c in cuts]

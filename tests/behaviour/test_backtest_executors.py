@@ -21,8 +21,13 @@ def release_logs(days: int = 400, every: int = 10):
     for day in range(days):
         date = pd.Timestamp(first + dt.timedelta(days=day), tz="UTC")
         if day % every == 0 and pending:
-            deployments.append({"deploy_id": f"r{day}", "time_created": date + pd.Timedelta(hours=18),
-                                "change_ids": " ".join(pending)})
+            deployments.append(
+                {
+                    "deploy_id": f"r{day}",
+                    "time_created": date + pd.Timedelta(hours=18),
+                    "change_ids": " ".join(pending),
+                }
+            )
             pending = []
         for k in (0, 1):
             changes.append({"change_id": f"c{day}_{k}", "time_created": date + pd.Timedelta(hours=9 + 4 * k)})
@@ -34,8 +39,14 @@ def release_logs(days: int = 400, every: int = 10):
 def test_a_backtest_on_dask_matches_the_local_one():
     logs = release_logs()
     cuts = [CUT - dt.timedelta(days=30), CUT]
-    settings = BacktestSettings(method="both", sizes=(8,), reps=4, calibration_reps=2, calibration_check_reps=2)
+    settings = BacktestSettings(
+        method="both", sizes=(8,), reps=4, calibration_reps=2, calibration_check_reps=2
+    )
     local = backtest(logs, cuts=cuts, settings=settings, workers=2)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        remote = backtest(logs, cuts=cuts, settings=settings, executor="dask", scheduler=cluster.scheduler_address)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        remote = backtest(
+            logs, cuts=cuts, settings=settings, executor="dask", scheduler=cluster.scheduler_address
+        )
     assert remote["cases"] == local["cases"] and remote["summary"] == local["summary"]

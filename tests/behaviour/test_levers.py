@@ -75,7 +75,12 @@ def test_slower_suite_lengthens_lead_time():
 
 def test_suite_past_the_skip_threshold_raises_change_failure_rate():
     # at the threshold the suite always runs; at 6x the threshold it is mostly skipped and catches nothing
-    common = {"release__cadence": "daily", "ci__flaky_rate": 0.0, "ci__runners": 8, "ci__skip_threshold_minutes": 20.0}
+    common = {
+        "release__cadence": "daily",
+        "ci__flaky_rate": 0.0,
+        "ci__runners": 8,
+        "ci__skip_threshold_minutes": 20.0,
+    }
     at_threshold = run(scenario(**common, ci__test_suite_minutes=20.0))
     far_past = run(scenario(**common, ci__test_suite_minutes=120.0))
     assert p50(far_past, "change_failure_rate") > p50(at_threshold, "change_failure_rate") + 0.05
@@ -96,7 +101,11 @@ def test_automated_rollback_shortens_restore():
 
 def test_feature_flags_shorten_restore():
     # small batches, no automated rollback: a failure is either flipped off or fixed by hand
-    fast_flow = {**BUSY_CI, "ci__runners": 8, "ci__test_suite_minutes": 10.0}  # a 10-minute suite is not skipped
+    fast_flow = {
+        **BUSY_CI,
+        "ci__runners": 8,
+        "ci__test_suite_minutes": 10.0,
+    }  # a 10-minute suite is not skipped
     without = run(scenario(**fast_flow, branching__feature_flags=False))
     flags = run(scenario(**fast_flow, branching__feature_flags=True))
     assert p50(flags, "time_to_restore_hours") < 0.5 * p50(without, "time_to_restore_hours")

@@ -67,7 +67,9 @@ def test_the_90_day_plan_gets_worse_before_it_gets_better(process_plan):
     middle = weeks[1:9]
     for key in ("lead_time_hours", "change_failure_rate"):
         first = weeks[0]["metrics"][key]["p50"]
-        worst = max((w["metrics"][key]["p50"] for w in middle if w["metrics"][key]["p50"] is not None), default=None)
+        worst = max(
+            (w["metrics"][key]["p50"] for w in middle if w["metrics"][key]["p50"] is not None), default=None
+        )
         if first is not None and worst is not None and worst > first * 1.03:
             return
     pytest.fail("no mid-plan week is worse than week 1 on lead time or change failure rate (p50)")

@@ -25,10 +25,13 @@ def test_every_shipped_scenario_is_stable(name):
     assert result["stability"]["unstable_share"] <= 0.25
 
 
-@pytest.mark.parametrize("overrides", [
-    ("release.max_batch_size=5",),          # 13 changes a week shipped, ~80 made
-    ("release.max_batch_size=12",),
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ("release.max_batch_size=5",),  # 13 changes a week shipped, ~80 made
+        ("release.max_batch_size=12",),
+    ],
+)
 def test_a_capped_weekly_train_is_a_runaway_backlog(overrides):
     result = run("baseline", *overrides, reps=4)
     s = result["stability"]

@@ -23,8 +23,14 @@ HEROICS = {"team.overtime", "team.engineers"}
 def cluster():
     """A two-worker Dask cluster on the loopback interface only."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None, silence_logs=logging.ERROR) as local_cluster:
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    ) as local_cluster:
         yield local_cluster
 
 
@@ -36,8 +42,9 @@ def local_run(tmp_path_factory):
 
 def test_dask_cluster_gives_exactly_the_local_answer(cluster, local_run, tmp_path):
     out = tmp_path / "dask.parquet"
-    result = run_sweep(load_sweep(DATA / "tiny.toml"), executor="dask", scheduler=cluster.scheduler_address,
-                       out=out)
+    result = run_sweep(
+        load_sweep(DATA / "tiny.toml"), executor="dask", scheduler=cluster.scheduler_address, out=out
+    )
     assert result == local_run[0]
     pd.testing.assert_frame_equal(pd.read_parquet(out), local_run[1])
 
@@ -46,8 +53,17 @@ def test_cli_on_a_dask_scheduler_resumes_a_local_table(cluster, local_run, tmp_p
     # half the points were computed locally; the cluster finishes the sweep
     out = tmp_path / "mixed.csv"
     local_run[1][local_run[1]["point"] % 2 == 0].to_csv(out, index=False)
-    code = main(["sweep", str(DATA / "tiny.toml"), "--scheduler", cluster.scheduler_address, "--out", str(out),
-                 "--json"])
+    code = main(
+        [
+            "sweep",
+            str(DATA / "tiny.toml"),
+            "--scheduler",
+            cluster.scheduler_address,
+            "--out",
+            str(out),
+            "--json",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0
     assert json.loads(captured.out) == local_run[0]

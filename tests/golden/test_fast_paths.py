@@ -28,15 +28,21 @@ CASES = [
 ]
 
 
-def _simulate(name: str, overrides: dict[str, object], replication: int, fast_paths: bool) -> SimulationRecords:
+def _simulate(
+    name: str, overrides: dict[str, object], replication: int, fast_paths: bool
+) -> SimulationRecords:
     scenario = load_scenario(shipped_path(name), {**overrides, "days": 30})
-    model = DeliveryModel(scenario, replication_streams(scenario.seed, replication), record_ci_waits=True,
-                          fast_paths=fast_paths)
+    model = DeliveryModel(
+        scenario, replication_streams(scenario.seed, replication), record_ci_waits=True, fast_paths=fast_paths
+    )
     return model.run()
 
 
 @pytest.mark.parametrize(("name", "overrides"), CASES)
 @pytest.mark.parametrize("replication", [0, 1])
-def test_fast_and_general_paths_write_the_same_records(name: str, overrides: dict[str, object],
-                                                        replication: int) -> None:
-    assert_same_records(_simulate(name, overrides, replication, True), _simulate(name, overrides, replication, False))
+def test_fast_and_general_paths_write_the_same_records(
+    name: str, overrides: dict[str, object], replication: int
+) -> None:
+    assert_same_records(
+        _simulate(name, overrides, replication, True), _simulate(name, overrides, replication, False)
+    )

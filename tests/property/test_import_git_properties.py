@@ -55,11 +55,23 @@ def histories(draw: st.DrawFn) -> dict:
     for i in range(n):
         parents = sorted(set(draw(st.lists(st.integers(0, i - 1), max_size=2)))) if i else []
         revert_of = draw(st.one_of(st.none(), st.integers(0, i - 1))) if i else None
-        commits.append({"parents": parents, "author": draw(DATES), "committer": draw(DATES),
-                        "message": draw(MESSAGES), "revert_of": revert_of,
-                        "revert_form": draw(st.sampled_from(["git", "short", "prose", "forged"]))})
-    tags = draw(st.dictionaries(st.sampled_from(TAG_NAMES), st.tuples(st.integers(0, n - 1),
-                                                                    st.one_of(st.none(), DATES)), max_size=5))
+        commits.append(
+            {
+                "parents": parents,
+                "author": draw(DATES),
+                "committer": draw(DATES),
+                "message": draw(MESSAGES),
+                "revert_of": revert_of,
+                "revert_form": draw(st.sampled_from(["git", "short", "prose", "forged"])),
+            }
+        )
+    tags = draw(
+        st.dictionaries(
+            st.sampled_from(TAG_NAMES),
+            st.tuples(st.integers(0, n - 1), st.one_of(st.none(), DATES)),
+            max_size=5,
+        )
+    )
     return {"commits": commits, "tags": tags}
 
 
@@ -71,12 +83,19 @@ def build(path: Path, history: dict) -> list[str]:
         message = commit["message"]
         if commit["revert_of"] is not None:
             target = shas[commit["revert_of"]]
-            message += {"git": f"\nThis reverts commit {target}.\n", "short": f"\nThis reverts commit {target[:8]}.\n",
-                        "prose": f"\nsee This reverts commit {target}.\n",
-                        "forged": f"\x1e{target}\x1fThis reverts commit {target}.\n"}[commit["revert_form"]].encode()
-        body = (f"tree {tree}\n".encode() + b"".join(f"parent {shas[p]}\n".encode() for p in commit["parents"])
-                + f"author A <a@x> {commit['author']} +0000\n".encode()
-                + f"committer C <c@x> {commit['committer']} +0000\n\n".encode() + message)
+            message += {
+                "git": f"\nThis reverts commit {target}.\n",
+                "short": f"\nThis reverts commit {target[:8]}.\n",
+                "prose": f"\nsee This reverts commit {target}.\n",
+                "forged": f"\x1e{target}\x1fThis reverts commit {target}.\n",
+            }[commit["revert_form"]].encode()
+        body = (
+            f"tree {tree}\n".encode()
+            + b"".join(f"parent {shas[p]}\n".encode() for p in commit["parents"])
+            + f"author A <a@x> {commit['author']} +0000\n".encode()
+            + f"committer C <c@x> {commit['committer']} +0000\n\n".encode()
+            + message
+        )
         shas.append(write_object(path, "commit", body))
     (path / "refs" / "heads").mkdir(parents=True, exist_ok=True)
     (path / "refs" / "heads" / "main").write_text(shas[-1] + "\n")
@@ -84,8 +103,11 @@ def build(path: Path, history: dict) -> list[str]:
     for name, (target, tagger) in history["tags"].items():
         sha = shas[target]
         if tagger is not None:
-            sha = write_object(path, "tag", f"object {sha}\ntype commit\ntag {name}\n"
-                                            f"tagger T <t@x> {tagger} +0000\n\n{name}\n".encode())
+            sha = write_object(
+                path,
+                "tag",
+                f"object {sha}\ntype commit\ntag {name}\ntagger T <t@x> {tagger} +0000\n\n{name}\n".encode(),
+            )
         (path / "refs" / "tags").mkdir(parents=True, exist_ok=True)
         (path / "refs" / "tags" / name).write_text(sha + "\n")
     return shas
@@ -93,8 +115,13 @@ def build(path: Path, history: dict) -> list[str]:
 
 def rev_list(path: Path, commit: str, earlier: list[str]) -> list[str]:
     stdin = commit + "\n" + "".join(f"^{e}\n" for e in earlier)
-    return subprocess.run(["git", "-C", str(path), "rev-list", "--no-merges", "--stdin"], input=stdin,
-                          capture_output=True, text=True, check=True).stdout.split()
+    return subprocess.run(
+        ["git", "-C", str(path), "rev-list", "--no-merges", "--stdin"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -272,14 +272,36 @@ def test_incident_csv(rows):
 
 
 GITHUB_CI: dict[str, Any] = {
-    "actions/runs.json": [{"id": 7, "head_sha": SHA, "status": "completed", "conclusion": "success", "run_attempt": 1,
-                           "created_at": "2024-03-01T10:00:00Z", "run_started_at": "2024-03-01T10:01:00Z",
-                           "updated_at": "2024-03-01T10:10:00Z", "name": "Build", "head_branch": "main"}],
-    "actions/runs/7/jobs.json": [{"started_at": "2024-03-01T10:02:00Z", "completed_at": "2024-03-01T10:09:00Z"}],
+    "actions/runs.json": [
+        {
+            "id": 7,
+            "head_sha": SHA,
+            "status": "completed",
+            "conclusion": "success",
+            "run_attempt": 1,
+            "created_at": "2024-03-01T10:00:00Z",
+            "run_started_at": "2024-03-01T10:01:00Z",
+            "updated_at": "2024-03-01T10:10:00Z",
+            "name": "Build",
+            "head_branch": "main",
+        }
+    ],
+    "actions/runs/7/jobs.json": [
+        {"started_at": "2024-03-01T10:02:00Z", "completed_at": "2024-03-01T10:09:00Z"}
+    ],
 }
 GITLAB_CI: dict[str, Any] = {
-    "pipelines.json": [{"id": 8, "sha": SHA, "status": "success", "created_at": "2024-03-01T10:00:00Z",
-                        "updated_at": "2024-03-01T10:10:00Z", "ref": "main", "source": "push"}],
+    "pipelines.json": [
+        {
+            "id": 8,
+            "sha": SHA,
+            "status": "success",
+            "created_at": "2024-03-01T10:00:00Z",
+            "updated_at": "2024-03-01T10:10:00Z",
+            "ref": "main",
+            "source": "push",
+        }
+    ],
     "pipelines/8/jobs.json": [{"started_at": "2024-03-01T10:02:00Z", "finished_at": "2024-03-01T10:09:00Z"}],
 }
 

@@ -58,11 +58,22 @@ def organisations(draw) -> Scenario:
 
 def _small_flagged_team(days: int, engineers: int) -> Scenario:
     """A team whose last merge comes before the horizon ends, with flag flips and their follow-up fixes."""
-    return Scenario().with_values({
-        "days": days, "simulation.warmup_days": 7, "team.engineers": engineers, "branching.strategy": "trunk",
-        "branching.branch_lifetime_days": 0.15, "branching.feature_flags": True, "branching.flag_coverage": 1.0,
-        "release.cadence": "continuous", "release.deploy": "automated", "quality.defect_rate": 0.3,
-        "ci.test_suite_minutes": 10.0}, source="example")
+    return Scenario().with_values(
+        {
+            "days": days,
+            "simulation.warmup_days": 7,
+            "team.engineers": engineers,
+            "branching.strategy": "trunk",
+            "branching.branch_lifetime_days": 0.15,
+            "branching.feature_flags": True,
+            "branching.flag_coverage": 1.0,
+            "release.cadence": "continuous",
+            "release.deploy": "automated",
+            "quality.defect_rate": 0.3,
+            "ci.test_suite_minutes": 10.0,
+        },
+        source="example",
+    )
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -45,13 +45,25 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, timeout: float = TIMEOUT, env: dict[str, str] | None = None, stdout=None,
-            cwd: Path | None = None) -> Outcome:
+def run_cli(
+    *args: str,
+    timeout: float = TIMEOUT,
+    env: dict[str, str] | None = None,
+    stdout=None,
+    cwd: Path | None = None,
+) -> Outcome:
     """``python -m sim ARGS`` in a fresh process; a hang is a test failure after ``timeout`` seconds."""
     try:
-        proc = subprocess.run([sys.executable, "-m", "sim", *args], env=env or cli_env(), cwd=cwd or ROOT,
-                              stdin=subprocess.DEVNULL, stdout=stdout if stdout is not None else subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=timeout, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "sim", *args],
+            env=env or cli_env(),
+            cwd=cwd or ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout if stdout is not None else subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            timeout=timeout,
+            text=True,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail(f"python -m sim {' '.join(args)} hung for more than {timeout} s")
     return Outcome(proc.returncode, proc.stdout or "", proc.stderr)
@@ -64,6 +76,7 @@ class Hang(Exception):
 @contextlib.contextmanager
 def deadline(seconds: float) -> Iterator[None]:
     """Fail with :class:`Hang` after ``seconds`` (SIGALRM also interrupts a blocking open or read)."""
+
     def expire(signum, frame):
         raise Hang(f"still running after {seconds} s")
 
@@ -125,11 +138,15 @@ def assert_ok(outcome: Outcome) -> None:
 
 
 def log_args(folder: Path, **replace: Path) -> list[str]:
-    files = {kind: replace.get(kind, folder / f"{kind}.csv") for kind in ("changes", "deployments", "incidents")}
+    files = {
+        kind: replace.get(kind, folder / f"{kind}.csv") for kind in ("changes", "deployments", "incidents")
+    }
     return [arg for kind, path in files.items() for arg in (f"--{kind}", str(path))]
 
 
-def write_synthetic_logs(folder: Path, n_changes: int, batch: int = 10, days: int = 365, seed: int = 1) -> int:
+def write_synthetic_logs(
+    folder: Path, n_changes: int, batch: int = 10, days: int = 365, seed: int = 1
+) -> int:
     """A team's logs of ``n_changes`` changes over ``days``: batches of ``batch`` deployed 20 h after the
     last change, one incident per 20 deployments. Returns the total size of the three files in bytes."""
     import numpy as np
@@ -138,20 +155,31 @@ def write_synthetic_logs(folder: Path, n_changes: int, batch: int = 10, days: in
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     created = np.datetime64("2025-01-06T00:00:00") + np.sort(rng.uniform(0, days * 86400, n_changes)).astype(
-        "timedelta64[s]")
+        "timedelta64[s]"
+    )
     ids = np.char.add("C", np.arange(n_changes).astype(str))
     pd.DataFrame({"change_id": ids, "time_created": np.datetime_as_string(created, unit="s")}).to_csv(
-        folder / "changes.csv", index=False)
+        folder / "changes.csv", index=False
+    )
     n_deploys = n_changes // batch
-    deployed = created[batch - 1::batch][:n_deploys] + np.timedelta64(20 * 3600, "s")
-    lists = [" ".join(ids[i * batch:(i + 1) * batch]) for i in range(n_deploys)]
-    pd.DataFrame({"deploy_id": np.char.add("D", np.arange(n_deploys).astype(str)),
-                  "time_created": np.datetime_as_string(deployed, unit="s"), "change_ids": lists,
-                  "unplanned": rng.random(n_deploys) < 0.05}).to_csv(folder / "deployments.csv", index=False)
+    deployed = created[batch - 1 :: batch][:n_deploys] + np.timedelta64(20 * 3600, "s")
+    lists = [" ".join(ids[i * batch : (i + 1) * batch]) for i in range(n_deploys)]
+    pd.DataFrame(
+        {
+            "deploy_id": np.char.add("D", np.arange(n_deploys).astype(str)),
+            "time_created": np.datetime_as_string(deployed, unit="s"),
+            "change_ids": lists,
+            "unplanned": rng.random(n_deploys) < 0.05,
+        }
+    ).to_csv(folder / "deployments.csv", index=False)
     failed = np.sort(rng.choice(n_deploys, n_deploys // 20, replace=False))
     began = deployed[failed] + np.timedelta64(7200, "s")
-    pd.DataFrame({"incident_id": np.char.add("I", np.arange(len(failed)).astype(str)),
-                  "time_created": np.datetime_as_string(began, unit="s"),
-                  "time_resolved": np.datetime_as_string(began + np.timedelta64(3 * 3600, "s"), unit="s"),
-                  "deploy_id": np.char.add("D", failed.astype(str))}).to_csv(folder / "incidents.csv", index=False)
+    pd.DataFrame(
+        {
+            "incident_id": np.char.add("I", np.arange(len(failed)).astype(str)),
+            "time_created": np.datetime_as_string(began, unit="s"),
+            "time_resolved": np.datetime_as_string(began + np.timedelta64(3 * 3600, "s"), unit="s"),
+            "deploy_id": np.char.add("D", failed.astype(str)),
+        }
+    ).to_csv(folder / "incidents.csv", index=False)
     return sum((folder / f"{kind}.csv").stat().st_size for kind in ("changes", "deployments", "incidents"))

@@ -29,7 +29,12 @@ _OPENED: list[str] | None = None
 
 
 def _audit(event: str, args: tuple) -> None:
-    if _OPENED is not None and event in ("open", "os.open") and args and isinstance(args[0], str | bytes | Path):
+    if (
+        _OPENED is not None
+        and event in ("open", "os.open")
+        and args
+        and isinstance(args[0], str | bytes | Path)
+    ):
         _OPENED.append(os.fsdecode(args[0]))
 
 
@@ -63,8 +68,20 @@ def open_app(**params: str) -> AppTest:
 
 def everything_shown(at: AppTest) -> str:
     parts = []
-    for kind in ("error", "warning", "info", "success", "markdown", "caption", "text", "code", "exception",
-                 "title", "header", "subheader"):
+    for kind in (
+        "error",
+        "warning",
+        "info",
+        "success",
+        "markdown",
+        "caption",
+        "text",
+        "code",
+        "exception",
+        "title",
+        "header",
+        "subheader",
+    ):
         for element in getattr(at, kind):
             parts.append(str(getattr(element, "value", element)))
     return "\n".join(parts)
@@ -119,7 +136,8 @@ def test_an_edited_plan_cannot_extend_a_server_file(secret):
     at = open_app(view="plan")
     name = at.session_state["choice.plan"]
     at.text_area(key=f"plan.text.{name}").set_value(
-        f'extends = "{traversal(secret)}"\nname = "p"\n[[phase]]\nday = 1\nname = "x"\n')
+        f'extends = "{traversal(secret)}"\nname = "p"\n[[phase]]\nday = 1\nname = "x"\n'
+    )
     with files_opened() as opened:
         at.button(key="plan.apply").click().run()
     assert not [path for path in opened if "secrets" in path]
@@ -134,7 +152,11 @@ def test_an_upload_may_extend_a_shipped_scenario_or_an_earlier_upload():
     at = open_app(view="data")
     upload_scenario(at, "team.toml", 'extends = "baseline.toml"\nname = "our team"\n[team]\nengineers = 5\n')
     assert not at.error and not at.exception
-    upload_scenario(at, "trunk.toml", 'extends = "team.toml"\nname = "our team on trunk"\n[branching]\nstrategy = "trunk"\n')
+    upload_scenario(
+        at,
+        "trunk.toml",
+        'extends = "team.toml"\nname = "our team on trunk"\n[branching]\nstrategy = "trunk"\n',
+    )
     assert not at.error and not at.exception, [e.value for e in at.error]
     custom = at.session_state["custom_scenarios"]
     trunk = custom[state.CUSTOM_MARK + "our team on trunk (uploaded)"]
@@ -142,7 +164,9 @@ def test_an_upload_may_extend_a_shipped_scenario_or_an_earlier_upload():
 
 
 def test_an_upload_above_the_hosted_caps_is_refused():
-    at = upload_scenario(open_app(view="data"), "big.toml", f"[team]\nengineers = {limits.MAX_ENGINEERS + 1}\n")
+    at = upload_scenario(
+        open_app(view="data"), "big.toml", f"[team]\nengineers = {limits.MAX_ENGINEERS + 1}\n"
+    )
     assert_refused_quietly(at, "team.engineers", f"at most {limits.MAX_ENGINEERS}")
     at = upload_scenario(open_app(view="data"), "long.toml", f"days = {limits.MAX_DAYS + 1}\n")
     assert_refused_quietly(at, "days", f"at most {limits.MAX_DAYS}")
@@ -171,8 +195,11 @@ def test_a_link_cannot_lift_the_caps():
 
 def test_the_work_of_one_run_is_capped_whatever_key_carries_it():
     per_day = 50  # the schema allows it; with 200 engineers over 730 days that is millions of changes
-    at = upload_scenario(open_app(view="data"), "busy.toml",
-                         f"days = 365\n[team]\nengineers = 150\nchanges_per_engineer_per_day = {per_day}\n")
+    at = upload_scenario(
+        open_app(view="data"),
+        "busy.toml",
+        f"days = 365\n[team]\nengineers = 150\nchanges_per_engineer_per_day = {per_day}\n",
+    )
     assert_refused_quietly(at, "changes in one run", f"at most {limits.MAX_CHANGES_PER_RUN:,}")
     shipped_ok = list(state.scenario_files())
     assert shipped_ok  # every shipped scenario runs within the caps

@@ -40,9 +40,15 @@ def refused(call, *words: str) -> str:
 # Regular files only
 
 
-@pytest.mark.parametrize(("path", "what"), [
-    ("/dev/zero", "a device"), ("/dev/null", "a device"), ("/dev/urandom", "a device"), ("/", "a directory"),
-])
+@pytest.mark.parametrize(
+    ("path", "what"),
+    [
+        ("/dev/zero", "a device"),
+        ("/dev/null", "a device"),
+        ("/dev/urandom", "a device"),
+        ("/", "a directory"),
+    ],
+)
 def test_devices_and_folders_are_refused_before_opening(path, what):
     refused(lambda: read_bytes(path, TOML), path, f"is {what}, not a TOML file")
 
@@ -75,7 +81,9 @@ def test_a_size_cap_per_kind_changed_by_the_environment(tmp_path, monkeypatch):
     path.write_bytes(b"#" * 2048)
     assert len(read_bytes(path)) == 2048
     monkeypatch.setenv("DORASIM_MAX_TOML_KB", "1")
-    refused(lambda: read_bytes(path), "a.toml: the TOML file is 2 KB; the limit is 1 KB", "DORASIM_MAX_TOML_KB")
+    refused(
+        lambda: read_bytes(path), "a.toml: the TOML file is 2 KB; the limit is 1 KB", "DORASIM_MAX_TOML_KB"
+    )
     for bad in ("0", "-1", "x", "inf", "nan"):
         monkeypatch.setenv("DORASIM_MAX_TOML_KB", bad)
         refused(lambda: read_bytes(path), "DORASIM_MAX_TOML_KB")
@@ -91,7 +99,7 @@ def test_a_file_reporting_size_zero_is_still_capped(monkeypatch):
 
 def test_text_must_be_utf8(tmp_path):
     path = tmp_path / "x.toml"
-    path.write_bytes(b"name = \"\xff\"\n")
+    path.write_bytes(b'name = "\xff"\n')
     refused(lambda: read_text(path), "x.toml: not UTF-8 text (bad byte at offset 8)")
     path.write_bytes("\ufeffname = 'bom'\n".encode())
     assert read_text(path) == "name = 'bom'\n"
@@ -119,7 +127,9 @@ def test_outputs_are_probed_without_truncating_or_blocking(tmp_path):
 def test_local_extends_follow_paths_but_not_into_devices(tmp_path, secret):
     child = tmp_path / "child.toml"
     child.write_text('extends = "../../../../../../../../dev/zero"\n')
-    refused(lambda: load_scenario(child), "child.toml: extends = '../../../../../../../../dev/zero'", "a device")
+    refused(
+        lambda: load_scenario(child), "child.toml: extends = '../../../../../../../../dev/zero'", "a device"
+    )
     child.write_text('extends = "private"\n')
     refused(lambda: load_scenario(child), "is a directory")
 
@@ -154,35 +164,60 @@ def test_the_traversal_never_reads_the_file(secret):
     relative = traversal_to(secret)
     assert (next(iter(shipped("scenario").values())).parent / relative).resolve() == secret.resolve()
     before = secret.stat().st_atime_ns
-    for target in (relative, str(secret), f"../{secret.name}", "/dev/zero", "./baseline.toml", "..",
-                   "sub/baseline.toml", "C:\\secrets.toml", "~/secrets.toml", ""):
+    for target in (
+        relative,
+        str(secret),
+        f"../{secret.name}",
+        "/dev/zero",
+        "./baseline.toml",
+        "..",
+        "sub/baseline.toml",
+        "C:\\secrets.toml",
+        "~/secrets.toml",
+        "",
+    ):
         text = f'extends = "{target}"\n[ci]\nrunners = 3\n'.replace("\\", "\\\\")
-        message = refused(lambda text=text: load_scenario_text(text, "mine.toml", resolver=app_resolver()),
-                          "mine.toml: extends =")
+        message = refused(
+            lambda text=text: load_scenario_text(text, "mine.toml", resolver=app_resolver()),
+            "mine.toml: extends =",
+        )
         assert SECRET not in message and "connections" not in message
         assert str(secret.parent) not in message.replace(target, "")
     assert secret.stat().st_atime_ns == before
 
 
 def test_names_reach_shipped_scenarios_and_this_sessions_uploads():
-    scenario = load_scenario_text('extends = "baseline.toml"\n[ci]\nrunners = 3\n', "mine.toml",
-                                  resolver=app_resolver())
+    scenario = load_scenario_text(
+        'extends = "baseline.toml"\n[ci]\nrunners = 3\n', "mine.toml", resolver=app_resolver()
+    )
     assert scenario.ci.runners == 3 and scenario.release.cadence == "weekly"
-    assert load_scenario_text('extends = "elite"\n', "mine.toml", resolver=app_resolver()).release.deploy == "automated"
+    assert (
+        load_scenario_text('extends = "elite"\n', "mine.toml", resolver=app_resolver()).release.deploy
+        == "automated"
+    )
     uploads = {"team.toml": b'extends = "baseline.toml"\n[team]\nengineers = 4\n'}
-    child = load_scenario_text('extends = "team.toml"\n[ci]\nrunners = 2\n', "child.toml", resolver=app_resolver(uploads))
+    child = load_scenario_text(
+        'extends = "team.toml"\n[ci]\nrunners = 2\n', "child.toml", resolver=app_resolver(uploads)
+    )
     assert (child.team.engineers, child.ci.runners) == (4, 2)
-    message = refused(lambda: load_scenario_text('extends = "other.toml"\n', "c.toml", resolver=app_resolver(uploads)),
-                      "no shipped scenario or uploaded file of that name", "baseline.toml", "team.toml")
+    message = refused(
+        lambda: load_scenario_text('extends = "other.toml"\n', "c.toml", resolver=app_resolver(uploads)),
+        "no shipped scenario or uploaded file of that name",
+        "baseline.toml",
+        "team.toml",
+    )
     assert "/" not in message
 
 
 def test_an_upload_cycle_is_caught():
     uploads = {"a.toml": b'extends = "b.toml"\n', "b.toml": b'extends = "a.toml"\n'}
-    refused(lambda: load_scenario_text('extends = "a.toml"\n', "a.toml", resolver=app_resolver(uploads)), "circular")
+    refused(
+        lambda: load_scenario_text('extends = "a.toml"\n', "a.toml", resolver=app_resolver(uploads)),
+        "circular",
+    )
 
 
 def test_local_files_anchor_text_at_the_given_folder(tmp_path):
-    (tmp_path / "parent.toml").write_text('[ci]\nrunners = 7\n')
+    (tmp_path / "parent.toml").write_text("[ci]\nrunners = 7\n")
     resolver = LocalFiles(tmp_path)
     assert load_scenario_text('extends = "parent.toml"\n', "child.toml", resolver=resolver).ci.runners == 7

@@ -22,10 +22,18 @@ from sim.metrics import timerange
 from sim.metrics.logs import read_logs
 from sim.metrics.scoring import score_logs
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-CSV_FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+CSV_FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 NUMBERS = st.one_of(
     st.integers(-5, 3).map(str),
@@ -36,18 +44,62 @@ NUMBERS = st.one_of(
 DATES = st.one_of(
     st.dates().map(lambda d: d.isoformat()),
     st.datetimes(timezones=st.just(None)).map(lambda d: d.isoformat()),
-    st.sampled_from(["1677-09-21", "1699-12-31", "1700-01-01", "2199-12-31", "2200-01-01", "2262-04-12",
-                     "0000-01-01", "2026-02-30", "2026-01-05T25:00", "now", "today", "2026-01-05T10:00:00+99:00"]),
+    st.sampled_from(
+        [
+            "1677-09-21",
+            "1699-12-31",
+            "1700-01-01",
+            "2199-12-31",
+            "2200-01-01",
+            "2262-04-12",
+            "0000-01-01",
+            "2026-02-30",
+            "2026-01-05T25:00",
+            "now",
+            "today",
+            "2026-01-05T10:00:00+99:00",
+        ]
+    ),
     st.text(max_size=20),
 )
-LIGHT_KEYS = ["ci.runners", "ci.flaky_rate", "release.cadence", "release.deploy", "quality.defect_rate",
-              "branching.strategy", "operations.automated_rollback", "start", "seed", "name",
-              "no.such.key", "team", "ci", "", "=", "ci.runners.extra"]
-SET_VALUES = st.one_of(NUMBERS, DATES, st.sampled_from(['"daily"', "true", "false", "[1, 2]", "{a = 1}", '"', "'x'"]))
+LIGHT_KEYS = [
+    "ci.runners",
+    "ci.flaky_rate",
+    "release.cadence",
+    "release.deploy",
+    "quality.defect_rate",
+    "branching.strategy",
+    "operations.automated_rollback",
+    "start",
+    "seed",
+    "name",
+    "no.such.key",
+    "team",
+    "ci",
+    "",
+    "=",
+    "ci.runners.extra",
+]
+SET_VALUES = st.one_of(
+    NUMBERS, DATES, st.sampled_from(['"daily"', "true", "false", "[1, 2]", "{a = 1}", '"', "'x'"])
+)
 TARGETS = st.one_of(  # half of them good, so runs get through to their output too
     st.sampled_from(["baseline", "elite", "small_batch", "tests/data/scenarios/child.toml"]),
-    st.sampled_from(["nowhere.toml", "/dev/zero", "/", "/proc/self/status", "tests/data/scenarios/unknown_key.toml",
-                     "tests/data/scenarios/circular_a.toml", "scenarios/plan_90_days.toml", "", "-", "--json"]))
+    st.sampled_from(
+        [
+            "nowhere.toml",
+            "/dev/zero",
+            "/",
+            "/proc/self/status",
+            "tests/data/scenarios/unknown_key.toml",
+            "tests/data/scenarios/circular_a.toml",
+            "scenarios/plan_90_days.toml",
+            "",
+            "-",
+            "--json",
+        ]
+    ),
+)
 SMALL = st.one_of(st.integers(0, 4).map(str), NUMBERS)
 
 
@@ -55,8 +107,14 @@ SMALL = st.one_of(st.integers(0, 4).map(str), NUMBERS)
 def scenario_command(draw) -> list[str]:
     command = draw(st.sampled_from(["run", "compare", "plan", "events"]))
     # cheap defaults first: a generated option given later wins (argparse keeps the last)
-    args = [command, draw(TARGETS if command != "plan" else st.sampled_from(["plan_90_days", "baseline", "/dev/zero",
-                                                                            "nowhere.toml", "/"]))]
+    args = [
+        command,
+        draw(
+            TARGETS
+            if command != "plan"
+            else st.sampled_from(["plan_90_days", "baseline", "/dev/zero", "nowhere.toml", "/"])
+        ),
+    ]
     args += ["--days", "7", "--workers", "1"] + (["--reps", "1"] if command != "events" else [])
     options = ["--seed", "--workers", "--days", "--set", "--benchmark", "--json"]
     options += ["--replication", "--out"] if command == "events" else ["--reps"]
@@ -70,7 +128,10 @@ def scenario_command(draw) -> list[str]:
         elif option == "--out":
             args += [option, draw(st.sampled_from(["/proc/nope", "/dev/full", "OUT"]))]
         elif option in ("--days", "--reps"):  # valid values stay small so every example is quick
-            args += [option, draw(st.one_of(st.integers(-3, 14).map(str), NUMBERS.filter(lambda t: not t.isdigit())))]
+            args += [
+                option,
+                draw(st.one_of(st.integers(-3, 14).map(str), NUMBERS.filter(lambda t: not t.isdigit()))),
+            ]
         else:
             args += [option, draw(SMALL)]
     if command == "events" and "--out" not in args:
@@ -92,7 +153,9 @@ def check(outcome, *, json_out: bool) -> None:
 
 @FUZZ
 @given(args=scenario_command())
-@example(args=["run", "baseline", "--days", "7", "--workers", "1", "--reps", "1", "--set", "start=1677-09-25"])
+@example(
+    args=["run", "baseline", "--days", "7", "--workers", "1", "--reps", "1", "--set", "start=1677-09-25"]
+)
 @example(args=["events", "baseline", "--days", "7", "--workers", "1", "--replication", "-1", "--out", "OUT"])
 @example(args=["plan", "plan_90_days", "--days", "7", "--workers", "1", "--reps", "1", "--json"])
 def test_generated_command_lines_exit_0_or_2_with_one_line(args, tmp_path):
@@ -104,8 +167,18 @@ def test_generated_command_lines_exit_0_or_2_with_one_line(args, tmp_path):
 @given(start=DATES, end=DATES, benchmark=st.sampled_from(["2023", "2021", "1999"]))
 @example(start="0001-01-01", end="9999-01-01", benchmark="2023")
 def test_generated_score_windows(start, end, benchmark, small_logs):
-    outcome = run_main("score", *log_args(small_logs), "--start", start, "--end", end, "--benchmark", benchmark,
-                       "--json", timeout=60)
+    outcome = run_main(
+        "score",
+        *log_args(small_logs),
+        "--start",
+        start,
+        "--end",
+        end,
+        "--benchmark",
+        benchmark,
+        "--json",
+        timeout=60,
+    )
     check(outcome, json_out=True)
 
 
@@ -114,14 +187,35 @@ def test_generated_score_windows(start, end, benchmark, small_logs):
 
 
 STAMPS = st.one_of(
-    st.datetimes(min_value=pd.Timestamp("1600-01-01").to_pydatetime(), max_value=pd.Timestamp("3000-01-01").to_pydatetime())
-    .map(lambda d: d.isoformat() + "Z"),
-    st.sampled_from(["2026-01-05T10:00:00Z", "2026-01-05", "2026-01-05T10:00:00+02:00", "1677-09-21T00:12:43Z",
-                     "2262-04-11T23:47:16.854775807Z", "2262-04-11T23:47:16.854775808Z", "9999-12-31", "0000-01-01",
-                     "", "now", "1", "2026-13-01", "2026-01-05 10:00", "+2026-01-05", "2026-W02"]),
+    st.datetimes(
+        min_value=pd.Timestamp("1600-01-01").to_pydatetime(),
+        max_value=pd.Timestamp("3000-01-01").to_pydatetime(),
+    ).map(lambda d: d.isoformat() + "Z"),
+    st.sampled_from(
+        [
+            "2026-01-05T10:00:00Z",
+            "2026-01-05",
+            "2026-01-05T10:00:00+02:00",
+            "1677-09-21T00:12:43Z",
+            "2262-04-11T23:47:16.854775807Z",
+            "2262-04-11T23:47:16.854775808Z",
+            "9999-12-31",
+            "0000-01-01",
+            "",
+            "now",
+            "1",
+            "2026-13-01",
+            "2026-01-05 10:00",
+            "+2026-01-05",
+            "2026-W02",
+        ]
+    ),
 )
-CELLS = st.one_of(STAMPS, st.text(max_size=12), st.sampled_from(["true", "false", "C1", "C1 C2", "D1", "I1", '"',
-                                                                 '"a,b"', "\t", "\r", "x" * 300]))
+CELLS = st.one_of(
+    STAMPS,
+    st.text(max_size=12),
+    st.sampled_from(["true", "false", "C1", "C1 C2", "D1", "I1", '"', '"a,b"', "\t", "\r", "x" * 300]),
+)
 COLUMNS = {
     "changes": ["change_id", "time_created"],
     "deployments": ["deploy_id", "time_created", "change_ids", "unplanned"],
@@ -161,11 +255,16 @@ def read_and_score(files: dict[str, bytes]) -> None:
     except InputError as exc:
         assert "\n" not in str(exc) and len(str(exc)) < 1200
         return
-    for frame, columns in ((logs.changes, ["time_created"]), (logs.deployments, ["time_created"]),
-                           (logs.incidents, ["time_created", "time_resolved"])):
+    for frame, columns in (
+        (logs.changes, ["time_created"]),
+        (logs.deployments, ["time_created"]),
+        (logs.incidents, ["time_created", "time_resolved"]),
+    ):
         for column in columns:
             present = frame[column].dropna()
-            assert ((present >= timerange.FIRST) & (present < timerange.END)).all(), "a timestamp slipped out of range"
+            assert ((present >= timerange.FIRST) & (present < timerange.END)).all(), (
+                "a timestamp slipped out of range"
+            )
     try:
         result = score_logs(logs)
     except InputError as exc:  # e.g. a window that ends before it starts
@@ -189,7 +288,9 @@ def test_generated_csv_files_read_or_fail_in_one_line(kind, data):
 @example(kind="changes", raw=b"change_id,time_created\nC1,1600-01-01T00:00:00Z\n")
 @example(kind="changes", raw=b"change_id\ttime_created\nC1\t2026-01-05\n")
 @example(kind="changes", raw=b"\xef\xbb\xbfchange_id,time_created,change_id\n")
-@example(kind="incidents", raw=b"incident_id,time_created,time_resolved,deploy_id\nI1,2026-01-07,2262-04-12,D1\n")
+@example(
+    kind="incidents", raw=b"incident_id,time_created,time_resolved,deploy_id\nI1,2026-01-07,2262-04-12,D1\n"
+)
 def test_generated_csv_bytes_read_or_fail_in_one_line(kind, raw):
     files = {k: v.encode() for k, v in VALID.items()}
     files[kind] = raw
@@ -202,14 +303,16 @@ def test_the_fuzzed_valid_files_do_score():
     assert score_logs(logs)["counts"]["deployments"] == 1
 
 
-
-
 # ---------------------------------------------------------------------------------------------
 # Names and ids from files reach the tables as text, never as markup
 
 
-NAMES = settings(max_examples=25, deadline=None, derandomize=True,
-                 suppress_health_check=[HealthCheck.function_scoped_fixture])
+NAMES = settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 @NAMES
@@ -217,8 +320,9 @@ NAMES = settings(max_examples=25, deadline=None, derandomize=True,
 @example(name="[/x] [bold]b :smile:")
 @example(name="\x1b[31mred\x07")
 def test_any_scenario_name_prints_in_the_table(name):
-    outcome = run_main("run", "baseline", "--days", "7", "--reps", "1", "--workers", "1",
-                       "--set", f"name={json.dumps(name)}")
+    outcome = run_main(
+        "run", "baseline", "--days", "7", "--reps", "1", "--workers", "1", "--set", f"name={json.dumps(name)}"
+    )
     check(outcome, json_out=False)
 
 
@@ -228,7 +332,8 @@ def test_any_scenario_name_prints_in_the_table(name):
 def test_any_id_prints_in_the_score_warnings(change_id, small_logs, tmp_path_factory):
     folder = tmp_path_factory.mktemp("ids")
     cell = '"' + change_id.replace('"', '""') + '"'
-    (folder / "deployments.csv").write_text("deploy_id,time_created,change_ids\nD1,2026-01-07T10:00:00Z," + cell + "\n",
-                                            encoding="utf-8")
+    (folder / "deployments.csv").write_text(
+        "deploy_id,time_created,change_ids\nD1,2026-01-07T10:00:00Z," + cell + "\n", encoding="utf-8"
+    )
     outcome = run_main("score", *log_args(small_logs, deployments=folder / "deployments.csv"))
     check(outcome, json_out=False)

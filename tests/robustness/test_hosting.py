@@ -71,8 +71,9 @@ def local(command: list[str], port: int) -> list[str]:
     return out
 
 
-def get(url: str, headers: dict[str, str] | None = None, method: str = "GET",
-        data: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+def get(
+    url: str, headers: dict[str, str] | None = None, method: str = "GET", data: bytes | None = None
+) -> tuple[int, dict[str, str], bytes]:
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -85,8 +86,15 @@ def get(url: str, headers: dict[str, str] | None = None, method: str = "GET",
 def server() -> Iterator[str]:
     port = free_port()
     command = local(json.loads(only("CMD")), port)
-    proc = subprocess.Popen(command, cwd=ROOT, env=cli_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=cli_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_SECONDS
@@ -116,7 +124,9 @@ def test_the_image_is_debian_slim_and_runs_as_a_user():
     user = only("USER")
     assert user not in ("root", "0") and not user.startswith("0:")
     names = [instruction for instruction, _ in instructions()]
-    assert names.index("USER") > max(i for i, name in enumerate(names) if name == "RUN")  # nothing runs as root after
+    assert names.index("USER") > max(
+        i for i, name in enumerate(names) if name == "RUN"
+    )  # nothing runs as root after
 
 
 def test_the_start_command_serves_a_healthy_app(server):
@@ -133,17 +143,25 @@ def test_the_healthcheck_command_passes_against_it(server):
     assert subprocess.run(["sh", "-c", command], timeout=30, env=cli_env()).returncode == 0
     # and it fails when nothing answers
     dead = command.replace(f":{server.rsplit(':', 1)[1]}/", f":{free_port()}/")
-    assert subprocess.run(["sh", "-c", dead], timeout=30, env=cli_env(), stderr=subprocess.DEVNULL).returncode != 0
+    assert (
+        subprocess.run(["sh", "-c", dead], timeout=30, env=cli_env(), stderr=subprocess.DEVNULL).returncode
+        != 0
+    )
 
 
 def test_an_upload_without_the_xsrf_token_is_refused(server):
-    status, _, body = get(f"{server}/_stcore/upload_file/some-session/some-file", method="PUT", data=b"x" * 10)
+    status, _, body = get(
+        f"{server}/_stcore/upload_file/some-session/some-file", method="PUT", data=b"x" * 10
+    )
     assert status == 403, (status, body[:200])
 
 
 def test_another_site_gets_no_cross_origin_access(server):
     _, headers, _ = get(f"{server}/_stcore/health", headers={"Origin": "http://elsewhere.example"})
-    assert headers.get("access-control-allow-origin", headers.get("Access-Control-Allow-Origin")) in (None, "")
+    assert headers.get("access-control-allow-origin", headers.get("Access-Control-Allow-Origin")) in (
+        None,
+        "",
+    )
 
 
 def test_the_settings_agree_everywhere():

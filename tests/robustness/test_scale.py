@@ -26,8 +26,14 @@ raise SystemExit(code)
 def peak_rss(args: list[str], tmp_path: Path) -> tuple[int, str]:
     """(peak resident bytes, stdout) of ``dorasim ARGS`` in a fresh process."""
     report = tmp_path / f"rss-{len(list(tmp_path.iterdir()))}.txt"
-    proc = subprocess.run([sys.executable, "-c", PEAK_RSS, str(report), *args], env=cli_env(), cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS, str(report), *args],
+        env=cli_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return int(report.read_text()), proc.stdout
 
@@ -47,8 +53,14 @@ def on_a_terminal(args: list[str], timeout: float = 60) -> tuple[int, str]:
     """Run with stderr on a pseudo-terminal (stdout to a pipe); returns (exit code, what the terminal got)."""
     master, slave = pty.openpty()
     env = cli_env(COLUMNS="100", TERM="xterm")
-    proc = subprocess.Popen([sys.executable, "-m", "sim", *args], env=env, cwd=ROOT, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=slave)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", *args],
+        env=env,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+    )
     os.close(slave)
     seen = b""
     try:
@@ -76,17 +88,45 @@ def test_score_shows_progress_on_a_terminal_and_nothing_on_a_pipe(tmp_path):
     code, terminal = on_a_terminal(["score", *log_args(tmp_path), "--json"])
     assert code == 0
     assert "reading" in terminal and "changes.csv" in terminal
-    piped = subprocess.run([sys.executable, "-m", "sim", "score", *log_args(tmp_path), "--json"], env=cli_env(),
-                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+    piped = subprocess.run(
+        [sys.executable, "-m", "sim", "score", *log_args(tmp_path), "--json"],
+        env=cli_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert piped.returncode == 0 and piped.stderr == ""
     json.loads(piped.stdout)
 
 
 def test_calibrate_shows_progress_on_a_terminal(tmp_path):
     logs = tmp_path / "logs"
-    assert subprocess.run([sys.executable, "-m", "sim", "events", "baseline", "--days", "28", "--out", str(logs)],
-                          env=cli_env(), cwd=ROOT, capture_output=True, timeout=120).returncode == 0
-    code, terminal = on_a_terminal(["calibrate", *log_args(logs), "--out", str(tmp_path / "ours.toml"),
-                                    "--reps", "1", "--check-reps", "1", "--workers", "1", "--json"], timeout=120)
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "sim", "events", "baseline", "--days", "28", "--out", str(logs)],
+            env=cli_env(),
+            cwd=ROOT,
+            capture_output=True,
+            timeout=120,
+        ).returncode
+        == 0
+    )
+    code, terminal = on_a_terminal(
+        [
+            "calibrate",
+            *log_args(logs),
+            "--out",
+            str(tmp_path / "ours.toml"),
+            "--reps",
+            "1",
+            "--check-reps",
+            "1",
+            "--workers",
+            "1",
+            "--json",
+        ],
+        timeout=120,
+    )
     assert code == 0, terminal[-2000:]
     assert "reading" in terminal and "calibrating" in terminal

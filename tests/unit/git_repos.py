@@ -23,12 +23,21 @@ class Repo:
         self.counter = 0
 
     def git(self, *args: str, date: str | None = None, author_date: str | None = None) -> str:
-        env = {**os.environ, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.com", "GIT_COMMITTER_NAME": "C",
-               "GIT_COMMITTER_EMAIL": "c@example.com", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(self.path)}
+        env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": "A",
+            "GIT_AUTHOR_EMAIL": "a@example.com",
+            "GIT_COMMITTER_NAME": "C",
+            "GIT_COMMITTER_EMAIL": "c@example.com",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "HOME": str(self.path),
+        }
         if date:
             env["GIT_COMMITTER_DATE"] = date
             env["GIT_AUTHOR_DATE"] = author_date or date
-        done = subprocess.run(["git", "-C", str(self.path), *args], env=env, capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            ["git", "-C", str(self.path), *args], env=env, capture_output=True, text=True, check=True
+        )
         return done.stdout.strip()
 
     def commit(self, message: str, date: str, author_date: str | None = None) -> str:
@@ -48,13 +57,38 @@ class Repo:
         else:
             self.git("tag", name, target)
 
-    def raw_commit(self, tree_of: str, parents: list[str], author: bytes, committer: bytes, message: bytes,
-                   extra_headers: bytes = b"") -> str:
+    def raw_commit(
+        self,
+        tree_of: str,
+        parents: list[str],
+        author: bytes,
+        committer: bytes,
+        message: bytes,
+        extra_headers: bytes = b"",
+    ) -> str:
         """A commit object written byte for byte (git commit refuses broken lines), then set as main."""
         tree = self.git("rev-parse", f"{tree_of}^{{tree}}")
-        body = (f"tree {tree}\n".encode() + b"".join(f"parent {p}\n".encode() for p in parents)
-                + b"author " + author + b"\ncommitter " + committer + b"\n" + extra_headers + b"\n" + message)
-        sha = subprocess.run(["git", "-C", str(self.path), "hash-object", "-t", "commit", "-w", "--stdin",
-                              "--literally"], input=body, capture_output=True, check=True).stdout.decode().strip()
+        body = (
+            f"tree {tree}\n".encode()
+            + b"".join(f"parent {p}\n".encode() for p in parents)
+            + b"author "
+            + author
+            + b"\ncommitter "
+            + committer
+            + b"\n"
+            + extra_headers
+            + b"\n"
+            + message
+        )
+        sha = (
+            subprocess.run(
+                ["git", "-C", str(self.path), "hash-object", "-t", "commit", "-w", "--stdin", "--literally"],
+                input=body,
+                capture_output=True,
+                check=True,
+            )
+            .stdout.decode()
+            .strip()
+        )
         self.git("update-ref", "refs/heads/main", sha)
         return sha

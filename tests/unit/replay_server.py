@@ -16,8 +16,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 
 class ReplayServer:
-    def __init__(self, folder: Path, prefix: str, auth: tuple[str, str], page_size: int = 2,
-                 limits: list[tuple[int, dict[str, str]]] | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        prefix: str,
+        auth: tuple[str, str],
+        page_size: int = 2,
+        limits: list[tuple[int, dict[str, str]]] | None = None,
+    ):
         self.folder, self.prefix, self.auth, self.page_size = folder, prefix, auth, page_size
         self.limits = list(limits or [])
         self.requests: list[str] = []
@@ -38,12 +44,12 @@ class ReplayServer:
                 path = unquote(url.path)
                 if not path.startswith(server.prefix):
                     return self._send(404, {"message": "Not Found"})
-                relative = path[len(server.prefix):].strip("/")
+                relative = path[len(server.prefix) :].strip("/")
                 file = server.folder / f"{relative}.json"
                 items = json.loads(file.read_text()) if file.is_file() else []
                 page = int(parse_qs(url.query).get("page", ["1"])[0])
                 size = server.page_size
-                body = items[(page - 1) * size: page * size]
+                body = items[(page - 1) * size : page * size]
                 headers = {"x-ratelimit-remaining": "4999", "x-ratelimit-reset": "0"}
                 if page * size < len(items):
                     host = f"http://127.0.0.1:{server.port}"

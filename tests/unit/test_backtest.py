@@ -37,13 +37,21 @@ def release_logs(days: int = 400, every: int = 10, end: dt.date = CUT + dt.timed
     for day in range(days):
         date = first + dt.timedelta(days=day)
         if day % every == 0 and pending:
-            deployments.append({"deploy_id": f"r{day}", "time_created": ts(date, 18), "change_ids": " ".join(pending)})
+            deployments.append(
+                {"deploy_id": f"r{day}", "time_created": ts(date, 18), "change_ids": " ".join(pending)}
+            )
             pending = []
         for k in (0, 1):
             changes.append({"change_id": f"c{day}_{k}", "time_created": ts(date, 9 + 4 * k)})
             pending.append(f"c{day}_{k}")
-    incidents = [{"incident_id": "i1", "time_created": ts(CUT - dt.timedelta(days=3)),
-                  "time_resolved": ts(CUT + dt.timedelta(days=2)), "deploy_id": deployments[-15]["deploy_id"]}]
+    incidents = [
+        {
+            "incident_id": "i1",
+            "time_created": ts(CUT - dt.timedelta(days=3)),
+            "time_resolved": ts(CUT + dt.timedelta(days=2)),
+            "deploy_id": deployments[-15]["deploy_id"],
+        }
+    ]
     return make_logs(changes, deployments, incidents)
 
 
@@ -101,20 +109,26 @@ def test_a_throughput_backtest_scores_every_case_it_can_judge():
 
 def test_a_model_backtest_calibrates_each_window_and_forecasts_from_the_cut():
     logs = release_logs()
-    settings = BacktestSettings(method="both", sizes=(10,), reps=6, calibration_reps=2, calibration_check_reps=2)
+    settings = BacktestSettings(
+        method="both", sizes=(10,), reps=6, calibration_reps=2, calibration_check_reps=2
+    )
     result = backtest(logs, cuts=[CUT], settings=settings, workers=1)
     (case,) = result["cases"]
     assert "model" in case and "throughput" in case
     window = result["windows"][0]
     assert window["calibration"]["deployments"] >= 3
-    assert result["dora"][0]["metrics"]["deployment_frequency_per_day"]["observed"] == pytest.approx(9 / 90, abs=0.02)
+    assert result["dora"][0]["metrics"]["deployment_frequency_per_day"]["observed"] == pytest.approx(
+        9 / 90, abs=0.02
+    )
     assert result["summary"]["crps_ratio_model_to_throughput"] is not None
 
 
 def test_a_window_without_releases_is_not_judged():
     logs = release_logs()
     times = logs.deployments["time_created"]
-    keep = (times >= ts(CUT, 0)) | (times < ts(CUT - dt.timedelta(days=200), 0))  # history, then a quiet window
+    keep = (times >= ts(CUT, 0)) | (
+        times < ts(CUT - dt.timedelta(days=200), 0)
+    )  # history, then a quiet window
     quiet = make_logs(logs.changes, logs.deployments[keep], logs.incidents.iloc[0:0])
     result = backtest(quiet, cuts=[CUT], settings=BacktestSettings(method="throughput"), workers=1)
     assert result["cases"] == [] and "no release" in result["not_judged"][0]["reason"]
@@ -144,13 +158,18 @@ def test_calibrate_takes_a_window_and_refuses_one_without_releases():
 
 def _write(logs, folder):
     write_logs(logs, folder)
-    return [f"--changes={folder / 'changes.csv'}", f"--deployments={folder / 'deployments.csv'}",
-            f"--incidents={folder / 'incidents.csv'}"]
+    return [
+        f"--changes={folder / 'changes.csv'}",
+        f"--deployments={folder / 'deployments.csv'}",
+        f"--incidents={folder / 'incidents.csv'}",
+    ]
 
 
 def test_cli_backtest_json_and_one_line_errors(tmp_path, capsys):
     files = _write(release_logs(), tmp_path)
-    code = main(["backtest", *files, "--method", "throughput", "--cuts", CUT.isoformat(), "--n", "8", "--json"])
+    code = main(
+        ["backtest", *files, "--method", "throughput", "--cuts", CUT.isoformat(), "--n", "8", "--json"]
+    )
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["cases"][0]["n"] == 8 and "summary" in doc and "dora" in doc
@@ -165,8 +184,19 @@ def test_cli_calibrate_reads_the_window_the_import_recorded(tmp_path, capsys):
     files = _write(release_logs(), tmp_path)
     report = {"source": "git", "settings": {"since": "2025-12-01", "until": "2026-03-01"}}
     (tmp_path / "import_report.json").write_text(json.dumps(report), encoding="utf-8")
-    code = main(["calibrate", *files, "--out", str(tmp_path / "ours.toml"), "--reps", "2", "--check-reps", "2",
-                 "--json"])
+    code = main(
+        [
+            "calibrate",
+            *files,
+            "--out",
+            str(tmp_path / "ours.toml"),
+            "--reps",
+            "2",
+            "--check-reps",
+            "2",
+            "--json",
+        ]
+    )
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["window"]["start"] == "2025-12-01" and doc["window"]["end"] == "2026-03-01"
@@ -179,8 +209,20 @@ def test_cli_calibrate_reads_the_window_the_import_recorded(tmp_path, capsys):
 def test_cli_backtest_writes_its_report(tmp_path, capsys):
     files = _write(release_logs(), tmp_path)
     report = tmp_path / "backtest.html"
-    code = main(["backtest", *files, "--method", "throughput", "--cuts", CUT.isoformat(), "--n", "8",
-                 "--report", str(report)])
+    code = main(
+        [
+            "backtest",
+            *files,
+            "--method",
+            "throughput",
+            "--cuts",
+            CUT.isoformat(),
+            "--n",
+            "8",
+            "--report",
+            str(report),
+        ]
+    )
     assert code == 0
     text = report.read_text(encoding="utf-8")
     assert "Every case" in text and CUT.isoformat() in text
@@ -189,8 +231,25 @@ def test_cli_backtest_writes_its_report(tmp_path, capsys):
 
 def test_cli_forecast_sets_the_throughput_monte_carlo_beside_the_model(tmp_path, capsys):
     _write(release_logs(), tmp_path)
-    code = main(["forecast", "baseline", "--changes", "8", "--start", CUT.isoformat(), "--reps", "4",
-                 "--workers", "1", "--method", "both", "--logs", str(tmp_path), "--json"])
+    code = main(
+        [
+            "forecast",
+            "baseline",
+            "--changes",
+            "8",
+            "--start",
+            CUT.isoformat(),
+            "--reps",
+            "4",
+            "--workers",
+            "1",
+            "--method",
+            "both",
+            "--logs",
+            str(tmp_path),
+            "--json",
+        ]
+    )
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["method"] == "model" and doc["throughput"]["method"] == "throughput"
@@ -224,8 +283,11 @@ def test_a_plan_from_a_thin_calibrated_baseline_says_so(tmp_path, capsys):
     start, end = CUT - dt.timedelta(days=30), CUT
     result = calibrate(logs_at(logs, start, end), reps=2, check_reps=2, workers=1, window=(start, end))
     (tmp_path / "ours.toml").write_text(result.toml, encoding="utf-8")
-    (tmp_path / "plan.toml").write_text('extends = "ours.toml"\ndays = 28\n\n[[phase]]\nday = 7\nname = "weekly"\n'
-                                        'set = { "release.cadence" = "weekly" }\n', encoding="utf-8")
+    (tmp_path / "plan.toml").write_text(
+        'extends = "ours.toml"\ndays = 28\n\n[[phase]]\nday = 7\nname = "weekly"\n'
+        'set = { "release.cadence" = "weekly" }\n',
+        encoding="utf-8",
+    )
     assert result.scenario.calibration is not None and result.scenario.calibration.deployments < 5
     assert main(["plan", str(tmp_path / "plan.toml"), "--reps", "2", "--workers", "1", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -247,7 +309,9 @@ def test_a_calibrated_scenario_forecasts_from_the_end_of_its_window_with_its_rel
 
     logs = release_logs()
     start, end = CUT - dt.timedelta(days=90), CUT
-    scenario = calibrate(logs_at(logs, start, end), reps=2, check_reps=2, workers=1, window=(start, end)).scenario
+    scenario = calibrate(
+        logs_at(logs, start, end), reps=2, check_reps=2, workers=1, window=(start, end)
+    ).scenario
     assert state_date(scenario) == CUT
     assert forecast(scenario, 5, reps=2, workers=1)["start"] == CUT.isoformat()
     later = moved_to(scenario, CUT - dt.timedelta(days=7), source="test")
@@ -282,13 +346,22 @@ def test_the_warm_up_reaches_back_to_the_oldest_work_a_window_release_ships():
 
 def test_a_few_saturday_releases_are_a_team_releasing_when_ready_not_a_train():
     first = dt.date(2025, 9, 1)  # a Monday
-    changes = [{"change_id": f"c{d}", "time_created": ts(first + dt.timedelta(days=d), 10)} for d in range(180)]
+    changes = [
+        {"change_id": f"c{d}", "time_created": ts(first + dt.timedelta(days=d), 10)} for d in range(180)
+    ]
     saturdays = [first + dt.timedelta(days=d) for d in (47, 103, 166)]  # three Saturdays in 26 weeks
-    deployments = [{"deploy_id": f"r{k}", "time_created": ts(day, 11),
-                    "change_ids": " ".join(c["change_id"] for c in changes
-                                           if ts(day, 11) > c["time_created"] >= (ts(saturdays[k - 1], 11) if k
-                                                                                  else ts(first, 0)))}
-                   for k, day in enumerate(saturdays)]
+    deployments = [
+        {
+            "deploy_id": f"r{k}",
+            "time_created": ts(day, 11),
+            "change_ids": " ".join(
+                c["change_id"]
+                for c in changes
+                if ts(day, 11) > c["time_created"] >= (ts(saturdays[k - 1], 11) if k else ts(first, 0))
+            ),
+        }
+        for k, day in enumerate(saturdays)
+    ]
     logs = make_logs(changes, deployments, [])
     result = calibrate(logs, reps=2, check_reps=2, workers=1, window=(first, first + dt.timedelta(days=180)))
     assert result.scenario.release.cadence == "irregular"
@@ -298,14 +371,24 @@ def test_releases_that_follow_bursts_of_work_are_read_as_work_driven():
     first = dt.date(2025, 9, 1)
     changes, deployments, day = [], [], 3
     for k, quiet in enumerate((5, 40, 12, 55, 20, 8)):  # a burst of ten changes, a release, a quiet spell
-        burst = [{"change_id": f"c{k}_{j}", "time_created": ts(first + dt.timedelta(days=day), 9 + j % 8)}
-                 for j in range(10)]
+        burst = [
+            {"change_id": f"c{k}_{j}", "time_created": ts(first + dt.timedelta(days=day), 9 + j % 8)}
+            for j in range(10)
+        ]
         changes += burst
-        deployments.append({"deploy_id": f"r{k}", "time_created": ts(first + dt.timedelta(days=day + 1), 12),
-                            "change_ids": " ".join(c["change_id"] for c in burst)})
+        deployments.append(
+            {
+                "deploy_id": f"r{k}",
+                "time_created": ts(first + dt.timedelta(days=day + 1), 12),
+                "change_ids": " ".join(c["change_id"] for c in burst),
+            }
+        )
         day += 1 + quiet
     logs = make_logs(changes, deployments, [])
     result = calibrate(logs, reps=2, check_reps=2, workers=1, window=(first, first + dt.timedelta(days=day)))
     assert result.scenario.release.cadence == "when_ready"
     models = result.report["log_statistics"]["release_models"]
-    assert models["when_ready_preferred_by_aic"] and models["when_ready_log_likelihood"] > models["clock_log_likelihood"]
+    assert (
+        models["when_ready_preferred_by_aic"]
+        and models["when_ready_log_likelihood"] > models["clock_log_likelihood"]
+    )

@@ -23,23 +23,33 @@ def cal() -> Calendar:
     return Calendar(MONDAY, 70, working_hours=8.0, window_hours=8.0)
 
 
-@pytest.mark.parametrize(("t", "working"), [
-    (h(0, 9.0), True), (h(0, 16.99), True), (h(0, 17.0), False), (h(0, 8.99), False),
-    (h(4, 12.0), True),  # Friday
-    (h(5, 12.0), False), (h(6, 12.0), False),  # the weekend
-    (h(7, 9.0), True),  # Monday again
-])
+@pytest.mark.parametrize(
+    ("t", "working"),
+    [
+        (h(0, 9.0), True),
+        (h(0, 16.99), True),
+        (h(0, 17.0), False),
+        (h(0, 8.99), False),
+        (h(4, 12.0), True),  # Friday
+        (h(5, 12.0), False),
+        (h(6, 12.0), False),  # the weekend
+        (h(7, 9.0), True),  # Monday again
+    ],
+)
 def test_working_hours_are_nine_to_five_monday_to_friday(cal, t, working):
     assert cal.in_working_hours(t) is working
 
 
-@pytest.mark.parametrize(("t", "expected"), [
-    (h(0, 10.0), h(0, 10.0)),  # already at work
-    (h(0, 7.0), h(0, 9.0)),  # before the day starts
-    (h(0, 18.0), h(1, 9.0)),  # after work: next morning
-    (h(4, 17.5), h(7, 9.0)),  # Friday evening: Monday morning
-    (h(5, 11.0), h(7, 9.0)),  # Saturday: Monday morning
-])
+@pytest.mark.parametrize(
+    ("t", "expected"),
+    [
+        (h(0, 10.0), h(0, 10.0)),  # already at work
+        (h(0, 7.0), h(0, 9.0)),  # before the day starts
+        (h(0, 18.0), h(1, 9.0)),  # after work: next morning
+        (h(4, 17.5), h(7, 9.0)),  # Friday evening: Monday morning
+        (h(5, 11.0), h(7, 9.0)),  # Saturday: Monday morning
+    ],
+)
 def test_next_working_time(cal, t, expected):
     assert cal.next_working_time(t) == expected
 
@@ -76,33 +86,39 @@ def test_monthly_windows_are_the_first_saturday_of_each_month(cal):
     assert all(t % 24.0 == 9.0 for t in cal.window_opens("monthly"))
 
 
-@pytest.mark.parametrize(("cadence", "t", "manual", "allowed"), [
-    ("daily", h(0, 15.0), True, True),
-    ("daily", h(0, 22.99), True, True),
-    ("daily", h(0, 23.0), True, False),  # the 8-hour window has closed
-    ("daily", h(0, 14.99), False, False),
-    ("daily", h(5, 15.0), False, False),  # no daily release on Saturday
-    ("weekly", h(5, 9.0), True, True),
-    ("weekly", h(5, 16.99), True, True),
-    ("weekly", h(5, 17.0), True, False),
-    ("weekly", h(4, 15.0), False, False),  # Friday is not the weekly window
-    ("continuous", h(5, 3.0), False, True),  # automated: any time
-    ("continuous", h(5, 12.0), True, False),  # manual: someone must be at work
-    ("continuous", h(2, 10.0), True, True),
-])
+@pytest.mark.parametrize(
+    ("cadence", "t", "manual", "allowed"),
+    [
+        ("daily", h(0, 15.0), True, True),
+        ("daily", h(0, 22.99), True, True),
+        ("daily", h(0, 23.0), True, False),  # the 8-hour window has closed
+        ("daily", h(0, 14.99), False, False),
+        ("daily", h(5, 15.0), False, False),  # no daily release on Saturday
+        ("weekly", h(5, 9.0), True, True),
+        ("weekly", h(5, 16.99), True, True),
+        ("weekly", h(5, 17.0), True, False),
+        ("weekly", h(4, 15.0), False, False),  # Friday is not the weekly window
+        ("continuous", h(5, 3.0), False, True),  # automated: any time
+        ("continuous", h(5, 12.0), True, False),  # manual: someone must be at work
+        ("continuous", h(2, 10.0), True, True),
+    ],
+)
 def test_may_deploy(cal, cadence, t, manual, allowed):
     assert cal.may_deploy(cadence, t, manual) is allowed
 
 
-@pytest.mark.parametrize(("cadence", "t", "manual", "expected"), [
-    ("daily", h(0, 10.0), True, h(0, 15.0)),
-    ("daily", h(0, 16.0), True, h(1, 15.0)),  # the next window to open, not the one already open
-    ("daily", h(4, 23.5), False, h(7, 15.0)),  # Friday night: Monday
-    ("weekly", h(0, 10.0), True, h(5, 9.0)),
-    ("weekly", h(5, 9.0), True, h(12, 9.0)),
-    ("continuous", h(5, 12.0), True, h(7, 9.0)),  # manual: Monday morning
-    ("continuous", h(5, 12.0), False, h(5, 12.0)),  # automated: now
-])
+@pytest.mark.parametrize(
+    ("cadence", "t", "manual", "expected"),
+    [
+        ("daily", h(0, 10.0), True, h(0, 15.0)),
+        ("daily", h(0, 16.0), True, h(1, 15.0)),  # the next window to open, not the one already open
+        ("daily", h(4, 23.5), False, h(7, 15.0)),  # Friday night: Monday
+        ("weekly", h(0, 10.0), True, h(5, 9.0)),
+        ("weekly", h(5, 9.0), True, h(12, 9.0)),
+        ("continuous", h(5, 12.0), True, h(7, 9.0)),  # manual: Monday morning
+        ("continuous", h(5, 12.0), False, h(5, 12.0)),  # automated: now
+    ],
+)
 def test_next_opportunity(cal, cadence, t, manual, expected):
     assert cal.next_opportunity(cadence, t, manual) == expected
 
@@ -149,5 +165,9 @@ def test_heavy_overtime_spills_into_weekends(cal):
 def test_hours_to_ns_gives_utc_instants_rounded_to_seconds():
     ns = hours_to_ns(MONDAY, [0.0, 1.5, 24.0 + 0.6 / 3600.0, 0.4 / 3600.0])
     stamps = pd.to_datetime(ns, utc=True)
-    assert list(stamps) == [pd.Timestamp("2026-01-05T00:00:00Z"), pd.Timestamp("2026-01-05T01:30:00Z"),
-                            pd.Timestamp("2026-01-06T00:00:01Z"), pd.Timestamp("2026-01-05T00:00:00Z")]
+    assert list(stamps) == [
+        pd.Timestamp("2026-01-05T00:00:00Z"),
+        pd.Timestamp("2026-01-05T01:30:00Z"),
+        pd.Timestamp("2026-01-06T00:00:01Z"),
+        pd.Timestamp("2026-01-05T00:00:00Z"),
+    ]

@@ -42,10 +42,18 @@ def simulated_logs(days: int = 56, seed: int = 3, **values) -> tuple[EventLogs, 
 # Reading the logs
 
 
-@pytest.mark.parametrize(("cadence", "deploy"), [
-    ("continuous", "automated"), ("continuous", "manual"), ("daily", "manual"), ("daily", "automated"),
-    ("weekly", "manual"), ("biweekly", "manual"), ("monthly", "manual"),
-])
+@pytest.mark.parametrize(
+    ("cadence", "deploy"),
+    [
+        ("continuous", "automated"),
+        ("continuous", "manual"),
+        ("daily", "manual"),
+        ("daily", "automated"),
+        ("weekly", "manual"),
+        ("biweekly", "manual"),
+        ("monthly", "manual"),
+    ],
+)
 def test_cadence_and_deploy_method_are_read_from_deployment_times(cadence, deploy):
     days = 90 if cadence in ("biweekly", "monthly") else 56
     logs, _ = simulated_logs(days=days, team__engineers=8, release__cadence=cadence, release__deploy=deploy)
@@ -66,8 +74,12 @@ def test_window_starts_where_the_logs_are_complete_not_at_the_oldest_change(days
 
 
 def test_team_size_batch_cap_and_rollback_are_estimated():
-    logs, _ = simulated_logs(team__engineers=12, release__cadence="daily", release__max_batch_size=6,
-                             operations__automated_rollback=True)
+    logs, _ = simulated_logs(
+        team__engineers=12,
+        release__cadence="daily",
+        release__max_batch_size=6,
+        operations__automated_rollback=True,
+    )
     facts = read_facts(logs, BASE)
     assert abs(facts.estimates["team.engineers"].value - 12) <= 2
     assert facts.estimates["release.max_batch_size"].value == 6
@@ -79,7 +91,9 @@ def test_team_size_batch_cap_and_rollback_are_estimated():
 
 
 def test_branching_strategy_follows_the_time_before_release():
-    trunk, _ = simulated_logs(team__engineers=8, branching__strategy="trunk", branching__branch_lifetime_days=0.15)
+    trunk, _ = simulated_logs(
+        team__engineers=8, branching__strategy="trunk", branching__branch_lifetime_days=0.15
+    )
     long_lived, _ = simulated_logs(team__engineers=8, branching__branch_lifetime_days=12.0)
     assert read_facts(trunk, BASE).estimates["branching.strategy"].value == "trunk"
     facts = read_facts(long_lived, BASE)
@@ -103,10 +117,16 @@ def test_interval_censored_median_is_recovered():
 @pytest.mark.parametrize("hours", [-5, 3, 8])
 def test_patterns_are_read_in_the_teams_own_working_hours(hours):
     logs, _ = simulated_logs(team__engineers=8, release__cadence="daily")
-    moved = make_logs(*(frame.assign(**{c: frame[c] + pd.Timedelta(hours=hours) for c in columns})
-                        for frame, columns in ((logs.changes, ["time_created"]),
-                                               (logs.deployments, ["time_created"]),
-                                               (logs.incidents, ["time_created", "time_resolved"]))))
+    moved = make_logs(
+        *(
+            frame.assign(**{c: frame[c] + pd.Timedelta(hours=hours) for c in columns})
+            for frame, columns in (
+                (logs.changes, ["time_created"]),
+                (logs.deployments, ["time_created"]),
+                (logs.incidents, ["time_created", "time_resolved"]),
+            )
+        )
+    )
     facts = read_facts(moved, BASE)
     assert facts.estimates["release.cadence"].value == "daily"
     assert facts.stats["working_hours_utc"].startswith(f"{(9 + hours) % 24:02d}:00")
@@ -133,12 +153,15 @@ def test_a_full_release_train_fits_the_backlog_the_window_opens_with():
 # Scaled errors
 
 
-@pytest.mark.parametrize(("key", "simulated", "observed", "expected"), [
-    ("deployment_frequency_per_day", 1.2, 1.0, 1.0),
-    ("lead_time_hours", 100.0, 130.0, -1.0),
-    ("change_failure_rate", 0.27, 0.20, 1.0),
-    ("time_to_restore_hours", 10.0, 10.0, 0.0),
-])
+@pytest.mark.parametrize(
+    ("key", "simulated", "observed", "expected"),
+    [
+        ("deployment_frequency_per_day", 1.2, 1.0, 1.0),
+        ("lead_time_hours", 100.0, 130.0, -1.0),
+        ("change_failure_rate", 0.27, 0.20, 1.0),
+        ("time_to_restore_hours", 10.0, 10.0, 0.0),
+    ],
+)
 def test_scaled_error_is_one_at_the_accuracy_bar(key, simulated, observed, expected):
     assert scaled_error(key, simulated, observed) == pytest.approx(expected, abs=1e-9)
 
@@ -173,15 +196,25 @@ def test_the_written_scenario_loads_back_identical_and_says_where_values_come_fr
     origins = {item["origin"] for item in result.report["parameters"].values()}
     assert origins == {"estimated", "fitted", "default"}
     assert result.report["parameters"]["release.cadence"] == {
-        "value": "daily", "origin": "estimated", "note": result.report["parameters"]["release.cadence"]["note"]}
+        "value": "daily",
+        "origin": "estimated",
+        "note": result.report["parameters"]["release.cadence"]["note"],
+    }
 
 
 def test_report_compares_observed_and_simulated_metrics_as_plain_json(small_result):
     result, _ = small_result
     report = json.loads(json.dumps(result.report, allow_nan=False))
-    for key in ("deployment_frequency_per_day", "lead_time_hours", "change_failure_rate", "time_to_restore_hours"):
+    for key in (
+        "deployment_frequency_per_day",
+        "lead_time_hours",
+        "change_failure_rate",
+        "time_to_restore_hours",
+    ):
         row = report["metrics"][key]
-        assert {"observed", "simulated_p50", "observed_band", "simulated_band", "error", "within_bar"} <= set(row)
+        assert {"observed", "simulated_p50", "observed_band", "simulated_band", "error", "within_bar"} <= set(
+            row
+        )
     assert report["reps"] == 3
     assert report["fit"]["parameters"]
     assert report["warnings"] == result.warnings
@@ -207,9 +240,9 @@ def test_progress_callback_counts_up_to_its_total():
 def test_fit_days_keep_a_usual_window_whole_and_cut_a_huge_one():
     assert fit_days(5_000, 90) == 90
     assert fit_days(sim.analysis.calibrate.FIT_CHANGES, 365) == 365
-    assert fit_days(300_000, 90) == 45                 # half the window holds FIT_CHANGES
-    assert fit_days(2_000_000, 366) == MIN_FIT_DAYS   # never fewer days than that
-    assert fit_days(2_000_000, 10) == 10               # nor more than the logs hold
+    assert fit_days(300_000, 90) == 45  # half the window holds FIT_CHANGES
+    assert fit_days(2_000_000, 366) == MIN_FIT_DAYS  # never fewer days than that
+    assert fit_days(2_000_000, 10) == 10  # nor more than the logs hold
 
 
 def test_big_logs_are_fitted_on_their_first_days_and_keep_their_window(monkeypatch):
@@ -220,7 +253,7 @@ def test_big_logs_are_fitted_on_their_first_days_and_keep_their_window(monkeypat
     assert window_days > MIN_FIT_DAYS
     assert result.report["fit"]["days_simulated"] == MIN_FIT_DAYS
     assert any(f"simulates the first {MIN_FIT_DAYS} days" in line for line in result.warnings)
-    assert result.scenario.days == window_days        # the written scenario is the team's whole window
+    assert result.scenario.days == window_days  # the written scenario is the team's whole window
     assert load_scenario_text(result.toml, "calibrated.toml") == result.scenario
 
 
@@ -264,16 +297,30 @@ def test_messy_logs_are_coped_with_and_what_was_ignored_is_listed():
     deployments = [d for d in deployments if not holiday[0] <= d["time_created"] < holiday[1]]
     incidents = [i for i in incidents if not holiday[0] <= i["time_created"] < holiday[1]]
     weekend = window.start + pd.Timedelta(days=26, hours=11)  # a Saturday
-    changes += [{"change_id": f"X{i}", "time_created": window.start + pd.Timedelta(days=30, hours=10 + i)}
-                for i in range(3)]  # never deployed
+    changes += [
+        {"change_id": f"X{i}", "time_created": window.start + pd.Timedelta(days=30, hours=10 + i)}
+        for i in range(3)
+    ]  # never deployed
     deployments.append({"deploy_id": "W1", "time_created": weekend, "change_ids": "", "unplanned": False})
     incidents += [
-        {"incident_id": "N1", "time_created": weekend, "time_resolved": weekend + pd.Timedelta(hours=2),
-         "deploy_id": None},                                                     # not caused by a change
-        {"incident_id": "N2", "time_created": weekend, "time_resolved": pd.NaT,
-         "deploy_id": deployments[3]["deploy_id"]},                              # still open
-        {"incident_id": "N3", "time_created": weekend, "time_resolved": weekend + pd.Timedelta(hours=1),
-         "deploy_id": "NOT-A-DEPLOYMENT"},                                       # unknown deployment
+        {
+            "incident_id": "N1",
+            "time_created": weekend,
+            "time_resolved": weekend + pd.Timedelta(hours=2),
+            "deploy_id": None,
+        },  # not caused by a change
+        {
+            "incident_id": "N2",
+            "time_created": weekend,
+            "time_resolved": pd.NaT,
+            "deploy_id": deployments[3]["deploy_id"],
+        },  # still open
+        {
+            "incident_id": "N3",
+            "time_created": weekend,
+            "time_resolved": weekend + pd.Timedelta(hours=1),
+            "deploy_id": "NOT-A-DEPLOYMENT",
+        },  # unknown deployment
     ]
     messy = make_logs(pd.DataFrame(changes), pd.DataFrame(deployments), pd.DataFrame(incidents))
     result = calibrate(messy, base=BASE, reps=2, check_reps=2, workers=1)
@@ -311,9 +358,24 @@ def log_files(tmp_path_factory):
 
 
 def _args(folder: Path, out: Path, *extra: str) -> list[str]:
-    return ["calibrate", "--changes", str(folder / "changes.csv"), "--deployments", str(folder / "deployments.csv"),
-            "--incidents", str(folder / "incidents.csv"), "--out", str(out), "--reps", "2", "--check-reps", "2",
-            "--workers", "1", *extra]
+    return [
+        "calibrate",
+        "--changes",
+        str(folder / "changes.csv"),
+        "--deployments",
+        str(folder / "deployments.csv"),
+        "--incidents",
+        str(folder / "incidents.csv"),
+        "--out",
+        str(out),
+        "--reps",
+        "2",
+        "--check-reps",
+        "2",
+        "--workers",
+        "1",
+        *extra,
+    ]
 
 
 def test_cli_json_prints_the_report_only_and_writes_a_valid_scenario(log_files, tmp_path, capsys):
@@ -333,12 +395,15 @@ def test_cli_table_names_the_written_file(log_files, tmp_path, capsys):
     assert "team.toml" in text
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda folder, out: _args(folder / "nowhere", out), "nowhere"),
-    (lambda folder, out: _args(folder, out.parent / "missing" / "x.toml"), "does not exist"),
-    (lambda folder, out: _args(folder, out.parent), "is a folder"),
-    (lambda folder, out: [*_args(folder, out), "--base", str(out.parent / "nope.toml")], "nope.toml"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda folder, out: _args(folder / "nowhere", out), "nowhere"),
+        (lambda folder, out: _args(folder, out.parent / "missing" / "x.toml"), "does not exist"),
+        (lambda folder, out: _args(folder, out.parent), "is a folder"),
+        (lambda folder, out: [*_args(folder, out), "--base", str(out.parent / "nope.toml")], "nope.toml"),
+    ],
+)
 def test_cli_input_errors_are_one_line_and_exit_2(log_files, tmp_path, capsys, change, message):
     assert main(change(log_files, tmp_path / "out.toml")) == 2
     err = capsys.readouterr().err

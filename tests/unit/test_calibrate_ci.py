@@ -37,8 +37,17 @@ ROOT = Path(__file__).resolve().parents[2]
 START = pd.Timestamp("2026-01-05", tz="UTC")  # a Monday
 
 
-def synthetic_runs(seed: int, *, runners: int, commits_per_hour: float, suite_minutes: float, suite_cv: float,
-                   flaky: float, weeks: int = 12, around_the_clock: bool = False) -> pd.DataFrame:
+def synthetic_runs(
+    seed: int,
+    *,
+    runners: int,
+    commits_per_hour: float,
+    suite_minutes: float,
+    suite_cv: float,
+    flaky: float,
+    weeks: int = 12,
+    around_the_clock: bool = False,
+) -> pd.DataFrame:
     """CI runs of a FIFO pool of ``runners``: commits arrive (Poisson) in working hours, each run fails for no
     reason with probability ``flaky`` and is re-run at once (a new attempt of the same run) until it passes."""
     rng = np.random.default_rng(seed)
@@ -64,10 +73,21 @@ def synthetic_runs(seed: int, *, runners: int, commits_per_hour: float, suite_mi
         if failed:
             heapq.heappush(arrivals, (finished, number, attempt + 1))
         hour = pd.Timedelta(hours=1)
-        rows.append({"run_id": str(number), "commit": f"{number:040x}", "time_queued": START + queued * hour,
-                     "time_started": START + started * hour, "time_finished": START + finished * hour,
-                     "conclusion": "failure" if failed else "success", "attempt": attempt, "workflow": "tests",
-                     "branch": "main", "source": "csv", "status": ""})
+        rows.append(
+            {
+                "run_id": str(number),
+                "commit": f"{number:040x}",
+                "time_queued": START + queued * hour,
+                "time_started": START + started * hour,
+                "time_finished": START + finished * hour,
+                "conclusion": "failure" if failed else "success",
+                "attempt": attempt,
+                "workflow": "tests",
+                "branch": "main",
+                "source": "csv",
+                "status": "",
+            }
+        )
     return pd.DataFrame(rows).sort_values("time_queued", kind="stable").reset_index(drop=True)
 
 
@@ -129,22 +149,47 @@ def test_jeffreys_interval_holds_the_rate():
 def _runs(rows: list[tuple[str, str, int, str, float, float, float]]) -> pd.DataFrame:
     """(run_id, commit, attempt, conclusion, queued h, started h, finished h) on branch main."""
     hour = pd.Timedelta(hours=1)
-    return pd.DataFrame([{"run_id": r, "commit": c, "attempt": a, "conclusion": k, "time_queued": START + q * hour,
-                          "time_started": START + s * hour, "time_finished": START + f * hour,
-                          "workflow": w, "branch": "main"}
-                         for r, c, a, k, q, s, f, w in [(*row, "tests") for row in rows]])
+    return pd.DataFrame(
+        [
+            {
+                "run_id": r,
+                "commit": c,
+                "attempt": a,
+                "conclusion": k,
+                "time_queued": START + q * hour,
+                "time_started": START + s * hour,
+                "time_finished": START + f * hour,
+                "workflow": w,
+                "branch": "main",
+            }
+            for r, c, a, k, q, s, f, w in [(*row, "tests") for row in rows]
+        ]
+    )
 
 
 def test_flaky_failures_are_failures_a_later_success_of_the_same_commit_follows():
-    runs = _runs([("1", "a", 1, "failure", 0, 0, 1), ("1", "a", 2, "failure", 1, 1, 2), ("1", "a", 3, "success", 2, 2, 3),
-                  ("2", "b", 1, "failure", 0, 0, 1),  # never passed: a real failure, fixed in a new commit
-                  ("3", "c", 1, "success", 0, 0, 1), ("4", "c", 1, "cancelled", 0, 0, 1)])
+    runs = _runs(
+        [
+            ("1", "a", 1, "failure", 0, 0, 1),
+            ("1", "a", 2, "failure", 1, 1, 2),
+            ("1", "a", 3, "success", 2, 2, 3),
+            ("2", "b", 1, "failure", 0, 0, 1),  # never passed: a real failure, fixed in a new commit
+            ("3", "c", 1, "success", 0, 0, 1),
+            ("4", "c", 1, "cancelled", 0, 0, 1),
+        ]
+    )
     assert flaky_counts(runs) == (2, 5)
 
 
 def test_a_latest_attempt_stands_for_the_attempts_github_does_not_list():
     # run 1 passed at its third attempt (two flaky failures not listed); run 2 failed at its second
-    runs = _runs([("1", "a", 3, "success", 0, 0, 1), ("2", "b", 2, "failure", 0, 0, 1), ("3", "c", 1, "success", 0, 0, 1)])
+    runs = _runs(
+        [
+            ("1", "a", 3, "success", 0, 0, 1),
+            ("2", "b", 2, "failure", 0, 0, 1),
+            ("3", "c", 1, "success", 0, 0, 1),
+        ]
+    )
     assert flaky_counts(runs) == (2, 6)
 
 
@@ -164,12 +209,26 @@ def test_default_branch_prefers_the_usual_names():
 # Recovery of known parameters from synthetic runs
 
 
-@pytest.mark.parametrize(("runners", "suite", "cv", "flaky", "around_the_clock"), [
-    (3, 30.0, 0.3, 0.1, False), (1, 12.0, 0.5, 0.02, False), (6, 45.0, 1.0, 0.2, False), (4, 20.0, 0.3, 0.05, True)])
+@pytest.mark.parametrize(
+    ("runners", "suite", "cv", "flaky", "around_the_clock"),
+    [
+        (3, 30.0, 0.3, 0.1, False),
+        (1, 12.0, 0.5, 0.02, False),
+        (6, 45.0, 1.0, 0.2, False),
+        (4, 20.0, 0.3, 0.05, True),
+    ],
+)
 def test_known_parameters_are_recovered(runners, suite, cv, flaky, around_the_clock):
     commits_per_hour = 0.6 * runners / (suite / 60) * (1 - flaky)  # a busy pool: 60% of runner time
-    runs = synthetic_runs(7, runners=runners, commits_per_hour=commits_per_hour, suite_minutes=suite,
-                          suite_cv=cv, flaky=flaky, around_the_clock=around_the_clock)
+    runs = synthetic_runs(
+        7,
+        runners=runners,
+        commits_per_hour=commits_per_hour,
+        suite_minutes=suite,
+        suite_cv=cv,
+        flaky=flaky,
+        around_the_clock=around_the_clock,
+    )
     facts = ci_facts(runs, START, START + pd.Timedelta(weeks=12))
     got = {key: est.value for key, est in facts.estimates.items()}
     n = facts.stats["ci_suite_minutes"]["commits"]
@@ -202,13 +261,15 @@ def test_too_few_runs_leave_the_base_values_and_say_so():
 @pytest.fixture(scope="module")
 def logs_with_ci(tmp_path_factory):
     scenario = load_scenario(ROOT / "scenarios" / "baseline.toml").with_values(
-        {"days": 35, "team.engineers": 5, "release.cadence": "daily"})
+        {"days": 35, "team.engineers": 5, "release.cadence": "daily"}
+    )
     window = to_logs(simulate(scenario, 3, 0))
     folder = tmp_path_factory.mktemp("logs")
     write_logs(EventLogs(window.changes, window.deployments, window.incidents), folder)
     start = pd.Timestamp(window.start)
-    runs = synthetic_runs(5, runners=4, commits_per_hour=3.0, suite_minutes=15.0, suite_cv=0.4, flaky=0.03,
-                          weeks=5)
+    runs = synthetic_runs(
+        5, runners=4, commits_per_hour=3.0, suite_minutes=15.0, suite_cv=0.4, flaky=0.03, weeks=5
+    )
     shift = start - START
     for column in ("time_queued", "time_started", "time_finished"):
         runs[column] = runs[column] + shift
@@ -217,9 +278,25 @@ def logs_with_ci(tmp_path_factory):
 
 
 def _args(folder: Path, out: Path, *extra: str) -> list[str]:
-    return ["calibrate", "--changes", str(folder / "changes.csv"), "--deployments", str(folder / "deployments.csv"),
-            "--incidents", str(folder / "incidents.csv"), "--out", str(out), "--reps", "2", "--check-reps", "2",
-            "--workers", "1", "--json", *extra]
+    return [
+        "calibrate",
+        "--changes",
+        str(folder / "changes.csv"),
+        "--deployments",
+        str(folder / "deployments.csv"),
+        "--incidents",
+        str(folder / "incidents.csv"),
+        "--out",
+        str(out),
+        "--reps",
+        "2",
+        "--check-reps",
+        "2",
+        "--workers",
+        "1",
+        "--json",
+        *extra,
+    ]
 
 
 def test_ci_runs_beside_the_logs_set_the_ci_parameters_and_say_so(logs_with_ci, tmp_path, capsys):
@@ -240,15 +317,22 @@ def test_ci_runs_beside_the_logs_set_the_ci_parameters_and_say_so(logs_with_ci, 
     assert "ci_queue" in report["log_statistics"]
 
 
-@pytest.mark.parametrize(("rows", "message"), [
-    ("run_id,commit\n1,abcdef1\n", "no column 'time_queued'"),
-    ("run_id,commit,time_queued\n1,zzz,2026-01-05T10:00:00Z\n", "line 2"),
-    ("run_id,commit,time_queued,time_started\n1,abcdef1,2026-01-05T10:00:00Z,2026-01-05T09:00:00Z\n",
-     "before queued"),
-    ("run_id,commit,time_queued,attempt\n1,abcdef1,2026-01-05T10:00:00Z,1\n1,abcdef1,2026-01-05T11:00:00Z,1\n",
-     "appears twice"),
-    ("", "empty"),
-])
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("run_id,commit\n1,abcdef1\n", "no column 'time_queued'"),
+        ("run_id,commit,time_queued\n1,zzz,2026-01-05T10:00:00Z\n", "line 2"),
+        (
+            "run_id,commit,time_queued,time_started\n1,abcdef1,2026-01-05T10:00:00Z,2026-01-05T09:00:00Z\n",
+            "before queued",
+        ),
+        (
+            "run_id,commit,time_queued,attempt\n1,abcdef1,2026-01-05T10:00:00Z,1\n1,abcdef1,2026-01-05T11:00:00Z,1\n",
+            "appears twice",
+        ),
+        ("", "empty"),
+    ],
+)
 def test_bad_ci_files_are_one_line_and_exit_2(logs_with_ci, tmp_path, capsys, rows, message):
     bad = tmp_path / "runs.csv"
     bad.write_text(rows)

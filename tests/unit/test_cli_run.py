@@ -38,8 +38,13 @@ BASELINE_RUN = ("run", SCENARIOS / "baseline.toml", "--reps", "4", "--days", "28
 @pytest.fixture(scope="module")
 def real_process_run() -> subprocess.CompletedProcess:
     """One run through a real interpreter: what a script calling ``python -m sim`` sees."""
-    return subprocess.run([sys.executable, "-m", "sim", *map(str, BASELINE_RUN), "--workers", "2"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *map(str, BASELINE_RUN), "--workers", "2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_json_prints_one_document_and_nothing_else(real_process_run):
@@ -64,8 +69,13 @@ def test_run_json_has_the_documented_shape(real_process_run):
         assert set(summary) == {"p10", "p50", "p90", "mean"}
         if summary["p50"] is not None:
             assert summary["p10"] <= summary["p50"] <= summary["p90"]
-    assert set(doc["bands"]) == {"deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore",
-                                 "overall"}
+    assert set(doc["bands"]) == {
+        "deployment_frequency",
+        "lead_time",
+        "change_failure_rate",
+        "time_to_restore",
+        "overall",
+    }
     assert set(doc["band_probabilities"]) == set(BANDS)
     assert sum(doc["band_probabilities"].values()) == pytest.approx(1.0)
     assert set(doc["counts"]) == {"changes", "deployments", "incidents"}
@@ -80,11 +90,39 @@ def test_events_then_score_equals_run_with_one_replication(tmp_path, capsys, nam
     printed = cli("events", scenario, "--out", tmp_path, "--days", days, "--seed", seed, capsys=capsys)
     window = re.search(r"--start (\S+) --end (\S+)", printed)
     assert window, printed
-    from_files = json.loads(cli(
-        "score", "--changes", tmp_path / "changes.csv", "--deployments", tmp_path / "deployments.csv",
-        "--incidents", tmp_path / "incidents.csv", "--start", window[1], "--end", window[2], "--json", capsys=capsys))
-    from_run = json.loads(cli("run", scenario, "--reps", "1", "--days", days, "--seed", seed, "--json",
-                              "--workers", "1", capsys=capsys))
+    from_files = json.loads(
+        cli(
+            "score",
+            "--changes",
+            tmp_path / "changes.csv",
+            "--deployments",
+            tmp_path / "deployments.csv",
+            "--incidents",
+            tmp_path / "incidents.csv",
+            "--start",
+            window[1],
+            "--end",
+            window[2],
+            "--json",
+            capsys=capsys,
+        )
+    )
+    from_run = json.loads(
+        cli(
+            "run",
+            scenario,
+            "--reps",
+            "1",
+            "--days",
+            days,
+            "--seed",
+            seed,
+            "--json",
+            "--workers",
+            "1",
+            capsys=capsys,
+        )
+    )
     assert from_files["window_days"] == days
     for key in METRIC_KEYS:
         assert from_files["metrics"][key] == pytest.approx(from_run["metrics"][key]["p50"], rel=1e-12), key
@@ -95,7 +133,9 @@ def test_events_then_score_equals_run_with_one_replication(tmp_path, capsys, nam
 
 def test_compare_puts_the_reference_first_and_matches_run(capsys):
     common = ("--reps", "2", "--days", "14", "--json", "--workers", "1")
-    doc = json.loads(cli("compare", SCENARIOS / "elite.toml", SCENARIOS / "baseline.toml", *common, capsys=capsys))
+    doc = json.loads(
+        cli("compare", SCENARIOS / "elite.toml", SCENARIOS / "baseline.toml", *common, capsys=capsys)
+    )
     assert [s["scenario"] for s in doc["scenarios"]] == ["elite", "baseline"]
     assert doc["reference"] == "elite"
     # the same seeds for every scenario: the second element is exactly what `run` reports

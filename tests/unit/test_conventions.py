@@ -31,19 +31,34 @@ WINDOW = {"start": "2024-01-01", "end": "2024-01-15"}
 
 @pytest.fixture(scope="module")
 def logs() -> EventLogs:
-    changes = [("C1", "2024-01-01T10:00"), ("C2", "2024-01-01T12:00"), ("C3", "2024-01-02T12:00"),
-               ("C4", "2024-01-03T19:00"), ("C5", "2024-01-09T12:30"), ("C6", "2024-01-10T13:00"),
-               ("C7", "2024-01-10T11:00")]
-    deployments = [("D1", "2024-01-01T12:00", "C1 C2"), ("D2", "2024-01-03T12:00", "C3"),
-                   ("D3", "2024-01-03T18:00", "C4 C3"), ("D4", "2024-01-10T12:00", "C5 C7")]
-    incidents = [("I1", "2024-01-03T20:00", "2024-01-03T23:30", "D3", "C3"),
-                 ("I2", "2024-01-10T12:00", "2024-01-10T14:00", "D4", "C5"),
-                 ("I3", "2024-01-05T00:00", "2024-01-05T01:00", "", "")]
+    changes = [
+        ("C1", "2024-01-01T10:00"),
+        ("C2", "2024-01-01T12:00"),
+        ("C3", "2024-01-02T12:00"),
+        ("C4", "2024-01-03T19:00"),
+        ("C5", "2024-01-09T12:30"),
+        ("C6", "2024-01-10T13:00"),
+        ("C7", "2024-01-10T11:00"),
+    ]
+    deployments = [
+        ("D1", "2024-01-01T12:00", "C1 C2"),
+        ("D2", "2024-01-03T12:00", "C3"),
+        ("D3", "2024-01-03T18:00", "C4 C3"),
+        ("D4", "2024-01-10T12:00", "C5 C7"),
+    ]
+    incidents = [
+        ("I1", "2024-01-03T20:00", "2024-01-03T23:30", "D3", "C3"),
+        ("I2", "2024-01-10T12:00", "2024-01-10T14:00", "D4", "C5"),
+        ("I3", "2024-01-05T00:00", "2024-01-05T01:00", "", ""),
+    ]
     return make_logs(
         [{"change_id": c, "time_created": t} for c, t in changes],
         [{"deploy_id": d, "time_created": t, "change_ids": ids} for d, t, ids in deployments],
-        [{"incident_id": i, "time_created": t, "time_resolved": r, "deploy_id": d, "root_cause": rc}
-         for i, t, r, d, rc in incidents])
+        [
+            {"incident_id": i, "time_created": t, "time_resolved": r, "deploy_id": d, "root_cause": rc}
+            for i, t, r, d, rc in incidents
+        ],
+    )
 
 
 def scored(logs: EventLogs, convention: str) -> dict:
@@ -82,10 +97,20 @@ def test_fourkeys_by_hand(logs):
 
 
 def test_fourkeys_change_failure_rate_can_exceed_one():
-    logs = make_logs([{"change_id": "C", "time_created": "2024-01-01"}],
-                     [{"deploy_id": "D", "time_created": "2024-01-02", "change_ids": "C"}],
-                     [{"incident_id": f"I{k}", "time_created": "2024-01-03", "time_resolved": "", "deploy_id": "D",
-                       "root_cause": "C"} for k in range(2)])
+    logs = make_logs(
+        [{"change_id": "C", "time_created": "2024-01-01"}],
+        [{"deploy_id": "D", "time_created": "2024-01-02", "change_ids": "C"}],
+        [
+            {
+                "incident_id": f"I{k}",
+                "time_created": "2024-01-03",
+                "time_resolved": "",
+                "deploy_id": "D",
+                "root_cause": "C",
+            }
+            for k in range(2)
+        ],
+    )
     assert scored(logs, "fourkeys")["metrics"]["change_failure_rate"] == 2.0
     assert scored(logs, "dora")["metrics"]["change_failure_rate"] == 1.0
 
@@ -116,8 +141,19 @@ def test_lower_median():
 
 def test_all_on_the_command_line_is_keyed_by_convention(logs, tmp_path, capsys):
     write_logs(logs, tmp_path)
-    args = ["score", "--changes", str(tmp_path / "changes.csv"), "--deployments", str(tmp_path / "deployments.csv"),
-            "--incidents", str(tmp_path / "incidents.csv"), "--start", "2024-01-01", "--end", "2024-01-15"]
+    args = [
+        "score",
+        "--changes",
+        str(tmp_path / "changes.csv"),
+        "--deployments",
+        str(tmp_path / "deployments.csv"),
+        "--incidents",
+        str(tmp_path / "incidents.csv"),
+        "--start",
+        "2024-01-01",
+        "--end",
+        "2024-01-15",
+    ]
     assert main([*args, "--convention", "all", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert list(doc) == ["dora", "fourkeys", "devlake"]
@@ -131,8 +167,19 @@ def test_all_on_the_command_line_is_keyed_by_convention(logs, tmp_path, capsys):
 
 def test_unknown_convention_is_one_line(logs, tmp_path, capsys):
     write_logs(logs, tmp_path)
-    code = main(["score", "--changes", str(tmp_path / "changes.csv"), "--deployments", str(tmp_path / "deployments.csv"),
-                 "--incidents", str(tmp_path / "incidents.csv"), "--convention", "linearb"])
+    code = main(
+        [
+            "score",
+            "--changes",
+            str(tmp_path / "changes.csv"),
+            "--deployments",
+            str(tmp_path / "deployments.csv"),
+            "--incidents",
+            str(tmp_path / "incidents.csv"),
+            "--convention",
+            "linearb",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "--convention 'linearb': choose one of dora, fourkeys, devlake, all" in err
 
@@ -173,16 +220,36 @@ def test_by_team_needs_the_column(logs, tmp_path, capsys):
     with pytest.raises(InputError, match=r"--by team: changes\.csv has no team column"):
         score_by_team(logs)
     write_logs(logs, tmp_path)
-    code = main(["score", "--changes", str(tmp_path / "changes.csv"), "--deployments", str(tmp_path / "deployments.csv"),
-                 "--incidents", str(tmp_path / "incidents.csv"), "--by", "team"])
+    code = main(
+        [
+            "score",
+            "--changes",
+            str(tmp_path / "changes.csv"),
+            "--deployments",
+            str(tmp_path / "deployments.csv"),
+            "--incidents",
+            str(tmp_path / "incidents.csv"),
+            "--by",
+            "team",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "no team column" in err
 
 
 def test_by_team_on_the_command_line(team_logs, tmp_path, capsys):
     write_logs(team_logs, tmp_path)
-    args = ["score", "--changes", str(tmp_path / "changes.csv"), "--deployments", str(tmp_path / "deployments.csv"),
-            "--incidents", str(tmp_path / "incidents.csv"), "--by", "team"]
+    args = [
+        "score",
+        "--changes",
+        str(tmp_path / "changes.csv"),
+        "--deployments",
+        str(tmp_path / "deployments.csv"),
+        "--incidents",
+        str(tmp_path / "incidents.csv"),
+        "--by",
+        "team",
+    ]
     assert main([*args, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [t["team"] for t in doc["teams"]] == [1, 2] and "metrics" in doc
@@ -203,10 +270,21 @@ def test_devlake_recovery_time_keeps_incidents_resolved_inside_the_window():
     logs = make_logs(
         [{"change_id": "C1", "time_created": "2024-01-01T00:00"}],
         [{"deploy_id": "D1", "time_created": "2024-01-02T00:00", "change_ids": "C1"}],
-        [{"incident_id": "I1", "time_created": "2024-01-03T00:00", "time_resolved": "2024-01-04T00:00",
-          "deploy_id": "D1"},
-         {"incident_id": "I2", "time_created": "2024-01-05T00:00", "time_resolved": "2024-03-01T00:00",
-          "deploy_id": "D1"}])
+        [
+            {
+                "incident_id": "I1",
+                "time_created": "2024-01-03T00:00",
+                "time_resolved": "2024-01-04T00:00",
+                "deploy_id": "D1",
+            },
+            {
+                "incident_id": "I2",
+                "time_created": "2024-01-05T00:00",
+                "time_resolved": "2024-03-01T00:00",
+                "deploy_id": "D1",
+            },
+        ],
+    )
     result = scored(logs, "devlake")
     assert result["details"]["resolved_incidents"] == 1
     assert result["metrics"]["time_to_restore_hours"] == pytest.approx(48.0)  # D1 → I1's resolution only
@@ -214,17 +292,22 @@ def test_devlake_recovery_time_keeps_incidents_resolved_inside_the_window():
 
 
 @pytest.mark.parametrize("window_days, expected_days, expected_frequency", [(400, 400, 1.0), (800, 400, 0.0)])
-def test_devlake_deployment_frequency_looks_at_the_last_400_days_only(window_days, expected_days,
-                                                                      expected_frequency):
+def test_devlake_deployment_frequency_looks_at_the_last_400_days_only(
+    window_days, expected_days, expected_frequency
+):
     """Daily deployments in the window's first 400 days, none after: DevLake's calendar (today − 0..399
     days, today = the window's last day) sees them only when the window is no longer than that."""
     start = pd.Timestamp("2020-01-06", tz="UTC")  # a Monday
     days = [start + pd.Timedelta(days=d) for d in range(400)]
-    logs = make_logs([], [{"deploy_id": f"D{i}", "time_created": t, "change_ids": ""} for i, t in enumerate(days)], [])
+    logs = make_logs(
+        [], [{"deploy_id": f"D{i}", "time_created": t, "change_ids": ""} for i, t in enumerate(days)], []
+    )
     end = start + pd.Timedelta(days=window_days)
-    result = score_convention(logs.changes, logs.deployments, logs.incidents, convention="devlake", start=start,
-                              end=end)
+    result = score_convention(
+        logs.changes, logs.deployments, logs.incidents, convention="devlake", start=start, end=end
+    )
     assert result["details"]["deployment_frequency_days"] == expected_days
     assert result["metrics"]["deployment_frequency_per_day"] == pytest.approx(expected_frequency)
-    assert score_convention(logs.changes, logs.deployments, logs.incidents, convention="dora", start=start,
-                            end=end)["metrics"]["deployment_frequency_per_day"] == pytest.approx(400 / window_days)
+    assert score_convention(
+        logs.changes, logs.deployments, logs.incidents, convention="dora", start=start, end=end
+    )["metrics"]["deployment_frequency_per_day"] == pytest.approx(400 / window_days)

@@ -28,8 +28,7 @@ def test_scenarios_doc_lists_every_constant_with_its_value_unit_and_source():
 def test_every_named_file_exists(doc):
     text = doc.read_text(encoding="utf-8")
     pattern = re.compile(r"(?<![\w/.-])((?:docs|scenarios|sim|tests|dorasim_app)/[\w./-]*\w)")
-    missing = sorted({ref for ref in pattern.findall(text)
-                      if "*" not in ref and not (ROOT / ref).exists()})
+    missing = sorted({ref for ref in pattern.findall(text) if "*" not in ref and not (ROOT / ref).exists()})
     assert not missing, f"{doc.name} names files that do not exist: {missing}"
 
 

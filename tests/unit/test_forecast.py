@@ -54,7 +54,9 @@ def test_a_cap_too_short_leaves_the_work_unfinished(baseline):
 def test_quantiles_are_the_first_day_by_which_that_share_had_shipped():
     hours = [24.0 * d + 5 for d in (3, 1, 2, 10, 4, 5, 6, 7, 8, 9)]
     results = [ShipResult(k, h, 42) for k, h in enumerate(hours)]
-    out = summarize_ships(results, scenario_name="x", changes=5, start=START, seed=1, target=START + dt.timedelta(days=4))
+    out = summarize_ships(
+        results, scenario_name="x", changes=5, start=START, seed=1, target=START + dt.timedelta(days=4)
+    )
     assert out["days_p50"] == 5 and out["p50"] == "2026-03-07"
     assert out["days_p85"] == 9 and out["days_p95"] == 10
     assert out["probability_by_target"] == pytest.approx(0.4)  # days 1, 2, 3, 4
@@ -63,7 +65,9 @@ def test_quantiles_are_the_first_day_by_which_that_share_had_shipped():
 
 def test_unfinished_replications_never_make_the_target_and_hide_high_quantiles():
     results = [ShipResult(0, 24.0, 42), ShipResult(1, None, 730)]
-    out = summarize_ships(results, scenario_name="x", changes=5, start=START, seed=1, target=START + dt.timedelta(days=900))
+    out = summarize_ships(
+        results, scenario_name="x", changes=5, start=START, seed=1, target=START + dt.timedelta(days=900)
+    )
     assert out["p50"] == "2026-03-03" and out["p95"] is None
     assert out["probability_by_target"] == 0.5 and out["unfinished"] == 1
 
@@ -84,16 +88,24 @@ def test_the_same_seed_gives_the_same_forecast_whatever_the_workers(baseline):
 def test_a_plan_forecast_keeps_the_plans_start_and_gets_faster_later():
     plan = load_plan(SCENARIOS / "plan_90_days.toml")
     early = forecast(plan.scenario, 40, plan.scenario.start, reps=10, seed=1, phases=plan.phases, workers=1)
-    late = forecast(plan.scenario, 40, plan.scenario.start + dt.timedelta(days=63), reps=10, seed=1,
-                    phases=plan.phases, workers=1)
+    late = forecast(
+        plan.scenario,
+        40,
+        plan.scenario.start + dt.timedelta(days=63),
+        reps=10,
+        seed=1,
+        phases=plan.phases,
+        workers=1,
+    )
     assert late["days_p50"] < early["days_p50"]
     with pytest.raises(InputError, match="before the plan starts"):
         forecast(plan.scenario, 40, plan.scenario.start - dt.timedelta(days=1), reps=2, phases=plan.phases)
 
 
 def test_probability_curve_rises_to_the_finished_share():
-    out = summarize_ships([ShipResult(0, 30.0, 42), ShipResult(1, 80.0, 42)], scenario_name="x", changes=1,
-                          start=START, seed=1)
+    out = summarize_ships(
+        [ShipResult(0, 30.0, 42), ShipResult(1, 80.0, 42)], scenario_name="x", changes=1, start=START, seed=1
+    )
     curve = probability_curve(out)
     assert [r["share"] for r in curve] == [0.0, 0.5, 0.5, 1.0]
     assert curve[0]["date"] == "2026-03-02"
@@ -101,8 +113,25 @@ def test_probability_curve_rises_to_the_finished_share():
 
 def test_cli_json_has_the_contract_keys(capsys, tmp_path):
     report = tmp_path / "f.html"
-    code = main(["forecast", str(SCENARIOS / "baseline.toml"), "--changes", "20", "--start", "2026-03-02",
-                 "--target", "2026-03-31", "--reps", "5", "--workers", "1", "--json", "--report", str(report)])
+    code = main(
+        [
+            "forecast",
+            str(SCENARIOS / "baseline.toml"),
+            "--changes",
+            "20",
+            "--start",
+            "2026-03-02",
+            "--target",
+            "2026-03-31",
+            "--reps",
+            "5",
+            "--workers",
+            "1",
+            "--json",
+            "--report",
+            str(report),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     doc = json.loads(out)
@@ -120,11 +149,17 @@ def test_cli_without_target_gives_null_and_a_plan_by_name(capsys):
     assert doc["probability_by_target"] is None and doc["scenario"] == "plan_90_days"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--start", "next monday"], "--start 'next monday': not a date"),
-    (["--start", "2026-03-02", "--target", "2026-03-01"], "--target 2026-03-01: before --start 2026-03-02"),
-    (["--report", "out.pdf"], "the report is HTML"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--start", "next monday"], "--start 'next monday': not a date"),
+        (
+            ["--start", "2026-03-02", "--target", "2026-03-01"],
+            "--target 2026-03-01: before --start 2026-03-02",
+        ),
+        (["--report", "out.pdf"], "the report is HTML"),
+    ],
+)
 def test_cli_mistakes_are_one_line_and_exit_2(capsys, args, message):
     assert main(["forecast", "baseline", "--reps", "1", *args]) == 2
     err = capsys.readouterr().err

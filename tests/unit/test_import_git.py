@@ -61,8 +61,13 @@ def history(tmp_path_factory) -> dict[str, str]:
 
 def rev_list(path: str, commit: str, earlier: list[str]) -> list[str]:
     stdin = commit + "\n" + "".join(f"^{e}\n" for e in earlier)
-    out = subprocess.run(["git", "-C", path, "rev-list", "--no-merges", "--stdin"], input=stdin, capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "-C", path, "rev-list", "--no-merges", "--stdin"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return out.split()
 
 
@@ -86,7 +91,9 @@ def test_tags_matching_the_default_globs_are_deployments_ordered_by_time_then_na
 def test_annotated_tags_take_the_tagger_date_lightweight_the_committer_date(history):
     _, deployments, _, _ = imported(history["path"])
     times = dict(zip(deployments["deploy_id"], deployments["time_created"], strict=True))
-    assert times["v1.0"] == utc("2024-01-02T08:00:00")  # committer date of c2 (+02:00 → UTC), not its author date
+    assert times["v1.0"] == utc(
+        "2024-01-02T08:00:00"
+    )  # committer date of c2 (+02:00 → UTC), not its author date
     assert times["v1.0.1"] == utc("2024-01-07T10:00:00")  # tagger date, not x1's commit date (Jan 5)
     assert times["v1.1"] == utc("2024-01-08T10:00:00")
     assert times["v1.2"] == utc("2024-01-13T10:00:00")
@@ -97,12 +104,17 @@ def test_change_ids_are_exactly_what_git_rev_list_prints_against_every_earlier_d
     _, deployments, _, _ = imported(history["path"])
     commits = deployments["commit"].tolist()
     for position, row in enumerate(deployments.itertuples()):
-        assert row.change_ids.split() == rev_list(history["path"], row.commit, commits[:position]), row.deploy_id
+        assert row.change_ids.split() == rev_list(history["path"], row.commit, commits[:position]), (
+            row.deploy_id
+        )
 
 
 def test_what_each_deployment_ships_on_this_history(history):
     _, deployments, _, _ = imported(history["path"])
-    ships = {d: set(ids.split()) for d, ids in zip(deployments["deploy_id"], deployments["change_ids"], strict=True)}
+    ships = {
+        d: set(ids.split())
+        for d, ids in zip(deployments["deploy_id"], deployments["change_ids"], strict=True)
+    }
     h = history
     assert ships["v1.0"] == {h["c1"], h["c2"]}
     assert ships["v1.0.1"] == {h["x1"]}  # the maintenance branch
@@ -140,10 +152,25 @@ def test_a_bare_repository_imports_the_same(history, tmp_path):
 
 def test_a_shallow_clone_imports_what_it_holds(history, tmp_path):
     shallow = tmp_path / "shallow"
-    subprocess.run(["git", "clone", "-q", "--depth", "2", "--no-single-branch", f"file://{history['path']}",
-                    str(shallow)], check=True, capture_output=True)
-    subprocess.run(["git", "-C", str(shallow), "fetch", "-q", "--depth", "2", "origin", "+refs/tags/*:refs/tags/*"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "git",
+            "clone",
+            "-q",
+            "--depth",
+            "2",
+            "--no-single-branch",
+            f"file://{history['path']}",
+            str(shallow),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        ["git", "-C", str(shallow), "fetch", "-q", "--depth", "2", "origin", "+refs/tags/*:refs/tags/*"],
+        check=True,
+        capture_output=True,
+    )
     changes, deployments, _, _ = imported(str(shallow))
     assert "v2.0" in set(deployments["deploy_id"])
     assert set(changes["change_id"]) <= {history[k] for k in ("c1", "c2", "f1", "f2", "x1", "c3", "r1", "c4")}
@@ -192,7 +219,8 @@ def test_without_reverts_incidents_has_its_header_and_no_rows(history, tmp_path)
     code = main(["import", "git", history["path"], "--out", str(tmp_path)])
     assert code == 0
     assert (tmp_path / "incidents.csv").read_text().splitlines() == [
-        "incident_id,time_created,time_resolved,deploy_id,root_cause,source"]
+        "incident_id,time_created,time_resolved,deploy_id,root_cause,source"
+    ]
 
 
 def test_an_unreleased_revert_opens_an_incident_still_open_and_only_full_shas_count(tmp_path):
@@ -220,7 +248,9 @@ def test_a_revert_shipped_after_until_still_resolves_the_incident(tmp_path):
     repo.commit(f"Revert\n\nThis reverts commit {bad}.", "2024-02-02T00:00:00Z")
     repo.git("checkout", "-q", "main")
     # the revert sits on an undeployed branch; --branch topic deploys only topic's first-parent history
-    _, deployments, incidents, _ = imported(str(repo.path), branch="topic", reverts=True, until=utc("2024-02-02"))
+    _, deployments, incidents, _ = imported(
+        str(repo.path), branch="topic", reverts=True, until=utc("2024-02-02")
+    )
     assert deployments["deploy_id"].tolist() == [bad]
     assert incidents["deploy_id"].tolist() == [bad]
     assert incidents["time_resolved"].tolist() == [utc("2024-02-02")]
@@ -232,7 +262,8 @@ def test_a_revert_shipped_after_until_still_resolves_the_incident(tmp_path):
 
 def test_since_until_keep_deployments_in_the_half_open_range_and_what_they_ship(history):
     changes, deployments, incidents, report = imported(
-        history["path"], since=utc("2024-01-08T10:00:00"), until=utc("2024-01-16T10:00:00"), reverts=True)
+        history["path"], since=utc("2024-01-08T10:00:00"), until=utc("2024-01-16T10:00:00"), reverts=True
+    )
     assert deployments["deploy_id"].tolist() == ["v1.1", "v1.2"]  # v1.3 at exactly `until` is out
     # r1 (Jan 15) was waiting at `until`: written, listed by no deployment
     assert set(changes["change_id"]) == {history[k] for k in ("f1", "f2", "c3", "r1")}
@@ -256,19 +287,29 @@ def test_command_writes_logs_score_accepts_and_a_report(history, tmp_path):
     assert result["counts"]["deployments"] == 7
     assert result["metrics"]["change_failure_rate"] == pytest.approx(1 / 7)
     report = json.loads((out / "import_report.json").read_text())
-    assert report["read"]["commits"] == 10 and report["written"] == {"changes": 8, "deployments": 7, "incidents": 1}
+    assert report["read"]["commits"] == 10 and report["written"] == {
+        "changes": 8,
+        "deployments": 7,
+        "incidents": 1,
+    }
 
 
-@pytest.mark.parametrize("args, message", [
-    (["/no/such/repo"], "/no/such/repo: no such directory"),
-    (["{tmp}"], "not a git repository"),
-    (["{repo}", "--tags", "nothing-*"], "no tag matches nothing-*"),
-    (["{repo}", "--branch", "nope"], "no branch named 'nope'"),
-    (["{repo}", "--since", "yesterday"], "--since: 'yesterday' is not an ISO 8601 date"),
-    (["{repo}", "--since", "2024-02-01", "--until", "2024-01-01"], "must be after --since"),
-    (["{repo}", "--incidents", "{tmp}/none.json", "--incident-format", "pagerduty"], "none.json: no such file"),
-    (["{repo}", "--incidents", "{tmp}/x.csv"], "--incident-format"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["/no/such/repo"], "/no/such/repo: no such directory"),
+        (["{tmp}"], "not a git repository"),
+        (["{repo}", "--tags", "nothing-*"], "no tag matches nothing-*"),
+        (["{repo}", "--branch", "nope"], "no branch named 'nope'"),
+        (["{repo}", "--since", "yesterday"], "--since: 'yesterday' is not an ISO 8601 date"),
+        (["{repo}", "--since", "2024-02-01", "--until", "2024-01-01"], "must be after --since"),
+        (
+            ["{repo}", "--incidents", "{tmp}/none.json", "--incident-format", "pagerduty"],
+            "none.json: no such file",
+        ),
+        (["{repo}", "--incidents", "{tmp}/x.csv"], "--incident-format"),
+    ],
+)
 def test_bad_input_is_exit_2_and_one_line(history, tmp_path, capsys, args, message):
     argv = [a.format(repo=history["path"], tmp=tmp_path) for a in args]
     code = main(["import", "git", *argv, "--out", str(tmp_path / "out")])
@@ -281,4 +322,7 @@ def test_an_empty_repository_has_no_tags_and_no_branch(tmp_path, capsys):
     Repo(tmp_path / "empty")
     assert main(["import", "git", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
     assert "no tag matches" in capsys.readouterr().err
-    assert main(["import", "git", str(tmp_path / "empty"), "--branch", "main", "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["import", "git", str(tmp_path / "empty"), "--branch", "main", "--out", str(tmp_path / "o")])
+        == 2
+    )

@@ -56,14 +56,17 @@ def base(tmp_path) -> Repo:
 # Dates git cannot read, or dorasim does not accept
 
 
-@pytest.mark.parametrize("author", [
-    person(-5),  # a negative timestamp: git prints no date
-    b"A <a@example.com>  +0000",  # no timestamp at all
-    b"broken line without an email",  # an invalid author line
-    person(32503680000),  # year 3000
-    person(8835000000),  # 2250: past the dates score accepts
-    person(99999999999999999999999),  # past what a 64-bit time holds
-])
+@pytest.mark.parametrize(
+    "author",
+    [
+        person(-5),  # a negative timestamp: git prints no date
+        b"A <a@example.com>  +0000",  # no timestamp at all
+        b"broken line without an email",  # an invalid author line
+        person(32503680000),  # year 3000
+        person(8835000000),  # 2250: past the dates score accepts
+        person(99999999999999999999999),  # past what a 64-bit time holds
+    ],
+)
 def test_a_change_with_an_unusable_author_date_is_skipped_and_reported(base, tmp_path, author):
     first = base.git("rev-parse", "HEAD")
     bad = base.raw_commit("HEAD", [first], author, person(SECOND_2024 + 86400), b"odd author\n")
@@ -77,14 +80,24 @@ def test_a_change_with_an_unusable_author_date_is_skipped_and_reported(base, tmp
 
 def test_a_tagger_date_in_year_3000_falls_back_to_the_commit_date(base, tmp_path):
     tree_commit = base.git("rev-parse", "HEAD")
-    tag = (f"object {tree_commit}\ntype commit\ntag v1.0\ntagger T <t@example.com> 32503680000 +0000\n\nv1.0\n").encode()
-    sha = subprocess.run(["git", "-C", str(base.path), "mktag"], input=tag, capture_output=True,
-                         check=True).stdout.decode().strip()
+    tag = (
+        f"object {tree_commit}\ntype commit\ntag v1.0\ntagger T <t@example.com> 32503680000 +0000\n\nv1.0\n"
+    ).encode()
+    sha = (
+        subprocess.run(["git", "-C", str(base.path), "mktag"], input=tag, capture_output=True, check=True)
+        .stdout.decode()
+        .strip()
+    )
     base.git("update-ref", "refs/tags/v1.0", sha)
     result, report = import_and_score(base.path, tmp_path / "out")
-    deployments = read_logs(*(tmp_path / "out" / f for f in ("changes.csv", "deployments.csv", "incidents.csv")))
+    deployments = read_logs(
+        *(tmp_path / "out" / f for f in ("changes.csv", "deployments.csv", "incidents.csv"))
+    )
     assert deployments.deployments["time_created"].tolist() == [utc("2024-01-01")]
-    assert ("tagger date", "missing, unreadable or outside [1700, 2200); the committer date is used") in skipped(report)
+    assert (
+        "tagger date",
+        "missing, unreadable or outside [1700, 2200); the committer date is used",
+    ) in skipped(report)
     assert result["counts"]["deployments"] == 1
 
 
@@ -117,7 +130,9 @@ def test_branch_mode_skips_a_commit_whose_committer_date_is_unreadable(base, tmp
     last = base.raw_commit("HEAD", [odd], person(SECOND_2024 + 120), person(SECOND_2024 + 120), b"y\n")
     result, report = import_and_score(base.path, tmp_path / "out", "--branch", "main")
     assert result["counts"]["deployments"] == 2
-    assert skipped(report)[("deployment", "committer date missing, unreadable or outside [1700, 2200)")] == [odd]
+    assert skipped(report)[("deployment", "committer date missing, unreadable or outside [1700, 2200)")] == [
+        odd
+    ]
     logs = read_logs(*(tmp_path / "out" / f for f in ("changes.csv", "deployments.csv", "incidents.csv")))
     ships = dict(zip(logs.deployments["deploy_id"], logs.deployments["change_ids"], strict=True))
     assert ships == {first: first, last: f"{last} {odd}"}  # the skipped commit ships with the next one
@@ -131,12 +146,19 @@ def test_any_byte_in_a_message_is_read_and_no_forged_record_makes_an_incident(ba
     base.tag("v1.0")
     victim = base.git("rev-parse", "HEAD")
     ordinary = base.commit("ordinary", "2024-01-03T00:00:00Z")
-    forged = (f"harmless\n\n\x1e{ordinary}\x1fThis reverts commit {victim}.\n"
-              f"\x00\x1e\x1f\xff and more\n").encode("latin-1")
-    hostile = base.raw_commit("HEAD", [ordinary], person(SECOND_2024 + 3 * 86400), person(SECOND_2024 + 3 * 86400),
-                              forged)
-    prose = base.raw_commit("HEAD", [hostile], person(SECOND_2024 + 4 * 86400), person(SECOND_2024 + 4 * 86400),
-                            f"Fix\n\nas in: This reverts commit {victim}.\n".encode())
+    forged = (
+        f"harmless\n\n\x1e{ordinary}\x1fThis reverts commit {victim}.\n\x00\x1e\x1f\xff and more\n"
+    ).encode("latin-1")
+    hostile = base.raw_commit(
+        "HEAD", [ordinary], person(SECOND_2024 + 3 * 86400), person(SECOND_2024 + 3 * 86400), forged
+    )
+    prose = base.raw_commit(
+        "HEAD",
+        [hostile],
+        person(SECOND_2024 + 4 * 86400),
+        person(SECOND_2024 + 4 * 86400),
+        f"Fix\n\nas in: This reverts commit {victim}.\n".encode(),
+    )
     base.tag("v2.0", prose)
     result, report = import_and_score(base.path, tmp_path / "out", "--reverts")
     assert result["counts"]["incidents"] == 0
@@ -147,8 +169,10 @@ def test_any_byte_in_a_message_is_read_and_no_forged_record_makes_an_incident(ba
 def test_git_s_own_revert_line_in_a_message_full_of_separators_still_counts(base, tmp_path):
     base.tag("v1.0")
     victim = base.git("rev-parse", "HEAD")
-    message = f"Revert \"first\"\x1e\x1f\n\nThis reverts commit {victim}.\n\x00trailing\n".encode()
-    revert = base.raw_commit("HEAD", [victim], person(SECOND_2024 + 86400), person(SECOND_2024 + 86400), message)
+    message = f'Revert "first"\x1e\x1f\n\nThis reverts commit {victim}.\n\x00trailing\n'.encode()
+    revert = base.raw_commit(
+        "HEAD", [victim], person(SECOND_2024 + 86400), person(SECOND_2024 + 86400), message
+    )
     base.tag("v2.0", revert)
     result, _ = import_and_score(base.path, tmp_path / "out", "--reverts")
     assert result["counts"]["incidents"] == 1
@@ -162,9 +186,16 @@ def test_twenty_thousand_unresolvable_short_shas_take_linear_time(tmp_path):
     lines = []
     for i in range(n):
         message = f"Revert\n\nThis reverts commit {i:07x}.\n".encode()
-        lines.append(f"commit refs/heads/main\nmark :{i + 1}\ncommitter C <c@example.com> {SECOND_2024 + i} +0000\n"
-                     f"data {len(message)}\n".encode() + message + (f"from :{i}\n".encode() if i else b"") + b"\n")
-    lines.append(f"tag v1.0\nfrom :{n}\ntagger T <t@example.com> {SECOND_2024 + n} +0000\ndata 0\n\n".encode())
+        lines.append(
+            f"commit refs/heads/main\nmark :{i + 1}\ncommitter C <c@example.com> {SECOND_2024 + i} +0000\n"
+            f"data {len(message)}\n".encode()
+            + message
+            + (f"from :{i}\n".encode() if i else b"")
+            + b"\n"
+        )
+    lines.append(
+        f"tag v1.0\nfrom :{n}\ntagger T <t@example.com> {SECOND_2024 + n} +0000\ndata 0\n\n".encode()
+    )
     subprocess.run(["git", "-C", str(path), "fast-import", "--quiet"], input=b"".join(lines), check=True)
 
     def timed(*extra: str) -> float:
@@ -187,8 +218,14 @@ def signed(tmp_path) -> tuple[Repo, Path]:
     repo.commit("first", "2024-01-01T00:00:00Z")
     first = repo.git("rev-parse", "HEAD")
     signature = b"gpgsig -----BEGIN PGP SIGNATURE-----\n \n =abcd\n -----END PGP SIGNATURE-----\n"
-    sha = repo.raw_commit("HEAD", [first], person(SECOND_2024 + 60), person(SECOND_2024 + 60),
-                          f"Revert\n\nThis reverts commit {first}.\n".encode(), extra_headers=signature)
+    sha = repo.raw_commit(
+        "HEAD",
+        [first],
+        person(SECOND_2024 + 60),
+        person(SECOND_2024 + 60),
+        f"Revert\n\nThis reverts commit {first}.\n".encode(),
+        extra_headers=signature,
+    )
     repo.tag("v1.0", sha)
     marker = tmp_path / "ran"
     program = tmp_path / "hostile-program"
@@ -197,8 +234,15 @@ def signed(tmp_path) -> tuple[Repo, Path]:
     return repo, program
 
 
-HOSTILE_SETTINGS = ("log.showSignature=true", "gpg.program={p}", "gpg.openpgp.program={p}", "core.fsmonitor={p}",
-                    "diff.external={p}", "core.pager={p}", "pager.log={p}")
+HOSTILE_SETTINGS = (
+    "log.showSignature=true",
+    "gpg.program={p}",
+    "gpg.openpgp.program={p}",
+    "core.fsmonitor={p}",
+    "diff.external={p}",
+    "core.pager={p}",
+    "pager.log={p}",
+)
 
 
 def _configure(repo: Repo, config_file: Path, program: Path) -> None:
@@ -263,22 +307,28 @@ def test_the_environment_of_the_caller_is_left_untouched(signed):
 
 def test_a_tag_name_that_is_not_utf8_is_skipped_and_reported(base, tmp_path):
     sha = base.git("rev-parse", "HEAD")
-    (base.path / ".git" / "refs" / "tags" / "v1.\xff".encode("latin-1").decode("utf-8", "surrogateescape")).write_text(
-        sha + "\n")
+    (
+        base.path / ".git" / "refs" / "tags" / "v1.\xff".encode("latin-1").decode("utf-8", "surrogateescape")
+    ).write_text(sha + "\n")
     base.tag("v2.0")
     result, report = import_and_score(base.path, tmp_path / "out", "--tags", "v*")
     assert result["counts"]["deployments"] == 1
     assert skipped(report)[("tag", "its name is not UTF-8 text")] == ["v1.\ufffd"]
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give the files away")
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to give the files away"
+)
 def test_a_repository_owned_by_another_user_is_read(base, tmp_path):
     """git refuses it by default ("dubious ownership"); the named repository is read, its programs never run."""
     base.tag("v1.0")
     for path in [base.path, *base.path.rglob("*")]:
         os.lchown(path, 65534, 65534)
-    plain = subprocess.run(["git", "-C", str(base.path), "rev-parse", "--git-dir"], capture_output=True,
-                           env={**os.environ, "HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"})
+    plain = subprocess.run(
+        ["git", "-C", str(base.path), "rev-parse", "--git-dir"],
+        capture_output=True,
+        env={**os.environ, "HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"},
+    )
     assert plain.returncode != 0 and b"dubious ownership" in plain.stderr
     result, _ = import_and_score(base.path, tmp_path / "out")
     assert result["counts"]["deployments"] == 1

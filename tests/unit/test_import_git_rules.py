@@ -31,14 +31,31 @@ def read_out(out) -> object:
 # Which tags are releases
 
 
-@pytest.mark.parametrize("name, reason", [
-    ("1.0", None), ("v2.3.4", None), ("2024.05.1", None), ("1.0.post1", None), ("v1.0-post2", None),
-    ("1.0.0+build.7", None), ("v10", None),
-    ("8.0.0rc1", PRE_RELEASE), ("1.2.dev0", PRE_RELEASE), ("2.0.0b3", PRE_RELEASE), ("v2.0a1", PRE_RELEASE),
-    ("1.0.0-rc.1", PRE_RELEASE), ("2.0-beta", PRE_RELEASE), ("1.0.post1.dev0", PRE_RELEASE),
-    ("19.3b0", PRE_RELEASE), ("1.0.0RC1", PRE_RELEASE),
-    ("1.x", NOT_A_VERSION), ("8.0.x", NOT_A_VERSION), ("v", NOT_A_VERSION), ("1.0..2", NOT_A_VERSION),
-])
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("1.0", None),
+        ("v2.3.4", None),
+        ("2024.05.1", None),
+        ("1.0.post1", None),
+        ("v1.0-post2", None),
+        ("1.0.0+build.7", None),
+        ("v10", None),
+        ("8.0.0rc1", PRE_RELEASE),
+        ("1.2.dev0", PRE_RELEASE),
+        ("2.0.0b3", PRE_RELEASE),
+        ("v2.0a1", PRE_RELEASE),
+        ("1.0.0-rc.1", PRE_RELEASE),
+        ("2.0-beta", PRE_RELEASE),
+        ("1.0.post1.dev0", PRE_RELEASE),
+        ("19.3b0", PRE_RELEASE),
+        ("1.0.0RC1", PRE_RELEASE),
+        ("1.x", NOT_A_VERSION),
+        ("8.0.x", NOT_A_VERSION),
+        ("v", NOT_A_VERSION),
+        ("1.0..2", NOT_A_VERSION),
+    ],
+)
 def test_release_version_rule(name, reason):
     assert release_skip_reason(name) == reason
 
@@ -156,8 +173,9 @@ def test_a_reverted_merge_names_the_first_change_it_brought_in(tmp_path):
 
 
 def rev_list(path, *args: str) -> list[str]:
-    return subprocess.run(["git", "-C", str(path), "rev-list", *args], capture_output=True, text=True,
-                          check=True).stdout.split()
+    return subprocess.run(
+        ["git", "-C", str(path), "rev-list", *args], capture_output=True, text=True, check=True
+    ).stdout.split()
 
 
 def test_introduced_by_merge_is_what_git_rev_list_first_parent_dot_dot_merge_prints(tmp_path):
@@ -221,7 +239,12 @@ def two_repos(tmp_path) -> tuple[Repo, Repo]:
 def test_team_per_repo_writes_the_team_column_and_keeps_ids_unique(two_repos, tmp_path):
     web, api = two_repos
     out = tmp_path / "out"
-    assert main(["import", "git", str(web.path), str(api.path), "--team-per-repo", "--reverts", "--out", str(out)]) == 0
+    assert (
+        main(
+            ["import", "git", str(web.path), str(api.path), "--team-per-repo", "--reverts", "--out", str(out)]
+        )
+        == 0
+    )
     logs = read_out(out)
     for frame in logs.frames().values():
         assert set(frame["team"]) == {"web", "api"}
@@ -241,13 +264,16 @@ def test_team_names_per_repository(two_repos):
     assert set(logs.deployments["team"]) == {"front", "back"}
 
 
-@pytest.mark.parametrize("teams, per_repo, message", [
-    (None, False, "2 repositories: name their teams"),
-    (["one"], False, "give one per repository"),
-    (["same", "same"], False, "would both be team 'same'"),
-    (["bad name", "ok"], False, "1 to 64 printable characters"),
-    (["a:b", "ok"], False, "1 to 64 printable characters"),
-])
+@pytest.mark.parametrize(
+    "teams, per_repo, message",
+    [
+        (None, False, "2 repositories: name their teams"),
+        (["one"], False, "give one per repository"),
+        (["same", "same"], False, "would both be team 'same'"),
+        (["bad name", "ok"], False, "1 to 64 printable characters"),
+        (["a:b", "ok"], False, "1 to 64 printable characters"),
+    ],
+)
 def test_team_mistakes_are_one_line(two_repos, teams, per_repo, message):
     web, api = two_repos
     with pytest.raises(InputError, match=message):
@@ -264,18 +290,39 @@ def test_two_folders_with_one_name_need_team_names(tmp_path):
 # The import window, and score's warning
 
 
-@pytest.mark.parametrize("window, warns", [
-    (("2024-03-02", "2024-03-04"), False),  # inside what the import kept
-    (("2024-03-01", "2024-03-04"), True),  # starts before --since
-    (("2024-03-02", "2024-03-10"), True),  # ends after --until
-])
-def test_score_warns_when_the_scored_window_is_wider_than_the_import(released, tmp_path, capsys, window, warns):
+@pytest.mark.parametrize(
+    "window, warns",
+    [
+        (("2024-03-02", "2024-03-04"), False),  # inside what the import kept
+        (("2024-03-01", "2024-03-04"), True),  # starts before --since
+        (("2024-03-02", "2024-03-10"), True),  # ends after --until
+    ],
+)
+def test_score_warns_when_the_scored_window_is_wider_than_the_import(
+    released, tmp_path, capsys, window, warns
+):
     out = tmp_path / "out"
-    assert main(["import", "git", released["path"], "--since", "2024-03-02", "--until", "2024-03-04T12:00",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "import",
+                "git",
+                released["path"],
+                "--since",
+                "2024-03-02",
+                "--until",
+                "2024-03-04T12:00",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "import_report.json").read_text())
-    assert (report["settings"]["since"], report["settings"]["until"]) == ("2024-03-02T00:00:00+00:00",
-                                                                          "2024-03-04T12:00:00+00:00")
+    assert (report["settings"]["since"], report["settings"]["until"]) == (
+        "2024-03-02T00:00:00+00:00",
+        "2024-03-04T12:00:00+00:00",
+    )
     capsys.readouterr()
     files = [f"--{k}={out / f'{k}.csv'}" for k in ("changes", "deployments", "incidents")]
     assert main(["score", *files, "--start", window[0], "--end", window[1], "--json"]) == 0
@@ -294,12 +341,30 @@ def test_a_broken_import_report_gives_no_warning_and_no_error(released, tmp_path
 def test_incidents_from_a_file_take_the_team_of_their_deployment(two_repos, tmp_path):
     web, api = two_repos
     export = tmp_path / "incidents.csv"
-    export.write_text("incident_id,time_created,time_resolved,deploy_id\n"
-                      "P1,2024-08-05T00:00:00Z,2024-08-05T02:00:00Z,api:v1.1\n"
-                      "P2,2024-08-06T00:00:00Z,,\n")
+    export.write_text(
+        "incident_id,time_created,time_resolved,deploy_id\n"
+        "P1,2024-08-05T00:00:00Z,2024-08-05T02:00:00Z,api:v1.1\n"
+        "P2,2024-08-06T00:00:00Z,,\n"
+    )
     out = tmp_path / "out"
-    assert main(["import", "git", str(web.path), str(api.path), "--team-per-repo", "--incidents", str(export),
-                 "--incident-format", "csv", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "import",
+                "git",
+                str(web.path),
+                str(api.path),
+                "--team-per-repo",
+                "--incidents",
+                str(export),
+                "--incident-format",
+                "csv",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     incidents = read_out(out).incidents.set_index("incident_id")
     assert incidents.loc["P1", "team"] == "api"
     # linked by DevLake's rule to the last deployment before it: api:v1.1 (Aug 4) or web:v1.1 (Aug 3)

@@ -43,10 +43,18 @@ def test_only_successful_production_deployments_count_at_their_success_time(impo
     logs, report = imported
     d = logs.deployments
     assert d["deploy_id"].tolist() == ["101", "104", "105"]
-    assert d["time_created"].tolist() == [utc("2024-03-01T10:05"), utc("2024-03-04T12:10"), utc("2024-03-06T08:30")]
-    reasons = {s["examples"][0]: s["reason"] for s in report.to_dict()["skipped"] if s["what"] == "deployment"}
-    assert reasons == {"102": "environment 'staging' is not 'production'",
-                       "103": "no success status (states: failure, in_progress)"}
+    assert d["time_created"].tolist() == [
+        utc("2024-03-01T10:05"),
+        utc("2024-03-04T12:10"),
+        utc("2024-03-06T08:30"),
+    ]
+    reasons = {
+        s["examples"][0]: s["reason"] for s in report.to_dict()["skipped"] if s["what"] == "deployment"
+    }
+    assert reasons == {
+        "102": "environment 'staging' is not 'production'",
+        "103": "no success status (states: failure, in_progress)",
+    }
 
 
 def test_merged_pull_requests_commits_are_changes_shipped_by_the_right_deployment(imported):
@@ -54,12 +62,18 @@ def test_merged_pull_requests_commits_are_changes_shipped_by_the_right_deploymen
     ships = dict(zip(logs.deployments["deploy_id"], logs.deployments["change_ids"], strict=True))
     assert ships["101"].split() == [sha("c1a"), sha("c1b")]  # first deployment requested after the merge
     assert ships["104"].split() == [sha("c2a")]  # 103 failed, so 104 ships PR 2
-    assert ships["105"].split() == [sha("c3a"), sha("c3b")]  # 105 deployed PR 3's merge commit; merges are not changes
+    assert ships["105"].split() == [
+        sha("c3a"),
+        sha("c3b"),
+    ]  # 105 deployed PR 3's merge commit; merges are not changes
     created = dict(zip(logs.changes["change_id"], logs.changes["time_created"], strict=True))
     assert created[sha("c1b")] == utc("2024-02-28T08:00")  # author date, converted to UTC
     assert sha("c5a") in created  # merged after the last deployment: an undeployed change
     assert report.links["merged_requests_to_deployments"] == {
-        "named_by_provider": 0, "merge_commit_deployed": 1, "first_deployment_after_merge": 2}
+        "named_by_provider": 0,
+        "merge_commit_deployed": 1,
+        "first_deployment_after_merge": 2,
+    }
     assert report.skipped_count("pull request") == 1  # PR 4 was closed without merging
 
 
@@ -84,13 +98,29 @@ def test_the_logs_score(imported, tmp_path):
     assert result["counts"]["undeployed_changes"] == 1
 
 
-def test_live_mode_against_a_loopback_server_gives_the_same_logs_and_saves_the_responses(tmp_path, monkeypatch):
+def test_live_mode_against_a_loopback_server_gives_the_same_logs_and_saves_the_responses(
+    tmp_path, monkeypatch
+):
     monkeypatch.setenv("GH_TEST_TOKEN", TOKEN)
     offline, live = tmp_path / "offline", tmp_path / "live"
     assert main(["import", "github", "--from", str(DATA), "--out", str(offline)]) == 0
-    with ReplayServer(DATA, "/repos/octo-org/shop", ("Authorization", f"Bearer {TOKEN}"), page_size=2) as server:
-        code = main(["import", "github", "--repo", "octo-org/shop", "--token-env", "GH_TEST_TOKEN",
-                     "--api-url", server.url, "--out", str(live)])
+    with ReplayServer(
+        DATA, "/repos/octo-org/shop", ("Authorization", f"Bearer {TOKEN}"), page_size=2
+    ) as server:
+        code = main(
+            [
+                "import",
+                "github",
+                "--repo",
+                "octo-org/shop",
+                "--token-env",
+                "GH_TEST_TOKEN",
+                "--api-url",
+                server.url,
+                "--out",
+                str(live),
+            ]
+        )
     assert code == 0
     for name in ("changes.csv", "deployments.csv", "incidents.csv"):
         assert (live / name).read_text() == (offline / name).read_text()
@@ -110,8 +140,9 @@ def test_rate_limits_are_waited_out_and_give_up_with_one_line(tmp_path):
         items = client.get_all("repos/octo-org/shop/pulls")
     assert len(items) == 5
     assert waits == [3.0, 11.0]  # Retry-After, then until x-ratelimit-reset (+1 s)
-    with ReplayServer(DATA, "/repos/octo-org/shop", ("Authorization", "Bearer t"),
-                      limits=[(429, {"Retry-After": "5000"})]) as server:
+    with ReplayServer(
+        DATA, "/repos/octo-org/shop", ("Authorization", "Bearer t"), limits=[(429, {"Retry-After": "5000"})]
+    ) as server:
         client = Client(server.url, {"Authorization": "Bearer t"}, sleep=waits.append, max_wait=60)
         with pytest.raises(InputError, match=r"rate limited; the limit resets at .* run again then"):
             client.get_all("repos/octo-org/shop/pulls")
@@ -120,8 +151,20 @@ def test_rate_limits_are_waited_out_and_give_up_with_one_line(tmp_path):
 def test_a_refused_token_is_one_line_without_the_token(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GH_TEST_TOKEN", "wrong-token")
     with ReplayServer(DATA, "/repos/octo-org/shop", ("Authorization", f"Bearer {TOKEN}")) as server:
-        code = main(["import", "github", "--repo", "octo-org/shop", "--token-env", "GH_TEST_TOKEN",
-                     "--api-url", server.url, "--out", str(tmp_path)])
+        code = main(
+            [
+                "import",
+                "github",
+                "--repo",
+                "octo-org/shop",
+                "--token-env",
+                "GH_TEST_TOKEN",
+                "--api-url",
+                server.url,
+                "--out",
+                str(tmp_path),
+            ]
+        )
     err = capsys.readouterr().err
     assert code == 2 and "refused the token (401" in err and "wrong-token" not in err and err.count("\n") == 1
 
@@ -145,17 +188,29 @@ def _folder(tmp_path: Path, **files: str) -> Path:
     return target
 
 
-@pytest.mark.parametrize("files, message", [
-    ({"pulls.json": "{not json"}, "pulls.json: not valid JSON (line 1, column 2"),
-    ({"deployments.json": '{"id": 1}'}, "deployments.json: expected a JSON array of deployments, found a JSON object"),
-    ({"deployments.json": "[1, 2]"}, "deployments.json: item 0: expected a JSON object"),
-    ({"deployments.json": '[{"id": 1, "environment": "production", "created_at": "yesterday", "sha": "a"}]',
-      "deployments__1__statuses.json": '[{"state": "success", "created_at": "2024-01-01T00:00:00Z"}]'},
-     "created_at 'yesterday' is not an ISO 8601 timestamp"),
-    ({"pulls.json": '[{"number": 1, "merged_at": "2024-13-45", "created_at": "2024-01-01"}]'},
-     "merged_at '2024-13-45' is not an ISO 8601 timestamp"),
-    ({"deployments.json": ""}, "deployments.json: the file is empty"),
-])
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({"pulls.json": "{not json"}, "pulls.json: not valid JSON (line 1, column 2"),
+        (
+            {"deployments.json": '{"id": 1}'},
+            "deployments.json: expected a JSON array of deployments, found a JSON object",
+        ),
+        ({"deployments.json": "[1, 2]"}, "deployments.json: item 0: expected a JSON object"),
+        (
+            {
+                "deployments.json": '[{"id": 1, "environment": "production", "created_at": "yesterday", "sha": "a"}]',
+                "deployments__1__statuses.json": '[{"state": "success", "created_at": "2024-01-01T00:00:00Z"}]',
+            },
+            "created_at 'yesterday' is not an ISO 8601 timestamp",
+        ),
+        (
+            {"pulls.json": '[{"number": 1, "merged_at": "2024-13-45", "created_at": "2024-01-01"}]'},
+            "merged_at '2024-13-45' is not an ISO 8601 timestamp",
+        ),
+        ({"deployments.json": ""}, "deployments.json: the file is empty"),
+    ],
+)
 def test_hostile_files_are_one_line(tmp_path, capsys, files, message):
     folder = _folder(tmp_path, **files)
     code = main(["import", "github", "--from", str(folder), "--out", str(tmp_path / "out")])

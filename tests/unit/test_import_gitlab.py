@@ -35,8 +35,11 @@ def imported():
 def test_successful_production_deployments_at_their_finish(imported):
     logs, report = imported
     assert logs.deployments["deploy_id"].tolist() == ["201", "204", "205"]
-    assert logs.deployments["time_created"].tolist() == [utc("2024-03-01T10:05"), utc("2024-03-04T12:10"),
-                                                         utc("2024-03-06T08:30")]
+    assert logs.deployments["time_created"].tolist() == [
+        utc("2024-03-01T10:05"),
+        utc("2024-03-04T12:10"),
+        utc("2024-03-06T08:30"),
+    ]
     reasons = sorted(s["reason"] for s in report.to_dict()["skipped"] if s["what"] == "deployment")
     assert reasons == ["environment 'staging' is not 'production'", "status 'failed' is not success"]
 
@@ -48,7 +51,10 @@ def test_merge_requests_ship_with_the_deployment_gitlab_names_or_deployed_their_
     assert ships["204"].split() == [sha("g2a")]
     assert set(ships["205"].split()) == {sha("g3a"), sha("g3b")}
     assert report.links["merged_requests_to_deployments"] == {
-        "named_by_provider": 1, "merge_commit_deployed": 1, "first_deployment_after_merge": 1}
+        "named_by_provider": 1,
+        "merge_commit_deployed": 1,
+        "first_deployment_after_merge": 1,
+    }
     created = dict(zip(logs.changes["change_id"], logs.changes["time_created"], strict=True))
     assert created[sha("g1b")] == utc("2024-02-28T08:00")
     assert sha("g5a") in created and sha("g3m") not in created
@@ -68,8 +74,20 @@ def test_live_mode_matches_offline(tmp_path, monkeypatch):
     offline, live = tmp_path / "offline", tmp_path / "live"
     assert main(["import", "gitlab", "--from", str(DATA), "--out", str(offline)]) == 0
     with ReplayServer(DATA, "/api/v4/projects/group/shop", ("PRIVATE-TOKEN", TOKEN), page_size=2) as server:
-        code = main(["import", "gitlab", "--repo", "group/shop", "--token-env", "GL_TEST_TOKEN",
-                     "--api-url", f"{server.url}/api/v4", "--out", str(live)])
+        code = main(
+            [
+                "import",
+                "gitlab",
+                "--repo",
+                "group/shop",
+                "--token-env",
+                "GL_TEST_TOKEN",
+                "--api-url",
+                f"{server.url}/api/v4",
+                "--out",
+                str(live),
+            ]
+        )
     assert code == 0
     for name in ("changes.csv", "deployments.csv", "incidents.csv"):
         assert (live / name).read_text() == (offline / name).read_text()
@@ -78,7 +96,9 @@ def test_live_mode_matches_offline(tmp_path, monkeypatch):
 
 
 def test_missing_merge_requests_and_garbage(tmp_path, capsys):
-    logs, report = import_gitlab(MemorySource({"deployments.json": (DATA / "deployments.json").read_bytes()}, "x"))
+    logs, report = import_gitlab(
+        MemorySource({"deployments.json": (DATA / "deployments.json").read_bytes()}, "x")
+    )
     assert logs.changes.empty and len(logs.deployments) == 3
     assert "no merge_requests.json" in report.notes[0]
     with pytest.raises(InputError, match=r"x/issues.json: not valid JSON"):

@@ -254,7 +254,9 @@ def test_a_retry_after_date_waits_until_then():
     waits: list[float] = []
     answers = iter([json_answer({}, 429, {"Retry-After": "Wed, 21 Oct 2015 07:28:30 GMT"}), json_answer([])])
     with HostileServer(lambda server, seen: next(answers)) as server:
-        client = Client(server.url, {}, sleep=waits.append, clock=lambda: 1445412480.0)  # 30 s before that date
+        client = Client(
+            server.url, {}, sleep=waits.append, clock=lambda: 1445412480.0
+        )  # 30 s before that date
         assert client.get_all("list") == []
     assert waits == [30.0]
 

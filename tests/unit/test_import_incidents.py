@@ -21,12 +21,18 @@ def utc(text: str) -> pd.Timestamp:
 
 
 def deployments(service: bool = False) -> pd.DataFrame:
-    frame = pd.DataFrame({
-        "deploy_id": ["101", "104", "105", "900"],
-        "time_created": [utc("2024-03-01T10:05"), utc("2024-03-04T12:10"), utc("2024-03-06T08:30"),
-                         utc("2024-03-05T00:00")],
-        "change_ids": ["a1 a2", "b1", "c1", "z1"],
-    })
+    frame = pd.DataFrame(
+        {
+            "deploy_id": ["101", "104", "105", "900"],
+            "time_created": [
+                utc("2024-03-01T10:05"),
+                utc("2024-03-04T12:10"),
+                utc("2024-03-06T08:30"),
+                utc("2024-03-05T00:00"),
+            ],
+            "change_ids": ["a1 a2", "b1", "c1", "z1"],
+        }
+    )
     if service:
         frame["service"] = ["shop", "shop", "shop", "search"]
     return frame
@@ -49,7 +55,8 @@ def test_pagerduty_csv_export_reads_the_same():
     json_records = read("pagerduty.json", "pagerduty")
     csv_records = read("pagerduty.csv", "pagerduty")
     assert [(r.incident_id, r.created, r.resolved, r.service) for r in csv_records] == [
-        (r.incident_id, r.created, r.resolved, r.service) for r in json_records]
+        (r.incident_id, r.created, r.resolved, r.service) for r in json_records
+    ]
 
 
 def test_opsgenie_alerts_close_time_and_explicit_ids():
@@ -69,7 +76,9 @@ def test_rows_without_an_id_column_are_named_by_their_line():
 
 
 def test_generic_csv_with_a_column_map():
-    records = read("generic.csv", "csv", "id=Ticket,created=Opened,resolved=Closed,deploy=Service Deploy,service=Service")
+    records = read(
+        "generic.csv", "csv", "id=Ticket,created=Opened,resolved=Closed,deploy=Service Deploy,service=Service"
+    )
     assert [r.incident_id for r in records] == ["INC-1", "INC-2", "INC-3"]
     assert records[1].created == utc("2024-03-04T12:00")  # +01:00 converted
     assert records[0].created == utc("2024-03-01T11:00")  # no offset: UTC
@@ -88,7 +97,9 @@ def test_linking_explicit_id_then_root_cause_then_the_last_deployment_strictly_b
     rows = {r["incident_id"]: r for r in link_incidents(records, deployments(), report)}
     assert rows["by-id"]["deploy_id"] == "101"
     assert rows["by-cause"]["deploy_id"] == "104"
-    assert rows["tie"]["deploy_id"] == "900"  # 900 (Mar 5) is the last before Mar 6 08:30 when services are unknown
+    assert (
+        rows["tie"]["deploy_id"] == "900"
+    )  # 900 (Mar 5) is the last before Mar 6 08:30 when services are unknown
     assert rows["early"]["deploy_id"] == ""
     assert rows["unknown-id"]["deploy_id"] == "101"
     assert report.links["incidents"]["by_rule"] == 2 and report.links["incidents"]["unlinked"] == 1
@@ -96,41 +107,89 @@ def test_linking_explicit_id_then_root_cause_then_the_last_deployment_strictly_b
 
 
 def test_the_rule_uses_the_incident_service_when_deployments_name_services():
-    records = [IncidentRecord("tie", utc("2024-03-06T08:30"), None, service="shop"),
-               IncidentRecord("search", utc("2024-03-06T09:00"), None, service="search")]
-    rows = {r["incident_id"]: r for r in link_incidents(records, deployments(service=True), ImportReport("t"))}
+    records = [
+        IncidentRecord("tie", utc("2024-03-06T08:30"), None, service="shop"),
+        IncidentRecord("search", utc("2024-03-06T09:00"), None, service="search"),
+    ]
+    rows = {
+        r["incident_id"]: r for r in link_incidents(records, deployments(service=True), ImportReport("t"))
+    }
     assert rows["tie"]["deploy_id"] == "104"  # the last *shop* deployment strictly before
     assert rows["search"]["deploy_id"] == "900"
 
 
 def test_with_github_import_on_the_command_line(tmp_path):
     out = tmp_path / "out"
-    assert main(["import", "github", "--from", str(DATA / "github"), "--out", str(out),
-                 "--incidents", str(DATA / "incidents" / "pagerduty.json"), "--incident-format", "pagerduty"]) == 0
+    assert (
+        main(
+            [
+                "import",
+                "github",
+                "--from",
+                str(DATA / "github"),
+                "--out",
+                str(out),
+                "--incidents",
+                str(DATA / "incidents" / "pagerduty.json"),
+                "--incident-format",
+                "pagerduty",
+            ]
+        )
+        == 0
+    )
     incidents = pd.read_csv(out / "incidents.csv", dtype=str, keep_default_na=False).set_index("incident_id")
     assert incidents.loc["Q1AAA", "deploy_id"] == "101"
     assert incidents.loc["Q1CCC", "deploy_id"] == "104"  # opened at 105's finish: not caused by it
     assert incidents.loc["Q1BBB", "deploy_id"] == ""
 
 
-@pytest.mark.parametrize("data, fmt, mapping, message", [
-    (b"{garbage", "pagerduty", None, "not valid JSON (line 1, column 2"),
-    (b'{"incidents": {"id": 1}}', "pagerduty", None, "expected a JSON array of PagerDuty incidents"),
-    (b'{"incidents": [{"id": "A"}]}', "pagerduty", None, "incident 0: created_at is empty"),
-    (b'{"data": [{"id": "A", "createdAt": "soon"}]}', "opsgenie", None, "createdAt 'soon' is not an ISO 8601"),
-    (b"a,b\n1,2\n", "csv", None, "no column 'time_created'"),
-    (b"incident_id,time_created\nA,2024-01-01\nA,2024-01-02\n", "csv", None, "incident id 'A' appears twice"),
-    (b"incident_id,time_created,time_resolved\nA,2024-01-02,2024-01-01\n", "csv", None, "resolved before it was created"),
-    (b"incident_id,time_created\nA,2024-01-01,extra\n", "csv", None, "line 2: 3 fields, the header has 2"),
-    (b"\xff\xfe", "csv", None, "not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    "data, fmt, mapping, message",
+    [
+        (b"{garbage", "pagerduty", None, "not valid JSON (line 1, column 2"),
+        (b'{"incidents": {"id": 1}}', "pagerduty", None, "expected a JSON array of PagerDuty incidents"),
+        (b'{"incidents": [{"id": "A"}]}', "pagerduty", None, "incident 0: created_at is empty"),
+        (
+            b'{"data": [{"id": "A", "createdAt": "soon"}]}',
+            "opsgenie",
+            None,
+            "createdAt 'soon' is not an ISO 8601",
+        ),
+        (b"a,b\n1,2\n", "csv", None, "no column 'time_created'"),
+        (
+            b"incident_id,time_created\nA,2024-01-01\nA,2024-01-02\n",
+            "csv",
+            None,
+            "incident id 'A' appears twice",
+        ),
+        (
+            b"incident_id,time_created,time_resolved\nA,2024-01-02,2024-01-01\n",
+            "csv",
+            None,
+            "resolved before it was created",
+        ),
+        (
+            b"incident_id,time_created\nA,2024-01-01,extra\n",
+            "csv",
+            None,
+            "line 2: 3 fields, the header has 2",
+        ),
+        (b"\xff\xfe", "csv", None, "not UTF-8 text"),
+    ],
+)
 def test_hostile_exports_are_one_line(data, fmt, mapping, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(")):
         read_incidents(data, "export", fmt, parse_map(mapping))
 
 
-@pytest.mark.parametrize("text, message", [
-    ("created", "expected KEY=COLUMN pairs"), ("when=Opened", "unknown key 'when'"), ("created=", "expected KEY=COLUMN")])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("created", "expected KEY=COLUMN pairs"),
+        ("when=Opened", "unknown key 'when'"),
+        ("created=", "expected KEY=COLUMN"),
+    ],
+)
 def test_bad_maps(text, message):
     """A map key must be one of the documented keys, with a column after the ``=``."""
     with pytest.raises(InputError, match=message):
@@ -140,8 +199,20 @@ def test_bad_maps(text, message):
 def test_incident_file_errors_on_the_command_line(tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text("[1,")
-    code = main(["import", "github", "--from", str(DATA / "github"), "--out", str(tmp_path / "o"),
-                 "--incidents", str(bad), "--incident-format", "opsgenie"])
+    code = main(
+        [
+            "import",
+            "github",
+            "--from",
+            str(DATA / "github"),
+            "--out",
+            str(tmp_path / "o"),
+            "--incidents",
+            str(bad),
+            "--incident-format",
+            "opsgenie",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "bad.json: not valid JSON" in err and err.count("\n") == 1
 
@@ -152,7 +223,19 @@ def test_a_huge_incident_file_is_refused_in_one_line(tmp_path, capsys, monkeypat
     monkeypatch.setattr(files, "MAX_FILE_BYTES", 1024)
     huge = tmp_path / "huge.json"
     huge.write_text('{"incidents": [' + ", ".join(['{"id": "x"}'] * 200) + "]}")
-    code = main(["import", "github", "--from", str(DATA / "github"), "--out", str(tmp_path / "o"),
-                 "--incidents", str(huge), "--incident-format", "pagerduty"])
+    code = main(
+        [
+            "import",
+            "github",
+            "--from",
+            str(DATA / "github"),
+            "--out",
+            str(tmp_path / "o"),
+            "--incidents",
+            str(huge),
+            "--incident-format",
+            "pagerduty",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and "huge.json: the file is 0.0 MB; the limit is 0 MB" in err and err.count("\n") == 1

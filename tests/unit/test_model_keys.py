@@ -26,7 +26,10 @@ FLOW = Path(__file__).resolve().parents[2] / "sim" / "model" / "flow"
 # per stage: (module, the functions of its once-per-run path)
 FIXED_PATHS = {
     "work": ("work.py", {"_fixed_defect_odds_and_flags"}),
-    "branches": ("branches.py", {"_all_trunk_and_fixed", "_form_trunk_units", "_trunk_conflicts", "_conflict"}),
+    "branches": (
+        "branches.py",
+        {"_all_trunk_and_fixed", "_form_trunk_units", "_trunk_conflicts", "_conflict"},
+    ),
     "ci": ("ci.py", {"settings_at", "skip_probability"}),
     "cadence": ("release.py", {"__init__"}),
     "release": ("release.py", {"_fixed_settings"}),
@@ -46,8 +49,13 @@ def _section_of(node: ast.expr, names: dict[str, str]) -> str | None:
             return "*"
         if _section_of(node.value, names) == "*":
             return node.attr
-    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "view"
-            and node.args and isinstance(node.args[0], ast.Name)):
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "view"
+        and node.args
+        and isinstance(node.args[0], ast.Name)
+    ):
         return SECTION_OF_CLASS.get(node.args[0].id)
     return None
 
@@ -63,8 +71,14 @@ def _keys_read(tree: ast.AST) -> set[str]:
                 names[node.targets[0].id] = section
     keys: set[str] = set()
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
-                and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             keys.add(node.args[0].value)
         elif isinstance(node, ast.Attribute):
             section = _section_of(node.value, names)

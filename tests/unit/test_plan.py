@@ -44,7 +44,9 @@ def baseline():
 
 
 def test_numeric_value_moves_linearly_over_the_ramp(baseline):
-    schedule = Schedule(baseline, [Phase("fast CI", day=10, ramp_days=10, values={"ci.test_suite_minutes": 10.0})])
+    schedule = Schedule(
+        baseline, [Phase("fast CI", day=10, ramp_days=10, values={"ci.test_suite_minutes": 10.0})]
+    )
     at = lambda day: schedule.get("ci.test_suite_minutes", day * HOURS)  # noqa: E731
     assert at(9.99) == 60.0
     assert at(15) == pytest.approx(35.0)  # halfway from 60 to 10
@@ -62,7 +64,9 @@ def test_integer_values_ramp_in_whole_steps(baseline):
 
 
 def test_a_switch_is_adopted_by_about_half_the_work_halfway(baseline):
-    schedule = Schedule(baseline, [Phase("trunk", day=20, ramp_days=10, values={"branching.strategy": "trunk"})])
+    schedule = Schedule(
+        baseline, [Phase("trunk", day=20, ramp_days=10, values={"branching.strategy": "trunk"})]
+    )
     units = np.random.default_rng(7).random(4000)  # each unit of work's fixed adoption draw
 
     def share_on_trunk(day: float) -> float:
@@ -75,15 +79,21 @@ def test_a_switch_is_adopted_by_about_half_the_work_halfway(baseline):
 
 
 def test_units_that_adopt_a_switch_keep_it(baseline):
-    schedule = Schedule(baseline, [Phase("flags", day=0, ramp_days=10, values={"branching.feature_flags": True})])
+    schedule = Schedule(
+        baseline, [Phase("flags", day=0, ramp_days=10, values={"branching.feature_flags": True})]
+    )
     units = np.random.default_rng(3).random(500)
-    adopted = [np.array([schedule.get("branching.feature_flags", d * HOURS, u) for u in units]) for d in (2, 5, 8)]
+    adopted = [
+        np.array([schedule.get("branching.feature_flags", d * HOURS, u) for u in units]) for d in (2, 5, 8)
+    ]
     assert (adopted[0] <= adopted[1]).all() and (adopted[1] <= adopted[2]).all()
 
 
 def test_phases_apply_in_order_and_each_ramps_from_the_value_in_force(baseline):
-    phases = [Phase("half", day=10, ramp_days=0, values={"ci.test_suite_minutes": 30.0}),
-              Phase("fast", day=20, ramp_days=10, values={"ci.test_suite_minutes": 10.0})]
+    phases = [
+        Phase("half", day=10, ramp_days=0, values={"ci.test_suite_minutes": 30.0}),
+        Phase("fast", day=20, ramp_days=10, values={"ci.test_suite_minutes": 10.0}),
+    ]
     schedule = Schedule(baseline, phases)
     assert schedule.get("ci.test_suite_minutes", 15 * HOURS) == 30.0
     assert schedule.get("ci.test_suite_minutes", 25 * HOURS) == pytest.approx(20.0)  # halfway from 30, not 60
@@ -145,8 +155,10 @@ def test_phase_values_are_validated_and_typed_like_the_scenario():
 
 
 def test_nested_set_tables_are_read_as_dotted_keys():
-    plan = load_plan_text(_plan_text("[[phase]]\nday = 1\nname = \"ci\"\n[phase.set.ci]\ntest_suite_minutes = 12\n"),
-                          "nested.toml")
+    plan = load_plan_text(
+        _plan_text('[[phase]]\nday = 1\nname = "ci"\n[phase.set.ci]\ntest_suite_minutes = 12\n'),
+        "nested.toml",
+    )
     assert plan.phases[0].values == {"ci.test_suite_minutes": 12.0}
 
 
@@ -171,7 +183,8 @@ def test_load_plan_text_resolves_extends_against_base_dir():
         load_plan_text(text, "upload.toml", base_dir=ROOT / "scenarios")
     text = text.replace('"ci.runners" = 3', '"ci.flaky_rate" = 0.05')
     assert load_plan_text(text, "upload.toml", base_dir=ROOT / "scenarios").phases[0].values == {
-        "ci.flaky_rate": 0.05}
+        "ci.flaky_rate": 0.05
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -204,8 +217,18 @@ def short_result():
 
 def test_plan_json_has_the_documented_shape(short_result):
     result = short_result
-    assert set(result) == {"plan", "days", "reps", "seed", "benchmark", "phases", "weeks", "final",
-                           "probability_elite_at_end", "first_elite_week"}
+    assert set(result) == {
+        "plan",
+        "days",
+        "reps",
+        "seed",
+        "benchmark",
+        "phases",
+        "weeks",
+        "final",
+        "probability_elite_at_end",
+        "first_elite_week",
+    }
     assert result["reps"] == 4 and result["seed"] == 1 and len(result["weeks"]) == 4
     week = result["weeks"][0]
     assert set(week) == {"week", "start_day", "days", "metrics", "bands", "band_probabilities", "pooled"}
@@ -215,10 +238,20 @@ def test_plan_json_has_the_documented_shape(short_result):
     assert set(result["final"]) == set(run_shaped)
     assert result["final"]["days"] == 14 and result["final"]["reps"] == 4
     assert result["probability_elite_at_end"] == result["final"]["band_probabilities"]["elite"]
-    assert result["phases"][1] == {"day": 7, "name": "trunk and automation", "ramp_days": 7,
-                                   "capacity_cost": 0.3, "defect_cost": 1.5, "teams": "all",
-                                   "set": {"branching.strategy": "trunk", "branching.branch_lifetime_days": 0.2,
-                                           "release.deploy": "automated", "operations.automated_rollback": True}}
+    assert result["phases"][1] == {
+        "day": 7,
+        "name": "trunk and automation",
+        "ramp_days": 7,
+        "capacity_cost": 0.3,
+        "defect_cost": 1.5,
+        "teams": "all",
+        "set": {
+            "branching.strategy": "trunk",
+            "branching.branch_lifetime_days": 0.2,
+            "release.deploy": "automated",
+            "operations.automated_rollback": True,
+        },
+    }
     json.dumps(result, allow_nan=False)
 
 
@@ -244,7 +277,13 @@ def test_cli_json_is_one_document_and_the_table_tells_the_story(tmp_path, capsys
     assert json.loads(out)["reps"] == 2 and err == ""
     assert main(["plan", str(SHORT_PLAN), "--reps", "2", "--workers", "1", "--seed", "3"]) == 0
     out, _ = capsys.readouterr()
-    for text in ("fast CI", "Week by week", "P(elite)", "First week whose p50s are Elite", "the last 14 days"):
+    for text in (
+        "fast CI",
+        "Week by week",
+        "P(elite)",
+        "First week whose p50s are Elite",
+        "the last 14 days",
+    ):
         assert text in out
 
 
@@ -258,34 +297,73 @@ def _phase(day=14, name="ci", ramp=7, values='"ci.test_suite_minutes" = 10'):
 BAD_PLANS = {
     # case: (plan text, what stderr must say after the file name)
     "bad toml": (_plan_text("[[phase]\nday = 1\n"), "invalid TOML"),
-    "unknown top-level key": (_plan_text("[[phases]]\nday = 1\n"), "unknown top-level key 'phases' (did you mean 'phase'?)"),
-    "unknown scenario key": (_plan_text("", '[ci]\nrunnerz = 3\n'), "unknown key 'ci.runnerz' = 3: not a scenario key (did you mean 'ci.runners'?)"),
-    "day beyond the horizon": (_plan_text(_phase(day=90)), "phase 1 ('ci'): day = 90: outside the horizon (0 <= day < 90)"),
+    "unknown top-level key": (
+        _plan_text("[[phases]]\nday = 1\n"),
+        "unknown top-level key 'phases' (did you mean 'phase'?)",
+    ),
+    "unknown scenario key": (
+        _plan_text("", "[ci]\nrunnerz = 3\n"),
+        "unknown key 'ci.runnerz' = 3: not a scenario key (did you mean 'ci.runners'?)",
+    ),
+    "day beyond the horizon": (
+        _plan_text(_phase(day=90)),
+        "phase 1 ('ci'): day = 90: outside the horizon (0 <= day < 90)",
+    ),
     "negative day": (_plan_text(_phase(day=-1)), "phase 1 ('ci'): day = -1: outside the horizon"),
-    "day not a number": (_plan_text(_phase(day='"monday"')), "phase 1 ('ci'): day = 'monday': must be a number of days"),
+    "day not a number": (
+        _plan_text(_phase(day='"monday"')),
+        "phase 1 ('ci'): day = 'monday': must be a number of days",
+    ),
     "missing day": (_plan_text('[[phase]]\nname = "ci"\n'), "phase 1 ('ci'): missing 'day'"),
     "negative ramp": (_plan_text(_phase(ramp=-3)), "phase 1 ('ci'): ramp_days = -3: must be a number >= 0"),
-    "unknown set key": (_plan_text(_phase(values='"ci.test_suite_minute" = 10')),
-                        "phase 1 ('ci'): set: unknown key 'ci.test_suite_minute' (did you mean 'ci.test_suite_minutes'?)"),
-    "identity key in set": (_plan_text(_phase(values='"days" = 30')), "phase 1 ('ci'): set: unknown key 'days'"),
-    "static key in set": (_plan_text(_phase(values='"operations.experts" = 3')),
-                          "phase 1 ('ci'): set: operations.experts cannot change during a run"),
-    "value out of range": (_plan_text(_phase(values='"ci.flaky_rate" = 2.0')),
-                           "phase 1 ('ci'): set: ci.flaky_rate = 2.0: input should be less than or equal to 0.95"),
-    "unknown choice": (_plan_text(_phase(name="trunk", values='"branching.strategy" = "trunc"')),
-                       "phase 1 ('trunk'): set: branching.strategy = 'trunc': must be one of 'long_lived' or 'trunk'"),
-    "wrong type": (_plan_text(_phase(values='"branching.feature_flags" = "yes"')),
-                   "phase 1 ('ci'): set: branching.feature_flags = 'yes'"),
-    "second phase invalid": (_plan_text(_phase() + _phase(day=20, name="batches", values='"release.max_batch_size" = -1')),
-                             "phase 2 ('batches'): set: release.max_batch_size = -1"),
-    "out of order": (_plan_text(_phase(day=30, name="late") + _phase(day=20, name="early")),
-                     "phase 2 ('early'): day = 20 comes before phase 1 ('late', day 30)"),
-    "unknown phase key": (_plan_text(_phase() + "ramp = 3\n"), "phase 1 ('ci'): unknown key 'ramp' (did you mean 'ramp_days'?)"),
-    "capacity cost too big": (_plan_text(_phase() + "capacity_cost = 1.5\n"),
-                              "phase 1 ('ci'): capacity_cost = 1.5: must be a share >= 0 and < 1"),
-    "negative defect cost": (_plan_text(_phase() + "defect_cost = -0.5\n"),
-                             "phase 1 ('ci'): defect_cost = -0.5: must be a number >= 0"),
-    "set not a table": (_plan_text('[[phase]]\nday = 1\nname = "ci"\nset = 3\n'), "phase 1 ('ci'): set = 3: must be a table"),
+    "unknown set key": (
+        _plan_text(_phase(values='"ci.test_suite_minute" = 10')),
+        "phase 1 ('ci'): set: unknown key 'ci.test_suite_minute' (did you mean 'ci.test_suite_minutes'?)",
+    ),
+    "identity key in set": (
+        _plan_text(_phase(values='"days" = 30')),
+        "phase 1 ('ci'): set: unknown key 'days'",
+    ),
+    "static key in set": (
+        _plan_text(_phase(values='"operations.experts" = 3')),
+        "phase 1 ('ci'): set: operations.experts cannot change during a run",
+    ),
+    "value out of range": (
+        _plan_text(_phase(values='"ci.flaky_rate" = 2.0')),
+        "phase 1 ('ci'): set: ci.flaky_rate = 2.0: input should be less than or equal to 0.95",
+    ),
+    "unknown choice": (
+        _plan_text(_phase(name="trunk", values='"branching.strategy" = "trunc"')),
+        "phase 1 ('trunk'): set: branching.strategy = 'trunc': must be one of 'long_lived' or 'trunk'",
+    ),
+    "wrong type": (
+        _plan_text(_phase(values='"branching.feature_flags" = "yes"')),
+        "phase 1 ('ci'): set: branching.feature_flags = 'yes'",
+    ),
+    "second phase invalid": (
+        _plan_text(_phase() + _phase(day=20, name="batches", values='"release.max_batch_size" = -1')),
+        "phase 2 ('batches'): set: release.max_batch_size = -1",
+    ),
+    "out of order": (
+        _plan_text(_phase(day=30, name="late") + _phase(day=20, name="early")),
+        "phase 2 ('early'): day = 20 comes before phase 1 ('late', day 30)",
+    ),
+    "unknown phase key": (
+        _plan_text(_phase() + "ramp = 3\n"),
+        "phase 1 ('ci'): unknown key 'ramp' (did you mean 'ramp_days'?)",
+    ),
+    "capacity cost too big": (
+        _plan_text(_phase() + "capacity_cost = 1.5\n"),
+        "phase 1 ('ci'): capacity_cost = 1.5: must be a share >= 0 and < 1",
+    ),
+    "negative defect cost": (
+        _plan_text(_phase() + "defect_cost = -0.5\n"),
+        "phase 1 ('ci'): defect_cost = -0.5: must be a number >= 0",
+    ),
+    "set not a table": (
+        _plan_text('[[phase]]\nday = 1\nname = "ci"\nset = 3\n'),
+        "phase 1 ('ci'): set = 3: must be a table",
+    ),
     "phase not a table": (_plan_text("phase = 3\n"), "phase: must be a list of [[phase]] tables"),
     "bad reps": (_plan_text("", "reps = 0"), "reps = 0: must be a whole number >= 1"),
     "extends missing": ('extends = "nowhere.toml"\n', "extends = 'nowhere.toml': file not found"),
@@ -313,8 +391,12 @@ def test_a_missing_plan_file_is_one_line(tmp_path, capsys):
 
 def test_a_bad_plan_fails_in_a_real_process_without_a_traceback(tmp_path):
     (tmp_path / "bad.toml").write_text(BAD_PLANS["out of order"][0])
-    done = subprocess.run([sys.executable, "-m", "sim", "plan", str(tmp_path / "bad.toml")], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "plan", str(tmp_path / "bad.toml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and done.stdout == ""
     assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
     assert "bad.toml: phase 2 ('early'): day = 20 comes before phase 1" in done.stderr

@@ -20,14 +20,17 @@ from sim.model.release_process import (
 )
 from sim.model.scenario import Scenario
 
-IRREGULAR = Scenario().with_values({"release.cadence": "irregular", "release.gap_days": 10.0,
-                                    "release.gap_spread": 0.6}, source="test")
+IRREGULAR = Scenario().with_values(
+    {"release.cadence": "irregular", "release.gap_days": 10.0, "release.gap_spread": 0.6}, source="test"
+)
 
 
 def test_an_unconditional_gap_is_the_log_normal_quantile():
     mu, sigma = math.log(240.0), 0.6
     assert residual_gap_hours(mu, sigma, 0.0, 0.5) == pytest.approx(240.0)
-    assert residual_gap_hours(mu, sigma, 0.0, 0.9) == pytest.approx(stats.lognorm(sigma, scale=240.0).ppf(0.9))
+    assert residual_gap_hours(mu, sigma, 0.0, 0.9) == pytest.approx(
+        stats.lognorm(sigma, scale=240.0).ppf(0.9)
+    )
 
 
 @pytest.mark.parametrize("waited", [24.0, 240.0, 2400.0])
@@ -51,9 +54,13 @@ def test_irregular_windows_have_the_gap_law_asked_for():
 
 
 def test_a_recorded_state_places_the_last_release_and_delays_the_next():
-    state = IRREGULAR.with_values({"release.state_day": 50, "release.days_since_release": 30.0}, source="test")
+    state = IRREGULAR.with_values(
+        {"release.state_day": 50, "release.days_since_release": 30.0}, source="test"
+    )
     for seed in range(20):
-        opens = irregular_opens(state, np.random.default_rng(seed), total_hours=24 * 200, window_start_hours=24 * 28)
+        opens = irregular_opens(
+            state, np.random.default_rng(seed), total_hours=24 * 200, window_start_hours=24 * 28
+        )
         anchor = 24 * (28 + 50 - 30)
         assert anchor in opens
         after = [t for t in opens if t > anchor]
@@ -74,9 +81,13 @@ def test_no_evidence_draws_nothing_and_evidence_narrows_with_data():
 
 
 def test_output_draws_are_centred_and_vary_month_to_month():
-    scenario = Scenario().with_values({"team.output_evidence": 10_000, "team.output_spread": 0.5}, source="test")
+    scenario = Scenario().with_values(
+        {"team.output_evidence": 10_000, "team.output_spread": 0.5}, source="test"
+    )
     generator = np.random.default_rng(3)
-    rates = np.array([draw_parameters(scenario, generator).team.changes_per_engineer_per_day for _ in range(2000)])
+    rates = np.array(
+        [draw_parameters(scenario, generator).team.changes_per_engineer_per_day for _ in range(2000)]
+    )
     assert np.mean(rates) == pytest.approx(scenario.team.changes_per_engineer_per_day, rel=0.01)
     assert np.std(rates) / np.mean(rates) < 0.02  # 10,000 changes pin the mean down
     factors = output_month_factors(scenario, np.random.default_rng(4), 30 * 3000)
@@ -100,8 +111,16 @@ def test_a_varying_output_makes_the_monthly_counts_overdispersed():
 
 def test_a_simulated_irregular_team_deploys_at_the_renewal_rate():
     # plenty of work and one deployment a window: deployments per day -> 1 / E[gap] = 1 / (median e^(σ²/2))
-    scenario = IRREGULAR.with_values({"days": 1500, "release.deploy": "automated", "release.window_hours": 0.25,
-                                      "quality.defect_rate": 0.0, "team.engineers": 4}, source="test")
+    scenario = IRREGULAR.with_values(
+        {
+            "days": 1500,
+            "release.deploy": "automated",
+            "release.window_hours": 0.25,
+            "quality.defect_rate": 0.0,
+            "team.engineers": 4,
+        },
+        source="test",
+    )
     counts = []
     for k in range(3):
         records = simulate(scenario, 7, k)
@@ -155,7 +174,9 @@ def test_the_exponential_clock_is_memoryless():
 
 
 def test_exponential_draws_follow_the_gamma_posterior_of_the_rate():
-    scenario = IRREGULAR.with_values({"release.gap_law": "exponential", "release.gap_evidence": 3}, source="test")
+    scenario = IRREGULAR.with_values(
+        {"release.gap_law": "exponential", "release.gap_evidence": 3}, source="test"
+    )
     generator = np.random.default_rng(6)
     rates = np.array([1.0 / draw_parameters(scenario, generator).release.gap_days for _ in range(4000)])
     # Gamma(3 + ½) relative to its mean: mean 1 / gap_days, coefficient of variation 1 / sqrt(3.5)
@@ -164,8 +185,8 @@ def test_exponential_draws_follow_the_gamma_posterior_of_the_rate():
 
 
 def test_what_counts_as_irregular():
-    assert looks_irregular(3, 180, None)               # too few to show a pattern
-    assert looks_irregular(20, 180, "continuous")      # one release every nine days
+    assert looks_irregular(3, 180, None)  # too few to show a pattern
+    assert looks_irregular(20, 180, "continuous")  # one release every nine days
     assert not looks_irregular(150, 180, "continuous")  # releases most days
     assert not looks_irregular(40, 180, "daily") and not looks_irregular(20, 180, "weekly")
 
@@ -173,11 +194,22 @@ def test_what_counts_as_irregular():
 def test_a_when_ready_team_releases_at_the_rayleigh_rate_of_its_growing_backlog():
     # trunk, fast CI, automated deploys: waiting work grows at r changes a day from each release, so the
     # release hazard h·r·t gives Rayleigh gaps with median sqrt(2 ln 2 / (h r))
-    scenario = Scenario().with_values({
-        "release.cadence": "when_ready", "release.pending_hazard": 0.004, "days": 1500, "team.engineers": 2,
-        "branching.strategy": "trunk", "branching.branch_lifetime_days": 0.01, "ci.test_suite_minutes": 5.0,
-        "ci.flaky_rate": 0.0, "release.deploy": "automated", "quality.defect_rate": 0.0,
-        "release.window_hours": 0.25}, source="test")
+    scenario = Scenario().with_values(
+        {
+            "release.cadence": "when_ready",
+            "release.pending_hazard": 0.004,
+            "days": 1500,
+            "team.engineers": 2,
+            "branching.strategy": "trunk",
+            "branching.branch_lifetime_days": 0.01,
+            "ci.test_suite_minutes": 5.0,
+            "ci.flaky_rate": 0.0,
+            "release.deploy": "automated",
+            "quality.defect_rate": 0.0,
+            "release.window_hours": 0.25,
+        },
+        source="test",
+    )
     gaps = []
     for k in range(3):
         records = simulate(scenario, 11, k)
@@ -204,9 +236,18 @@ def test_the_when_ready_fit_is_releases_over_waiting_change_days():
 def test_a_plan_moves_a_team_between_release_processes(before, after):
     from sim.model.params import Phase
 
-    scenario = Scenario().with_values({
-        "release.cadence": before, "release.gap_days": 30.0, "release.pending_hazard": 0.01, "days": 240,
-        "team.engineers": 3, "release.deploy": "automated", "quality.defect_rate": 0.0}, source="test")
+    scenario = Scenario().with_values(
+        {
+            "release.cadence": before,
+            "release.gap_days": 30.0,
+            "release.pending_hazard": 0.01,
+            "days": 240,
+            "team.engineers": 3,
+            "release.deploy": "automated",
+            "quality.defect_rate": 0.0,
+        },
+        source="test",
+    )
     phase = Phase(day=60, name="switch", values={"release.cadence": after}, ramp_days=0)
     records = simulate(scenario, 5, 0, (phase,))
     start = np.asarray(records.deployments.start)
@@ -217,7 +258,7 @@ def test_a_plan_moves_a_team_between_release_processes(before, after):
     early = created < records.window_start + 24 * 150
     assert np.isfinite(first[early]).mean() > 0.9  # nothing is stranded by the switch
     if after == "weekly":  # once the changes queued for the old process have shipped: Saturdays only
-        days = ((start[start >= records.window_start + 24 * 150] // 24).astype(int))
+        days = (start[start >= records.window_start + 24 * 150] // 24).astype(int)
         origin_weekday = records.origin.weekday()
         assert all((origin_weekday + d) % 7 == 5 for d in days)  # Saturday windows only
 
@@ -225,8 +266,10 @@ def test_a_plan_moves_a_team_between_release_processes(before, after):
 def test_bursts_keep_the_output_and_the_estimator_reads_their_size_back():
     from sim.analysis.log_facts import change_cluster
 
-    steady = Scenario().with_values({"days": 400, "team.engineers": 4, "simulation.warmup_days": 0,
-                                     "quality.defect_rate": 0.0}, source="test")
+    steady = Scenario().with_values(
+        {"days": 400, "team.engineers": 4, "simulation.warmup_days": 0, "quality.defect_rate": 0.0},
+        source="test",
+    )
     bursty = steady.with_values({"team.change_cluster": 4.0}, source="test")
     a, b = simulate(steady, 2, 0), simulate(bursty, 2, 0)
     assert len(b.created) == pytest.approx(len(a.created), rel=0.1)

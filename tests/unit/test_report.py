@@ -26,7 +26,9 @@ def assert_self_contained(document: str) -> None:
 
 @pytest.fixture(scope="module")
 def compared():
-    scenarios = {name: load_scenario(SCENARIOS / f"{name}.toml", {"days": 28}) for name in ("baseline", "elite")}
+    scenarios = {
+        name: load_scenario(SCENARIOS / f"{name}.toml", {"days": 28}) for name in ("baseline", "elite")
+    }
     return [run_scenario(s, 3, 1, workers=1) for s in scenarios.values()], scenarios
 
 
@@ -43,8 +45,18 @@ def test_compare_report_has_charts_settings_spread_and_assumptions(compared):
 
 def test_an_unstable_run_is_flagged(compared):
     summaries, scenarios = compared
-    unstable = [dict(summaries[0], stability={"stable": False, "unstable_share": 0.9, "undeployed_share": 0.4,
-                                              "backlog_growth_per_week": 37.0}), summaries[1]]
+    unstable = [
+        dict(
+            summaries[0],
+            stability={
+                "stable": False,
+                "unstable_share": 0.9,
+                "undeployed_share": 0.4,
+                "backlog_growth_per_week": 37.0,
+            },
+        ),
+        summaries[1],
+    ]
     document = compare_report(unstable, scenarios)
     assert "baseline is not stable" in document and "37 changes a week" in document
 
@@ -60,15 +72,33 @@ def test_plan_report_draws_weekly_charts_with_phase_marks():
 
 def test_log_axes_have_named_round_ticks():
     spec = specs.metric_ranges("lead_time_hours", [{"scenario": "a", "p10": 2.0, "p50": 200.0, "p90": 900.0}])
-    axis = next(layer["encoding"]["x"]["axis"] for layer in spec["layer"] if "axis" in layer["encoding"].get("x", {}))
+    axis = next(
+        layer["encoding"]["x"]["axis"] for layer in spec["layer"] if "axis" in layer["encoding"].get("x", {})
+    )
     assert axis["values"] == [1, 6, 24, 168, 730]
     assert "1 week" in axis["labelExpr"] and axis["grid"] is False
 
 
 def test_cli_compare_and_plan_write_reports(tmp_path, capsys):
     out = tmp_path / "compare.html"
-    assert main(["compare", "baseline", "elite", "--reps", "2", "--days", "28", "--workers", "1",
-                 "--report", str(out)]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                "baseline",
+                "elite",
+                "--reps",
+                "2",
+                "--days",
+                "28",
+                "--workers",
+                "1",
+                "--report",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert out.read_text(encoding="utf-8").count("<svg") == 5
     plan_out = tmp_path / "plan.html"
     assert main(["plan", "plan_90_days", "--reps", "2", "--workers", "1", "--report", str(plan_out)]) == 0
@@ -83,17 +113,25 @@ def test_write_report_refuses_a_non_html_name(tmp_path):
         write_report(tmp_path / "r.pdf", "<!DOCTYPE html>")
 
 
-@pytest.mark.parametrize("command", [
-    ["compare", "baseline", "elite"],
-    ["plan", "plan_90_days"],
-    ["forecast", "baseline", "--changes", "10", "--start", "2026-03-02"],
-])
-@pytest.mark.parametrize(("where", "message"), [
-    ("missing/r.html", "does not exist"),
-    ("r.txt", "name the file"),
-    (".", "name the file"),
-])
-def test_a_report_path_that_cannot_work_fails_before_the_run(command, where, message, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["compare", "baseline", "elite"],
+        ["plan", "plan_90_days"],
+        ["forecast", "baseline", "--changes", "10", "--start", "2026-03-02"],
+    ],
+)
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ("missing/r.html", "does not exist"),
+        ("r.txt", "name the file"),
+        (".", "name the file"),
+    ],
+)
+def test_a_report_path_that_cannot_work_fails_before_the_run(
+    command, where, message, tmp_path, monkeypatch, capsys
+):
     import sim.cli.compare
     import sim.cli.forecast
     import sim.cli.plan
@@ -101,8 +139,11 @@ def test_a_report_path_that_cannot_work_fails_before_the_run(command, where, mes
     def no_run(*args, **kwargs):
         raise AssertionError("the run started although its report could not be written")
 
-    for module, name in ((sim.cli.compare, "run_scenario"), (sim.cli.plan, "run_plan"),
-                         (sim.cli.forecast, "forecast")):
+    for module, name in (
+        (sim.cli.compare, "run_scenario"),
+        (sim.cli.plan, "run_plan"),
+        (sim.cli.forecast, "forecast"),
+    ):
         monkeypatch.setattr(module, name, no_run)
     monkeypatch.chdir(tmp_path)
     assert main([*command, "--report", where]) == 2

@@ -29,20 +29,33 @@ BASELINE = ROOT / "scenarios" / "baseline.toml"
 
 # id: (command-line arguments after "run", words the one-line message must contain)
 BAD_INPUTS = {
-    "unknown key": ([DATA / "unknown_key.toml"], ["unknown_key.toml", "ci.runers", "unknown key", "ci.runners"]),
+    "unknown key": (
+        [DATA / "unknown_key.toml"],
+        ["unknown_key.toml", "ci.runers", "unknown key", "ci.runners"],
+    ),
     "wrong type": ([DATA / "wrong_type.toml"], ["wrong_type.toml", "team.engineers", "eight", "integer"]),
     "out of range": ([DATA / "out_of_range.toml"], ["out_of_range.toml", "quality.defect_rate", "1.5", "1"]),
-    "unknown enum": ([DATA / "unknown_enum.toml"],
-                     ["unknown_enum.toml", "release.cadence", "hourly", "continuous", "monthly"]),
+    "unknown enum": (
+        [DATA / "unknown_enum.toml"],
+        ["unknown_enum.toml", "release.cadence", "hourly", "continuous", "monthly"],
+    ),
     "bad TOML": ([DATA / "bad_syntax.toml"], ["bad_syntax.toml", "TOML", "line 5"]),
-    "missing extends": ([DATA / "missing_extends.toml"],
-                        ["missing_extends.toml", "extends", "no_such_parent.toml", "not found"]),
+    "missing extends": (
+        [DATA / "missing_extends.toml"],
+        ["missing_extends.toml", "extends", "no_such_parent.toml", "not found"],
+    ),
     "circular extends": ([DATA / "circular_a.toml"], ["circular_a.toml", "extends", "circular"]),
     "missing file": ([DATA / "no_such_scenario.toml"], ["no_such_scenario.toml", "not found"]),
-    "--set unknown key": ([BASELINE, "--set", "ci.runers=3"], ["--set", "ci.runers", "unknown key", "ci.runners"]),
+    "--set unknown key": (
+        [BASELINE, "--set", "ci.runers=3"],
+        ["--set", "ci.runers", "unknown key", "ci.runners"],
+    ),
     "--set wrong type": ([BASELINE, "--set", "ci.runners=many"], ["--set", "ci.runners", "many", "integer"]),
     "--set out of range": ([BASELINE, "--set", "ci.runners=0"], ["--set", "ci.runners", "0", "1"]),
-    "--set unknown enum": ([BASELINE, "--set", "release.deploy=magic"], ["--set", "release.deploy", "magic", "manual"]),
+    "--set unknown enum": (
+        [BASELINE, "--set", "release.deploy=magic"],
+        ["--set", "release.deploy", "magic", "manual"],
+    ),
     "--set without =": ([BASELINE, "--set", "ci.runners"], ["--set", "ci.runners", "KEY=VALUE"]),
 }
 
@@ -72,7 +85,11 @@ def test_bad_input_exits_2_with_one_line_naming_what_where_and_why(capsys, name)
 def test_bad_input_through_a_real_process_is_one_line_and_no_traceback():
     result = subprocess.run(
         [sys.executable, "-m", "sim", "run", str(DATA / "unknown_enum.toml"), "--reps", "1", "--days", "7"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
@@ -84,10 +101,13 @@ def test_unknown_key_suggests_the_close_match(capsys):
     assert "did you mean 'ci.runners'" in err
 
 
-@pytest.mark.parametrize(("args", "value"), [
-    ([DATA / "unknown_key.toml"], "4"),  # the file sets `runers = 4`
-    ([BASELINE, "--set", "ci.runers=3"], "3"),
-])
+@pytest.mark.parametrize(
+    ("args", "value"),
+    [
+        ([DATA / "unknown_key.toml"], "4"),  # the file sets `runers = 4`
+        ([BASELINE, "--set", "ci.runers=3"], "3"),
+    ],
+)
 def test_unknown_key_message_names_its_value(capsys, args, value):
     _, _, err = run_cli(["run", *args, "--reps", "1", "--days", "7"], capsys)
     assert value in err
@@ -97,15 +117,18 @@ def test_unknown_key_message_names_its_value(capsys, args, value):
 # The same rules through the library (what the app calls)
 
 
-@pytest.mark.parametrize(("values", "words"), [
-    ({"ci.runners": 0}, ["ci.runners", "0"]),
-    ({"ci.runners": 2.5}, ["ci.runners", "2.5", "integer"]),
-    ({"quality.defect_rate": -0.1}, ["quality.defect_rate", "-0.1"]),
-    ({"branching.strategy": "gitflow"}, ["branching.strategy", "gitflow", "trunk"]),
-    ({"operations.automated_rollback": "yes"}, ["operations.automated_rollback", "yes"]),
-    ({"team.enginers": 3}, ["team.enginers", "team.engineers"]),
-    ({"days": 0}, ["days", "0"]),
-])
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"ci.runners": 0}, ["ci.runners", "0"]),
+        ({"ci.runners": 2.5}, ["ci.runners", "2.5", "integer"]),
+        ({"quality.defect_rate": -0.1}, ["quality.defect_rate", "-0.1"]),
+        ({"branching.strategy": "gitflow"}, ["branching.strategy", "gitflow", "trunk"]),
+        ({"operations.automated_rollback": "yes"}, ["operations.automated_rollback", "yes"]),
+        ({"team.enginers": 3}, ["team.enginers", "team.engineers"]),
+        ({"days": 0}, ["days", "0"]),
+    ],
+)
 def test_with_values_validates_like_a_file(values, words):
     with pytest.raises(InputError) as caught:
         Scenario().with_values(values, source="my-source")
@@ -136,9 +159,16 @@ def test_extends_inherits_what_the_child_does_not_list():
 
 
 def test_set_overrides_win_over_both_files_and_are_typed():
-    child = load_scenario(DATA / "child.toml", ["ci.runners=9", "release.deploy=automated",
-                                                "ci.test_suite_minutes=30", "branching.feature_flags=true",
-                                                'name="tuned"'])
+    child = load_scenario(
+        DATA / "child.toml",
+        [
+            "ci.runners=9",
+            "release.deploy=automated",
+            "ci.test_suite_minutes=30",
+            "branching.feature_flags=true",
+            'name="tuned"',
+        ],
+    )
     assert child.ci.runners == 9
     assert child.release.deploy == "automated"
     assert child.ci.test_suite_minutes == 30.0 and isinstance(child.ci.test_suite_minutes, float)
@@ -163,23 +193,42 @@ def test_shipped_scenarios_extend_the_baseline():
 
 
 def test_cli_accepts_extends_and_set(capsys):
-    code, out, err = run_cli(["run", DATA / "child.toml", "--reps", "1", "--days", "7", "--set", "ci.runners=9",
-                              "--set", "name=via_set", "--json", "--workers", "1"], capsys)
+    code, out, err = run_cli(
+        [
+            "run",
+            DATA / "child.toml",
+            "--reps",
+            "1",
+            "--days",
+            "7",
+            "--set",
+            "ci.runners=9",
+            "--set",
+            "name=via_set",
+            "--json",
+            "--workers",
+            "1",
+        ],
+        capsys,
+    )
     assert code == 0, err
     document = json.loads(out)
     assert document["scenario"] == "via_set"
     assert document["days"] == 7
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("ci.runners=10", ("ci.runners", 10)),
-    ("quality.defect_rate=0.5", ("quality.defect_rate", 0.5)),
-    ("operations.automated_rollback=true", ("operations.automated_rollback", True)),
-    ('release.cadence="daily"', ("release.cadence", "daily")),
-    ("release.cadence=daily", ("release.cadence", "daily")),  # a bare word is a string
-    (" ci.runners = 3 ", ("ci.runners", 3)),
-    ("start=2026-02-02", ("start", dt.date(2026, 2, 2))),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ci.runners=10", ("ci.runners", 10)),
+        ("quality.defect_rate=0.5", ("quality.defect_rate", 0.5)),
+        ("operations.automated_rollback=true", ("operations.automated_rollback", True)),
+        ('release.cadence="daily"', ("release.cadence", "daily")),
+        ("release.cadence=daily", ("release.cadence", "daily")),  # a bare word is a string
+        (" ci.runners = 3 ", ("ci.runners", 3)),
+        ("start=2026-02-02", ("start", dt.date(2026, 2, 2))),
+    ],
+)
 def test_parse_override(text, expected):
     assert parse_override(text) == expected
 
@@ -189,11 +238,24 @@ def test_parse_override(text, expected):
 
 
 DESIGN_KEYS = [
-    "team.engineers", "team.changes_per_engineer_per_day", "team.overtime", "branching.strategy",
-    "branching.branch_lifetime_days", "branching.feature_flags", "ci.test_suite_minutes", "ci.runners",
-    "ci.flaky_rate", "ci.skip_threshold_minutes", "quality.defect_rate", "quality.test_detection_rate",
-    "release.cadence", "release.max_batch_size", "release.deploy", "operations.automated_rollback",
-    "operations.detect_minutes", "operations.hotfix_hours",
+    "team.engineers",
+    "team.changes_per_engineer_per_day",
+    "team.overtime",
+    "branching.strategy",
+    "branching.branch_lifetime_days",
+    "branching.feature_flags",
+    "ci.test_suite_minutes",
+    "ci.runners",
+    "ci.flaky_rate",
+    "ci.skip_threshold_minutes",
+    "quality.defect_rate",
+    "quality.test_detection_rate",
+    "release.cadence",
+    "release.max_batch_size",
+    "release.deploy",
+    "operations.automated_rollback",
+    "operations.detect_minutes",
+    "operations.hotfix_hours",
 ]
 
 

@@ -8,8 +8,13 @@ from sim.model.params import Phase, Schedule
 from sim.model.scenario import Scenario, parameter_keys
 from sim.model.sections import CI, Branching, Release
 
-PHASE = Phase("faster CI", day=0.0, ramp_days=10.0, teams=frozenset({1}),
-              values={"ci.test_suite_minutes": 10.0, "branching.strategy": "trunk", "ci.runners": 4})
+PHASE = Phase(
+    "faster CI",
+    day=0.0,
+    ramp_days=10.0,
+    teams=frozenset({1}),
+    values={"ci.test_suite_minutes": 10.0, "branching.strategy": "trunk", "ci.runners": 4},
+)
 
 
 def test_a_section_no_phase_changes_is_the_scenarios_own() -> None:

@@ -80,13 +80,18 @@ def test_default_window_is_the_calendar_days_of_the_deployments_and_incidents(te
     assert result["window_days"] == 8
     assert result["metrics"]["deployment_frequency_per_day"] == 4 / 8
     assert result["counts"]["undeployed_changes"] == 0
-    assert result["warnings"][0] == ("window inferred from the deployments and incidents: 2024-01-01 to 2024-01-08 "
-                                     "(8 days, inclusive); set it with --start/--end")
+    assert result["warnings"][0] == (
+        "window inferred from the deployments and incidents: 2024-01-01 to 2024-01-08 "
+        "(8 days, inclusive); set it with --start/--end"
+    )
 
 
 def test_late_resolutions_and_old_changes_never_widen_the_default_window(logs_from):
     logs = logs_from(
-        [("C0", "2023-11-01T08:00:00Z"), ("C1", "2024-01-01T08:00:00Z")],  # an old commit shipped in the window
+        [
+            ("C0", "2023-11-01T08:00:00Z"),
+            ("C1", "2024-01-01T08:00:00Z"),
+        ],  # an old commit shipped in the window
         [("D1", "2024-01-01T09:00:00Z", "C0 C1"), ("D2", "2024-01-05T09:00:00Z", "")],
         [("I1", "2024-01-01T10:00:00Z", "2024-03-01T00:00:00Z", "D1")],  # resolved 60 days later
     )

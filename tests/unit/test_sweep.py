@@ -54,7 +54,11 @@ BAD_SWEEPS = [
     ("reps = 0", None, ["reps = 0", "between 1"]),
     ('reps = "ten"', None, ["reps", '"ten"', "whole number"]),
     ("levels = 5", None, ["levels = 5", "even"]),
-    ('sensitivity = "sobol"\ntrajectories = 4', None, ["trajectories = 4", 'only for sensitivity = "morris"']),
+    (
+        'sensitivity = "sobol"\ntrajectories = 4',
+        None,
+        ["trajectories = 4", 'only for sensitivity = "morris"'],
+    ),
     ('sensitivity = "sobol"\nsamples = 20', None, ["samples = 20", "power of 2"]),
     ('sensitivity = "fast"', None, ["sensitivity", '"fast"', "morris, sobol, none"]),
     ('benchmark = "2020"', None, ["benchmark", '"2020"', "2023"]),
@@ -63,11 +67,18 @@ BAD_SWEEPS = [
     ("", '"days" = [30, 60]', ["days", "cannot vary"]),
     ("", '"ci.runners" = [0, 2]', ["[vary]", "ci.runners = 0", "greater than or equal to 1"]),
     ("", '"release.cadence" = ["weekly", "hourly"]', ["release.cadence", "hourly", "must be one of"]),
-    ("", '"operations.automated_rollback" = { low = 0, high = 1 }',
-     ["operations.automated_rollback", "{low = 0, high = 1}", "list of values"]),
+    (
+        "",
+        '"operations.automated_rollback" = { low = 0, high = 1 }',
+        ["operations.automated_rollback", "{low = 0, high = 1}", "list of values"],
+    ),
     ('design = "grid"', '"ci.runners" = { low = 1, high = 4 }', ["ci.runners", "a grid needs a list"]),
     ('design = "lhs"', '"ci.runners" = { low = 4, high = 1 }', ["ci.runners", "low must be below high"]),
-    ('design = "lhs"', '"ci.runners" = { low = 1, high = 4, step = 1 }', ["ci.runners", "exactly low and high"]),
+    (
+        'design = "lhs"',
+        '"ci.runners" = { low = 1, high = 4, step = 1 }',
+        ["ci.runners", "exactly low and high"],
+    ),
     ('design = "lhs"', '"ci.runners" = { low = 1.5, high = 4 }', ["ci.runners = 1.5", "integer"]),
     ("", '"ci.runners" = [2]', ["ci.runners = [2]", "at least two values"]),
     ("", '"ci.runners" = [2, 2]', ["ci.runners = [2, 2]", "must all differ"]),
@@ -89,14 +100,17 @@ def test_bad_sweep_files_are_rejected_with_one_line(tmp_path, top, vary, fragmen
         assert fragment in message
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ('design = "grid"\n[vary]\n"ci.runners" = [1, 2]\n', "base: missing"),
-    ('base = "nowhere.toml"\n[vary]\n"ci.runners" = [1, 2]\n', "file not found"),
-    ('base = 3\n[vary]\n"ci.runners" = [1, 2]\n', "must be a scenario file path"),
-    (f'base = "{TINY_BASE}"\n', "[vary]: missing or empty"),
-    (f'base = "{TINY_BASE}"\n[vary]\n', "[vary]: missing or empty"),
-    (f'base = "{TINY_BASE}"\n[vary\n', "invalid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('design = "grid"\n[vary]\n"ci.runners" = [1, 2]\n', "base: missing"),
+        ('base = "nowhere.toml"\n[vary]\n"ci.runners" = [1, 2]\n', "file not found"),
+        ('base = 3\n[vary]\n"ci.runners" = [1, 2]\n', "must be a scenario file path"),
+        (f'base = "{TINY_BASE}"\n', "[vary]: missing or empty"),
+        (f'base = "{TINY_BASE}"\n[vary]\n', "[vary]: missing or empty"),
+        (f'base = "{TINY_BASE}"\n[vary\n', "invalid TOML"),
+    ],
+)
 def test_structural_mistakes_are_one_line(text, fragment):
     with pytest.raises(InputError) as err:
         load_sweep_text(text, "upload.toml", DATA)
@@ -108,20 +122,25 @@ def test_base_is_relative_to_the_sweep_file_and_days_override_it():
     spec = load_sweep(DATA / "tiny.toml")
     assert spec.base.name == "tiny" and spec.base.days == 14
     assert spec.name == "tiny"
-    spec = load_sweep_text('base = "tiny_base.toml"\ndays = 7\n[vary]\n"ci.runners" = [1, 2]\n', "t.toml", DATA)
+    spec = load_sweep_text(
+        'base = "tiny_base.toml"\ndays = 7\n[vary]\n"ci.runners" = [1, 2]\n', "t.toml", DATA
+    )
     assert spec.base.days == 7
 
 
 def test_nested_vary_tables_mean_the_same_as_quoted_dotted_keys():
     quoted = load_sweep_text(sweep_text('design = "lhs"', '"ci.runners" = { low = 1, high = 4 }'), "a.toml")
     nested = load_sweep_text(sweep_text('design = "lhs"', "ci.runners = { low = 1, high = 4 }"), "a.toml")
-    table = load_sweep_text(f'base = "{TINY_BASE}"\ndesign = "lhs"\n[vary.ci]\nrunners = {{ low = 1, high = 4 }}\n',
-                            "a.toml")
+    table = load_sweep_text(
+        f'base = "{TINY_BASE}"\ndesign = "lhs"\n[vary.ci]\nrunners = {{ low = 1, high = 4 }}\n', "a.toml"
+    )
     assert quoted.levers == nested.levers == table.levers
 
 
 def test_values_are_stored_as_the_scenario_types():
-    spec = load_sweep_text(sweep_text("", '"ci.test_suite_minutes" = [10, 60]\n"team.engineers" = [4, 8]'), "a")
+    spec = load_sweep_text(
+        sweep_text("", '"ci.test_suite_minutes" = [10, 60]\n"team.engineers" = [4, 8]'), "a"
+    )
     assert spec.levers[0].values == (10.0, 60.0) and all(isinstance(v, float) for v in spec.levers[0].values)
     assert spec.levers[1].values == (4, 8) and spec.levers[1].kind == "int"
 
@@ -153,15 +172,21 @@ def test_list_lever_maps_onto_its_entries_in_order_and_its_ends_are_first_and_la
 
 
 def test_grid_runs_every_combination():
-    spec = load_sweep_text(sweep_text("", '"ci.runners" = [1, 2, 4]\n"release.deploy" = ["manual", "automated"]'), "a")
+    spec = load_sweep_text(
+        sweep_text("", '"ci.runners" = [1, 2, 4]\n"release.deploy" = ["manual", "automated"]'), "a"
+    )
     values = spec.design_values()
     assert len(values) == spec.points == 6 and len(set(values)) == 6
 
 
 def test_latin_hypercube_puts_one_point_in_each_stratum_of_every_lever():
-    spec = load_sweep_text(sweep_text('design = "lhs"\npoints = 10',
-                                      '"team.overtime" = { low = 1.0, high = 2.0 }\n'
-                                      '"ci.test_suite_minutes" = { low = 10, high = 110 }'), "a")
+    spec = load_sweep_text(
+        sweep_text(
+            'design = "lhs"\npoints = 10',
+            '"team.overtime" = { low = 1.0, high = 2.0 }\n"ci.test_suite_minutes" = { low = 10, high = 110 }',
+        ),
+        "a",
+    )
     values = np.array(spec.design_values())
     assert values.shape == (10, 2)
     for column, (low, width) in enumerate([(1.0, 0.1), (10.0, 10.0)]):
@@ -170,7 +195,9 @@ def test_latin_hypercube_puts_one_point_in_each_stratum_of_every_lever():
 
 
 def test_designs_depend_on_the_seed_only():
-    text = sweep_text('design = "sobol"\npoints = 8\nseed = {}', '"team.overtime" = { low = 1.0, high = 2.0 }')
+    text = sweep_text(
+        'design = "sobol"\npoints = 8\nseed = {}', '"team.overtime" = { low = 1.0, high = 2.0 }'
+    )
     a, b, c = (load_sweep_text(text.replace("{}", str(s)), "a").design_values() for s in (1, 1, 2))
     assert a == b and a != c and len(a) == 8
 
@@ -181,7 +208,8 @@ def test_plan_has_design_then_tornado_then_global_points():
     parts = [p.part for p in points]
     n_levers = len(spec.levers)
     assert parts == ["design"] * spec.points + ["tornado"] * (2 * n_levers + 1) + ["morris"] * (
-        spec.trajectories * (n_levers + 1))
+        spec.trajectories * (n_levers + 1)
+    )
     tornado_points = [p for p in points if p.part == "tornado"]
     base = tornado_points[0].values
     for i, lever in enumerate(spec.levers):
@@ -213,14 +241,23 @@ def test_fingerprint_changes_with_the_simulator_build(monkeypatch):
 
 
 def _result(k, df, lt, cfr, ttr, rework, overall):
-    metrics = {"deployment_frequency_per_day": df, "lead_time_hours": lt, "change_failure_rate": cfr,
-               "time_to_restore_hours": ttr, "rework_rate": rework}
+    metrics = {
+        "deployment_frequency_per_day": df,
+        "lead_time_hours": lt,
+        "change_failure_rate": cfr,
+        "time_to_restore_hours": ttr,
+        "rework_rate": rework,
+    }
     return ReplicationResult(k, metrics, overall, {}, {}, 0, Backlog(0.0, 0.0, k == 3, 10, 1))
 
 
 def test_point_stats_gives_percentiles_and_per_metric_band_shares():
-    results = [_result(0, 2.0, 10.0, 0.0, 0.5, 0.0, "elite"), _result(1, 0.5, 30.0, 0.2, None, 0.2, None),
-               _result(2, 0.05, 1000.0, 0.12, 30.0, 0.1, "low"), _result(3, 1.5, 20.0, 0.04, 2.0, 0.0, "high")]
+    results = [
+        _result(0, 2.0, 10.0, 0.0, 0.5, 0.0, "elite"),
+        _result(1, 0.5, 30.0, 0.2, None, 0.2, None),
+        _result(2, 0.05, 1000.0, 0.12, 30.0, 0.1, "low"),
+        _result(3, 1.5, 20.0, 0.04, 2.0, 0.0, "high"),
+    ]
     stats = point_stats(results)
     df = stats["deployment_frequency_per_day"]
     assert df["n"] == 4 and df["p50"] == pytest.approx(1.0) and df["mean"] == pytest.approx(1.0125)
@@ -231,7 +268,11 @@ def test_point_stats_gives_percentiles_and_per_metric_band_shares():
     assert ttr["p_elite"] + ttr["p_high"] + ttr["p_medium"] + ttr["p_low"] == pytest.approx(0.75)
     assert stats["rework_rate"]["p_elite"] is None  # rework rate has no published band
     overall = stats["overall"]
-    assert overall["p50"] is None and (overall["p_elite"], overall["p_high"], overall["p_low"]) == (0.25, 0.25, 0.25)
+    assert overall["p50"] is None and (overall["p_elite"], overall["p_high"], overall["p_low"]) == (
+        0.25,
+        0.25,
+        0.25,
+    )
     assert overall["unstable_share"] == 0.25 and point_stable(stats)  # one runaway replication of four
 
 
@@ -247,17 +288,33 @@ def _stats(p50s, unstable_share=0.0):
 
 
 def test_tornado_sorts_by_swing_and_puts_missing_values_last():
-    levers = (Lever("a.x", "float", low=0.0, high=1.0), Lever("b.y", "bool", values=(False, True)),
-              Lever("c.z", "int", low=1, high=3))
+    levers = (
+        Lever("a.x", "float", low=0.0, high=1.0),
+        Lever("b.y", "bool", values=(False, True)),
+        Lever("c.z", "int", low=1, high=3),
+    )
     metric = "lead_time_hours"
-    stats = [_stats({metric: 10.0}),
-             _stats({metric: 9.0}), _stats({metric: 12.0}),   # a.x: swing 3
-             _stats({metric: 20.0}), _stats({metric: 5.0}),   # b.y: swing 15
-             _stats({metric: None}), _stats({metric: 1.0}, unstable_share=1.0)]   # c.z: undefined at its low
-    rows = tornado_table(levers, stats)[metric]                                  # end, a runaway at its high
+    stats = [
+        _stats({metric: 10.0}),
+        _stats({metric: 9.0}),
+        _stats({metric: 12.0}),  # a.x: swing 3
+        _stats({metric: 20.0}),
+        _stats({metric: 5.0}),  # b.y: swing 15
+        _stats({metric: None}),
+        _stats({metric: 1.0}, unstable_share=1.0),
+    ]  # c.z: undefined at its low
+    rows = tornado_table(levers, stats)[metric]  # end, a runaway at its high
     assert [r["key"] for r in rows] == ["b.y", "a.x", "c.z"]
-    assert rows[0] == {"key": "b.y", "low": 20.0, "high": 5.0, "swing": 15.0, "low_value": False, "high_value": True,
-                       "unstable": False, "unstable_at": []}
+    assert rows[0] == {
+        "key": "b.y",
+        "low": 20.0,
+        "high": 5.0,
+        "swing": 15.0,
+        "low_value": False,
+        "high_value": True,
+        "unstable": False,
+        "unstable_at": [],
+    }
     assert rows[2]["swing"] is None and rows[2]["unstable"] is True and rows[2]["unstable_at"] == ["high"]
 
 
@@ -265,13 +322,19 @@ def _spec_with(levers_text, extra=""):
     return load_sweep_text(sweep_text(f'design = "lhs"\npoints = 1\n{extra}', levers_text), "a")
 
 
-LEVERS3 = ('"team.overtime" = { low = 1.0, high = 2.0 }\n"ci.test_suite_minutes" = { low = 10, high = 110 }\n'
-           '"quality.fix_hours" = { low = 1, high = 5 }')
+LEVERS3 = (
+    '"team.overtime" = { low = 1.0, high = 2.0 }\n"ci.test_suite_minutes" = { low = 10, high = 110 }\n'
+    '"quality.fix_hours" = { low = 1, high = 5 }'
+)
 
 
 @pytest.mark.parametrize("method", ["morris", "sobol"])
 def test_global_indices_rank_levers_by_their_effect(method):
-    extra = 'sensitivity = "morris"\ntrajectories = 20' if method == "morris" else 'sensitivity = "sobol"\nsamples = 256'
+    extra = (
+        'sensitivity = "morris"\ntrajectories = 20'
+        if method == "morris"
+        else 'sensitivity = "sobol"\nsamples = 256'
+    )
     spec = _spec_with(LEVERS3, extra)
     unit = spec.global_sample()
     # an additive response: the first lever matters 10x the second, the third not at all
@@ -337,11 +400,23 @@ def test_table_round_trips_exactly(tiny_spec, tiny_result, tmp_path, suffix):
     write_table(copy, table_frame(tiny_spec.fingerprint(), tiny_spec.keys, points, done))
     assert read_done(copy, tiny_spec.fingerprint(), tiny_spec.keys, points) == done
     assert len(stored) == len(points) * len(TABLE_METRICS)
-    assert set(stored.columns) >= {"point", "part", "metric", "p10", "p50", "p90", "mean", "p_elite", *tiny_spec.keys}
+    assert set(stored.columns) >= {
+        "point",
+        "part",
+        "metric",
+        "p10",
+        "p50",
+        "p90",
+        "mean",
+        "p_elite",
+        *tiny_spec.keys,
+    }
 
 
 def test_table_of_another_sweep_or_not_a_table_is_refused(tiny_spec, tiny_result, tmp_path):
-    other = load_sweep_text((DATA / "tiny.toml").read_text().replace("seed = 3", "seed = 4"), "other.toml", DATA)
+    other = load_sweep_text(
+        (DATA / "tiny.toml").read_text().replace("seed = 3", "seed = 4"), "other.toml", DATA
+    )
     with pytest.raises(InputError, match="different sweep"):
         run_sweep(other, workers=1, out=tiny_result[1])
     stray = tmp_path / "stray.csv"
@@ -393,7 +468,9 @@ def test_interrupted_sweep_resumes_to_the_same_answer(tiny_spec, tiny_result, tm
     monkeypatch.setattr(sweep_module, "run_point", lambda *task: calls.append(1) or real(*task))
     resumed = run_sweep(tiny_spec, workers=1, out=out)
     assert resumed == tiny_result[0]
-    done_before = {tuple(r) for r in written.drop_duplicates("point")[list(tiny_spec.keys)].itertuples(index=False)}
+    done_before = {
+        tuple(r) for r in written.drop_duplicates("point")[list(tiny_spec.keys)].itertuples(index=False)
+    }
     all_values = {p.values for p in tiny_spec.plan()}
     assert len(calls) == len(all_values) - len(done_before & all_values)
 
@@ -428,8 +505,9 @@ def test_cli_rejects_a_bad_sweep_with_one_line_and_exit_2(tmp_path, capsys):
     assert captured.err.count("\n") == 1 and "bad.toml" in captured.err and "ci.runners = 0" in captured.err
 
 
-@pytest.mark.parametrize("args", [["--executor", "local", "--scheduler", "tcp://127.0.0.1:1"],
-                                  ["--out", "table.xlsx"]])
+@pytest.mark.parametrize(
+    "args", [["--executor", "local", "--scheduler", "tcp://127.0.0.1:1"], ["--out", "table.xlsx"]]
+)
 def test_cli_rejects_bad_options_with_exit_2(args, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["sweep", str(DATA / "tiny.toml"), *args]) == 2
@@ -462,9 +540,17 @@ def test_cli_table_names_the_levers_that_matter(capsys, tiny_result, tmp_path):
 
 def test_shipped_sweep_puts_process_levers_next_to_heroics():
     spec = load_sweep(SCENARIOS / "sweep_levers.toml")
-    assert set(spec.keys) == {"ci.test_suite_minutes", "ci.runners", "branching.branch_lifetime_days",
-                              "release.max_batch_size", "release.cadence", "release.deploy",
-                              "operations.automated_rollback", "team.overtime", "team.engineers"}
+    assert set(spec.keys) == {
+        "ci.test_suite_minutes",
+        "ci.runners",
+        "branching.branch_lifetime_days",
+        "release.max_batch_size",
+        "release.cadence",
+        "release.deploy",
+        "operations.automated_rollback",
+        "team.overtime",
+        "team.engineers",
+    }
     assert spec.base.name == "baseline" and spec.sensitivity == "morris"
     assert len(spec.plan()) * spec.reps <= 1000  # a couple of minutes on two cores
 
@@ -478,7 +564,11 @@ def test_sweep_from_dict_accepts_a_scenario_as_base():
 def test_ranked_levers_put_a_runaway_end_after_the_steady_levers():
     from sim.analysis.sweep import ranked_levers
 
-    rows = [{"key": "a", "swing": 9.0, "unstable": True}, {"key": "b", "swing": 3.0, "unstable": False},
-            {"key": "c", "swing": 0.0, "unstable": False}, {"key": "d", "swing": 5.0, "unstable": False}]
+    rows = [
+        {"key": "a", "swing": 9.0, "unstable": True},
+        {"key": "b", "swing": 3.0, "unstable": False},
+        {"key": "c", "swing": 0.0, "unstable": False},
+        {"key": "d", "swing": 5.0, "unstable": False},
+    ]
     # tornado rows come sorted by swing; a lever that does not move the metric is left out
     assert [r["key"] for r in ranked_levers(sorted(rows, key=lambda r: -r["swing"]))] == ["d", "b", "a"]

@@ -49,9 +49,16 @@ def test_escape_probability():
     assert escape_probability(0.08, 0.6, suite_run_share=0.0) == pytest.approx(0.08)
 
 
-@pytest.mark.parametrize("call", [lambda: batch_failure_probability(1.5, 3), lambda: batch_failure_probability(0.1, -1),
-                                  lambda: erlang_c(0, 1.0), lambda: escape_probability(0.1, 2.0),
-                                  lambda: mmc_mean_wait(1.0, 0.0, 1)])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: batch_failure_probability(1.5, 3),
+        lambda: batch_failure_probability(0.1, -1),
+        lambda: erlang_c(0, 1.0),
+        lambda: escape_probability(0.1, 2.0),
+        lambda: mmc_mean_wait(1.0, 0.0, 1),
+    ],
+)
 def test_bad_arguments_are_input_errors(call):
     with pytest.raises(InputError):
         call()

@@ -24,11 +24,18 @@ def weekly_logs(weeks: int = 30, per_release: int = 7, until: dt.date = CUT):
     for day in range(weeks * 7):
         date = first + dt.timedelta(days=day)
         if date.weekday() == 0 and pending:
-            deployments.append({"deploy_id": f"r{day}", "time_created": pd.Timestamp(date, tz="UTC") + pd.Timedelta(hours=10),
-                                "change_ids": " ".join(pending)})
+            deployments.append(
+                {
+                    "deploy_id": f"r{day}",
+                    "time_created": pd.Timestamp(date, tz="UTC") + pd.Timedelta(hours=10),
+                    "change_ids": " ".join(pending),
+                }
+            )
             pending = []
         cid = f"c{day}"
-        changes.append({"change_id": cid, "time_created": pd.Timestamp(date, tz="UTC") + pd.Timedelta(hours=12)})
+        changes.append(
+            {"change_id": cid, "time_created": pd.Timestamp(date, tz="UTC") + pd.Timedelta(hours=12)}
+        )
         pending.append(cid)
     return make_logs(changes, deployments, [])
 
@@ -71,7 +78,11 @@ def test_forecast_from_logs_has_the_forecast_shape():
     result = throughput_from_logs(weekly_logs(), 14, CUT, window_days=56, reps=200, seed=1)
     for key in ("p5", "p10", "p50", "p85", "p95", "days_p50", "ship_dates", "window", "method"):
         assert key in result
-    assert result["window"] == {"start": (CUT - dt.timedelta(days=56)).isoformat(), "end": CUT.isoformat(), "days": 56}
+    assert result["window"] == {
+        "start": (CUT - dt.timedelta(days=56)).isoformat(),
+        "end": CUT.isoformat(),
+        "days": 56,
+    }
     # 14 changes need two release days of 7: at least 1 day, at most the horizon
     assert 1 <= result["days_p5"] <= result["days_p50"] <= result["days_p95"]
 

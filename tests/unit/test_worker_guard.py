@@ -31,7 +31,9 @@ HOST = textwrap.dedent("""
 
 def _descendants(root: int) -> list[int]:
     children: dict[int, list[int]] = {}
-    for line in subprocess.run(["ps", "-eo", "pid,ppid"], capture_output=True, text=True).stdout.splitlines()[1:]:
+    for line in subprocess.run(["ps", "-eo", "pid,ppid"], capture_output=True, text=True).stdout.splitlines()[
+        1:
+    ]:
         pid, ppid = map(int, line.split())
         children.setdefault(ppid, []).append(pid)
     out, todo = [], [root]
@@ -53,7 +55,9 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the guard uses Linux's parent-death signal")
 def test_a_killed_host_leaves_no_worker_behind():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    host = subprocess.Popen([sys.executable, "-c", HOST], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    host = subprocess.Popen(
+        [sys.executable, "-c", HOST], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env
+    )
     try:
         assert host.stdout is not None and host.stdout.readline().strip() == "ready"
         workers = _descendants(host.pid)
@@ -92,13 +96,20 @@ def _depth(root: int, pid: int) -> int:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the process tree from /proc")
 def test_a_worker_importing_an_unguarded_script_starts_no_pool_of_its_own(tmp_path):
     script = tmp_path / "page.py"  # a script without a __main__ guard that runs replications on import
-    script.write_text("import threading, time\n"
-                      "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
-                      "from sim.analysis.parallel import run_tasks\n"
-                      "run_tasks(pow, [(2, 3)] * 4, workers=2)\n")
+    script.write_text(
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+        "from sim.analysis.parallel import run_tasks\n"
+        "run_tasks(pow, [(2, 3)] * 4, workers=2)\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    host = subprocess.Popen([sys.executable, "-c", UNGUARDED_HOST, str(script)], stdout=subprocess.PIPE, text=True,
-                            cwd=ROOT, env=env)
+    host = subprocess.Popen(
+        [sys.executable, "-c", UNGUARDED_HOST, str(script)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     try:
         assert host.stdout is not None and host.stdout.readline().strip() == "ready"
         time.sleep(1.0)  # a pool of pools would be growing now

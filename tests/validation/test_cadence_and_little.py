@@ -54,12 +54,15 @@ def opportunities(cadence: str, start: dt.date, days: int) -> int:
     raise ValueError(cadence)
 
 
-@pytest.mark.parametrize(("cadence", "days", "per_day"), [
-    ("daily", 84, 5 / 7),
-    ("weekly", 84, 1 / 7),
-    ("biweekly", 364, 1 / 14),
-    ("monthly", 364, 12 / 364),
-])
+@pytest.mark.parametrize(
+    ("cadence", "days", "per_day"),
+    [
+        ("daily", 84, 5 / 7),
+        ("weekly", 84, 1 / 7),
+        ("biweekly", 364, 1 / 14),
+        ("monthly", 364, 12 / 364),
+    ],
+)
 def test_one_planned_deployment_per_release_opportunity(cadence, days, per_day):
     # a window shorter than any manual deploy: each opportunity ships one batch of all that is ready
     scenario = release_train(cadence, days, **{"release.window_hours": 0.05})

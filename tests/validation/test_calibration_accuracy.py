@@ -26,18 +26,37 @@ from sim.model.scenario import load_scenario
 ROOT = Path(__file__).resolve().parents[2]
 
 HIDDEN_TEAMS = {
-    "twenty engineers, weekly manual releases": (
-        "baseline", {"team.engineers": 20}, 11),
+    "twenty engineers, weekly manual releases": ("baseline", {"team.engineers": 20}, 11),
     "small team, fast suite, daily capped releases": (
-        "baseline", {"team.engineers": 6, "ci.test_suite_minutes": 15.0, "release.cadence": "daily",
-                     "release.max_batch_size": 8}, 12),
+        "baseline",
+        {
+            "team.engineers": 6,
+            "ci.test_suite_minutes": 15.0,
+            "release.cadence": "daily",
+            "release.max_batch_size": 8,
+        },
+        12,
+    ),
     "slow suite, biweekly releases, automated rollback": (
-        "baseline", {"team.engineers": 12, "ci.test_suite_minutes": 120.0, "release.cadence": "biweekly",
-                     "operations.automated_rollback": True}, 13),
+        "baseline",
+        {
+            "team.engineers": 12,
+            "ci.test_suite_minutes": 120.0,
+            "release.cadence": "biweekly",
+            "operations.automated_rollback": True,
+        },
+        13,
+    ),
     "automated continuous deployment with rollback": (
-        "automated", {"team.engineers": 16, "ci.test_suite_minutes": 25.0, "release.cadence": "continuous"}, 14),
+        "automated",
+        {"team.engineers": 16, "ci.test_suite_minutes": 25.0, "release.cadence": "continuous"},
+        14,
+    ),
     "trunk with flags, weekly capped releases": (
-        "trunk_based", {"team.engineers": 9, "ci.test_suite_minutes": 40.0, "release.max_batch_size": 20}, 15),
+        "trunk_based",
+        {"team.engineers": 9, "ci.test_suite_minutes": 40.0, "release.max_batch_size": 20},
+        15,
+    ),
 }
 
 
@@ -49,7 +68,9 @@ def test_calibrated_scenario_reproduces_a_hidden_teams_metrics(team, tmp_path):
     window = to_logs(simulate(hidden, seed, 0))
     write_logs(EventLogs(window.changes, window.deployments, window.incidents), tmp_path)
     logs = read_logs(tmp_path / "changes.csv", tmp_path / "deployments.csv", tmp_path / "incidents.csv")
-    observed = score(logs.changes, logs.deployments, logs.incidents, start=window.start, end=window.end)["metrics"]
+    observed = score(logs.changes, logs.deployments, logs.incidents, start=window.start, end=window.end)[
+        "metrics"
+    ]
 
     began = time.perf_counter()
     result = calibrate(logs, workers=2)
@@ -59,8 +80,11 @@ def test_calibrated_scenario_reproduces_a_hidden_teams_metrics(team, tmp_path):
     run = run_scenario(load_scenario(out), reps=20, workers=2)
 
     errors = {key: bar_error(key, run["metrics"][key]["p50"], observed[key]) for key in BAR}
-    summary = ", ".join(f"{key} {observed[key]:.4g} vs {run['metrics'][key]['p50']:.4g} (error {errors[key]:.3g})"
-                        for key in BAR if errors[key] is not None)
+    summary = ", ".join(
+        f"{key} {observed[key]:.4g} vs {run['metrics'][key]['p50']:.4g} (error {errors[key]:.3g})"
+        for key in BAR
+        if errors[key] is not None
+    )
     print(f"{team}: calibrated in {seconds:.1f} s; {summary}")
     for key, (_, tolerance) in BAR.items():
         assert errors[key] is not None, f"{key}: no simulated value ({summary})"

@@ -15,7 +15,9 @@ def test_crps_of_a_point_mass_is_the_absolute_error(point, outcome):
     assert crps([point] * 7, outcome) == pytest.approx(abs(point - outcome))
 
 
-@pytest.mark.parametrize(("low", "high", "outcome"), [(0.0, 1.0, 0.3), (10.0, 40.0, 25.0), (10.0, 40.0, 39.0)])
+@pytest.mark.parametrize(
+    ("low", "high", "outcome"), [(0.0, 1.0, 0.3), (10.0, 40.0, 25.0), (10.0, 40.0, 39.0)]
+)
 def test_crps_of_a_uniform_matches_its_closed_form(low, high, outcome):
     # CRPS(U(a, b), y) = (b - a) [u³ + (1 - u)³] / 3 with u = (y - a) / (b - a), for y inside [a, b]
     width = high - low
@@ -44,9 +46,9 @@ def test_crps_does_not_depend_on_the_ensemble_order():
 
 
 def test_pinball_loss_weighs_each_side_by_its_quantile():
-    assert pinball(0.9, 10.0, 20.0) == pytest.approx(9.0)   # under-forecast: q (y - x)
-    assert pinball(0.9, 10.0, 0.0) == pytest.approx(1.0)    # over-forecast: (1 - q)(x - y)
-    assert pinball(0.5, 10.0, 14.0) == pytest.approx(2.0)   # the median's loss is half the absolute error
+    assert pinball(0.9, 10.0, 20.0) == pytest.approx(9.0)  # under-forecast: q (y - x)
+    assert pinball(0.9, 10.0, 0.0) == pytest.approx(1.0)  # over-forecast: (1 - q)(x - y)
+    assert pinball(0.5, 10.0, 14.0) == pytest.approx(2.0)  # the median's loss is half the absolute error
 
 
 def test_empirical_quantile_is_the_first_value_reaching_the_share():

@@ -63,5 +63,14 @@ from sim.analysis.log_facts.release import _interval_lognormal_median, window_da
 from sim.analysis.log_facts.restores import _coverage_for
 from sim.analysis.log_facts.work import change_cluster, effective_authors, output_spread
 
-__all__ = ["Estimate", "LogFacts", "_coverage_for", "_interval_lognormal_median", "change_cluster", "effective_authors",
-           "output_spread", "read_facts", "window_days"]
+__all__ = [
+    "Estimate",
+    "LogFacts",
+    "_coverage_for",
+    "_interval_lognormal_median",
+    "change_cluster",
+    "effective_authors",
+    "output_spread",
+    "read_facts",
+    "window_days",
+]

@@ -41,14 +41,22 @@ class EscapesReader(_ReaderBase):
 
         def negative_ll(log_q: float) -> float:
             survive = np.exp(sizes * math.log1p(-math.exp(log_q)))
-            return -float(np.sum(np.where(failed, np.log(np.maximum(1.0 - survive, 1e-12)),
-                                          np.log(np.maximum(survive, 1e-12)))))
+            return -float(
+                np.sum(
+                    np.where(
+                        failed, np.log(np.maximum(1.0 - survive, 1e-12)), np.log(np.maximum(survive, 1e-12))
+                    )
+                )
+            )
 
         best = optimize.minimize_scalar(negative_ll, bounds=(math.log(1e-6), math.log(0.5)), method="bounded")
         self.facts.stats["escaped_defects_per_change"] = float(math.exp(best.x))
         # a hotfix ships one change that skipped CI: it fails with the plain defect rate
-        hotfixes = [r for r in np.flatnonzero(self.deploy_in & a.unplanned)
-                    if len(a.listed[r]) == 1 and a.first_deploy[a.listed[r][0]] == r]
+        hotfixes = [
+            r
+            for r in np.flatnonzero(self.deploy_in & a.unplanned)
+            if len(a.listed[r]) == 1 and a.first_deploy[a.listed[r][0]] == r
+        ]
         if hotfixes:
             self.facts.stats["hotfixes"] = len(hotfixes)
             self.facts.stats["hotfix_failure_share"] = float(np.mean([r in by_defect for r in hotfixes]))

@@ -17,12 +17,12 @@ NS_PER_DAY = 24 * NS_PER_HOUR
 SATURDAY = 5
 WORK_START_HOUR = DAY_START_HOUR  # the model's hours, read from its constants (sim.model.calendar uses them)
 SAME_INSTANT_HOURS = 1 / 60  # an incident within a minute of its deployment began with it
-RESOLVE_BEFORE_HOURS = 0.5   # a restoring deployment is logged at most this long before the resolution
+RESOLVE_BEFORE_HOURS = 0.5  # a restoring deployment is logged at most this long before the resolution
 RESOLVE_AFTER_HOURS = 5 / 60  # ... or this long after it
 MIN_DEPLOYMENTS = 5
 WEEKEND_CADENCES = ("weekly", "biweekly", "monthly")
 MIN_SAMPLES = 3
-MANUAL_MIN_HOURS = 0.75      # deployments that take longer than this are taken as manual
+MANUAL_MIN_HOURS = 0.75  # deployments that take longer than this are taken as manual
 PLAUSIBLE_LOG_LIKELIHOOD = 3.0  # start days within this of the best explain the counts about as well
 USUAL_WINDOW_DAYS = (90, 91, 92, 60, 61, 30, 31, 180, 181, 182, 183, 365, 366, 120, *range(7, 400, 7))
 
@@ -42,7 +42,7 @@ class LogFacts:
 
     start: pd.Timestamp
     end: pd.Timestamp
-    observed: dict[str, Any]                 # the score JSON over [start, end)
+    observed: dict[str, Any]  # the score JSON over [start, end)
     estimates: dict[str, Estimate] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -59,14 +59,14 @@ class LogFacts:
 
 @dataclass(frozen=True)
 class _Arrays:
-    change_t: np.ndarray        # int64 ns
+    change_t: np.ndarray  # int64 ns
     deploy_t: np.ndarray
     unplanned: np.ndarray
-    listed: list[np.ndarray]    # per deployment: indices of the known changes it lists
-    first_deploy: np.ndarray    # per change: row of its first deployment, -1 if never deployed
+    listed: list[np.ndarray]  # per deployment: indices of the known changes it lists
+    first_deploy: np.ndarray  # per change: row of its first deployment, -1 if never deployed
     incident_t: np.ndarray
-    resolved_t: np.ndarray      # int64 ns, meaningless where not resolved
-    resolved: np.ndarray        # bool
+    resolved_t: np.ndarray  # int64 ns, meaningless where not resolved
+    resolved: np.ndarray  # bool
     incident_deploy: np.ndarray  # row of the causing deployment, -1 none, -2 unknown id
 
 
@@ -80,12 +80,23 @@ def _arrays(logs: EventLogs) -> _Arrays:
     changes, deployments, incidents = logs.changes, logs.deployments, logs.incidents
     change_t, _ = _ns(changes["time_created"])
     deploy_t, _ = _ns(deployments["time_created"])
-    unplanned = (deployments["unplanned"].astype("str").str.strip().str.lower().isin(["true", "1", "1.0"])
-                 .to_numpy() if "unplanned" in deployments else np.zeros(len(deployments), dtype=bool))
+    unplanned = (
+        deployments["unplanned"].astype("str").str.strip().str.lower().isin(["true", "1", "1.0"]).to_numpy()
+        if "unplanned" in deployments
+        else np.zeros(len(deployments), dtype=bool)
+    )
     change_index = pd.Index(changes["change_id"].astype("str"))
-    cells = deployments["change_ids"].map(
-        lambda cell: " ".join(map(str, cell)) if isinstance(cell, list | tuple | np.ndarray)
-        else (cell if isinstance(cell, str) else "")).astype("str")
+    cells = (
+        deployments["change_ids"]
+        .map(
+            lambda cell: (
+                " ".join(map(str, cell))
+                if isinstance(cell, list | tuple | np.ndarray)
+                else (cell if isinstance(cell, str) else "")
+            )
+        )
+        .astype("str")
+    )
     exploded = cells.str.split().explode().dropna()
     rows = np.asarray(exploded.index, dtype=np.int64) if len(exploded) else np.zeros(0, dtype=np.int64)
     position = pd.Series(np.arange(len(deployments)), index=deployments.index)
@@ -113,8 +124,9 @@ def _arrays(logs: EventLogs) -> _Arrays:
     if has.any():
         found = deploy_index.get_indexer(named[has].astype("str").str.strip().to_numpy())
         incident_deploy[has] = np.where(found >= 0, found, -2)
-    return _Arrays(change_t, deploy_t, unplanned, listed, first_deploy, incident_t, resolved_t,
-                   resolved, incident_deploy)
+    return _Arrays(
+        change_t, deploy_t, unplanned, listed, first_deploy, incident_t, resolved_t, resolved, incident_deploy
+    )
 
 
 def _count(n: int, noun: str) -> str:

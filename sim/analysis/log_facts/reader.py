@@ -90,13 +90,16 @@ class Reader(WorkReader, ReleaseReader, EscapesReader, RestoresReader):
 
     def _note_window(self, logs: EventLogs, default_start: int) -> None:
         early = int((self.a.change_t < self.start).sum())
-        default = score(logs.changes, logs.deployments, logs.incidents)["metrics"]["deployment_frequency_per_day"]
+        default = score(logs.changes, logs.deployments, logs.incidents)["metrics"][
+            "deployment_frequency_per_day"
+        ]
         first = pd.Timestamp(default_start, tz="UTC").date()
         start = pd.Timestamp(self.start, tz="UTC").date()
         self.facts.warnings.append(
             f"{early} changes were created before {start} (from {first}) and only shipped later: the logs "
             f"cover {start} onwards completely, so the window starts there (score's default window from "
-            f"{first} gives deployment frequency {default:.3g}/day); those changes count for lead time only")
+            f"{first} gives deployment frequency {default:.3g}/day); those changes count for lead time only"
+        )
 
 
 def read_facts(logs: EventLogs, base: Scenario, window: tuple[dt.date, dt.date] | None = None) -> LogFacts:
@@ -109,8 +112,10 @@ def read_facts(logs: EventLogs, base: Scenario, window: tuple[dt.date, dt.date] 
     counts = facts.observed["counts"]
     undeployed = counts["undeployed_changes"]
     if undeployed:
-        facts.warnings.append(f"{undeployed} changes created in the window were never deployed in it "
-                              "(counted as work, not timed)")
+        facts.warnings.append(
+            f"{undeployed} changes created in the window were never deployed in it "
+            "(counted as work, not timed)"
+        )
     reader.work()
     reader.release()
     reader.escapes()

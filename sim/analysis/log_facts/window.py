@@ -66,7 +66,9 @@ def _quiet_weekend_end(start: int, end: int) -> int:
         extra = usual - length
         if extra == 0:
             return end
-        if 0 < extra <= 2 and all(pd.Timestamp(end + k * NS_PER_DAY).day_of_week >= SATURDAY for k in range(extra)):
+        if 0 < extra <= 2 and all(
+            pd.Timestamp(end + k * NS_PER_DAY).day_of_week >= SATURDAY for k in range(extra)
+        ):
             return end + extra * NS_PER_DAY
     return end
 
@@ -113,8 +115,15 @@ def infer_start(a: _Arrays, first_day: int, end: int, not_before: int | None, sc
     return first_day + start * NS_PER_DAY
 
 
-def _explained_by_counts(a: _Arrays, candidates: np.ndarray, counts: np.ndarray, weekend: np.ndarray,
-                         complete_from: int, active_day: int, end: int) -> np.ndarray:
+def _explained_by_counts(
+    a: _Arrays,
+    candidates: np.ndarray,
+    counts: np.ndarray,
+    weekend: np.ndarray,
+    complete_from: int,
+    active_day: int,
+    end: int,
+) -> np.ndarray:
     """The candidate start days (indices) whose thinned-before, complete-after counts fit nearly best."""
     # rates of a complete day (working days and weekends apart) from the days after activity began
     rate = np.empty(len(counts))
@@ -132,8 +141,12 @@ def _explained_by_counts(a: _Arrays, candidates: np.ndarray, counts: np.ndarray,
         before = np.arange(start)
         mu = rate[before] * np.maximum(_survival_at(curve, start - before - 0.5), 1e-6)
         lam = rate[start:complete_from]
-        scores.append(float(np.sum(counts[before] * np.log(mu) - mu)
-                            + np.sum(counts[start:complete_from] * np.log(lam) - lam)))
+        scores.append(
+            float(
+                np.sum(counts[before] * np.log(mu) - mu)
+                + np.sum(counts[start:complete_from] * np.log(lam) - lam)
+            )
+        )
     likelihood = np.array(scores)
     return candidates[likelihood >= likelihood.max() - PLAUSIBLE_LOG_LIKELIHOOD]
 
@@ -145,7 +158,7 @@ def _local_offset_hours(change_t: np.ndarray) -> int:
     hours = ((change_t % NS_PER_DAY) // NS_PER_HOUR).astype(int)
     histogram = np.bincount(hours, minlength=24)
     doubled = np.concatenate([histogram, histogram])
-    mass = np.array([doubled[h:h + 8].sum() for h in range(24)])
+    mass = np.array([doubled[h : h + 8].sum() for h in range(24)])
     busiest = int(np.argmax(mass))
     if mass[busiest] <= 1.1 * mass[int(WORK_START_HOUR)]:
         return 0

@@ -73,8 +73,10 @@ class WorkReader(_ReaderBase):
         start_weekday = pd.Timestamp(self.start + self.offset_ns).day_of_week
         working_days = int(np.sum((start_weekday + np.arange(n_days)) % 7 < SATURDAY))
         if working_days == 0 or team_changes.sum() == 0:
-            self.facts.missing.append("no changes created on a working day inside the window: team size and "
-                                      "output per engineer left at the base's values")
+            self.facts.missing.append(
+                "no changes created on a working day inside the window: team size and "
+                "output per engineer left at the base's values"
+            )
             return
         # the model's team works on working days: changes made at weekends are output too, so they are
         # counted in the working days' rate (the window's throughput is kept, not its weekends)
@@ -86,31 +88,50 @@ class WorkReader(_ReaderBase):
             if share > 0.03:
                 self.facts.warnings.append(
                     f"{share:.0%} of changes were made at weekends: they count in the output per working day; "
-                    f"the scenario keeps team.overtime at {self.base_value('team.overtime')}")
+                    f"the scenario keeps team.overtime at {self.base_value('team.overtime')}"
+                )
         rate = float(self.base_value("team.changes_per_engineer_per_day"))
         names = None if self.authors is None else self.authors[team_changes]
         effective = None if names is None else effective_authors(names)
         if names is not None and effective is not None:
             engineers = int(min(500, max(1, round(effective))))
-            self.set("team.engineers", engineers,
-                     f"the effective number of authors of the window's changes ({effective:.1f}: the exponential of "
-                     f"the entropy of their shares; {len(set(names))} distinct)")
+            self.set(
+                "team.engineers",
+                engineers,
+                f"the effective number of authors of the window's changes ({effective:.1f}: the exponential of "
+                f"the entropy of their shares; {len(set(names))} distinct)",
+            )
         else:
             engineers = int(min(500, max(1, round(per_day / rate))))
-            self.set("team.engineers", engineers,
-                     f"{per_day:.1f} changes per working day at the base's ~{rate:g} per engineer (no author "
-                     f"column in changes.csv to count them)")
+            self.set(
+                "team.engineers",
+                engineers,
+                f"{per_day:.1f} changes per working day at the base's ~{rate:g} per engineer (no author "
+                f"column in changes.csv to count them)",
+            )
         per_engineer = min(50.0, per_day / engineers)
-        self.set("team.changes_per_engineer_per_day", round(per_engineer, 4),
-                 f"{per_day:.1f} changes per working day / {engineers} engineers")
-        self.set("team.output_evidence", int(team_changes.sum()),
-                 "changes created in the window: each replication draws its own output per engineer")
+        self.set(
+            "team.changes_per_engineer_per_day",
+            round(per_engineer, 4),
+            f"{per_day:.1f} changes per working day / {engineers} engineers",
+        )
+        self.set(
+            "team.output_evidence",
+            int(team_changes.sum()),
+            "changes created in the window: each replication draws its own output per engineer",
+        )
         burst = change_cluster(a.change_t[team_changes], self.start, self.end, self.offset_ns)
         if burst is not None:
-            self.set("team.change_cluster", round(burst, 3),
-                     "working days' change counts are overdispersed beyond Poisson: changes come in bursts of "
-                     "this mean size (index of dispersion D, bursts geometric: (D + 1) / 2)")
+            self.set(
+                "team.change_cluster",
+                round(burst, 3),
+                "working days' change counts are overdispersed beyond Poisson: changes come in bursts of "
+                "this mean size (index of dispersion D, bursts geometric: (D + 1) / 2)",
+            )
         spread = output_spread(a.change_t[team_changes], self.start, self.end)
         if spread is not None:
-            self.set("team.output_spread", round(spread, 4),
-                     f"changes per {OUTPUT_BLOCK_DAYS} days vary beyond chance by this coefficient of variation")
+            self.set(
+                "team.output_spread",
+                round(spread, 4),
+                f"changes per {OUTPUT_BLOCK_DAYS} days vary beyond chance by this coefficient of variation",
+            )

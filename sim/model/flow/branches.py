@@ -65,9 +65,12 @@ class BranchStage:
         for index, unit in enumerate(formed):
             for c in unit.members:
                 unit_of[c] = index
-            conflict_hours = self._conflict(unit.members, unit.merge, unit.team, float(ages[index]),
-                                            int(others[index]), draws[index])
-            units.add(unit.start, unit.merge, unit.engineer, unit.team, unit.trunk, unit.members, conflict_hours)
+            conflict_hours = self._conflict(
+                unit.members, unit.merge, unit.team, float(ages[index]), int(others[index]), draws[index]
+            )
+            units.add(
+                unit.start, unit.merge, unit.engineer, unit.team, unit.trunk, unit.members, conflict_hours
+            )
 
     def _all_trunk_and_fixed(self) -> bool:
         flow = self.flow
@@ -96,8 +99,9 @@ class BranchStage:
         engineers = column(changes.engineer)[order]
         flow.units.add_single_changes(starts, merges, engineers, teams, True, order, conflict_hours)
 
-    def _trunk_conflicts(self, order: np.ndarray, starts: np.ndarray, merges: np.ndarray,
-                         teams: np.ndarray) -> np.ndarray:
+    def _trunk_conflicts(
+        self, order: np.ndarray, starts: np.ndarray, merges: np.ndarray, teams: np.ndarray
+    ) -> np.ndarray:
         """Rework hours of each trunk unit in merge order (0 = no conflict), deciding close calls exactly."""
         others = other_open_branches(starts, merges, teams)
         ages = (merges - starts) / 24.0
@@ -113,8 +117,14 @@ class BranchStage:
         del p_conflict
         conflict_hours = np.zeros(n)
         for index in maybe:
-            conflict_hours[index] = self._conflict([int(order[index])], float(merges[index]), int(teams[index]),
-                                                   float(ages[index]), int(others[index]), draws[index])
+            conflict_hours[index] = self._conflict(
+                [int(order[index])],
+                float(merges[index]),
+                int(teams[index]),
+                float(ages[index]),
+                int(others[index]),
+                draws[index],
+            )
         return conflict_hours
 
     def _group_into_units(self) -> list[FormedUnit]:
@@ -150,8 +160,9 @@ class BranchStage:
         # while a practice is being adopted people are learning: work takes longer (J-curve)
         lifetime_h = branching.branch_lifetime_days * 24.0 * flow.slowdown(t, team)
         if branching.strategy == "trunk":
-            return FormedUnit(t, flow.calendar.next_working_time(t + rng.exponential(lifetime_h)), engineer, team,
-                              True)
+            return FormedUnit(
+                t, flow.calendar.next_working_time(t + rng.exponential(lifetime_h)), engineer, team, True
+            )
         cv = branching.branch_lifetime_cv
         if started_before:
             life = rng.gamma(lifetime_h, cv)
@@ -162,16 +173,21 @@ class BranchStage:
             life = rng.uniform() * rng.gamma(lifetime_h * (shape + 1) / shape, 1.0 / math.sqrt(shape + 1))
         return FormedUnit(t, flow.calendar.next_working_time(t + life), engineer, team, False)
 
-    def _conflict(self, members: list[int], merge: float, team: int, age_days: float, others: int,
-                  draw: float) -> float:
+    def _conflict(
+        self, members: list[int], merge: float, team: int, age_days: float, others: int, draw: float
+    ) -> float:
         """Rework hours if the merge conflicts (0 otherwise); a conflict raises its changes' defect odds."""
         flow = self.flow
         branching = flow.params.view(Branching, merge, team)
         if draw >= 1.0 - math.exp(-branching.conflict_rate * age_days * others):
             return 0.0
         flow.conflicts += 1
-        mean = (branching.conflict_resolution_hours
-                * (1.0 + age_days / CONFLICT_REFERENCE_AGE_DAYS) / 2.0 * flow.slowdown(merge, team))
+        mean = (
+            branching.conflict_resolution_hours
+            * (1.0 + age_days / CONFLICT_REFERENCE_AGE_DAYS)
+            / 2.0
+            * flow.slowdown(merge, team)
+        )
         hours = self.rng.gamma(mean, CONFLICT_RESOLUTION_CV)
         multiplier = branching.conflict_defect_multiplier
         changes = flow.changes

@@ -85,8 +85,9 @@ class CIStage:
         self.rng: Stream = flow.streams["ci"]
         self._formed_units = 0  # units formed from the engineers' work (follow-up fixes come after)
         # settings that never change are worked out once (the per-change hot path)
-        self._fixed: CISettings | None = (self.settings_at(0.0, 0)
-                                          if flow.unchanging(CI_KEYS, costs_matter=False) else None)
+        self._fixed: CISettings | None = (
+            self.settings_at(0.0, 0) if flow.unchanging(CI_KEYS, costs_matter=False) else None
+        )
 
     def skip_probability(self, t: float, team: int = 0) -> float:
         """How often the suite is skipped (or overridden) at ``t``: slow and untrusted suites are skipped.
@@ -98,14 +99,21 @@ class CIStage:
         ci = self.flow.params.view(CI, t, team)
         suite = ci.test_suite_minutes
         threshold = ci.skip_threshold_minutes
-        slow = 1.0 - math.exp(-(suite - threshold) / (ci.skip_scale * threshold)) if suite > threshold else 0.0
+        slow = (
+            1.0 - math.exp(-(suite - threshold) / (ci.skip_scale * threshold)) if suite > threshold else 0.0
+        )
         distrust = ci.flaky_distrust * ci.flaky_rate
         return min(ci.max_skip_share, slow + distrust)
 
     def settings_at(self, t: float, team: int) -> CISettings:
         ci = self.flow.params.view(CI, t, team)
-        return CISettings(self.skip_probability(t, team), ci.test_suite_minutes / 60.0, ci.suite_cv, ci.flaky_rate,
-                          int(ci.max_flaky_reruns))
+        return CISettings(
+            self.skip_probability(t, team),
+            ci.test_suite_minutes / 60.0,
+            ci.suite_cv,
+            ci.flaky_rate,
+            int(ci.max_flaky_reruns),
+        )
 
     # -- arrivals ----------------------------------------------------------------------------
     def start_arrivals(self) -> None:
@@ -151,7 +159,9 @@ class CIStage:
             run.members = list(self.flow.units.changes(run.unit))
         run.settings = settings = self._fixed or self.settings_at(self.env._now, run.team)
         if self.rng.uniform() < settings.skip_probability:  # skipped: ready for the first time, untested
-            self.release.make_ready(run.members, run.team, first_time=True, step_ends_here=not run.shares_step)
+            self.release.make_ready(
+                run.members, run.team, first_time=True, step_ends_here=not run.shares_step
+            )
             return
         run.flaky_failures = 0
         self._request(run)
@@ -191,7 +201,10 @@ class CIStage:
         """The suite finished: free the runner, re-run a flaky failure, or fix what it caught."""
         self.flow.units.run_hours[run.unit] += hours
         give_back(self.runners, run.holder)
-        if run.flaky_failures < run.settings.max_flaky_reruns and self.rng.uniform() < run.settings.flaky_rate:
+        if (
+            run.flaky_failures < run.settings.max_flaky_reruns
+            and self.rng.uniform() < run.settings.flaky_rate
+        ):
             run.flaky_failures += 1
             self._request(run)
             return
@@ -223,4 +236,3 @@ class CIStage:
             defective[c] = False
             fix += rng.exponential(mean_fix)
         return fix
-

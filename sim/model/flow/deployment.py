@@ -25,14 +25,18 @@ class DeploymentStage:
         self.flow = flow
         self.env = flow.env
         self.rng = flow.streams["release"]
-        self.production: ProductionStage  # wired by the model (production deploys hotfixes through this stage)
+        self.production: (
+            ProductionStage  # wired by the model (production deploys hotfixes through this stage)
+        )
 
     def duration(self, method: str, team: int) -> float:
         """Hours a deployment by ``method`` takes now."""
         now = self.env._now
         release = self.flow.params.view(Release, now, team)
         if method == "manual":
-            return self.rng.gamma(release.manual_deploy_hours * self.flow.slowdown(now, team), MANUAL_DEPLOY_CV)
+            return self.rng.gamma(
+                release.manual_deploy_hours * self.flow.slowdown(now, team), MANUAL_DEPLOY_CV
+            )
         return self.rng.gamma(release.automated_deploy_minutes / 60.0, AUTOMATED_STEP_CV)
 
     def deploy(self, batch: list[int], team: int, unplanned: bool, method: str) -> Process:

@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 class ProductionStage:
     """Failures in production and how they are restored, with the shared pool of experts."""
 
-    def __init__(self, flow: FlowState, experts: int, ci: CIStage, release: ReleaseStage,
-                 deployment: DeploymentStage) -> None:
+    def __init__(
+        self, flow: FlowState, experts: int, ci: CIStage, release: ReleaseStage, deployment: DeploymentStage
+    ) -> None:
         self.flow = flow
         self.env = flow.env
         self.experts = simpy.Resource(flow.env, capacity=experts)
@@ -46,7 +47,8 @@ class ProductionStage:
         rng = self.rng
         p = self.flow.params
         checklist_error = method == "manual" and rng.uniform() < min(
-            1.0, p.view(Release, end, team).manual_error_rate * p.defect_factor(end, team))
+            1.0, p.view(Release, end, team).manual_error_rate * p.defect_factor(end, team)
+        )
         defective = self.flow.changes.defective
         escaped = [c for c in batch if defective[c]]
         delay = rng.exponential(p.view(Operations, end, team).fire_delay_hours) if escaped else math.inf
@@ -58,8 +60,15 @@ class ProductionStage:
             return
         self.env.process(self.incident(deployment, batch, team, fire, escaped, checklist_error))
 
-    def incident(self, deployment: int, batch: list[int], team: int, fire: float, escaped: list[int],
-                 checklist_error: bool) -> Process:
+    def incident(
+        self,
+        deployment: int,
+        batch: list[int],
+        team: int,
+        fire: float,
+        escaped: list[int],
+        checklist_error: bool,
+    ) -> Process:
         """A failure hurts users from ``fire``; after detection it is restored by a flag, a rollback or by hand."""
         env = self.env
         rng = self.restore_rng
@@ -104,7 +113,9 @@ class ProductionStage:
         with self.experts.request() as req:
             yield req
             self.flow.incidents.set_path(incident, "hotfix" if env.now == asked else "hotfix_queued")
-            yield env.timeout(self.restore_rng.gamma(self._diagnosis_hours(team, len(batch)), HOTFIX_DIAGNOSIS_CV))
+            yield env.timeout(
+                self.restore_rng.gamma(self._diagnosis_hours(team, len(batch)), HOTFIX_DIAGNOSIS_CV)
+            )
             fix = self._write_hotfix(team, escaped)
             method = self.flow.params.view(Release, env.now, team, self.restore_rng.uniform()).deploy
             yield from self.deployment.deploy([fix], team, unplanned=True, method=method)
@@ -115,8 +126,11 @@ class ProductionStage:
         now = self.env.now
         operations = self.flow.params.view(Operations, now, team)
         growth = operations.diagnosis_growth
-        return (operations.hotfix_hours * self.flow.slowdown(now, team)
-                * (1.0 + growth * math.log2(max(1, batch_size))))
+        return (
+            operations.hotfix_hours
+            * self.flow.slowdown(now, team)
+            * (1.0 + growth * math.log2(max(1, batch_size)))
+        )
 
     def _write_hotfix(self, team: int, escaped: list[int]) -> int:
         """The escaped defects are fixed by a new change that skips CI, and so may carry a defect itself."""
@@ -128,8 +142,9 @@ class ProductionStage:
             changes.defective[c] = False
         fix = changes.add(now, NONE, team, 0.0, 1.0, rng.uniform(), False)
         # a rushed hotfix skips CI: it carries a defect with the ordinary defect rate
-        changes.defective[fix] = rng.uniform() < min(1.0, p.view(Quality, now, team).defect_rate
-                                                     * p.defect_factor(now, team))
+        changes.defective[fix] = rng.uniform() < min(
+            1.0, p.view(Quality, now, team).defect_rate * p.defect_factor(now, team)
+        )
         changes.first_ready[fix] = now
         return fix
 

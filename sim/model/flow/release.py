@@ -41,9 +41,11 @@ ReadyQueue = deque[tuple[int, int]]  # (ready sequence number, change), oldest f
 class Deployer(enum.Enum):
     """What a train's deployer is doing."""
 
-    BUSY = "busy"                        # deploying, or deciding what to deploy
-    AWAITING_WORK = "awaiting work"      # idle, nothing ready could ship at any future window
-    AWAITING_WINDOW = "awaiting window"  # idle until ``ReleaseTrain.window_at`` (or new work that ships sooner)
+    BUSY = "busy"  # deploying, or deciding what to deploy
+    AWAITING_WORK = "awaiting work"  # idle, nothing ready could ship at any future window
+    AWAITING_WINDOW = (
+        "awaiting window"  # idle until ``ReleaseTrain.window_at`` (or new work that ships sooner)
+    )
 
 
 # the members as plain names: a member looked up on an Enum class costs ten times a global on Python 3.11
@@ -62,8 +64,17 @@ class TrainSettings(NamedTuple):
 class ReleaseTrain:
     """One team's release train: its ready changes per cadence, and its deployer's state."""
 
-    __slots__ = ("deployer", "hazard", "ready", "ready_seq", "ready_signal", "signalled", "team", "u_method",
-                 "window_at")
+    __slots__ = (
+        "deployer",
+        "hazard",
+        "ready",
+        "ready_seq",
+        "ready_signal",
+        "signalled",
+        "team",
+        "u_method",
+        "window_at",
+    )
 
     def __init__(self, team: int) -> None:
         self.team = team
@@ -90,16 +101,19 @@ class ReleaseStage:
         self.trains = [ReleaseTrain(team) for team in range(flow.teams)]
         p = flow.params
         # the cadence every change follows when no plan switches it (the per-change hot path)
-        self._fixed_cadence: str | None = (p.scenario.release.cadence
-                                           if flow.unchanging(CADENCE_KEYS, costs_matter=False)
-                                           else None)
+        self._fixed_cadence: str | None = (
+            p.scenario.release.cadence if flow.unchanging(CADENCE_KEYS, costs_matter=False) else None
+        )
         self._fixed: TrainSettings | None = self._fixed_settings() if flow.unchanging(RELEASE_KEYS) else None
 
     def _fixed_settings(self) -> TrainSettings:
         release = self.flow.params.scenario.release
         method = release.deploy
-        hours, cv = ((release.manual_deploy_hours, MANUAL_DEPLOY_CV) if method == "manual"
-                     else (release.automated_deploy_minutes / 60.0, AUTOMATED_STEP_CV))
+        hours, cv = (
+            (release.manual_deploy_hours, MANUAL_DEPLOY_CV)
+            if method == "manual"
+            else (release.automated_deploy_minutes / 60.0, AUTOMATED_STEP_CV)
+        )
         return TrainSettings(method, release.max_batch_size, hours, cv)
 
     def start(self) -> None:
@@ -113,13 +127,15 @@ class ReleaseStage:
             per_day = self.flow.params.get("release.pending_hazard", 0.0)
             for train in self.trains:
                 mine = np.flatnonzero(team_of == train.team)
-                train.hazard = PendingHazard(created[mine], per_day, self.flow.streams["release_gaps"].generator,
-                                             mine)
+                train.hazard = PendingHazard(
+                    created[mine], per_day, self.flow.streams["release_gaps"].generator, mine
+                )
         for train in self.trains:
             StartNow(self.env, partial(self._begin, train))
 
-    def make_ready(self, changes: Sequence[int], team: int, *, first_time: bool = False,
-                   step_ends_here: bool = False) -> None:
+    def make_ready(
+        self, changes: Sequence[int], team: int, *, first_time: bool = False, step_ends_here: bool = False
+    ) -> None:
         """Changes of one team join its release train, each in the queue of the cadence it follows
         (``first_time``: they have just passed CI; their time of first being ready is now).
 
@@ -183,7 +199,9 @@ class ReleaseStage:
         """Ship a batch if a queue may deploy now; otherwise wait for the next window or for work."""
         now = self.env._now
         fixed = self._fixed
-        method = fixed.method if fixed else self.flow.params.view(Release, now, train.team, train.u_method).deploy
+        method = (
+            fixed.method if fixed else self.flow.params.view(Release, now, train.team, train.u_method).deploy
+        )
         queues = self.open_queues(train, now, method == "manual")
         if queues:
             if fixed:
@@ -203,13 +221,26 @@ class ReleaseStage:
         ready = train.ready
         cal = self.calendar
         if len(ready) == 1:  # one cadence (no plan switching it): no list to build
-            (cadence, queue), = ready.items()
-            return [queue] if queue and ((cadence == "continuous" and not manual)  # always open
-                                         or cal.may_deploy(cadence, now, manual)
-                                         or (cadence == "when_ready" and self._hazard_due(train, now))) else []
-        return [q for cadence, q in ready.items() if q and (cal.may_deploy(cadence, now, manual)
-                                                             or (cadence == "when_ready"
-                                                                 and self._hazard_due(train, now)))]
+            ((cadence, queue),) = ready.items()
+            return (
+                [queue]
+                if queue
+                and (
+                    (cadence == "continuous" and not manual)  # always open
+                    or cal.may_deploy(cadence, now, manual)
+                    or (cadence == "when_ready" and self._hazard_due(train, now))
+                )
+                else []
+            )
+        return [
+            q
+            for cadence, q in ready.items()
+            if q
+            and (
+                cal.may_deploy(cadence, now, manual)
+                or (cadence == "when_ready" and self._hazard_due(train, now))
+            )
+        ]
 
     @staticmethod
     def _hazard_due(train: ReleaseTrain, now: float) -> bool:
@@ -220,8 +251,11 @@ class ReleaseStage:
         wake = None
         for cadence, queue in train.ready.items():
             if queue:
-                nxt = (train.hazard.due() if cadence == "when_ready" and train.hazard is not None
-                       else self.calendar.next_opportunity(cadence, now, manual))
+                nxt = (
+                    train.hazard.due()
+                    if cadence == "when_ready" and train.hazard is not None
+                    else self.calendar.next_opportunity(cadence, now, manual)
+                )
                 if nxt is not None and nxt > now and (wake is None or nxt < wake):
                     wake = nxt
         return wake
@@ -242,8 +276,9 @@ class ReleaseStage:
         train.deployer = BUSY
         self._step(train)
 
-    def _deployed(self, train: ReleaseTrain, batch: list[int], start: float, method: str,
-                  _event: object = None) -> None:
+    def _deployed(
+        self, train: ReleaseTrain, batch: list[int], start: float, method: str, _event: object = None
+    ) -> None:
         self.deployment.record(batch, train.team, start, False, method)
         train.u_method = self.rng.uniform()
         self._step(train)

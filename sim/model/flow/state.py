@@ -58,5 +58,8 @@ class FlowState:
     def unchanging(self, keys: frozenset[str], *, costs_matter: bool = True) -> bool:
         """Whether none of ``keys`` changes during the run (and, when ``costs_matter``, no phase costs
         capacity or quality): a stage may then work the settings they decide out once."""
-        return (self.fast_paths and self.params.dynamic.isdisjoint(keys)
-                and not (costs_matter and self.params.has_costs))
+        return (
+            self.fast_paths
+            and self.params.dynamic.isdisjoint(keys)
+            and not (costs_matter and self.params.has_costs)
+        )

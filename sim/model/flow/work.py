@@ -59,8 +59,9 @@ class WorkStage:
             return
         counts, teams = segments.counts, flow.teams
         # the arithmetic is done once for all segments (the same floats, element by element)
-        t_all = (np.repeat(segments.starts, counts)
-                 + np.repeat(segments.lengths, counts) * np.concatenate(segments.within))
+        t_all = np.repeat(segments.starts, counts) + np.repeat(segments.lengths, counts) * np.concatenate(
+            segments.within
+        )
         e_all = np.repeat(segments.teams, counts) + teams * np.concatenate(segments.whose)
         order = np.argsort(t_all, kind="stable")
         t_all, e_all = t_all[order], e_all[order]
@@ -109,8 +110,16 @@ class WorkStage:
         return out
 
     @staticmethod
-    def _bursts(out: WorkSegments, rng: np.random.Generator, expected: float, cluster: float, start: float,
-                length: float, team: int, size: int) -> None:
+    def _bursts(
+        out: WorkSegments,
+        rng: np.random.Generator,
+        expected: float,
+        cluster: float,
+        start: float,
+        length: float,
+        team: int,
+        size: int,
+    ) -> None:
         """Changes in bursts (``team.change_cluster``): Poisson bursts of geometric size, one engineer and one
         moment each, so the segment's expected output is unchanged."""
         bursts = int(rng.poisson(expected / cluster)) if expected > 0 else 0
@@ -124,8 +133,9 @@ class WorkStage:
         out.within.append(np.repeat(rng.random(bursts), sizes))
         out.whose.append(np.repeat(rng.integers(0, size, bursts), sizes))
 
-    def defect_odds_and_flags(self, t_all: np.ndarray, team_all: np.ndarray, u_adopt: np.ndarray,
-                              u_flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def defect_odds_and_flags(
+        self, t_all: np.ndarray, team_all: np.ndarray, u_adopt: np.ndarray, u_flag: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Each change's defect probability (fatigue and adoption cost included) and whether it is flagged."""
         if self.flow.unchanging(WORK_KEYS):
             return self._fixed_defect_odds_and_flags(len(t_all), u_flag)

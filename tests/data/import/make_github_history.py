@@ -31,7 +31,9 @@ RUNNERS = 2
 SUITE_MINUTES, SUITE_CV = 42.0, 0.35
 FLAKY, REAL_FAILURE = 0.08, 0.03
 AUTHORS = ("mona", "hubot", "octocat", "lisa", "dmitri", "amara")
-SAVE_COMMITS = False  # pulls/{n}/commits.json: without them each pull request is one change, opened when it was
+SAVE_COMMITS = (
+    False  # pulls/{n}/commits.json: without them each pull request is one change, opened when it was
+)
 
 
 def sha(text: str) -> str:
@@ -43,8 +45,13 @@ def stamp(t: datetime) -> str:
 
 
 def user(login: str) -> dict:
-    return {"login": login, "id": AUTHORS.index(login) + 1, "node_id": f"MDQ6VXNlcj{AUTHORS.index(login) + 1}",
-            "type": "User", "site_admin": False}
+    return {
+        "login": login,
+        "id": AUTHORS.index(login) + 1,
+        "node_id": f"MDQ6VXNlcj{AUTHORS.index(login) + 1}",
+        "type": "User",
+        "site_admin": False,
+    }
 
 
 def main() -> None:
@@ -63,25 +70,59 @@ def main() -> None:
             own = []
             for i, age in enumerate(ages):
                 when = merged - timedelta(hours=float(age) + 0.25)
-                own.append({"url": f"{API}/commits/{sha(f'c{number}.{i}')}", "sha": sha(f"c{number}.{i}"),
-                            "node_id": f"C_{number}_{i}", "commit": {
-                                "author": {"name": author, "email": f"{author}@example.com", "date": stamp(when)},
-                                "committer": {"name": author, "email": f"{author}@example.com", "date": stamp(when)},
-                                "message": f"change {number}.{i}", "comment_count": 0},
-                            "author": user(author), "committer": user(author),
-                            "parents": [{"sha": sha(f"c{number}.{i - 1}") if i else sha(f"m{number - 1}")}]})
+                own.append(
+                    {
+                        "url": f"{API}/commits/{sha(f'c{number}.{i}')}",
+                        "sha": sha(f"c{number}.{i}"),
+                        "node_id": f"C_{number}_{i}",
+                        "commit": {
+                            "author": {"name": author, "email": f"{author}@example.com", "date": stamp(when)},
+                            "committer": {
+                                "name": author,
+                                "email": f"{author}@example.com",
+                                "date": stamp(when),
+                            },
+                            "message": f"change {number}.{i}",
+                            "comment_count": 0,
+                        },
+                        "author": user(author),
+                        "committer": user(author),
+                        "parents": [{"sha": sha(f"c{number}.{i - 1}") if i else sha(f"m{number - 1}")}],
+                    }
+                )
             opened = merged - timedelta(hours=float(ages[0]))
             commits[number] = own
-            pulls.append({"url": f"{API}/pulls/{number}", "id": 1000 + number, "node_id": f"PR_{number}",
-                          "number": number, "state": "closed", "locked": False, "title": f"Change {number}",
-                          "user": user(author), "body": None, "labels": [], "created_at": stamp(opened),
-                          "updated_at": stamp(merged), "closed_at": stamp(merged), "merged_at": stamp(merged),
-                          "merge_commit_sha": sha(f"m{number}"), "draft": False,
-                          "head": {"label": f"octo-org:topic-{number}", "ref": f"topic-{number}",
-                                   "sha": own[-1]["sha"]},
-                          "base": {"label": "octo-org:main", "ref": "main", "sha": sha(f"m{number - 1}")},
-                          "author_association": "MEMBER", "auto_merge": None})
-            runs_in.append((opened + timedelta(seconds=30), f"topic-{number}", own[-1]["sha"], "pull_request"))
+            pulls.append(
+                {
+                    "url": f"{API}/pulls/{number}",
+                    "id": 1000 + number,
+                    "node_id": f"PR_{number}",
+                    "number": number,
+                    "state": "closed",
+                    "locked": False,
+                    "title": f"Change {number}",
+                    "user": user(author),
+                    "body": None,
+                    "labels": [],
+                    "created_at": stamp(opened),
+                    "updated_at": stamp(merged),
+                    "closed_at": stamp(merged),
+                    "merged_at": stamp(merged),
+                    "merge_commit_sha": sha(f"m{number}"),
+                    "draft": False,
+                    "head": {
+                        "label": f"octo-org:topic-{number}",
+                        "ref": f"topic-{number}",
+                        "sha": own[-1]["sha"],
+                    },
+                    "base": {"label": "octo-org:main", "ref": "main", "sha": sha(f"m{number - 1}")},
+                    "author_association": "MEMBER",
+                    "auto_merge": None,
+                }
+            )
+            runs_in.append(
+                (opened + timedelta(seconds=30), f"topic-{number}", own[-1]["sha"], "pull_request")
+            )
             runs_in.append((merged + timedelta(seconds=5), "main", sha(f"m{number}"), "push"))
     releases, tags, issues = _releases(rng, pulls)
     runs = _runs(rng, sorted(runs_in))
@@ -93,7 +134,7 @@ def main() -> None:
     _write("releases.json", releases)
     _write("tags.json", tags)
     _write("issues.json", issues)
-    pages = [{"total_count": len(runs), "workflow_runs": runs[i:i + 100]} for i in range(0, len(runs), 100)]
+    pages = [{"total_count": len(runs), "workflow_runs": runs[i : i + 100]} for i in range(0, len(runs), 100)]
     _write("actions/runs.json", pages)
 
 
@@ -111,34 +152,82 @@ def _releases(rng: np.random.Generator, pulls: list[dict]) -> tuple[list[dict], 
         minor += 1
         tag = f"v1.{minor}.0"
         releases.append(_release(1000 + minor, tag, at, draft=False, prerelease=False))
-        tags.append({"name": tag, "commit": {"sha": shipped[-1]["merge_commit_sha"],
-                                             "url": f"{API}/commits/{shipped[-1]['merge_commit_sha']}"},
-                     "zipball_url": f"{API}/zipball/{tag}", "tarball_url": f"{API}/tarball/{tag}",
-                     "node_id": f"REF_{minor}"})
+        tags.append(
+            {
+                "name": tag,
+                "commit": {
+                    "sha": shipped[-1]["merge_commit_sha"],
+                    "url": f"{API}/commits/{shipped[-1]['merge_commit_sha']}",
+                },
+                "zipball_url": f"{API}/zipball/{tag}",
+                "tarball_url": f"{API}/tarball/{tag}",
+                "node_id": f"REF_{minor}",
+            }
+        )
         if rng.uniform() < 0.15:  # a release that hurt users: an incident issue, fixed hours later
             opened = at + timedelta(hours=float(rng.uniform(1, 20)))
             closed = opened + timedelta(hours=float(rng.gamma(2.0, 3.0)))
             n = 5000 + minor
-            issues.append({"url": f"{API}/issues/{n}", "id": 20000 + n, "node_id": f"I_{n}", "number": n,
-                           "title": f"Checkout errors after {tag}", "user": user("mona"),
-                           "labels": [{"id": 1, "node_id": "LA_1", "url": f"{API}/labels/Incident", "name": "Incident",
-                                       "description": None, "color": "d73a4a", "default": False}],
-                           "state": "closed", "locked": False, "assignee": None, "assignees": [], "milestone": None,
-                           "comments": 2, "created_at": stamp(opened), "updated_at": stamp(closed),
-                           "closed_at": stamp(closed), "author_association": "MEMBER",
-                           "body": f"Users see errors at checkout.\nroot cause: {tag}"})
+            issues.append(
+                {
+                    "url": f"{API}/issues/{n}",
+                    "id": 20000 + n,
+                    "node_id": f"I_{n}",
+                    "number": n,
+                    "title": f"Checkout errors after {tag}",
+                    "user": user("mona"),
+                    "labels": [
+                        {
+                            "id": 1,
+                            "node_id": "LA_1",
+                            "url": f"{API}/labels/Incident",
+                            "name": "Incident",
+                            "description": None,
+                            "color": "d73a4a",
+                            "default": False,
+                        }
+                    ],
+                    "state": "closed",
+                    "locked": False,
+                    "assignee": None,
+                    "assignees": [],
+                    "milestone": None,
+                    "comments": 2,
+                    "created_at": stamp(opened),
+                    "updated_at": stamp(closed),
+                    "closed_at": stamp(closed),
+                    "author_association": "MEMBER",
+                    "body": f"Users see errors at checkout.\nroot cause: {tag}",
+                }
+            )
     last = START + timedelta(weeks=WEEKS)
-    releases.append(_release(1998, f"v1.{minor + 1}.0-rc.1", last - timedelta(days=3), draft=False, prerelease=True))
-    releases.append(_release(1999, f"v1.{minor + 1}.0", last - timedelta(days=2), draft=True, prerelease=False))
+    releases.append(
+        _release(1998, f"v1.{minor + 1}.0-rc.1", last - timedelta(days=3), draft=False, prerelease=True)
+    )
+    releases.append(
+        _release(1999, f"v1.{minor + 1}.0", last - timedelta(days=2), draft=True, prerelease=False)
+    )
     return list(reversed(releases)), list(reversed(tags)), list(reversed(issues))
 
 
 def _release(number: int, tag: str, at: datetime, *, draft: bool, prerelease: bool) -> dict:
-    return {"url": f"{API}/releases/{number}", "html_url": f"https://github.com/{REPO}/releases/{tag}",
-            "assets_url": f"{API}/releases/{number}/assets", "id": number, "node_id": f"RE_{number}",
-            "tag_name": tag, "target_commitish": "main", "name": tag, "body": f"Release {tag}", "draft": draft,
-            "prerelease": prerelease, "created_at": stamp(at - timedelta(minutes=5)),
-            "published_at": None if draft else stamp(at), "author": user("octocat"), "assets": []}
+    return {
+        "url": f"{API}/releases/{number}",
+        "html_url": f"https://github.com/{REPO}/releases/{tag}",
+        "assets_url": f"{API}/releases/{number}/assets",
+        "id": number,
+        "node_id": f"RE_{number}",
+        "tag_name": tag,
+        "target_commitish": "main",
+        "name": tag,
+        "body": f"Release {tag}",
+        "draft": draft,
+        "prerelease": prerelease,
+        "created_at": stamp(at - timedelta(minutes=5)),
+        "published_at": None if draft else stamp(at),
+        "author": user("octocat"),
+        "assets": [],
+    }
 
 
 def _runs(rng: np.random.Generator, arrivals: list[tuple[datetime, str, str, str]]) -> list[dict]:
@@ -156,15 +245,32 @@ def _runs(rng: np.random.Generator, arrivals: list[tuple[datetime, str, str, str
         draw = rng.uniform()
         conclusion = "failure" if draw < FLAKY + REAL_FAILURE else "success"
         if draw < FLAKY and attempt < 5:
-            heapq.heappush(queue, (finished + timedelta(minutes=10), k, branch, head, event, attempt + 1, created))
+            heapq.heappush(
+                queue, (finished + timedelta(minutes=10), k, branch, head, event, attempt + 1, created)
+            )
         run_id = 7_000_000 + k
-        latest[k] = {"id": run_id, "name": "CI", "node_id": f"WFR_{run_id}", "check_suite_id": 9_000_000 + k,
-                     "head_branch": branch, "head_sha": head, "path": ".github/workflows/ci.yml", "run_number": k + 1,
-                     "event": event, "status": "completed", "conclusion": conclusion, "workflow_id": 159038,
-                     "url": f"{API}/actions/runs/{run_id}", "html_url": f"https://github.com/{REPO}/actions/runs/{run_id}",
-                     "pull_requests": [], "created_at": stamp(created), "updated_at": stamp(finished),
-                     "run_attempt": attempt, "run_started_at": stamp(started),
-                     "jobs_url": f"{API}/actions/runs/{run_id}/jobs"}
+        latest[k] = {
+            "id": run_id,
+            "name": "CI",
+            "node_id": f"WFR_{run_id}",
+            "check_suite_id": 9_000_000 + k,
+            "head_branch": branch,
+            "head_sha": head,
+            "path": ".github/workflows/ci.yml",
+            "run_number": k + 1,
+            "event": event,
+            "status": "completed",
+            "conclusion": conclusion,
+            "workflow_id": 159038,
+            "url": f"{API}/actions/runs/{run_id}",
+            "html_url": f"https://github.com/{REPO}/actions/runs/{run_id}",
+            "pull_requests": [],
+            "created_at": stamp(created),
+            "updated_at": stamp(finished),
+            "run_attempt": attempt,
+            "run_started_at": stamp(started),
+            "jobs_url": f"{API}/actions/runs/{run_id}/jobs",
+        }
     return [latest[k] for k in sorted(latest, reverse=True)]
 
 
