@@ -88,6 +88,7 @@ def runaway_ends(result: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def render() -> None:
+    st.subheader("Which lever moves which metric most?")
     st.caption(
         "Each lever goes from its low to its high setting while every other stays put; the longer the bar, "
         "the more that lever moves the metric. Same random numbers at every point."
