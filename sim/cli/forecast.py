@@ -33,6 +33,7 @@ from sim.model.advice import fit_caveat
 from sim.model.catalog import locate, shipped
 from sim.model.scenario import Scenario, load_scenario, parse_override, resolve_extends
 
+DEFAULT_WINDOW_DAYS = 180  # the Monte Carlo's window without a calibrated one (docs/cli.md)
 HELP = (
     "forecast when a piece of work (N changes from a start date) is live: p5–p95 dates, odds of a target, "
     "beside the throughput Monte Carlo on request"
@@ -97,8 +98,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--window-days",
         type=positive_int("--window-days"),
-        default=180,
-        help="days before the start the throughput Monte Carlo resamples (default 180)",
+        default=None,
+        help="days before the start the throughput Monte Carlo resamples (default: a calibrated scenario's own "
+        "window when the work starts at its end, else 180)",
     )
     parser.add_argument(
         "--report",
@@ -155,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     target = parse_date(args.target, "--target") if args.target else None
     throughput = None
     if args.method != "model":
-        throughput = throughput_side(args, start or state_date(scenario) or scenario.start, target)
+        throughput = throughput_side(args, start or state_date(scenario) or scenario.start, target, scenario)
     if args.method == "throughput":
         assert throughput is not None
         result = throughput
@@ -190,11 +192,37 @@ def run(args: argparse.Namespace) -> int:
             print_renderable(forecast_table(result["throughput"]))
         if result.get("caveat"):
             print_renderable(Text(f"note: {result['caveat']}", style="yellow"))
+        side = result.get("throughput") or (result if result.get("method") == "throughput" else None)
+        if side is not None and not side.get("released_changes_in_window"):
+            window = side.get("window") or {}
+            print_renderable(
+                Text(
+                    f"note: no change was released from {window.get('start')} to {window.get('end')}: the "
+                    f"throughput Monte Carlo has nothing to resample (choose a window with releases, --window-days)",
+                    style="yellow",
+                )
+            )
     return 0
 
 
-def throughput_side(args: argparse.Namespace, start: Any, target: Any) -> dict[str, Any]:
-    """The throughput Monte Carlo of ``--logs`` for the same work (its window: ``--window-days`` before the start)."""
+def monte_carlo_window(
+    scenario: Scenario, start: dt.date, window_days: int | None
+) -> tuple[dt.date, dt.date]:
+    """The days the Monte Carlo resamples: ``--window-days`` before the start; without it, the calibration window
+    of a calibrated scenario whose window ends where the work starts (the same window as the model's), else 180."""
+    if window_days is None and scenario.calibration is not None:
+        begin_text, _, end_text = scenario.calibration.window.partition(" to ")
+        try:
+            begin, end = dt.date.fromisoformat(begin_text.strip()), dt.date.fromisoformat(end_text.strip())
+        except ValueError:
+            begin = end = None  # type: ignore[assignment]
+        if begin is not None and end == start and begin < end:
+            return begin, end
+    return start - dt.timedelta(days=window_days or DEFAULT_WINDOW_DAYS), start
+
+
+def throughput_side(args: argparse.Namespace, start: Any, target: Any, scenario: Scenario) -> dict[str, Any]:
+    """The throughput Monte Carlo of ``--logs`` for the same work (its window: :func:`monte_carlo_window`)."""
     folder = Path(args.logs)
     if not folder.is_dir():
         raise InputError(f"--logs {args.logs}: not a folder (give the folder holding the three CSVs)")
@@ -202,11 +230,13 @@ def throughput_side(args: argparse.Namespace, start: Any, target: Any) -> dict[s
         str(folder / "changes.csv"), str(folder / "deployments.csv"), str(folder / "incidents.csv")
     )
     seed = 1 if args.seed is None else args.seed
+    begin, end = monte_carlo_window(scenario, start, args.window_days)
     result = throughput_from_logs(
         logs,
         args.changes,
         start,
-        window_days=args.window_days,
+        window_start=begin,
+        window_end=end,
         reps=max(args.reps, THROUGHPUT_REPS),
         seed=seed,
     )

@@ -164,3 +164,16 @@ def test_cli_mistakes_are_one_line_and_exit_2(capsys, args, message):
     assert main(["forecast", "baseline", "--reps", "1", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_the_monte_carlo_resamples_the_calibration_window_when_the_work_starts_at_its_end(baseline):
+    from sim.cli.forecast import monte_carlo_window
+    from sim.model.scenario import Calibration
+
+    calibrated = baseline.model_copy(update={"calibration": Calibration(window="2025-06-01 to 2026-06-01")})
+    end = dt.date(2026, 6, 1)
+    assert monte_carlo_window(calibrated, end, None) == (dt.date(2025, 6, 1), end)
+    assert monte_carlo_window(calibrated, end, 30) == (dt.date(2026, 5, 2), end)  # --window-days wins
+    later = dt.date(2026, 7, 1)  # work starting elsewhere: the 180 days before it
+    assert monte_carlo_window(calibrated, later, None) == (later - dt.timedelta(days=180), later)
+    assert monte_carlo_window(baseline, end, None) == (end - dt.timedelta(days=180), end)
