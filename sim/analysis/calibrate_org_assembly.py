@@ -7,7 +7,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sim.analysis.calibrate import RELEASE_WHEN_READY, CalibrationResult
+from sim.analysis.calibrate import CalibrationResult
+from sim.analysis.calibrate_plan import RELEASE_WHEN_READY
 from sim.model.flow.work import team_size
 from sim.model.scenario import Calibration, Scenario, fixed_keys, get_value, parameter_info, parameter_keys
 from sim.model.scenario import scenario_to_toml as _scenario_to_toml

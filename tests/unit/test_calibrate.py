@@ -101,6 +101,31 @@ def test_branching_strategy_follows_the_time_before_release():
     assert facts.stats["median_hours_before_release"] > 72
 
 
+def test_old_work_carried_into_the_window_does_not_set_the_time_before_release():
+    """A release that ships work written long before the window (a development line merged for it) says
+    nothing about how long the window's own changes take to be ready: the split reads the window's work."""
+    logs, _ = simulated_logs(team__engineers=8, branching__branch_lifetime_days=2.0)
+    first = read_facts(logs, BASE)
+    window = (first.start.date(), first.end.date())
+    alone = read_facts(logs, BASE, window).stats["median_hours_before_release"]
+    deployments = logs.deployments.copy()
+    planned = np.flatnonzero(~deployments["unplanned"].to_numpy(bool))
+    last = planned[-1]  # shipped by a late release: every earlier release of the window left it waiting
+    created = pd.Timestamp(window[0], tz="UTC") - pd.Timedelta(days=300)
+    old = pd.DataFrame(
+        {
+            "change_id": [f"OLD{k:03d}" for k in range(200)],
+            "time_created": [created + pd.Timedelta(hours=k) for k in range(200)],
+            "team": 1,
+        }
+    )
+    old["team"] = old["team"].astype(logs.changes["team"].dtype)
+    deployments.loc[deployments.index[last], "change_ids"] += " " + " ".join(old["change_id"])
+    carried = EventLogs(pd.concat([logs.changes, old], ignore_index=True), deployments, logs.incidents)
+    median = read_facts(carried, BASE, window).stats["median_hours_before_release"]
+    assert median == pytest.approx(alone, rel=0.1)
+
+
 def test_interval_censored_median_is_recovered():
     rng = np.random.default_rng(5)
     true = rng.lognormal(mean=math.log(30.0), sigma=0.8, size=400)

@@ -362,8 +362,13 @@ class ReleaseReader(_ReaderBase):
         lows: list[float] = []
         highs: list[float] = []
         position = {int(r): k for k, r in enumerate(rows)}
+        # the window's own work: a change created before the window started waited there for releases
+        # the window does not show (carried-in work, which the warm-up holds), and its age would be read
+        # as every new change's time before release
         shipped = np.flatnonzero(
-            (a.first_deploy >= 0) & self.in_window(a.deploy_t[np.clip(a.first_deploy, 0, None)])
+            (a.first_deploy >= 0)
+            & self.in_window(a.deploy_t[np.clip(a.first_deploy, 0, None)])
+            & (a.change_t >= self.start)
         )
         for c in shipped:
             k = position.get(int(a.first_deploy[c]))
