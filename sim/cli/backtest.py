@@ -245,6 +245,13 @@ def backtest_view(result: dict[str, Any]) -> Group:
                 f"{s['median_width_p5_p95']:.0f}",
             )
     parts: list[Any] = [cases, summary]
+    for skipped in result.get("not_judged") or []:
+        n = f" (N = {skipped['n']})" if skipped.get("n") is not None else ""
+        parts.append(Text(f"cut {skipped['cut']}{n} not judged: {skipped['reason']}", style="yellow"))
+    if not result["cases"] or not any("model" in case for case in result["cases"]):
+        parts.append(
+            Text("No case could be judged: the summary is empty (see the reasons above).", style="yellow")
+        )
     ratio = result["summary"].get("crps_ratio_model_to_throughput")
     if ratio is not None:
         parts.append(f"Model CRPS / throughput CRPS on the same cases: {ratio:.2f}")

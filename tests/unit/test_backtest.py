@@ -392,3 +392,14 @@ def test_releases_that_follow_bursts_of_work_are_read_as_work_driven():
         models["when_ready_preferred_by_aic"]
         and models["when_ready_log_likelihood"] > models["clock_log_likelihood"]
     )
+
+
+def test_the_table_says_which_cuts_it_could_not_judge_and_why(tmp_path, capsys):
+    logs = release_logs(days=200)
+    first = pd.to_datetime(logs.deployments["time_created"]).min().date()
+    files = _write(logs, tmp_path)
+    cut = (first + dt.timedelta(days=30)).isoformat()
+    assert main(["backtest", *files, "--method", "throughput", "--cuts", cut]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"cut {cut} not judged: too little history" in out
+    assert "No case could be judged" in out
