@@ -167,11 +167,11 @@ def run(args: argparse.Namespace) -> int:
         else default_ci_path(args.changes)
     )
     ci_runs = read_ci_runs(ci_path) if ci_path is not None else None
-    if len(team_names(logs)) > 1:
-        return _run_organisation(args, out, base, logs, window, window_source, ci_path, ci_runs)
+    organisation = len(team_names(logs)) > 1  # several teams: one organisation (sim.analysis.calibrate_org)
+    fit = calibrate_org if organisation else calibrate
     bar = _ProgressBar() if show_progress(None) else None
     try:
-        result = calibrate(
+        result = fit(
             logs,
             base=base,
             reps=args.reps,
@@ -192,45 +192,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.report)
         return 0
-    Console(soft_wrap=False, markup=False, emoji=False).print(report_view(result.report, out))
-    return 0
-
-
-def _run_organisation(
-    args: argparse.Namespace,
-    out: Path,
-    base: Any,
-    logs: Any,
-    window: Any,
-    window_source: str,
-    ci_path: Path | str | None,
-    ci_runs: Any,
-) -> int:
-    """Logs of several teams: every team calibrated, written as one organisation (sim.analysis.calibrate_org)."""
-    bar = _ProgressBar() if show_progress(None) else None
-    try:
-        result = calibrate_org(
-            logs,
-            base=base,
-            reps=args.reps,
-            check_reps=args.check_reps,
-            seed=args.seed,
-            workers=args.workers,
-            benchmark=args.benchmark,
-            window=window,
-            callback=bar.update if bar else None,
-            ci_runs=ci_runs,
-        )
-    finally:
-        if bar is not None:
-            bar.close()
-    result.report["window"]["source"] = window_source
-    result.report["ci_runs"] = str(ci_path) if ci_path is not None else None
-    write_text(out, result.toml, name=f"--out {args.out}")
-    if args.json:
-        print_json(result.report)
-        return 0
-    Console(soft_wrap=False, markup=False, emoji=False).print(organisation_view(result.report, out))
+    view = organisation_view if organisation else report_view
+    Console(soft_wrap=False, markup=False, emoji=False).print(view(result.report, out))
     return 0
 
 

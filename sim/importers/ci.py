@@ -47,6 +47,7 @@ from sim.importers.files import (
     Source,
     decode_text,
     id_value,
+    parse_column_map,
     parse_time,
     sha_value,
     text_value,
@@ -247,20 +248,7 @@ def read_gitlab_pipelines(source: Source, report: ImportReport) -> list[CiRun] |
 
 def parse_ci_map(text: str | None) -> dict[str, str]:
     """``run_id=Run,queued=Created`` → the column of each key (keys of :data:`MAP_KEYS`)."""
-    if not text:
-        return {}
-    out = {}
-    for part in text.split(","):
-        key, sep, value = part.partition("=")
-        key = key.strip()
-        if not sep or not key or not value.strip():
-            raise InputError(
-                f"--ci-map {text!r}: expected KEY=COLUMN pairs separated by commas, e.g. queued=Created"
-            )
-        if key not in MAP_KEYS:
-            raise InputError(f"--ci-map: unknown key {key!r}; keys are {', '.join(MAP_KEYS)}")
-        out[key] = value.strip()
-    return out
+    return parse_column_map(text, "--ci-map", MAP_KEYS, "queued=Created")
 
 
 def read_ci_csv(data: bytes, name: str, mapping: Mapping[str, str] | None = None) -> list[CiRun]:

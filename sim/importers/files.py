@@ -75,6 +75,25 @@ def decode_text(data: bytes, name: str) -> str:
         raise InputError(f"{name}: not UTF-8 text (bad byte at offset {exc.start})") from None
 
 
+def parse_column_map(text: str | None, flag: str, keys: Iterable[str], example: str) -> dict[str, str]:
+    """``KEY=COLUMN,...`` given with ``flag`` → the column of each key (each one of ``keys``)."""
+    if not text:
+        return {}
+    allowed = list(keys)
+    out = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or not key or not value.strip():
+            raise InputError(
+                f"{flag} {text!r}: expected KEY=COLUMN pairs separated by commas, e.g. {example}"
+            )
+        if key not in allowed:
+            raise InputError(f"{flag}: unknown key {key!r}; keys are {', '.join(allowed)}")
+        out[key] = value.strip()
+    return out
+
+
 def parse_json(data: bytes, name: str) -> Any:
     """JSON from bytes; a one-line error naming the line and column of the first problem."""
     text = decode_text(data, name)

@@ -41,6 +41,7 @@ from sim.importers.files import (
     expect_list,
     field,
     json_type,
+    parse_column_map,
     parse_json,
     parse_time,
     text_value,
@@ -77,20 +78,7 @@ class IncidentRecord:
 
 def parse_map(text: str | None) -> dict[str, str]:
     """``created=Opened,resolved=Closed`` → ``{"created": "Opened", "resolved": "Closed"}``."""
-    if not text:
-        return {}
-    out = {}
-    for part in text.split(","):
-        key, sep, value = part.partition("=")
-        key = key.strip()
-        if not sep or not key or not value.strip():
-            raise InputError(
-                f"--map {text!r}: expected KEY=COLUMN pairs separated by commas, e.g. created=Opened"
-            )
-        if key not in MAP_KEYS:
-            raise InputError(f"--map: unknown key {key!r}; keys are {', '.join(MAP_KEYS)}")
-        out[key] = value.strip()
-    return out
+    return parse_column_map(text, "--map", MAP_KEYS, "created=Opened")
 
 
 def _text(value: Any, where: str = "", what: str = "") -> str | None:
