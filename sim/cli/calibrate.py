@@ -20,6 +20,7 @@ from sim.analysis.parallel import show_progress
 from sim.cli.common import (
     add_benchmark_option,
     add_json_option,
+    add_log_options,
     add_reps_option,
     add_seed_option,
     add_workers_option,
@@ -38,21 +39,7 @@ HELP = "Fit a baseline scenario to a team's logs (CSV), so forecasts start from 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--changes", required=True, metavar="C.csv", help="changes.csv: change_id, time_created"
-    )
-    parser.add_argument(
-        "--deployments",
-        required=True,
-        metavar="D.csv",
-        help="deployments.csv: deploy_id, time_created, change_ids [, unplanned]",
-    )
-    parser.add_argument(
-        "--incidents",
-        required=True,
-        metavar="I.csv",
-        help="incidents.csv: incident_id, time_created, time_resolved, deploy_id",
-    )
+    add_log_options(parser)
     parser.add_argument(
         "--ci-runs",
         metavar="FILE.csv",

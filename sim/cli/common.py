@@ -38,6 +38,25 @@ def add_scenario_options(parser: argparse.ArgumentParser, *, reps: bool = True, 
     )
 
 
+def add_log_options(parser: argparse.ArgumentParser) -> None:
+    """The three logs a command reads (docs/logs.md)."""
+    parser.add_argument(
+        "--changes", required=True, metavar="C.csv", help="changes.csv: change_id, time_created"
+    )
+    parser.add_argument(
+        "--deployments",
+        required=True,
+        metavar="D.csv",
+        help="deployments.csv: deploy_id, time_created, change_ids [, unplanned]",
+    )
+    parser.add_argument(
+        "--incidents",
+        required=True,
+        metavar="I.csv",
+        help="incidents.csv: incident_id, time_created, time_resolved, deploy_id",
+    )
+
+
 def add_reps_option(
     parser: argparse.ArgumentParser, help: str, default: int | None = None, flag: str = "--reps"
 ) -> None:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sim.cli.common import status
+from sim.cli.common import add_log_options, status
 from sim.cli.tables import band_text, score_table
 from sim.errors import InputError, one_line
 from sim.importers.window import narrower_import_warning
@@ -31,21 +31,7 @@ HELP = "Score change, deployment and incident logs (CSV) with the DORA metrics."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--changes", required=True, metavar="C.csv", help="changes.csv: change_id, time_created"
-    )
-    parser.add_argument(
-        "--deployments",
-        required=True,
-        metavar="D.csv",
-        help="deployments.csv: deploy_id, time_created, change_ids [, unplanned]",
-    )
-    parser.add_argument(
-        "--incidents",
-        required=True,
-        metavar="I.csv",
-        help="incidents.csv: incident_id, time_created, time_resolved, deploy_id",
-    )
+    add_log_options(parser)
     parser.add_argument("--start", metavar="DATE", help="first instant of the window (UTC, inclusive)")
     parser.add_argument("--end", metavar="DATE", help="end of the window (UTC, exclusive)")
     parser.add_argument(
