@@ -28,13 +28,15 @@ def add_scenario_options(parser: argparse.ArgumentParser, *, reps: bool = True, 
     if workers:
         add_workers_option(parser)
     add_days_option(parser)
+    add_set_option(parser)
+
+
+def add_set_option(
+    parser: argparse.ArgumentParser,
+    help: str = "override one dotted key, e.g. --set ci.runners=8 (repeatable)",
+) -> None:
     parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one dotted key, e.g. --set ci.runners=8 (repeatable)",
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help
     )
 
 

@@ -25,7 +25,15 @@ from sim.analysis.forecast import (
 )
 from sim.analysis.throughput import DEFAULT_REPS as THROUGHPUT_REPS
 from sim.analysis.throughput import throughput_from_logs
-from sim.cli.common import MAX_REPS, MAX_SEED, add_json_option, nonneg_int, positive_int, print_json
+from sim.cli.common import (
+    add_json_option,
+    add_reps_option,
+    add_seed_option,
+    add_set_option,
+    add_workers_option,
+    positive_int,
+    print_json,
+)
 from sim.cli.tables import print_renderable
 from sim.errors import InputError
 from sim.metrics.logs import read_logs
@@ -56,32 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--target", default=None, help="a date to make, YYYY-MM-DD: the probability of being live by it"
     )
-    parser.add_argument(
-        "--reps",
-        type=positive_int("--reps", MAX_REPS),
-        default=DEFAULT_REPS,
-        help=f"replications (default {DEFAULT_REPS})",
-    )
-    parser.add_argument(
-        "--seed",
-        type=nonneg_int("--seed", MAX_SEED),
-        default=None,
-        help="root seed (default: the scenario's)",
-    )
-    parser.add_argument(
-        "--workers",
-        type=positive_int("--workers"),
-        default=None,
-        help="processes (default: the machine's cores); output does not depend on it",
-    )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one dotted key, e.g. --set ci.runners=8 (repeatable)",
-    )
+    add_reps_option(parser, f"replications (default {DEFAULT_REPS})", DEFAULT_REPS)
+    add_seed_option(parser, "root seed (default: the scenario's)")
+    add_workers_option(parser)
+    add_set_option(parser)
     parser.add_argument(
         "--method",
         choices=("model", "throughput", "both"),

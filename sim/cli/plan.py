@@ -17,6 +17,7 @@ from sim.cli.common import (
     add_json_option,
     add_reps_option,
     add_seed_option,
+    add_set_option,
     add_workers_option,
     positive_int,
     print_json,
@@ -42,14 +43,7 @@ def add_arguments(parser) -> None:
         default=None,
         help="horizon in days (default: the plan's); phases that start later are left out",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one dotted key of the starting scenario (repeatable)",
-    )
+    add_set_option(parser, "override one dotted key of the starting scenario (repeatable)")
     add_benchmark_option(parser)
     add_json_option(parser)
     parser.add_argument(
