@@ -365,24 +365,27 @@ def fan_chart(
             .mark_text(align="right", dx=-4, dy=-7, color=BAND_COLOURS["elite"], fontWeight="bold")
             .encode(x=alt.value("width"), y=alt.Y("value:Q", scale=y_scale), text="label:N")
         )
-    if phases:
-        marks = pd.DataFrame(list(phases))
-        layers.append(
-            alt.Chart(marks)
-            .mark_rule(color="#333", strokeDash=[5, 3], size=1.5)
-            .encode(x="week:Q", tooltip=[alt.Tooltip("name:N", title="phase starts")])
-        )
-        layers.append(
-            alt.Chart(marks)
-            .mark_text(color="#111", align="left", dx=3, baseline="top", fontSize=12, fontWeight="bold")
-            .encode(
-                x="week:Q",
-                y=alt.value(2),
-                text="label:N",
-                tooltip=[alt.Tooltip("name:N", title="phase starts")],
-            )
-        )
+    layers += phase_marks(phases, label_tooltip=True)
     return alt.layer(*layers).properties(title=METRIC_LABELS[key], height=210)
+
+
+def phase_marks(phases: Sequence[Mapping[str, Any]], label_tooltip: bool = False) -> list[alt.Chart]:
+    """A dashed rule and a numbered label where each plan phase starts (none without phases)."""
+    if not phases:
+        return []
+    marks = pd.DataFrame(list(phases))
+    tooltip = [alt.Tooltip("name:N", title="phase starts")]
+    rule = (
+        alt.Chart(marks)
+        .mark_rule(color="#333", strokeDash=[5, 3], size=1.5)
+        .encode(x="week:Q", tooltip=tooltip)
+    )
+    text = alt.Chart(marks).mark_text(
+        color="#111", align="left", dx=3, baseline="top", fontSize=12, fontWeight="bold"
+    )
+    if label_tooltip:
+        return [rule, text.encode(x="week:Q", y=alt.value(2), text="label:N", tooltip=tooltip)]
+    return [rule, text.encode(x="week:Q", y=alt.value(2), text="label:N")]
 
 
 def probability_chart(
@@ -428,18 +431,7 @@ def probability_chart(
         )
     )
     layers: list[alt.Chart] = [line]
-    if phases:
-        marks = pd.DataFrame(list(phases))
-        layers.append(
-            alt.Chart(marks)
-            .mark_rule(color="#333", strokeDash=[5, 3], size=1.5)
-            .encode(x="week:Q", tooltip=[alt.Tooltip("name:N", title="phase starts")])
-        )
-        layers.append(
-            alt.Chart(marks)
-            .mark_text(color="#111", align="left", dx=3, baseline="top", fontSize=12, fontWeight="bold")
-            .encode(x="week:Q", y=alt.value(2), text="label:N")
-        )
+    layers += phase_marks(phases)
     return alt.layer(*layers).properties(
         title=f"Probability of being {band_word(band)} on all four keys, week by week", height=200
     )

@@ -9,7 +9,6 @@ carries the view, the chosen scenarios, the run settings and every tuned paramet
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from sim.errors import InputError
 from sim.metrics.bands import BENCHMARKS
 from sim.model.catalog import scenario_dir
 from sim.model.scenario import Scenario, all_keys, get_value, load_scenario, parameter_keys, parse_override
+from sim.report.story import same_value
 
 SCENARIO_DIR = scenario_dir()
 VIEWS = {
@@ -208,15 +208,6 @@ def query_from_state(state: LinkState) -> dict[str, str]:
             out[key] = encode_value(state.overrides[key])
     out.update({k: v for k, v in state.view_inputs.items() if k in VIEW_INPUTS})
     return out
-
-
-def same_value(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        try:
-            return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=1e-12)
-        except (TypeError, ValueError):
-            return False
-    return a == b
 
 
 def diff_values(scenario: Scenario, values: Mapping[str, Any]) -> dict[str, Any]:
