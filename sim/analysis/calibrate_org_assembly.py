@@ -10,8 +10,16 @@ from typing import Any
 from sim.analysis.calibrate import CalibrationResult
 from sim.analysis.calibrate_plan import RELEASE_WHEN_READY
 from sim.model.flow.work import team_size
-from sim.model.scenario import Calibration, Scenario, fixed_keys, get_value, parameter_info, parameter_keys
-from sim.model.scenario import scenario_to_toml as _scenario_to_toml
+from sim.model.scenario import (
+    Calibration,
+    Scenario,
+    fixed_keys,
+    get_value,
+    parameter_info,
+    parameter_keys,
+    scenario_to_toml,
+    toml_value,
+)
 
 MAX_RATE = float(parameter_info("team.changes_per_engineer_per_day")["limits"]["le"])
 ORG_RULES = {  # how one organisation-wide value is chosen from the teams' (keys the model sizes once per run)
@@ -236,7 +244,7 @@ def _text(
         "# organisation (runner pool, experts, warm-up, irregular release law) say how they were chosen.",
         "",
     ]
-    lines = ["\n".join(header) + _scenario_to_toml(org, comments).rstrip("\n")]
+    lines = ["\n".join(header) + scenario_to_toml(org, comments).rstrip("\n")]
     for k, team in enumerate(teams):
         report = results[team].report["parameters"]
         changed = {
@@ -255,11 +263,11 @@ def _text(
                 else ""
             )
             lines.append(f"#   {key}: {how}"[:300])
-        pairs = ", ".join(f"{_quoted(key)} = {_toml(value)}" for key, value in changed.items())
+        pairs = ", ".join(f"{_quoted(key)} = {toml_value(value)}" for key, value in changed.items())
         lines += [
             "[[phase]]",
             "day = 0",
-            f"name = {_toml(f'team {team}: its own values')}",
+            f"name = {toml_value(f'team {team}: its own values')}",
             "ramp_days = 0",
             "capacity_cost = 0.0",
             "defect_cost = 0.0",
@@ -271,16 +279,6 @@ def _text(
 
 def _quoted(key: str) -> str:
     return f'"{key}"'
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, float):
-        return repr(round(value, 6))
-    return str(value)
 
 
 __all__ = ["CALENDAR_CADENCES", "ORG_RULES", "RELEASE_LAW_KEYS", "Assembled", "assemble", "shared_values"]

@@ -389,34 +389,36 @@ def load_scenario_text(
     return scenario_from_dict(data, source=source)
 
 
+def toml_value(value: Any) -> str:
+    """One value as TOML writes it (floats to six decimals, dates as ISO dates)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
 def scenario_to_toml(scenario: Scenario, comments: Mapping[str, str] | None = None) -> str:
     """A complete, commented TOML file for a scenario (every key written out)."""
     comments = dict(comments or {})
 
-    def fmt(value: Any) -> str:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, str):
-            return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if isinstance(value, float):
-            return repr(round(value, 6))
-        if isinstance(value, dt.date):
-            return value.isoformat()
-        return str(value)
-
     lines = []
     for key in IDENTITY_KEYS:
         note = f"  # {comments[key]}" if key in comments else ""
-        lines.append(f"{key} = {fmt(get_value(scenario, key))}{note}")
+        lines.append(f"{key} = {toml_value(get_value(scenario, key))}{note}")
     for section in SECTIONS:
         lines += ["", f"[{section}]"]
         for field in section_model(section).model_fields:
             key = f"{section}.{field}"
             info = parameter_info(key)
             note = comments.get(key) or f"{info['unit']}; {info['source']}"
-            lines.append(f"{field} = {fmt(get_value(scenario, key))}  # {note}")
+            lines.append(f"{field} = {toml_value(get_value(scenario, key))}  # {note}")
     if scenario.calibration is not None:
         lines += ["", "[calibration]  # what calibrate saw and how well this file reproduces it"]
         for field, value in scenario.calibration.model_dump().items():
-            lines.append(f"{field} = {fmt(value)}")
+            lines.append(f"{field} = {toml_value(value)}")
     return "\n".join(lines) + "\n"
