@@ -45,6 +45,7 @@ IRREGULAR_WINDOW_HOURS = (
 IRREGULAR_MAX_BRANCH_DAYS = 120.0  # the longest branch life read or fitted for a team releasing when ready
 MIN_SPREAD = 0.2
 MAX_SPREAD = 3.0
+MIN_RUN_UP_CHANGES = 10  # fewer of the window's own changes shipped: the run-up share is left at the base's
 
 
 @dataclass(frozen=True)
@@ -230,3 +231,51 @@ def looks_irregular(releases: int, window_days: float, calendar_cadence: str | N
     if calendar_cadence is None:
         return True
     return calendar_cadence == "continuous" and window_days / max(1, releases) >= IRREGULAR_MEAN_GAP_DAYS
+
+
+RUN_UP_MARGIN_DAYS = 2.0 / 24  # sim.model.flow.work.RUN_UP_MARGIN_HOURS: run-up work is made before this
+MAX_RUN_UP_SHARE = 0.95
+
+
+def run_up_share(
+    lead_days: np.ndarray, release_ns: np.ndarray, start_ns: int, run_up_hours: float
+) -> tuple[float, str] | None:
+    """The share of a team's work made in the run-up to its releases (``release.prep_share``).
+
+    ``lead_days``: the window's own changes (made in it and shipped in it), days from being made to their
+    release. Work made at random moments would land within d = run-up + margin of the next release in the
+    share b = Σ min(gap, d) / Σ gap of the release intervals since the window's start; what the window
+    shows beyond that, f, is the run-up's: share (f − b) / (1 − b).
+    """
+    lead = np.asarray(lead_days, dtype=float)
+    releases = np.sort(np.asarray(release_ns, dtype=np.int64))
+    if lead.size < MIN_RUN_UP_CHANGES or releases.size == 0:
+        return None
+    d = run_up_hours / 24.0 + RUN_UP_MARGIN_DAYS
+    intervals = np.diff(np.concatenate([[start_ns], releases])) / NS_PER_DAY
+    intervals = intervals[intervals > 0]
+    if intervals.size == 0:
+        return None
+    expected = float(np.minimum(intervals, d).sum() / intervals.sum())
+    seen = float(np.mean(lead <= d))
+    share = 0.0 if expected >= 1.0 else min(MAX_RUN_UP_SHARE, max(0.0, (seen - expected) / (1.0 - expected)))
+    note = (
+        f"{seen:.0%} of the window's {lead.size} own changes shipped within {d * 24:.0f} hours of being made, "
+        f"{expected:.0%} expected of work made at random times: {share:.0%} made in the run-up to a release"
+    )
+    return share, note
+
+
+def fixup_share(times_ns: np.ndarray) -> tuple[float, str] | None:
+    """The share of release events followed within the day by a fix-up release (``release.fixup_share``):
+    releases less than :data:`SAME_RELEASE_DAYS` after the one before, over the release events."""
+    times = np.sort(np.asarray(times_ns, dtype=np.int64))
+    if times.size < 2:
+        return None
+    fixups = int(np.sum(np.diff(times) / NS_PER_DAY < SAME_RELEASE_DAYS))
+    events = times.size - fixups
+    share = min(1.0, fixups / events)
+    return share, (
+        f"{_count(fixups, 'release')} of {times.size} came within a day of the one before: "
+        f"{share:.0%} of the {events} release events had a fix-up release"
+    )

@@ -43,6 +43,7 @@ class Calendar:
         self._work_opens = work
         # the irregular cadence's windows are drawn, not computed (sim.model.release_process)
         self.irregular_opens: list[float] | None = None
+        self.fixup_opens: list[float] = []  # those of them that are fix-up releases
 
     def weekday(self, day: int) -> int:
         return (self.weekday0 + day) % 7
@@ -66,6 +67,14 @@ class Calendar:
         opens = self._work_opens
         i = bisect_right(opens, t)
         return opens[i] if i < len(opens) else t
+
+    def last_working_times(self, t: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """``t`` itself during working hours, otherwise a moment of the last working day before it, the share
+        ``u`` of its hours before that day's end (``t`` when there is none)."""
+        starts = np.asarray(self._work_opens)
+        i = np.searchsorted(starts, t, side="right") - 1
+        ends = starts[np.maximum(i, 0)] + self.working_hours
+        return np.where((i < 0) | (t < ends), t, ends - np.asarray(u) * self.working_hours)
 
     def next_working_times(self, t: np.ndarray) -> np.ndarray:
         """:meth:`next_working_time` of every element of ``t`` (the same floats, vectorised)."""

@@ -27,6 +27,7 @@ STREAMS = (
     "adoption",
     "parameters",
     "release_gaps",
+    "release_prep",
 )
 _BLOCK = 512
 

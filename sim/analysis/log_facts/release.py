@@ -25,10 +25,12 @@ from sim.analysis.release_gaps import (
     IRREGULAR_MAX_BRANCH_DAYS,
     IRREGULAR_WINDOW_HOURS,
     fit_gaps,
+    fixup_share,
     looks_irregular,
     pending_fit,
     prefers_pending,
     release_gaps,
+    run_up_share,
 )
 from sim.model.calendar import Calendar
 from sim.model.constants import DAILY_RELEASE_HOUR, WEEKEND_RELEASE_HOUR
@@ -134,6 +136,13 @@ class ReleaseReader(_ReaderBase):
             )
             return
         self.set("release.cadence", "irregular", fit.note)
+        own = shipped & (a.change_t >= self.start)  # the window's own work, made and shipped in it
+        lead = (a.deploy_t[a.first_deploy[own]] - a.change_t[own]) / NS_PER_DAY
+        hours = float(self.base_value("release.prep_hours"))
+        if (run_up := run_up_share(lead, a.deploy_t[rows], self.start, hours)) is not None:
+            self.set("release.prep_share", round(run_up[0], 4), run_up[1])
+        if (fixups := fixup_share(a.deploy_t[rows])) is not None:
+            self.set("release.fixup_share", round(fixups[0], 4), fixups[1])
         law = "log-normal" if fit.law == "lognormal" else "exponential"
         self.set(
             "release.gap_law",

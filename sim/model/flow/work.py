@@ -17,6 +17,8 @@ from sim.model.tables import ChangeTable
 # what decides the defect odds and flags (declared on the fields): while none of them changes, they are worked
 # out for all changes at once
 WORK_KEYS = keys_deciding("work")
+RUN_UP_MARGIN_HOURS = 2.0  # run-up work is made this long before the window at the latest (CI, merge)
+FIX_WORK_HOURS = 4.0  # a fix-up's change is made within this many working hours of its release
 MONTH_DAYS = 30  # the output varies from block to block of this many days (team.output_spread)
 
 
@@ -62,6 +64,7 @@ class WorkStage:
         t_all = np.repeat(segments.starts, counts) + np.repeat(segments.lengths, counts) * np.concatenate(
             segments.within
         )
+        t_all = self._fix_ups(self._run_up(t_all))
         e_all = np.repeat(segments.teams, counts) + teams * np.concatenate(segments.whose)
         order = np.argsort(t_all, kind="stable")
         t_all, e_all = t_all[order], e_all[order]
@@ -72,6 +75,51 @@ class WorkStage:
         u_adopt, u_flag = flow.streams["adoption"].generator.random((n, 2)).T
         p_defect, flagged = self.defect_odds_and_flags(t_all, team_all, u_adopt, u_flag)
         flow.changes = ChangeTable(t_all, e_all, team_all, p_defect, u_defect, u_adopt, flagged)
+
+    def _run_up(self, t: np.ndarray) -> np.ndarray:
+        """A team releasing irregularly makes ``release.prep_share`` of its changes in the run-up to a
+        release: each such change is made instead within ``release.prep_hours`` before the first release
+        window it could still reach (:data:`RUN_UP_MARGIN_HOURS` before it opens, time to pass CI)."""
+        release = self.flow.params.scenario.release
+        opens = self.flow.calendar.irregular_opens
+        if release.prep_share <= 0 or release.cadence != "irregular" or not opens or not len(t):
+            return t
+        u_pick, u_place = self.flow.streams["release_prep"].generator.random((2, len(t)))
+        windows = np.asarray(opens)
+        i = np.searchsorted(windows, t + RUN_UP_MARGIN_HOURS, side="left")
+        reachable = i < len(windows)
+        target = windows[np.minimum(i, len(windows) - 1)] - RUN_UP_MARGIN_HOURS - u_place * release.prep_hours
+        target = self.flow.calendar.last_working_times(target, u_place)  # the team's own working hours
+        return np.where((u_pick < release.prep_share) & reachable & (target > t), target, t)
+
+    def _fix_ups(self, t: np.ndarray) -> np.ndarray:
+        """Fix-up releases (``release.fixup_share``): after a release window, with that chance, the first change
+        due after it is made at the next working moment instead (within :data:`FIX_WORK_HOURS`), and a second
+        window opens :data:`RUN_UP_MARGIN_HOURS` later to ship it, unless the next release comes first."""
+        calendar = self.flow.calendar
+        share = self.flow.params.scenario.release.fixup_share
+        opens = calendar.irregular_opens
+        if share <= 0 or not opens or not len(t):
+            return t
+        rng = self.flow.streams["release_prep"].generator
+        order = np.argsort(t, kind="stable")
+        due, t, added = t[order], t.copy(), []
+        u_pick, u_work = rng.random((2, len(opens)))
+        after = calendar.next_working_times(
+            np.asarray(opens) + calendar.window_hours + u_work * FIX_WORK_HOURS
+        )
+        k = 0
+        for i, made in enumerate(after):
+            k = max(k, int(np.searchsorted(due, opens[i], side="right")))
+            window = made + RUN_UP_MARGIN_HOURS
+            if u_pick[i] >= share or k >= len(order) or i + 1 >= len(opens) or window >= opens[i + 1]:
+                continue
+            t[order[k]] = min(made, due[k])
+            added.append(float(window))
+            k += 1
+        calendar.fixup_opens = added
+        calendar.irregular_opens = sorted([*opens, *added])
+        return t
 
     def _segments(self) -> WorkSegments:
         """Per day and team, how many changes each working segment produced (Poisson) and their draws."""

@@ -128,6 +128,38 @@ class Release(Section):
         le=100,
         fixed="the release hazard follows the work drawn for the whole run",
     )
+    prep_share: float = param(
+        "Work done in the run-up to a release",
+        0.0,
+        "share of changes",
+        "assumed",
+        "irregular cadence: the share of changes made in the release.prep_hours before a release window "
+        "(finishing touches, fixes and merges a team does to cut a release) instead of when they fell due",
+        ge=0,
+        le=0.95,
+        fixed="the work is drawn once per run",
+    )
+    prep_hours: float = param(
+        "Run-up to a release",
+        24.0,
+        "hours",
+        "assumed",
+        "irregular cadence: how long before a release window its run-up work is made",
+        gt=0,
+        le=720,
+        fixed="the work is drawn once per run",
+    )
+    fixup_share: float = param(
+        "Releases followed by a fix-up release",
+        0.0,
+        "share of releases",
+        "assumed",
+        "irregular cadence: the share of releases the team follows within the day with a second, fix-up "
+        "release shipping one change made after the first",
+        ge=0,
+        le=1,
+        fixed="the irregular release windows are drawn once per run",
+    )
     state_day: int = param(
         "Day the release state holds",
         -1,

@@ -1,0 +1,139 @@
+"""Work made in the run-up to a release and fix-up releases (``release.prep_share``, ``release.fixup_share``):
+the simulation's mechanism (sim.model.flow.work) and reading them from a window (sim.analysis.release_gaps)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sim.analysis.release_gaps import NS_PER_DAY, RUN_UP_MARGIN_DAYS, fixup_share, run_up_share
+from sim.model.calendar import Calendar
+from sim.model.delivery import DeliveryModel, simulate
+from sim.model.rng import replication_streams
+from sim.model.scenario import Scenario
+
+IRREGULAR = Scenario().with_values(
+    {
+        "release.cadence": "irregular",
+        "release.gap_law": "exponential",
+        "release.gap_days": 7.0,
+        "release.window_hours": 0.25,
+        "release.deploy": "automated",
+        "quality.defect_rate": 0.0,
+        "branching.strategy": "trunk",
+        "branching.branch_lifetime_days": 0.01,
+        "days": 360,
+        "team.engineers": 6,
+        "ci.runners": 20,  # no CI queue: run-up work is through CI within its margin
+    },
+    source="test",
+)
+
+
+def _leads(records) -> np.ndarray:
+    """Days from being made to the first deployment, of the changes made and shipped in the window."""
+    created = np.asarray(records.changes.created)
+    shipped = np.asarray(records.changes.first_deploy_start)
+    mine = (created >= records.window_start) & np.isfinite(shipped) & (shipped < records.window_end)
+    return (shipped[mine] - created[mine]) / 24.0
+
+
+def _synthetic_leads(share: float, hours: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Releases every 9 days; work at random moments, ``share`` of it moved into the run-up of its release."""
+    releases = np.arange(9.0, 181.0, 9.0)
+    made = rng.uniform(0.0, releases[-1], 4000)
+    nxt = releases[np.searchsorted(releases, made, side="left")]
+    run_up = rng.random(made.size) < share
+    moved = nxt - RUN_UP_MARGIN_DAYS - rng.random(made.size) * hours / 24.0
+    made = np.where(run_up & (moved > made), moved, made)
+    return nxt - made, (releases * NS_PER_DAY).astype(np.int64)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.3, 0.6])
+def test_the_run_up_share_is_read_back_from_synthetic_leads(share):
+    leads, releases = _synthetic_leads(share, 24.0, np.random.default_rng(5))
+    fitted = run_up_share(leads, releases, 0, 24.0)
+    assert fitted is not None
+    assert fitted[0] == pytest.approx(share, abs=0.04)
+
+
+def test_too_little_work_or_no_release_reads_no_run_up():
+    assert run_up_share(np.ones(5), np.array([NS_PER_DAY]), 0, 24.0) is None
+    assert run_up_share(np.ones(50), np.array([], dtype=np.int64), 0, 24.0) is None
+
+
+def test_fix_ups_are_releases_within_a_day_of_the_one_before():
+    times = (np.array([0.0, 10.0, 10.2, 25.0, 25.5, 40.0]) * NS_PER_DAY).astype(np.int64)
+    share, note = fixup_share(times)
+    assert share == pytest.approx(0.5)  # 2 fix-ups after 4 release events
+    assert "4 release events" in note
+    assert fixup_share(times[:1]) is None
+
+
+@given(
+    st.floats(min_value=0.0, max_value=60 * 24.0, allow_nan=False), st.floats(min_value=0.0, max_value=1.0)
+)
+def test_the_last_working_time_is_at_or_before_and_inside_working_hours(t, u):
+    calendar = Calendar(dt.date(2025, 1, 6), 60)  # a Monday
+    last = float(calendar.last_working_times(np.array([t]), np.array([u]))[0])
+    assert last <= t
+    if calendar.in_working_hours(t):
+        assert last == t
+    elif last != t:  # a working day came before: a moment of its hours (its end included)
+        assert calendar.in_working_hours(last) or calendar.in_working_hours(last - 1e-6)
+
+
+def test_run_up_work_ships_soon_after_it_is_made_and_no_work_is_lost():
+    plain = simulate(IRREGULAR, 11, 0)
+    prepared = simulate(IRREGULAR.with_values({"release.prep_share": 0.6}, source="test"), 11, 0)
+    assert len(prepared.changes.created) == len(plain.changes.created)  # moved, never made or dropped
+    # the run-up, its margin and the time to deploy, or a weekend's more when the window opens outside the
+    # team's working hours (the run-up is then the last working day's)
+    within = 26.0 / 24.0 + 3.0
+    before, after = _leads(plain), _leads(prepared)
+    assert np.mean(after <= within) > np.mean(before <= within) + 0.3
+    assert np.median(after) < 0.6 * np.median(before)
+
+
+def test_run_up_work_is_only_ever_made_later_than_it_fell_due():
+    plain = np.sort(np.asarray(simulate(IRREGULAR, 4, 0).changes.created))
+    prepared = np.sort(
+        np.asarray(
+            simulate(IRREGULAR.with_values({"release.prep_share": 0.8}, source="test"), 4, 0).changes.created
+        )
+    )
+    # postponing work can only shift the sorted times later (first-order dominance)
+    assert np.all(prepared >= plain - 1e-9)
+
+
+def test_every_fix_up_window_ships_its_fix():
+    shipped = windows = 0
+    for k in range(3):
+        model = DeliveryModel(
+            IRREGULAR.with_values({"release.fixup_share": 1.0}, source="test"), replication_streams(8, k)
+        )
+        records = model.run()
+        start = np.sort(np.asarray(records.deployments.start))
+        fixups = np.asarray(model.flow.calendar.fixup_opens)
+        fixups = fixups[(fixups >= model.window_start) & (fixups < model.window_end - 1.0)]
+        # a deployment starts while the fix-up window is open
+        first = np.searchsorted(start, fixups, side="left")
+        opened = start[np.minimum(first, len(start) - 1)]
+        shipped += int(np.sum((first < len(start)) & (opened <= fixups + 0.25 + 1e-9)))
+        windows += len(fixups)
+    # a fix-up follows nearly every release (7-day median gaps; unless the next release comes first)
+    assert windows > 60
+    assert shipped >= 0.9 * windows  # its fix is through CI in time (RUN_UP_MARGIN_HOURS) nearly always
+
+
+def test_without_the_keys_nothing_moves():
+    a = simulate(IRREGULAR, 2, 0)
+    b = simulate(
+        IRREGULAR.with_values({"release.prep_share": 0.0, "release.fixup_share": 0.0}, source="test"), 2, 0
+    )
+    assert np.array_equal(np.asarray(a.changes.created), np.asarray(b.changes.created))
+    assert np.array_equal(np.asarray(a.deployments.start), np.asarray(b.deployments.start))
