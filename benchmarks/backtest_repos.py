@@ -1,6 +1,6 @@
 """The backtest record: dorasim's ship-date forecasts against real release histories (benchmarks/README.md).
 
-    PYTHONPATH=$PWD python benchmarks/backtest_repos.py MIRRORS_DIR [--every 120] [--max-cuts 5] [--out FILE.json]
+    PYTHONPATH=$PWD python benchmarks/backtest_repos.py MIRRORS_DIR [--every 120] [--max-cuts 5] [--seed 1] [--out FILE.json]
 
 Each repository (a bare mirror ``MIRRORS_DIR/<owner>+<name>/repo``) is imported as ``import git --reverts``
 would, then pre-releases (PEP 440 ``a``/``b``/``rc``/``dev``, semver ``-…``) are folded into the next final
@@ -108,8 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--out", default=None)
     parser.add_argument("--repos", nargs="*", default=None)
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    settings = BacktestSettings(reps=args.reps)
+    settings = BacktestSettings(reps=args.reps, seed=args.seed)
     record: dict[str, Any] = {"settings": vars(args), "repos": {}}
     began = time.perf_counter()
     for name in args.repos or list(REPOS):

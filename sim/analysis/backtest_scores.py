@@ -7,7 +7,10 @@ score is a lower bound on its true loss.
 
 - **CRPS** (continuous ranked probability score) of an ensemble ``x_1..x_n`` and an outcome ``y``:
   ``E|X − y| − ½ E|X − X'|`` (Gneiting and Raftery 2007), in the forecast's unit (days). It rewards
-  sharpness and calibration at once; for a point forecast it is the absolute error.
+  sharpness and calibration at once; for a point forecast it is the absolute error. Cases are scored
+  with the *fair* CRPS (Ferro 2014: the pair mean over distinct members), which scores the forecast
+  distribution rather than the ensemble's size: the model's 40 replications and the Monte Carlo's
+  1,000 draws are compared on equal terms (``crps_ensemble`` keeps the plain ensemble score).
 - **Pinball loss** of the ``q``-quantile ``x``: ``q (y − x)`` when ``y >= x``, else ``(1 − q)(x − y)``.
 - **Coverage**: whether ``y`` fell inside the p5–p95 interval (both ends included, days being whole),
   and whether ``y <= p85``.
@@ -25,15 +28,22 @@ def ensemble(values: Sequence[float | None], cap: float) -> np.ndarray:
     return np.array([cap if v is None else float(v) for v in values], dtype=float)
 
 
-def crps(samples: Iterable[float], outcome: float) -> float:
-    """CRPS of an empirical ensemble against one outcome (same unit as both)."""
+def crps(samples: Iterable[float], outcome: float, *, fair: bool = False) -> float:
+    """CRPS of an empirical ensemble against one outcome (same unit as both).
+
+    ``fair``: the fair CRPS (Ferro 2014), ``E|X − y| − ½ E|X − X'|`` with the pair mean over distinct
+    members (n(n − 1) pairs, not n²): an unbiased score of the distribution the ensemble was drawn from.
+    The plain ensemble CRPS overstates it by about ``E|X − X'| / (2n)``, so an ensemble of 40 would lose
+    to one of 1,000 drawn from the same distribution. One member: the two are the same.
+    """
     x = np.sort(np.asarray(list(samples), dtype=float))
     n = x.size
     if n == 0:
         raise ValueError("crps of an empty ensemble")
     spread_weights = 2.0 * np.arange(1, n + 1) - n - 1
     mean_abs = float(np.mean(np.abs(x - outcome)))
-    half_pair = float(np.sum(spread_weights * x)) / (n * n)  # = ½ E|X − X'|
+    pairs = n * (n - 1) if fair and n > 1 else n * n
+    half_pair = float(np.sum(spread_weights * x)) / pairs  # = ½ E|X − X'|
     return mean_abs - half_pair
 
 
@@ -55,7 +65,8 @@ def score_case(samples: Sequence[float | None], outcome: float, cap: float) -> d
     x = ensemble(samples, cap)
     quantiles = {q: empirical_quantile(x, q / 100) for q in (5, 10, 50, 85, 95)}
     out: dict[str, float | bool] = {f"p{q}": value for q, value in quantiles.items()}
-    out["crps"] = crps(x, outcome)
+    out["crps"] = crps(x, outcome, fair=True)
+    out["crps_ensemble"] = crps(x, outcome)
     out["pinball"] = float(np.mean([pinball(q / 100, v, outcome) for q, v in quantiles.items()]))
     out["in_p5_p95"] = bool(quantiles[5] <= outcome <= quantiles[95])
     out["le_p85"] = bool(outcome <= quantiles[85])
@@ -72,6 +83,7 @@ def summarize_scores(cases: Sequence[dict[str, float | bool]]) -> dict[str, floa
             "coverage_p5_p95": None,
             "coverage_p85": None,
             "mean_crps": None,
+            "mean_crps_ensemble": None,
             "mean_pinball": None,
             "median_width_p5_p95": None,
         }
@@ -80,6 +92,7 @@ def summarize_scores(cases: Sequence[dict[str, float | bool]]) -> dict[str, floa
         "coverage_p5_p95": sum(bool(c["in_p5_p95"]) for c in cases) / n,
         "coverage_p85": sum(bool(c["le_p85"]) for c in cases) / n,
         "mean_crps": float(np.mean([float(c["crps"]) for c in cases])),
+        "mean_crps_ensemble": float(np.mean([float(c.get("crps_ensemble", c["crps"])) for c in cases])),
         "mean_pinball": float(np.mean([float(c["pinball"]) for c in cases])),
         "median_width_p5_p95": float(np.median([float(c["p95"]) - float(c["p5"]) for c in cases])),
     }

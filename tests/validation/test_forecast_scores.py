@@ -40,6 +40,25 @@ def test_crps_is_between_zero_and_the_mean_absolute_error(samples, outcome):
     assert -1e-9 <= value <= mean_abs + 1e-9
 
 
+def test_the_fair_crps_of_small_ensembles_is_unbiased_and_the_plain_one_is_not():
+    # ensembles of 5 drawn from U(0, 30), outcome 12: the fair score averages to the uniform's closed form,
+    # the plain one overstates it by E|X - X'| / (2n) = (30 / 3) / 10 = 1
+    rng = np.random.default_rng(3)
+    u = 12.0 / 30.0
+    exact = 30.0 * (u**3 + (1 - u) ** 3) / 3
+    draws = rng.uniform(0.0, 30.0, (20_000, 5))
+    fair = np.mean([crps(d, 12.0, fair=True) for d in draws])
+    plain = np.mean([crps(d, 12.0) for d in draws])
+    assert fair == pytest.approx(exact, abs=0.05)
+    assert plain - exact == pytest.approx(1.0, abs=0.05)
+
+
+@given(st.lists(st.floats(0, 1000), min_size=2, max_size=40), st.floats(0, 1000))
+def test_the_fair_crps_is_between_zero_and_the_plain_one(samples, outcome):
+    # the fair score is the mean over distinct pairs of (|x_i - y| + |x_j - y| - |x_i - x_j|) / 2 >= 0
+    assert -1e-6 <= crps(samples, outcome, fair=True) <= crps(samples, outcome) + 1e-6
+
+
 def test_crps_does_not_depend_on_the_ensemble_order():
     samples = [9.0, 1.0, 4.0, 4.0, 30.0]
     assert crps(samples, 6.0) == pytest.approx(crps(sorted(samples), 6.0))
@@ -70,7 +89,8 @@ def test_unfinished_replications_are_scored_at_the_cap():
     finished = score_case([10.0, None, None, 20.0], 30.0, cap=100.0)
     assert finished["p95"] == 100.0
     assert finished["unfinished_share"] == 0.5
-    assert finished["crps"] == pytest.approx(crps([10.0, 100.0, 100.0, 20.0], 30.0))
+    assert finished["crps"] == pytest.approx(crps([10.0, 100.0, 100.0, 20.0], 30.0, fair=True))
+    assert finished["crps_ensemble"] == pytest.approx(crps([10.0, 100.0, 100.0, 20.0], 30.0))
 
 
 def test_summary_shares_and_means():
