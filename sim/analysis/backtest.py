@@ -260,12 +260,12 @@ def _calibrate_window(
         "deployments": report["counts"].get("deployments"),
         "engineers": result.scenario.team.engineers,
         "cadence": result.scenario.release.cadence,
-        "gap_days": result.scenario.release.gap_days
-        if result.scenario.release.cadence == "irregular"
-        else None,
-        "gap_law": result.scenario.release.gap_law
-        if result.scenario.release.cadence == "irregular"
-        else None,
+        **{
+            key: getattr(result.scenario.release, key)
+            if result.scenario.release.cadence == "irregular"
+            else None
+            for key in ("gap_days", "gap_law", "prep_share", "fixup_share")
+        },
         "branch_lifetime_days": result.scenario.branching.branch_lifetime_days,
         "strategy": result.scenario.branching.strategy,
         "pending_hazard": (

@@ -159,7 +159,10 @@ def calibrate(
                 f"rate of 0.5 / (deployments + 1), the Jeffreys estimate of a rate seen zero times"
             ),
         )
-    if estimated.get("release.cadence") == "irregular":  # the train's state at the window's end
+    if estimated.get("release.cadence") in (
+        "irregular",
+        "when_ready",
+    ):  # the train's state at the window's end
         estimated["release.state_day"] = (facts.end.date() - start).days
         facts.estimates["release.state_day"] = Estimate(
             estimated["release.state_day"], f"the window's end, {facts.end.date()}: forecasts start there"

@@ -176,6 +176,7 @@ class PendingHazard:
         per_day: float,
         generator: np.random.Generator,
         numbers: np.ndarray | None = None,
+        state: tuple[float, float] | None = None,
     ) -> None:
         order = np.argsort(created_hours, kind="stable")
         numbers = np.arange(len(order)) if numbers is None else np.asarray(numbers)
@@ -191,6 +192,9 @@ class PendingHazard:
         self.t = 0.0
         self.left = float(generator.standard_exponential())
         self._due: float | None = None
+        # a recorded state (last release, state day), hours: the train releases at the first and not again
+        # before the second (the hazard's draw is conditioned on that wait)
+        self.state = state
 
     def _area(self, time: float) -> float:
         """∫₀^time (changes created by t) dt."""
@@ -201,12 +205,19 @@ class PendingHazard:
         return self._area(time) - self.shipped * time
 
     def due(self) -> float:
-        """When the accumulated hazard since the last release reaches its draw (inf: never within the run)."""
+        """When the accumulated hazard since the last release reaches its draw (inf: never within the run);
+        with a recorded state, its last release at the latest."""
         if self._due is not None:
             return self._due
-        if self.rate <= 0:
-            self._due = math.inf
+        if self.state is not None:
+            self._due = min(self._hazard_due(), self.state[0])
             return self._due
+        self._due = self._hazard_due()
+        return self._due
+
+    def _hazard_due(self) -> float:
+        if self.rate <= 0:
+            return math.inf
         target = self._waiting_area(self.t) + self.left / self.rate
         n = len(self.created)
         # the waiting area grows piecewise linearly; find the creation after which it passes the target
@@ -215,14 +226,10 @@ class PendingHazard:
         if j >= n:
             slope = n - self.shipped
             start = max(self.t, float(self.created[-1])) if n else self.t
-            self._due = math.inf if slope <= 0 else start + (target - self._waiting_area(start)) / slope
-        else:
-            start = max(self.t, float(self.created[j - 1])) if j > 0 else self.t
-            slope = j - self.shipped
-            self._due = (
-                float(self.created[j]) if slope <= 0 else start + (target - self._waiting_area(start)) / slope
-            )
-        return self._due
+            return math.inf if slope <= 0 else start + (target - self._waiting_area(start)) / slope
+        start = max(self.t, float(self.created[j - 1])) if j > 0 else self.t
+        slope = j - self.shipped
+        return float(self.created[j]) if slope <= 0 else start + (target - self._waiting_area(start)) / slope
 
     def released(self, batch: list[int], now: float) -> None:
         """The train shipped ``batch`` at ``now``: the hazard starts afresh with a new draw."""
@@ -234,3 +241,8 @@ class PendingHazard:
         self.t = now
         self.left = float(self.generator.standard_exponential())
         self._due = None
+        if self.state is not None and now >= self.state[0] - 1e-9:
+            # the recorded last release: no other until the state day, so the draw exceeds the hazard to then
+            waited = max(0.0, self._waiting_area(self.state[1]) - self._waiting_area(now))
+            self.left += self.rate * waited
+            self.state = None

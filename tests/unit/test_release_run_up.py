@@ -137,3 +137,51 @@ def test_without_the_keys_nothing_moves():
     )
     assert np.array_equal(np.asarray(a.changes.created), np.asarray(b.changes.created))
     assert np.array_equal(np.asarray(a.deployments.start), np.asarray(b.deployments.start))
+
+
+WHEN_READY = Scenario().with_values(
+    {
+        "release.cadence": "when_ready",
+        "release.pending_hazard": 0.004,
+        "release.window_hours": 0.25,
+        "release.deploy": "automated",
+        "quality.defect_rate": 0.0,
+        "branching.strategy": "trunk",
+        "branching.branch_lifetime_days": 0.01,
+        "team.engineers": 2,
+        "days": 200,
+        "simulation.warmup_days": 200,
+    },
+    source="test",
+)
+
+
+def _deploy_days(scenario: Scenario, k: int) -> np.ndarray:
+    records = simulate(scenario, 6, k)
+    return (np.asarray(records.deployments.start) - records.window_start) / 24.0
+
+
+@pytest.mark.parametrize("waited", [5.0, 60.0])
+def test_a_when_ready_team_starts_from_its_recorded_last_release(waited):
+    scenario = WHEN_READY.with_values(
+        {"release.state_day": 100, "release.days_since_release": waited}, source="test"
+    )
+    for k in range(5):
+        days = _deploy_days(scenario, k)
+        last = 100 - waited
+        # a release at the recorded day (within the deployment's minutes) and none after it until the state day
+        assert np.any(np.abs(days - last) < 0.1)
+        assert not np.any((days > last + 0.1) & (days < 100))
+
+
+def test_a_longer_wait_with_more_work_waiting_brings_the_next_release_sooner():
+    def next_release(waited: float) -> float:
+        scenario = WHEN_READY.with_values(
+            {"release.state_day": 100, "release.days_since_release": waited}, source="test"
+        )
+        return float(
+            np.median([min(d for d in _deploy_days(scenario, k) if d >= 100) - 100 for k in range(30)])
+        )
+
+    # the release rate grows with the work made since the last release: after 60 quiet days it is higher
+    assert next_release(60.0) < 0.7 * next_release(2.0)

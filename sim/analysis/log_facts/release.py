@@ -121,6 +121,11 @@ class ReleaseReader(_ReaderBase):
                     f"the window's releases ship changes created up to {reach:.0f} days before it: the "
                     f"simulation starts early enough to hold them",
                 )
+        self.set(
+            "release.days_since_release",
+            round(min(3650.0, waited), 4),
+            "days from the last release to the window's end (the state a forecast starts from)",
+        )
         if prefers_pending(fit, hazard) and hazard is not None:
             self.set("release.cadence", "when_ready", hazard.note + " (preferred by Akaike's criterion)")
             self.set("release.pending_hazard", round(min(100.0, hazard.per_day), 6), hazard.note)
@@ -165,11 +170,6 @@ class ReleaseReader(_ReaderBase):
                 fit.evidence,
                 "release events in the window: each replication draws its own release rate",
             )
-        self.set(
-            "release.days_since_release",
-            round(min(3650.0, waited), 4),
-            "days from the last release to the window's end (the state a forecast starts from)",
-        )
         self.set(
             "release.window_hours",
             IRREGULAR_WINDOW_HOURS,

@@ -125,13 +125,25 @@ class ReleaseStage:
             team_of = np.asarray(changes.team)
             created = np.asarray(changes.created)
             per_day = self.flow.params.get("release.pending_hazard", 0.0)
+            state = self._recorded_state()
             for train in self.trains:
                 mine = np.flatnonzero(team_of == train.team)
                 train.hazard = PendingHazard(
-                    created[mine], per_day, self.flow.streams["release_gaps"].generator, mine
+                    created[mine], per_day, self.flow.streams["release_gaps"].generator, mine, state
                 )
         for train in self.trains:
             StartNow(self.env, partial(self._begin, train))
+
+    def _recorded_state(self) -> tuple[float, float] | None:
+        """(the last release, the state day) in simulation hours when the scenario records its train's state."""
+        scenario = self.flow.params.scenario
+        release = scenario.release
+        if release.state_day < 0 or release.cadence != "when_ready":
+            return None
+        state = (
+            scenario.simulation.warmup_days + release.state_day
+        ) * 24.0  # the window starts after the warm-up
+        return max(0.0, state - release.days_since_release * 24.0), state
 
     def make_ready(
         self, changes: Sequence[int], team: int, *, first_time: bool = False, step_ends_here: bool = False
