@@ -1,6 +1,6 @@
 """The backtest record: dorasim's ship-date forecasts against real release histories (benchmarks/README.md).
 
-    PYTHONPATH=$PWD python benchmarks/backtest_repos.py MIRRORS_DIR [--every 120] [--max-cuts 5] [--seed 1] [--out FILE.json]
+    PYTHONPATH=$PWD python benchmarks/backtest_repos.py MIRRORS_DIR [--every 120] [--max-cuts 5] [--seeds 1 2 3 4] [--out FILE.json]
 
 Each repository (a bare mirror ``MIRRORS_DIR/<owner>+<name>/repo``) is imported as ``import git --reverts``
 would, then pre-releases (PEP 440 ``a``/``b``/``rc``/``dev``, semver ``-…``) are folded into the next final
@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -108,10 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--out", default=None)
     parser.add_argument("--repos", nargs="*", default=None)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--check-reps", type=int, default=None, help="replications of each calibration's check"
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1], help="root seeds; the tables pool them")
     args = parser.parse_args(argv)
-    settings = BacktestSettings(reps=args.reps, seed=args.seed)
-    record: dict[str, Any] = {"settings": vars(args), "repos": {}}
+    record: dict[str, Any] = {"settings": vars(args), "runs": {}}
     began = time.perf_counter()
     for name in args.repos or list(REPOS):
         path = Path(args.mirrors) / name / "repo"
@@ -119,23 +122,86 @@ def main(argv: list[str] | None = None) -> int:
         logs, folded = final_releases(logs)
         logs = with_authors(logs, path)
         columns = columns_from_frames(logs.changes, logs.deployments, logs.incidents)
-        cuts = cut_dates(
-            columns,
-            every_days=args.every,
-            window_days=settings.window_days,
-            horizon_days=settings.horizon_days,
-        )[-args.max_cuts :]
-        t0 = time.perf_counter()
-        result = backtest(logs, cuts=cuts, settings=settings, workers=args.workers, name=name)
-        result["repository"] = {**describe(logs), "pre_releases_folded": folded}
-        result["wall_seconds"] = round(time.perf_counter() - t0, 1)
-        record["repos"][name] = result
-        print(name, json.dumps(result["summary"], default=str), result["wall_seconds"], "s", file=sys.stderr)
+        for seed in args.seeds:
+            settings = BacktestSettings(reps=args.reps, seed=seed)
+            if args.check_reps:
+                settings = replace(settings, calibration_check_reps=args.check_reps)
+            cuts = cut_dates(
+                columns,
+                every_days=args.every,
+                window_days=settings.window_days,
+                horizon_days=settings.horizon_days,
+            )[-args.max_cuts :]
+            t0 = time.perf_counter()
+            result = backtest(logs, cuts=cuts, settings=settings, workers=args.workers, name=name)
+            result["repository"] = {**describe(logs), "pre_releases_folded": folded}
+            result["wall_seconds"] = round(time.perf_counter() - t0, 1)
+            record["runs"].setdefault(str(seed), {})[name] = result
+            summary = json.dumps(result["summary"], default=str)
+            print(name, "seed", seed, summary, result["wall_seconds"], "s", file=sys.stderr)
     record["wall_seconds"] = round(time.perf_counter() - began, 1)
     if args.out:
         Path(args.out).write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
-    print(markdown(record))
+    print(markdown(pooled(record["runs"])))
+    print()
+    print(seed_table(record["runs"]))
     return 0
+
+
+def pooled(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One record whose repositories hold every seed's cases and DORA forecasts (cuts counted once)."""
+    repos: dict[str, Any] = {}
+    for run in runs.values():
+        for name, result in run.items():
+            into = repos.setdefault(name, {"cuts": result["cuts"], "cases": [], "dora": []})
+            into["cases"] += result["cases"]
+            into["dora"] += result["dora"]
+    return {"repos": repos}
+
+
+def seed_table(runs: dict[str, dict[str, Any]]) -> str:
+    """Per seed: coverage, CRPS against the Monte Carlo, in-sample fit and next-90-day DORA coverage."""
+    rows = [
+        "| seed | cases | model in p5–p95 | model ≤ p85 | mean CRPS model / throughput (days) | ratio | "
+        "in-sample DF and LT in the bar (DF alone) | next 90 days in p10–p90 (DF · LT · CFR) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for seed, run in runs.items():
+        cases = [c for r in run.values() for c in r["cases"] if "model" in c and "throughput" in c]
+        windows = [
+            w["calibration"]
+            for r in run.values()
+            for w in r["windows"]
+            if "calibration" in w and w["window"]["releases"] >= 3
+        ]
+        both = sum(
+            bool(w["within_bar"]["deployment_frequency_per_day"] and w["within_bar"]["lead_time_hours"])
+            for w in windows
+        )
+        df_only = sum(bool(w["within_bar"]["deployment_frequency_per_day"]) for w in windows)
+        marks = []
+        for key in ("deployment_frequency_per_day", "lead_time_hours", "change_failure_rate"):
+            values = [
+                d["metrics"][key]["inside_p10_p90"]
+                for r in run.values()
+                for d in r["dora"]
+                if d["metrics"][key]["inside_p10_p90"] is not None
+            ]
+            marks.append(f"{sum(values)}/{len(values)}")
+        n = len(cases)
+        if n == 0:
+            rows.append(
+                f"| {seed} | 0 | — | — | — | — | {both} of {len(windows)} ({df_only}) | {' · '.join(marks)} |"
+            )
+            continue
+        crps_m = sum(c["model"]["crps"] for c in cases) / n
+        crps_t = sum(c["throughput"]["crps"] for c in cases) / n
+        rows.append(
+            f"| {seed} | {n} | {_pct(sum(c['model']['in_p5_p95'] for c in cases) / n)} | "
+            f"{_pct(sum(c['model']['le_p85'] for c in cases) / n)} | {crps_m:.1f} / {crps_t:.1f} | "
+            f"{crps_m / crps_t:.3f} | {both} of {len(windows)} ({df_only}) | {' · '.join(marks)} |"
+        )
+    return "\n".join(rows)
 
 
 def _pct(value: float | None) -> str:
