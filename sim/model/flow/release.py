@@ -122,8 +122,10 @@ class ReleaseStage:
         if params.get("release.cadence", 0.0) == "when_ready" or "release.cadence" in params.dynamic:
             # the work is drawn by now; a plan may move a team to when_ready later
             changes = self.flow.changes
-            team_of = np.asarray(changes.team)
-            created = np.asarray(changes.created)
+            # copies, not views: a view exports the table's buffer, and a frame kept alive a moment longer
+            # (a profiler's sample, say) would stop a hotfix from growing the table
+            team_of = np.array(changes.team)
+            created = np.array(changes.created)
             per_day = self.flow.params.get("release.pending_hazard", 0.0)
             state = self._recorded_state()
             for train in self.trains:
