@@ -148,9 +148,11 @@ def _observed_dora(logs: EventLogs, cut: dt.date, horizon_days: int) -> dict[str
 
 
 def _model_runs(scenario: Scenario, cut: dt.date, horizon_days: int, reps: int, seed: int) -> dict[str, Any]:
+    from sim.analysis.forecast import moved_to
     from sim.analysis.runner import percentiles, replicate
 
-    run = scenario.with_values({"start": cut, "days": horizon_days}, source="backtest")
+    # moved as a forecast moves it: the state recorded at the window's end stays on its date, the cut
+    run = moved_to(scenario, cut, source="backtest").with_values({"days": horizon_days}, source="backtest")
     results = replicate(run, reps, seed, workers=1, show_progress=False)
     return {key: percentiles([r.metrics.get(key) for r in results]) for key in DORA_METRICS}
 

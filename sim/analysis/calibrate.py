@@ -49,7 +49,7 @@ from sim.analysis.calibrate_search import (
     scaled_error,
 )
 from sim.analysis.ci_facts import add_ci_facts
-from sim.analysis.log_facts import Estimate, read_facts
+from sim.analysis.log_facts import Estimate, LogFacts, read_facts
 from sim.analysis.parallel import run_tasks
 from sim.analysis.stability import stability_sentence
 from sim.errors import InputError
@@ -101,6 +101,24 @@ def default_base_path() -> Path | None:
 
 # ---------------------------------------------------------------------------------------------
 # The whole calibration
+
+
+def _old_waiting_work(facts: LogFacts, estimated: dict[str, Any]) -> None:
+    """The state's old waiting work: changes made before the last release and not shipped by the window's end."""
+    waiting = facts.stats.get("old_waiting_work")
+    if not waiting:
+        return
+    note = (
+        f"{waiting['count']} changes made before the window's last release were not shipped by its end "
+        f"(ages: median {waiting['median_days']:.0f} days, log-scale spread {waiting['spread']:.2f})"
+    )
+    for key, value in (
+        ("release.waiting_changes", min(100_000, waiting["count"])),
+        ("release.waiting_age_days", round(min(3650.0, max(0.01, waiting["median_days"])), 4)),
+        ("release.waiting_age_spread", round(min(4.0, waiting["spread"]), 4)),
+    ):
+        estimated[key] = value
+        facts.estimates[key] = Estimate(value, note)
 
 
 def calibrate(
@@ -167,6 +185,7 @@ def calibrate(
         facts.estimates["release.state_day"] = Estimate(
             estimated["release.state_day"], f"the window's end, {facts.end.date()}: forecasts start there"
         )
+        _old_waiting_work(facts, estimated)
     scenario = base.with_values({**identity, **estimated}, source="calibration")
     params, notes = plan_fit(facts, scenario)
     days = fit_days(counts["changes"], facts.days)

@@ -403,3 +403,30 @@ def test_the_table_says_which_cuts_it_could_not_judge_and_why(tmp_path, capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert f"cut {cut} not judged: too little history" in out
     assert "No case could be judged" in out
+
+
+def test_the_next_days_dora_forecast_starts_from_the_state_at_the_cut(monkeypatch):
+    from sim.analysis import backtest as module
+    from sim.analysis import runner
+
+    seen = []
+
+    class Captured(Exception):
+        pass
+
+    def capture(scenario, reps, seed, **_kwargs):
+        seen.append(scenario)
+        raise Captured
+
+    monkeypatch.setattr(runner, "replicate", capture)
+    logs = release_logs(every=20)
+    window = logs_at(logs, CUT - dt.timedelta(days=180), CUT)
+    scenario = calibrate(window, reps=1, check_reps=1, seed=1, workers=1).scenario
+    assert scenario.release.state_day > 0
+    with pytest.raises(Captured):
+        module._model_runs(scenario, CUT, 90, 2, 1)
+    (run,) = seen
+    # the run starts at the cut and the recorded state holds on that same day, not 180 days later
+    assert run.start == CUT and run.days == 90
+    assert run.release.state_day == 0
+    assert run.release.days_since_release == scenario.release.days_since_release

@@ -185,3 +185,44 @@ def test_a_longer_wait_with_more_work_waiting_brings_the_next_release_sooner():
 
     # the release rate grows with the work made since the last release: after 60 quiet days it is higher
     assert next_release(60.0) < 0.7 * next_release(2.0)
+
+
+def test_old_waiting_work_joins_the_train_on_the_state_day_with_its_ages():
+    scenario = IRREGULAR.with_values(
+        {
+            "release.state_day": 60,
+            "release.days_since_release": 10.0,
+            "release.waiting_changes": 12,
+            "release.waiting_age_days": 100.0,
+            "release.waiting_age_spread": 0.5,
+            "days": 200,
+        },
+        source="test",
+    )
+    records = simulate(scenario, 3, 0)
+    state = records.window_start + 60 * 24.0
+    created = np.asarray(records.changes.created)
+    shipped = np.asarray(records.changes.first_deploy_start)
+    ready = np.asarray(records.changes.first_ready)
+    old = np.flatnonzero(ready == state)  # the carried-in work is ready on the state day itself
+    assert len(old) == 12
+    ages = (state - created[old]) / 24.0
+    # the log-normal's quantiles: median 100 days, none younger than the last release
+    assert np.median(ages) == pytest.approx(100.0, rel=0.05)
+    assert ages.min() >= 10.0 and ages.max() > 150.0
+    assert np.all(shipped[old] >= state)  # shipped at a release after the state day, not before
+    plain = simulate(scenario.with_values({"release.waiting_changes": 0}, source="test"), 3, 0)
+    assert len(plain.changes.created) == len(created) - 12
+
+
+def test_old_waiting_work_is_what_missed_the_last_release():
+    from sim.analysis.log_facts.work import old_waiting_work
+
+    day = NS_PER_DAY
+    created = np.array([10, 20, 30, 95, 99]) * day
+    first_deploy = np.array([50 * day, -1, 120 * day, -1, -1])  # 120: shipped after the window's end (100)
+    waiting = old_waiting_work(created, first_deploy, last_release=90 * day, end=100 * day)
+    assert waiting is not None
+    assert waiting["count"] == 2  # made on days 20 and 30, before the last release, not shipped by day 100
+    assert waiting["median_days"] == pytest.approx(np.sqrt(80 * 70))
+    assert old_waiting_work(created[3:], first_deploy[3:], 90 * day, 100 * day) is None

@@ -61,9 +61,33 @@ def output_spread(created: np.ndarray, start: int, end: int) -> float | None:
     return float(min(5.0, math.sqrt(max(0.0, excess))))
 
 
+def old_waiting_work(
+    change_t: np.ndarray, first_deploy_t: np.ndarray, last_release: int, end: int
+) -> dict | None:
+    """The changes made before the window's last release and not shipped by its end (work that missed
+    releases; ``first_deploy_t`` is -1 for never): how many, and the median and log-scale spread of their ages
+    at the end, in days. None when there are none."""
+    waiting = (change_t < last_release) & ((first_deploy_t < 0) | (first_deploy_t >= end))
+    if not waiting.any():
+        return None
+    ages = np.maximum((end - change_t[waiting]) / NS_PER_DAY, 1e-3)
+    logs = np.log(ages)
+    return {
+        "count": int(waiting.sum()),
+        "median_days": float(np.exp(np.median(logs))),
+        "spread": float(np.std(logs, ddof=1)) if ages.size > 1 else 0.0,
+    }
+
+
 class WorkReader(_ReaderBase):
     def work(self) -> None:
         a = self.a
+        planned = a.deploy_t[self.planned]
+        if planned.size:
+            first = np.where(a.first_deploy >= 0, a.deploy_t[np.clip(a.first_deploy, 0, None)], -1)
+            self.facts.stats["old_waiting_work"] = old_waiting_work(
+                a.change_t, first, int(planned.max()), self.end
+            )
         created_in = self.in_window(a.change_t)
         first_unplanned = (a.first_deploy >= 0) & a.unplanned[np.clip(a.first_deploy, 0, None)]
         team_changes = created_in & ~first_unplanned

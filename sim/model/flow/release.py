@@ -19,13 +19,15 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import simpy
+from scipy import special
 
 from sim.model.constants import AUTOMATED_STEP_CV, MANUAL_DEPLOY_CV
 from sim.model.flow.engine import Later, QueueNow, StartNow, nothing_else_due
 from sim.model.flow.state import FlowState
 from sim.model.release_process import PendingHazard
 from sim.model.scenario import keys_deciding
-from sim.model.sections import Release
+from sim.model.sections import Quality, Release
+from sim.model.tables import NONE
 
 if TYPE_CHECKING:
     from sim.model.flow.deployment import DeploymentStage
@@ -135,6 +137,41 @@ class ReleaseStage:
                 )
         for train in self.trains:
             StartNow(self.env, partial(self._begin, train))
+        self._carry_in_later()
+
+    def _carry_in_later(self) -> None:
+        """With a recorded state, the old work the logs showed waiting then joins the trains on the state day."""
+        scenario = self.flow.params.scenario
+        release = scenario.release
+        if release.state_day < 0 or release.waiting_changes <= 0:
+            return
+        state = (scenario.simulation.warmup_days + release.state_day) * 24.0
+        if state >= self.env._now:
+            Later(self.env, state - self.env._now, self._carry_in)
+
+    def _carry_in(self, _event: object = None) -> None:
+        """Old waiting work: ``release.waiting_changes`` changes, made ages ago (the log-normal's quantiles,
+        at least back to the last release), ready now and shared among the teams."""
+        release = self.flow.params.scenario.release
+        now = self.env._now
+        k = release.waiting_changes
+        z = special.ndtri((np.arange(k) + 0.5) / k)
+        ages = np.maximum(
+            release.days_since_release, release.waiting_age_days * np.exp(release.waiting_age_spread * z)
+        )
+        rng = self.flow.streams["release_prep"].generator
+        u_defect, u_adopt = rng.random((2, k))
+        changes, p = self.flow.changes, self.flow.params
+        batches: dict[int, list[int]] = {}
+        for i, age in enumerate(ages):
+            team = i % self.flow.teams
+            rate = min(1.0, p.view(Quality, now, team).defect_rate * p.defect_factor(now, team))
+            c = changes.add(
+                now - float(age) * 24.0, NONE, team, rate, float(u_defect[i]), float(u_adopt[i]), False
+            )
+            batches.setdefault(team, []).append(c)
+        for team, batch in batches.items():
+            self.make_ready(batch, team, first_time=True)
 
     def _recorded_state(self) -> tuple[float, float] | None:
         """(the last release, the state day) in simulation hours when the scenario records its train's state."""

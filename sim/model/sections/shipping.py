@@ -160,6 +160,37 @@ class Release(Section):
         le=1,
         fixed="the irregular release windows are drawn once per run",
     )
+    waiting_changes: int = param(
+        "Old work waiting at the state day",
+        0,
+        "changes",
+        "assumed",
+        "irregular and when_ready cadences with a recorded state: changes made before the last release and "
+        "not yet shipped on release.state_day (work that missed releases); they join the release train then",
+        ge=0,
+        le=100000,
+        fixed="the state at the start is set up once per run",
+    )
+    waiting_age_days: float = param(
+        "Median age of the old waiting work",
+        30.0,
+        "days",
+        "assumed",
+        "the median age, on release.state_day, of release.waiting_changes (ages log-normal)",
+        gt=0,
+        le=3650,
+        fixed="the state at the start is set up once per run",
+    )
+    waiting_age_spread: float = param(
+        "Spread of the old waiting work's ages",
+        0.0,
+        "log-scale standard deviation",
+        "assumed",
+        "the standard deviation of the log of release.waiting_changes' ages",
+        ge=0,
+        le=4,
+        fixed="the state at the start is set up once per run",
+    )
     state_day: int = param(
         "Day the release state holds",
         -1,
