@@ -246,8 +246,15 @@ def _stage_columns(rec: SimulationRecords, changes: np.ndarray) -> Iterator[tupl
     has_unit = unit_of >= 0
     at = np.where(has_unit, unit_of, 0)  # a safe index; changes without a unit (hotfixes) take no unit time
     units = rec.units
-    trunk = np.where(has_unit, column(units.trunk)[at], 0).astype(bool)
-    before_merge = np.where(has_unit, column(units.merge)[at], ready) - created
+
+    def per_unit(values: array, other: np.ndarray | float) -> np.ndarray:
+        # a run may have no unit at all (only work carried in at the state day)
+        return (
+            np.where(has_unit, column(values)[at], other) if len(values) else np.broadcast_to(other, at.shape)
+        )
+
+    trunk = per_unit(units.trunk, 0).astype(bool)
+    before_merge = per_unit(units.merge, ready) - created
     del created
     yield "on_branch", np.where(trunk, 0.0, before_merge)
     yield "in_review", np.where(trunk, before_merge, 0.0)
@@ -258,7 +265,7 @@ def _stage_columns(rec: SimulationRecords, changes: np.ndarray) -> Iterator[tupl
         ("ci_running", units.run_hours),
         ("ci_fixing", units.fix_hours),
     ):
-        yield stage, np.where(has_unit, column(hours)[at], 0.0)
+        yield stage, per_unit(hours, 0.0)
     dstart = rec.first_deploy_start[changes]
     yield "release_wait", dstart - ready
     yield "deploying", rec.first_deploy_end[changes] - dstart

@@ -226,3 +226,22 @@ def test_old_waiting_work_is_what_missed_the_last_release():
     assert waiting["count"] == 2  # made on days 20 and 30, before the last release, not shipped by day 100
     assert waiting["median_days"] == pytest.approx(np.sqrt(80 * 70))
     assert old_waiting_work(created[3:], first_deploy[3:], 90 * day, 100 * day) is None
+
+
+def test_a_run_whose_only_work_is_carried_in_is_scored():
+    from sim.analysis.runner import run_replication
+
+    scenario = IRREGULAR.with_values(
+        {
+            "team.changes_per_engineer_per_day": 1e-4,
+            "release.state_day": 0,
+            "release.days_since_release": 5.0,
+            "release.waiting_changes": 5,
+            "release.waiting_age_days": 40.0,
+            "days": 120,
+        },
+        source="test",
+    )
+    result = run_replication(scenario, 1, 0)
+    assert result.counts["changes"] >= 5
+    assert result.metrics["lead_time_hours"] >= 40 * 24.0
