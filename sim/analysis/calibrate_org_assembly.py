@@ -26,6 +26,7 @@ ORG_RULES = {  # how one organisation-wide value is chosen from the teams' (keys
     "team.engineers": "the sum of the teams' engineers",
     "team.output_evidence": "the sum of the changes the teams' logs showed",
     "simulation.warmup_days": "the longest of the teams' warm-ups (every team's backlog is full when the window opens)",
+    "release.waiting_changes": "the sum of the teams' old waiting work (shared among the teams on the state day)",
     "ci.runners": "estimated from every team's CI runs together (one pool serves the organisation)",
 }
 
@@ -38,6 +39,12 @@ RELEASE_LAW_KEYS = (
     "release.pending_hazard",
     "release.state_day",
     "release.days_since_release",
+    "release.prep_share",
+    "release.prep_hours",
+    "release.fixup_share",
+    "release.waiting_changes",
+    "release.waiting_age_days",
+    "release.waiting_age_spread",
 )
 CALENDAR_CADENCES = ("daily", "weekly", "biweekly", "monthly")
 
@@ -152,7 +159,7 @@ def shared_values(
         source, source_rule = _source_team(key, by_deployments, scenarios, busiest)
         if key == "team.engineers":
             value: Any = total
-        elif key == "team.output_evidence":
+        elif key in ("team.output_evidence", "release.waiting_changes"):
             value = int(min(sum(own.values()), parameter_info(key)["limits"]["le"]))
         elif key == "simulation.warmup_days":
             value = max(own.values())
@@ -170,6 +177,7 @@ def shared_values(
         if len({repr(own[t]) for t in relevant}) > 1 and key not in (
             "team.engineers",
             "team.output_evidence",
+            "release.waiting_changes",
         ):
             listed = ", ".join(f"{team} {_short(own[team])}" for team in relevant)
             why = parameter_info(key).get("fixed", "")
