@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.calibrate_plan import plan_fit, quiet_defect_rate
+from sim.analysis.calibrate_plan import RELEASE_WHEN_READY, plan_fit, quiet_defect_rate
 from sim.analysis.calibrate_report import diagnostics, origins_of, report_of, scenario_text
 from sim.analysis.calibrate_search import (
     BAR,
@@ -177,10 +177,7 @@ def calibrate(
                 f"rate of 0.5 / (deployments + 1), the Jeffreys estimate of a rate seen zero times"
             ),
         )
-    if estimated.get("release.cadence") in (
-        "irregular",
-        "when_ready",
-    ):  # the train's state at the window's end
+    if estimated.get("release.cadence") in RELEASE_WHEN_READY:  # the train's state at the window's end
         estimated["release.state_day"] = (facts.end.date() - start).days
         facts.estimates["release.state_day"] = Estimate(
             estimated["release.state_day"], f"the window's end, {facts.end.date()}: forecasts start there"

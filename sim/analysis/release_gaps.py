@@ -33,6 +33,7 @@ from itertools import pairwise
 import numpy as np
 from scipy import optimize, stats
 
+from sim.model.flow.work import RUN_UP_MARGIN_HOURS
 from sim.model.release_process import PRIOR_SPREAD
 
 NS_PER_DAY = 86_400 * 10**9
@@ -233,7 +234,7 @@ def looks_irregular(releases: int, window_days: float, calendar_cadence: str | N
     return calendar_cadence == "continuous" and window_days / max(1, releases) >= IRREGULAR_MEAN_GAP_DAYS
 
 
-RUN_UP_MARGIN_DAYS = 2.0 / 24  # sim.model.flow.work.RUN_UP_MARGIN_HOURS: run-up work is made before this
+RUN_UP_MARGIN_DAYS = RUN_UP_MARGIN_HOURS / 24  # the model's: run-up work is made at least this long before
 MAX_RUN_UP_SHARE = 0.95
 
 

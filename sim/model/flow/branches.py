@@ -83,9 +83,8 @@ class BranchStage:
         """
         flow = self.flow
         changes = flow.changes
-        created = np.array(
-            changes.created
-        )  # a copy: a view would pin the table's buffer (see ReleaseStage.start)
+        # a copy: a view would pin the table's buffer (see ReleaseStage.start)
+        created = np.array(changes.created)
         n = len(created)
         lifetime_h = flow.params.scenario.branching.branch_lifetime_days * 24.0 * 1.0
         merge = flow.calendar.next_working_times(created + self.rng.exponentials(n) * lifetime_h)

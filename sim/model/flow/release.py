@@ -139,13 +139,18 @@ class ReleaseStage:
             StartNow(self.env, partial(self._begin, train))
         self._carry_in_later()
 
+    def _state_hours(self) -> float | None:
+        """The recorded state day in simulation hours (the window starts after the warm-up); None without one."""
+        scenario = self.flow.params.scenario
+        if scenario.release.state_day < 0:
+            return None
+        return (scenario.simulation.warmup_days + scenario.release.state_day) * 24.0
+
     def _carry_in_later(self) -> None:
         """With a recorded state, the old work the logs showed waiting then joins the trains on the state day."""
-        scenario = self.flow.params.scenario
-        release = scenario.release
-        if release.state_day < 0 or release.waiting_changes <= 0:
+        state = self._state_hours()
+        if state is None or self.flow.params.scenario.release.waiting_changes <= 0:
             return
-        state = (scenario.simulation.warmup_days + release.state_day) * 24.0
         if state >= self.env._now:
             Later(self.env, state - self.env._now, self._carry_in)
 
@@ -174,14 +179,11 @@ class ReleaseStage:
             self.make_ready(batch, team, first_time=True)
 
     def _recorded_state(self) -> tuple[float, float] | None:
-        """(the last release, the state day) in simulation hours when the scenario records its train's state."""
-        scenario = self.flow.params.scenario
-        release = scenario.release
-        if release.state_day < 0 or release.cadence != "when_ready":
+        """(the last release, the state day) in simulation hours when a when_ready train records its state."""
+        release = self.flow.params.scenario.release
+        state = self._state_hours()
+        if state is None or release.cadence != "when_ready":
             return None
-        state = (
-            scenario.simulation.warmup_days + release.state_day
-        ) * 24.0  # the window starts after the warm-up
         return max(0.0, state - release.days_since_release * 24.0), state
 
     def make_ready(
