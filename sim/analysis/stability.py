@@ -28,7 +28,6 @@ with room on both sides (``tests/behaviour/test_stability.py``).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -100,32 +99,32 @@ def _queue_trend(
     return float(growth), float(t_value), runs_away
 
 
-@functools.lru_cache(maxsize=64)
-def _design(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The regression's design (day, one level per day of the week) for ``n`` days, and the slope's
-    row of ``(X'X)⁺`` applied to it: the slope's standard error only needs ``X (X'X)⁺ e₀``."""
-    day = np.arange(n)
-    x = np.column_stack([day.astype(float)] + [(day % 7 == k).astype(float) for k in range(min(7, n))])
-    x.setflags(write=False)
-    slope_weights = x @ np.linalg.pinv(x.T @ x)[:, 0]
-    slope_weights.setflags(write=False)
-    return x, slope_weights
-
-
 def _trend(daily: np.ndarray) -> tuple[float, float]:
     """(slope per day, Newey–West standard error) of a daily series with day-of-week levels.
 
-    The sandwich ``(X'X)⁺ Ω (X'X)⁺`` is needed at the slope's entry only, which is the quadratic form
-    ``v'Wv`` of ``v = residual × X (X'X)⁺ e₀`` with Bartlett weights ``W`` — a few dot products.
+    The regression on the day and one level per day of the week is solved in closed form
+    (Frisch–Waugh): the slope is that of the day on the series, both taken from their weekday's mean.
+    Its sandwich standard error is the quadratic form ``v'Wv`` of ``v = residual × d / Σd²`` with
+    Bartlett weights ``W``. Only element-wise products and sums are used, no linear-algebra library,
+    so the figures do not depend on the processor's BLAS kernels.
     """
     n = len(daily)
-    x, slope_weights = _design(n)
-    beta, *_ = np.linalg.lstsq(x, daily, rcond=None)
-    v = (daily - x @ beta) * slope_weights
-    variance = float(v @ v)
+    weekday = np.arange(n) % 7
+    counts = np.bincount(weekday, minlength=7).astype(float)
+    counts[counts == 0] = 1.0
+    day = np.arange(n, dtype=float)
+    d = day - (np.bincount(weekday, day, minlength=7) / counts)[weekday]
+    y = np.asarray(daily, dtype=float)
+    y = y - (np.bincount(weekday, y, minlength=7) / counts)[weekday]
+    sxx = float(np.sum(d * d))
+    if sxx <= 0:
+        return 0.0, 0.0
+    slope = float(np.sum(d * y)) / sxx
+    v = (y - slope * d) * (d / sxx)
+    variance = float(np.sum(v * v))
     for lag in range(1, min(HAC_LAG_DAYS, n - 1) + 1):
-        variance += 2.0 * (1.0 - lag / (HAC_LAG_DAYS + 1)) * float(v[lag:] @ v[:-lag])
-    return float(beta[0]), float(np.sqrt(max(variance, 0.0)))
+        variance += 2.0 * (1.0 - lag / (HAC_LAG_DAYS + 1)) * float(np.sum(v[lag:] * v[:-lag]))
+    return slope, float(np.sqrt(max(variance, 0.0)))
 
 
 def summarize_stability(backlogs: Sequence[Backlog]) -> Stability:
