@@ -66,7 +66,7 @@ PRACTICAL_HEADROOM = 4  # a slider reaches four times the largest shipped value 
 
 @dataclass(frozen=True)
 class WidgetSpec:
-    """How one parameter is edited: ``toggle``, ``select``, ``slider`` or ``number``."""
+    """How one parameter is edited: ``toggle``, ``select``, ``text``, ``slider`` or ``number``."""
 
     kind: str
     options: tuple[Any, ...] = ()
@@ -144,6 +144,8 @@ def widget_spec(key: str, current: Any = None) -> WidgetSpec:
         return WidgetSpec("toggle")
     if get_origin(kind) is Literal:
         return WidgetSpec("select", options=get_args(kind))
+    if kind is str:
+        return WidgetSpec("text")
     number = None if current is None or isinstance(current, bool) else float(current)
     lo, hi = practical_range(key, number)
     if kind is int:
@@ -203,6 +205,8 @@ def render_parameter(key: str) -> Any:
         return st.toggle(label, key=wkey, help=help_text)
     if spec.kind == "select":
         return st.selectbox(label, spec.options, key=wkey, help=help_text)
+    if spec.kind == "text":
+        return st.text_input(label, key=wkey, help=help_text)
     common: dict[str, Any] = {
         "min_value": spec.min_value,
         "max_value": spec.max_value,

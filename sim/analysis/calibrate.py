@@ -103,6 +103,21 @@ def default_base_path() -> Path | None:
 # The whole calibration
 
 
+def _recorded_releases(facts: LogFacts, estimated: dict[str, Any]) -> None:
+    """The window's releases, replayed by the simulation up to the state day (days before it, oldest first)."""
+    ages = sorted(facts.stats.get("release_ages_days") or [], reverse=True)
+    if not ages:
+        return
+    estimated["release.recorded_releases"] = " ".join(
+        np.format_float_positional(round(min(3650.0, age), 4), trim="-") for age in ages
+    )
+    facts.estimates["release.recorded_releases"] = Estimate(
+        estimated["release.recorded_releases"],
+        f"the window's {len(ages)} releases, in days before its end: the simulation releases then, and the "
+        "fitted law takes over from the last",
+    )
+
+
 def _old_waiting_work(facts: LogFacts, estimated: dict[str, Any]) -> None:
     """The state's old waiting work: changes made before the last release and not shipped by the window's end."""
     waiting = facts.stats.get("old_waiting_work")
@@ -183,6 +198,7 @@ def calibrate(
             estimated["release.state_day"], f"the window's end, {facts.end.date()}: forecasts start there"
         )
         _old_waiting_work(facts, estimated)
+        _recorded_releases(facts, estimated)
     scenario = base.with_values({**identity, **estimated}, source="calibration")
     params, notes = plan_fit(facts, scenario)
     days = fit_days(counts["changes"], facts.days)

@@ -54,6 +54,7 @@ PRIOR_SPREAD = 1.0  # prior log-scale spread of gaps: a factor e ≈ 2.7 either 
 PRIOR_KAPPA = 1.0  # pseudo-gaps behind the prior mean (centred on the estimate)
 MIN_GAP_HOURS = 1.0  # two windows never open within the hour
 MAX_GAPS = 100_000  # a guard: a run never needs more windows than this
+SAME_MOMENT_HOURS = 1 / 60  # a recorded release within the minute of the last one is that release
 
 
 def uses_irregular(scenario: Scenario) -> bool:
@@ -99,11 +100,18 @@ def irregular_opens(
         anchor = window_start_hours + (release.state_day - release.days_since_release) * HOURS_PER_DAY
         waited = release.days_since_release * HOURS_PER_DAY
         t = anchor + residual_gap_hours(mu, sigma, waited, float(generator.random()), law)
-        back = anchor
+        recorded = recorded_opens(scenario)
+        back = recorded[0] if recorded else anchor
+        if recorded and window_start_hours < back:
+            # the logs show no release between the window's start and the first recorded one: the gap
+            # running then is drawn from those longer than that wait
+            opens.append(back)
+            back -= residual_gap_hours(mu, sigma, back - window_start_hours, float(generator.random()), law)
         while back >= 0 and len(opens) < MAX_GAPS:
             opens.append(back)
             back -= float(_gap_hours(mu, sigma, generator.random(1), law)[0])
         opens.reverse()
+        opens.extend(recorded[1:])
     else:
         t = float(generator.random()) * float(_gap_hours(mu, sigma, generator.random(1), law)[0])
     while t < total_hours and len(opens) < MAX_GAPS:
@@ -111,6 +119,19 @@ def irregular_opens(
         t += float(_gap_hours(mu, sigma, generator.random(1), law)[0])
     opens.append(t)  # one beyond the horizon, so "the next window" exists
     return opens
+
+
+def recorded_opens(scenario: Scenario) -> list[float]:
+    """The recorded releases replayed before the state day (simulation hours, ascending; the last release
+    on the state day closes them), those before the run's start left out; [] without a recorded past."""
+    release = scenario.release
+    if release.state_day < 0 or not release.recorded_releases.strip():
+        return []
+    state = (scenario.simulation.warmup_days + release.state_day) * HOURS_PER_DAY
+    last = state - release.days_since_release * HOURS_PER_DAY
+    ages = np.array(release.recorded_releases.split(), dtype=float)
+    times = state - ages * HOURS_PER_DAY
+    return sorted({last, *(float(t) for t in times if 0.0 <= t < last - SAME_MOMENT_HOURS)})
 
 
 def output_month_factors(
@@ -176,7 +197,7 @@ class PendingHazard:
         per_day: float,
         generator: np.random.Generator,
         numbers: np.ndarray | None = None,
-        state: tuple[float, float] | None = None,
+        state: tuple[list[float], float, float] | None = None,
     ) -> None:
         order = np.argsort(created_hours, kind="stable")
         numbers = np.arange(len(order)) if numbers is None else np.asarray(numbers)
@@ -192,9 +213,15 @@ class PendingHazard:
         self.t = 0.0
         self.left = float(generator.standard_exponential())
         self._due: float | None = None
-        # a recorded state (last release, state day), hours: the train releases at the first and not again
-        # before the second (the hazard's draw is conditioned on that wait)
-        self.state = state
+        # a recorded state (the recorded releases, the state day), hours: the train releases at each recorded
+        # release and, once they have begun, at no other moment before the state day (the hazard's draw is
+        # conditioned on the wait from the last of them)
+        self.forced = sorted(state[0]) if state is not None else []
+        self.until = state[1] if state is not None else 0.0
+        # the hazard may release before this moment only (the recorded past is quiet from it to the first
+        # recorded release)
+        self.quiet_from = state[2] if state is not None else math.inf
+        self.replaying = False
 
     def _area(self, time: float) -> float:
         """∫₀^time (changes created by t) dt."""
@@ -207,12 +234,12 @@ class PendingHazard:
     def due(self) -> float:
         """When the accumulated hazard since the last release reaches its draw (inf: never within the run);
         with a recorded state, its last release at the latest."""
-        if self._due is not None:
-            return self._due
-        if self.state is not None:
-            self._due = min(self._hazard_due(), self.state[0])
-            return self._due
-        self._due = self._hazard_due()
+        if self._due is None:
+            if not self.forced:
+                self._due = self._hazard_due()
+            else:
+                free = math.inf if self.replaying else self._hazard_due()
+                self._due = free if free < min(self.quiet_from, self.forced[0]) else self.forced[0]
         return self._due
 
     def _hazard_due(self) -> float:
@@ -241,8 +268,11 @@ class PendingHazard:
         self.t = now
         self.left = float(self.generator.standard_exponential())
         self._due = None
-        if self.state is not None and now >= self.state[0] - 1e-9:
-            # the recorded last release: no other until the state day, so the draw exceeds the hazard to then
-            waited = max(0.0, self._waiting_area(self.state[1]) - self._waiting_area(now))
-            self.left += self.rate * waited
-            self.state = None
+        if self.forced and now >= self.forced[0] - 1e-9:
+            self.replaying = True
+            while self.forced and self.forced[0] <= now + 1e-9:
+                self.forced.pop(0)
+            if not self.forced:
+                # the recorded last release: no other until the state day, so the draw exceeds the hazard to then
+                waited = max(0.0, self._waiting_area(self.until) - self._waiting_area(now))
+                self.left += self.rate * waited

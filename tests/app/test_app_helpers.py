@@ -32,6 +32,8 @@ def test_every_parameter_has_a_widget_that_holds_every_shipped_value(key):
             assert value in spec.options, name
         elif spec.kind == "toggle":
             assert isinstance(value, bool)
+        elif spec.kind == "text":
+            assert isinstance(value, str)
         else:
             assert spec.min_value <= value <= spec.max_value, (name, value)
     if spec.kind in ("slider", "number"):

@@ -99,6 +99,7 @@ class ReleaseReader(_ReaderBase):
         fit = fit_gaps(gaps, waited, self.facts.days, lead_in)
         a = self.a
         hazard = pending_fit(a.change_t, a.deploy_t[rows], self.start, self.end)
+        self.facts.stats["release_ages_days"] = [(self.end - int(t)) / NS_PER_DAY for t in a.deploy_t[rows]]
         # the release clock or a release rate proportional to the work made since the last release,
         # whichever Akaike's criterion prefers (docs/model.md, benchmarks/README.md)
         self.facts.stats["release_models"] = {

@@ -21,6 +21,8 @@ from sim.model.flow.state import FlowState
 from sim.model.sections import Operations, Quality, Release
 from sim.model.tables import NONE
 
+RIDE_LEAD_HOURS = 1 / 60  # a fix riding a recorded release joins its train this long before the window opens
+
 if TYPE_CHECKING:
     from sim.model.flow.ci import CIStage
     from sim.model.flow.deployment import DeploymentStage
@@ -118,8 +120,16 @@ class ProductionStage:
             )
             fix = self._write_hotfix(team, escaped)
             method = self.flow.params.view(Release, env.now, team, self.restore_rng.uniform()).deploy
-            yield from self.deployment.deploy([fix], team, unplanned=True, method=method)
-            self.flow.incidents.resolve(incident, env.now)
+            ride = self.release.next_recorded(env.now + RIDE_LEAD_HOURS)
+            if ride is None:
+                yield from self.deployment.deploy([fix], team, unplanned=True, method=method)
+                self.flow.incidents.resolve(incident, env.now)
+                return
+        # in the replayed past the team's fixes shipped in its recorded releases: this one joins the next
+        yield env.timeout(ride - RIDE_LEAD_HOURS - env.now)
+        self.release.make_ready([fix], team)
+        yield env.timeout(RIDE_LEAD_HOURS)
+        self.flow.incidents.resolve(incident, env.now)
 
     def _diagnosis_hours(self, team: int, batch_size: int) -> float:
         """Mean hours of hand diagnosis: longer for bigger batches and while a phase ramps."""

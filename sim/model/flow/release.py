@@ -10,6 +10,7 @@ release schedule plugs in.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import math
 from collections import deque
@@ -24,7 +25,7 @@ from scipy import special
 from sim.model.constants import AUTOMATED_STEP_CV, MANUAL_DEPLOY_CV
 from sim.model.flow.engine import Later, QueueNow, StartNow, nothing_else_due
 from sim.model.flow.state import FlowState
-from sim.model.release_process import PendingHazard
+from sim.model.release_process import PendingHazard, recorded_opens
 from sim.model.scenario import keys_deciding
 from sim.model.sections import Quality, Release
 from sim.model.tables import NONE
@@ -107,6 +108,12 @@ class ReleaseStage:
             p.scenario.release.cadence if flow.unchanging(CADENCE_KEYS, costs_matter=False) else None
         )
         self._fixed: TrainSettings | None = self._fixed_settings() if flow.unchanging(RELEASE_KEYS) else None
+        self._recorded = recorded_opens(p.scenario)  # the replayed past's releases (hours), if any
+
+    def next_recorded(self, now: float) -> float | None:
+        """The first recorded release of the replayed past after ``now`` (None: the record is over)."""
+        i = bisect.bisect_right(self._recorded, now)
+        return self._recorded[i] if i < len(self._recorded) else None
 
     def _fixed_settings(self) -> TrainSettings:
         release = self.flow.params.scenario.release
@@ -178,13 +185,19 @@ class ReleaseStage:
         for team, batch in batches.items():
             self.make_ready(batch, team, first_time=True)
 
-    def _recorded_state(self) -> tuple[float, float] | None:
-        """(the last release, the state day) in simulation hours when a when_ready train records its state."""
-        release = self.flow.params.scenario.release
+    def _recorded_state(self) -> tuple[list[float], float, float] | None:
+        """(the recorded releases, the state day, the start of the recorded past) in simulation hours when a
+        when_ready train records its state: the last release alone, or every release the logs show from the
+        window's start when they are replayed."""
+        scenario = self.flow.params.scenario
         state = self._state_hours()
-        if state is None or release.cadence != "when_ready":
+        if state is None or scenario.release.cadence != "when_ready":
             return None
-        return max(0.0, state - release.days_since_release * 24.0), state
+        recorded = recorded_opens(scenario)
+        if recorded:
+            return recorded, state, scenario.simulation.warmup_days * 24.0
+        last = max(0.0, state - scenario.release.days_since_release * 24.0)
+        return [last], state, last
 
     def make_ready(
         self, changes: Sequence[int], team: int, *, first_time: bool = False, step_ends_here: bool = False

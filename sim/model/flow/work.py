@@ -7,9 +7,13 @@ are decided up front, array at a time: the later stages only read them.
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 
 from sim.model.flow.state import FlowState
+from sim.model.release_process import recorded_opens
 from sim.model.scenario import keys_deciding
 from sim.model.sections import Branching, Quality, Team
 from sim.model.tables import ChangeTable
@@ -64,7 +68,7 @@ class WorkStage:
         t_all = np.repeat(segments.starts, counts) + np.repeat(segments.lengths, counts) * np.concatenate(
             segments.within
         )
-        t_all = self._fix_ups(self._run_up(t_all))
+        t_all = self._recorded_work(self._fix_ups(self._run_up(t_all)))
         e_all = np.repeat(segments.teams, counts) + teams * np.concatenate(segments.whose)
         order = np.argsort(t_all, kind="stable")
         t_all, e_all = t_all[order], e_all[order]
@@ -108,17 +112,50 @@ class WorkStage:
         after = calendar.next_working_times(
             np.asarray(opens) + calendar.window_hours + u_work * FIX_WORK_HOURS
         )
+        replayed = recorded_opens(self.flow.params.scenario)  # the logs' releases already hold their fix-ups
+        until = replayed[-1] if replayed else -math.inf
         k = 0
         for i, made in enumerate(after):
             k = max(k, int(np.searchsorted(due, opens[i], side="right")))
             window = made + RUN_UP_MARGIN_HOURS
-            if u_pick[i] >= share or k >= len(order) or i + 1 >= len(opens) or window >= opens[i + 1]:
+            if (
+                opens[i] <= until
+                or u_pick[i] >= share
+                or k >= len(order)
+                or i + 1 >= len(opens)
+                or window >= opens[i + 1]
+            ):
                 continue
             t[order[k]] = min(made, due[k])
             added.append(float(window))
             k += 1
         calendar.fixup_opens = added
         calendar.irregular_opens = sorted([*opens, *added])
+        return t
+
+    def _recorded_work(self, t: np.ndarray) -> np.ndarray:
+        """Every recorded release of the replayed past shipped work: when no change is due between one (or the
+        window's start) and :data:`RUN_UP_MARGIN_HOURS` before the next, the first change due after it is made
+        in that span instead (uniformly), so the next recorded release has something to ship."""
+        scenario = self.flow.params.scenario
+        recorded = recorded_opens(scenario)
+        if not recorded or not len(t):
+            return t
+        start = scenario.simulation.warmup_days * 24.0  # the record is quiet from the window's start
+        recorded = [start, *recorded] if recorded[0] > start else recorded
+        u = self.flow.streams["release_prep"].generator.random(len(recorded))
+        order = np.argsort(t, kind="stable")
+        due, t = t[order], t.copy()
+        k = 0
+        for i, (a, b) in enumerate(itertools.pairwise(recorded)):
+            last = b - RUN_UP_MARGIN_HOURS
+            k = max(k, int(np.searchsorted(due, a, side="right")))
+            made = int(np.searchsorted(due, last, side="right"))
+            if made > k:
+                k = made
+            elif k < len(order) and last > a:
+                t[order[k]] = a + u[i] * (last - a)
+                k += 1
         return t
 
     def _segments(self) -> WorkSegments:

@@ -213,6 +213,19 @@ class Release(Section):
         fixed="the irregular release windows are drawn once per run",
     )
 
+    recorded_releases: str = param(
+        "Releases replayed before the state day",
+        "",
+        "days before release.state_day",
+        "assumed",
+        "irregular and when_ready cadences with a recorded state: the releases the logs show, as days before "
+        "release.state_day (space-separated); the team releases at these instants until the state day, and "
+        "the fitted law or hazard takes over from its last release ('' = draw the past too)",
+        pattern=r"^\s*(\d+(\.\d+)?(\s+\d+(\.\d+)?)*)?\s*$",
+        max_length=200_000,
+        fixed="the irregular release windows are drawn once per run",
+    )
+
 
 class Operations(Section):
     automated_rollback: bool = param(

@@ -1,0 +1,164 @@
+"""The recorded past replayed: a calibrated team releases at the instants its logs show until the state day."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.analysis.calibrate import calibrate
+from sim.analysis.forecast import moved_to
+from sim.errors import InputError
+from sim.metrics.logs import make_logs
+from sim.model.delivery import simulate
+from sim.model.release_process import irregular_opens, recorded_opens
+from sim.model.scenario import Scenario
+
+STATE_DAY = 100
+AGES = (80.0, 41.5, 20.0, 5.0)  # days before the state day: releases on days 20, 58.5, 80 and 95
+BASE = {
+    "release.window_hours": 0.25,
+    "release.deploy": "automated",
+    "quality.defect_rate": 0.0,
+    "branching.strategy": "trunk",
+    "branching.branch_lifetime_days": 0.01,
+    "team.engineers": 4,
+    "ci.runners": 20,
+    "days": 200,
+    "simulation.warmup_days": 30,
+    "release.state_day": STATE_DAY,
+    "release.days_since_release": AGES[-1],
+    "release.recorded_releases": " ".join(str(a) for a in AGES),
+}
+IRREGULAR = Scenario().with_values(
+    {**BASE, "release.cadence": "irregular", "release.gap_law": "exponential", "release.gap_days": 3.0},
+    source="test",
+)
+WHEN_READY = Scenario().with_values(
+    {**BASE, "release.cadence": "when_ready", "release.pending_hazard": 0.05}, source="test"
+)
+RECORDED_DAYS = np.array([STATE_DAY - a for a in AGES])
+
+
+def _deployments(scenario: Scenario, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(start day after the window's start, unplanned?) of every deployment of one replication."""
+    records = simulate(scenario, 4, k)
+    days = (np.asarray(records.deployments.start) - records.window_start) / 24.0
+    return days, np.asarray(records.deployments.unplanned).astype(bool)
+
+
+@pytest.mark.parametrize("scenario", [IRREGULAR, WHEN_READY], ids=["irregular", "when_ready"])
+def test_the_recorded_releases_are_replayed_and_no_other_falls_before_the_state_day(scenario):
+    for k in range(3):
+        days, _ = _deployments(scenario.with_values({"release.fixup_share": 0.9}, source="test"), k)
+        past = days[(days >= 0) & (days < STATE_DAY)]
+        # one release at each recorded instant (within the deployment's minutes), and nothing else
+        assert len(past) == len(AGES)
+        assert np.allclose(np.sort(past), RECORDED_DAYS, atol=0.05)
+        # past the state day the drawn law or hazard takes over: a team releasing every few days goes on
+        assert np.sum(days >= STATE_DAY) > 10
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(min_value=0.1, max_value=129.0), min_size=1, max_size=12, unique=True),
+    st.integers(0, 2**32 - 1),
+)
+def test_the_windows_before_the_state_day_are_exactly_the_recorded_ones(ages, seed):
+    text = " ".join(f"{a:.4f}" for a in sorted(ages, reverse=True))
+    last = float(text.split()[-1])
+    scenario = IRREGULAR.with_values(
+        {"release.recorded_releases": text, "release.days_since_release": last}, source="test"
+    )
+    window_start = scenario.simulation.warmup_days * 24.0
+    state = window_start + STATE_DAY * 24.0
+    opens = np.array(irregular_opens(scenario, np.random.default_rng(seed), 400 * 24.0, window_start))
+    recorded = np.array(recorded_opens(scenario))
+    inside = opens[(opens >= window_start) & (opens < state)]
+    expected = recorded[recorded >= window_start]
+    assert np.allclose(inside, expected)
+    assert np.all(np.diff(opens) > 0)
+
+
+def test_fixes_made_in_the_replayed_past_ship_with_the_next_recorded_release():
+    scenario = IRREGULAR.with_values(
+        {
+            "quality.defect_rate": 0.3,
+            "quality.test_detection_rate": 0.0,
+            "operations.automated_rollback": False,
+            "operations.hotfix_hours": 2.0,
+        },
+        source="test",
+    )
+    records = simulate(scenario, 4, 0)
+    start = records.window_start
+    recorded = np.array(recorded_opens(scenario))
+    days, unplanned = _deployments(scenario, 0)
+    anchor = (recorded[-1] - start) / 24.0
+    # no hotfix deployment of its own while the recorded releases last: the fixes rode them
+    assert not np.any(unplanned & (days >= 0) & (days < anchor))
+    resolved = np.asarray(records.incidents.resolved)
+    opened = np.asarray(records.incidents.created)
+    fixed_in_past = (opened >= start) & (resolved < recorded[-1])
+    assert fixed_in_past.sum() >= 1
+    # each such incident was restored at a recorded release
+    assert np.all(np.min(np.abs(resolved[fixed_in_past][:, None] - recorded[None, :]), axis=1) < 1e-6)
+    # after the replayed past, fixes are hotfix deployments again
+    assert np.any(unplanned & (days > STATE_DAY))
+
+
+def test_every_recorded_release_has_work_to_ship_even_from_a_quiet_team():
+    quiet = IRREGULAR.with_values(
+        {"team.engineers": 1, "team.changes_per_engineer_per_day": 0.05}, source="test"
+    )  # a change every four working weeks on average, and releases 21 to 38 days apart
+    for k in range(4):
+        days, _ = _deployments(quiet, k)
+        assert np.sum((days >= 0) & (days < STATE_DAY)) == len(AGES)
+
+
+def test_recorded_releases_keep_their_dates_when_a_forecast_moves_the_start():
+    later = moved_to(IRREGULAR, IRREGULAR.start + dt.timedelta(days=40), source="test")
+
+    def dates(scenario: Scenario) -> list[dt.datetime]:
+        origin = dt.datetime.combine(scenario.start, dt.time()) - dt.timedelta(
+            days=scenario.simulation.warmup_days
+        )
+        return [origin + dt.timedelta(hours=h) for h in recorded_opens(scenario)]
+
+    assert dates(later) == dates(IRREGULAR)
+
+
+def test_a_malformed_record_is_one_line_naming_the_key():
+    with pytest.raises(InputError, match=r"release\.recorded_releases"):
+        IRREGULAR.with_values({"release.recorded_releases": "80, 41.5"}, source="test")
+    with pytest.raises(InputError, match=r"release\.recorded_releases"):
+        IRREGULAR.with_values({"release.recorded_releases": "-3"}, source="test")
+
+
+def test_calibration_records_the_windows_releases_and_reproduces_their_count():
+    first = dt.date(2025, 9, 1)  # a Monday
+    ts = lambda day, hours=12.0: pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=hours)  # noqa: E731
+    changes = [
+        {"change_id": f"c{d}", "time_created": ts(first + dt.timedelta(days=d), 10)} for d in range(180)
+    ]
+    release_days = (17, 47, 60, 103, 110, 166)
+    deployments = []
+    for k, d in enumerate(release_days):
+        since = release_days[k - 1] if k else -1
+        ids = " ".join(f"c{x}" for x in range(since + 1, d + 1))
+        deployments.append(
+            {"deploy_id": f"r{k}", "time_created": ts(first + dt.timedelta(days=d), 11), "change_ids": ids}
+        )
+    logs = make_logs(changes, deployments, [])
+    end = first + dt.timedelta(days=180)
+    result = calibrate(logs, reps=2, check_reps=4, workers=1, window=(first, end))
+    release = result.scenario.release
+    ages = [float(a) for a in release.recorded_releases.split()]
+    assert ages == pytest.approx([180 - d - 11 / 24 for d in release_days], abs=1e-3)
+    assert release.days_since_release == pytest.approx(ages[-1], abs=1e-3)
+    frequency = result.report["metrics"]["deployment_frequency_per_day"]
+    assert frequency["simulated_p50"] == pytest.approx(frequency["observed"], rel=0.01)
