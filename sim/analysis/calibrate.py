@@ -81,6 +81,9 @@ __all__ = [
 DEFAULT_REPS = 8  # replications per evaluation while fitting
 CHECK_REPS = 20  # replications of the final check (what the report shows)
 FIT_CHANGES = 150_000  # changes a replication simulates in its window while fitting, at most
+PREVIOUS_RELEASE_LEAD_DAYS = (
+    1 / 24
+)  # the release before the window: an hour before the oldest work the first ships
 MIN_FIT_DAYS = 28  # ... but never fewer days than this (four weeks: every weekday four times)
 
 
@@ -104,7 +107,8 @@ def default_base_path() -> Path | None:
 
 
 def _recorded_releases(facts: LogFacts, estimated: dict[str, Any]) -> None:
-    """The window's releases, replayed by the simulation up to the state day (days before it, oldest first)."""
+    """The window's releases (and the one before it, when the logs place it), replayed by the simulation up to
+    the state day: days before it, oldest first."""
     ages = sorted(facts.stats.get("release_ages_days") or [], reverse=True)
     if not ages:
         return
@@ -113,8 +117,8 @@ def _recorded_releases(facts: LogFacts, estimated: dict[str, Any]) -> None:
     )
     facts.estimates["release.recorded_releases"] = Estimate(
         estimated["release.recorded_releases"],
-        f"the window's {len(ages)} releases, in days before its end: the simulation releases then, and the "
-        "fitted law takes over from the last",
+        f"{len(ages)} releases in days before the window's end (its own, and the one before it when the logs "
+        "place it): the simulation releases then, and the fitted law takes over from the last",
     )
 
 

@@ -46,6 +46,9 @@ IRREGULAR_WINDOW_HOURS = (
 IRREGULAR_MAX_BRANCH_DAYS = 120.0  # the longest branch life read or fitted for a team releasing when ready
 MIN_SPREAD = 0.2
 MAX_SPREAD = 3.0
+PREVIOUS_RELEASE_LEAD_DAYS = (
+    1 / 24
+)  # the release before a window: an hour before the oldest work its first ships
 MIN_RUN_UP_CHANGES = 10  # fewer of the window's own changes shipped: the run-up share is left at the base's
 
 
@@ -280,3 +283,15 @@ def fixup_share(times_ns: np.ndarray) -> tuple[float, str] | None:
         f"{_count(fixups, 'release')} of {times.size} came within a day of the one before: "
         f"{share:.0%} of the {events} release events had a fix-up release"
     )
+
+
+def recorded_ages(
+    release_ns: np.ndarray, first_work_ns: np.ndarray, start_ns: int, end_ns: int
+) -> list[float]:
+    """The window's releases as days before its end, oldest first (``release.recorded_releases``), led by the
+    release before the window when the logs place it: the first release shipped the work made since then,
+    so an hour before the oldest of it, when that was made before the window's start."""
+    ages = sorted(((end_ns - np.asarray(release_ns, dtype=np.int64)) / NS_PER_DAY).tolist(), reverse=True)
+    if ages and len(first_work_ns) and int(np.min(first_work_ns)) < start_ns:
+        ages.insert(0, (end_ns - int(np.min(first_work_ns))) / NS_PER_DAY + PREVIOUS_RELEASE_LEAD_DAYS)
+    return ages

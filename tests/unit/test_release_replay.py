@@ -162,3 +162,15 @@ def test_calibration_records_the_windows_releases_and_reproduces_their_count():
     assert release.days_since_release == pytest.approx(ages[-1], abs=1e-3)
     frequency = result.report["metrics"]["deployment_frequency_per_day"]
     assert frequency["simulated_p50"] == pytest.approx(frequency["observed"], rel=0.01)
+
+
+def test_the_release_before_the_window_is_placed_by_the_oldest_work_the_first_one_ships():
+    from sim.analysis.release_gaps import NS_PER_DAY, PREVIOUS_RELEASE_LEAD_DAYS, recorded_ages
+
+    day = NS_PER_DAY
+    releases = np.array([150, 40, 95]) * day  # the window is days 0 to 180
+    # the first release shipped work made from 30 days before the window: the one before came just before it
+    ages = recorded_ages(releases, np.array([-30, 10, 39]) * day, 0, 180 * day)
+    assert ages == pytest.approx([210 + PREVIOUS_RELEASE_LEAD_DAYS, 140, 85, 30])
+    # work made inside the window says nothing of where the release before it fell
+    assert recorded_ages(releases, np.array([5, 39]) * day, 0, 180 * day) == pytest.approx([140, 85, 30])

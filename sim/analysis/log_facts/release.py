@@ -29,6 +29,7 @@ from sim.analysis.release_gaps import (
     looks_irregular,
     pending_fit,
     prefers_pending,
+    recorded_ages,
     release_gaps,
     run_up_share,
 )
@@ -97,9 +98,10 @@ class ReleaseReader(_ReaderBase):
 
     def _irregular(self, gaps: np.ndarray, waited: float, lead_in: float, rows: np.ndarray) -> None:
         fit = fit_gaps(gaps, waited, self.facts.days, lead_in)
-        a = self.a
-        hazard = pending_fit(a.change_t, a.deploy_t[rows], self.start, self.end)
-        self.facts.stats["release_ages_days"] = [(self.end - int(t)) / NS_PER_DAY for t in a.deploy_t[rows]]
+        a, times = self.a, self.a.deploy_t[rows]
+        hazard = pending_fit(a.change_t, times, self.start, self.end)
+        first = a.change_t[a.first_deploy == rows[0]]
+        self.facts.stats["release_ages_days"] = recorded_ages(times, first, self.start, self.end)
         # the release clock or a release rate proportional to the work made since the last release,
         # whichever Akaike's criterion prefers (docs/model.md, benchmarks/README.md)
         self.facts.stats["release_models"] = {
