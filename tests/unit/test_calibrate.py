@@ -434,3 +434,24 @@ def test_cli_input_errors_are_one_line_and_exit_2(log_files, tmp_path, capsys, c
     err = capsys.readouterr().err
     assert message in err
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("spread", [0.0, 0.6])
+def test_output_evidence_shrinks_when_months_vary_beyond_chance(spread):
+    logs, _ = simulated_logs(
+        days=180, team__engineers=6, team__output_spread=spread, release__cadence="daily"
+    )
+    facts = read_facts(logs, BASE)
+    changes = int(
+        ((logs.changes["time_created"] >= facts.start) & (logs.changes["time_created"] < facts.end)).sum()
+    )
+    evidence = facts.estimates["team.output_evidence"].value
+    measured = facts.estimates.get("team.output_spread")
+    if measured is None or measured.value == 0:
+        assert evidence == pytest.approx(changes, rel=0.05)  # the team's own changes (hotfixes aside)
+    else:
+        # the level's relative variance is 1/k + spread²/blocks, a Poisson count of fewer changes
+        blocks = facts.days // 30
+        assert evidence == pytest.approx(1.0 / (1.0 / changes + measured.value**2 / blocks), rel=0.05)
+    if spread > 0:
+        assert evidence < 0.5 * changes

@@ -139,11 +139,6 @@ class WorkReader(_ReaderBase):
             round(per_engineer, 4),
             f"{per_day:.1f} changes per working day / {engineers} engineers",
         )
-        self.set(
-            "team.output_evidence",
-            int(team_changes.sum()),
-            "changes created in the window: each replication draws its own output per engineer",
-        )
         burst = change_cluster(a.change_t[team_changes], self.start, self.end, self.offset_ns)
         if burst is not None:
             self.set(
@@ -159,3 +154,21 @@ class WorkReader(_ReaderBase):
                 round(spread, 4),
                 f"changes per {OUTPUT_BLOCK_DAYS} days vary beyond chance by this coefficient of variation",
             )
+        self._output_evidence(int(team_changes.sum()), spread or 0.0)
+
+    def _output_evidence(self, changes: int, spread: float) -> None:
+        """How well the window shows the output level: its changes, or fewer when the blocks of
+        :data:`OUTPUT_BLOCK_DAYS` days vary beyond chance (the level's relative variance 1/k + spread²/blocks
+        is that of a Poisson count of k_eff = 1 / (1/k + spread²/blocks) changes)."""
+        blocks = max(1, int(self.facts.days // OUTPUT_BLOCK_DAYS))
+        evidence = (
+            changes if spread <= 0 or changes <= 0 else round(1.0 / (1.0 / changes + spread**2 / blocks))
+        )
+        note = "changes created in the window: each replication draws its own output per engineer"
+        if evidence < changes:
+            note = (
+                f"{changes} changes created in the window, in {blocks} blocks of {OUTPUT_BLOCK_DAYS} days that vary "
+                f"beyond chance (spread {spread:.2f}): the output level is known as well as from {evidence} "
+                "steady changes; each replication draws its own output per engineer"
+            )
+        self.set("team.output_evidence", max(1, evidence) if changes else 0, note)
