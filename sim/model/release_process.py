@@ -16,6 +16,11 @@ the gap running at the state day is drawn from the gaps longer than the time alr
 backwards from the anchor to fill the warm-up. Without a state the first window falls a uniform share
 of a gap into the run.
 
+**The recorded past.** ``release.recorded_releases`` (days before the state day) replays the releases the
+logs show: until the state day the windows open at those instants and no others (:func:`recorded_opens`;
+a ``when_ready`` team's hazard is held to them), the gap before the first is drawn from those longer than
+the wait from the run's window start to it, and the earlier ones backwards from there.
+
 **Parameter draws.** A calibrated scenario knows its parameters only as well as its window shows them.
 ``release.gap_evidence`` (the number of gaps observed, 0 = take the gap distribution as known) and
 ``team.output_evidence`` (changes observed, 0 = take the output as known) make every replication draw
