@@ -140,6 +140,15 @@ def test_an_invalid_value_is_a_one_line_error_and_the_last_results_stay():
     assert at.session_state["overrides"] == {}
 
 
+def test_a_malformed_record_of_releases_is_a_one_line_error():
+    at = open_app(scenario="baseline")
+    at.text_input(key="p.release.recorded_releases").set_value("80, 41.5")
+    at.button(key="compare-run").click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and "\n" not in at.error[0].value
+    assert at.error[0].value.startswith("tuned values: release.recorded_releases = '80, 41.5'")
+
+
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_each_shipped_scenario_can_be_picked(name):
     at = open_app(scenario="baseline", baseline="elite")
