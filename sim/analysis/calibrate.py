@@ -203,6 +203,12 @@ def calibrate(
         )
         _old_waiting_work(facts, estimated)
         _recorded_releases(facts, estimated)
+        if opened := facts.stats.get("open_incidents_at_end"):
+            estimated["operations.open_incidents"] = min(1000, int(opened))
+            facts.estimates["operations.open_incidents"] = Estimate(
+                estimated["operations.open_incidents"],
+                "change-caused incidents still open at the window's end: repaired from the state day on",
+            )
     scenario = base.with_values({**identity, **estimated}, source="calibration")
     params, notes = plan_fit(facts, scenario)
     days = fit_days(counts["changes"], facts.days)

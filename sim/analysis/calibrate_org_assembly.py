@@ -27,6 +27,7 @@ ORG_RULES = {  # how one organisation-wide value is chosen from the teams' (keys
     "team.output_evidence": "the sum of the changes the teams' logs showed",
     "simulation.warmup_days": "the longest of the teams' warm-ups (every team's backlog is full when the window opens)",
     "release.waiting_changes": "the sum of the teams' old waiting work (shared among the teams on the state day)",
+    "operations.open_incidents": "the sum of the teams' incidents open at the window's end",
     "ci.runners": "estimated from every team's CI runs together (one pool serves the organisation)",
 }
 
@@ -45,6 +46,7 @@ RELEASE_LAW_KEYS = (
     "release.waiting_changes",
     "release.waiting_age_days",
     "release.waiting_age_spread",
+    "release.recorded_releases",
 )
 CALENDAR_CADENCES = ("daily", "weekly", "biweekly", "monthly")
 
@@ -159,7 +161,7 @@ def shared_values(
         source, source_rule = _source_team(key, by_deployments, scenarios, busiest)
         if key == "team.engineers":
             value: Any = total
-        elif key in ("team.output_evidence", "release.waiting_changes"):
+        elif key in ("team.output_evidence", "release.waiting_changes", "operations.open_incidents"):
             value = int(min(sum(own.values()), parameter_info(key)["limits"]["le"]))
         elif key == "simulation.warmup_days":
             value = max(own.values())
@@ -178,6 +180,7 @@ def shared_values(
             "team.engineers",
             "team.output_evidence",
             "release.waiting_changes",
+            "operations.open_incidents",
         ):
             listed = ", ".join(f"{team} {_short(own[team])}" for team in relevant)
             why = parameter_info(key).get("fixed", "")

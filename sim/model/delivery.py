@@ -136,6 +136,9 @@ class DeliveryModel:
         self.branches.form_units()
         self.ci.start_arrivals()
         self.release.start()
+        state = self.release.state_hours()
+        if state is not None and self.scenario.operations.open_incidents:
+            self.production.repair_open_incidents(state)
 
     def records(self) -> SimulationRecords:
         flow = self.flow

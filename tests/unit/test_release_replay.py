@@ -174,3 +174,51 @@ def test_the_release_before_the_window_is_placed_by_the_oldest_work_the_first_on
     assert ages == pytest.approx([210 + PREVIOUS_RELEASE_LEAD_DAYS, 140, 85, 30])
     # work made inside the window says nothing of where the release before it fell
     assert recorded_ages(releases, np.array([5, 39]) * day, 0, 180 * day) == pytest.approx([140, 85, 30])
+
+
+def test_incidents_open_at_the_state_day_are_repaired_from_it():
+    quiet = IRREGULAR.with_values(
+        {"release.manual_error_rate": 0.0, "operations.open_incidents": 3, "operations.experts": 1},
+        source="test",
+    )
+    days, unplanned = _deployments(quiet, 0)
+    fixes = days[unplanned]
+    # one fix deployment each, after the state day (one expert: one after the other), and none before
+    assert len(fixes) == 3 and np.all(fixes >= STATE_DAY)
+    _, unplanned = _deployments(quiet.with_values({"operations.open_incidents": 0}, source="test"), 0)
+    assert not unplanned.any()
+
+
+def test_calibration_records_the_incidents_open_at_the_windows_end():
+    first = dt.date(2025, 9, 1)
+    ts = lambda day, hours=12.0: pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=hours)  # noqa: E731
+    changes = [
+        {"change_id": f"c{d}", "time_created": ts(first + dt.timedelta(days=d), 10)} for d in range(180)
+    ]
+    release_days = (20, 70, 130, 170)
+    deployments = [
+        {
+            "deploy_id": f"r{k}",
+            "time_created": ts(first + dt.timedelta(days=d), 11),
+            "change_ids": " ".join(f"c{x}" for x in range((release_days[k - 1] + 1) if k else 0, d + 1)),
+        }
+        for k, d in enumerate(release_days)
+    ]
+    incidents = [
+        {
+            "incident_id": "i0",
+            "deploy_id": "r1",
+            "time_created": ts(first + dt.timedelta(days=75)),
+            "time_resolved": ts(first + dt.timedelta(days=80)),
+        },
+        {
+            "incident_id": "i1",
+            "deploy_id": "r3",
+            "time_created": ts(first + dt.timedelta(days=175)),
+            "time_resolved": pd.NaT,
+        },
+    ]
+    logs = make_logs(changes, deployments, incidents)
+    result = calibrate(logs, reps=2, check_reps=2, workers=1, window=(first, first + dt.timedelta(days=180)))
+    assert result.scenario.operations.open_incidents == 1
+    assert result.report["parameters"]["operations.open_incidents"]["origin"] == "estimated"

@@ -38,6 +38,9 @@ class RestoresReader(_ReaderBase):
         unknown = int((incident_in & (a.incident_deploy == -2)).sum())
         caused = incident_in & (a.incident_deploy >= 0)
         open_ = int((caused & ~a.resolved).sum())
+        self.facts.stats["open_incidents_at_end"] = int(
+            (caused & (~a.resolved | (a.resolved_t >= self.end))).sum()
+        )
         if no_cause:
             self.facts.warnings.append(
                 f"{no_cause} incidents not caused by a deployment were ignored "

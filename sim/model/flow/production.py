@@ -131,6 +131,24 @@ class ProductionStage:
         yield env.timeout(RIDE_LEAD_HOURS)
         self.flow.incidents.resolve(incident, env.now)
 
+    def repair_open_incidents(self, state_hours: float) -> None:
+        """The incidents the state records as open (``operations.open_incidents``, shared among the teams): from
+        the state day each takes an expert's hand diagnosis and an untested fix, deployed unplanned. The
+        incidents themselves lie before the state, in the logs it was read from; the run adds their repair."""
+        for i in range(self.flow.params.scenario.operations.open_incidents):
+            self.env.process(self._repair(i % self.flow.teams, state_hours))
+
+    def _repair(self, team: int, at: float) -> Process:
+        env = self.env
+        if at > env.now:
+            yield env.timeout(at - env.now)
+        with self.experts.request() as req:
+            yield req
+            yield env.timeout(self.restore_rng.gamma(self._diagnosis_hours(team, 1), HOTFIX_DIAGNOSIS_CV))
+            fix = self._write_hotfix(team, [])
+            method = self.flow.params.view(Release, env.now, team, self.restore_rng.uniform()).deploy
+            yield from self.deployment.deploy([fix], team, unplanned=True, method=method)
+
     def _diagnosis_hours(self, team: int, batch_size: int) -> float:
         """Mean hours of hand diagnosis: longer for bigger batches and while a phase ramps."""
         now = self.env.now

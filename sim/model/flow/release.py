@@ -146,7 +146,7 @@ class ReleaseStage:
             StartNow(self.env, partial(self._begin, train))
         self._carry_in_later()
 
-    def _state_hours(self) -> float | None:
+    def state_hours(self) -> float | None:
         """The recorded state day in simulation hours (the window starts after the warm-up); None without one."""
         scenario = self.flow.params.scenario
         if scenario.release.state_day < 0:
@@ -155,7 +155,7 @@ class ReleaseStage:
 
     def _carry_in_later(self) -> None:
         """With a recorded state, the old work the logs showed waiting then joins the trains on the state day."""
-        state = self._state_hours()
+        state = self.state_hours()
         if state is None or self.flow.params.scenario.release.waiting_changes <= 0:
             return
         if state >= self.env._now:
@@ -190,7 +190,7 @@ class ReleaseStage:
         when_ready train records its state: the last release alone, or every release the logs show from the
         window's start when they are replayed."""
         scenario = self.flow.params.scenario
-        state = self._state_hours()
+        state = self.state_hours()
         if state is None or scenario.release.cadence != "when_ready":
             return None
         recorded = recorded_opens(scenario)

@@ -293,3 +293,14 @@ class Operations(Section):
         ge=0,
         le=720,
     )
+    open_incidents: int = param(
+        "Incidents open at the state day",
+        0,
+        "incidents",
+        "assumed",
+        "with a recorded state (release.state_day): failures of earlier deployments not yet restored on that "
+        "day; an expert repairs each by hand from then on and deploys its fix",
+        ge=0,
+        le=1000,
+        fixed="the state at the start is set up once per run",
+    )
