@@ -19,7 +19,8 @@ validated ranges; what the data cannot tell stays at the base scenario's value.
 Big logs are fitted on part of their window: when simulating the whole window would make more than
 :data:`FIT_CHANGES` changes a replication, every replication of the fit and of the check simulates
 only the window's first days (at least :data:`MIN_FIT_DAYS`), because a stable team's rates and
-medians do not depend on how long it is watched. The written scenario keeps the logs' window, and a
+medians do not depend on how long it is watched. The written scenario keeps its whole window (from the
+Monday on or before the logs' first day to their end), and a
 warning says how many days were simulated (a year of 2 M changes: 28 days a replication).
 """
 
@@ -81,9 +82,6 @@ __all__ = [
 DEFAULT_REPS = 8  # replications per evaluation while fitting
 CHECK_REPS = 20  # replications of the final check (what the report shows)
 FIT_CHANGES = 150_000  # changes a replication simulates in its window while fitting, at most
-PREVIOUS_RELEASE_LEAD_DAYS = (
-    1 / 24
-)  # the release before the window: an hour before the oldest work the first ships
 MIN_FIT_DAYS = 28  # ... but never fewer days than this (four weeks: every weekday four times)
 
 
@@ -112,6 +110,10 @@ def _recorded_releases(facts: LogFacts, estimated: dict[str, Any]) -> None:
     ages = sorted(facts.stats.get("release_ages_days") or [], reverse=True)
     if not ages:
         return
+    # the release before the window lies before the scenario's start too (a Monday up to 6 days before the
+    # window's first day), and a day before it so that its deployment is over: else the simulated window counts it
+    before_start = estimated["release.state_day"] + 1.0
+    ages = [max(age, before_start) if age > facts.days else age for age in ages]
     estimated["release.recorded_releases"] = " ".join(
         np.format_float_positional(round(min(3650.0, age), 4), trim="-") for age in ages
     )
@@ -175,6 +177,8 @@ def calibrate(
     seed = base.seed if seed is None else seed
     estimated = {key: est.value for key, est in facts.estimates.items()}
     start = (facts.start - pd.Timedelta(days=facts.start.day_of_week)).date()
+    # the simulated window runs from that Monday to the logs' end, so it holds every release of the window
+    span = (facts.end.date() - start).days
     counts = facts.observed["counts"]
     identity = {
         "name": "calibrated",
@@ -184,7 +188,7 @@ def calibrate(
             f"{counts['incidents']} incidents"
         ),
         "start": start,
-        "days": facts.days,
+        "days": span,
         "seed": seed,
     }
     if counts["incidents"] == 0 and counts["deployments"] >= 1 and "quality.defect_rate" not in estimated:
@@ -211,14 +215,14 @@ def calibrate(
             )
     scenario = base.with_values({**identity, **estimated}, source="calibration")
     params, notes = plan_fit(facts, scenario)
-    days = fit_days(counts["changes"], facts.days)
-    if days < facts.days:
+    days = fit_days(counts["changes"], span)
+    if days < span:
         # a stable team's rates and medians do not depend on how long it is watched: big logs are
         # fitted and checked on their first ``days`` days, and the scenario keeps the logs' window
         warnings.append(
             f"the logs hold {counts['changes']} changes in {facts.days} days: each replication "
             f"of the fit simulates the first {days} days (about {FIT_CHANGES} changes), and the "
-            f"written scenario keeps days = {facts.days}"
+            f"written scenario keeps days = {span}"
         )
         scenario = scenario.with_values({"days": days}, source="calibration")
     missing = facts.missing + notes
@@ -242,9 +246,9 @@ def calibrate(
         results = best.replications
         converged = best.good(1.0)
     origins = origins_of(facts, params)
-    text = scenario_text(scenario.with_values({"days": facts.days}, source="calibration"), origins, facts)
+    text = scenario_text(scenario.with_values({"days": span}, source="calibration"), origins, facts)
     written = load_scenario_text(text, "calibrated.toml")
-    checked = written.with_values({"days": days}, source="calibration") if days < facts.days else written
+    checked = written.with_values({"days": days}, source="calibration") if days < span else written
     if results is None or checked != scenario:
         tasks = [(checked, seed, k, benchmark) for k in range(check_reps)]
         results = run_tasks(_replication_metrics, tasks, workers=workers, callback=progress.batch())

@@ -59,7 +59,10 @@ def scenario_text(scenario: Scenario, origins: dict[str, dict], facts: LogFacts)
         said = f"estimated from {origin['from']}" if "from" in origin else label[origin["origin"]]
         comments[key] = f"{unit}; {said}: {origin['note']}"
     comments["start"] = "the Monday on or before the first day the logs cover completely"
-    comments["days"] = f"the logs' window: {facts.start.date()} to {facts.end.date()} (end exclusive)"
+    comments["days"] = (
+        f"from start to the logs' end, {facts.end.date()} (end exclusive); their window is "
+        f"{facts.start.date()} to {facts.end.date()}"
+    )
     header = [
         "# Calibrated by `dorasim calibrate` from a team's change, deployment and incident logs.",
         "# Each value says where it comes from: estimated from the logs, fitted by simulation so the",

@@ -121,10 +121,18 @@ class ProductionStage:
             fix = self._write_hotfix(team, escaped)
             method = self.flow.params.view(Release, env.now, team, self.restore_rng.uniform()).deploy
             ride = self.release.next_recorded(env.now + RIDE_LEAD_HOURS)
-            if ride is None:
+            hold = self.release.record_holds(env.now)
+            if ride is None and hold is None:
                 yield from self.deployment.deploy([fix], team, unplanned=True, method=method)
                 self.flow.incidents.resolve(incident, env.now)
                 return
+        if (
+            ride is None
+        ):  # after the record's last release nothing ships before the state day: nor does the fix
+            yield env.timeout(hold - env.now)
+            yield from self.deployment.deploy([fix], team, unplanned=True, method=method)
+            self.flow.incidents.resolve(incident, env.now)
+            return
         # in the replayed past the team's fixes shipped in its recorded releases: this one joins the next
         yield env.timeout(ride - RIDE_LEAD_HOURS - env.now)
         self.release.make_ready([fix], team)

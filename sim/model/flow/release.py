@@ -110,6 +110,14 @@ class ReleaseStage:
         self._fixed: TrainSettings | None = self._fixed_settings() if flow.unchanging(RELEASE_KEYS) else None
         self._recorded = recorded_opens(p.scenario)  # the replayed past's releases (hours), if any
 
+    def record_holds(self, now: float) -> float | None:
+        """The state day (hours) while a replayed record holds at ``now`` past its last release (no release
+        then until the state day); None otherwise."""
+        state = self.state_hours()
+        if not self._recorded or state is None or now >= state or now < self._recorded[-1]:
+            return None
+        return state
+
     def next_recorded(self, now: float) -> float | None:
         """The first recorded release of the replayed past after ``now`` (None: the record is over)."""
         i = bisect.bisect_right(self._recorded, now)
