@@ -20,8 +20,8 @@ Big logs are fitted on part of their window: when simulating the whole window wo
 :data:`FIT_CHANGES` changes a replication, every replication of the fit and of the check simulates
 only the window's first days (at least :data:`MIN_FIT_DAYS`), because a stable team's rates and
 medians do not depend on how long it is watched. The written scenario keeps its whole window (from the
-Monday on or before the logs' first day to their end), and a
-warning says how many days were simulated (a year of 2 M changes: 28 days a replication).
+Monday on or before the logs' first day to their end), and a warning says how many days were simulated
+(a year of 2 M changes: 28 days a replication).
 """
 
 from __future__ import annotations
