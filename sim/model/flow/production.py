@@ -126,14 +126,14 @@ class ProductionStage:
                 yield from self.deployment.deploy([fix], team, unplanned=True, method=method)
                 self.flow.incidents.resolve(incident, env.now)
                 return
-        if (
-            ride is None
-        ):  # after the record's last release nothing ships before the state day: nor does the fix
+        if ride is None and hold is not None:
+            # after the record's last release nothing ships before the state day: nor does the fix
             yield env.timeout(hold - env.now)
             yield from self.deployment.deploy([fix], team, unplanned=True, method=method)
             self.flow.incidents.resolve(incident, env.now)
             return
         # in the replayed past the team's fixes shipped in its recorded releases: this one joins the next
+        assert ride is not None
         yield env.timeout(ride - RIDE_LEAD_HOURS - env.now)
         self.release.make_ready([fix], team)
         yield env.timeout(RIDE_LEAD_HOURS)
