@@ -255,6 +255,9 @@ def test_compare_cards_are_whole_and_visible_on_a_projector(server, browser):
     wait_until_drawn(page)
     values = page.locator('[data-testid="stMetricValue"]')
     labels = page.locator('[data-testid="stMetricLabel"]')
+    # a cold first load may report "not running" before its first run has drawn anything: wait for the cards
+    values.nth(4).wait_for(timeout=RUN_SECONDS * 1000)
+    wait_until_drawn(page)
     assert values.count() == 5
     for i in range(5):
         box = values.nth(i).bounding_box()
