@@ -60,6 +60,9 @@ def show_value(key: str, value: Any) -> str:
 def _show(key: str, value: Any) -> str:
     if key == "release.max_batch_size" and value == 0:
         return "no cap"
+    if key == "release.recorded_releases":  # a list of instants: say how many
+        count = len(str(value).split())
+        return f"{count} release{'s' if count != 1 else ''}" if count else "none"
     if isinstance(value, bool):
         return "on" if value else "off"
     if isinstance(value, float):

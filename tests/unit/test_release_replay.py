@@ -222,3 +222,12 @@ def test_calibration_records_the_incidents_open_at_the_windows_end():
     result = calibrate(logs, reps=2, check_reps=2, workers=1, window=(first, first + dt.timedelta(days=180)))
     assert result.scenario.operations.open_incidents == 1
     assert result.report["parameters"]["operations.open_incidents"]["origin"] == "estimated"
+
+
+def test_reports_name_the_recorded_releases_by_their_count():
+    from sim.report.story import describe_changes, show_value
+
+    assert show_value("release.recorded_releases", "80 41.5 20 5") == "4 releases"
+    assert show_value("release.recorded_releases", "") == "none"
+    plain = IRREGULAR.with_values({"release.recorded_releases": ""}, source="test")
+    assert describe_changes(IRREGULAR, plain) == "releases replayed before the state day 4 releases → none"
