@@ -7,7 +7,8 @@ Two halves:
    flags, detection, when defects fire, and the lead-time split that picks the branching strategy.
 2. **Fit** what they cannot show by simulation: the defect rate (→ change failure rate), the
    branch lifetime (→ lead time; behind a release train that is always full also the warm-up,
-   i.e. the backlog the window opens with) and the hand-repair or detection time (→ time to
+   i.e. the backlog the window opens with; for a team whose replayed releases fix its waits, the
+   share of work made in the run-up to a release) and the hand-repair or detection time (→ time to
    restore) are chosen so that the p50 of the simulated DORA metrics matches the observed values.
 
 What is fitted, with its ranges and starts, is chosen in :mod:`sim.analysis.calibrate_plan`; the

@@ -2,8 +2,9 @@
 
 Each parameter the logs cannot show directly gets a range and a start: the branch lifetime from the
 lead-time split, the defect rate from the change failure rate and the share of defects CI lets through,
-the detection or hand-repair time from the restore time (an M/G/c guess for hotfixes). A team with
-too few deployments gets fewer parameters, and a note says what stays at the base's values.
+the detection or hand-repair time from the restore time (an M/G/c guess for hotfixes), and for an
+irregular team whose releases are replayed the run-up share from its reading of the window's changes.
+A team with too few deployments gets fewer parameters, and a note says what stays at the base's values.
 """
 
 from __future__ import annotations
@@ -95,6 +96,16 @@ def _lead_parameter(facts: LogFacts, scenario: Scenario) -> FitParameter:
     )
 
 
+def _run_up_parameter(scenario: Scenario, lead: float | None) -> FitParameter | None:
+    """The run-up share, fitted to the lead time where the window's releases are replayed (they fix the waits
+    the gap law would draw, so the share of work made for a release is what moves the lead time)."""
+    release = scenario.release
+    if lead is None or release.cadence != "irregular" or not release.recorded_releases.strip():
+        return None
+    start = min(0.9, max(0.02, release.prep_share))
+    return FitParameter("release.prep_share", "lead_time_hours", 0.01, 0.95, start, -0.5)
+
+
 def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], list[str]]:
     """The parameters to fit, each with its range and starting value, and notes on what is not fitted."""
     observed = facts.observed["metrics"]
@@ -115,8 +126,15 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
     # and the rest of its lead time is the wait for a release, which the gap law carries; the lead time
     # the model misses (old work a release ships) is reported, not put on every new change's branch
     split = irregular and "branching.branch_lifetime_days" in facts.estimates
+    run_up = _run_up_parameter(scenario, lead)
     if counts["deployments"] < 5:
         # a team releasing when ready shows its lead time in a few releases; failures need more
+        if split and run_up is not None:
+            notes.append(
+                f"only {counts['deployments']} deployments in the window: the run-up share is fitted to the lead "
+                "time of the replayed releases; defect rate and repair times left at the base's values (5 needed)"
+            )
+            return [run_up], notes
         if split:
             notes.append(
                 f"only {counts['deployments']} deployments in the window: nothing fitted by simulation "
@@ -134,6 +152,8 @@ def plan_fit(facts: LogFacts, scenario: Scenario) -> tuple[list[FitParameter], l
             "the branch lifetime is read from the lead-time split, not fitted to the lead time: the wait "
             "for a release is the gap law's"
         )
+        if run_up is not None:
+            fit.append(run_up)
     elif lead is not None:
         fit.append(_lead_parameter(facts, scenario))
         if facts.stats.get("release_train_full"):

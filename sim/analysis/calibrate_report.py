@@ -26,6 +26,8 @@ FIT_NOTES = {
     "median lead time",
     "operations.hotfix_hours": "chosen by simulation so the simulated median time to restore matches the logs",
     "operations.detect_minutes": "chosen by simulation so the simulated median time to restore matches the logs",
+    "release.prep_share": "chosen by simulation so the simulated median lead time matches the logs, the window's "
+    "releases replayed",
 }
 
 

@@ -231,3 +231,37 @@ def test_reports_name_the_recorded_releases_by_their_count():
     assert show_value("release.recorded_releases", "") == "none"
     plain = IRREGULAR.with_values({"release.recorded_releases": ""}, source="test")
     assert describe_changes(IRREGULAR, plain) == "releases replayed before the state day 4 releases → none"
+
+
+def _run_up_logs(run_up: bool) -> tuple[object, dt.date, dt.date]:
+    """180 days of a team releasing every three weeks: a change every day, and with ``run_up`` twelve more
+    made in the six hours before each release."""
+    first = dt.date(2025, 9, 1)
+    ts = lambda day, hours=12.0: pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=hours)  # noqa: E731
+    release_days = (15, 38, 60, 81, 104, 125, 147, 170)
+    rng = np.random.default_rng(5)
+    changes, deployments, before = [], [], 0
+    for k, day in enumerate(release_days):
+        released = ts(first + dt.timedelta(days=day), 16)
+        made = list(released - pd.to_timedelta(rng.uniform(0.5, 6.0, 12), unit="h")) if run_up else []
+        made += [ts(first + dt.timedelta(days=d), 11) for d in range(before, day)]
+        ids = []
+        for j, t in enumerate(made):
+            ids.append(f"c{k}-{j}")
+            changes.append({"change_id": ids[-1], "time_created": t})
+        deployments.append({"deploy_id": f"r{k}", "time_created": released, "change_ids": " ".join(ids)})
+        before = day
+    return make_logs(changes, deployments, []), first, first + dt.timedelta(days=180)
+
+
+def test_with_the_releases_replayed_the_run_up_share_is_fitted_to_the_lead_time():
+    logs, start, end = _run_up_logs(run_up=True)  # 12 of every 33-odd changes made just before a release
+    result = calibrate(logs, reps=2, check_reps=4, workers=1, window=(start, end))
+    assert result.scenario.release.cadence == "irregular"
+    assert "release.prep_share" in result.report["fit"]["parameters"]
+    assert result.report["parameters"]["release.prep_share"]["origin"] == "fitted"
+    lead = result.report["metrics"]["lead_time_hours"]
+    assert lead["within_bar"], lead
+    plain, start, end = _run_up_logs(run_up=False)  # work made every day, nothing for the release
+    steady = calibrate(plain, reps=2, check_reps=4, workers=1, window=(start, end))
+    assert steady.scenario.release.prep_share < result.scenario.release.prep_share
