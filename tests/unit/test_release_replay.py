@@ -265,3 +265,21 @@ def test_with_the_releases_replayed_the_run_up_share_is_fitted_to_the_lead_time(
     plain, start, end = _run_up_logs(run_up=False)  # work made every day, nothing for the release
     steady = calibrate(plain, reps=2, check_reps=4, workers=1, window=(start, end))
     assert steady.scenario.release.prep_share < result.scenario.release.prep_share
+
+
+def test_a_recorded_release_missed_while_the_one_before_deploys_ships_when_the_deployer_is_free():
+    busy = IRREGULAR.with_values(
+        {
+            "release.deploy": "manual",
+            "release.manual_deploy_hours": 6.0,
+            "release.manual_error_rate": 0.0,
+            "release.recorded_releases": "80 41.5 41.4 20 5",  # two releases 2.4 hours apart on day 58.5
+        },
+        source="test",
+    )
+    for k in range(3):
+        days, _ = _deployments(busy, k)
+        past = np.sort(days[(days >= 0) & (days < STATE_DAY)])
+        assert len(past) == 5
+        # the second of the pair waited for the first deployment to end, and went out the same day
+        assert 58.6 - 1e-6 <= past[2] < 59.6

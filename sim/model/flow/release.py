@@ -64,6 +64,9 @@ class TrainSettings(NamedTuple):
     deploy_cv: float
 
 
+RECORDED_DUE_HOURS = 24.0  # a recorded release missed at its instant still ships within a day of it
+
+
 class ReleaseTrain:
     """One team's release train: its ready changes per cadence, and its deployer's state."""
 
@@ -73,6 +76,7 @@ class ReleaseTrain:
         "ready",
         "ready_seq",
         "ready_signal",
+        "shipped_at",
         "signalled",
         "team",
         "u_method",
@@ -90,6 +94,7 @@ class ReleaseTrain:
         self.signalled = False  # new work has already asked the idle deployer to look
         self.u_method = 0.5  # this deployment's draw for adopting automated deploys during a plan
         self.hazard: PendingHazard | None = None  # a team releasing when enough work waits ("when_ready")
+        self.shipped_at = -math.inf  # when the train last started a deployment
 
 
 class ReleaseStage:
@@ -117,6 +122,15 @@ class ReleaseStage:
         if not self._recorded or state is None or now >= state or now < self._recorded[-1]:
             return None
         return state
+
+    def _recorded_due(self, train: ReleaseTrain, now: float) -> bool:
+        """A recorded release of the replayed past has come and the train has not shipped since: it ships as
+        soon as it can (its deployer was busy or nothing was ready at the instant), the record says it did."""
+        recorded = self._recorded
+        if not recorded or now > recorded[-1] + RECORDED_DUE_HOURS:
+            return False
+        i = bisect.bisect_right(recorded, now) - 1
+        return i >= 0 and recorded[i] > train.shipped_at and now - recorded[i] <= RECORDED_DUE_HOURS
 
     def next_recorded(self, now: float) -> float | None:
         """The first recorded release of the replayed past after ``now`` (None: the record is over)."""
@@ -249,6 +263,8 @@ class ReleaseStage:
             return True
         if cadence == "when_ready" and train.hazard is not None:
             return train.hazard.due() < looks_at
+        if cadence == "irregular" and self._recorded_due(train, now):
+            return True
         nxt = self.calendar.next_opportunity(cadence, now, manual=False)
         return nxt is None or nxt < looks_at
 
@@ -286,6 +302,7 @@ class ReleaseStage:
                 hours = self.deployment.duration(method, train.team)
             if train.hazard is not None:
                 train.hazard.released(batch, now)
+            train.shipped_at = now
             Later(self.env, hours, partial(self._deployed, train, batch, now, method))
             return
         self._wait(train, self.next_look(train, now, method == "manual"))
@@ -303,6 +320,7 @@ class ReleaseStage:
                     (cadence == "continuous" and not manual)  # always open
                     or cal.may_deploy(cadence, now, manual)
                     or (cadence == "when_ready" and self._hazard_due(train, now))
+                    or (cadence == "irregular" and self._recorded_due(train, now))
                 )
                 else []
             )
@@ -313,6 +331,7 @@ class ReleaseStage:
             and (
                 cal.may_deploy(cadence, now, manual)
                 or (cadence == "when_ready" and self._hazard_due(train, now))
+                or (cadence == "irregular" and self._recorded_due(train, now))
             )
         ]
 
