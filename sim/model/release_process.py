@@ -263,6 +263,19 @@ class PendingHazard:
         slope = j - self.shipped
         return float(self.created[j]) if slope <= 0 else start + (target - self._waiting_area(start)) / slope
 
+    def expire(self, now: float, hold_hours: float) -> None:
+        """Recorded releases more than ``hold_hours`` past that found nothing to ship are gone: the replayed
+        past does not release them days later (the last of them still holds the hazard until the state day)."""
+        if not self.forced or self.forced[0] >= now - hold_hours:
+            return
+        self.replaying = True
+        while self.forced and self.forced[0] < now - hold_hours:
+            self.forced.pop(0)
+        self._due = None
+        if not self.forced:
+            waited = max(0.0, self._waiting_area(self.until) - self._waiting_area(self.t))
+            self.left += self.rate * waited
+
     def released(self, batch: list[int], now: float) -> None:
         """The train shipped ``batch`` at ``now``: the hazard starts afresh with a new draw."""
         for c in batch:

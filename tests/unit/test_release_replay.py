@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
@@ -283,3 +284,14 @@ def test_a_recorded_release_missed_while_the_one_before_deploys_ships_when_the_d
         assert len(past) == 5
         # the second of the pair waited for the first deployment to end, and went out the same day
         assert 58.6 - 1e-6 <= past[2] < 59.6
+
+
+def test_a_recorded_release_that_finds_nothing_for_a_day_is_not_made_weeks_later():
+    from sim.model.release_process import PendingHazard
+
+    hours = np.array([10.0, 20.0, 500.0])  # work made at 10 h, 20 h and 500 h
+    hazard = PendingHazard(hours, 0.0, np.random.default_rng(1), state=([30.0, 40.0], 1000.0, 0.0))
+    hazard.released([0, 1], 30.0)  # the first recorded release shipped the two changes
+    assert hazard.due() == 40.0  # the second is due at its instant
+    hazard.expire(100.0, 24.0)  # nothing was ready for it by then: it is gone
+    assert hazard.due() == math.inf  # and no other release before the state day (a zero hazard here)

@@ -262,6 +262,7 @@ class ReleaseStage:
         if cadence == "continuous":
             return True
         if cadence == "when_ready" and train.hazard is not None:
+            train.hazard.expire(now, RECORDED_DUE_HOURS)
             return train.hazard.due() < looks_at
         if cadence == "irregular" and self._recorded_due(train, now):
             return True
@@ -337,7 +338,10 @@ class ReleaseStage:
 
     @staticmethod
     def _hazard_due(train: ReleaseTrain, now: float) -> bool:
-        return train.hazard is not None and train.hazard.due() <= now + 1e-9
+        if train.hazard is None:
+            return False
+        train.hazard.expire(now, RECORDED_DUE_HOURS)
+        return train.hazard.due() <= now + 1e-9
 
     def next_look(self, train: ReleaseTrain, now: float, manual: bool) -> float | None:
         """When a queue with changes may next deploy (None: no future window; wait for work)."""
