@@ -202,7 +202,7 @@ def calibrate(
             ),
         )
     if estimated.get("release.cadence") in RELEASE_WHEN_READY:  # the train's state at the window's end
-        estimated["release.state_day"] = (facts.end.date() - start).days
+        estimated["release.state_day"] = span
         facts.estimates["release.state_day"] = Estimate(
             estimated["release.state_day"], f"the window's end, {facts.end.date()}: forecasts start there"
         )

@@ -48,6 +48,11 @@ RELEASE_LAW_KEYS = (
     "release.waiting_age_spread",
     "release.recorded_releases",
 )
+SUMMED_KEYS = (
+    "team.output_evidence",
+    "release.waiting_changes",
+    "operations.open_incidents",
+)  # the teams' sum
 CALENDAR_CADENCES = ("daily", "weekly", "biweekly", "monthly")
 
 
@@ -161,7 +166,7 @@ def shared_values(
         source, source_rule = _source_team(key, by_deployments, scenarios, busiest)
         if key == "team.engineers":
             value: Any = total
-        elif key in ("team.output_evidence", "release.waiting_changes", "operations.open_incidents"):
+        elif key in SUMMED_KEYS:
             value = int(min(sum(own.values()), parameter_info(key)["limits"]["le"]))
         elif key == "simulation.warmup_days":
             value = max(own.values())
@@ -176,12 +181,7 @@ def shared_values(
         relevant = (
             _users(key, teams, scenarios) or teams
         )  # the release law matters to teams releasing when ready
-        if len({repr(own[t]) for t in relevant}) > 1 and key not in (
-            "team.engineers",
-            "team.output_evidence",
-            "release.waiting_changes",
-            "operations.open_incidents",
-        ):
+        if len({repr(own[t]) for t in relevant}) > 1 and key not in ("team.engineers", *SUMMED_KEYS):
             listed = ", ".join(f"{team} {_short(own[team])}" for team in relevant)
             why = parameter_info(key).get("fixed", "")
             warnings.append(

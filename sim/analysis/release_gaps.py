@@ -46,9 +46,8 @@ IRREGULAR_WINDOW_HOURS = (
 IRREGULAR_MAX_BRANCH_DAYS = 120.0  # the longest branch life read or fitted for a team releasing when ready
 MIN_SPREAD = 0.2
 MAX_SPREAD = 3.0
-PREVIOUS_RELEASE_LEAD_DAYS = (
-    1 / 24
-)  # the release before a window: an hour before the oldest work its first ships
+# the release before a window: an hour before the oldest work the window's first release ships
+PREVIOUS_RELEASE_LEAD_DAYS = 1 / 24
 MIN_RUN_UP_CHANGES = 10  # fewer of the window's own changes shipped: the run-up share is left at the base's
 
 

@@ -44,6 +44,8 @@ class Calendar:
         # the irregular cadence's windows are drawn, not computed (sim.model.release_process)
         self.irregular_opens: list[float] | None = None
         self.fixup_opens: list[float] = []  # those of them that are fix-up releases
+        # the replayed past's release instants (sim.model.release_process.recorded_opens), if the run has one
+        self.recorded_opens: list[float] = []
 
     def weekday(self, day: int) -> int:
         return (self.weekday0 + day) % 7

@@ -39,7 +39,13 @@ from sim.model.flow.state import FlowState
 from sim.model.flow.work import WorkStage, team_of, team_size
 from sim.model.params import Phase, Schedule
 from sim.model.records import SimulationRecords
-from sim.model.release_process import draw_parameters, irregular_opens, output_month_factors, uses_irregular
+from sim.model.release_process import (
+    draw_parameters,
+    irregular_opens,
+    output_month_factors,
+    recorded_opens,
+    uses_irregular,
+)
 from sim.model.rng import Stream, replication_streams
 from sim.model.scenario import Scenario
 
@@ -92,6 +98,7 @@ class DeliveryModel:
         calendar = Calendar(
             self.origin, self.total_days, scenario.team.working_hours_per_day, scenario.release.window_hours
         )
+        calendar.recorded_opens = recorded_opens(scenario)
         if uses_irregular(scenario) or "release.cadence" in params.dynamic:  # drawn release windows
             calendar.irregular_opens = irregular_opens(
                 scenario, streams["release_gaps"].generator, (self.total_days + 40) * 24.0, self.window_start

@@ -25,7 +25,7 @@ from scipy import special
 from sim.model.constants import AUTOMATED_STEP_CV, MANUAL_DEPLOY_CV
 from sim.model.flow.engine import Later, QueueNow, StartNow, nothing_else_due
 from sim.model.flow.state import FlowState
-from sim.model.release_process import PendingHazard, recorded_opens
+from sim.model.release_process import PendingHazard
 from sim.model.scenario import keys_deciding
 from sim.model.sections import Quality, Release
 from sim.model.tables import NONE
@@ -113,7 +113,7 @@ class ReleaseStage:
             p.scenario.release.cadence if flow.unchanging(CADENCE_KEYS, costs_matter=False) else None
         )
         self._fixed: TrainSettings | None = self._fixed_settings() if flow.unchanging(RELEASE_KEYS) else None
-        self._recorded = recorded_opens(p.scenario)  # the replayed past's releases (hours), if any
+        self._recorded = flow.calendar.recorded_opens  # the replayed past's releases (hours), if any
 
     def record_holds(self, now: float) -> float | None:
         """The state day (hours) while a replayed record holds at ``now`` past its last release (no release
@@ -215,9 +215,8 @@ class ReleaseStage:
         state = self.state_hours()
         if state is None or scenario.release.cadence != "when_ready":
             return None
-        recorded = recorded_opens(scenario)
-        if recorded:
-            return recorded, state, scenario.simulation.warmup_days * 24.0
+        if self._recorded:
+            return self._recorded, state, scenario.simulation.warmup_days * 24.0
         last = max(0.0, state - scenario.release.days_since_release * 24.0)
         return [last], state, last
 

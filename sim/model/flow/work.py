@@ -13,7 +13,6 @@ import math
 import numpy as np
 
 from sim.model.flow.state import FlowState
-from sim.model.release_process import recorded_opens
 from sim.model.scenario import keys_deciding
 from sim.model.sections import Branching, Quality, Team
 from sim.model.tables import ChangeTable
@@ -112,7 +111,7 @@ class WorkStage:
         after = calendar.next_working_times(
             np.asarray(opens) + calendar.window_hours + u_work * FIX_WORK_HOURS
         )
-        replayed = recorded_opens(self.flow.params.scenario)  # the logs' releases already hold their fix-ups
+        replayed = calendar.recorded_opens  # the logs' releases already hold their fix-ups
         until = replayed[-1] if replayed else -math.inf
         k = 0
         for i, made in enumerate(after):
@@ -137,11 +136,12 @@ class WorkStage:
         """Every recorded release of the replayed past shipped work: when no change is due between one (or the
         window's start) and :data:`RUN_UP_MARGIN_HOURS` before the next, the first change due after it is made
         in that span instead (uniformly), so the next recorded release has something to ship."""
-        scenario = self.flow.params.scenario
-        recorded = recorded_opens(scenario)
+        recorded = self.flow.calendar.recorded_opens
         if not recorded or not len(t):
             return t
-        start = scenario.simulation.warmup_days * 24.0  # the record is quiet from the window's start
+        start = (
+            self.flow.params.scenario.simulation.warmup_days * 24.0
+        )  # the record is quiet from the window's start
         recorded = [start, *recorded] if recorded[0] > start else recorded
         u = self.flow.streams["release_prep"].generator.random(len(recorded))
         order = np.argsort(t, kind="stable")
