@@ -70,14 +70,6 @@ class Calendar:
         i = bisect_right(opens, t)
         return opens[i] if i < len(opens) else t
 
-    def last_working_times(self, t: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """``t`` itself during working hours, otherwise a moment of the last working day before it, the share
-        ``u`` of its hours before that day's end (``t`` when there is none)."""
-        starts = np.asarray(self._work_opens)
-        i = np.searchsorted(starts, t, side="right") - 1
-        ends = starts[np.maximum(i, 0)] + self.working_hours
-        return np.where((i < 0) | (t < ends), t, ends - np.asarray(u) * self.working_hours)
-
     def next_working_times(self, t: np.ndarray) -> np.ndarray:
         """:meth:`next_working_time` of every element of ``t`` (the same floats, vectorised)."""
         t = np.asarray(t, dtype=float)

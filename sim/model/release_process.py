@@ -107,11 +107,13 @@ def irregular_opens(
         t = anchor + residual_gap_hours(mu, sigma, waited, float(generator.random()), law)
         recorded = recorded_opens(scenario)
         back = recorded[0] if recorded else anchor
-        if recorded and window_start_hours < back:
-            # the logs show no release between the window's start and the first recorded one: the gap
-            # running then is drawn from those longer than that wait
+        quiet = recorded_quiet_from(scenario) if recorded else window_start_hours
+        if recorded and quiet < back:
+            # the logs show no release between the window's start (or the run's, when they place the release
+            # before the window before it) and the first recorded one: the gap running then is drawn from
+            # those longer than that wait
             opens.append(back)
-            back -= residual_gap_hours(mu, sigma, back - window_start_hours, float(generator.random()), law)
+            back -= residual_gap_hours(mu, sigma, back - quiet, float(generator.random()), law)
         while back >= 0 and len(opens) < MAX_GAPS:
             opens.append(back)
             back -= float(_gap_hours(mu, sigma, generator.random(1), law)[0])
@@ -137,6 +139,17 @@ def recorded_opens(scenario: Scenario) -> list[float]:
     ages = np.array(release.recorded_releases.split(), dtype=float)
     times = state - ages * HOURS_PER_DAY
     return sorted({last, *(float(t) for t in times if 0.0 <= t < last - SAME_MOMENT_HOURS)})
+
+
+def recorded_quiet_from(scenario: Scenario) -> float:
+    """From when (simulation hours) the replayed past is quiet until its first recorded release: the window's
+    start, or the run's start when the logs place a release before it (the release before the window, which
+    shipped nothing the run holds: none fell between)."""
+    release = scenario.release
+    state = (scenario.simulation.warmup_days + release.state_day) * HOURS_PER_DAY
+    ages = np.array(release.recorded_releases.split(), dtype=float)
+    before_run = ages.size and float(ages.max()) * HOURS_PER_DAY > state
+    return 0.0 if before_run else scenario.simulation.warmup_days * HOURS_PER_DAY
 
 
 def output_month_factors(

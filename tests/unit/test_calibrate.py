@@ -63,6 +63,30 @@ def test_cadence_and_deploy_method_are_read_from_deployment_times(cadence, deplo
         assert facts.estimates["release.deploy"].value == deploy
 
 
+def test_evening_releases_on_a_few_days_are_no_daily_train():
+    """Six releases in half a year, all on working-day evenings but on three days only (a release and its
+    post-releases): a team releasing when ready, not a train that opens every day (read as one, it would
+    release many times as often). A daily pattern needs as many release days as any pattern needs releases."""
+    logs, _ = simulated_logs(days=180, team__engineers=8, release__cadence="daily")
+    daily = read_facts(logs, BASE).estimates["release.cadence"].value
+    deployments = logs.deployments.sort_values("time_created").reset_index(drop=True)
+    evenings = np.flatnonzero(deployments["time_created"].dt.hour.between(15, 20).to_numpy())
+    rows = []
+    for i in (evenings[len(evenings) // 6], evenings[len(evenings) // 2], evenings[-5]):
+        # the release, and the one before it re-timed 40 minutes after it (a post-release of that day)
+        post = deployments.iloc[[i - 1]].copy()
+        shift = deployments["time_created"].iloc[i] + pd.Timedelta(minutes=40) - post["time_created"].iloc[0]
+        for column in post.columns:
+            if pd.api.types.is_datetime64_any_dtype(post[column]):
+                post[column] = post[column] + shift
+        rows += [deployments.iloc[[i]], post]
+    few = pd.concat(rows, ignore_index=True)
+    facts = read_facts(EventLogs(logs.changes, few, logs.incidents.iloc[0:0]), BASE)
+    assert daily == "daily"
+    assert few["time_created"].dt.date.nunique() == 3 and len(few) == 6
+    assert facts.estimates["release.cadence"].value in ("irregular", "when_ready")
+
+
 @pytest.mark.parametrize("days", [42, 90])
 def test_window_starts_where_the_logs_are_complete_not_at_the_oldest_change(days):
     logs, window = simulated_logs(days=days, team__engineers=6)

@@ -295,3 +295,24 @@ def test_a_recorded_release_that_finds_nothing_for_a_day_is_not_made_weeks_later
     assert hazard.due() == 40.0  # the second is due at its instant
     hazard.expire(100.0, 24.0)  # nothing was ready for it by then: it is gone
     assert hazard.due() == math.inf  # and no other release before the state day (a zero hazard here)
+
+
+def test_recorded_releases_minutes_apart_each_ship_in_turn_with_their_own_work():
+    """Post-releases cut minutes after a release (a packaging fix each): a deployer still deploying the one
+    before ships each in turn within the day, each with the work made for it, not all in one batch."""
+    ages = (80.0, 41.5, 41.48, 41.46, 41.44, 5.0)  # four releases within 90 minutes of day 58.5
+    scenario = IRREGULAR.with_values(
+        {
+            "release.recorded_releases": " ".join(str(a) for a in ages),
+            "release.deploy": "manual",
+            "release.manual_deploy_hours": 1.0,
+        },
+        source="test",
+    )
+    for k in range(4):
+        days, unplanned = _deployments(scenario, k)
+        past = days[(days >= 0) & (days < STATE_DAY) & ~unplanned]
+        assert len(past) == len(ages)
+        cluster = past[(past > 58.0) & (past < 60.0)]
+        assert len(cluster) == 4
+        assert cluster.min() == pytest.approx(58.5, abs=0.02) and cluster.max() < 58.5 + 1.0

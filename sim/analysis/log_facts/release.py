@@ -196,7 +196,7 @@ class ReleaseReader(_ReaderBase):
         deploy_days = day_key.nunique()
         working_days = max(1, round((self.end - self.start) / NS_PER_DAY * 5 / 7))
         busy = deploy_days >= 0.4 * working_days
-        if after_window.mean() >= 0.9:
+        if deploy_days >= MIN_DEPLOYMENTS and after_window.mean() >= 0.9:  # a pattern needs that many days
             return "daily", (
                 f"{after_window.mean():.0%} of planned deployments ship on working days after "
                 f"15:00, on {deploy_days} days"

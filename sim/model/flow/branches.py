@@ -87,7 +87,13 @@ class BranchStage:
         created = np.array(changes.created)
         n = len(created)
         lifetime_h = flow.params.scenario.branching.branch_lifetime_days * 24.0 * 1.0
-        merge = flow.calendar.next_working_times(created + self.rng.exponentials(n) * lifetime_h)
+        merge = created + self.rng.exponentials(n) * lifetime_h
+        # run-up work merges when it is made, at any hour (sim.model.flow.work); the rest in working hours
+        merge = (
+            flow.calendar.next_working_times(merge)
+            if flow.run_up is None
+            else np.where(flow.run_up, merge, flow.calendar.next_working_times(merge))
+        )
         order = np.lexsort((created, merge))  # by merge, then start; ties keep the change order
         starts, merges = created[order], merge[order]
         del merge
@@ -134,6 +140,7 @@ class BranchStage:
         started: set[int] = set()
         formed: list[FormedUnit] = []
         engineer_of = self.flow.changes.engineer
+        run_up = self.flow.run_up
         for i, t in enumerate(self.flow.changes.created):
             e = engineer_of[i]
             branch = open_branch.get(e)
@@ -141,7 +148,7 @@ class BranchStage:
                 del open_branch[e]
                 branch = None
             if branch is None:
-                branch = self._open_unit(t, e, e in started)
+                branch = self._open_unit(t, e, e in started, run_up is not None and bool(run_up[i]))
                 formed.append(branch)
                 if branch.trunk:
                     branch.members.append(i)
@@ -151,8 +158,9 @@ class BranchStage:
             branch.members.append(i)
         return formed
 
-    def _open_unit(self, t: float, engineer: int, started_before: bool) -> FormedUnit:
-        """The unit an engineer's change at ``t`` opens: one trunk change, or a new long-lived branch."""
+    def _open_unit(self, t: float, engineer: int, started_before: bool, run_up: bool = False) -> FormedUnit:
+        """The unit an engineer's change at ``t`` opens: one trunk change (run-up work merging at any hour),
+        or a new long-lived branch."""
         flow = self.flow
         p = flow.params
         rng = self.rng
@@ -161,8 +169,9 @@ class BranchStage:
         # while a practice is being adopted people are learning: work takes longer (J-curve)
         lifetime_h = branching.branch_lifetime_days * 24.0 * flow.slowdown(t, team)
         if branching.strategy == "trunk":
+            merge = t + rng.exponential(lifetime_h)
             return FormedUnit(
-                t, flow.calendar.next_working_time(t + rng.exponential(lifetime_h)), engineer, team, True
+                t, merge if run_up else flow.calendar.next_working_time(merge), engineer, team, True
             )
         cv = branching.branch_lifetime_cv
         if started_before:

@@ -25,7 +25,7 @@ from scipy import special
 from sim.model.constants import AUTOMATED_STEP_CV, MANUAL_DEPLOY_CV
 from sim.model.flow.engine import Later, QueueNow, StartNow, nothing_else_due
 from sim.model.flow.state import FlowState
-from sim.model.release_process import PendingHazard
+from sim.model.release_process import PendingHazard, recorded_quiet_from
 from sim.model.scenario import keys_deciding
 from sim.model.sections import Quality, Release
 from sim.model.tables import NONE
@@ -76,7 +76,7 @@ class ReleaseTrain:
         "ready",
         "ready_seq",
         "ready_signal",
-        "shipped_at",
+        "served",
         "signalled",
         "team",
         "u_method",
@@ -94,7 +94,7 @@ class ReleaseTrain:
         self.signalled = False  # new work has already asked the idle deployer to look
         self.u_method = 0.5  # this deployment's draw for adopting automated deploys during a plan
         self.hazard: PendingHazard | None = None  # a team releasing when enough work waits ("when_ready")
-        self.shipped_at = -math.inf  # when the train last started a deployment
+        self.served = 0  # recorded releases of the replayed past this train has shipped (or let lapse)
 
 
 class ReleaseStage:
@@ -124,13 +124,44 @@ class ReleaseStage:
         return state
 
     def _recorded_due(self, train: ReleaseTrain, now: float) -> bool:
-        """A recorded release of the replayed past has come and the train has not shipped since: it ships as
-        soon as it can (its deployer was busy or nothing was ready at the instant), the record says it did."""
+        """A recorded release of the replayed past has come and the train has not shipped it: it ships as soon
+        as it can (its deployer was busy or nothing was ready at the instant), the record says it did. Each
+        recorded release is owed once, so releases minutes apart ship one after another; one not shipped
+        within :data:`RECORDED_DUE_HOURS` lapses."""
         recorded = self._recorded
         if not recorded or now > recorded[-1] + RECORDED_DUE_HOURS:
             return False
-        i = bisect.bisect_right(recorded, now) - 1
-        return i >= 0 and recorded[i] > train.shipped_at and now - recorded[i] <= RECORDED_DUE_HOURS
+        return self._owed(train, now) < len(recorded) and recorded[train.served] <= now
+
+    def _owed(self, train: ReleaseTrain, now: float) -> int:
+        """The first recorded release the train still owes at ``now`` (those over a day old lapse)."""
+        recorded = self._recorded
+        i = train.served
+        while i < len(recorded) and recorded[i] < now - RECORDED_DUE_HOURS:
+            i += 1
+        train.served = i
+        return i
+
+    def _owed_batch(
+        self, train: ReleaseTrain, queues: list[ReadyQueue], cap: int, now: float
+    ) -> list[int] | None:
+        """Catching up recorded releases of the replayed past (the next one is owed too): the oldest ready work,
+        up to what was ready by the next one's instant (at least one change), so each ships its own; None
+        otherwise."""
+        recorded = self._recorded
+        if not recorded:
+            return None
+        i = self._owed(train, now)
+        if i + 1 >= len(recorded) or recorded[i + 1] > now:
+            return None
+        ready, until = self.flow.changes.first_ready, recorded[i + 1]
+        batch: list[int] = []
+        while any(queues) and (cap <= 0 or len(batch) < cap):
+            oldest = min((q for q in queues if q), key=lambda q: q[0][0])
+            if batch and ready[oldest[0][1]] > until:
+                break
+            batch.append(oldest.popleft()[1])
+        return batch
 
     def next_recorded(self, now: float) -> float | None:
         """The first recorded release of the replayed past after ``now`` (None: the record is over)."""
@@ -216,7 +247,7 @@ class ReleaseStage:
         if state is None or scenario.release.cadence != "when_ready":
             return None
         if self._recorded:
-            return self._recorded, state, scenario.simulation.warmup_days * 24.0
+            return self._recorded, state, recorded_quiet_from(scenario)
         last = max(0.0, state - scenario.release.days_since_release * 24.0)
         return [last], state, last
 
@@ -294,15 +325,20 @@ class ReleaseStage:
         )
         queues = self.open_queues(train, now, method == "manual")
         if queues:
+            cap = (
+                fixed.max_batch_size
+                if fixed
+                else self.flow.params.view(Release, now, train.team).max_batch_size
+            )
+            batch = self._owed_batch(train, queues, cap, now) or take_oldest(queues, cap)
             if fixed:
-                batch = take_oldest(queues, fixed.max_batch_size)
                 hours = self.rng.gamma(fixed.deploy_hours, fixed.deploy_cv)
             else:
-                batch = take_oldest(queues, self.flow.params.view(Release, now, train.team).max_batch_size)
                 hours = self.deployment.duration(method, train.team)
             if train.hazard is not None:
                 train.hazard.released(batch, now)
-            train.shipped_at = now
+            if self._recorded and self._owed(train, now) < len(self._recorded):
+                train.served += self._recorded[train.served] <= now + 1e-9  # it ships a recorded release
             Later(self.env, hours, partial(self._deployed, train, batch, now, method))
             return
         self._wait(train, self.next_look(train, now, method == "manual"))

@@ -50,6 +50,9 @@ class FlowState:
     incidents: IncidentTable = field(default_factory=IncidentTable)
     ci_waits: array | None = None
     conflicts: int = 0
+    run_up: np.ndarray | None = (
+        None  # per change (in the change table's order): made for a release, at any hour
+    )
 
     def slowdown(self, t: float, team: int) -> float:
         """How much longer a team's human work takes while phases ramp (1.0 = no adoption cost)."""

@@ -67,10 +67,12 @@ class WorkStage:
         t_all = np.repeat(segments.starts, counts) + np.repeat(segments.lengths, counts) * np.concatenate(
             segments.within
         )
-        t_all = self._recorded_work(self._fix_ups(self._run_up(t_all)))
+        t_all, run_up = self._run_up(t_all)
+        t_all, run_up = self._recorded_work(self._fix_ups(t_all), run_up)
         e_all = np.repeat(segments.teams, counts) + teams * np.concatenate(segments.whose)
         order = np.argsort(t_all, kind="stable")
         t_all, e_all = t_all[order], e_all[order]
+        flow.run_up = None if run_up is None else run_up[order]
         team_all = e_all % teams
         n = len(t_all)
         # one row of draws per change, so change i keeps its draws when output elsewhere changes
@@ -79,21 +81,23 @@ class WorkStage:
         p_defect, flagged = self.defect_odds_and_flags(t_all, team_all, u_adopt, u_flag)
         flow.changes = ChangeTable(t_all, e_all, team_all, p_defect, u_defect, u_adopt, flagged)
 
-    def _run_up(self, t: np.ndarray) -> np.ndarray:
+    def _run_up(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """A team releasing irregularly makes ``release.prep_share`` of its changes in the run-up to a
         release: each such change is made instead within ``release.prep_hours`` before the first release
-        window it could still reach (:data:`RUN_UP_MARGIN_HOURS` before it opens, time to pass CI)."""
+        window it could still reach (:data:`RUN_UP_MARGIN_HOURS` before it opens, time to pass CI). Whoever
+        cuts a release does its finishing work then, at night or at a weekend too: the second array marks
+        those changes, which merge without waiting for working hours (sim.model.flow.branches)."""
         release = self.flow.params.scenario.release
         opens = self.flow.calendar.irregular_opens
         if release.prep_share <= 0 or release.cadence != "irregular" or not opens or not len(t):
-            return t
+            return t, None
         u_pick, u_place = self.flow.streams["release_prep"].generator.random((2, len(t)))
         windows = np.asarray(opens)
         i = np.searchsorted(windows, t + RUN_UP_MARGIN_HOURS, side="left")
         reachable = i < len(windows)
         target = windows[np.minimum(i, len(windows) - 1)] - RUN_UP_MARGIN_HOURS - u_place * release.prep_hours
-        target = self.flow.calendar.last_working_times(target, u_place)  # the team's own working hours
-        return np.where((u_pick < release.prep_share) & reachable & (target > t), target, t)
+        moved = (u_pick < release.prep_share) & reachable & (target > t)
+        return np.where(moved, target, t), moved
 
     def _fix_ups(self, t: np.ndarray) -> np.ndarray:
         """Fix-up releases (``release.fixup_share``): after a release window, with that chance, the first change
@@ -132,13 +136,17 @@ class WorkStage:
         calendar.irregular_opens = sorted([*opens, *added])
         return t
 
-    def _recorded_work(self, t: np.ndarray) -> np.ndarray:
+    def _recorded_work(
+        self, t: np.ndarray, run_up: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """Every recorded release of the replayed past shipped work: when no change is due between one (or the
         window's start) and :data:`RUN_UP_MARGIN_HOURS` before the next, the first change due after it is made
-        in that span instead (uniformly), so the next recorded release has something to ship."""
+        in that span instead (uniformly; between the two, when they are closer than that), so the next recorded
+        release has something to ship. Such a change is run-up work (made and merged at any hour)."""
         recorded = self.flow.calendar.recorded_opens
         if not recorded or not len(t):
-            return t
+            return t, run_up
+        run_up = np.zeros(len(t), dtype=bool) if run_up is None else run_up.copy()
         start = (
             self.flow.params.scenario.simulation.warmup_days * 24.0
         )  # the record is quiet from the window's start
@@ -153,10 +161,11 @@ class WorkStage:
             made = int(np.searchsorted(due, last, side="right"))
             if made > k:
                 k = made
-            elif k < len(order) and last > a:
-                t[order[k]] = a + u[i] * (last - a)
+            elif k < len(order):
+                t[order[k]] = a + u[i] * ((last if last > a else b) - a)
+                run_up[order[k]] = True
                 k += 1
-        return t
+        return t, run_up
 
     def _segments(self) -> WorkSegments:
         """Per day and team, how many changes each working segment produced (Poisson) and their draws."""
