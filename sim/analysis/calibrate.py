@@ -108,15 +108,21 @@ def default_base_path() -> Path | None:
 def _recorded_releases(facts: LogFacts, estimated: dict[str, Any]) -> None:
     """The window's releases (and the one before it, when the logs place it), replayed by the simulation up to
     the state day: days before it, oldest first."""
-    ages = sorted(facts.stats.get("release_ages_days") or [], reverse=True)
-    if not ages:
+    raw = facts.stats.get("release_ages_days") or []
+    if not raw:
         return
+    # patch releases are marked 'p' when work is held for feature releases (oldest first, as the ages; the
+    # release before the window, when placed, leads them)
+    patches = facts.stats.get("release_patches") or []
+    marks = [False] * (len(raw) - len(patches)) + list(patches)
+    pairs = sorted(zip(raw, marks, strict=True), key=lambda pair: -pair[0])
     # the release before the window lies before the scenario's start too (a Monday up to 6 days before the
     # window's first day), and a day before it so that its deployment is over: else the simulated window counts it
     before_start = estimated["release.state_day"] + 1.0
-    ages = [max(age, before_start) if age > facts.days else age for age in ages]
+    ages = [(max(age, before_start) if age > facts.days else age, patch) for age, patch in pairs]
     estimated["release.recorded_releases"] = " ".join(
-        np.format_float_positional(round(min(3650.0, age), 4), trim="-") for age in ages
+        np.format_float_positional(round(min(3650.0, age), 4), trim="-") + ("p" if patch else "")
+        for age, patch in ages
     )
     facts.estimates["release.recorded_releases"] = Estimate(
         estimated["release.recorded_releases"],

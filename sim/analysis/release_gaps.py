@@ -27,6 +27,7 @@ when there are too few of them to show any pattern.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from itertools import pairwise
 
@@ -294,3 +295,52 @@ def recorded_ages(
     if ages and len(first_work_ns) and int(np.min(first_work_ns)) < start_ns:
         ages.insert(0, (end_ns - int(np.min(first_work_ns))) / NS_PER_DAY + PREVIOUS_RELEASE_LEAD_DAYS)
     return ages
+
+
+VERSION = re.compile(r"(\d+)[._-](\d+)(?:[._-](\d+))?")  # 8.1.8, rel_1_13_2
+MAX_HELD_SHARE = 0.95
+
+
+def is_patch(name: str) -> bool:
+    """Whether a release's name is a patch release's version (X.Y.Z with Z > 0); a name with no version is not."""
+    match = VERSION.search(name)
+    return bool(match and match.group(3) and int(match.group(3)) > 0)
+
+
+def release_lines(
+    names: np.ndarray, release_ns: np.ndarray, change_ns: np.ndarray, shipped_ns: np.ndarray
+) -> tuple[np.ndarray, tuple[float, str] | None]:
+    """Which of the releases are patch releases, and the share of work held for a feature release
+    (``release.held_share``): the changes whose next release (the first one :data:`RUN_UP_MARGIN_HOURS` after
+    they were made) is a patch release that did not ship them, beyond the changes a feature release did not
+    ship — work merged late skips either kind; a development line skips the patches — as
+    (s_patch − s_feature) / (1 − s_feature). None without enough changes due at each kind (``shipped_ns``
+    −1: never shipped)."""
+    patch = np.array([is_patch(str(n)) for n in names], dtype=bool)
+    order = np.argsort(release_ns, kind="stable")
+    times, kinds = np.asarray(release_ns)[order], patch[order]
+    i = np.searchsorted(times, np.asarray(change_ns) + int(RUN_UP_MARGIN_HOURS * 3600e9), side="left")
+    due = i < len(times)
+    k = np.minimum(i, len(times) - 1)
+    skipped = due & ((shipped_ns < 0) | (shipped_ns > times[k]))
+    at_patch, at_feature = due & kinds[k], due & ~kinds[k]
+    if at_patch.sum() < MIN_RUN_UP_CHANGES or at_feature.sum() < MIN_RUN_UP_CHANGES:
+        return patch, None
+    s_patch, s_feature = float(skipped[at_patch].mean()), float(skipped[at_feature].mean())
+    share = min(MAX_HELD_SHARE, max(0.0, (s_patch - s_feature) / (1.0 - s_feature))) if s_feature < 1 else 0.0
+    note = (
+        f"{s_patch:.0%} of the {int(at_patch.sum())} changes due at a patch release waited for a later one, "
+        f"{s_feature:.0%} of the {int(at_feature.sum())} due at a feature release: {share:.0%} held for "
+        "feature releases (a development line)"
+    )
+    return patch, (share, note)
+
+
+def release_models(fit: GapFit, hazard: HazardFit | None) -> dict[str, float | bool | None]:
+    """The two release models' likelihoods on the window, as calibrate's report lists them."""
+    return {
+        "clock_log_likelihood": fit.log_likelihood,
+        "when_ready_log_likelihood": None if hazard is None else hazard.log_likelihood,
+        "when_ready_pending_hazard": None if hazard is None else hazard.per_day,
+        "when_ready_preferred_by_aic": prefers_pending(fit, hazard),
+    }

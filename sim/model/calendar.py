@@ -46,6 +46,7 @@ class Calendar:
         self.fixup_opens: list[float] = []  # those of them that are fix-up releases
         # the replayed past's release instants (sim.model.release_process.recorded_opens), if the run has one
         self.recorded_opens: list[float] = []
+        self.recorded_patches: list[float] = []  # those of them the record marks as patch releases
 
     def weekday(self, day: int) -> int:
         return (self.weekday0 + day) % 7

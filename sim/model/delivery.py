@@ -44,6 +44,7 @@ from sim.model.release_process import (
     irregular_opens,
     output_month_factors,
     recorded_opens,
+    recorded_patches,
     uses_irregular,
 )
 from sim.model.rng import Stream, replication_streams
@@ -99,6 +100,7 @@ class DeliveryModel:
             self.origin, self.total_days, scenario.team.working_hours_per_day, scenario.release.window_hours
         )
         calendar.recorded_opens = recorded_opens(scenario)
+        calendar.recorded_patches = recorded_patches(scenario, calendar.recorded_opens)
         if uses_irregular(scenario) or "release.cadence" in params.dynamic:  # drawn release windows
             calendar.irregular_opens = irregular_opens(
                 scenario, streams["release_gaps"].generator, (self.total_days + 40) * 24.0, self.window_start

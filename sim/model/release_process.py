@@ -136,9 +136,22 @@ def recorded_opens(scenario: Scenario) -> list[float]:
         return []
     state = (scenario.simulation.warmup_days + release.state_day) * HOURS_PER_DAY
     last = state - release.days_since_release * HOURS_PER_DAY
-    ages = np.array(release.recorded_releases.split(), dtype=float)
+    ages = np.array(release.recorded_releases.replace("p", "").split(), dtype=float)
     times = state - ages * HOURS_PER_DAY
     return sorted({last, *(float(t) for t in times if 0.0 <= t < last - SAME_MOMENT_HOURS)})
+
+
+def recorded_patches(scenario: Scenario, opens: list[float]) -> list[float]:
+    """Those of the replayed past's release instants ``opens`` (:func:`recorded_opens`) that the record marks
+    as patch releases (a number followed by 'p')."""
+    release = scenario.release
+    if "p" not in release.recorded_releases:
+        return []
+    state = (scenario.simulation.warmup_days + release.state_day) * HOURS_PER_DAY
+    marked = [
+        state - float(a[:-1]) * HOURS_PER_DAY for a in release.recorded_releases.split() if a.endswith("p")
+    ]
+    return [t for t in opens if any(abs(t - m) < SAME_MOMENT_HOURS for m in marked)]
 
 
 def recorded_quiet_from(scenario: Scenario) -> float:
@@ -147,7 +160,7 @@ def recorded_quiet_from(scenario: Scenario) -> float:
     shipped nothing the run holds: none fell between)."""
     release = scenario.release
     state = (scenario.simulation.warmup_days + release.state_day) * HOURS_PER_DAY
-    ages = np.array(release.recorded_releases.split(), dtype=float)
+    ages = np.array(release.recorded_releases.replace("p", "").split(), dtype=float)
     before_run = ages.size and float(ages.max()) * HOURS_PER_DAY > state
     return 0.0 if before_run else scenario.simulation.warmup_days * HOURS_PER_DAY
 

@@ -28,6 +28,7 @@ STREAMS = (
     "parameters",
     "release_gaps",
     "release_prep",
+    "release_lines",
 )
 _BLOCK = 512
 

@@ -316,3 +316,39 @@ def test_recorded_releases_minutes_apart_each_ship_in_turn_with_their_own_work()
         cluster = past[(past > 58.0) & (past < 60.0)]
         assert len(cluster) == 4
         assert cluster.min() == pytest.approx(58.5, abs=0.02) and cluster.max() < 58.5 + 1.0
+
+
+def test_work_held_for_a_feature_release_skips_the_recorded_patch_release():
+    """A development line (``release.held_share``): of the work due at a recorded patch release ('p'), the held
+    share waits for the next recorded feature release; the rest ships at the patch as before."""
+    marked = "80 41.5p 20 5"  # the release on day 58.5 is a patch release; day 80's a feature release
+
+    def shipped_at_patch(held: float) -> tuple[float, float]:
+        at_patch = at_feature = due = 0
+        for k in range(3):
+            scenario = IRREGULAR.with_values(
+                {"release.recorded_releases": marked, "release.held_share": held}, source="test"
+            )
+            records = simulate(scenario, 4, k)
+            day = (np.asarray(records.changes.created) - records.window_start) / 24.0
+            first = (np.asarray(records.changes.first_deploy_start) - records.window_start) / 24.0
+            mine = (day > 20.2) & (day < 58.4)  # made after day 20's release, due at the patch release
+            due += int(mine.sum())
+            at_patch += int(np.sum(mine & (np.abs(first - 58.5) < 0.1)))
+            at_feature += int(np.sum(mine & (np.abs(first - 80.0) < 0.1)))
+        return at_patch / due, at_feature / due
+
+    plain_patch, plain_feature = shipped_at_patch(0.0)
+    held_patch, held_feature = shipped_at_patch(0.6)
+    assert plain_patch > 0.95 and plain_feature < 0.05
+    assert held_patch == pytest.approx(0.4, abs=0.08)
+    assert held_feature == pytest.approx(0.6, abs=0.08)
+
+
+def test_patch_marks_are_part_of_the_record_and_nothing_else_is():
+    assert IRREGULAR.with_values({"release.recorded_releases": "80 41.5p 20 5"}, source="test")
+    assert recorded_opens(IRREGULAR) == recorded_opens(
+        IRREGULAR.with_values({"release.recorded_releases": "80 41.5p 20p 5"}, source="test")
+    )
+    with pytest.raises(InputError):
+        IRREGULAR.with_values({"release.recorded_releases": "80 41.5q 20 5"}, source="test")

@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.analysis.release_gaps import NS_PER_DAY, RUN_UP_MARGIN_DAYS, fixup_share, run_up_share
+from sim.analysis.release_gaps import (
+    NS_PER_DAY,
+    RUN_UP_MARGIN_DAYS,
+    fixup_share,
+    is_patch,
+    release_lines,
+    run_up_share,
+)
 from sim.model.delivery import DeliveryModel, simulate
 from sim.model.rng import replication_streams
 from sim.model.scenario import Scenario
@@ -244,3 +251,41 @@ def test_a_run_whose_only_work_is_carried_in_is_scored():
     result = run_replication(scenario, 1, 0)
     assert result.counts["changes"] >= 5
     assert result.metrics["lead_time_hours"] >= 40 * 24.0
+
+
+@pytest.mark.parametrize(
+    ("name", "patch"),
+    [
+        ("8.1.8", True),
+        ("8.2.0", False),
+        ("v1.4", False),
+        ("rel_1_13_2", True),
+        ("24.1.1", True),
+        ("nightly", False),
+    ],
+)
+def test_a_patch_release_is_told_by_its_version(name, patch):
+    assert is_patch(name) is patch
+
+
+@pytest.mark.parametrize("held", [0.0, 0.5])
+def test_the_share_held_for_feature_releases_is_read_back(held):
+    """Releases every 10 days, every third a feature release; work made at random times, the held share of the
+    work due at a patch release shipped at the next feature release, and 5 % of all work merged one release
+    late whatever the kind (which the reading must not count as held)."""
+    rng = np.random.default_rng(3)
+    days = np.arange(10.0, 361.0, 10.0)
+    names = np.array([f"1.{i // 3}.{i % 3}" for i in range(len(days))])
+    feature = np.array([not is_patch(n) for n in names])
+    made = rng.uniform(0.0, days[-4], 3000)
+    i = np.searchsorted(days, made + RUN_UP_MARGIN_DAYS)
+    ship = i.copy()
+    hold = ~feature[i] & (rng.random(made.size) < held)
+    ship[hold] = [np.flatnonzero(feature[j:])[0] + j for j in i[hold]]
+    late = rng.random(made.size) < 0.05
+    ship[late] += 1
+    to_ns = lambda d: (np.asarray(d) * NS_PER_DAY).astype(np.int64)  # noqa: E731
+    patch, reading = release_lines(names, to_ns(days), to_ns(made), to_ns(days[ship]))
+    assert patch.tolist() == (~feature).tolist()
+    assert reading is not None
+    assert reading[0] == pytest.approx(held, abs=0.05)

@@ -139,6 +139,7 @@ class _ReaderBase:
 
     base: Scenario
     a: _Arrays
+    deploy_ids: np.ndarray  # each deployment row's deploy_id
     facts: LogFacts
     start: int
     end: int

@@ -39,6 +39,7 @@ class Reader(WorkReader, ReleaseReader, EscapesReader, RestoresReader):
         column = next((c for c in AUTHOR_COLUMNS if c in logs.changes), None)
         self.authors = None if column is None else logs.changes[column].astype("str").to_numpy()
         self.a = a = _arrays(logs)
+        self.deploy_ids = logs.deployments["deploy_id"].astype("str").to_numpy()
         self.offset_ns = _local_offset_hours(a.change_t) * NS_PER_HOUR
         first_day, self.end = default_window(a)
         self.start = first_day

@@ -31,6 +31,8 @@ from sim.analysis.release_gaps import (
     prefers_pending,
     recorded_ages,
     release_gaps,
+    release_lines,
+    release_models,
     run_up_share,
 )
 from sim.model.calendar import Calendar
@@ -102,14 +104,12 @@ class ReleaseReader(_ReaderBase):
         hazard = pending_fit(a.change_t, times, self.start, self.end)
         first = a.change_t[a.first_deploy == rows[0]]
         self.facts.stats["release_ages_days"] = recorded_ages(times, first, self.start, self.end)
-        # the release clock or a release rate proportional to the work made since the last release,
-        # whichever Akaike's criterion prefers (docs/model.md, benchmarks/README.md)
-        self.facts.stats["release_models"] = {
-            "clock_log_likelihood": fit.log_likelihood,
-            "when_ready_log_likelihood": None if hazard is None else hazard.log_likelihood,
-            "when_ready_pending_hazard": None if hazard is None else hazard.per_day,
-            "when_ready_preferred_by_aic": prefers_pending(fit, hazard),
-        }
+        shipped = np.where(a.first_deploy >= 0, a.deploy_t[np.maximum(a.first_deploy, 0)], -1)
+        patch, held = release_lines(self.deploy_ids[rows], times, a.change_t, shipped)
+        if held is not None and held[0] > 0:  # the record then marks patch releases
+            self.facts.stats["release_patches"] = patch.tolist()
+            self.set("release.held_share", round(held[0], 4), held[1])
+        self.facts.stats["release_models"] = release_models(fit, hazard)  # clock or work-driven: Akaike
         # the window's first releases ship work created before it (the gap running at its start): the
         # simulation must hold that work, so its warm-up reaches back to the oldest change they ship
         shipped = (a.first_deploy >= 0) & self.in_window(a.deploy_t[np.clip(a.first_deploy, 0, None)])

@@ -88,6 +88,8 @@ class BranchStage:
         n = len(created)
         lifetime_h = flow.params.scenario.branching.branch_lifetime_days * 24.0 * 1.0
         merge = created + self.rng.exponentials(n) * lifetime_h
+        if flow.held_until is not None:  # work held for a feature release merges just before it
+            merge = np.maximum(merge, flow.held_until)
         # run-up work merges when it is made, at any hour (sim.model.flow.work); the rest in working hours
         merge = (
             flow.calendar.next_working_times(merge)
@@ -140,9 +142,12 @@ class BranchStage:
         started: set[int] = set()
         formed: list[FormedUnit] = []
         engineer_of = self.flow.changes.engineer
-        run_up = self.flow.run_up
+        run_up, held = self.flow.run_up, self.flow.held_until
         for i, t in enumerate(self.flow.changes.created):
             e = engineer_of[i]
+            if held is not None and held[i] > 0:  # on the development line: its own unit, merged just before
+                formed.append(FormedUnit(t, float(held[i]), e, team_of(e, self.flow.teams), False, [i]))
+                continue
             branch = open_branch.get(e)
             if branch is not None and t >= branch.merge:
                 del open_branch[e]

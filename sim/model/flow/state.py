@@ -50,6 +50,7 @@ class FlowState:
     incidents: IncidentTable = field(default_factory=IncidentTable)
     ci_waits: array | None = None
     conflicts: int = 0
+    held_until: np.ndarray | None = None  # per change: not merged before then (held for a feature release)
     run_up: np.ndarray | None = (
         None  # per change (in the change table's order): made for a release, at any hour
     )

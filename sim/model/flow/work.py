@@ -73,6 +73,9 @@ class WorkStage:
         order = np.argsort(t_all, kind="stable")
         t_all, e_all = t_all[order], e_all[order]
         flow.run_up = None if run_up is None else run_up[order]
+        flow.held_until = held = self._held(t_all, flow.run_up)
+        if held is not None:  # merged as its feature release is cut, at any hour, as run-up work is
+            flow.run_up = held > 0 if flow.run_up is None else flow.run_up | (held > 0)
         team_all = e_all % teams
         n = len(t_all)
         # one row of draws per change, so change i keeps its draws when output elsewhere changes
@@ -98,6 +101,27 @@ class WorkStage:
         target = windows[np.minimum(i, len(windows) - 1)] - RUN_UP_MARGIN_HOURS - u_place * release.prep_hours
         moved = (u_pick < release.prep_share) & reachable & (target > t)
         return np.where(moved, target, t), moved
+
+    def _held(self, t: np.ndarray, run_up: np.ndarray | None) -> np.ndarray | None:
+        """Work on the development line (``release.held_share``): a change whose next recorded release is a patch
+        release is, with that chance, held until :data:`RUN_UP_MARGIN_HOURS` before the next recorded feature
+        release (or the state day, when the record shows none): the hour it may merge, 0 if not held. Run-up
+        work is made for its release and is never held. ``t`` is sorted."""
+        calendar = self.flow.calendar
+        release = self.flow.params.scenario.release
+        if release.held_share <= 0 or not calendar.recorded_patches or not len(t):
+            return None
+        recorded, patches = np.asarray(calendar.recorded_opens), calendar.recorded_patches
+        state = (self.flow.params.scenario.simulation.warmup_days + release.state_day) * 24.0
+        features = np.array([*(r for r in calendar.recorded_opens if r not in patches), state])
+        u = self.flow.streams["release_lines"].generator.random(len(t))
+        i = np.searchsorted(recorded, t + RUN_UP_MARGIN_HOURS, side="left")
+        next_patch = np.isin(recorded[np.minimum(i, len(recorded) - 1)], patches) & (i < len(recorded))
+        j = np.minimum(np.searchsorted(features, t + RUN_UP_MARGIN_HOURS, side="left"), len(features) - 1)
+        held = (u < release.held_share) & next_patch
+        if run_up is not None:
+            held &= ~run_up
+        return np.where(held, features[j] - RUN_UP_MARGIN_HOURS, 0.0)
 
     def _fix_ups(self, t: np.ndarray) -> np.ndarray:
         """Fix-up releases (``release.fixup_share``): after a release window, with that chance, the first change

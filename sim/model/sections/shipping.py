@@ -139,6 +139,18 @@ class Release(Section):
         le=0.95,
         fixed="the work is drawn once per run",
     )
+    held_share: float = param(
+        "Work held for a feature release",
+        0.0,
+        "share of changes",
+        "assumed",
+        "a replayed past that marks patch releases (release.recorded_releases): the share of changes made on "
+        "the development line, which the next recorded patch release does not ship; they ship with the next "
+        "recorded feature release, or from the state day on (drawn releases ship all ready work)",
+        ge=0,
+        le=0.95,
+        fixed="the work is drawn once per run",
+    )
     prep_hours: float = param(
         "Run-up to a release",
         24.0,
@@ -220,8 +232,9 @@ class Release(Section):
         "assumed",
         "irregular and when_ready cadences with a recorded state: the releases the logs show, as days before "
         "release.state_day (space-separated); the team releases at these instants until the state day, and "
-        "the fitted law or hazard takes over from its last release ('' = draw the past too)",
-        pattern=r"^\s*(\d+(\.\d+)?(\s+\d+(\.\d+)?)*)?\s*$",
+        "the fitted law or hazard takes over from its last release ('' = draw the past too); a 'p' after a "
+        "number marks a patch release, which does not ship the work release.held_share holds",
+        pattern=r"^\s*(\d+(\.\d+)?p?(\s+\d+(\.\d+)?p?)*)?\s*$",
         max_length=200_000,
         fixed="the irregular release windows are drawn once per run",
     )
