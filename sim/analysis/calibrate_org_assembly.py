@@ -42,6 +42,7 @@ RELEASE_LAW_KEYS = (
     "release.days_since_release",
     "release.prep_share",
     "release.prep_hours",
+    "release.held_share",
     "release.fixup_share",
     "release.waiting_changes",
     "release.waiting_age_days",
