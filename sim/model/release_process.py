@@ -134,23 +134,28 @@ def recorded_opens(scenario: Scenario) -> list[float]:
     release = scenario.release
     if release.state_day < 0 or not release.recorded_releases.strip():
         return []
-    state = (scenario.simulation.warmup_days + release.state_day) * HOURS_PER_DAY
+    state = state_hours(scenario)
     last = state - release.days_since_release * HOURS_PER_DAY
-    ages = np.array(release.recorded_releases.replace("p", "").split(), dtype=float)
-    times = state - ages * HOURS_PER_DAY
+    times = [state - age * HOURS_PER_DAY for age, _ in _recorded_ages(scenario)]
     return sorted({last, *(float(t) for t in times if 0.0 <= t < last - SAME_MOMENT_HOURS)})
+
+
+def state_hours(scenario: Scenario) -> float:
+    """The recorded state day in simulation hours (the window starts after the warm-up)."""
+    return (scenario.simulation.warmup_days + scenario.release.state_day) * HOURS_PER_DAY
+
+
+def _recorded_ages(scenario: Scenario) -> list[tuple[float, bool]]:
+    """``release.recorded_releases`` read: each release's days before the state day, and whether the record
+    marks it as a patch release (a number followed by 'p')."""
+    return [(float(a.removesuffix("p")), a.endswith("p")) for a in scenario.release.recorded_releases.split()]
 
 
 def recorded_patches(scenario: Scenario, opens: list[float]) -> list[float]:
     """Those of the replayed past's release instants ``opens`` (:func:`recorded_opens`) that the record marks
     as patch releases (a number followed by 'p')."""
-    release = scenario.release
-    if "p" not in release.recorded_releases:
-        return []
-    state = (scenario.simulation.warmup_days + release.state_day) * HOURS_PER_DAY
-    marked = [
-        state - float(a[:-1]) * HOURS_PER_DAY for a in release.recorded_releases.split() if a.endswith("p")
-    ]
+    state = state_hours(scenario)
+    marked = [state - age * HOURS_PER_DAY for age, patch in _recorded_ages(scenario) if patch]
     return [t for t in opens if any(abs(t - m) < SAME_MOMENT_HOURS for m in marked)]
 
 
@@ -158,10 +163,8 @@ def recorded_quiet_from(scenario: Scenario) -> float:
     """From when (simulation hours) the replayed past is quiet until its first recorded release: the window's
     start, or the run's start when the logs place a release before it (the release before the window, which
     shipped nothing the run holds: none fell between)."""
-    release = scenario.release
-    state = (scenario.simulation.warmup_days + release.state_day) * HOURS_PER_DAY
-    ages = np.array(release.recorded_releases.replace("p", "").split(), dtype=float)
-    before_run = ages.size and float(ages.max()) * HOURS_PER_DAY > state
+    ages = [age for age, _ in _recorded_ages(scenario)]
+    before_run = bool(ages) and max(ages) * HOURS_PER_DAY > state_hours(scenario)
     return 0.0 if before_run else scenario.simulation.warmup_days * HOURS_PER_DAY
 
 

@@ -104,8 +104,8 @@ class ReleaseReader(_ReaderBase):
         hazard = pending_fit(a.change_t, times, self.start, self.end)
         first = a.change_t[a.first_deploy == rows[0]]
         self.facts.stats["release_ages_days"] = recorded_ages(times, first, self.start, self.end)
-        shipped = np.where(a.first_deploy >= 0, a.deploy_t[np.maximum(a.first_deploy, 0)], -1)
-        patch, held = release_lines(self.deploy_ids[rows], times, a.change_t, shipped)
+        shipped_ns = np.where(a.first_deploy >= 0, a.deploy_t[np.maximum(a.first_deploy, 0)], -1)
+        patch, held = release_lines(self.deploy_ids[rows], times, a.change_t, shipped_ns)
         if held is not None and held[0] > 0:  # the record then marks patch releases
             self.facts.stats["release_patches"] = patch.tolist()
             self.set("release.held_share", round(held[0], 4), held[1])

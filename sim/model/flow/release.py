@@ -25,7 +25,7 @@ from scipy import special
 from sim.model.constants import AUTOMATED_STEP_CV, MANUAL_DEPLOY_CV
 from sim.model.flow.engine import Later, QueueNow, StartNow, nothing_else_due
 from sim.model.flow.state import FlowState
-from sim.model.release_process import PendingHazard, recorded_quiet_from
+from sim.model.release_process import PendingHazard, recorded_quiet_from, state_hours
 from sim.model.scenario import keys_deciding
 from sim.model.sections import Quality, Release
 from sim.model.tables import NONE
@@ -202,9 +202,7 @@ class ReleaseStage:
     def state_hours(self) -> float | None:
         """The recorded state day in simulation hours (the window starts after the warm-up); None without one."""
         scenario = self.flow.params.scenario
-        if scenario.release.state_day < 0:
-            return None
-        return (scenario.simulation.warmup_days + scenario.release.state_day) * 24.0
+        return None if scenario.release.state_day < 0 else state_hours(scenario)
 
     def _carry_in_later(self) -> None:
         """With a recorded state, the old work the logs showed waiting then joins the trains on the state day."""

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from sim.model.flow.state import FlowState
+from sim.model.release_process import state_hours
 from sim.model.scenario import keys_deciding
 from sim.model.sections import Branching, Quality, Team
 from sim.model.tables import ChangeTable
@@ -112,7 +113,7 @@ class WorkStage:
         if release.held_share <= 0 or not calendar.recorded_patches or not len(t):
             return None
         recorded, patches = np.asarray(calendar.recorded_opens), calendar.recorded_patches
-        state = (self.flow.params.scenario.simulation.warmup_days + release.state_day) * 24.0
+        state = state_hours(self.flow.params.scenario)
         features = np.array([*(r for r in calendar.recorded_opens if r not in patches), state])
         u = self.flow.streams["release_lines"].generator.random(len(t))
         i = np.searchsorted(recorded, t + RUN_UP_MARGIN_HOURS, side="left")
